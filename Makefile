@@ -1,0 +1,55 @@
+# shoal: a thin front for meson + ninja.  Every target first makes sure the
+# Debian packages it needs are present (scripts/deps.sh is quick when they
+# are).
+
+BUILD      ?= build
+ASAN       ?= build-asan
+FUZZ       ?= build-fuzz
+FUZZ_SECONDS ?= 60
+PYTEST     ?= /usr/bin/python3 -m pytest
+MESON      ?= meson
+
+.PHONY: all deps run test unit e2e fuzz bench format clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja: | deps
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN)/build.ninja: | deps
+	$(MESON) setup $(ASAN) --buildtype=debug \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+$(FUZZ)/build.ninja: | deps
+	CC=clang $(MESON) setup $(FUZZ) --buildtype=debugoptimized -Dfuzz=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+run: all
+	@scripts/run.sh
+
+unit: all $(ASAN)/build.ninja
+	$(MESON) test -C $(BUILD) --print-errorlogs
+	ninja -C $(ASAN)
+	$(MESON) test -C $(ASAN) --print-errorlogs
+
+e2e: all
+	$(PYTEST) -q tests/e2e
+
+test: unit e2e
+
+fuzz: $(FUZZ)/build.ninja
+	ninja -C $(FUZZ)
+	scripts/fuzz.sh $(FUZZ) $(FUZZ_SECONDS)
+
+bench: all
+	/usr/bin/python3 bench/run.py
+
+format:
+	clang-format -i $$(find src tests/unit fuzz -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

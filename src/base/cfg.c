@@ -1,0 +1,254 @@
+/*
+ * cfg: the table of every configuration key.  Adding a key means adding a
+ * field to struct cfg and one row here; parsing, defaults, bounds checks,
+ * the template written by `shoal init` and the error messages all follow.
+ */
+#include "base/cfg.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/parse.h"
+
+enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL };
+
+struct cfg_key {
+	const char	*section;
+	const char	*name;
+	enum cfg_type	 type;
+	size_t		 off;
+	size_t		 size;		/* CFG_STR: capacity */
+	unsigned	 min, max;	/* CFG_UINT */
+	const char	*def;
+	const char	*help;
+};
+
+#define STR(sec, n, f, d, h) \
+	{ sec, n, CFG_STR, offsetof(struct cfg, f), \
+	  sizeof(((struct cfg *)0)->f), 0, 0, d, h }
+#define UINT(sec, n, f, lo, hi, d, h) \
+	{ sec, n, CFG_UINT, offsetof(struct cfg, f), 0, lo, hi, d, h }
+#define BOOL(sec, n, f, d, h) \
+	{ sec, n, CFG_BOOL, offsetof(struct cfg, f), 0, 0, 0, d, h }
+
+static const struct cfg_key keys[] = {
+	{ "node", "log_level", CFG_LEVEL, offsetof(struct cfg, log_level),
+	  sizeof(((struct cfg *)0)->log_level), 0, 0, "info",
+	  "error, warn, info or debug (debug logs every protocol message)" },
+	UINT("node", "workers", workers, 0, 64, "0",
+	    "threads for disk and hashing work; 0 = one per CPU"),
+	STR("ftp", "listen", ftp_listen, "127.0.0.1:2121",
+	    "HOST:PORT for the FTP/FTPS front end, or \"off\""),
+	UINT("ftp", "max_sessions", ftp_max_sessions, 1, 100000, "256",
+	    "most FTP sessions at once"),
+	UINT("ftp", "max_per_address", ftp_max_per_address, 1, 100000, "32",
+	    "most FTP sessions from one client address"),
+	UINT("ftp", "login_timeout", ftp_login_timeout, 1, 3600, "30",
+	    "seconds a client has to log in"),
+	UINT("ftp", "idle_timeout", ftp_idle_timeout, 1, 86400, "300",
+	    "seconds a logged-in session may stay idle"),
+	UINT("ftp", "login_delay_ms", ftp_login_delay_ms, 0, 10000, "1000",
+	    "pause before answering a failed login"),
+	STR("ftp", "pasv_ports", ftp_pasv_ports, "",
+	    "LOW-HIGH port range for passive data connections; empty = any"),
+	STR("ftp", "pasv_address", ftp_pasv_address, "",
+	    "IPv4 address announced in PASV replies; empty = the local one"),
+	BOOL("ftp", "tls", ftp_tls, "yes",
+	    "offer explicit FTPS (AUTH TLS)"),
+	BOOL("ftp", "tls_require_reuse", ftp_tls_require_reuse, "yes",
+	    "data connections must resume the control connection's TLS session"),
+	STR("ftp", "tls_cert", ftp_tls_cert, "tls/cert.pem",
+	    "certificate (PEM); relative to DIR/.shoal"),
+	STR("ftp", "tls_key", ftp_tls_key, "tls/key.pem",
+	    "private key (PEM); relative to DIR/.shoal"),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define CFG_LINE_MAX 200
+
+static const struct cfg_key *
+cfg_find(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return (&keys[i]);
+	return (NULL);
+}
+
+static int
+parse_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+	    !strcasecmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+	    !strcasecmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return (-EINVAL);
+	return (0);
+}
+
+static int
+cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
+    size_t errlen)
+{
+	char *field = (char *)c + k->off;
+	struct span s = { v, strlen(v) };
+	enum log_level lvl;
+	uint64_t n;
+
+	switch (k->type) {
+	case CFG_STR:
+		if (str_copy(field, k->size, v) < 0)
+			goto bad;
+		return (0);
+	case CFG_LEVEL:
+		if (log_level_parse(v, &lvl) < 0 ||
+		    str_copy(field, k->size, v) < 0)
+			goto bad;
+		return (0);
+	case CFG_UINT:
+		if (span_u64(s, k->max, &n) < 0 || n < k->min)
+			goto bad;
+		*(unsigned *)(void *)field = (unsigned)n;
+		return (0);
+	case CFG_BOOL:
+		if (parse_bool(v, (bool *)(void *)field) < 0)
+			goto bad;
+		return (0);
+	}
+bad:
+	if (k->type == CFG_UINT)
+		(void)str_fmt(err, errlen, "%s.%s: '%s' is not a number in %u..%u",
+		    k->section, k->name, v, k->min, k->max);
+	else
+		(void)str_fmt(err, errlen, "%s.%s: bad value '%s'",
+		    k->section, k->name, v);
+	return (-EINVAL);
+}
+
+void
+cfg_defaults(struct cfg *c)
+{
+	char err[128];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NKEYS; i++)
+		if (cfg_apply(c, &keys[i], keys[i].def, err, sizeof(err)) < 0)
+			fatalx("cfg: bad default: %s", err);
+}
+
+int
+cfg_set(struct cfg *c, const char *section, const char *key, const char *v,
+    char *err, size_t errlen)
+{
+	const struct cfg_key *k;
+
+	if ((k = cfg_find(section, key)) == NULL) {
+		(void)str_fmt(err, errlen, "unknown key '%s' in [%s]", key,
+		    section);
+		return (-ENOENT);
+	}
+	return (cfg_apply(c, k, v, err, errlen));
+}
+
+struct cfg_load_ctx {
+	struct cfg	*cfg;
+	char		 msg[256];
+};
+
+static int
+cfg_ini_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct cfg_load_ctx *ctx = user;
+	char msg[sizeof(ctx->msg)];
+
+	if (name == NULL)
+		return (1);	/* a section header alone */
+	if (cfg_set(ctx->cfg, section, name, value, msg, sizeof(msg)) == 0)
+		return (1);
+	/* inih goes on after an error but reports the first one's line. */
+	if (ctx->msg[0] == '\0')
+		memcpy(ctx->msg, msg, sizeof(msg));
+	return (0);
+}
+
+/*
+ * Debian's inih splits lines longer than INI_MAX_LINE (200) and then
+ * misreports them; refuse such a file with a message that says why.
+ */
+static int
+check_line_lengths(FILE *f, const char *path, char *err, size_t errlen)
+{
+	int c, line = 1;
+	size_t len = 0;
+
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n') {
+			line++;
+			len = 0;
+		} else if (++len >= CFG_LINE_MAX) {
+			(void)str_fmt(err, errlen, "%s:%d: line longer than %d "
+			    "bytes", path, line, CFG_LINE_MAX - 1);
+			return (-EINVAL);
+		}
+	}
+	rewind(f);
+	return (0);
+}
+
+int
+cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_load_ctx ctx = { c, "" };
+	FILE *f;
+	int line;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return (0);
+		(void)str_fmt(err, errlen, "%s: %s", path, strerror(errno));
+		return (-errno);
+	}
+	if (check_line_lengths(f, path, err, errlen) < 0) {
+		fclose(f);
+		return (-EINVAL);
+	}
+	line = ini_parse_file(f, cfg_ini_handler, &ctx);
+	fclose(f);
+	if (line != 0) {
+		(void)str_fmt(err, errlen, "%s:%d: %s", path, line,
+		    ctx.msg[0] ? ctx.msg : "syntax error");
+		return (-EINVAL);
+	}
+	return (0);
+}
+
+void
+cfg_write_template(FILE *f)
+{
+	const char *section = "";
+	size_t i;
+
+	fprintf(f, "# shoal node configuration; flags override these keys.\n");
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(section, keys[i].section) != 0) {
+			section = keys[i].section;
+			fprintf(f, "\n[%s]\n", section);
+		}
+		fprintf(f, "# %s\n#%s = %s\n", keys[i].help, keys[i].name,
+		    keys[i].def);
+	}
+}

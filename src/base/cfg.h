@@ -1,0 +1,50 @@
+/*
+ * cfg: a node's settings, read from DIR/.shoal/shoal.conf (INI) and then
+ * overridden by command-line flags.  Every key is in one table in cfg.c with
+ * its type, bounds and default; an unknown key or a bad value is an error
+ * naming the file and line, never a silent default.
+ */
+#ifndef SHOAL_BASE_CFG_H
+#define SHOAL_BASE_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CFG_STR_MAX	256
+
+struct cfg {
+	/* [node] */
+	char		log_level[16];
+	unsigned	workers;
+	/* [ftp] */
+	char		ftp_listen[CFG_STR_MAX];
+	unsigned	ftp_max_sessions;
+	unsigned	ftp_max_per_address;
+	unsigned	ftp_login_timeout;
+	unsigned	ftp_idle_timeout;
+	unsigned	ftp_login_delay_ms;
+	char		ftp_pasv_ports[32];
+	char		ftp_pasv_address[64];
+	bool		ftp_tls;
+	bool		ftp_tls_require_reuse;
+	char		ftp_tls_cert[CFG_STR_MAX];
+	char		ftp_tls_key[CFG_STR_MAX];
+};
+
+/* Fills every key with its default. */
+void	cfg_defaults(struct cfg *);
+/*
+ * Reads path into cfg.  A missing file is not an error (defaults stand).
+ * On error, err holds "path:line: reason".
+ */
+int	cfg_load(struct cfg *, const char *path, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/* Sets "section.key" (as a flag would); err holds the reason on failure. */
+int	cfg_set(struct cfg *, const char *section, const char *key,
+	    const char *value, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+/* Writes every key with its default and help, as a commented file. */
+void	cfg_write_template(FILE *);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * work: the thread pool.  Pool threads take jobs from a FIFO guarded by one
+ * mutex; finished jobs go on a second list and an eventfd wakes the loop,
+ * which runs their done callbacks.  Invariant: a job is on exactly one of
+ * the two lists, or held by exactly one pool thread.
+ */
+#include "base/work.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "base/log.h"
+
+struct job {
+	struct job	*next;
+	work_fn		 fn;
+	work_fn		 done;
+	void		*arg;
+};
+
+struct jobq {
+	struct job	*head;
+	struct job	*tail;
+};
+
+struct work_pool {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct jobq	 todo;
+	struct jobq	 finished;
+	unsigned	 pending;
+	int		 stopping;
+	int		 nthreads;
+	pthread_t	*threads;
+	int		 efd;
+	struct event	*ev;
+};
+
+static void
+jobq_push(struct jobq *q, struct job *j)
+{
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+static struct job *
+jobq_pop(struct jobq *q)
+{
+	struct job *j = q->head;
+
+	if (j) {
+		q->head = j->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+	}
+	return (j);
+}
+
+static void *
+work_thread(void *arg)
+{
+	struct work_pool *wp = arg;
+	struct job *j;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&wp->mu);
+	for (;;) {
+		while (wp->todo.head == NULL && !wp->stopping)
+			pthread_cond_wait(&wp->cv, &wp->mu);
+		if ((j = jobq_pop(&wp->todo)) == NULL)
+			break;
+		pthread_mutex_unlock(&wp->mu);
+		j->fn(j->arg);
+		pthread_mutex_lock(&wp->mu);
+		jobq_push(&wp->finished, j);
+		if (write(wp->efd, &one, sizeof(one)) < 0)
+			log_warn("work: eventfd write");
+	}
+	pthread_mutex_unlock(&wp->mu);
+	return (NULL);
+}
+
+static void
+work_on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct work_pool *wp = arg;
+	struct jobq done;
+	struct job *j;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("work: eventfd read");
+	pthread_mutex_lock(&wp->mu);
+	done = wp->finished;
+	wp->finished.head = wp->finished.tail = NULL;
+	pthread_mutex_unlock(&wp->mu);
+	while ((j = jobq_pop(&done)) != NULL) {
+		pthread_mutex_lock(&wp->mu);
+		wp->pending--;
+		pthread_mutex_unlock(&wp->mu);
+		if (j->done)
+			j->done(j->arg);
+		free(j);
+	}
+}
+
+struct work_pool *
+work_pool_new(struct event_base *base, int nthreads)
+{
+	struct work_pool *wp;
+	int i;
+
+	if (nthreads <= 0) {
+		nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		if (nthreads < 2)
+			nthreads = 2;
+	}
+	if ((wp = calloc(1, sizeof(*wp))) == NULL)
+		return (NULL);
+	pthread_mutex_init(&wp->mu, NULL);
+	pthread_cond_init(&wp->cv, NULL);
+	wp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (wp->efd < 0)
+		goto fail;
+	wp->ev = event_new(base, wp->efd, EV_READ | EV_PERSIST, work_on_done,
+	    wp);
+	if (wp->ev == NULL || event_add(wp->ev, NULL) < 0)
+		goto fail;
+	if ((wp->threads = calloc((size_t)nthreads, sizeof(pthread_t))) ==
+	    NULL)
+		goto fail;
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&wp->threads[i], NULL, work_thread, wp))
+			break;
+		wp->nthreads++;
+	}
+	if (wp->nthreads == 0)
+		goto fail;
+	return (wp);
+fail:
+	work_pool_free(wp);
+	return (NULL);
+}
+
+void
+work_pool_free(struct work_pool *wp)
+{
+	struct job *j;
+	int i;
+
+	if (wp == NULL)
+		return;
+	pthread_mutex_lock(&wp->mu);
+	wp->stopping = 1;
+	pthread_cond_broadcast(&wp->cv);
+	pthread_mutex_unlock(&wp->mu);
+	for (i = 0; i < wp->nthreads; i++)
+		pthread_join(wp->threads[i], NULL);
+	while ((j = jobq_pop(&wp->finished)) != NULL)
+		free(j);
+	if (wp->ev)
+		event_free(wp->ev);
+	if (wp->efd >= 0)
+		close(wp->efd);
+	free(wp->threads);
+	pthread_cond_destroy(&wp->cv);
+	pthread_mutex_destroy(&wp->mu);
+	free(wp);
+}
+
+int
+work_submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg)
+{
+	struct job *j;
+
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return (-ENOMEM);
+	j->fn = fn;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&wp->mu);
+	jobq_push(&wp->todo, j);
+	wp->pending++;
+	pthread_cond_signal(&wp->cv);
+	pthread_mutex_unlock(&wp->mu);
+	return (0);
+}
+
+unsigned
+work_pending(struct work_pool *wp)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&wp->mu);
+	n = wp->pending;
+	pthread_mutex_unlock(&wp->mu);
+	return (n);
+}

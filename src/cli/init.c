@@ -1,0 +1,163 @@
+/*
+ * init: makes a folder a node.  Everything is created under a temporary
+ * name and renamed into place last, so a failed init leaves no half-made
+ * .shoal behind.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "base/buf.h"
+#include "base/cfg.h"
+#include "base/log.h"
+#include "front/auth.h"
+#include "net/tls.h"
+#include "store/hash.h"
+#include "store/index.h"
+
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) <
+	    0)
+		return (-errno);
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return (-errno);
+	}
+	fputs(text, f);
+	if (fflush(f) != 0 || fsync(fd) != 0) {
+		fclose(f);
+		return (-EIO);
+	}
+	return (fclose(f) == 0 ? 0 : -EIO);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return (remove(path) < 0 ? -1 : 0);
+}
+
+/* Removes our own half-made temp folder after a failed init. */
+static void
+rm_tree(const char *path)
+{
+	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int
+make_private(const char *dir, const char *priv, char *node_id)
+{
+	char p[4300], err[256];
+	uint8_t id[16];
+	struct index *ix;
+	FILE *f;
+	int i, rc;
+
+	if (mkdir(priv, 0700) < 0)
+		return (-errno);
+	RAND_bytes(id, sizeof(id));
+	for (i = 0; i < 16; i++)
+		snprintf(node_id + 2 * i, 3, "%02x", id[i]);
+	if (str_fmt(p, sizeof(p), "%s/node_id", priv) < 0)
+		return (-ENAMETOOLONG);
+	if ((rc = write_file(p, node_id, 0600)) < 0)
+		return (rc);
+	if (str_fmt(p, sizeof(p), "%s/shoal.conf", priv) < 0)
+		return (-ENAMETOOLONG);
+	if ((f = fopen(p, "wx")) == NULL)
+		return (-errno);
+	cfg_write_template(f);
+	if (fclose(f) != 0)
+		return (-EIO);
+	if (str_fmt(p, sizeof(p), "%s/users", priv) < 0)
+		return (-ENAMETOOLONG);
+	if ((rc = auth_file_add(p, AUTH_GUEST, AUTH_GUEST)) < 0)
+		return (rc);
+	if (str_fmt(p, sizeof(p), "%s/tls", priv) < 0 || mkdir(p, 0700) < 0)
+		return (-errno);
+	if (str_fmt(p, sizeof(p), "%s/tmp", priv) < 0 || mkdir(p, 0700) < 0)
+		return (-errno);
+	{
+		char cert[4300], key[4300];
+
+		if (str_fmt(cert, sizeof(cert), "%s/tls/cert.pem", priv) < 0 ||
+		    str_fmt(key, sizeof(key), "%s/tls/key.pem", priv) < 0)
+			return (-ENAMETOOLONG);
+		if ((rc = tls_make_self_signed(cert, key, node_id)) < 0)
+			return (rc);
+	}
+	if (str_fmt(p, sizeof(p), "%s/index.db", priv) < 0)
+		return (-ENAMETOOLONG);
+	if ((ix = index_open(p, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "shoal: %s\n", err);
+		return (-EIO);
+	}
+	index_close(ix);
+	(void)dir;
+	return (0);
+}
+
+int
+cli_init(int argc, char **argv)
+{
+	char priv[4200], tmp[4200], node_id[33];
+	const char *dir;
+	struct stat st;
+	int rc, dfd;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: shoal init DIR\n");
+		return (2);
+	}
+	dir = argv[1];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "shoal: %s: %s\n", dir, strerror(errno));
+		return (1);
+	}
+	if (str_fmt(priv, sizeof(priv), "%s/.shoal", dir) < 0 ||
+	    str_fmt(tmp, sizeof(tmp), "%s/.shoal.init-%ld", dir,
+	    (long)getpid()) < 0) {
+		fprintf(stderr, "shoal: %s: path too long\n", dir);
+		return (1);
+	}
+	if (stat(priv, &st) == 0) {
+		fprintf(stderr, "shoal: %s is already a node\n", dir);
+		return (1);
+	}
+	if ((rc = make_private(dir, tmp, node_id)) < 0) {
+		fprintf(stderr, "shoal: cannot initialise %s: %s\n", dir,
+		    strerror(-rc));
+		rm_tree(tmp);
+		return (1);
+	}
+	if (rename(tmp, priv) < 0) {
+		fprintf(stderr, "shoal: %s: %s\n", priv, strerror(errno));
+		rm_tree(tmp);
+		return (1);
+	}
+	if ((dfd = open(dir, O_DIRECTORY | O_RDONLY)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	printf("initialised %s as node %s\n", dir, node_id);
+	printf("FTP account: guest/guest (loopback only; change it with "
+	    "'shoal -C %s user passwd guest')\n", dir);
+	return (0);
+}

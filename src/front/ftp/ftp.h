@@ -1,0 +1,187 @@
+/*
+ * ftp: the FTP/FTPS front end (RFC 959, 2228, 2389, 2428, 3659, 4217).
+ *
+ * Files of this module:
+ *   ftp_server.c   listener, session limits, the public API below
+ *   ftp_session.c  one control connection: lines, login, dispatch, replies
+ *   ftp_files.c    commands that touch the store (run on the worker pool)
+ *   ftp_list.c     LIST, NLST, MLSD, MLST and STAT formatting
+ *   ftp_data.c     data connections: PASV/EPSV/PORT/EPRT, TLS, transfers
+ *   ftp_cmd.c      parsing of command lines and PORT/EPRT arguments
+ *
+ * A session never touches the disk itself: a command that needs the store
+ * becomes a job on the worker pool whose done callback sends the reply.
+ * While a job is in flight the session reads no further commands; while a
+ * transfer runs it only answers ABOR and STAT.  A session is never freed
+ * inside its own callbacks or while a job refers to it: it is marked
+ * closing and reaped when the last job returns.
+ */
+#ifndef SHOAL_FRONT_FTP_H
+#define SHOAL_FRONT_FTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "base/buf.h"
+#include "front/auth.h"
+#include "front/ftp/ftp_cmd.h"
+#include "net/addr.h"
+#include "store/path.h"
+
+struct cfg;
+struct store;
+struct work_pool;
+
+/* Public: what the node sees of the FTP front end. */
+struct ftp_server;
+struct ftp_server_opts {
+	struct event_base	*base;
+	struct work_pool	*pool;
+	struct store		*store;
+	struct auth		*auth;
+	const struct cfg	*cfg;
+	const char		*priv_dir;	/* DIR/.shoal, for TLS files */
+	/* Live members of the network, for NETS; NULL means 1. */
+	unsigned		(*network_size)(void *);
+	void			*network_arg;
+};
+
+struct ftp_server *ftp_server_new(const struct ftp_server_opts *,
+    char *err, size_t errlen);
+void	ftp_server_free(struct ftp_server *);
+const char *ftp_server_addr(const struct ftp_server *);
+
+/* Internal to the module from here on. */
+
+#define FTP_REPLY_MAX	(64 * 1024)
+#define FTP_MAX_FAILED	3
+#define FTP_XFER_CHUNK	(4u << 20)	/* bytes per disk job */
+
+struct ftp_server {
+	struct ftp_server_opts	 o;
+	SSL_CTX			*tls;
+	struct evconnlistener	*listener;
+	char			 addr[ADDR_STR_MAX];
+	TAILQ_HEAD(, ftp_session) sessions;
+	unsigned		 nsessions;
+	unsigned		 pasv_lo, pasv_hi, pasv_next;
+	struct sockaddr_storage	 pasv_addr;
+	bool			 has_pasv_addr;
+};
+
+enum ftp_xfer_kind {
+	XFER_SEND_BUF,		/* listing text */
+	XFER_SEND_FILE,		/* RETR */
+	XFER_RECV,		/* STOR, APPE, STOU */
+};
+
+struct ftp_xfer {
+	enum ftp_xfer_kind	 kind;
+	struct ftp_session	*s;		/* NULL once detached */
+	struct evbuffer		*out;		/* SEND_BUF; SEND_FILE over TLS */
+	int			 fd;		/* SEND_FILE */
+	uint64_t		 off, end;	/* SEND_FILE: next byte, EOF */
+	struct upload		*up;		/* RECV */
+	struct evbuffer		*chunk;		/* RECV: bytes a job writes */
+	bool			 job_running;
+	bool			 eof;		/* data connection finished */
+	bool			 started;	/* data flowing */
+	int			 err;		/* first error, -errno */
+	uint64_t		 bytes;
+	char			 ok_reply[PATH_LEN_MAX + 64];
+};
+
+struct ftp_data {
+	struct evconnlistener	*lev;		/* PASV listener */
+	struct sockaddr_storage	 port_addr;	/* PORT/EPRT target */
+	bool			 port_set;
+	evutil_socket_t		 fd;		/* accepted, not yet used */
+	struct event		*connect_ev;	/* PORT: connect in progress */
+	struct bufferevent	*bev;
+	bool			 ready;		/* connected, TLS checked */
+	bool			 want;		/* a transfer waits for it */
+};
+
+struct ftp_session {
+	TAILQ_ENTRY(ftp_session) entry;
+	struct ftp_server	*srv;
+	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 local;
+	char			 peer_str[ADDR_STR_MAX];
+	char			 user[AUTH_NAME_MAX + 1];
+	bool			 user_given;
+	bool			 logged_in;
+	unsigned		 failed;
+	char			 cwd[PATH_LEN_MAX + 1];
+	char			*rnfr;
+	uint64_t		 rest;
+	bool			 tls;		/* control channel protected */
+	bool			 tls_pending;	/* AUTH answered, not switched */
+	bool			 prot_p;
+	bool			 pbsz;
+	uint8_t			 sid_ctx[16];
+	unsigned		 jobs;		/* jobs referring to us */
+	bool			 busy;		/* a command waits for a job */
+	bool			 closing;
+	bool			 ctrl_eof;
+	struct event		*timer;
+	struct event		*delay;
+	struct event		*reap;
+	bool			 close_on_flush;
+	char			*pass;		/* during a login check */
+	struct ftp_data		 data;
+	struct ftp_xfer		*xfer;
+};
+
+/* ftp_session.c */
+void	ftp_session_accept(struct ftp_server *, evutil_socket_t,
+	    const struct sockaddr *, int socklen);
+void	ftp_reply(struct ftp_session *, int code, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	ftp_reply_raw(struct ftp_session *, const char *, size_t);
+/* Closes the session now (or as soon as no job refers to it). */
+void	ftp_session_close(struct ftp_session *, const char *why);
+/* (Re)starts the login, idle or data-connection timer. */
+void	ftp_session_arm_timer(struct ftp_session *);
+/* Resumes reading commands after a job or transfer finished. */
+void	ftp_session_resume(struct ftp_session *);
+/* Submits fn on the pool with the session held busy; done must call
+ * ftp_job_release() first and stop if it returns false. */
+int	ftp_job(struct ftp_session *, void (*fn)(void *), void (*done)(void *),
+	    void *arg);
+bool	ftp_job_release(struct ftp_session *);
+/* Resolves arg against cwd; replies 550/501 itself and returns < 0. */
+int	ftp_resolve(struct ftp_session *, const struct ftp_request *,
+	    char *out, size_t outsize);
+int	ftp_reply_errno(struct ftp_session *, int err, const char *what);
+
+/* ftp_files.c: handlers of commands that touch the store */
+void	ftp_cmd_files(struct ftp_session *, const struct ftp_request *);
+
+/* ftp_list.c */
+void	ftp_cmd_list(struct ftp_session *, const struct ftp_request *);
+
+/* ftp_data.c */
+void	ftp_cmd_pasv(struct ftp_session *, bool extended);
+void	ftp_cmd_port(struct ftp_session *, const struct ftp_request *);
+bool	ftp_data_configured(const struct ftp_session *);
+/* Starts transfer x (the session owns it from now on); 150 is sent here. */
+void	ftp_xfer_start(struct ftp_session *, struct ftp_xfer *,
+	    const char *opening);
+/* Ends the current transfer with reply (NULL: none), freeing it. */
+void	ftp_xfer_finish(struct ftp_session *, int code, const char *reply);
+void	ftp_xfer_abort(struct ftp_session *);
+void	ftp_data_close(struct ftp_session *);
+struct ftp_xfer *ftp_xfer_new(enum ftp_xfer_kind);
+void	ftp_xfer_free(struct ftp_xfer *);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * ftp_cmd: the command line parser.  Every byte of a line is looked at
+ * once; verbs are matched against a sorted table.
+ */
+#include "front/ftp/ftp_cmd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const verb_names[FTP_VERB_COUNT] = {
+	[FTP_UNKNOWN] = "", [FTP_ABOR] = "ABOR", [FTP_ALLO] = "ALLO",
+	[FTP_APPE] = "APPE", [FTP_AUTH] = "AUTH", [FTP_CDUP] = "CDUP",
+	[FTP_CWD] = "CWD", [FTP_DELE] = "DELE", [FTP_EPRT] = "EPRT",
+	[FTP_EPSV] = "EPSV", [FTP_FEAT] = "FEAT", [FTP_HASH] = "HASH",
+	[FTP_HELP] = "HELP", [FTP_LIST] = "LIST", [FTP_MDTM] = "MDTM",
+	[FTP_MKD] = "MKD", [FTP_MLSD] = "MLSD", [FTP_MLST] = "MLST",
+	[FTP_MODE] = "MODE", [FTP_NETS] = "NETS", [FTP_NLST] = "NLST",
+	[FTP_NOOP] = "NOOP", [FTP_OPTS] = "OPTS", [FTP_PASS] = "PASS",
+	[FTP_PASV] = "PASV", [FTP_PBSZ] = "PBSZ", [FTP_PORT] = "PORT",
+	[FTP_PROT] = "PROT", [FTP_PWD] = "PWD", [FTP_QUIT] = "QUIT",
+	[FTP_REST] = "REST", [FTP_RETR] = "RETR", [FTP_RMD] = "RMD",
+	[FTP_RNFR] = "RNFR", [FTP_RNTO] = "RNTO", [FTP_SITE] = "SITE",
+	[FTP_SIZE] = "SIZE", [FTP_STAT] = "STAT", [FTP_STOR] = "STOR",
+	[FTP_STOU] = "STOU", [FTP_STRU] = "STRU", [FTP_SYST] = "SYST",
+	[FTP_TYPE] = "TYPE", [FTP_USER] = "USER", [FTP_CCC] = "CCC",
+	[FTP_XCUP] = "XCUP", [FTP_XCWD] = "XCWD", [FTP_XMKD] = "XMKD",
+	[FTP_XPWD] = "XPWD", [FTP_XRMD] = "XRMD",
+};
+
+const char *
+ftp_verb_name(enum ftp_verb v)
+{
+	return ((unsigned)v < FTP_VERB_COUNT ? verb_names[v] : "");
+}
+
+/*
+ * Removes telnet IAC commands in place: IAC IAC is a literal 0xff, IAC
+ * WILL/WONT/DO/DONT take one option byte, any other IAC X is dropped.
+ */
+static size_t
+strip_telnet(char *line, size_t len)
+{
+	size_t i = 0, o = 0;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)line[i];
+		if (c != 0xff) {
+			line[o++] = line[i++];
+			continue;
+		}
+		if (i + 1 >= len)
+			break;
+		c = (unsigned char)line[i + 1];
+		if (c == 0xff) {
+			line[o++] = line[i];
+			i += 2;
+		} else if (c >= 251 && c <= 254)
+			i += 3;
+		else
+			i += 2;
+	}
+	return (o);
+}
+
+int
+ftp_parse_request(char *line, size_t len, struct ftp_request *req)
+{
+	struct cursor c;
+	struct span verb;
+	size_t i;
+	int v;
+
+	memset(req, 0, sizeof(*req));
+	len = strip_telnet(line, len);
+	cur_init(&c, line, len);
+	verb = cur_until(&c, ' ');
+	if (verb.len == 0)
+		return (-EINVAL);
+	if (verb.len > FTP_VERB_MAX)
+		return (-ENAMETOOLONG);
+	for (i = 0; i < verb.len; i++) {
+		char ch = verb.p[i];
+
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch < 'A' || ch > 'Z')
+			return (-EINVAL);
+		req->name[i] = ch;
+	}
+	req->name[verb.len] = '\0';
+	if (cur_eat(&c, ' ')) {
+		req->arg = cur_rest(&c);
+		req->has_arg = true;
+		if (span_has_ctl(req->arg))
+			return (-EINVAL);
+	}
+	for (v = 1; v < FTP_VERB_COUNT; v++)
+		if (strcmp(req->name, verb_names[v]) == 0) {
+			req->verb = (enum ftp_verb)v;
+			break;
+		}
+	return (0);
+}
+
+int
+ftp_parse_port(struct span arg, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct cursor c;
+	uint64_t v[6];
+	int i, rc;
+
+	cur_init(&c, arg.p, arg.len);
+	for (i = 0; i < 6; i++) {
+		if (i > 0 && !cur_eat(&c, ','))
+			return (-EINVAL);
+		if ((rc = cur_u64(&c, 255, &v[i])) < 0)
+			return (rc);
+	}
+	if (!cur_eof(&c))
+		return (-EINVAL);
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl((uint32_t)(v[0] << 24 | v[1] << 16 |
+	    v[2] << 8 | v[3]));
+	sin->sin_port = htons((uint16_t)(v[4] << 8 | v[5]));
+	return (0);
+}
+
+int
+ftp_parse_eprt(struct span arg, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[INET6_ADDRSTRLEN];
+	struct cursor c;
+	struct span addr;
+	uint64_t proto, port;
+	char d;
+
+	cur_init(&c, arg.p, arg.len);
+	if (arg.len < 1)
+		return (-EINVAL);
+	d = arg.p[0];
+	/* RFC 2428: the delimiter is a printable ASCII character. */
+	if (d < 33 || d > 126 || (d >= '0' && d <= '9'))
+		return (-EINVAL);
+	(void)cur_eat(&c, d);
+	if (cur_u64(&c, 2, &proto) < 0 || (proto != 1 && proto != 2) ||
+	    !cur_eat(&c, d))
+		return (-EINVAL);
+	addr = cur_until(&c, d);
+	if (!cur_eat(&c, d) || addr.len == 0 || addr.len >= sizeof(host))
+		return (-EINVAL);
+	if (cur_u64(&c, 65535, &port) < 0 || !cur_eat(&c, d) || !cur_eof(&c))
+		return (-EINVAL);
+	memcpy(host, addr.p, addr.len);
+	host[addr.len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (proto == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return (-EINVAL);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return (-EINVAL);
+	}
+	return (0);
+}

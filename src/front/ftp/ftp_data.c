@@ -1,0 +1,748 @@
+/*
+ * ftp_data: data connections and the transfers that run over them.
+ *
+ * A data connection is prepared by PASV/EPSV (a one-shot listener) or
+ * PORT/EPRT (an address to connect to).  A transfer command queues a
+ * transfer; once the connection is up (and, with PROT P, its TLS handshake
+ * has resumed the control connection's session) the bytes flow:
+ *
+ *   listing   an evbuffer made by a job, written out
+ *   RETR      sendfile(2) through evbuffer_add_file; over TLS, chunks read
+ *             by jobs, one at a time, while the socket drains
+ *   STOR      received chunks written and hashed by jobs, one at a time;
+ *             at EOF a flush job, then (if the client is still there) a
+ *             commit job, then 226
+ *
+ * Every job holds a reference on the session (ftp_job_release); a transfer
+ * that is aborted while its job runs is detached (x->s = NULL) and its
+ * job's done callback cleans it up.
+ */
+#include "front/ftp/ftp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "base/cfg.h"
+#include "base/log.h"
+#include "base/work.h"
+#include "store/upload.h"
+
+#define TLS_READ_CHUNK	(1u << 20)
+
+static void xfer_flow(struct ftp_session *);
+static void data_read(struct bufferevent *, void *);
+static void data_write(struct bufferevent *, void *);
+static void data_event(struct bufferevent *, short, void *);
+
+struct ftp_xfer *
+ftp_xfer_new(enum ftp_xfer_kind kind)
+{
+	struct ftp_xfer *x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return (NULL);
+	x->kind = kind;
+	x->fd = -1;
+	return (x);
+}
+
+static void
+upload_abort_run(void *arg)
+{
+	upload_abort(arg);
+}
+
+void
+ftp_xfer_free(struct ftp_xfer *x)
+{
+	if (x == NULL)
+		return;
+	if (x->out)
+		evbuffer_free(x->out);
+	if (x->chunk)
+		evbuffer_free(x->chunk);
+	if (x->fd >= 0)
+		close(x->fd);
+	if (x->up)
+		upload_abort(x->up);
+	free(x);
+}
+
+/*
+ * Frees a transfer no session owns any more.  Removing a temp file is disk
+ * work, so an upload is handed to the pool to be dropped.
+ */
+static void
+xfer_discard(struct ftp_server *srv, struct ftp_xfer *x)
+{
+	if (x->up && work_submit(srv->o.pool, upload_abort_run, NULL,
+	    x->up) == 0)
+		x->up = NULL;
+	ftp_xfer_free(x);
+}
+
+void
+ftp_data_close(struct ftp_session *s)
+{
+	struct ftp_data *d = &s->data;
+
+	if (d->lev) {
+		evconnlistener_free(d->lev);
+		d->lev = NULL;
+	}
+	if (d->connect_ev) {
+		event_free(d->connect_ev);
+		d->connect_ev = NULL;
+	}
+	if (d->bev) {
+		SSL *ssl = bufferevent_openssl_get_ssl(d->bev);
+
+		/* Tell TLS clients the data ended here, not by truncation. */
+		if (ssl && d->ready)
+			(void)SSL_shutdown(ssl);
+		bufferevent_free(d->bev);
+		d->bev = NULL;
+	}
+	if (d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+	}
+	d->port_set = false;
+	d->ready = false;
+	d->want = false;
+}
+
+bool
+ftp_data_configured(const struct ftp_session *s)
+{
+	return (s->data.lev != NULL || s->data.fd >= 0 || s->data.port_set);
+}
+
+void
+ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
+{
+	struct ftp_xfer *x = s->xfer;
+
+	s->xfer = NULL;
+	ftp_data_close(s);
+	if (x) {
+		x->s = NULL;
+		if (x->job_running)
+			;	/* its done callback frees it */
+		else
+			xfer_discard(s->srv, x);
+	}
+	if (reply)
+		ftp_reply(s, code, "%s", reply);
+	ftp_session_resume(s);
+}
+
+void
+ftp_xfer_abort(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+
+	if (x == NULL)
+		return;
+	log_info("ftp: %s transfer aborted after %llu bytes", s->peer_str,
+	    (unsigned long long)x->bytes);
+	s->xfer = NULL;
+	x->s = NULL;
+	ftp_data_close(s);
+	if (!x->job_running)
+		xfer_discard(s->srv, x);
+}
+
+/* Jobs of a transfer */
+
+struct xfer_job {
+	struct ftp_session	*s;
+	struct ftp_xfer		*x;
+	int			 rc;
+};
+
+static int
+xfer_job(struct ftp_session *s, struct ftp_xfer *x, void (*fn)(void *),
+    void (*done)(void *))
+{
+	struct xfer_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (-ENOMEM);
+	j->s = s;
+	j->x = x;
+	if (work_submit(s->srv->o.pool, fn, done, j) < 0) {
+		free(j);
+		return (-ENOMEM);
+	}
+	s->jobs++;
+	x->job_running = true;
+	return (0);
+}
+
+/*
+ * Ends a job: returns the transfer if it is still the session's current
+ * one, else cleans up and returns NULL.
+ */
+static struct ftp_xfer *
+xfer_job_end(struct xfer_job *j)
+{
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x = j->x;
+	bool alive;
+
+	free(j);
+	x->job_running = false;
+	alive = ftp_job_release(s);
+	if (!alive || x->s == NULL) {
+		xfer_discard(s->srv, x);
+		return (NULL);
+	}
+	return (x);
+}
+
+/* STOR: chunks */
+
+static void
+write_run(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_xfer *x = j->x;
+	struct evbuffer_iovec v[64];
+	int n, i;
+
+	while (evbuffer_get_length(x->chunk) > 0) {
+		size_t len = 0;
+
+		n = evbuffer_peek(x->chunk, -1, NULL, v, 64);
+		if (n > 64)
+			n = 64;
+		for (i = 0; i < n; i++)
+			len += v[i].iov_len;
+		if ((j->rc = upload_write(x->up, (struct iovec *)v, n)) < 0)
+			return;
+		evbuffer_drain(x->chunk, len);
+	}
+}
+
+static void recv_next(struct ftp_session *);
+
+static void
+write_done(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x;
+	int rc = j->rc;
+
+	if ((x = xfer_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		x->err = rc;
+		log_warnx("ftp: %s upload of %s failed: %s", s->peer_str,
+		    upload_path(x->up), strerror(-rc));
+		ftp_reply_errno(s, rc, "Upload failed");
+		ftp_xfer_finish(s, 0, NULL);
+		return;
+	}
+	recv_next(s);
+}
+
+static void
+commit_run(void *arg)
+{
+	struct xfer_job *j = arg;
+
+	j->rc = upload_commit(j->x->up, NULL);
+}
+
+static void
+commit_done(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x;
+	int rc = j->rc;
+
+	if ((x = xfer_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		log_warnx("ftp: %s commit of %s failed: %s", s->peer_str,
+		    upload_path(x->up), strerror(-rc));
+		ftp_reply_errno(s, rc, "Upload failed");
+		ftp_xfer_finish(s, 0, NULL);
+		return;
+	}
+	log_info("ftp: %s stored %s (%llu bytes)", s->peer_str,
+	    upload_path(x->up), (unsigned long long)upload_size(x->up));
+	ftp_xfer_finish(s, 226, x->ok_reply);
+}
+
+static void
+flush_run(void *arg)
+{
+	struct xfer_job *j = arg;
+
+	j->rc = upload_flush(j->x->up);
+}
+
+static void
+flush_done(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x;
+	int rc = j->rc;
+
+	/*
+	 * Past this point the file replaces the old one.  If the client went
+	 * away meanwhile it never saw the end of its upload: xfer_job_end
+	 * then drops the data instead.
+	 */
+	if ((x = xfer_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		ftp_reply_errno(s, rc, "Upload failed");
+		ftp_xfer_finish(s, 0, NULL);
+		return;
+	}
+	if (xfer_job(s, x, commit_run, commit_done) < 0) {
+		ftp_xfer_finish(s, 451, "Server busy.");
+		return;
+	}
+}
+
+/* Hands what has arrived to a write job, or finishes at EOF. */
+static void
+recv_next(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+	struct evbuffer *in;
+
+	if (x == NULL || x->job_running)
+		return;
+	in = s->data.bev ? bufferevent_get_input(s->data.bev) : NULL;
+	if (in && evbuffer_get_length(in) > 0) {
+		x->bytes += evbuffer_get_length(in);
+		evbuffer_add_buffer(x->chunk, in);
+		if (xfer_job(s, x, write_run, write_done) < 0)
+			ftp_xfer_finish(s, 451, "Server busy.");
+		return;
+	}
+	if (x->eof) {
+		ftp_data_close(s);
+		if (xfer_job(s, x, flush_run, flush_done) < 0)
+			ftp_xfer_finish(s, 451, "Server busy.");
+	}
+}
+
+/* RETR over TLS: chunks read by jobs */
+
+static void
+read_run(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_xfer *x = j->x;
+	struct evbuffer_iovec v;
+	uint64_t want = x->end - x->off;
+	ssize_t n;
+
+	if (want > TLS_READ_CHUNK)
+		want = TLS_READ_CHUNK;
+	if (evbuffer_reserve_space(x->out, (ev_ssize_t)want, &v, 1) < 1) {
+		j->rc = -ENOMEM;
+		return;
+	}
+	n = pread(x->fd, v.iov_base, (size_t)want, (off_t)x->off);
+	if (n <= 0) {
+		j->rc = n < 0 ? -errno : -EIO;	/* shrank under us */
+		return;
+	}
+	v.iov_len = (size_t)n;
+	evbuffer_commit_space(x->out, &v, 1);
+	x->off += (uint64_t)n;
+}
+
+static void
+read_done(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x;
+	int rc = j->rc;
+
+	if ((x = xfer_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		ftp_xfer_finish(s, 451, "Read error; transfer aborted.");
+		return;
+	}
+	x->bytes += evbuffer_get_length(x->out);
+	bufferevent_write_buffer(s->data.bev, x->out);
+}
+
+/* Data connection events */
+
+static void
+send_more(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+	struct evbuffer *out = bufferevent_get_output(s->data.bev);
+
+	if (x->kind == XFER_SEND_FILE && x->out && x->off < x->end) {
+		if (!x->job_running &&
+		    xfer_job(s, x, read_run, read_done) < 0)
+			ftp_xfer_finish(s, 451, "Server busy.");
+		return;
+	}
+	if (evbuffer_get_length(out) == 0 && !x->job_running) {
+		log_info("ftp: %s sent %llu bytes", s->peer_str,
+		    (unsigned long long)x->bytes);
+		ftp_xfer_finish(s, 226, x->ok_reply[0] ? x->ok_reply :
+		    "Transfer complete.");
+	}
+}
+
+static void
+data_read(struct bufferevent *bev, void *arg)
+{
+	struct ftp_session *s = arg;
+
+	(void)bev;
+	if (s->xfer && s->xfer->kind == XFER_RECV)
+		recv_next(s);
+	else
+		evbuffer_drain(bufferevent_get_input(bev), (size_t)-1);
+}
+
+static void
+data_write(struct bufferevent *bev, void *arg)
+{
+	struct ftp_session *s = arg;
+
+	(void)bev;
+	if (s->xfer && s->xfer->started && s->xfer->kind != XFER_RECV)
+		send_more(s);
+}
+
+static void
+data_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ftp_session *s = arg;
+	struct ftp_xfer *x = s->xfer;
+	SSL *ssl;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		ssl = bufferevent_openssl_get_ssl(bev);
+		/* SECURITY: bind the data channel to this control channel. */
+		if (ssl && s->srv->o.cfg->ftp_tls_require_reuse &&
+		    !SSL_session_reused(ssl)) {
+			log_info("ftp: %s data connection did not resume the "
+			    "TLS session", s->peer_str);
+			ftp_xfer_finish(s, 522, "TLS session of data "
+			    "connection not resumed.");
+			return;
+		}
+		s->data.ready = true;
+		ftp_session_arm_timer(s);
+		xfer_flow(s);
+		return;
+	}
+	if (x == NULL)
+		return;
+	if ((what & BEV_EVENT_EOF) && x->kind == XFER_RECV) {
+		x->eof = true;
+		recv_next(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		ftp_xfer_finish(s, 426, "Data connection timed out; transfer "
+		    "aborted.");
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (!s->data.ready)
+			ftp_xfer_finish(s, 425, "Can't open data connection.");
+		else
+			ftp_xfer_finish(s, 426, "Connection closed; transfer "
+			    "aborted.");
+	}
+}
+
+/* Wraps the connected fd in a bufferevent (with TLS if PROT P). */
+static void
+data_attach(struct ftp_session *s)
+{
+	struct ftp_data *d = &s->data;
+	const struct cfg *c = s->srv->o.cfg;
+	struct timeval tv = { c->ftp_idle_timeout, 0 };
+	SSL *ssl;
+
+	if (s->prot_p) {
+		if ((ssl = SSL_new(s->srv->tls)) == NULL) {
+			ftp_xfer_finish(s, 425, "TLS unavailable.");
+			return;
+		}
+		SSL_set_session_id_context(ssl, s->sid_ctx,
+		    sizeof(s->sid_ctx));
+		d->bev = bufferevent_openssl_socket_new(s->srv->o.base, d->fd,
+		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (d->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(d->bev, 1);
+		else
+			SSL_free(ssl);
+	} else
+		d->bev = bufferevent_socket_new(s->srv->o.base, d->fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (d->bev == NULL) {
+		ftp_xfer_finish(s, 425, "Can't open data connection.");
+		return;
+	}
+	d->fd = -1;	/* the bufferevent owns it */
+	bufferevent_setcb(d->bev, data_read, data_write, data_event, s);
+	bufferevent_set_timeouts(d->bev, &tv, &tv);
+	bufferevent_setwatermark(d->bev, EV_READ, 0, FTP_XFER_CHUNK);
+	bufferevent_enable(d->bev, EV_READ | EV_WRITE);
+	if (!s->prot_p) {
+		d->ready = true;
+		ftp_session_arm_timer(s);
+		xfer_flow(s);
+	}
+}
+
+static void
+xfer_flow(struct ftp_session *s)
+{
+	struct ftp_xfer *x = s->xfer;
+	struct evbuffer *out = bufferevent_get_output(s->data.bev);
+
+	x->started = true;
+	switch (x->kind) {
+	case XFER_SEND_BUF:
+		x->bytes = evbuffer_get_length(x->out);
+		bufferevent_write_buffer(s->data.bev, x->out);
+		send_more(s);
+		break;
+	case XFER_SEND_FILE:
+		if (s->prot_p) {
+			/* TLS needs the bytes in memory: read in chunks. */
+			if ((x->out = evbuffer_new()) == NULL) {
+				ftp_xfer_finish(s, 451, "Out of memory.");
+				return;
+			}
+			bufferevent_setwatermark(s->data.bev, EV_WRITE,
+			    TLS_READ_CHUNK / 4, 0);
+			send_more(s);
+			return;
+		}
+		if (x->end > x->off) {
+			x->bytes = x->end - x->off;
+			if (evbuffer_add_file(out, x->fd, (ev_off_t)x->off,
+			    (ev_off_t)(x->end - x->off)) < 0) {
+				ftp_xfer_finish(s, 451, "Read error.");
+				return;
+			}
+			x->fd = -1;	/* the evbuffer owns it now */
+			x->off = x->end;
+		}
+		send_more(s);
+		break;
+	case XFER_RECV:
+		recv_next(s);
+		break;
+	}
+}
+
+static void
+on_connected(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_session *s = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void)what;
+	event_free(s->data.connect_ev);
+	s->data.connect_ev = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+		close(fd);
+		ftp_xfer_finish(s, 425, "Can't open data connection.");
+		return;
+	}
+	s->data.fd = fd;
+	data_attach(s);
+}
+
+static void
+data_connect(struct ftp_session *s)
+{
+	struct ftp_data *d = &s->data;
+	struct sockaddr *sa = (struct sockaddr *)&d->port_addr;
+	int fd;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0 || (connect(fd, sa, addr_len(sa)) < 0 &&
+	    errno != EINPROGRESS)) {
+		if (fd >= 0)
+			close(fd);
+		ftp_xfer_finish(s, 425, "Can't open data connection.");
+		return;
+	}
+	d->connect_ev = event_new(s->srv->o.base, fd, EV_WRITE, on_connected,
+	    s);
+	if (d->connect_ev == NULL || event_add(d->connect_ev, NULL) < 0) {
+		close(fd);
+		ftp_xfer_finish(s, 425, "Can't open data connection.");
+	}
+}
+
+void
+ftp_xfer_start(struct ftp_session *s, struct ftp_xfer *x, const char *opening)
+{
+	x->s = s;
+	if (x->kind == XFER_RECV && x->chunk == NULL &&
+	    (x->chunk = evbuffer_new()) == NULL) {
+		ftp_xfer_free(x);
+		ftp_reply(s, 451, "Out of memory.");
+		ftp_session_resume(s);
+		return;
+	}
+	s->xfer = x;
+	ftp_reply(s, 150, "%s", opening);
+	s->data.want = true;
+	ftp_session_arm_timer(s);
+	if (s->data.port_set)
+		data_connect(s);
+	else if (s->data.fd >= 0)
+		data_attach(s);
+	/* else: PASV, waiting for the client to connect (on_data_accept) */
+	ftp_session_resume(s);
+}
+
+/* PASV / EPSV */
+
+static void
+on_data_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct ftp_session *s = arg;
+	char who[ADDR_STR_MAX];
+
+	(void)socklen;
+	/* SECURITY: only the client itself may connect to its data port. */
+	if (!addr_same_host(sa, (struct sockaddr *)&s->peer)) {
+		log_warnx("ftp: %s: refused data connection from %s",
+		    s->peer_str, addr_str(sa, who));
+		close(fd);
+		return;
+	}
+	evconnlistener_disable(l);
+	if (s->data.fd >= 0)
+		close(s->data.fd);
+	s->data.fd = fd;
+	if (s->data.want && s->xfer && s->data.bev == NULL)
+		data_attach(s);
+}
+
+static struct evconnlistener *
+pasv_listen(struct ftp_session *s, struct sockaddr_storage *ss)
+{
+	struct ftp_server *srv = s->srv;
+	struct evconnlistener *l;
+	unsigned span, i, port;
+
+	if (srv->pasv_lo == 0) {
+		addr_set_port((struct sockaddr *)ss, 0);
+		return (evconnlistener_new_bind(srv->o.base, on_data_accept, s,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1,
+		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss)));
+	}
+	span = srv->pasv_hi - srv->pasv_lo + 1;
+	for (i = 0; i < span; i++) {
+		port = srv->pasv_next;
+		srv->pasv_next = port >= srv->pasv_hi ? srv->pasv_lo : port + 1;
+		addr_set_port((struct sockaddr *)ss, port);
+		l = evconnlistener_new_bind(srv->o.base, on_data_accept, s,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1,
+		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss));
+		if (l)
+			return (l);
+	}
+	return (NULL);
+}
+
+void
+ftp_cmd_pasv(struct ftp_session *s, bool extended)
+{
+	struct sockaddr_storage ss = s->local;
+	struct sockaddr_in *sin;
+	socklen_t len = sizeof(ss);
+	unsigned port;
+	uint32_t a;
+
+	ftp_data_close(s);
+	if (!extended && ss.ss_family != AF_INET && !s->srv->has_pasv_addr) {
+		ftp_reply(s, 425, "PASV needs IPv4; use EPSV.");
+		return;
+	}
+	if ((s->data.lev = pasv_listen(s, &ss)) == NULL) {
+		ftp_reply(s, 425, "Can't open passive connection.");
+		return;
+	}
+	getsockname(evconnlistener_get_fd(s->data.lev), (struct sockaddr *)&ss,
+	    &len);
+	port = addr_port((struct sockaddr *)&ss);
+	if (extended) {
+		ftp_reply(s, 229, "Entering Extended Passive Mode (|||%u|)",
+		    port);
+		return;
+	}
+	sin = (struct sockaddr_in *)(s->srv->has_pasv_addr ?
+	    &s->srv->pasv_addr : &ss);
+	a = ntohl(sin->sin_addr.s_addr);
+	ftp_reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%u,%u).",
+	    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, port >> 8,
+	    port & 255);
+}
+
+void
+ftp_cmd_port(struct ftp_session *s, const struct ftp_request *req)
+{
+	struct sockaddr_storage ss;
+	int rc;
+
+	ftp_data_close(s);
+	rc = req->verb == FTP_PORT ? ftp_parse_port(req->arg, &ss) :
+	    ftp_parse_eprt(req->arg, &ss);
+	if (rc < 0) {
+		ftp_reply(s, 501, "Bad address.");
+		return;
+	}
+	/* SECURITY: no bouncing to other hosts or privileged ports. */
+	if (!addr_same_host((struct sockaddr *)&ss,
+	    (struct sockaddr *)&s->peer) ||
+	    addr_port((struct sockaddr *)&ss) < 1024) {
+		log_warnx("ftp: %s: refused PORT to another host or port",
+		    s->peer_str);
+		ftp_reply(s, 500, "Illegal PORT command.");
+		return;
+	}
+	/* The client's own address, in the control connection's family. */
+	if (ss.ss_family != s->peer.ss_family) {
+		unsigned port = addr_port((struct sockaddr *)&ss);
+
+		ss = s->peer;
+		addr_set_port((struct sockaddr *)&ss, port);
+	}
+	s->data.port_addr = ss;
+	s->data.port_set = true;
+	ftp_reply(s, 200, "%s command successful.", req->name);
+}

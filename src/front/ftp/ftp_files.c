@@ -1,0 +1,350 @@
+/*
+ * ftp_files: commands that read or change the store.  Each becomes one job
+ * (struct file_job) whose run half calls store on a pool thread and whose
+ * done half answers on the loop, or starts the transfer it prepared.
+ */
+#include "front/ftp/ftp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "base/log.h"
+#include "store/store.h"
+#include "store/upload.h"
+
+struct file_job {
+	struct ftp_session	*s;
+	struct store		*store;
+	enum ftp_verb		 verb;
+	char			 path[PATH_LEN_MAX + 1];
+	char			 path2[PATH_LEN_MAX + 1];
+	uint64_t		 rest;
+	int			 rc;
+	struct stat		 st;
+	struct file_meta	 meta;
+	int			 fd;
+	struct upload		*up;
+};
+
+/* A free name for STOU: the requested one, else NAME.1, NAME.2, ... */
+static int
+unique_name(struct file_job *j)
+{
+	char base[PATH_LEN_MAX + 1];
+	struct stat st;
+	unsigned i;
+	int rc;
+
+	memcpy(base, j->path, sizeof(base));
+	for (i = 0; i < 1000; i++) {
+		if (i > 0 && str_fmt(j->path, sizeof(j->path), "%s.%u", base,
+		    i) < 0)
+			return (-ENAMETOOLONG);
+		rc = store_stat(j->store, j->path, &st);
+		if (rc == -ENOENT)
+			return (0);
+		if (rc < 0)
+			return (rc);
+	}
+	return (-EEXIST);
+}
+
+/* The target of an upload must be a file (or nothing) in a folder. */
+static int
+check_upload_target(struct file_job *j)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	if ((dfd = store_open_parent(j->store, j->path, &name)) < 0)
+		return (dfd);
+	close(dfd);
+	rc = store_stat(j->store, j->path, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return (-EISDIR);
+	return (rc == -ENOENT || rc == 0 ? 0 : rc);
+}
+
+static void
+file_run(void *arg)
+{
+	struct file_job *j = arg;
+	struct store *st = j->store;
+	enum upload_mode mode;
+
+	switch (j->verb) {
+	case FTP_CWD:
+	case FTP_XCWD:
+	case FTP_CDUP:
+	case FTP_XCUP:
+		j->rc = store_stat(st, j->path, &j->st);
+		if (j->rc == 0 && !S_ISDIR(j->st.st_mode))
+			j->rc = -ENOTDIR;
+		break;
+	case FTP_MKD:
+	case FTP_XMKD:
+		j->rc = store_mkdir(st, j->path);
+		break;
+	case FTP_RMD:
+	case FTP_XRMD:
+		j->rc = store_rmdir(st, j->path);
+		break;
+	case FTP_DELE:
+		j->rc = store_unlink(st, j->path);
+		break;
+	case FTP_RNFR:
+	case FTP_SIZE:
+	case FTP_MDTM:
+		j->rc = store_stat(st, j->path, &j->st);
+		if (j->rc == 0 && j->verb != FTP_RNFR &&
+		    !S_ISREG(j->st.st_mode))
+			j->rc = -ENOENT;
+		break;
+	case FTP_RNTO:
+		j->rc = store_rename(st, j->path2, j->path);
+		break;
+	case FTP_HASH:
+		j->rc = store_meta(st, j->path, &j->meta);
+		break;
+	case FTP_RETR:
+		j->fd = store_openat(st, j->path, O_RDONLY, 0);
+		if (j->fd < 0) {
+			j->rc = j->fd;
+			break;
+		}
+		if (fstat(j->fd, &j->st) < 0)
+			j->rc = store_errno(errno);
+		else if (!S_ISREG(j->st.st_mode))
+			j->rc = -EISDIR;
+		else if (j->rest > (uint64_t)j->st.st_size)
+			j->rc = -EINVAL;
+		break;
+	case FTP_STOU:
+		if ((j->rc = unique_name(j)) < 0)
+			break;
+		/* FALLTHROUGH */
+	case FTP_STOR:
+	case FTP_APPE:
+		if ((j->rc = check_upload_target(j)) < 0)
+			break;
+		mode = j->verb == FTP_APPE ? UPLOAD_APPEND :
+		    j->verb == FTP_STOU ? UPLOAD_UNIQUE :
+		    j->rest ? UPLOAD_RESUME : UPLOAD_NEW;
+		j->rc = upload_begin(st, j->path, mode, j->rest, &j->up);
+		break;
+	default:
+		j->rc = -EINVAL;
+	}
+}
+
+static void
+start_retr(struct ftp_session *s, struct file_job *j)
+{
+	struct ftp_xfer *x = ftp_xfer_new(XFER_SEND_FILE);
+	char msg[PATH_LEN_MAX + 96];
+
+	if (x == NULL) {
+		close(j->fd);
+		ftp_reply(s, 451, "Out of memory.");
+		return;
+	}
+	x->fd = j->fd;
+	j->fd = -1;
+	x->off = j->rest;
+	x->end = (uint64_t)j->st.st_size;
+	snprintf(msg, sizeof(msg), "Opening BINARY mode data connection for "
+	    "/%s (%llu bytes).", j->path, (unsigned long long)x->end);
+	snprintf(x->ok_reply, sizeof(x->ok_reply), "Transfer complete.");
+	ftp_xfer_start(s, x, msg);
+}
+
+static void
+start_store(struct ftp_session *s, struct file_job *j)
+{
+	struct ftp_xfer *x = ftp_xfer_new(XFER_RECV);
+	char msg[PATH_LEN_MAX + 64];
+
+	if (x == NULL) {
+		upload_abort(j->up);
+		ftp_reply(s, 451, "Out of memory.");
+		return;
+	}
+	x->up = j->up;
+	j->up = NULL;
+	if (j->verb == FTP_STOU) {
+		snprintf(msg, sizeof(msg), "FILE: %s", path_base(j->path));
+		snprintf(x->ok_reply, sizeof(x->ok_reply),
+		    "Transfer complete (unique file name: %s).",
+		    path_base(j->path));
+	} else {
+		snprintf(msg, sizeof(msg), "Ok to send data.");
+		snprintf(x->ok_reply, sizeof(x->ok_reply),
+		    "Transfer complete.");
+	}
+	ftp_xfer_start(s, x, msg);
+}
+
+static void
+file_done(void *arg)
+{
+	struct file_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct tm tm;
+	char hex[HASH_HEX_LEN + 1];
+	time_t t;
+
+	if (!ftp_job_release(s)) {
+		if (j->fd >= 0)
+			close(j->fd);
+		if (j->up)
+			upload_abort(j->up);
+		free(j);
+		return;
+	}
+	if (j->rc < 0) {
+		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
+		goto out;
+	}
+	switch (j->verb) {
+	case FTP_CWD:
+	case FTP_XCWD:
+	case FTP_CDUP:
+	case FTP_XCUP:
+		memcpy(s->cwd, j->path, sizeof(s->cwd));
+		ftp_reply(s, 250, "Directory successfully changed.");
+		break;
+	case FTP_MKD:
+	case FTP_XMKD:
+		ftp_reply(s, 257, "\"/%s\" created.", j->path);
+		break;
+	case FTP_RMD:
+	case FTP_XRMD:
+		ftp_reply(s, 250, "Remove directory operation successful.");
+		break;
+	case FTP_DELE:
+		ftp_reply(s, 250, "Delete operation successful.");
+		break;
+	case FTP_RNFR:
+		free(s->rnfr);
+		s->rnfr = strdup(j->path);
+		ftp_reply(s, s->rnfr ? 350 : 451, s->rnfr ?
+		    "Ready for RNTO." : "Out of memory.");
+		break;
+	case FTP_RNTO:
+		ftp_reply(s, 250, "Rename successful.");
+		break;
+	case FTP_SIZE:
+		ftp_reply(s, 213, "%llu", (unsigned long long)j->st.st_size);
+		break;
+	case FTP_MDTM:
+		t = j->st.st_mtim.tv_sec;
+		gmtime_r(&t, &tm);
+		ftp_reply(s, 213, "%04d%02d%02d%02d%02d%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		break;
+	case FTP_HASH:
+		hash_hex(j->meta.sha256, hex);
+		ftp_reply(s, 213, "SHA-256 0-%llu %s /%s",
+		    (unsigned long long)j->meta.size, hex, j->path);
+		break;
+	case FTP_RETR:
+		/* ftp_xfer_start resumes the session. */
+		start_retr(s, j);
+		free(j);
+		return;
+	case FTP_STOR:
+	case FTP_APPE:
+	case FTP_STOU:
+		start_store(s, j);
+		free(j);
+		return;
+	default:
+		break;
+	}
+out:
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j);
+	ftp_session_resume(s);
+}
+
+void
+ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
+{
+	struct ftp_request r = *req;
+	struct file_job *j;
+	char rnd[8];
+	bool xfer;
+
+	xfer = r.verb == FTP_RETR || r.verb == FTP_STOR ||
+	    r.verb == FTP_APPE || r.verb == FTP_STOU;
+	switch (r.verb) {
+	case FTP_CWD: case FTP_XCWD: case FTP_MKD: case FTP_XMKD:
+	case FTP_RMD: case FTP_XRMD: case FTP_DELE: case FTP_RNFR:
+	case FTP_RNTO: case FTP_SIZE: case FTP_MDTM: case FTP_HASH:
+	case FTP_RETR: case FTP_STOR: case FTP_APPE: case FTP_STOU:
+	case FTP_CDUP: case FTP_XCUP:
+		break;
+	default:
+		ftp_reply(s, 502, "Command not implemented.");
+		return;
+	}
+	if (r.verb == FTP_CDUP || r.verb == FTP_XCUP) {
+		r.arg.p = "..";
+		r.arg.len = 2;
+	} else if (r.verb == FTP_STOU && r.arg.len == 0) {
+		unsigned char b[4];
+
+		RAND_bytes(b, sizeof(b));
+		snprintf(rnd, sizeof(rnd), "%02x%02x%02x", b[0], b[1], b[2]);
+		r.arg.p = rnd;
+		r.arg.len = strlen(rnd);
+	} else if (r.arg.len == 0) {
+		ftp_reply(s, 501, "%s needs an argument.", r.name);
+		return;
+	}
+	if (r.verb == FTP_RNTO && s->rnfr == NULL) {
+		ftp_reply(s, 503, "RNFR required first.");
+		return;
+	}
+	if (xfer && !ftp_data_configured(s)) {
+		ftp_reply(s, 425, "Use PORT or PASV first.");
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		ftp_reply(s, 451, "Out of memory.");
+		return;
+	}
+	j->s = s;
+	j->store = s->srv->o.store;
+	j->verb = r.verb;
+	j->fd = -1;
+	j->rest = s->rest;
+	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
+		free(j);
+		return;
+	}
+	if (j->path[0] == '\0' && r.verb != FTP_CWD && r.verb != FTP_XCWD &&
+	    r.verb != FTP_CDUP && r.verb != FTP_XCUP) {
+		ftp_reply(s, 550, "Not allowed on the root folder.");
+		free(j);
+		return;
+	}
+	if (r.verb == FTP_RNTO) {
+		memcpy(j->path2, s->rnfr, strlen(s->rnfr) + 1);
+		free(s->rnfr);
+		s->rnfr = NULL;
+	}
+	if (ftp_job(s, file_run, file_done, j) < 0)
+		free(j);
+}

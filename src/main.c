@@ -1,0 +1,198 @@
+/*
+ * shoal: one binary for the node, the tracker and the client commands.
+ *
+ *   shoal init DIR
+ *   shoal node DIR [--ftp HOST:PORT] [--log-level LEVEL] [-o SECTION.KEY=VALUE]
+ *   shoal [-C DIR] user add|passwd|del|list [NAME] [--password PW]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/cfg.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "node.h"
+
+#define SHOAL_VERSION "0.1.0"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: shoal [-C DIR] COMMAND [ARGS]\n"
+	    "\n"
+	    "  init DIR                      prepare DIR as a node\n"
+	    "  node DIR [--ftp HOST:PORT] [--log-level LEVEL]\n"
+	    "           [-o SECTION.KEY=VALUE ...]\n"
+	    "                                serve DIR until SIGINT/SIGTERM\n"
+	    "  user add NAME [--password PW] add an FTP account\n"
+	    "  user passwd NAME [--password PW]\n"
+	    "  user del NAME | user list\n"
+	    "  version\n"
+	    "\n"
+	    "-C DIR runs a command on the node in DIR (default: the nearest\n"
+	    "folder upward holding .shoal/).  Without --password, the\n"
+	    "password is read from standard input.\n");
+}
+
+/* Finds the nearest folder from the current one upward with .shoal/. */
+static int
+find_node_dir(char *out, size_t size)
+{
+	char cwd[4096], probe[4200];
+	char *slash;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return (-errno);
+	for (;;) {
+		if (str_fmt(probe, sizeof(probe), "%s/.shoal", cwd) == 0 &&
+		    access(probe, F_OK) == 0)
+			return (str_copy(out, size, cwd));
+		if ((slash = strrchr(cwd, '/')) == NULL || slash == cwd)
+			return (-ENOENT);
+		*slash = '\0';
+	}
+}
+
+/* "-o section.key=value" */
+static int
+apply_override(struct cfg *c, const char *opt)
+{
+	char sec[64], key[64], err[256];
+	const char *dot = strchr(opt, '.'), *eq = strchr(opt, '=');
+
+	if (dot == NULL || eq == NULL || dot > eq ||
+	    (size_t)(dot - opt) >= sizeof(sec) ||
+	    (size_t)(eq - dot - 1) >= sizeof(key)) {
+		fprintf(stderr, "shoal: -o %s: expected SECTION.KEY=VALUE\n",
+		    opt);
+		return (-EINVAL);
+	}
+	memcpy(sec, opt, (size_t)(dot - opt));
+	sec[dot - opt] = '\0';
+	memcpy(key, dot + 1, (size_t)(eq - dot - 1));
+	key[eq - dot - 1] = '\0';
+	if (cfg_set(c, sec, key, eq + 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: -o %s: %s\n", opt, err);
+		return (-EINVAL);
+	}
+	return (0);
+}
+
+static int
+cmd_node(int argc, char **argv)
+{
+	struct cfg c;
+	char path[4200], err[512];
+	const char *dir = NULL;
+	enum log_level lvl;
+	int i;
+
+	cfg_defaults(&c);
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else if (argv[i][0] == '-' && i + 1 < argc &&
+		    (strcmp(argv[i], "--ftp") == 0 ||
+		    strcmp(argv[i], "--log-level") == 0 ||
+		    strcmp(argv[i], "-o") == 0))
+			i++;
+		else {
+			fprintf(stderr, "shoal: node: unexpected '%s'\n",
+			    argv[i]);
+			return (2);
+		}
+	if (dir == NULL) {
+		fprintf(stderr, "usage: shoal node DIR [--ftp HOST:PORT] "
+		    "[--log-level LEVEL] [-o SECTION.KEY=VALUE]\n");
+		return (2);
+	}
+	if (str_fmt(path, sizeof(path), "%s/.shoal/shoal.conf", dir) < 0 ||
+	    cfg_load(&c, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "shoal: %s\n", err);
+		return (1);
+	}
+	/* Flags override the file, whatever their order. */
+	for (i = 1; i < argc; i++) {
+		const char *v = argv[i + 1 < argc ? i + 1 : i];
+		int rc = 0;
+
+		if (strcmp(argv[i], "--ftp") == 0)
+			rc = cfg_set(&c, "ftp", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--log-level") == 0)
+			rc = cfg_set(&c, "node", "log_level", v, err,
+			    sizeof(err));
+		else if (strcmp(argv[i], "-o") == 0) {
+			if (apply_override(&c, v) < 0)
+				return (1);
+		} else
+			continue;
+		if (rc < 0) {
+			fprintf(stderr, "shoal: %s %s: %s\n", argv[i], v, err);
+			return (1);
+		}
+		i++;
+	}
+	if (log_level_parse(c.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	return (node_run(dir, &c));
+}
+
+int
+main(int argc, char **argv)
+{
+	char dirbuf[4096];
+	const char *dir = NULL;
+	int i = 1;
+
+	log_init("shoal", LOG_LVL_INFO);
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) {
+			dir = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return (0);
+		} else {
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return (2);
+	}
+	argc -= i;
+	argv += i;
+	if (strcmp(argv[0], "init") == 0)
+		return (cli_init(argc, argv));
+	if (strcmp(argv[0], "node") == 0)
+		return (cmd_node(argc, argv));
+	if (strcmp(argv[0], "version") == 0) {
+		printf("shoal %s\n", SHOAL_VERSION);
+		return (0);
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return (0);
+	}
+	if (strcmp(argv[0], "user") == 0) {
+		if (dir == NULL) {
+			if (find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
+				fprintf(stderr, "shoal: not inside a node "
+				    "folder; use -C DIR\n");
+				return (1);
+			}
+			dir = dirbuf;
+		}
+		return (cli_user(dir, argc, argv));
+	}
+	fprintf(stderr, "shoal: unknown command '%s'\n", argv[0]);
+	usage(stderr);
+	return (2);
+}

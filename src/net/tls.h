@@ -1,0 +1,24 @@
+/*
+ * tls: OpenSSL contexts and the node's self-signed certificate.
+ */
+#ifndef SHOAL_NET_TLS_H
+#define SHOAL_NET_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/*
+ * A server context for FTPS: TLS 1.2 or newer, session tickets on so data
+ * connections can resume the control connection's session.  NULL with err
+ * set if the certificate or key cannot be loaded.
+ */
+SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err,
+	    size_t errlen);
+/* Writes a new P-256 key (mode 0600) and a self-signed certificate for cn. */
+int	tls_make_self_signed(const char *certpath, const char *keypath,
+	    const char *cn) __attribute__((warn_unused_result));
+/* The first OpenSSL error as text, for logs. */
+const char *tls_error(void);
+
+#endif

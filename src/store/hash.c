@@ -1,0 +1,130 @@
+/*
+ * hash: streaming SHA-256 of blocks and of the whole file.  OpenSSL's
+ * implementation uses the CPU's SHA extensions where present.
+ */
+#include "store/hash.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int
+hasher_init(struct hasher *h)
+{
+	h->total = 0;
+	h->in_block = 0;
+	buf_init(&h->blocks, (size_t)HASH_BLOCKS_MAX * HASH_LEN);
+	h->file = EVP_MD_CTX_new();
+	h->block = EVP_MD_CTX_new();
+	if (h->file == NULL || h->block == NULL ||
+	    EVP_DigestInit_ex(h->file, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(h->block, EVP_sha256(), NULL) != 1) {
+		hasher_release(h);
+		return (-ENOMEM);
+	}
+	return (0);
+}
+
+void
+hasher_release(struct hasher *h)
+{
+	EVP_MD_CTX_free(h->file);
+	EVP_MD_CTX_free(h->block);
+	h->file = h->block = NULL;
+	buf_release(&h->blocks);
+}
+
+static int
+close_block(struct hasher *h)
+{
+	uint8_t d[HASH_LEN];
+	int rc;
+
+	if (EVP_DigestFinal_ex(h->block, d, NULL) != 1)
+		return (-EIO);
+	if ((rc = buf_append(&h->blocks, d, sizeof(d))) < 0)
+		return (rc == -ENOBUFS ? -EFBIG : rc);
+	if (EVP_DigestInit_ex(h->block, EVP_sha256(), NULL) != 1)
+		return (-EIO);
+	h->in_block = 0;
+	return (0);
+}
+
+int
+hasher_update(struct hasher *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t take;
+	int rc;
+
+	if (EVP_DigestUpdate(h->file, p, n) != 1)
+		return (-EIO);
+	h->total += n;
+	while (n > 0) {
+		take = HASH_BLOCK_SIZE - h->in_block;
+		if (take > n)
+			take = n;
+		if (EVP_DigestUpdate(h->block, b, take) != 1)
+			return (-EIO);
+		h->in_block += take;
+		b += take;
+		n -= take;
+		if (h->in_block == HASH_BLOCK_SIZE &&
+		    (rc = close_block(h)) < 0)
+			return (rc);
+	}
+	return (0);
+}
+
+int
+hasher_final(struct hasher *h, uint8_t out[HASH_LEN])
+{
+	int rc;
+
+	/* A trailing partial block, or the single empty block of "". */
+	if ((h->in_block > 0 || h->total == 0) && (rc = close_block(h)) < 0)
+		return (rc);
+	if (EVP_DigestFinal_ex(h->file, out, NULL) != 1)
+		return (-EIO);
+	return (0);
+}
+
+int
+hasher_fd(struct hasher *h, int fd)
+{
+	size_t cap = 256 * 1024;
+	uint8_t *b;
+	ssize_t n;
+	int rc = 0;
+
+	if ((b = malloc(cap)) == NULL)
+		return (-ENOMEM);
+	for (;;) {
+		n = read(fd, b, cap);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = hasher_update(h, b, (size_t)n)) < 0)
+			break;
+	}
+	free(b);
+	return (rc);
+}
+
+void
+hash_hex(const uint8_t h[HASH_LEN], char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < HASH_LEN; i++) {
+		out[2 * i] = hex[h[i] >> 4];
+		out[2 * i + 1] = hex[h[i] & 15];
+	}
+	out[HASH_HEX_LEN] = '\0';
+}

@@ -1,0 +1,150 @@
+/*
+ * scan: depth-first walk using directory descriptors opened beneath the
+ * root, so a folder renamed during the walk cannot send it elsewhere.
+ */
+#include "store/scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/path.h"
+
+struct walk {
+	struct store		*store;
+	int			 prune;
+	scan_dir_fn		 on_dir;
+	void			*arg;
+	struct scan_stats	*stats;
+	char			 path[PATH_LEN_MAX + 1];
+};
+
+static void
+scan_file(struct walk *w)
+{
+	struct file_meta m;
+	struct stat st;
+	int rc;
+
+	w->stats->files++;
+	if (w->prune && index_scan_seen(w->store->index, w->path) < 0)
+		return;
+	if (store_is_busy(w->store, w->path))
+		return;
+	if (store_stat(w->store, w->path, &st) < 0)
+		return;
+	if (index_get(w->store->index, w->path, &m) == 0 &&
+	    m.size == (uint64_t)st.st_size && m.ino == (uint64_t)st.st_ino &&
+	    m.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec)
+		return;
+	rc = store_index_file(w->store, w->path, &m);
+	if (rc == 0) {
+		w->stats->hashed++;
+		w->stats->bytes_hashed += m.size;
+		log_debug("indexed %s (%llu bytes)", w->path,
+		    (unsigned long long)m.size);
+	} else if (rc != -ENOENT && rc != -EAGAIN)
+		log_warnx("index %s: %s", w->path, strerror(-rc));
+}
+
+static void
+walk_dir(struct walk *w, int depth)
+{
+	struct dirent *de;
+	size_t len = strlen(w->path);
+	DIR *d;
+	int fd;
+
+	if (depth > 256)
+		return;
+	if (w->on_dir)
+		w->on_dir(w->path, w->arg);
+	if ((fd = store_openat(w->store, w->path, O_DIRECTORY | O_RDONLY |
+	    O_NOFOLLOW, 0)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned char type = de->d_type;
+		size_t nl = strlen(de->d_name);
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (len == 0 && strcmp(de->d_name, PATH_PRIVATE) == 0)
+			continue;
+		if (len + 1 + nl > PATH_LEN_MAX)
+			continue;
+		if (type == DT_UNKNOWN) {
+			if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			type = S_ISDIR(st.st_mode) ? DT_DIR :
+			    S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		}
+		if (type != DT_DIR && type != DT_REG)
+			continue;
+		if (len)
+			w->path[len] = '/';
+		memcpy(w->path + len + (len ? 1 : 0), de->d_name, nl + 1);
+		if (type == DT_DIR)
+			walk_dir(w, depth + 1);
+		else
+			scan_file(w);
+		w->path[len] = '\0';
+	}
+	closedir(d);
+}
+
+int
+scan_tree(struct store *s, const char *path, int prune, scan_dir_fn on_dir,
+    void *arg, struct scan_stats *stats)
+{
+	struct walk w;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	w.store = s;
+	w.prune = prune;
+	w.on_dir = on_dir;
+	w.arg = arg;
+	w.stats = stats;
+	if (str_copy(w.path, sizeof(w.path), path) < 0)
+		return (-ENAMETOOLONG);
+	if (prune && (rc = index_scan_begin(s->index)) < 0)
+		return (rc);
+	walk_dir(&w, 0);
+	if (prune)
+		return (index_scan_end(s->index, &stats->removed));
+	return (0);
+}
+
+int
+scan_path(struct store *s, const char *path, scan_dir_fn on_dir, void *arg)
+{
+	struct scan_stats stats;
+	struct file_meta m;
+	struct stat st;
+	int rc;
+
+	if (path[0] == '\0' || path_is_private(path) || store_is_busy(s, path))
+		return (0);
+	rc = store_stat(s, path, &st);
+	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES)
+		return (index_delete(s->index, path));
+	if (rc < 0)
+		return (rc);
+	if (S_ISDIR(st.st_mode))
+		return (scan_tree(s, path, 0, on_dir, arg, &stats));
+	if (!S_ISREG(st.st_mode))
+		return (0);
+	rc = store_meta(s, path, &m);
+	return (rc == -EAGAIN ? 0 : rc);
+}

@@ -1,0 +1,394 @@
+/*
+ * store: confined file system operations.  The invariant: no path from a
+ * client or peer reaches a system call except through store_openat or
+ * store_open_parent, both of which resolve beneath root_fd.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "store/path.h"
+
+static int
+openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	if (flags & O_CREAT)
+		how.mode = mode;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	do {
+		fd = syscall(SYS_openat2, dirfd, path[0] ? path : ".", &how,
+		    sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	if (fd < 0)
+		/* SECURITY: a path that would leave the folder is refused. */
+		return (errno == EXDEV || errno == ELOOP ? -EACCES : -errno);
+	return ((int)fd);
+}
+
+int
+store_errno(int e)
+{
+	switch (e) {
+	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY:
+	case EACCES: case EPERM: case ENOSPC: case EDQUOT: case ENAMETOOLONG:
+	case EINVAL: case EFBIG: case EBUSY: case EXDEV: case ENOMEM:
+		return (-e);
+	default:
+		return (-EIO);
+	}
+}
+
+static int
+clear_tmp(int tmp_fd)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd, n = 0;
+
+	if ((fd = dup(tmp_fd)) < 0 || (d = fdopendir(fd)) == NULL)
+		return (-errno);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(tmp_fd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return (n);
+}
+
+int
+store_open(struct store *s, const char *dir, char *err, size_t errlen)
+{
+	char dbpath[4200];
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	s->root_fd = s->priv_fd = s->tmp_fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	if ((s->root = strdup(dir)) == NULL)
+		return (-ENOMEM);
+	if ((s->root_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0) {
+		(void)str_fmt(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	s->priv_fd = openat(s->root_fd, PATH_PRIVATE, O_DIRECTORY | O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW);
+	if (s->priv_fd < 0) {
+		(void)str_fmt(err, errlen, "%s is not a shoal folder (run "
+		    "'shoal init %s' first)", dir, dir);
+		goto fail;
+	}
+	if (mkdirat(s->priv_fd, "tmp", 0700) < 0 && errno != EEXIST) {
+		(void)str_fmt(err, errlen, "%s/.shoal/tmp: %s", dir,
+		    strerror(errno));
+		goto fail;
+	}
+	s->tmp_fd = openat(s->priv_fd, "tmp", O_DIRECTORY | O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW);
+	if (s->tmp_fd < 0)
+		goto fail;
+	/* Partial transfers from a crash are never resumed into a file. */
+	if ((n = clear_tmp(s->tmp_fd)) > 0)
+		log_info("removed %d unfinished transfer(s) from %s/.shoal/tmp",
+		    n, dir);
+	if (str_fmt(dbpath, sizeof(dbpath), "%s/%s/index.db", dir,
+	    PATH_PRIVATE) < 0)
+		goto fail;
+	if ((s->index = index_open(dbpath, err, errlen)) == NULL)
+		goto fail;
+	return (0);
+fail:
+	if (err[0] == '\0')
+		(void)str_fmt(err, errlen, "%s: %s", dir, strerror(errno));
+	store_close(s);
+	return (-EINVAL);
+}
+
+void
+store_close(struct store *s)
+{
+	size_t i;
+
+	index_close(s->index);
+	if (s->tmp_fd >= 0)
+		close(s->tmp_fd);
+	if (s->priv_fd >= 0)
+		close(s->priv_fd);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	for (i = 0; i < s->nbusy; i++)
+		free(s->busy[i]);
+	free(s->busy);
+	free(s->root);
+	pthread_mutex_destroy(&s->mu);
+	memset(s, 0, sizeof(*s));
+	s->root_fd = s->priv_fd = s->tmp_fd = -1;
+}
+
+int
+store_openat(struct store *s, const char *path, int flags, mode_t mode)
+{
+	if (path_is_private(path))
+		return (-EACCES);
+	return (openat2_beneath(s->root_fd, path, flags, mode));
+}
+
+int
+store_open_parent(struct store *s, const char *path, const char **name)
+{
+	char parent[PATH_LEN_MAX + 1];
+	const char *base = path_base(path);
+	size_t plen;
+
+	if (path[0] == '\0' || path_is_private(path))
+		return (-EINVAL);
+	plen = base > path ? (size_t)(base - path - 1) : 0;
+	memcpy(parent, path, plen);
+	parent[plen] = '\0';
+	*name = base;
+	return (openat2_beneath(s->root_fd, parent, O_DIRECTORY | O_RDONLY,
+	    0));
+}
+
+int
+store_stat(struct store *s, const char *path, struct stat *st)
+{
+	int fd, rc = 0;
+
+	if ((fd = store_openat(s, path, O_PATH, 0)) < 0)
+		return (fd);
+	if (fstat(fd, st) < 0)
+		rc = store_errno(errno);
+	close(fd);
+	return (rc);
+}
+
+int
+store_mkdir(struct store *s, const char *path)
+{
+	const char *name;
+	int dfd, rc = 0;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	if (mkdirat(dfd, name, 0755) < 0 || fsync(dfd) < 0)
+		rc = store_errno(errno);
+	close(dfd);
+	return (rc);
+}
+
+int
+store_rmdir(struct store *s, const char *path)
+{
+	const char *name;
+	int dfd, rc = 0;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		rc = store_errno(errno);
+	else
+		(void)fsync(dfd);
+	close(dfd);
+	if (rc == 0)
+		rc = index_delete(s->index, path);
+	return (rc);
+}
+
+int
+store_unlink(struct store *s, const char *path)
+{
+	struct stat st;
+	const char *name;
+	int dfd, rc = 0;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = store_errno(errno);
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	else if (unlinkat(dfd, name, 0) < 0)
+		rc = store_errno(errno);
+	else
+		(void)fsync(dfd);
+	close(dfd);
+	if (rc == 0)
+		rc = index_delete(s->index, path);
+	return (rc);
+}
+
+int
+store_rename(struct store *s, const char *from, const char *to)
+{
+	const char *fname, *tname;
+	int ffd, tfd, rc = 0;
+
+	if (strcmp(from, to) == 0)
+		return (0);
+	/* A folder cannot move inside itself. */
+	if (strncmp(to, from, strlen(from)) == 0 && to[strlen(from)] == '/')
+		return (-EINVAL);
+	if ((ffd = store_open_parent(s, from, &fname)) < 0)
+		return (ffd);
+	if ((tfd = store_open_parent(s, to, &tname)) < 0) {
+		close(ffd);
+		return (tfd);
+	}
+	if (renameat(ffd, fname, tfd, tname) < 0)
+		rc = store_errno(errno);
+	else {
+		(void)fsync(tfd);
+		if (ffd != tfd)
+			(void)fsync(ffd);
+	}
+	close(ffd);
+	close(tfd);
+	if (rc == 0)
+		rc = index_rename(s->index, from, to);
+	return (rc);
+}
+
+static bool
+meta_matches(const struct file_meta *m, const struct stat *st)
+{
+	return (m->size == (uint64_t)st->st_size &&
+	    m->ino == (uint64_t)st->st_ino &&
+	    m->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec);
+}
+
+int
+store_index_file(struct store *s, const char *path, struct file_meta *m)
+{
+	struct hasher h;
+	struct stat st, st2;
+	int fd, rc;
+
+	if ((fd = store_openat(s, path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
+		return (fd == -ELOOP ? -ENOENT : fd);
+	if (fstat(fd, &st) < 0) {
+		rc = store_errno(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
+		goto out;
+	}
+	if ((rc = hasher_init(&h)) < 0)
+		goto out;
+	if ((rc = hasher_fd(&h, fd)) == 0)
+		rc = hasher_final(&h, m->sha256);
+	if (rc == 0 && fstat(fd, &st2) == 0 &&
+	    (st2.st_size != st.st_size ||
+	    st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+	    st2.st_mtim.tv_sec != st.st_mtim.tv_sec))
+		rc = -EAGAIN;	/* written while we read it: try later */
+	if (rc == 0) {
+		m->size = (uint64_t)st.st_size;
+		m->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+		m->ino = (uint64_t)st.st_ino;
+		m->blocks = (const uint8_t *)h.blocks.data;
+		m->nblocks = h.blocks.len / HASH_LEN;
+		rc = index_put(s->index, path, m);
+		m->blocks = NULL;
+		m->nblocks = 0;
+	}
+	hasher_release(&h);
+out:
+	close(fd);
+	return (rc);
+}
+
+int
+store_meta(struct store *s, const char *path, struct file_meta *m)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = store_stat(s, path, &st)) < 0)
+		return (rc);
+	if (!S_ISREG(st.st_mode))
+		return (S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT);
+	if (index_get(s->index, path, m) == 0 && meta_matches(m, &st))
+		return (0);
+	return (store_index_file(s, path, m));
+}
+
+int
+store_busy_add(struct store *s, const char *path)
+{
+	char **nb, *p;
+
+	if ((p = strdup(path)) == NULL)
+		return (-ENOMEM);
+	pthread_mutex_lock(&s->mu);
+	nb = realloc(s->busy, (s->nbusy + 1) * sizeof(*nb));
+	if (nb == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		free(p);
+		return (-ENOMEM);
+	}
+	s->busy = nb;
+	s->busy[s->nbusy++] = p;
+	pthread_mutex_unlock(&s->mu);
+	return (0);
+}
+
+void
+store_busy_del(struct store *s, const char *path)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->nbusy; i++) {
+		if (strcmp(s->busy[i], path) == 0) {
+			free(s->busy[i]);
+			s->busy[i] = s->busy[--s->nbusy];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool
+store_is_busy(struct store *s, const char *path)
+{
+	bool busy = false;
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->nbusy && !busy; i++)
+		busy = strcmp(s->busy[i], path) == 0;
+	pthread_mutex_unlock(&s->mu);
+	return (busy);
+}
+
+void
+store_tmp_name(struct store *s, char *out)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = ++s->tmp_seq;
+	pthread_mutex_unlock(&s->mu);
+	snprintf(out, 64, "up-%ld-%llu", (long)getpid(),
+	    (unsigned long long)n);
+}

@@ -1,0 +1,67 @@
+/*
+ * store: the only code that opens paths under a node's folder.
+ *
+ * Every path given to store is a normalised path (see path.h); store opens
+ * it with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) from the folder's
+ * root descriptor, so neither ".." nor a symlink can lead outside the folder
+ * (such a path fails with -EACCES).  Changes to files keep the index in
+ * step.  All functions block: call them from the worker pool.
+ */
+#ifndef SHOAL_STORE_STORE_H
+#define SHOAL_STORE_STORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "store/index.h"
+
+struct store {
+	int		 root_fd;	/* DIR */
+	int		 priv_fd;	/* DIR/.shoal */
+	int		 tmp_fd;	/* DIR/.shoal/tmp */
+	char		*root;		/* DIR as given, for messages */
+	struct index	*index;
+	pthread_mutex_t	 mu;		/* guards busy and tmp_seq */
+	char		**busy;		/* paths with a commit in flight */
+	size_t		 nbusy;
+	uint64_t	 tmp_seq;
+};
+
+/* Opens DIR (which must hold .shoal/), its index, and clears stale temps. */
+int	store_open(struct store *, const char *dir, char *err, size_t errlen)
+	    __attribute__((warn_unused_result));
+void	store_close(struct store *);
+
+/* openat2 beneath the root; "" is the root.  Returns an fd or -errno. */
+int	store_openat(struct store *, const char *path, int flags, mode_t mode);
+/*
+ * Opens the folder holding path (O_DIRECTORY) and points *name at path's
+ * last component.  The root itself has no parent (-EINVAL).
+ */
+int	store_open_parent(struct store *, const char *path, const char **name);
+int	store_stat(struct store *, const char *path, struct stat *);
+int	store_mkdir(struct store *, const char *path);
+int	store_rmdir(struct store *, const char *path);
+int	store_unlink(struct store *, const char *path);
+int	store_rename(struct store *, const char *from, const char *to);
+/*
+ * The index row for path, brought up to date first: if the file changed
+ * since it was indexed, it is hashed again.  -ENOENT if no regular file.
+ */
+int	store_meta(struct store *, const char *path, struct file_meta *);
+/* Hashes the regular file at path and records it; m receives the row. */
+int	store_index_file(struct store *, const char *path, struct file_meta *);
+
+/* Marks path as being committed so the folder watcher leaves it alone. */
+int	store_busy_add(struct store *, const char *path);
+void	store_busy_del(struct store *, const char *path);
+bool	store_is_busy(struct store *, const char *path);
+/* A new unique temp file name in DIR/.shoal/tmp (out[64]). */
+void	store_tmp_name(struct store *, char *out);
+
+/* Maps errno values a user can act on to themselves, others to -EIO. */
+int	store_errno(int e);
+
+#endif

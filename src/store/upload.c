@@ -1,0 +1,254 @@
+/*
+ * upload: the durable write path.  While bytes arrive they are written
+ * with pwritev and hashed in the same pass; every WRITEBACK_STEP bytes the
+ * kernel is asked to start writing back what came before, so the final
+ * fsync has little left to wait for.
+ */
+#include "store/upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/hash.h"
+
+#define WRITEBACK_STEP	(8u << 20)
+
+struct upload {
+	struct store	*store;
+	char		*path;
+	char		 tmp[64];
+	int		 fd;
+	bool		 unique;
+	bool		 committed;
+	uint64_t	 size;
+	uint64_t	 synced;	/* writeback started up to here */
+	struct hasher	 hash;
+};
+
+/* Copies the first len bytes of src into the upload, hashing them. */
+static int
+copy_prefix(struct upload *up, int src, uint64_t len)
+{
+	size_t cap = 1 << 20;
+	struct iovec iov;
+	uint8_t *b;
+	ssize_t n;
+	int rc = 0;
+
+	if ((b = malloc(cap)) == NULL)
+		return (-ENOMEM);
+	while (len > 0) {
+		n = read(src, b, len < cap ? (size_t)len : cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? store_errno(errno) : -EIO;
+			break;
+		}
+		iov.iov_base = b;
+		iov.iov_len = (size_t)n;
+		if ((rc = upload_write(up, &iov, 1)) < 0)
+			break;
+		len -= (uint64_t)n;
+	}
+	free(b);
+	return (rc);
+}
+
+int
+upload_begin(struct store *s, const char *path, enum upload_mode mode,
+    uint64_t offset, struct upload **out)
+{
+	struct upload *up;
+	struct stat st;
+	int src = -1, rc;
+
+	if ((up = calloc(1, sizeof(*up))) == NULL)
+		return (-ENOMEM);
+	up->store = s;
+	up->fd = -1;
+	up->unique = mode == UPLOAD_UNIQUE;
+	if ((up->path = strdup(path)) == NULL) {
+		free(up);
+		return (-ENOMEM);
+	}
+	if ((rc = hasher_init(&up->hash)) < 0) {
+		free(up->path);
+		free(up);
+		return (rc);
+	}
+	if (mode == UPLOAD_APPEND || (mode == UPLOAD_RESUME && offset > 0)) {
+		src = store_openat(s, path, O_RDONLY, 0);
+		if (src < 0 && !(src == -ENOENT && mode == UPLOAD_APPEND)) {
+			rc = src;
+			goto fail;
+		}
+		if (src >= 0 && fstat(src, &st) < 0) {
+			rc = store_errno(errno);
+			goto fail;
+		}
+		if (src >= 0 && !S_ISREG(st.st_mode)) {
+			rc = -EISDIR;
+			goto fail;
+		}
+		if (mode == UPLOAD_APPEND)
+			offset = src >= 0 ? (uint64_t)st.st_size : 0;
+		else if (offset > (uint64_t)st.st_size) {
+			rc = -EINVAL;
+			goto fail;
+		}
+	} else
+		offset = 0;
+	store_tmp_name(s, up->tmp);
+	up->fd = openat(s->tmp_fd, up->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0644);
+	if (up->fd < 0) {
+		rc = store_errno(errno);
+		goto fail;
+	}
+	if (src >= 0 && offset > 0 && (rc = copy_prefix(up, src, offset)) < 0)
+		goto fail;
+	if (src >= 0)
+		close(src);
+	*out = up;
+	return (0);
+fail:
+	if (src >= 0)
+		close(src);
+	upload_abort(up);
+	return (rc);
+}
+
+int
+upload_write(struct upload *up, const struct iovec *iov, int iovcnt)
+{
+	uint64_t off = up->size;
+	size_t want = 0, done;
+	ssize_t n;
+	int i, rc;
+
+	for (i = 0; i < iovcnt; i++)
+		want += iov[i].iov_len;
+	for (done = 0; done < want; done += (size_t)n) {
+		struct iovec rest[64];
+		size_t skip = done;
+		int j = 0;
+
+		for (i = 0; i < iovcnt && j < 64; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			rest[j].iov_base = (char *)iov[i].iov_base + skip;
+			rest[j].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+			j++;
+		}
+		n = pwritev(up->fd, rest, j, (off_t)(off + done));
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			return (n < 0 ? store_errno(errno) : -EIO);
+	}
+	for (i = 0; i < iovcnt; i++)
+		if ((rc = hasher_update(&up->hash, iov[i].iov_base,
+		    iov[i].iov_len)) < 0)
+			return (rc);
+	up->size += want;
+	if (up->size - up->synced >= WRITEBACK_STEP) {
+		(void)sync_file_range(up->fd, (off_t)up->synced,
+		    (off_t)(up->size - up->synced), SYNC_FILE_RANGE_WRITE);
+		up->synced = up->size;
+	}
+	return (0);
+}
+
+int
+upload_flush(struct upload *up)
+{
+	if (fdatasync(up->fd) < 0)
+		return (store_errno(errno));
+	return (0);
+}
+
+int
+upload_commit(struct upload *up, struct file_meta *out)
+{
+	struct file_meta m;
+	struct stat st;
+	const char *name;
+	int dfd, rc;
+
+	memset(&m, 0, sizeof(m));
+	if ((rc = hasher_final(&up->hash, m.sha256)) < 0)
+		return (rc);
+	if (fstat(up->fd, &st) < 0)
+		return (store_errno(errno));
+	if ((dfd = store_open_parent(up->store, up->path, &name)) < 0)
+		return (dfd);
+	if ((rc = store_busy_add(up->store, up->path)) < 0) {
+		close(dfd);
+		return (rc);
+	}
+	if (up->unique)
+		rc = renameat2(up->store->tmp_fd, up->tmp, dfd, name,
+		    RENAME_NOREPLACE);
+	else
+		rc = renameat(up->store->tmp_fd, up->tmp, dfd, name);
+	if (rc < 0) {
+		rc = store_errno(errno);
+		goto out;
+	}
+	up->committed = true;
+	if (fsync(dfd) < 0)
+		log_warn("upload: fsync of the folder of %s", up->path);
+	m.size = (uint64_t)st.st_size;
+	m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+	m.ino = (uint64_t)st.st_ino;
+	m.blocks = (const uint8_t *)up->hash.blocks.data;
+	m.nblocks = up->hash.blocks.len / HASH_LEN;
+	rc = index_put(up->store->index, up->path, &m);
+	if (out) {
+		*out = m;
+		out->blocks = NULL;
+		out->nblocks = 0;
+	}
+out:
+	store_busy_del(up->store, up->path);
+	close(dfd);
+	return (rc);
+}
+
+void
+upload_abort(struct upload *up)
+{
+	if (up == NULL)
+		return;
+	if (up->fd >= 0)
+		close(up->fd);
+	if (!up->committed && up->tmp[0])
+		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
+	hasher_release(&up->hash);
+	free(up->path);
+	free(up);
+}
+
+uint64_t
+upload_size(const struct upload *up)
+{
+	return (up->size);
+}
+
+const char *
+upload_path(const struct upload *up)
+{
+	return (up->path);
+}
