@@ -51,14 +51,28 @@ close_block(struct hasher *h)
 }
 
 int
+hasher_update_file(struct hasher *h, const void *p, size_t n)
+{
+	return (EVP_DigestUpdate(h->file, p, n) == 1 ? 0 : -EIO);
+}
+
+int
 hasher_update(struct hasher *h, const void *p, size_t n)
+{
+	int rc;
+
+	if ((rc = hasher_update_file(h, p, n)) < 0)
+		return (rc);
+	return (hasher_update_blocks(h, p, n));
+}
+
+int
+hasher_update_blocks(struct hasher *h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	size_t take;
 	int rc;
 
-	if (EVP_DigestUpdate(h->file, p, n) != 1)
-		return (-EIO);
 	h->total += n;
 	while (n > 0) {
 		take = HASH_BLOCK_SIZE - h->in_block;

@@ -31,6 +31,14 @@ struct hasher {
 int	hasher_init(struct hasher *) __attribute__((warn_unused_result));
 int	hasher_update(struct hasher *, const void *, size_t)
 	    __attribute__((warn_unused_result));
+/*
+ * The two halves of hasher_update, for callers that run them on two
+ * threads at once over the same bytes (each touches only its own state).
+ */
+int	hasher_update_file(struct hasher *, const void *, size_t)
+	    __attribute__((warn_unused_result));
+int	hasher_update_blocks(struct hasher *, const void *, size_t)
+	    __attribute__((warn_unused_result));
 /* Closes the last block and writes the file hash; blocks stay in h. */
 int	hasher_final(struct hasher *, uint8_t out[HASH_LEN])
 	    __attribute__((warn_unused_result));

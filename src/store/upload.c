@@ -127,6 +127,28 @@ fail:
 int
 upload_write(struct upload *up, const struct iovec *iov, int iovcnt)
 {
+	int rc;
+
+	if ((rc = upload_write_data(up, iov, iovcnt)) < 0)
+		return (rc);
+	return (upload_hash_blocks(up, iov, iovcnt));
+}
+
+int
+upload_hash_blocks(struct upload *up, const struct iovec *iov, int iovcnt)
+{
+	int i, rc;
+
+	for (i = 0; i < iovcnt; i++)
+		if ((rc = hasher_update_blocks(&up->hash, iov[i].iov_base,
+		    iov[i].iov_len)) < 0)
+			return (rc);
+	return (0);
+}
+
+int
+upload_write_data(struct upload *up, const struct iovec *iov, int iovcnt)
+{
 	uint64_t off = up->size;
 	size_t want = 0, done;
 	ssize_t n;
@@ -158,7 +180,7 @@ upload_write(struct upload *up, const struct iovec *iov, int iovcnt)
 			return (n < 0 ? store_errno(errno) : -EIO);
 	}
 	for (i = 0; i < iovcnt; i++)
-		if ((rc = hasher_update(&up->hash, iov[i].iov_base,
+		if ((rc = hasher_update_file(&up->hash, iov[i].iov_base,
 		    iov[i].iov_len)) < 0)
 			return (rc);
 	up->size += want;

@@ -37,6 +37,15 @@ int	upload_begin(struct store *, const char *path, enum upload_mode,
 	    __attribute__((warn_unused_result));
 int	upload_write(struct upload *, const struct iovec *, int iovcnt)
 	    __attribute__((warn_unused_result));
+/*
+ * upload_write in two halves that may run at the same time on two threads
+ * over the same bytes: the first writes them and hashes the whole file,
+ * the second hashes the blocks.  Both must be called for every byte.
+ */
+int	upload_write_data(struct upload *, const struct iovec *, int iovcnt)
+	    __attribute__((warn_unused_result));
+int	upload_hash_blocks(struct upload *, const struct iovec *, int iovcnt)
+	    __attribute__((warn_unused_result));
 int	upload_flush(struct upload *) __attribute__((warn_unused_result));
 /* On success m (if not NULL) holds the new index row. */
 int	upload_commit(struct upload *, struct file_meta *m)

@@ -137,6 +137,7 @@ struct ftp_session {
 	struct event		*delay;
 	struct event		*reap;
 	bool			 close_on_flush;
+	uint64_t		 flush_deadline;	/* monotonic ms */
 	char			*pass;		/* during a login check */
 	struct ftp_data		 data;
 	struct ftp_xfer		*xfer;

@@ -167,6 +167,8 @@ struct xfer_job {
 	struct ftp_session	*s;
 	struct ftp_xfer		*x;
 	int			 rc;
+	int			 rc2;		/* of the second half */
+	int			 halves;	/* jobs still running */
 };
 
 static int
@@ -209,28 +211,51 @@ xfer_job_end(struct xfer_job *j)
 	return (x);
 }
 
-/* STOR: chunks */
+/*
+ * STOR: chunks.  Each chunk is handled by two jobs at once: one writes it
+ * and hashes the whole file, the other hashes its blocks, so the two
+ * SHA-256 passes use two cores.  Both only read the chunk; it is drained
+ * on the loop once both are done.
+ */
+
+struct chunk_view {
+	struct evbuffer_iovec	*v;
+	int			 n;
+};
+
+static int
+chunk_view(struct evbuffer *b, struct chunk_view *cv)
+{
+	cv->n = evbuffer_peek(b, -1, NULL, NULL, 0);
+	if ((cv->v = calloc((size_t)(cv->n ? cv->n : 1), sizeof(*cv->v))) ==
+	    NULL)
+		return (-ENOMEM);
+	cv->n = evbuffer_peek(b, -1, NULL, cv->v, cv->n);
+	return (0);
+}
 
 static void
-write_run(void *arg)
+write_data_run(void *arg)
 {
 	struct xfer_job *j = arg;
-	struct ftp_xfer *x = j->x;
-	struct evbuffer_iovec v[64];
-	int n, i;
+	struct chunk_view cv;
 
-	while (evbuffer_get_length(x->chunk) > 0) {
-		size_t len = 0;
+	if ((j->rc = chunk_view(j->x->chunk, &cv)) < 0)
+		return;
+	j->rc = upload_write_data(j->x->up, (struct iovec *)cv.v, cv.n);
+	free(cv.v);
+}
 
-		n = evbuffer_peek(x->chunk, -1, NULL, v, 64);
-		if (n > 64)
-			n = 64;
-		for (i = 0; i < n; i++)
-			len += v[i].iov_len;
-		if ((j->rc = upload_write(x->up, (struct iovec *)v, n)) < 0)
-			return;
-		evbuffer_drain(x->chunk, len);
-	}
+static void
+hash_blocks_run(void *arg)
+{
+	struct xfer_job *j = arg;
+	struct chunk_view cv;
+
+	if ((j->rc2 = chunk_view(j->x->chunk, &cv)) < 0)
+		return;
+	j->rc2 = upload_hash_blocks(j->x->up, (struct iovec *)cv.v, cv.n);
+	free(cv.v);
 }
 
 static void recv_next(struct ftp_session *);
@@ -241,8 +266,14 @@ write_done(void *arg)
 	struct xfer_job *j = arg;
 	struct ftp_session *s = j->s;
 	struct ftp_xfer *x;
-	int rc = j->rc;
+	int rc = j->rc < 0 ? j->rc : j->rc2;
 
+	/* The first half to finish only drops its reference. */
+	if (--j->halves > 0) {
+		s->jobs--;
+		return;
+	}
+	evbuffer_drain(j->x->chunk, (size_t)-1);
 	if ((x = xfer_job_end(j)) == NULL)
 		return;
 	if (rc < 0) {
@@ -320,7 +351,32 @@ flush_done(void *arg)
 	}
 }
 
-/* Hands what has arrived to a write job, or finishes at EOF. */
+/* Starts both halves of a chunk's work. */
+static int
+write_jobs(struct ftp_session *s, struct ftp_xfer *x)
+{
+	struct xfer_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (-ENOMEM);
+	j->s = s;
+	j->x = x;
+	j->halves = 1;
+	if (work_submit(s->srv->o.pool, write_data_run, write_done, j) < 0) {
+		free(j);
+		return (-ENOMEM);
+	}
+	s->jobs++;
+	x->job_running = true;
+	if (work_submit(s->srv->o.pool, hash_blocks_run, write_done, j) == 0) {
+		j->halves++;
+		s->jobs++;
+	} else
+		j->rc2 = -ENOMEM;
+	return (0);
+}
+
+/* Hands what has arrived to the write jobs, or finishes at EOF. */
 static void
 recv_next(struct ftp_session *s)
 {
@@ -333,7 +389,7 @@ recv_next(struct ftp_session *s)
 	if (in && evbuffer_get_length(in) > 0) {
 		x->bytes += evbuffer_get_length(in);
 		evbuffer_add_buffer(x->chunk, in);
-		if (xfer_job(s, x, write_run, write_done) < 0)
+		if (write_jobs(s, x) < 0)
 			ftp_xfer_finish(s, 451, "Server busy.");
 		return;
 	}

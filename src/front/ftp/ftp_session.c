@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "base/cfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
 #include "net/tls.h"
@@ -48,7 +49,7 @@ ftp_session_arm_timer(struct ftp_session *s)
 	if (s->xfer && !s->data.ready && tv.tv_sec > 30)
 		tv.tv_sec = 30;
 	if (s->close_on_flush)
-		tv.tv_sec = 5;
+		return;
 	evtimer_add(s->timer, &tv);
 }
 
@@ -105,15 +106,33 @@ ftp_session_close(struct ftp_session *s, const char *why)
 	event_active(s->reap, 0, 0);
 }
 
-/* Sends what is queued, then closes. */
+/*
+ * True when every queued reply reached the socket.  Over TLS the control
+ * bufferevent is a filter: its bytes sit in the underlying one until sent.
+ */
+static bool
+flushed(struct ftp_session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+
+	return (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
+	    (under == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(under)) == 0));
+}
+
+/* Sends what is queued, then closes (polled briefly, see on_timer). */
 static void
 close_after_flush(struct ftp_session *s)
 {
+	struct timeval tv = { 0, 20 * 1000 };
+
 	s->close_on_flush = true;
+	s->flush_deadline = clock_mono_ms() + 5000;
 	bufferevent_disable(s->bev, EV_READ);
-	ftp_session_arm_timer(s);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (flushed(s))
 		ftp_session_close(s, "done");
+	else
+		evtimer_add(s->timer, &tv);
 }
 
 void
@@ -753,7 +772,7 @@ session_write(struct bufferevent *bev, void *arg)
 	struct ftp_session *s = arg;
 
 	(void)bev;
-	if (s->close_on_flush)
+	if (s->close_on_flush && flushed(s))
 		ftp_session_close(s, "closed by server");
 }
 
@@ -785,7 +804,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (s->close_on_flush) {
-		ftp_session_close(s, "peer not reading");
+		struct timeval tv = { 0, 20 * 1000 };
+
+		if (flushed(s))
+			ftp_session_close(s, "closed by server");
+		else if (clock_mono_ms() > s->flush_deadline)
+			ftp_session_close(s, "peer not reading");
+		else
+			evtimer_add(s->timer, &tv);
 		return;
 	}
 	if (s->xfer && !s->data.ready) {
