@@ -35,6 +35,11 @@ struct account {
 
 struct auth {
 	pthread_mutex_t	 mu;
+	/*
+	 * Held around the slow hash, so that a burst of logins to one account
+	 * computes it once: the others wait, then find the cached result.
+	 */
+	pthread_mutex_t	 crypt_mu;
 	char		*path;
 	struct account	*acct;
 	size_t		 nacct;
@@ -152,6 +157,7 @@ auth_new(const char *users_path)
 	if ((au = calloc(1, sizeof(*au))) == NULL)
 		return (NULL);
 	pthread_mutex_init(&au->mu, NULL);
+	pthread_mutex_init(&au->crypt_mu, NULL);
 	if ((au->path = strdup(users_path)) == NULL ||
 	    RAND_bytes(au->key, sizeof(au->key)) != 1 ||
 	    (cd = calloc(1, sizeof(*cd))) == NULL) {
@@ -176,6 +182,7 @@ auth_free(struct auth *au)
 	free(au->acct);
 	free(au->path);
 	pthread_mutex_destroy(&au->mu);
+	pthread_mutex_destroy(&au->crypt_mu);
 	free(au);
 }
 
@@ -199,6 +206,32 @@ password_mac(const struct auth *au, const char *user, const char *pass,
 	buf_release(&b);
 }
 
+/* Looks user up; true if mac matches its verified password.  *hash gets a
+ * copy of its stored hash, or the dummy one for an unknown name. */
+static bool
+cached_ok(struct auth *au, const char *user, const uint8_t mac[32],
+    char *hash, bool *found)
+{
+	bool ok = false;
+	size_t i;
+
+	*found = false;
+	memcpy(hash, au->dummy, HASH_STR_MAX);
+	pthread_mutex_lock(&au->mu);
+	refresh(au);
+	for (i = 0; i < au->nacct; i++) {
+		if (strcmp(au->acct[i].name, user) != 0)
+			continue;
+		*found = true;
+		ok = au->acct[i].mac_valid &&
+		    CRYPTO_memcmp(au->acct[i].mac, mac, 32) == 0;
+		memcpy(hash, au->acct[i].hash, HASH_STR_MAX);
+		break;
+	}
+	pthread_mutex_unlock(&au->mu);
+	return (ok);
+}
+
 int
 auth_check(struct auth *au, const char *user, const char *pass)
 {
@@ -206,47 +239,40 @@ auth_check(struct auth *au, const char *user, const char *pass)
 	uint8_t mac[32];
 	struct crypt_data *cd;
 	const char *h;
-	bool found = false, ok = false;
+	bool found, ok;
 	size_t i;
 
 	if (strlen(pass) > AUTH_PASS_MAX)
 		return (-EACCES);
 	password_mac(au, user, pass, mac);
-	pthread_mutex_lock(&au->mu);
-	refresh(au);
-	for (i = 0; i < au->nacct; i++) {
-		if (strcmp(au->acct[i].name, user) != 0)
-			continue;
-		found = true;
-		if (au->acct[i].mac_valid &&
-		    CRYPTO_memcmp(au->acct[i].mac, mac, 32) == 0)
-			ok = true;
-		memcpy(hash, au->acct[i].hash, sizeof(hash));
-		break;
-	}
-	pthread_mutex_unlock(&au->mu);
-	if (ok)
+	if (cached_ok(au, user, mac, hash, &found))
 		return (0);
-	if (!found)
-		memcpy(hash, au->dummy, sizeof(hash));
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return (-EACCES);
+	pthread_mutex_lock(&au->crypt_mu);
+	/* Someone may have verified the same password while we waited. */
+	if (cached_ok(au, user, mac, hash, &found)) {
+		pthread_mutex_unlock(&au->crypt_mu);
+		free(cd);
+		return (0);
+	}
 	h = crypt_rn(pass, hash, cd, sizeof(*cd));
 	ok = found && h != NULL && h[0] != '*' && strlen(h) == strlen(hash) &&
 	    CRYPTO_memcmp(h, hash, strlen(hash)) == 0;
 	OPENSSL_cleanse(cd, sizeof(*cd));
 	free(cd);
-	if (!ok)
-		return (-EACCES);
-	pthread_mutex_lock(&au->mu);
-	for (i = 0; i < au->nacct; i++)
-		if (strcmp(au->acct[i].name, user) == 0 &&
-		    strcmp(au->acct[i].hash, hash) == 0) {
-			memcpy(au->acct[i].mac, mac, 32);
-			au->acct[i].mac_valid = true;
-		}
-	pthread_mutex_unlock(&au->mu);
-	return (0);
+	if (ok) {
+		pthread_mutex_lock(&au->mu);
+		for (i = 0; i < au->nacct; i++)
+			if (strcmp(au->acct[i].name, user) == 0 &&
+			    strcmp(au->acct[i].hash, hash) == 0) {
+				memcpy(au->acct[i].mac, mac, 32);
+				au->acct[i].mac_valid = true;
+			}
+		pthread_mutex_unlock(&au->mu);
+	}
+	pthread_mutex_unlock(&au->crypt_mu);
+	return (ok ? 0 : -EACCES);
 }
 
 /* Writes accounts to path atomically. */
