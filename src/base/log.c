@@ -50,6 +50,9 @@ log_enabled(enum log_level lvl)
 	return (lvl <= log_max);
 }
 
+static void log_vwrite(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(enum log_level lvl, int saved_errno, const char *fmt, va_list ap)
 {
