@@ -105,7 +105,7 @@ make_private(const char *dir, const char *priv, char *node_id)
 	}
 	if (str_fmt(p, sizeof(p), "%s/index.db", priv) < 0)
 		return (-ENAMETOOLONG);
-	if ((ix = index_open(p, err, sizeof(err))) == NULL) {
+	if ((ix = index_open(p, id, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "shoal: %s\n", err);
 		return (-EIO);
 	}

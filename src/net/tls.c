@@ -14,10 +14,20 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "base/buf.h"
+
+/* What a peer context knows of the cluster key (stored on the SSL_CTX). */
+struct peer_psk {
+	uint8_t	psk[32];
+	char	identity[40];
+};
+
+static int psk_index = -1;
 
 const char *
 tls_error(void)
@@ -110,4 +120,121 @@ out:
 	X509_free(x);
 	EVP_PKEY_free(pkey);
 	return (rc);
+}
+
+static const SSL_CIPHER *
+psk_cipher(SSL *ssl)
+{
+	static const unsigned char aes128gcmsha256[] = { 0x13, 0x01 };
+
+	return (SSL_CIPHER_find(ssl, aes128gcmsha256));
+}
+
+static SSL_SESSION *
+psk_session(SSL *ssl, const struct peer_psk *pp)
+{
+	const SSL_CIPHER *c = psk_cipher(ssl);
+	SSL_SESSION *sess;
+
+	if (c == NULL || (sess = SSL_SESSION_new()) == NULL)
+		return (NULL);
+	if (!SSL_SESSION_set1_master_key(sess, pp->psk, sizeof(pp->psk)) ||
+	    !SSL_SESSION_set_cipher(sess, c) ||
+	    !SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION)) {
+		SSL_SESSION_free(sess);
+		return (NULL);
+	}
+	return (sess);
+}
+
+static const struct peer_psk *
+ctx_psk(SSL *ssl)
+{
+	return (SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), psk_index));
+}
+
+/* Server: accept only the identity of our cluster's key. */
+static int
+psk_find(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESSION **sess)
+{
+	const struct peer_psk *pp = ctx_psk(ssl);
+
+	*sess = NULL;
+	if (pp && idlen == strlen(pp->identity) &&
+	    CRYPTO_memcmp(id, pp->identity, idlen) == 0)
+		*sess = psk_session(ssl, pp);
+	/* No session: the handshake fails, there is no certificate. */
+	return (1);
+}
+
+static int
+psk_use(SSL *ssl, const EVP_MD *md, const unsigned char **id, size_t *idlen,
+    SSL_SESSION **sess)
+{
+	const struct peer_psk *pp = ctx_psk(ssl);
+
+	(void)md;
+	*sess = NULL;
+	if (pp == NULL || (*sess = psk_session(ssl, pp)) == NULL)
+		return (0);
+	*id = (const unsigned char *)pp->identity;
+	*idlen = strlen(pp->identity);
+	return (1);
+}
+
+static void
+psk_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ptr) {
+		OPENSSL_cleanse(ptr, sizeof(struct peer_psk));
+		OPENSSL_free(ptr);
+	}
+}
+
+SSL_CTX *
+tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server, char *err,
+    size_t errlen)
+{
+	static const char psk_label[] = "shoal peer psk v1";
+	static const char id_label[] = "shoal cluster id v1";
+	unsigned char idmac[32];
+	unsigned int len = 32;
+	struct peer_psk *pp;
+	SSL_CTX *ctx;
+	int i;
+
+	if (psk_index < 0)
+		psk_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+		    psk_free);
+	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (ctx == NULL || (pp = OPENSSL_zalloc(sizeof(*pp))) == NULL) {
+		SSL_CTX_free(ctx);
+		(void)str_fmt(err, errlen, "%s", tls_error());
+		return (NULL);
+	}
+	/* Separate keys for separate uses of the one cluster secret. */
+	HMAC(EVP_sha256(), key, TLS_CLUSTER_KEY_LEN,
+	    (const unsigned char *)psk_label, sizeof(psk_label) - 1, pp->psk,
+	    &len);
+	HMAC(EVP_sha256(), key, TLS_CLUSTER_KEY_LEN,
+	    (const unsigned char *)id_label, sizeof(id_label) - 1, idmac, &len);
+	memcpy(pp->identity, "shoal-", 6);
+	for (i = 0; i < 8; i++)
+		snprintf(pp->identity + 6 + 2 * i, 3, "%02x", idmac[i]);
+	SSL_CTX_set_ex_data(ctx, psk_index, pp);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256");
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (server)
+		SSL_CTX_set_psk_find_session_callback(ctx, psk_find);
+	else
+		SSL_CTX_set_psk_use_session_callback(ctx, psk_use);
+	return (ctx);
 }

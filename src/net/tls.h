@@ -5,6 +5,7 @@
 #define SHOAL_NET_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -18,6 +19,16 @@ SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err,
 /* Writes a new P-256 key (mode 0600) and a self-signed certificate for cn. */
 int	tls_make_self_signed(const char *certpath, const char *keypath,
 	    const char *cn) __attribute__((warn_unused_result));
+/*
+ * Contexts for the peer protocol: TLS 1.3 only, authenticated by a key
+ * derived from the cluster key (external PSK with (EC)DHE, so sessions
+ * keep forward secrecy).  There are no certificates: a peer without the
+ * cluster key cannot complete the handshake, so nothing it sends is read.
+ */
+#define TLS_CLUSTER_KEY_LEN	32
+SSL_CTX	*tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
+	    char *err, size_t errlen);
+
 /* The first OpenSSL error as text, for logs. */
 const char *tls_error(void);
 

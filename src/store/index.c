@@ -1,9 +1,10 @@
 /*
- * index: SQLite storage of file metadata.  WAL mode with synchronous=NORMAL:
+ * index: SQLite storage of the catalogue.  WAL mode with synchronous=NORMAL:
  * a commit survives a crash of the process; a power loss may lose the last
  * commits, which the start-up rescan repairs because the files themselves
  * were fsynced before their rows were written.  Statements are prepared
- * once and reused; a mutex serialises all use of the connection.
+ * once; a mutex serialises all use of the connection.  The digest is kept
+ * in memory: every row write XORs out the old row's hash and in the new.
  */
 #include "store/index.h"
 
@@ -12,31 +13,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "base/buf.h"
 #include "base/log.h"
 
 enum {
-	ST_PUT, ST_GET, ST_DEL, ST_DEL_UNDER, ST_REN, ST_REN_UNDER, ST_COUNT,
-	ST_SEEN, ST_SCAN_DEL, ST_MAXVER, ST_N
+	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
+	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL, ST_N
 };
 
+#define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
+	"seq, blocks"
+
 static const char *const stmt_sql[ST_N] = {
-	[ST_PUT] = "INSERT OR REPLACE INTO files(path, size, mtime_ns, ino,"
-	    " sha256, blocks, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_GET] = "SELECT size, mtime_ns, ino, sha256, version FROM files"
-	    " WHERE path = ?1",
-	[ST_DEL] = "DELETE FROM files WHERE path = ?1",
-	[ST_DEL_UNDER] = "DELETE FROM files WHERE substr(path, 1, ?2) = ?1",
-	[ST_REN] = "UPDATE files SET path = ?2 WHERE path = ?1",
-	[ST_REN_UNDER] = "UPDATE files SET path = ?2 || substr(path, ?3)"
-	    " WHERE substr(path, 1, ?3 - 1) = ?1",
-	[ST_COUNT] = "SELECT count(*) FROM files",
+	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ") VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_GET] = "SELECT " COLS " FROM files WHERE path = ?1",
+	[ST_UNDER] = "SELECT path FROM files WHERE deleted = 0 AND"
+	    " (path = ?1 OR substr(path, 1, ?3) = ?2)",
+	[ST_CHANGES] = "SELECT path, " COLS " FROM files WHERE seq > ?1"
+	    " ORDER BY seq LIMIT ?2",
+	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
+	    " deleted = 0 AND type = 0 LIMIT 1",
+	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
+	    " type = 0",
+	[ST_PEER_GET] = "SELECT seq FROM peers WHERE id = ?1",
+	[ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, seq) VALUES (?1, ?2)",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?1)",
-	[ST_SCAN_DEL] = "DELETE FROM files WHERE path NOT IN"
-	    " (SELECT path FROM temp.seen)",
-	[ST_MAXVER] = "SELECT coalesce(max(version), 0) FROM files",
+	[ST_MISSING] = "SELECT path FROM files WHERE deleted = 0 AND"
+	    " path NOT IN (SELECT path FROM temp.seen)",
+	[ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM files",
+	[ST_ALL] = "SELECT path, type, deleted, sha256, vv FROM files",
 };
 
 static const char schema[] =
@@ -44,13 +53,22 @@ static const char schema[] =
     "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS files("
     " path TEXT PRIMARY KEY NOT NULL,"
+    " type INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL,"
     " size INTEGER NOT NULL,"
     " mtime_ns INTEGER NOT NULL,"
     " ino INTEGER NOT NULL,"
     " sha256 BLOB NOT NULL,"
-    " blocks BLOB NOT NULL,"
-    " version INTEGER NOT NULL) WITHOUT ROWID;"
-    "PRAGMA user_version=1;"
+    " vv BLOB NOT NULL,"
+    " modified_by BLOB NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " blocks BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS files_seq ON files(seq);"
+    "CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);"
+    "CREATE TABLE IF NOT EXISTS peers("
+    " id BLOB PRIMARY KEY NOT NULL,"
+    " seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version=2;"
     "CREATE TEMP TABLE IF NOT EXISTS seen(path TEXT PRIMARY KEY)"
     " WITHOUT ROWID;";
 
@@ -58,7 +76,11 @@ struct index {
 	pthread_mutex_t	 mu;
 	sqlite3		*db;
 	sqlite3_stmt	*st[ST_N];
-	uint64_t	 version;	/* highest version handed out */
+	uint8_t		 self[NODE_ID_LEN];
+	uint64_t	 seq;
+	uint8_t		 digest[HASH_LEN];
+	void		(*notify)(void *);
+	void		*notify_arg;
 };
 
 static int
@@ -68,8 +90,71 @@ db_err(struct index *ix, const char *what)
 	return (sqlite3_errcode(ix->db) == SQLITE_FULL ? -ENOSPC : -EIO);
 }
 
+/* Runs a prepared statement to completion; the caller holds the mutex. */
+static int
+run(struct index *ix, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return (db_err(ix, what));
+	return (0);
+}
+
+static void
+row_hash(const char *path, uint8_t type, bool deleted, const uint8_t *sha,
+    const uint8_t *vvenc, size_t vvlen, uint8_t out[HASH_LEN])
+{
+	uint8_t flags[2] = { type, deleted };
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	memset(out, 0, HASH_LEN);
+	if (c == NULL)
+		return;
+	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestUpdate(c, path, strlen(path) + 1);
+	EVP_DigestUpdate(c, flags, 2);
+	EVP_DigestUpdate(c, sha, HASH_LEN);
+	EVP_DigestUpdate(c, vvenc, vvlen);
+	EVP_DigestFinal_ex(c, out, NULL);
+	EVP_MD_CTX_free(c);
+}
+
+static void
+digest_xor(struct index *ix, const uint8_t h[HASH_LEN])
+{
+	int i;
+
+	for (i = 0; i < HASH_LEN; i++)
+		ix->digest[i] ^= h[i];
+}
+
+static void
+load_digest(struct index *ix)
+{
+	sqlite3_stmt *st = ix->st[ST_ALL];
+	uint8_t h[HASH_LEN], zero[HASH_LEN] = { 0 };
+
+	memset(ix->digest, 0, sizeof(ix->digest));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *sha = sqlite3_column_blob(st, 3);
+
+		row_hash((const char *)sqlite3_column_text(st, 0),
+		    (uint8_t)sqlite3_column_int(st, 1),
+		    sqlite3_column_int(st, 2) != 0,
+		    sqlite3_column_bytes(st, 3) == HASH_LEN ? sha : zero,
+		    sqlite3_column_blob(st, 4),
+		    (size_t)sqlite3_column_bytes(st, 4), h);
+		digest_xor(ix, h);
+	}
+	sqlite3_reset(st);
+}
+
 struct index *
-index_open(const char *dbpath, char *err, size_t errlen)
+index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN], char *err,
+    size_t errlen)
 {
 	struct index *ix;
 	int i;
@@ -77,6 +162,7 @@ index_open(const char *dbpath, char *err, size_t errlen)
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return (NULL);
 	pthread_mutex_init(&ix->mu, NULL);
+	memcpy(ix->self, self, NODE_ID_LEN);
 	if (sqlite3_open_v2(dbpath, &ix->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
@@ -87,10 +173,10 @@ index_open(const char *dbpath, char *err, size_t errlen)
 		if (sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL) != SQLITE_OK)
 			goto fail;
-	if (sqlite3_step(ix->st[ST_MAXVER]) == SQLITE_ROW)
-		ix->version = (uint64_t)sqlite3_column_int64(ix->st[ST_MAXVER],
-		    0);
-	sqlite3_reset(ix->st[ST_MAXVER]);
+	if (sqlite3_step(ix->st[ST_MAXSEQ]) == SQLITE_ROW)
+		ix->seq = (uint64_t)sqlite3_column_int64(ix->st[ST_MAXSEQ], 0);
+	sqlite3_reset(ix->st[ST_MAXSEQ]);
+	load_digest(ix);
 	return (ix);
 fail:
 	(void)str_fmt(err, errlen, "%s: %s", dbpath,
@@ -113,136 +199,345 @@ index_close(struct index *ix)
 	free(ix);
 }
 
-/* Runs a prepared statement to completion; the caller holds the mutex. */
-static int
-run(struct index *ix, sqlite3_stmt *st, const char *what)
+void
+index_set_notify(struct index *ix, void (*fn)(void *), void *arg)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return (db_err(ix, what));
-	return (0);
-}
-
-int
-index_put(struct index *ix, const char *path, struct file_meta *m)
-{
-	sqlite3_stmt *st = ix->st[ST_PUT];
-	int rc;
-
 	pthread_mutex_lock(&ix->mu);
-	m->version = ++ix->version;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)m->size);
-	sqlite3_bind_int64(st, 3, m->mtime_ns);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->ino);
-	sqlite3_bind_blob(st, 5, m->sha256, HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, m->blocks ? (const void *)m->blocks : "",
-	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)m->version);
-	rc = run(ix, st, "put");
+	ix->notify = fn;
+	ix->notify_arg = arg;
 	pthread_mutex_unlock(&ix->mu);
-	return (rc);
 }
 
-int
-index_get(struct index *ix, const char *path, struct file_meta *m)
+static void
+notify(struct index *ix)
+{
+	if (ix->notify)
+		ix->notify(ix->notify_arg);
+}
+
+/* Reads path's row (any state); caller holds mu.  -ENOENT if none. */
+static int
+read_row(struct index *ix, const char *path, struct file_meta *m,
+    uint8_t **blocks)
 {
 	sqlite3_stmt *st = ix->st[ST_GET];
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	pthread_mutex_lock(&ix->mu);
+	if (blocks)
+		*blocks = NULL;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		m->size = (uint64_t)sqlite3_column_int64(st, 0);
-		m->mtime_ns = sqlite3_column_int64(st, 1);
-		m->ino = (uint64_t)sqlite3_column_int64(st, 2);
-		if (sqlite3_column_bytes(st, 3) == HASH_LEN)
-			memcpy(m->sha256, sqlite3_column_blob(st, 3),
-			    HASH_LEN);
-		m->version = (uint64_t)sqlite3_column_int64(st, 4);
-		rc = 0;
+		m->type = (uint8_t)sqlite3_column_int(st, 0);
+		m->deleted = sqlite3_column_int(st, 1) != 0;
+		m->size = (uint64_t)sqlite3_column_int64(st, 2);
+		m->mtime_ns = sqlite3_column_int64(st, 3);
+		m->ino = (uint64_t)sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == HASH_LEN)
+			memcpy(m->sha256, sqlite3_column_blob(st, 5), HASH_LEN);
+		rc = vv_decode(&m->vv, sqlite3_column_blob(st, 6),
+		    (size_t)sqlite3_column_bytes(st, 6)) < 0 ? -EIO : 0;
+		if (sqlite3_column_bytes(st, 7) == NODE_ID_LEN)
+			memcpy(m->modified_by, sqlite3_column_blob(st, 7),
+			    NODE_ID_LEN);
+		m->seq = (uint64_t)sqlite3_column_int64(st, 8);
+		m->nblocks = (size_t)sqlite3_column_bytes(st, 9) / HASH_LEN;
+		if (rc == 0 && blocks && m->nblocks > 0) {
+			if ((*blocks = malloc(m->nblocks * HASH_LEN)) == NULL)
+				rc = -ENOMEM;
+			else
+				memcpy(*blocks, sqlite3_column_blob(st, 9),
+				    m->nblocks * HASH_LEN);
+			m->blocks = *blocks;
+		}
 	} else if (rc == SQLITE_DONE)
 		rc = -ENOENT;
 	else
 		rc = db_err(ix, "get");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return (rc);
+}
+
+/* Writes path's row with a new sequence number; caller holds mu. */
+static int
+write_row(struct index *ix, const char *path, struct file_meta *m)
+{
+	sqlite3_stmt *st = ix->st[ST_PUT];
+	uint8_t vvenc[VV_ENC_MAX], h[HASH_LEN];
+	struct file_meta old;
+	size_t vvlen;
+	int rc;
+
+	if (read_row(ix, path, &old, NULL) == 0) {
+		uint8_t oenc[VV_ENC_MAX];
+
+		row_hash(path, old.type, old.deleted, old.sha256, oenc,
+		    vv_encode(&old.vv, oenc), h);
+		digest_xor(ix, h);
+	}
+	vvlen = vv_encode(&m->vv, vvenc);
+	m->seq = ++ix->seq;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, m->type);
+	sqlite3_bind_int(st, 3, m->deleted);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->size);
+	sqlite3_bind_int64(st, 5, m->mtime_ns);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)m->ino);
+	sqlite3_bind_blob(st, 7, m->sha256, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, vvenc, (int)vvlen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, m->modified_by, NODE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)m->seq);
+	sqlite3_bind_blob(st, 11, m->blocks ? (const void *)m->blocks : "",
+	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
+	rc = run(ix, st, "put");
+	row_hash(path, m->type, m->deleted, m->sha256, vvenc, vvlen, h);
+	if (rc == 0)
+		digest_xor(ix, h);
+	else {
+		/* Put the old row's hash back: nothing changed. */
+		ix->seq--;
+		load_digest(ix);
+	}
+	return (rc);
+}
+
+/* A local change of path to m: the version descends from the old one. */
+static int
+local_change(struct index *ix, const char *path, struct file_meta *m)
+{
+	struct file_meta old;
+	int rc;
+
+	if (read_row(ix, path, &old, NULL) == 0)
+		m->vv = old.vv;
+	else
+		vv_clear(&m->vv);
+	if ((rc = vv_bump(&m->vv, ix->self)) < 0)
+		return (rc);
+	memcpy(m->modified_by, ix->self, NODE_ID_LEN);
+	return (write_row(ix, path, m));
+}
+
+int
+index_put(struct index *ix, const char *path, struct file_meta *m)
+{
+	int rc;
+
+	m->type = ENTRY_FILE;
+	m->deleted = false;
+	pthread_mutex_lock(&ix->mu);
+	rc = local_change(ix, path, m);
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0)
+		notify(ix);
+	return (rc);
+}
+
+int
+index_put_dir(struct index *ix, const char *path)
+{
+	struct file_meta m, old;
+	int rc = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ENTRY_DIR;
+	pthread_mutex_lock(&ix->mu);
+	if (read_row(ix, path, &old, NULL) == 0 && !old.deleted &&
+	    old.type == ENTRY_DIR)
+		rc = 1;	/* already known */
+	else
+		rc = local_change(ix, path, &m);
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0)
+		notify(ix);
+	return (rc < 0 ? rc : 0);
+}
+
+int
+index_get(struct index *ix, const char *path, struct file_meta *m)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = read_row(ix, path, m, NULL);
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0 && m->deleted)
+		rc = -ENOENT;
+	return (rc);
+}
+
+int
+index_get_any(struct index *ix, const char *path, struct file_meta *m,
+    uint8_t **blocks)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = read_row(ix, path, m, blocks);
 	pthread_mutex_unlock(&ix->mu);
 	return (rc);
+}
+
+/* The live paths at path or under path/ (caller frees each and the array). */
+static int
+paths_under(struct index *ix, const char *path, char ***out, size_t *n)
+{
+	sqlite3_stmt *st = ix->st[ST_UNDER];
+	size_t plen = strlen(path), cap = 0;
+	char *under, **v = NULL, **nv;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((under = malloc(plen + 2)) == NULL)
+		return (-ENOMEM);
+	memcpy(under, path, plen);
+	memcpy(under + plen, "/", 2);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, under, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)plen + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[*n] = strdup((const char *)sqlite3_column_text(st, 0)))
+		    == NULL)
+			break;
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? -ENOMEM :
+	    db_err(ix, "under");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	free(under);
+	*out = v;
+	return (rc);
+}
+
+static void
+free_paths(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+tombstone(struct index *ix, const char *path)
+{
+	struct file_meta m, old;
+
+	if (read_row(ix, path, &old, NULL) < 0)
+		return (0);
+	memset(&m, 0, sizeof(m));
+	m.type = old.type;
+	m.deleted = true;
+	return (local_change(ix, path, &m));
 }
 
 int
 index_delete(struct index *ix, const char *path)
 {
-	sqlite3_stmt *st;
-	char *under;
+	char **v;
+	size_t n, i;
 	int rc;
 
-	if ((under = malloc(strlen(path) + 2)) == NULL)
-		return (-ENOMEM);
-	memcpy(under, path, strlen(path));
-	memcpy(under + strlen(path), "/", 2);
 	pthread_mutex_lock(&ix->mu);
-	st = ix->st[ST_DEL];
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	rc = run(ix, st, "delete");
-	if (rc == 0) {
-		st = ix->st[ST_DEL_UNDER];
-		sqlite3_bind_text(st, 1, under, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, (int)strlen(under));
-		rc = run(ix, st, "delete under");
-	}
+	sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if ((rc = paths_under(ix, path, &v, &n)) == 0)
+		for (i = 0; i < n && rc == 0; i++)
+			rc = tombstone(ix, v[i]);
+	free_paths(v, n);
+	sqlite3_exec(ix->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0)
+		load_digest(ix);
 	pthread_mutex_unlock(&ix->mu);
-	free(under);
+	if (rc == 0 && n > 0)
+		notify(ix);
 	return (rc);
 }
 
 int
 index_rename(struct index *ix, const char *path, const char *newpath)
 {
-	sqlite3_stmt *st;
-	char *from, *to;
-	size_t fl = strlen(path), tl = strlen(newpath);
-	int rc = -ENOMEM;
+	char **v, *np;
+	size_t n, i, plen = strlen(path);
+	struct file_meta m;
+	uint8_t *blocks;
+	int rc;
 
-	from = malloc(fl + 2);
-	to = malloc(tl + 2);
-	if (from == NULL || to == NULL)
-		goto out;
-	memcpy(from, path, fl);
-	memcpy(from + fl, "/", 2);
-	memcpy(to, newpath, tl);
-	memcpy(to + tl, "/", 2);
 	pthread_mutex_lock(&ix->mu);
-	sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL);
-	/* A file already at newpath is replaced, as rename(2) does. */
-	st = ix->st[ST_DEL];
-	sqlite3_bind_text(st, 1, newpath, -1, SQLITE_STATIC);
-	rc = run(ix, st, "rename");
-	if (rc == 0) {
-		st = ix->st[ST_REN];
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, newpath, -1, SQLITE_STATIC);
-		rc = run(ix, st, "rename");
+	sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	/* What was at the target is replaced, as rename(2) does. */
+	if ((rc = paths_under(ix, newpath, &v, &n)) == 0)
+		for (i = 0; i < n && rc == 0; i++)
+			rc = tombstone(ix, v[i]);
+	free_paths(v, n);
+	if (rc == 0 && (rc = paths_under(ix, path, &v, &n)) == 0) {
+		for (i = 0; i < n && rc == 0; i++) {
+			if (read_row(ix, v[i], &m, &blocks) < 0)
+				continue;
+			if (asprintf(&np, "%s%s", newpath, v[i] + plen) < 0) {
+				free(blocks);
+				rc = -ENOMEM;
+				break;
+			}
+			/* Same content under the new name: peers reuse it. */
+			rc = local_change(ix, np, &m);
+			free(np);
+			free(blocks);
+			if (rc == 0)
+				rc = tombstone(ix, v[i]);
+		}
+		free_paths(v, n);
 	}
-	if (rc == 0) {
-		st = ix->st[ST_REN_UNDER];
-		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, (int)fl + 2);
-		rc = run(ix, st, "rename under");
-	}
-	sqlite3_exec(ix->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	    NULL);
+	sqlite3_exec(ix->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0)
+		load_digest(ix);
 	pthread_mutex_unlock(&ix->mu);
-out:
-	free(from);
-	free(to);
+	if (rc == 0)
+		notify(ix);
+	return (rc);
+}
+
+int
+index_apply(struct index *ix, const char *path, struct file_meta *m)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = write_row(ix, path, m);
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0)
+		notify(ix);
+	return (rc);
+}
+
+int
+index_find_content(struct index *ix, const uint8_t sha[HASH_LEN],
+    char *path, size_t size)
+{
+	sqlite3_stmt *st = ix->st[ST_FIND_SHA];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_blob(st, 1, sha, HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = str_copy(path, size,
+		    (const char *)sqlite3_column_text(st, 0));
+	else
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "find");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
 	return (rc);
 }
 
@@ -258,6 +553,95 @@ index_count(struct index *ix)
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&ix->mu);
 	return (n);
+}
+
+uint64_t
+index_seq(struct index *ix)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&ix->mu);
+	s = ix->seq;
+	pthread_mutex_unlock(&ix->mu);
+	return (s);
+}
+
+void
+index_digest(struct index *ix, uint8_t out[HASH_LEN])
+{
+	pthread_mutex_lock(&ix->mu);
+	memcpy(out, ix->digest, HASH_LEN);
+	pthread_mutex_unlock(&ix->mu);
+}
+
+int
+index_changes(struct index *ix, uint64_t since, unsigned max_rows,
+    index_row_fn fn, void *arg)
+{
+	sqlite3_stmt *st = ix->st[ST_CHANGES];
+	struct file_meta m;
+	int n = 0, rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	sqlite3_bind_int(st, 2, (int)max_rows);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&m, 0, sizeof(m));
+		m.type = (uint8_t)sqlite3_column_int(st, 1);
+		m.deleted = sqlite3_column_int(st, 2) != 0;
+		m.size = (uint64_t)sqlite3_column_int64(st, 3);
+		m.mtime_ns = sqlite3_column_int64(st, 4);
+		m.ino = (uint64_t)sqlite3_column_int64(st, 5);
+		if (sqlite3_column_bytes(st, 6) == HASH_LEN)
+			memcpy(m.sha256, sqlite3_column_blob(st, 6), HASH_LEN);
+		if (vv_decode(&m.vv, sqlite3_column_blob(st, 7),
+		    (size_t)sqlite3_column_bytes(st, 7)) < 0)
+			continue;
+		if (sqlite3_column_bytes(st, 8) == NODE_ID_LEN)
+			memcpy(m.modified_by, sqlite3_column_blob(st, 8),
+			    NODE_ID_LEN);
+		m.seq = (uint64_t)sqlite3_column_int64(st, 9);
+		m.blocks = sqlite3_column_blob(st, 10);
+		m.nblocks = (size_t)sqlite3_column_bytes(st, 10) / HASH_LEN;
+		if (fn((const char *)sqlite3_column_text(st, 0), &m, arg) < 0)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (n);
+}
+
+uint64_t
+index_peer_seq(struct index *ix, const uint8_t id[NODE_ID_LEN])
+{
+	sqlite3_stmt *st = ix->st[ST_PEER_GET];
+	uint64_t s = 0;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_blob(st, 1, id, NODE_ID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (s);
+}
+
+int
+index_set_peer_seq(struct index *ix, const uint8_t id[NODE_ID_LEN],
+    uint64_t seq)
+{
+	sqlite3_stmt *st = ix->st[ST_PEER_SET];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_blob(st, 1, id, NODE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	rc = run(ix, st, "peer seq");
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
 }
 
 int
@@ -289,12 +673,37 @@ index_scan_seen(struct index *ix, const char *path)
 int
 index_scan_end(struct index *ix, int64_t *removed)
 {
-	int rc;
+	sqlite3_stmt *st = ix->st[ST_MISSING];
+	char **v = NULL, **nv;
+	size_t n = 0, cap = 0, i;
+	int rc = 0;
 
+	*removed = 0;
 	pthread_mutex_lock(&ix->mu);
-	rc = run(ix, ix->st[ST_SCAN_DEL], "scan end");
-	*removed = rc == 0 ? sqlite3_changes64(ix->db) : 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[n] = strdup((const char *)sqlite3_column_text(st, 0))) ==
+		    NULL)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = tombstone(ix, v[i]);
+	sqlite3_exec(ix->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_exec(ix->db, "DELETE FROM temp.seen", NULL, NULL, NULL);
+	if (rc < 0)
+		load_digest(ix);
 	pthread_mutex_unlock(&ix->mu);
+	free_paths(v, n);
+	*removed = (int64_t)n;
+	if (rc == 0 && n > 0)
+		notify(ix);
 	return (rc);
 }

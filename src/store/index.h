@@ -1,12 +1,21 @@
 /*
- * index: the node's catalogue of its files, in SQLite (DIR/.shoal/index.db).
+ * index: the node's catalogue, in SQLite (DIR/.shoal/index.db).
  *
- * One row per regular file: size, mtime, inode, whole-file SHA-256, block
- * hashes and a version that grows with every change the node records.  The
- * folder is the truth and the index a verified description of it: a row
- * whose size, mtime and inode still match the file is trusted; anything
- * else is hashed again (see scan.c).  Every function is thread-safe (one
- * connection, serialised) and blocking: call it from the worker pool.
+ * One row per path that is or was a file or folder: its content (size,
+ * mtime, inode, whole-file SHA-256, block hashes), its version vector, the
+ * node that made the change, whether it is deleted (a tombstone: deletions
+ * are versions too, so a deleted file never comes back from a node that
+ * missed the deletion), and a local sequence number that grows with every
+ * row written, so peers can ask for "changes since N".
+ *
+ * The folder is the truth for what this node holds and the index a
+ * verified description of it: a row whose size, mtime and inode still
+ * match the file is trusted; anything else is hashed again (scan.c).
+ *
+ * Local changes (index_put, index_put_dir, index_delete, index_rename,
+ * scans) bump this node's counter in the version vector; index_apply
+ * records a version made elsewhere as it is.  Every function is
+ * thread-safe (one connection, serialised) and blocking: worker pool only.
  */
 #ifndef SHOAL_STORE_INDEX_H
 #define SHOAL_STORE_INDEX_H
@@ -16,37 +25,87 @@
 #include <stdint.h>
 
 #include "store/hash.h"
+#include "store/vv.h"
 
 struct index;
 
+enum entry_type {
+	ENTRY_FILE = 0,
+	ENTRY_DIR = 1,
+};
+
 struct file_meta {
+	uint8_t		 type;		/* enum entry_type */
+	bool		 deleted;
 	uint64_t	 size;
 	int64_t		 mtime_ns;
 	uint64_t	 ino;
-	uint64_t	 version;	/* set by index_put */
+	uint64_t	 seq;		/* set by the index */
 	uint8_t		 sha256[HASH_LEN];
 	const uint8_t	*blocks;	/* borrowed; HASH_LEN each */
 	size_t		 nblocks;
+	struct vv	 vv;
+	uint8_t		 modified_by[NODE_ID_LEN];
 };
 
-struct index *index_open(const char *dbpath, char *err, size_t errlen);
+struct index *index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN],
+    char *err, size_t errlen);
 void	index_close(struct index *);
-/* Inserts or replaces path's row; m->version receives the new version. */
+/*
+ * Called after every committed change, from the thread that made it
+ * (keep it short: wake the loop).
+ */
+void	index_set_notify(struct index *, void (*fn)(void *), void *arg);
+
+/* A local change: path now holds the file described by m. */
 int	index_put(struct index *, const char *path, struct file_meta *m)
 	    __attribute__((warn_unused_result));
-/* 0 and the row (blocks not loaded: m->blocks = NULL), or -ENOENT. */
+/* A local change: path is now a folder. */
+int	index_put_dir(struct index *, const char *path);
+/* The live row for path, or -ENOENT (also for tombstones).  Blocks are
+ * not loaded. */
 int	index_get(struct index *, const char *path, struct file_meta *m)
 	    __attribute__((warn_unused_result));
-/* Removes path and, if it names a folder, everything under it. */
+/* Any row for path, tombstones included; blocks copied into *blocks
+ * (caller frees) when blocks is not NULL. */
+int	index_get_any(struct index *, const char *path, struct file_meta *m,
+	    uint8_t **blocks) __attribute__((warn_unused_result));
+/* A local change: path and everything under it are deleted. */
 int	index_delete(struct index *, const char *path);
-/* Moves path (a file, or a folder and everything under it) to newpath. */
+/* A local change: path (and everything under it) moved to newpath. */
 int	index_rename(struct index *, const char *path, const char *newpath);
-/* Rows in the index. */
+/* Records a version made elsewhere (m->vv and m->modified_by as given). */
+int	index_apply(struct index *, const char *path, struct file_meta *m)
+	    __attribute__((warn_unused_result));
+/* A live file with this content, into path[size]; -ENOENT if none. */
+int	index_find_content(struct index *, const uint8_t sha[HASH_LEN],
+	    char *path, size_t size);
+
+/* Live files in the index. */
 int64_t	index_count(struct index *);
+/* Highest sequence number written. */
+uint64_t index_seq(struct index *);
+/* XOR of every row's hash: equal indexes have equal digests. */
+void	index_digest(struct index *, uint8_t out[HASH_LEN]);
 
 /*
- * Scan support: between index_scan_begin and index_scan_end, paths passed to
- * index_scan_seen are kept; at the end every other row is deleted.
+ * Rows with seq > since, in seq order, at most max_rows; fn gets each
+ * (path, m with blocks); returns the number of rows or < 0.
+ */
+typedef int (*index_row_fn)(const char *path, const struct file_meta *,
+    void *arg);
+int	index_changes(struct index *, uint64_t since, unsigned max_rows,
+	    index_row_fn, void *arg);
+
+/* The highest sequence of peer's rows applied here (0 if none). */
+uint64_t index_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN]);
+int	index_set_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN],
+	    uint64_t seq);
+
+/*
+ * Scan support: between index_scan_begin and index_scan_end, paths passed
+ * to index_scan_seen are kept; at the end every other live row becomes a
+ * tombstone (the file was deleted while the node was not watching).
  */
 int	index_scan_begin(struct index *);
 int	index_scan_seen(struct index *, const char *path);

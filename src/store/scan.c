@@ -64,6 +64,12 @@ walk_dir(struct walk *w, int depth)
 		return;
 	if (w->on_dir)
 		w->on_dir(w->path, w->arg);
+	/* Folders are entries too, so an empty one reaches peers. */
+	if (w->path[0] != '\0') {
+		if (w->prune)
+			(void)index_scan_seen(w->store->index, w->path);
+		(void)index_put_dir(w->store->index, w->path);
+	}
 	if ((fd = store_openat(w->store, w->path, O_DIRECTORY | O_RDONLY |
 	    O_NOFOLLOW, 0)) < 0)
 		return;

@@ -110,7 +110,12 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	if (str_fmt(dbpath, sizeof(dbpath), "%s/%s/index.db", dir,
 	    PATH_PRIVATE) < 0)
 		goto fail;
-	if ((s->index = index_open(dbpath, err, errlen)) == NULL)
+	if (store_read_node_id(dir, s->node_id) < 0) {
+		(void)str_fmt(err, errlen, "%s/.shoal/node_id: missing or "
+		    "damaged", dir);
+		goto fail;
+	}
+	if ((s->index = index_open(dbpath, s->node_id, err, errlen)) == NULL)
 		goto fail;
 	return (0);
 fail:
@@ -190,6 +195,8 @@ store_mkdir(struct store *s, const char *path)
 	if (mkdirat(dfd, name, 0755) < 0 || fsync(dfd) < 0)
 		rc = store_errno(errno);
 	close(dfd);
+	if (rc == 0)
+		rc = index_put_dir(s->index, path);
 	return (rc);
 }
 
@@ -391,4 +398,29 @@ store_tmp_name(struct store *s, char *out)
 	pthread_mutex_unlock(&s->mu);
 	snprintf(out, 64, "up-%ld-%llu", (long)getpid(),
 	    (unsigned long long)n);
+}
+
+int
+store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN])
+{
+	char path[4200], hex[2 * NODE_ID_LEN + 2];
+	unsigned v;
+	FILE *f;
+	int i;
+
+	if (str_fmt(path, sizeof(path), "%s/%s/node_id", dir, PATH_PRIVATE) <
+	    0 || (f = fopen(path, "re")) == NULL)
+		return (-ENOENT);
+	if (fgets(hex, sizeof(hex), f) == NULL || strlen(hex) <
+	    2 * NODE_ID_LEN) {
+		fclose(f);
+		return (-EINVAL);
+	}
+	fclose(f);
+	for (i = 0; i < NODE_ID_LEN; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return (-EINVAL);
+		id[i] = (uint8_t)v;
+	}
+	return (0);
 }

@@ -22,6 +22,7 @@ struct store {
 	int		 priv_fd;	/* DIR/.shoal */
 	int		 tmp_fd;	/* DIR/.shoal/tmp */
 	char		*root;		/* DIR as given, for messages */
+	uint8_t		 node_id[NODE_ID_LEN];
 	struct index	*index;
 	pthread_mutex_t	 mu;		/* guards busy and tmp_seq */
 	char		**busy;		/* paths with a commit in flight */
@@ -60,6 +61,9 @@ void	store_busy_del(struct store *, const char *path);
 bool	store_is_busy(struct store *, const char *path);
 /* A new unique temp file name in DIR/.shoal/tmp (out[64]). */
 void	store_tmp_name(struct store *, char *out);
+
+/* Reads DIR/.shoal/node_id (32 hex digits). */
+int	store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN]);
 
 /* Maps errno values a user can act on to themselves, others to -EIO. */
 int	store_errno(int e);

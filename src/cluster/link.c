@@ -1,0 +1,258 @@
+/*
+ * link: a peer connection.
+ *
+ *   connecting/accepting --TLS handshake ok--> up --error/EOF/close--> down
+ *          \_____________handshake fails (wrong key)_______________/
+ *
+ * Frames are cut from the input evbuffer as soon as a whole one is there;
+ * the header is checked first, so a peer can make us buffer at most one
+ * legal frame of the type it announced.
+ */
+#include "cluster/link.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "base/log.h"
+
+struct link {
+	struct link_env		 env;
+	struct bufferevent	*bev;
+	struct sockaddr_storage	 sa;
+	char			 peer[ADDR_STR_MAX];
+	bool			 outgoing;
+	bool			 up;
+	bool			 down;
+	void			*owner;
+	struct event		*reap;
+	uint64_t		 bytes_in;
+};
+
+static void
+on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(l->reap);
+	free(l);
+}
+
+void
+link_close(struct link *l, const char *why)
+{
+	if (l->down)
+		return;
+	l->down = true;
+	if (l->bev) {
+		bufferevent_free(l->bev);
+		l->bev = NULL;
+	}
+	log_debug("peer %s: link down: %s", l->peer, why);
+	if (l->env.cbs.on_down)
+		l->env.cbs.on_down(l, why, l->env.arg);
+	event_active(l->reap, 0, 0);
+}
+
+static void
+link_read(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t h[WIRE_HDR_LEN];
+	struct wire_hdr hdr;
+	const uint8_t *payload;
+	int rc;
+
+	while (!l->down && evbuffer_get_length(in) >= WIRE_HDR_LEN) {
+		evbuffer_copyout(in, h, sizeof(h));
+		if ((rc = wire_frame_check(h, &hdr)) < 0) {
+			log_warnx("peer %s: bad frame (version %u, type %u, "
+			    "%u bytes): %s", l->peer, h[0], h[1], hdr.len,
+			    rc == -EMSGSIZE ? "too large" : "unknown type");
+			link_close(l, "protocol error");
+			return;
+		}
+		if (evbuffer_get_length(in) < WIRE_HDR_LEN + hdr.len)
+			return;
+		evbuffer_drain(in, WIRE_HDR_LEN);
+		payload = hdr.len ? evbuffer_pullup(in, hdr.len) : h;
+		l->bytes_in += WIRE_HDR_LEN + hdr.len;
+		log_debug("peer %s -> %s (%u bytes)", l->peer,
+		    wire_type_name(hdr.type), hdr.len);
+		l->env.cbs.on_frame(l, &hdr, payload, l->env.arg);
+		if (l->down)
+			return;
+		evbuffer_drain(in, hdr.len);
+	}
+}
+
+static void
+link_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct link *l = arg;
+	unsigned long e;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		l->up = true;
+		log_debug("peer %s: TLS up", l->peer);
+		if (l->env.cbs.on_up)
+			l->env.cbs.on_up(l, l->env.arg);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = bufferevent_get_openssl_error(bev);
+		if (!l->up && e) {
+			/* SECURITY: a wrong key never gets past here. */
+			log_warnx("peer %s: refused: TLS handshake failed "
+			    "(wrong or missing cluster key?): %s", l->peer,
+			    ERR_reason_error_string(e));
+			link_close(l, "handshake failed");
+			return;
+		}
+		link_close(l, e ? ERR_reason_error_string(e) :
+		    (errno ? strerror(errno) : "connection error"));
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		if (!l->up)
+			log_warnx("peer %s: refused: connection closed during "
+			    "the TLS handshake (wrong or missing cluster key?)",
+			    l->peer);
+		link_close(l, "closed by peer");
+	}
+}
+
+static struct link *
+link_new(const struct link_env *env, evutil_socket_t fd,
+    const struct sockaddr *sa, bool outgoing)
+{
+	struct link *l;
+	SSL *ssl;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
+	l->env = *env;
+	l->outgoing = outgoing;
+	memcpy(&l->sa, sa, addr_len(sa));
+	addr_str(sa, l->peer);
+	l->reap = event_new(env->base, -1, 0, on_reap, l);
+	ssl = SSL_new(outgoing ? env->client_ctx : env->server_ctx);
+	if (l->reap == NULL || ssl == NULL)
+		goto fail;
+	l->bev = bufferevent_openssl_socket_new(env->base, fd, ssl, outgoing ?
+	    BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (l->bev == NULL) {
+		SSL_free(ssl);
+		goto fail;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
+	bufferevent_setcb(l->bev, link_read, NULL, link_event, l);
+	/* At most one largest frame plus the next header is buffered. */
+	bufferevent_setwatermark(l->bev, EV_READ, 0,
+	    WIRE_FRAME_MAX + 2 * WIRE_HDR_LEN);
+	if (env->send_limit)
+		bufferevent_add_to_rate_limit_group(l->bev, env->send_limit);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	return (l);
+fail:
+	if (l->reap)
+		event_free(l->reap);
+	free(l);
+	if (fd >= 0)
+		close(fd);
+	return (NULL);
+}
+
+struct link *
+link_connect(const struct link_env *env, const struct sockaddr *sa)
+{
+	struct link *l = link_new(env, -1, sa, true);
+
+	if (l == NULL)
+		return (NULL);
+	if (bufferevent_socket_connect(l->bev, sa, (int)addr_len(sa)) < 0) {
+		bufferevent_free(l->bev);
+		event_free(l->reap);
+		free(l);
+		return (NULL);
+	}
+	return (l);
+}
+
+struct link *
+link_accept(const struct link_env *env, evutil_socket_t fd,
+    const struct sockaddr *sa)
+{
+	return (link_new(env, fd, sa, false));
+}
+
+int
+link_send(struct link *l, const struct buf *frame)
+{
+	if (l->down || l->bev == NULL)
+		return (-ENOTCONN);
+	log_debug("peer %s <- %s (%zu bytes)", l->peer,
+	    wire_type_name((uint8_t)frame->data[1]), frame->len - WIRE_HDR_LEN);
+	if (bufferevent_write(l->bev, frame->data, frame->len) < 0)
+		return (-ENOMEM);
+	return (0);
+}
+
+size_t
+link_pending(const struct link *l)
+{
+	return (l->bev ? evbuffer_get_length(bufferevent_get_output(l->bev)) :
+	    0);
+}
+
+const char *
+link_peer(const struct link *l)
+{
+	return (l->peer);
+}
+
+const struct sockaddr *
+link_addr(const struct link *l)
+{
+	return ((const struct sockaddr *)&l->sa);
+}
+
+bool
+link_outgoing(const struct link *l)
+{
+	return (l->outgoing);
+}
+
+bool
+link_is_up(const struct link *l)
+{
+	return (l->up && !l->down);
+}
+
+void
+link_set_owner(struct link *l, void *owner)
+{
+	l->owner = owner;
+}
+
+void *
+link_owner(const struct link *l)
+{
+	return (l->owner);
+}
+
+uint64_t
+link_bytes_in(const struct link *l)
+{
+	return (l->bytes_in);
+}

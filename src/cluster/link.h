@@ -1,0 +1,62 @@
+/*
+ * link: one TLS connection to a peer, carrying frames (see wire.h).
+ *
+ * A link reports upward by callbacks: on_up once the TLS handshake has
+ * proved the peer holds the cluster key, on_frame for each complete legal
+ * frame, on_down exactly once when it ends (after which the link must not
+ * be used; it is freed by the link module itself, later, never inside a
+ * callback of its own).  A frame header that is not legal ends the link
+ * before any of its payload is buffered.
+ */
+#ifndef SHOAL_CLUSTER_LINK_H
+#define SHOAL_CLUSTER_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "base/buf.h"
+#include "cluster/wire.h"
+#include "net/addr.h"
+
+struct link;
+struct ev_token_bucket_cfg;
+struct bufferevent_rate_limit_group;
+
+struct link_cbs {
+	void	(*on_up)(struct link *, void *arg);
+	void	(*on_frame)(struct link *, const struct wire_hdr *,
+		    const uint8_t *payload, void *arg);
+	void	(*on_down)(struct link *, const char *why, void *arg);
+};
+
+struct link_env {
+	struct event_base			*base;
+	SSL_CTX					*client_ctx;
+	SSL_CTX					*server_ctx;
+	struct bufferevent_rate_limit_group	*send_limit;	/* or NULL */
+	struct link_cbs				 cbs;
+	void					*arg;
+};
+
+struct link *link_connect(const struct link_env *, const struct sockaddr *);
+struct link *link_accept(const struct link_env *, evutil_socket_t,
+    const struct sockaddr *);
+/* Queues a finished frame (wire_end done).  -ENOTCONN once down. */
+int	link_send(struct link *, const struct buf *frame);
+/* Bytes queued and not yet sent. */
+size_t	link_pending(const struct link *);
+/* Ends the link; on_down runs (once) with why. */
+void	link_close(struct link *, const char *why);
+const char *link_peer(const struct link *);
+const struct sockaddr *link_addr(const struct link *);
+bool	link_outgoing(const struct link *);
+bool	link_is_up(const struct link *);
+void	link_set_owner(struct link *, void *);
+void	*link_owner(const struct link *);
+uint64_t link_bytes_in(const struct link *);
+
+#endif
