@@ -1,9 +1,10 @@
 /*
  * shoal: one binary for the node, the tracker and the client commands.
  *
- *   shoal init DIR
- *   shoal node DIR [--ftp HOST:PORT] [--log-level LEVEL] [-o SECTION.KEY=VALUE]
+ *   shoal init DIR [--join KEY]
+ *   shoal node DIR [--ftp|--peer|--http HOST:PORT] [--sync-writes K] ...
  *   shoal [-C DIR] user add|passwd|del|list [NAME] [--password PW]
+ *   shoal [-C DIR] peers|status|add HOST:PORT|bye
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,10 +26,16 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: shoal [-C DIR] COMMAND [ARGS]\n"
 	    "\n"
-	    "  init DIR                      prepare DIR as a node\n"
-	    "  node DIR [--ftp HOST:PORT] [--log-level LEVEL]\n"
+	    "  init DIR [--join KEY]         prepare DIR as a node (of a new\n"
+	    "                                cluster, or of KEY's cluster)\n"
+	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
+	    "           [--sync-writes K] [--log-level LEVEL]\n"
 	    "           [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
+	    "  peers [--json]                members, best first\n"
+	    "  status [--json]               this node, its members and files\n"
+	    "  add HOST:PORT                 add a member (remembered)\n"
+	    "  bye                           leave the cluster and stop\n"
 	    "  user add NAME [--password PW] add an FTP account\n"
 	    "  user passwd NAME [--password PW]\n"
 	    "  user del NAME | user list\n"
@@ -98,6 +105,9 @@ cmd_node(int argc, char **argv)
 			dir = argv[i];
 		else if (argv[i][0] == '-' && i + 1 < argc &&
 		    (strcmp(argv[i], "--ftp") == 0 ||
+		    strcmp(argv[i], "--peer") == 0 ||
+		    strcmp(argv[i], "--http") == 0 ||
+		    strcmp(argv[i], "--sync-writes") == 0 ||
 		    strcmp(argv[i], "--log-level") == 0 ||
 		    strcmp(argv[i], "-o") == 0))
 			i++;
@@ -123,6 +133,12 @@ cmd_node(int argc, char **argv)
 
 		if (strcmp(argv[i], "--ftp") == 0)
 			rc = cfg_set(&c, "ftp", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--peer") == 0)
+			rc = cfg_set(&c, "peer", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--http") == 0)
+			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--sync-writes") == 0)
+			rc = cfg_set(&c, "sync", "writes", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--log-level") == 0)
 			rc = cfg_set(&c, "node", "log_level", v, err,
 			    sizeof(err));
@@ -181,7 +197,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return (0);
 	}
-	if (strcmp(argv[0], "user") == 0) {
+	if (strcmp(argv[0], "user") == 0 || strcmp(argv[0], "peers") == 0 ||
+	    strcmp(argv[0], "status") == 0 || strcmp(argv[0], "add") == 0 ||
+	    strcmp(argv[0], "bye") == 0) {
 		if (dir == NULL) {
 			if (find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
 				fprintf(stderr, "shoal: not inside a node "
@@ -190,7 +208,9 @@ main(int argc, char **argv)
 			}
 			dir = dirbuf;
 		}
-		return (cli_user(dir, argc, argv));
+		if (strcmp(argv[0], "user") == 0)
+			return (cli_user(dir, argc, argv));
+		return (cli_ctl(dir, argc, argv));
 	}
 	fprintf(stderr, "shoal: unknown command '%s'\n", argv[0]);
 	usage(stderr);

@@ -1,7 +1,8 @@
 /*
- * node: start-up order is bottom-up (store, pool, watcher, accounts, front
- * ends) and shutdown the reverse.  The pool is drained before the modules
- * its jobs use are freed.
+ * node: start-up is bottom-up (store, pool, watcher, accounts, cluster,
+ * front ends) and shutdown the reverse.  The pool is drained before the
+ * modules its jobs use are freed.  This file also answers the control
+ * API's questions, since only the node sees all the parts.
  */
 #include "node.h"
 
@@ -10,18 +11,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "base/buf.h"
 #include "base/cfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cli/cli.h"
+#include "cluster/members.h"
+#include "cluster/sync.h"
 #include "front/auth.h"
 #include "front/ftp/ftp.h"
+#include "front/http/http.h"
 #include "net/addr.h"
 #include "store/store.h"
 #include "store/watch.h"
+
+struct node {
+	const struct cfg	*cfg;
+	struct event_base	*base;
+	struct work_pool	*pool;
+	struct store		 store;
+	bool			 store_ok;
+	struct watch		*watch;
+	struct auth		*auth;
+	struct members		*members;
+	struct sync		*sync;
+	struct ftp_server	*ftp;
+	struct http_server	*http;
+	char			 priv[4200];
+	uint8_t			 key[32];
+	char			 token[128];
+};
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -51,80 +76,347 @@ check_guest(const struct cfg *c, const char *users)
 	return (-EACCES);
 }
 
+static int
+read_line(const char *path, char *out, size_t size)
+{
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return (-errno);
+	if (fgets(out, (int)size, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	n = strcspn(out, "\r\n");
+	out[n] = '\0';
+	return (n > 0 ? 0 : -EINVAL);
+}
+
+/* NETS and status: this node and the live members. */
+static unsigned
+network_size(void *arg)
+{
+	struct node *n = arg;
+
+	return (1 + (n->members ? members_alive(n->members) : 0));
+}
+
+/* FTP's write quorum: K members hold the upload, or an error. */
+static int
+wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
+    void (*done)(void *, int), void *cbarg)
+{
+	struct node *n = arg;
+
+	return (sync_wait(n->sync, path, sha, n->cfg->sync_writes,
+	    n->cfg->sync_write_timeout_ms, done, cbarg));
+}
+
+/* Control API */
+
+struct status_job {
+	struct node	*n;
+	void		(*done)(void *, json_t *);
+	void		*req;
+	int64_t		 files;
+	uint64_t	 seq;
+	uint8_t		 digest[HASH_LEN];
+};
+
+static void
+status_run(void *arg)
+{
+	struct status_job *j = arg;
+
+	j->files = index_count(j->n->store.index);
+	j->seq = index_seq(j->n->store.index);
+	index_digest(j->n->store.index, j->digest);
+}
+
+static void
+status_done(void *arg)
+{
+	struct status_job *j = arg;
+	struct node *n = j->n;
+	struct sync_stats st;
+	char id[33], dg[HASH_HEX_LEN + 1];
+	unsigned known = 0;
+	struct member *m;
+
+	sync_get_stats(n->sync, &st);
+	member_id_hex(n->store.node_id, id);
+	hash_hex(j->digest, dg);
+	TAILQ_FOREACH(m, members_list(n->members), entry)
+		if (m->state != MEMBER_LEFT)
+			known++;
+	j->done(j->req, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
+	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:I, s:I, s:I,"
+	    " s:I, s:I}}",
+	    "id", id, "folder", n->store.root,
+	    "ftp", n->ftp ? ftp_server_addr(n->ftp) : "off",
+	    "peer", members_listen_addr(n->members),
+	    "http", http_server_addr(n->http),
+	    "files", (json_int_t)j->files, "index_seq", (json_int_t)j->seq,
+	    "digest", dg,
+	    "members", "alive", (int)(1 + members_alive(n->members)),
+	    "known", (int)(1 + known),
+	    "consistency", "agree", (int)st.agree, "peers", (int)st.alive,
+	    "threshold", n->cfg->sync_consistency_threshold,
+	    "sync", "pulls_active", (int)st.pulls_active,
+	    "pulls_queued", (int)st.pulls_queued,
+	    "files_fetched", (json_int_t)st.files_fetched,
+	    "bytes_fetched", (json_int_t)st.bytes_fetched,
+	    "bytes_reused", (json_int_t)st.bytes_reused,
+	    "conflicts", (json_int_t)st.conflicts,
+	    "bad_blocks", (json_int_t)st.bad_blocks));
+	free(j);
+}
+
+static void
+ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
+{
+	struct status_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(req, json_pack("{s:s}", "error", "out of memory"));
+		return;
+	}
+	j->n = arg;
+	j->done = done;
+	j->req = req;
+	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
+		free(j);
+		done(req, json_pack("{s:s}", "error", "busy"));
+	}
+}
+
+static json_t *
+ctl_peers(void *arg)
+{
+	struct node *n = arg;
+	struct member *ranked[256], *m;
+	json_t *a = json_array();
+	uint64_t now = clock_mono_ms();
+	unsigned nr, i, rank;
+
+	nr = members_ranked(n->members, ranked, 256);
+	/* Live members in priority order first, then the others. */
+	for (i = 0; i < nr; i++) {
+		m = ranked[i];
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s,"
+		    " s:f, s:f, s:i, s:f, s:f}", "rank", (int)i + 1,
+		    "id", m->id_hex, "address", m->addr, "state",
+		    members_state_name(m->state), "last_heard_s",
+		    (double)(now - m->last_heard) / 1000.0, "rtt_ms",
+		    m->rtt_ms, "failures", (int)m->failures, "weight",
+		    m->weight, "score", members_score(m)));
+	}
+	rank = nr;
+	TAILQ_FOREACH(m, members_list(n->members), entry) {
+		for (i = 0; i < nr; i++)
+			if (ranked[i] == m)
+				break;
+		if (i < nr)
+			continue;
+		rank++;
+		json_array_append_new(a, json_pack("{s:n, s:s, s:s, s:s,"
+		    " s:o, s:f, s:i, s:f, s:n}", "rank", "id",
+		    m->id_known ? m->id_hex : "", "address", m->addr,
+		    "state", members_state_name(m->state), "last_heard_s",
+		    m->last_heard ? json_real((double)(now - m->last_heard) /
+		    1000.0) : json_null(), "rtt_ms", m->rtt_ms, "failures",
+		    (int)m->failures, "weight", m->weight, "score"));
+	}
+	(void)rank;
+	return (a);
+}
+
+static int
+ctl_add(void *arg, const char *addr, char *err, size_t errlen)
+{
+	struct node *n = arg;
+
+	log_info("adding member %s", addr);
+	return (members_add(n->members, addr, true, err, errlen));
+}
+
+static void
+bye_done(void *arg)
+{
+	struct node *n = arg;
+
+	log_info("left the cluster");
+	event_base_loopexit(n->base, NULL);
+}
+
+static void
+ctl_bye(void *arg)
+{
+	struct node *n = arg;
+
+	log_info("leaving the cluster");
+	members_bye(n->members, bye_done, n);
+}
+
+/* DIR/.shoal/control: where the running node's HTTP endpoint is. */
+static void
+write_control(struct node *n)
+{
+	char path[4300];
+	FILE *f;
+
+	if (str_fmt(path, sizeof(path), "%s/control", n->priv) < 0 ||
+	    (f = fopen(path, "w")) == NULL) {
+		log_warn("cannot write %s/control", n->priv);
+		return;
+	}
+	fprintf(f, "http %s\npid %ld\n", http_server_addr(n->http),
+	    (long)getpid());
+	fclose(f);
+}
+
+static int
+start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
+{
+	char path[4300], hex[128];
+	struct members_opts mo;
+	struct sync_opts so;
+	struct http_ctl ctl = {
+		.status = ctl_status, .peers = ctl_peers, .add = ctl_add,
+		.bye = ctl_bye, .arg = n,
+	};
+
+	if (str_fmt(path, sizeof(path), "%s/cluster_key", n->priv) < 0 ||
+	    read_line(path, hex, sizeof(hex)) < 0 ||
+	    cli_parse_key(hex, n->key) < 0) {
+		(void)str_fmt(err, errlen, "%s: missing or damaged cluster key",
+		    path);
+		return (-EINVAL);
+	}
+	if (str_fmt(path, sizeof(path), "%s/api_token", n->priv) < 0 ||
+	    read_line(path, n->token, sizeof(n->token)) < 0) {
+		(void)str_fmt(err, errlen, "%s: missing API token", path);
+		return (-EINVAL);
+	}
+	memset(&so, 0, sizeof(so));
+	so.base = n->base;
+	so.pool = n->pool;
+	so.store = &n->store;
+	so.threshold = n->cfg->sync_consistency_threshold;
+	memset(&mo, 0, sizeof(mo));
+	mo.base = n->base;
+	mo.pool = n->pool;
+	mo.priv_dir = n->priv;
+	mo.self = n->store.node_id;
+	mo.cluster_key = n->key;
+	mo.listen = n->cfg->peer_listen;
+	mo.heartbeat_ms = n->cfg->peer_heartbeat_ms;
+	mo.dead_after_ms = n->cfg->peer_dead_after_ms;
+	mo.send_limit = (uint64_t)n->cfg->peer_send_limit_kib * 1024;
+	mo.cbs.on_up = sync_member_up;
+	mo.cbs.on_down = sync_member_down;
+	mo.cbs.on_frame = sync_frame;
+	mo.cbs.digest = sync_digest;
+	/* sync needs members and members calls sync: make sync first with
+	 * members filled in right after. */
+	if ((n->sync = sync_new(&so)) == NULL) {
+		(void)str_fmt(err, errlen, "cannot start sync");
+		return (-ENOMEM);
+	}
+	mo.arg = n->sync;
+	if ((n->members = members_new(&mo, err, errlen)) == NULL)
+		return (-EINVAL);
+	sync_set_members(n->sync, n->members);
+	if ((n->http = http_server_new(n->base, n->cfg->http_listen, n->token,
+	    &ctl, err, errlen)) == NULL)
+		return (-EINVAL);
+	write_control(n);
+	(void)dir;
+	return (0);
+}
+
 int
 node_run(const char *dir, const struct cfg *c)
 {
-	struct event_base *base = NULL;
 	struct event *sigint = NULL, *sigterm = NULL;
-	struct work_pool *pool = NULL;
-	struct watch *watch = NULL;
-	struct auth *auth = NULL;
-	struct ftp_server *ftp = NULL;
-	struct store store;
-	char err[512] = "", priv[4200], users[4200];
+	struct node n;
+	char err[512] = "", users[4300], path[4300];
 	int status = 1;
-	bool store_ok = false;
 
+	memset(&n, 0, sizeof(n));
+	n.cfg = c;
 	signal(SIGPIPE, SIG_IGN);
-	if (str_fmt(priv, sizeof(priv), "%s/.shoal", dir) < 0 ||
-	    str_fmt(users, sizeof(users), "%s/users", priv) < 0) {
+	if (str_fmt(n.priv, sizeof(n.priv), "%s/.shoal", dir) < 0 ||
+	    str_fmt(users, sizeof(users), "%s/users", n.priv) < 0) {
 		log_errorx("%s: path too long", dir);
 		return (1);
 	}
 	if (check_guest(c, users) < 0)
 		return (1);
-	if ((base = event_base_new()) == NULL)
+	if ((n.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	if (store_open(&store, dir, err, sizeof(err)) < 0) {
+	if (store_open(&n.store, dir, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
-	store_ok = true;
-	if ((pool = work_pool_new(base, (int)c->workers)) == NULL) {
+	n.store_ok = true;
+	if ((n.pool = work_pool_new(n.base, (int)c->workers)) == NULL) {
 		log_errorx("cannot start worker threads");
 		goto out;
 	}
-	if ((watch = watch_new(base, pool, &store)) == NULL ||
-	    watch_start(watch) < 0) {
-		log_errorx("cannot watch %s", dir);
+	if ((n.auth = auth_new(users)) == NULL) {
+		log_errorx("cannot load accounts");
 		goto out;
 	}
-	if ((auth = auth_new(users)) == NULL) {
-		log_errorx("cannot load accounts");
+	if (start_cluster(&n, dir, err, sizeof(err)) < 0) {
+		log_errorx("%s", err);
+		goto out;
+	}
+	if ((n.watch = watch_new(n.base, n.pool, &n.store)) == NULL ||
+	    watch_start(n.watch) < 0) {
+		log_errorx("cannot watch %s", dir);
 		goto out;
 	}
 	if (strcmp(c->ftp_listen, "off") != 0) {
 		struct ftp_server_opts o = {
-			.base = base, .pool = pool, .store = &store,
-			.auth = auth, .cfg = c, .priv_dir = priv,
+			.base = n.base, .pool = n.pool, .store = &n.store,
+			.auth = n.auth, .cfg = c, .priv_dir = n.priv,
+			.network_size = network_size, .network_arg = &n,
+			.wait_copies = c->sync_writes ? wait_copies : NULL,
+			.wait_arg = &n,
 		};
 
-		if ((ftp = ftp_server_new(&o, err, sizeof(err))) == NULL) {
+		if ((n.ftp = ftp_server_new(&o, err, sizeof(err))) == NULL) {
 			log_errorx("%s", err);
 			goto out;
 		}
 	}
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(n.base, SIGINT, on_signal, n.base);
+	sigterm = evsignal_new(n.base, SIGTERM, on_signal, n.base);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) <
 	    0 || evsignal_add(sigterm, NULL) < 0)
 		fatalx("cannot handle signals");
-	log_info("node serving %s", dir);
-	event_base_dispatch(base);
+	log_info("node %s serving %s", dir, dir);
+	event_base_dispatch(n.base);
 	status = 0;
 out:
-	ftp_server_free(ftp);
+	if (str_fmt(path, sizeof(path), "%s/control", n.priv) == 0)
+		(void)unlink(path);
+	ftp_server_free(n.ftp);
+	http_server_free(n.http);
 	/* Jobs finish before what they use goes away. */
-	work_pool_free(pool);
-	watch_free(watch);
-	auth_free(auth);
-	if (store_ok)
-		store_close(&store);
+	work_pool_free(n.pool);
+	members_free(n.members);
+	sync_free(n.sync);
+	watch_free(n.watch);
+	auth_free(n.auth);
+	if (n.store_ok)
+		store_close(&n.store);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
-	if (base)
-		event_base_free(base);
+	if (n.base)
+		event_base_free(n.base);
 	return (status);
 }

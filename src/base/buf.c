@@ -108,6 +108,28 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return (rc);
 }
 
+void *
+buf_extend(struct buf *b, size_t n)
+{
+	void *p;
+
+	if (buf_grow(b, n) < 0)
+		return (NULL);
+	p = b->data + b->len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return (p);
+}
+
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
 const char *
 buf_cstr(const struct buf *b)
 {

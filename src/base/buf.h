@@ -32,6 +32,10 @@ int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3), warn_unused_result));
 int	buf_vprintf(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0), warn_unused_result));
+/* Appends n uninitialised bytes and returns them (NULL past the cap);
+ * for reading straight into a buffer.  buf_truncate gives back the rest. */
+void	*buf_extend(struct buf *, size_t n);
+void	buf_truncate(struct buf *, size_t len);
 const char *buf_cstr(const struct buf *);
 
 /* Copies src into dst[size]; -ENAMETOOLONG (dst untouched) if it won't fit. */

@@ -6,6 +6,7 @@
 #include "base/cfg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
@@ -16,7 +17,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 
-enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL };
+enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO };
 
 struct cfg_key {
 	const char	*section;
@@ -67,6 +68,24 @@ static const struct cfg_key keys[] = {
 	    "certificate (PEM); relative to DIR/.shoal"),
 	STR("ftp", "tls_key", ftp_tls_key, "tls/key.pem",
 	    "private key (PEM); relative to DIR/.shoal"),
+	STR("peer", "listen", peer_listen, "0.0.0.0:44444",
+	    "HOST:PORT for the peer protocol (TLS, cluster key only)"),
+	UINT("peer", "heartbeat_ms", peer_heartbeat_ms, 100, 600000, "2000",
+	    "milliseconds between heartbeats to each member"),
+	UINT("peer", "dead_after_ms", peer_dead_after_ms, 300, 3600000,
+	    "10000", "a member silent this long is marked dead"),
+	UINT("peer", "send_limit_kib", peer_send_limit_kib, 0, 100000000, "0",
+	    "most KiB/s this node sends to all peers together; 0 = no limit"),
+	STR("http", "listen", http_listen, "127.0.0.1:8440",
+	    "HOST:PORT of the HTTP endpoint (control and API)"),
+	{ "sync", "consistency_threshold", CFG_RATIO,
+	  offsetof(struct cfg, sync_consistency_threshold), 0, 0, 0, "0.7",
+	  "a node whose index differs from more than (1 - this) of the live "
+	  "members resyncs from the majority" },
+	UINT("sync", "writes", sync_writes, 0, 64, "0",
+	    "FTP answers 226 only once this many other nodes hold the upload"),
+	UINT("sync", "write_timeout_ms", sync_write_timeout_ms, 100, 600000,
+	    "10000", "how long an upload waits for sync.writes nodes"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -126,6 +145,15 @@ cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
 		if (parse_bool(v, (bool *)(void *)field) < 0)
 			goto bad;
 		return (0);
+	case CFG_RATIO: {
+		char *end;
+		double d = strtod(v, &end);
+
+		if (end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+			goto bad;
+		*(double *)(void *)field = d;
+		return (0);
+	}
 	}
 bad:
 	if (k->type == CFG_UINT)

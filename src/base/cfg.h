@@ -30,6 +30,17 @@ struct cfg {
 	bool		ftp_tls_require_reuse;
 	char		ftp_tls_cert[CFG_STR_MAX];
 	char		ftp_tls_key[CFG_STR_MAX];
+	/* [peer] */
+	char		peer_listen[CFG_STR_MAX];
+	unsigned	peer_heartbeat_ms;
+	unsigned	peer_dead_after_ms;
+	unsigned	peer_send_limit_kib;
+	/* [http] */
+	char		http_listen[CFG_STR_MAX];
+	/* [sync] */
+	double		sync_consistency_threshold;
+	unsigned	sync_writes;
+	unsigned	sync_write_timeout_ms;
 };
 
 /* Fills every key with its default. */

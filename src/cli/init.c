@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -62,7 +63,40 @@ rm_tree(const char *path)
 }
 
 static int
-make_private(const char *dir, const char *priv, char *node_id)
+write_hex(const char *path, const uint8_t *b, size_t n)
+{
+	char hex[2 * 64 + 2];
+	size_t i;
+
+	for (i = 0; i < n && i < 64; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	hex[2 * i] = '\n';
+	hex[2 * i + 1] = '\0';
+	return (write_file(path, hex, 0600));
+}
+
+/* 64 hex digits; spaces and a trailing newline are not part of a key. */
+int
+cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
+{
+	unsigned v;
+	int i;
+
+	if (strlen(s) != 2 * TLS_CLUSTER_KEY_LEN)
+		return (-EINVAL);
+	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++) {
+		if (!isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			return (-EINVAL);
+		key[i] = (uint8_t)v;
+	}
+	return (0);
+}
+
+static int
+make_private(const char *dir, const char *priv, char *node_id,
+    const uint8_t key[TLS_CLUSTER_KEY_LEN])
 {
 	char p[4300], err[256];
 	uint8_t id[16];
@@ -79,6 +113,19 @@ make_private(const char *dir, const char *priv, char *node_id)
 		return (-ENAMETOOLONG);
 	if ((rc = write_file(p, node_id, 0600)) < 0)
 		return (rc);
+	if (str_fmt(p, sizeof(p), "%s/cluster_key", priv) < 0)
+		return (-ENAMETOOLONG);
+	if ((rc = write_hex(p, key, TLS_CLUSTER_KEY_LEN)) < 0)
+		return (rc);
+	{
+		uint8_t tok[16];
+
+		RAND_bytes(tok, sizeof(tok));
+		if (str_fmt(p, sizeof(p), "%s/api_token", priv) < 0)
+			return (-ENAMETOOLONG);
+		if ((rc = write_hex(p, tok, sizeof(tok))) < 0)
+			return (rc);
+	}
 	if (str_fmt(p, sizeof(p), "%s/shoal.conf", priv) < 0)
 		return (-ENAMETOOLONG);
 	if ((f = fopen(p, "wx")) == NULL)
@@ -95,12 +142,12 @@ make_private(const char *dir, const char *priv, char *node_id)
 	if (str_fmt(p, sizeof(p), "%s/tmp", priv) < 0 || mkdir(p, 0700) < 0)
 		return (-errno);
 	{
-		char cert[4300], key[4300];
+		char cert[4300], tkey[4300];
 
 		if (str_fmt(cert, sizeof(cert), "%s/tls/cert.pem", priv) < 0 ||
-		    str_fmt(key, sizeof(key), "%s/tls/key.pem", priv) < 0)
+		    str_fmt(tkey, sizeof(tkey), "%s/tls/key.pem", priv) < 0)
 			return (-ENAMETOOLONG);
-		if ((rc = tls_make_self_signed(cert, key, node_id)) < 0)
+		if ((rc = tls_make_self_signed(cert, tkey, node_id)) < 0)
 			return (rc);
 	}
 	if (str_fmt(p, sizeof(p), "%s/index.db", priv) < 0)
@@ -117,16 +164,37 @@ make_private(const char *dir, const char *priv, char *node_id)
 int
 cli_init(int argc, char **argv)
 {
-	char priv[4200], tmp[4200], node_id[33];
-	const char *dir;
+	char priv[4200], tmp[4200], node_id[33], khex[2 * TLS_CLUSTER_KEY_LEN + 1];
+	uint8_t key[TLS_CLUSTER_KEY_LEN];
+	const char *dir = NULL, *join = NULL;
 	struct stat st;
-	int rc, dfd;
+	int rc, dfd, i;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: shoal init DIR\n");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--join") == 0 && i + 1 < argc)
+			join = argv[++i];
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else {
+			fprintf(stderr, "usage: shoal init DIR [--join KEY]\n");
+			return (2);
+		}
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "usage: shoal init DIR [--join KEY]\n");
 		return (2);
 	}
-	dir = argv[1];
+	if (join) {
+		if (cli_parse_key(join, key) < 0) {
+			fprintf(stderr, "shoal: --join: a cluster key is %d "
+			    "hex digits (as 'shoal init' printed it)\n",
+			    2 * TLS_CLUSTER_KEY_LEN);
+			return (1);
+		}
+	} else
+		RAND_bytes(key, sizeof(key));
+	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++)
+		snprintf(khex + 2 * i, 3, "%02x", key[i]);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "shoal: %s: %s\n", dir, strerror(errno));
 		return (1);
@@ -141,7 +209,7 @@ cli_init(int argc, char **argv)
 		fprintf(stderr, "shoal: %s is already a node\n", dir);
 		return (1);
 	}
-	if ((rc = make_private(dir, tmp, node_id)) < 0) {
+	if ((rc = make_private(dir, tmp, node_id, key)) < 0) {
 		fprintf(stderr, "shoal: cannot initialise %s: %s\n", dir,
 		    strerror(-rc));
 		rm_tree(tmp);
@@ -157,6 +225,11 @@ cli_init(int argc, char **argv)
 		close(dfd);
 	}
 	printf("initialised %s as node %s\n", dir, node_id);
+	if (join)
+		printf("joined the cluster of the given key\n");
+	else
+		printf("cluster key: %s\n(other nodes join with 'shoal init "
+		    "DIR --join KEY'; keep it secret)\n", khex);
 	printf("FTP account: guest/guest (loopback only; change it with "
 	    "'shoal -C %s user passwd guest')\n", dir);
 	return (0);

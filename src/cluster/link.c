@@ -123,11 +123,13 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		if (!l->up)
+		/* An accepted peer that hangs up mid-handshake did not
+		 * accept our key; a dial that ends so found no listener. */
+		if (!l->up && !l->outgoing)
 			log_warnx("peer %s: refused: connection closed during "
 			    "the TLS handshake (wrong or missing cluster key?)",
 			    l->peer);
-		link_close(l, "closed by peer");
+		link_close(l, l->up ? "closed by peer" : "connection failed");
 	}
 }
 

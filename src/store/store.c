@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -53,17 +54,26 @@ store_errno(int e)
 	}
 }
 
+/*
+ * Unfinished uploads are never resumed into a file: they go.  Partial
+ * fetches (pull-*) are kept for a day, so a fetch resumes after a restart.
+ */
 static int
 clear_tmp(int tmp_fd)
 {
 	DIR *d;
 	struct dirent *de;
+	struct stat st;
 	int fd, n = 0;
 
 	if ((fd = dup(tmp_fd)) < 0 || (d = fdopendir(fd)) == NULL)
 		return (-errno);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
+			continue;
+		if (strncmp(de->d_name, "pull-", 5) == 0 &&
+		    fstatat(tmp_fd, de->d_name, &st, 0) == 0 &&
+		    st.st_mtime > time(NULL) - 86400)
 			continue;
 		if (unlinkat(tmp_fd, de->d_name, 0) == 0)
 			n++;
@@ -343,10 +353,17 @@ int
 store_busy_add(struct store *s, const char *path)
 {
 	char **nb, *p;
+	size_t i;
 
 	if ((p = strdup(path)) == NULL)
 		return (-ENOMEM);
 	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->nbusy; i++)
+		if (strcmp(s->busy[i], path) == 0) {
+			pthread_mutex_unlock(&s->mu);
+			free(p);
+			return (-EBUSY);
+		}
 	nb = realloc(s->busy, (s->nbusy + 1) * sizeof(*nb));
 	if (nb == NULL) {
 		pthread_mutex_unlock(&s->mu);
@@ -357,6 +374,20 @@ store_busy_add(struct store *s, const char *path)
 	s->busy[s->nbusy++] = p;
 	pthread_mutex_unlock(&s->mu);
 	return (0);
+}
+
+int
+store_busy_wait(struct store *s, const char *path)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	int i, rc;
+
+	for (i = 0; i < 2500; i++) {
+		if ((rc = store_busy_add(s, path)) != -EBUSY)
+			return (rc);
+		nanosleep(&ts, NULL);
+	}
+	return (-EBUSY);
 }
 
 void
@@ -423,4 +454,80 @@ store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN])
 		id[i] = (uint8_t)v;
 	}
 	return (0);
+}
+
+int
+store_make_parents(struct store *s, const char *path)
+{
+	char p[PATH_LEN_MAX + 1];
+	struct stat st;
+	char *slash;
+	int rc;
+
+	if (str_copy(p, sizeof(p), path) < 0)
+		return (-ENAMETOOLONG);
+	for (slash = strchr(p, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		rc = store_stat(s, p, &st);
+		if (rc == -ENOENT)
+			rc = store_mkdir(s, p);
+		else if (rc == 0 && !S_ISDIR(st.st_mode))
+			rc = -ENOTDIR;
+		*slash = '/';
+		if (rc < 0 && rc != -EEXIST)
+			return (rc);
+	}
+	return (0);
+}
+
+int
+store_apply_dir(struct store *s, const char *path, struct file_meta *m)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	if ((rc = store_make_parents(s, path)) < 0)
+		return (rc);
+	if (store_stat(s, path, &st) == 0 && !S_ISDIR(st.st_mode))
+		return (-ENOTDIR);
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	if (mkdirat(dfd, name, 0755) == 0)
+		(void)fsync(dfd);
+	else if (errno != EEXIST)
+		rc = store_errno(errno);
+	close(dfd);
+	if (rc == 0)
+		rc = index_apply(s->index, path, m);
+	return (rc);
+}
+
+int
+store_apply_delete(struct store *s, const char *path, struct file_meta *m)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc = 0;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		rc = dfd == -ENOENT ? 0 : dfd;
+		goto out;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR :
+		    0) < 0)
+			rc = store_errno(errno);
+		else
+			(void)fsync(dfd);
+	}
+	close(dfd);
+out:
+	if (rc == 0 || rc == -ENOENT)
+		rc = index_apply(s->index, path, m);
+	store_busy_del(s, path);
+	return (rc);
 }

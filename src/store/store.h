@@ -55,10 +55,24 @@ int	store_meta(struct store *, const char *path, struct file_meta *);
 /* Hashes the regular file at path and records it; m receives the row. */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
 
-/* Marks path as being committed so the folder watcher leaves it alone. */
+/*
+ * Marks path as being committed: the folder watcher leaves it alone, and
+ * a second writer gets -EBUSY (store_busy_wait retries for a while).
+ */
 int	store_busy_add(struct store *, const char *path);
+int	store_busy_wait(struct store *, const char *path);
 void	store_busy_del(struct store *, const char *path);
 bool	store_is_busy(struct store *, const char *path);
+/*
+ * Versions made elsewhere (sync): change the folder and record m as it
+ * is, without counting it as a change made here.
+ */
+int	store_apply_delete(struct store *, const char *path,
+	    struct file_meta *m);
+int	store_apply_dir(struct store *, const char *path, struct file_meta *m);
+/* Creates the missing folders above path (recorded as local folders). */
+int	store_make_parents(struct store *, const char *path);
+
 /* A new unique temp file name in DIR/.shoal/tmp (out[64]). */
 void	store_tmp_name(struct store *, char *out);
 

@@ -215,7 +215,7 @@ upload_commit(struct upload *up, struct file_meta *out)
 		return (store_errno(errno));
 	if ((dfd = store_open_parent(up->store, up->path, &name)) < 0)
 		return (dfd);
-	if ((rc = store_busy_add(up->store, up->path)) < 0) {
+	if ((rc = store_busy_wait(up->store, up->path)) < 0) {
 		close(dfd);
 		return (rc);
 	}

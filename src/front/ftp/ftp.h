@@ -51,6 +51,14 @@ struct ftp_server_opts {
 	/* Live members of the network, for NETS; NULL means 1. */
 	unsigned		(*network_size)(void *);
 	void			*network_arg;
+	/*
+	 * Write quorum, or NULL: done(cbarg, 0) once enough other nodes
+	 * hold the upload, done(cbarg, -errno) if they do not in time.
+	 */
+	int			(*wait_copies)(void *, const char *path,
+				    const uint8_t sha[32],
+				    void (*done)(void *, int), void *cbarg);
+	void			*wait_arg;
 };
 
 struct ftp_server *ftp_server_new(const struct ftp_server_opts *,

@@ -33,6 +33,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "store/hash.h"
 #include "store/upload.h"
 
 #define TLS_READ_CHUNK	(1u << 20)
@@ -169,6 +170,7 @@ struct xfer_job {
 	int			 rc;
 	int			 rc2;		/* of the second half */
 	int			 halves;	/* jobs still running */
+	uint8_t			 sha[HASH_LEN];	/* of a committed upload */
 };
 
 static int
@@ -291,8 +293,51 @@ static void
 commit_run(void *arg)
 {
 	struct xfer_job *j = arg;
+	struct file_meta m;
 
-	j->rc = upload_commit(j->x->up, NULL);
+	j->rc = upload_commit(j->x->up, &m);
+	memcpy(j->sha, m.sha256, HASH_LEN);
+}
+
+static void
+quorum_done(void *arg, int rc)
+{
+	struct xfer_job *j = arg;
+	struct ftp_session *s = j->s;
+	struct ftp_xfer *x;
+	char msg[160];
+
+	if ((x = xfer_job_end(j)) == NULL)
+		return;
+	if (rc == 0) {
+		ftp_xfer_finish(s, 226, x->ok_reply);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Stored here, but %u other node(s) did "
+	    "not confirm a copy in time; it keeps replicating.",
+	    s->srv->o.cfg->sync_writes);
+	ftp_xfer_finish(s, 451, msg);
+}
+
+/* With a write quorum, 226 waits until enough nodes hold the upload. */
+static bool
+wait_quorum(struct ftp_session *s, struct ftp_xfer *x, const uint8_t *sha)
+{
+	const struct ftp_server_opts *o = &s->srv->o;
+	struct xfer_job *j;
+
+	if (o->wait_copies == NULL || (j = calloc(1, sizeof(*j))) == NULL)
+		return (false);
+	j->s = s;
+	j->x = x;
+	if (o->wait_copies(o->wait_arg, upload_path(x->up), sha, quorum_done,
+	    j) < 0) {
+		free(j);
+		return (false);
+	}
+	s->jobs++;
+	x->job_running = true;
+	return (true);
 }
 
 static void
@@ -301,8 +346,10 @@ commit_done(void *arg)
 	struct xfer_job *j = arg;
 	struct ftp_session *s = j->s;
 	struct ftp_xfer *x;
+	uint8_t sha[HASH_LEN];
 	int rc = j->rc;
 
+	memcpy(sha, j->sha, HASH_LEN);
 	if ((x = xfer_job_end(j)) == NULL)
 		return;
 	if (rc < 0) {
@@ -314,6 +361,8 @@ commit_done(void *arg)
 	}
 	log_info("ftp: %s stored %s (%llu bytes)", s->peer_str,
 	    upload_path(x->up), (unsigned long long)upload_size(x->up));
+	if (wait_quorum(s, x, sha))
+		return;
 	ftp_xfer_finish(s, 226, x->ok_reply);
 }
 

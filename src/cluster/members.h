@@ -1,0 +1,110 @@
+/*
+ * members: who is in the cluster, and the links to them.
+ *
+ * Members come from the PEERS file (DIR/.shoal/peers: host:port [weight]
+ * per line, '#' comments), from `shoal add`, and from gossip: every link
+ * carries the list of members its end knows, so every node learns every
+ * member.  Each node keeps a link to every other live member (a full mesh,
+ * so a member leaving never isolates anyone); of two links between the
+ * same pair, the one opened by the node with the smaller id is kept.
+ *
+ * Heartbeats (PING/PONG) go over every link every heartbeat_ms; a member
+ * silent for dead_after_ms is marked dead and its link closed, and links
+ * are re-opened with exponential backoff, so a restarted member rejoins by
+ * itself.  BYE makes the other members drop a member at once.
+ *
+ * Members are ranked for fetching (members_ranked): by round-trip time,
+ * throughput and failures, divided by the configured weight.
+ */
+#ifndef SHOAL_CLUSTER_MEMBERS_H
+#define SHOAL_CLUSTER_MEMBERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "base/buf.h"
+#include "cluster/link.h"
+#include "cluster/wire.h"
+#include "net/addr.h"
+#include "store/hash.h"
+#include "store/vv.h"
+
+struct members;
+struct work_pool;
+
+enum member_state {
+	MEMBER_NEW,		/* an address, never reached */
+	MEMBER_ALIVE,
+	MEMBER_DEAD,
+	MEMBER_LEFT,		/* said BYE */
+};
+
+struct member {
+	TAILQ_ENTRY(member)	 entry;
+	uint8_t			 id[NODE_ID_LEN];
+	bool			 id_known;
+	char			 id_hex[2 * NODE_ID_LEN + 1];
+	char			 addr[ADDR_STR_MAX];	/* its peer listener */
+	enum member_state	 state;
+	struct link		*link;		/* up, after HELLO */
+	struct link		*dialing;	/* our connect in progress */
+	uint64_t		 last_heard;	/* monotonic ms */
+	uint64_t		 next_dial;
+	unsigned		 backoff_ms;
+	double			 rtt_ms;	/* moving average */
+	double			 mbps;		/* recent fetch throughput */
+	unsigned		 failures;	/* bad blocks, failed fetches */
+	double			 weight;	/* from the PEERS file */
+	uint8_t			 digest[HASH_LEN];
+	bool			 digest_known;
+	void			*sync;		/* sync's state for it */
+};
+
+TAILQ_HEAD(member_list, member);
+
+struct members_cbs {
+	void	(*on_up)(struct member *, void *arg);
+	void	(*on_down)(struct member *, void *arg);
+	/* Frames members does not handle itself (sync's). */
+	void	(*on_frame)(struct member *, const struct wire_hdr *,
+		    const uint8_t *, void *arg);
+	/* Our index digest, for heartbeats. */
+	void	(*digest)(uint8_t out[HASH_LEN], void *arg);
+};
+
+struct members_opts {
+	struct event_base	*base;
+	struct work_pool	*pool;
+	const char		*priv_dir;	/* DIR/.shoal */
+	const uint8_t		*self;		/* node id */
+	const uint8_t		*cluster_key;
+	const char		*listen;	/* peer listener HOST:PORT */
+	unsigned		 heartbeat_ms;
+	unsigned		 dead_after_ms;
+	uint64_t		 send_limit;	/* bytes/s, 0 = none */
+	struct members_cbs	 cbs;
+	void			*arg;
+};
+
+struct members *members_new(const struct members_opts *, char *err,
+    size_t errlen);
+void	members_free(struct members *);
+/* Adds an address (and remembers it in the PEERS file if remember). */
+int	members_add(struct members *, const char *addr, bool remember,
+	    char *err, size_t errlen);
+/* Tells every member we leave; done runs once the words are sent. */
+void	members_bye(struct members *, void (*done)(void *), void *arg);
+/* Live members other than this node. */
+unsigned members_alive(const struct members *);
+struct member_list *members_list(struct members *);
+/* Live members with a link, best first; returns how many (<= max). */
+unsigned members_ranked(struct members *, struct member **out, unsigned max);
+double	members_score(const struct member *);
+struct member *members_find(struct members *, const uint8_t id[NODE_ID_LEN]);
+int	members_send(struct member *, const struct buf *frame);
+const char *members_state_name(enum member_state);
+const char *members_listen_addr(const struct members *);
+void	member_id_hex(const uint8_t id[NODE_ID_LEN], char out[33]);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * pull: fetching file versions from peers, and serving blocks to them.
+ *
+ * A pull goes queued -> preparing (fetch_begin finds local blocks) ->
+ * fetching (block requests to holders) -> committing -> freed.  Each block
+ * is in one state: missing, in flight (exactly one request names it) or
+ * present.  Requests go to the best-ranked holder with room in its window,
+ * so a file comes from several holders at once, and more from the faster.
+ * A pull that became obsolete (a newer version arrived) is freed as soon
+ * as nothing refers to it.
+ */
+#include "cluster/sync_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/work.h"
+#include "store/store.h"
+
+enum { B_MISSING, B_INFLIGHT, B_HAVE };
+
+static struct pull *
+find_pull(struct sync *sy, const char *target)
+{
+	struct pull *p;
+
+	TAILQ_FOREACH(p, &sy->active, entry)
+		if (!p->obsolete && strcmp(p->target, target) == 0)
+			return (p);
+	TAILQ_FOREACH(p, &sy->queue, entry)
+		if (strcmp(p->target, target) == 0)
+			return (p);
+	return (NULL);
+}
+
+static bool
+is_holder(const struct pull *p, const uint8_t id[NODE_ID_LEN])
+{
+	unsigned i;
+
+	for (i = 0; i < p->nholders; i++)
+		if (memcmp(p->holders[i], id, NODE_ID_LEN) == 0)
+			return (true);
+	return (false);
+}
+
+static void
+add_holder(struct pull *p, const uint8_t id[NODE_ID_LEN])
+{
+	if (!is_holder(p, id) && p->nholders < PULL_HOLDERS)
+		memcpy(p->holders[p->nholders++], id, NODE_ID_LEN);
+}
+
+static void
+drop_holder(struct pull *p, const uint8_t id[NODE_ID_LEN])
+{
+	unsigned i;
+
+	for (i = 0; i < p->nholders; i++)
+		if (memcmp(p->holders[i], id, NODE_ID_LEN) == 0) {
+			memmove(p->holders[i], p->holders[i + 1],
+			    (p->nholders - i - 1) * NODE_ID_LEN);
+			p->nholders--;
+			return;
+		}
+}
+
+static void
+pull_free(struct sync *sy, struct pull *p, bool keep_partial)
+{
+	if (p->phase == PULL_QUEUED) {
+		TAILQ_REMOVE(&sy->queue, p, entry);
+		sy->nqueued--;
+	} else {
+		TAILQ_REMOVE(&sy->active, p, entry);
+		sy->nactive--;
+	}
+	fetch_abort(p->f, keep_partial);
+	rentry_release(&p->e);
+	free(p->state);
+	free(p->target);
+	free(p);
+}
+
+/* Frees an obsolete pull once nothing refers to it; true if freed. */
+static bool
+reap_if_obsolete(struct sync *sy, struct pull *p)
+{
+	if (!p->obsolete || p->jobs > 0 || p->ninflight > 0)
+		return (false);
+	pull_free(sy, p, false);
+	return (true);
+}
+
+void
+pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
+    const struct vv *expect, bool expect_exists)
+{
+	struct pull *p = find_pull(sy, target);
+
+	if (p && memcmp(p->e.m.sha256, e->m.sha256, HASH_LEN) == 0 &&
+	    vv_compare(&p->e.m.vv, &e->m.vv) == VV_EQUAL) {
+		add_holder(p, e->from);
+		return;
+	}
+	if (p) {
+		if (p->phase == PULL_QUEUED)
+			pull_free(sy, p, false);
+		else {
+			p->obsolete = true;
+			(void)reap_if_obsolete(sy, p);
+		}
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return;
+	p->sy = sy;
+	if (rentry_copy(&p->e, e) < 0 || (p->target = strdup(target)) ==
+	    NULL) {
+		rentry_release(&p->e);
+		free(p);
+		return;
+	}
+	if (expect)
+		p->expect = *expect;
+	p->expect_exists = expect_exists;
+	p->nblocks = (uint32_t)e->m.nblocks;
+	add_holder(p, e->from);
+	p->phase = PULL_QUEUED;
+	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
+	sy->nqueued++;
+}
+
+void
+pull_add_holder(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    const uint8_t id[NODE_ID_LEN])
+{
+	struct pull *p = find_pull(sy, path);
+
+	if (p && memcmp(p->e.m.sha256, sha, HASH_LEN) == 0)
+		add_holder(p, id);
+}
+
+/* Jobs */
+
+struct pjob {
+	struct pull	*p;
+	int		 rc;
+	uint32_t	 idx;
+	uint8_t		*data;
+	size_t		 len;
+	struct member	*from;
+	uint64_t	 sent_ms;
+};
+
+static int
+pjob_submit(struct pull *p, void (*fn)(void *), void (*done)(void *),
+    struct pjob *j)
+{
+	j->p = p;
+	if (work_submit(p->sy->o.pool, fn, done, j) < 0) {
+		free(j->data);
+		free(j);
+		return (-ENOMEM);
+	}
+	p->jobs++;
+	return (0);
+}
+
+static void
+commit_run(void *arg)
+{
+	struct pjob *j = arg;
+	struct pull *p = j->p;
+	bool copy = strcmp(p->target, p->e.path) != 0;
+
+	j->rc = fetch_commit(p->f, p->target, copy ? NULL : &p->expect,
+	    p->expect_exists);
+}
+
+static void
+commit_done(void *arg)
+{
+	struct pjob *j = arg;
+	struct pull *p = j->p;
+	struct sync *sy = p->sy;
+	int rc = j->rc;
+
+	free(j);
+	p->jobs--;
+	if (reap_if_obsolete(sy, p)) {
+		pull_pump(sy);
+		return;
+	}
+	if (rc == -EAGAIN) {
+		/* The local file changed while we fetched: decide again. */
+		sync_redecide(sy, &p->e);
+		pull_free(sy, p, true);
+	} else if (rc < 0) {
+		log_warnx("sync: cannot store %s: %s", p->target,
+		    strerror(-rc));
+		pull_free(sy, p, true);
+	} else {
+		log_debug("sync: fetched %s (%llu bytes, %llu reused)",
+		    p->target, (unsigned long long)p->e.m.size,
+		    (unsigned long long)p->reused);
+		sync_fetched(sy, &p->e, p->target);
+		pull_free(sy, p, false);
+	}
+	pull_pump(sy);
+}
+
+static void
+maybe_commit(struct pull *p)
+{
+	struct pjob *j;
+
+	if (p->phase != PULL_FETCHING || p->nhave < p->nblocks ||
+	    p->jobs > 0 || p->ninflight > 0)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	p->phase = PULL_COMMITTING;
+	if (pjob_submit(p, commit_run, commit_done, j) < 0)
+		p->phase = PULL_FETCHING;
+}
+
+static void
+prepare_run(void *arg)
+{
+	struct pjob *j = arg;
+	struct pull *p = j->p;
+
+	j->rc = fetch_begin(p->sy->o.store, p->e.path, &p->e.m, &p->f,
+	    p->state);
+}
+
+static void
+prepare_done(void *arg)
+{
+	struct pjob *j = arg;
+	struct pull *p = j->p;
+	struct sync *sy = p->sy;
+	uint32_t i;
+	int rc = j->rc;
+
+	free(j);
+	p->jobs--;
+	if (reap_if_obsolete(sy, p)) {
+		pull_pump(sy);
+		return;
+	}
+	if (rc < 0) {
+		log_warnx("sync: cannot fetch %s: %s", p->e.path,
+		    strerror(-rc));
+		pull_free(sy, p, false);
+		pull_pump(sy);
+		return;
+	}
+	for (i = 0; i < p->nblocks; i++)
+		if (p->state[i]) {
+			p->state[i] = B_HAVE;
+			p->nhave++;
+			p->reused += fetch_block_len(&p->e.m, i);
+		}
+	sy->st.bytes_reused += p->reused;
+	p->phase = PULL_FETCHING;
+	maybe_commit(p);
+	pull_pump(sy);
+}
+
+static void
+put_run(void *arg)
+{
+	struct pjob *j = arg;
+
+	j->rc = fetch_put_block(j->p->f, j->idx, j->data, j->len);
+}
+
+static void
+put_done(void *arg)
+{
+	struct pjob *j = arg;
+	struct pull *p = j->p;
+	struct sync *sy = p->sy;
+	struct member *m = j->from;
+	uint64_t ms;
+
+	p->jobs--;
+	if (j->rc == 0) {
+		p->state[j->idx] = B_HAVE;
+		p->nhave++;
+		sy->st.bytes_fetched += j->len;
+		ms = clock_mono_ms() - j->sent_ms;
+		if (ms > 0)
+			m->mbps = 0.7 * m->mbps + 0.3 * ((double)j->len /
+			    (double)ms / 1000.0);
+	} else {
+		p->state[j->idx] = B_MISSING;
+		if (j->rc == -EBADMSG) {
+			/* Fetch it again elsewhere; rank the sender down. */
+			sy->st.bad_blocks++;
+			m->failures++;
+			drop_holder(p, m->id);
+			log_warnx("sync: block %u of %s from %.8s failed its "
+			    "hash check", j->idx, p->e.path, m->id_hex);
+		} else
+			log_warnx("sync: writing block %u of %s: %s", j->idx,
+			    p->e.path, strerror(-j->rc));
+	}
+	free(j->data);
+	free(j);
+	if (!reap_if_obsolete(sy, p))
+		maybe_commit(p);
+	pull_pump(sy);
+}
+
+/* Requests */
+
+static void
+send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
+{
+	struct member_sync *ms = m->sync;
+	struct req *r;
+	struct buf b;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->id = ++sy->next_req;
+	r->p = p;
+	r->idx = idx;
+	r->m = m;
+	r->sent_ms = clock_mono_ms();
+	buf_init(&b, 128);
+	if (wire_begin(&b, WIRE_BLOCK_REQ) < 0 || wire_u32(&b, r->id) < 0 ||
+	    wire_fixed(&b, p->e.m.sha256, HASH_LEN) < 0 ||
+	    wire_u32(&b, idx) < 0 || wire_end(&b) < 0 ||
+	    members_send(m, &b) < 0) {
+		buf_release(&b);
+		free(r);
+		return;
+	}
+	buf_release(&b);
+	TAILQ_INSERT_TAIL(&sy->reqs, r, entry);
+	p->state[idx] = B_INFLIGHT;
+	p->ninflight++;
+	ms->inflight++;
+}
+
+static void
+schedule(struct sync *sy, struct pull *p, struct member **ranked,
+    unsigned n)
+{
+	uint32_t i;
+	unsigned k;
+
+	for (i = 0; i < p->nblocks; i++) {
+		if (p->state[i] != B_MISSING)
+			continue;
+		for (k = 0; k < n; k++) {
+			struct member_sync *ms = ranked[k]->sync;
+
+			if (ms && ms->inflight < PULL_WINDOW &&
+			    is_holder(p, ranked[k]->id))
+				break;
+		}
+		if (k == n)
+			return;	/* every holder is busy or gone */
+		send_req(sy, p, i, ranked[k]);
+	}
+}
+
+void
+pull_pump(struct sync *sy)
+{
+	struct member *ranked[256];
+	struct pull *p, *t;
+	struct pjob *j;
+	unsigned n;
+
+	while (sy->nactive < PULL_ACTIVE_MAX &&
+	    (p = TAILQ_FIRST(&sy->queue)) != NULL) {
+		TAILQ_REMOVE(&sy->queue, p, entry);
+		sy->nqueued--;
+		TAILQ_INSERT_TAIL(&sy->active, p, entry);
+		sy->nactive++;
+		p->phase = PULL_PREPARING;
+		if ((p->state = calloc(p->nblocks ? p->nblocks : 1, 1)) ==
+		    NULL || (j = calloc(1, sizeof(*j))) == NULL ||
+		    pjob_submit(p, prepare_run, prepare_done, j) < 0) {
+			pull_free(sy, p, false);
+			continue;
+		}
+	}
+	n = members_ranked(sy->o.members, ranked, 256);
+	for (p = TAILQ_FIRST(&sy->active); p != NULL; p = t) {
+		t = TAILQ_NEXT(p, entry);
+		if (p->phase == PULL_FETCHING && !p->obsolete)
+			schedule(sy, p, ranked, n);
+	}
+}
+
+void
+pull_member_down(struct sync *sy, struct member *m)
+{
+	struct member_sync *ms = m->sync;
+	struct req *r, *t;
+	struct pull *p;
+
+	for (r = TAILQ_FIRST(&sy->reqs); r != NULL; r = t) {
+		t = TAILQ_NEXT(r, entry);
+		if (r->m != m)
+			continue;
+		TAILQ_REMOVE(&sy->reqs, r, entry);
+		p = r->p;
+		p->state[r->idx] = B_MISSING;
+		p->ninflight--;
+		free(r);
+		(void)reap_if_obsolete(sy, p);
+	}
+	if (ms)
+		ms->inflight = 0;
+	pull_pump(sy);
+}
+
+void
+pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
+    uint32_t len)
+{
+	struct member_sync *ms = m->sync;
+	struct wire_rd rd;
+	const uint8_t *data;
+	struct pjob *j;
+	struct pull *p;
+	struct req *r;
+	uint32_t id, dlen;
+	uint8_t status;
+
+	wire_rd_init(&rd, payload, len);
+	id = wire_get_u32(&rd);
+	status = wire_get_u8(&rd);
+	data = wire_get_bytes(&rd, HASH_BLOCK_SIZE, &dlen);
+	if (wire_rd_done(&rd) < 0) {
+		log_warnx("member %.8s: bad BLOCK", m->id_hex);
+		return;
+	}
+	TAILQ_FOREACH(r, &sy->reqs, entry)
+		if (r->id == id && r->m == m)
+			break;
+	if (r == NULL)
+		return;	/* not ours, or already given up */
+	TAILQ_REMOVE(&sy->reqs, r, entry);
+	p = r->p;
+	p->ninflight--;
+	if (ms && ms->inflight > 0)
+		ms->inflight--;
+	if (reap_if_obsolete(sy, p) || p->obsolete) {
+		free(r);
+		pull_pump(sy);
+		return;
+	}
+	if (status != 0) {
+		p->state[r->idx] = B_MISSING;
+		drop_holder(p, m->id);
+		free(r);
+		pull_pump(sy);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->data = malloc(dlen ? dlen : 1)) == NULL) {
+		free(j);
+		p->state[r->idx] = B_MISSING;
+		free(r);
+		return;
+	}
+	memcpy(j->data, data, dlen);
+	j->len = dlen;
+	j->idx = r->idx;
+	j->from = m;
+	j->sent_ms = r->sent_ms;
+	if (pjob_submit(p, put_run, put_done, j) < 0)
+		p->state[r->idx] = B_MISSING;
+	free(r);
+	pull_pump(sy);
+}
+
+/* Serving blocks */
+
+struct serve_block {
+	struct sync	*sy;
+	struct member	*m;
+	uint32_t	 id;
+	uint32_t	 idx;
+	uint8_t		 sha[HASH_LEN];
+	struct buf	 frame;
+};
+
+static void
+serve_block_run(void *arg)
+{
+	struct serve_block *j = arg;
+	char path[PATH_LEN_MAX + 1];
+	uint8_t status = 1, *dst;
+	ssize_t n = 0;
+	size_t at;
+	int fd;
+
+	if (wire_begin(&j->frame, WIRE_BLOCK) < 0 ||
+	    wire_u32(&j->frame, j->id) < 0)
+		return;
+	at = j->frame.len;
+	if ((dst = buf_extend(&j->frame, 5 + HASH_BLOCK_SIZE)) == NULL)
+		return;
+	if (index_find_content(j->sy->o.store->index, j->sha, path,
+	    sizeof(path)) == 0 &&
+	    (fd = store_openat(j->sy->o.store, path, O_RDONLY, 0)) >= 0) {
+		n = pread(fd, dst + 5, HASH_BLOCK_SIZE,
+		    (off_t)j->idx * HASH_BLOCK_SIZE);
+		status = n >= 0 ? 0 : 1;
+		close(fd);
+	}
+	if (status != 0)
+		n = 0;
+	dst[0] = status;
+	dst[1] = (uint8_t)((uint32_t)n >> 24);
+	dst[2] = (uint8_t)((uint32_t)n >> 16);
+	dst[3] = (uint8_t)((uint32_t)n >> 8);
+	dst[4] = (uint8_t)n;
+	buf_truncate(&j->frame, at + 5 + (size_t)n);
+	if (wire_end(&j->frame) < 0)
+		buf_reset(&j->frame);
+}
+
+static void
+serve_block_done(void *arg)
+{
+	struct serve_block *j = arg;
+
+	if (j->frame.len >= WIRE_HDR_LEN)
+		(void)members_send(j->m, &j->frame);
+	buf_release(&j->frame);
+	free(j);
+}
+
+void
+pull_on_block_req(struct sync *sy, struct member *m, const uint8_t *payload,
+    uint32_t len)
+{
+	struct serve_block *j;
+	struct wire_rd rd;
+	const uint8_t *sha;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	wire_rd_init(&rd, payload, len);
+	j->id = wire_get_u32(&rd);
+	sha = wire_get_fixed(&rd, HASH_LEN);
+	j->idx = wire_get_u32(&rd);
+	if (wire_rd_done(&rd) < 0 || j->idx >= HASH_BLOCKS_MAX) {
+		log_warnx("member %.8s: bad BLOCK_REQ", m->id_hex);
+		free(j);
+		return;
+	}
+	memcpy(j->sha, sha, HASH_LEN);
+	j->sy = sy;
+	j->m = m;
+	buf_init(&j->frame, WIRE_FRAME_MAX + WIRE_HDR_LEN);
+	if (work_submit(sy->o.pool, serve_block_run, serve_block_done, j) < 0)
+		free(j);
+}
+
+void
+pull_free_all(struct sync *sy)
+{
+	struct pull *p;
+	struct req *r;
+
+	while ((r = TAILQ_FIRST(&sy->reqs)) != NULL) {
+		TAILQ_REMOVE(&sy->reqs, r, entry);
+		free(r);
+	}
+	while ((p = TAILQ_FIRST(&sy->queue)) != NULL)
+		pull_free(sy, p, true);
+	while ((p = TAILQ_FIRST(&sy->active)) != NULL)
+		pull_free(sy, p, true);
+}

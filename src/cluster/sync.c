@@ -1,0 +1,972 @@
+/*
+ * sync: index exchange and the decision for each entry a peer sends.
+ *
+ *   INDEX frame ─> batch (decoded entries) ─> decide job (one at a time,
+ *   on the pool: compares with the local rows, applies folders, deletions
+ *   and conflict renames) ─> done on the loop: files to fetch go to pull.c
+ *
+ * Every row the index writes, local or applied, is announced to all live
+ * members (flooding, as the mesh seed did); a member that already has that
+ * version ignores it, so the flood stops after one round.
+ */
+#include "cluster/sync_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/work.h"
+#include "store/store.h"
+
+#define ANNOUNCE_ROWS	4096
+#define FRAME_FILL	(WIRE_FRAME_MAX - 64 * 1024)
+#define RESYNC_TICKS	3
+#define CHECK_MS	2000
+
+enum action {
+	ACT_NONE,
+	ACT_PULL,		/* fetch into e.path */
+	ACT_PULL_COPY,		/* fetch into a conflict copy's name */
+};
+
+struct decided {
+	struct rentry	 e;
+	enum action	 act;
+	char		*target;
+	struct vv	 expect;
+	bool		 expect_exists;
+};
+
+struct batch {
+	TAILQ_ENTRY(batch)	 entry;
+	struct sync		*sy;
+	struct decided		*d;
+	size_t			 n;
+};
+
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	struct sync		*sy;
+	char			*path;
+	uint8_t			 sha[HASH_LEN];
+	unsigned		 need;
+	unsigned		 got;
+	uint8_t			 acked[VV_MAX][NODE_ID_LEN];
+	struct event		*timer;
+	void			(*done)(void *, int);
+	void			*arg;
+};
+
+void
+rentry_release(struct rentry *e)
+{
+	free(e->path);
+	free(e->blocks);
+	e->path = NULL;
+	e->blocks = NULL;
+}
+
+int
+rentry_copy(struct rentry *dst, const struct rentry *src)
+{
+	*dst = *src;
+	dst->path = strdup(src->path);
+	dst->blocks = malloc(src->m.nblocks * HASH_LEN + 1);
+	if (dst->path == NULL || dst->blocks == NULL) {
+		rentry_release(dst);
+		return (-ENOMEM);
+	}
+	memcpy(dst->blocks, src->blocks, src->m.nblocks * HASH_LEN);
+	dst->m.blocks = dst->blocks;
+	return (0);
+}
+
+/* Encoding entries */
+
+static int
+put_entry(struct buf *b, const char *path, const struct file_meta *m)
+{
+	uint8_t vv[VV_ENC_MAX];
+	size_t vl = vv_encode(&m->vv, vv);
+
+	if (wire_u64(b, m->seq) < 0 || wire_str(b, path) < 0 ||
+	    wire_u8(b, m->type) < 0 || wire_u8(b, m->deleted) < 0 ||
+	    wire_u64(b, m->size) < 0 || wire_u64(b, (uint64_t)m->mtime_ns) < 0 ||
+	    wire_fixed(b, m->sha256, HASH_LEN) < 0 ||
+	    wire_bytes(b, m->blocks ? (const void *)m->blocks : "",
+	    (uint32_t)(m->nblocks * HASH_LEN)) < 0 ||
+	    wire_bytes(b, vv, (uint32_t)vl) < 0 ||
+	    wire_fixed(b, m->modified_by, NODE_ID_LEN) < 0)
+		return (-ENOBUFS);
+	return (0);
+}
+
+/* Decodes one entry; the path is checked like any client's path. */
+static int
+get_entry(struct wire_rd *r, struct rentry *e)
+{
+	char raw[PATH_LEN_MAX + 1], norm[PATH_LEN_MAX + 1];
+	const uint8_t *sha, *bl, *vv, *by;
+	uint32_t bll, vvl;
+
+	memset(e, 0, sizeof(*e));
+	e->m.seq = wire_get_u64(r);
+	if (wire_get_str(r, raw, PATH_LEN_MAX) < 0)
+		return (-EPROTO);
+	e->m.type = wire_get_u8(r);
+	e->m.deleted = wire_get_u8(r) != 0;
+	e->m.size = wire_get_u64(r);
+	e->m.mtime_ns = (int64_t)wire_get_u64(r);
+	sha = wire_get_fixed(r, HASH_LEN);
+	bl = wire_get_bytes(r, HASH_BLOCKS_MAX * HASH_LEN, &bll);
+	vv = wire_get_bytes(r, VV_ENC_MAX, &vvl);
+	by = wire_get_fixed(r, NODE_ID_LEN);
+	if (r->bad || e->m.type > ENTRY_DIR || bll % HASH_LEN != 0)
+		return (-EPROTO);
+	/* SECURITY: a peer's path is confined like a client's. */
+	if (path_resolve("", raw, strlen(raw), norm, sizeof(norm)) < 0 ||
+	    strcmp(raw, norm) != 0 || norm[0] == '\0')
+		return (-EACCES);
+	if (vv_decode(&e->m.vv, vv, vvl) < 0)
+		return (-EPROTO);
+	e->m.nblocks = bll / HASH_LEN;
+	if (e->m.type == ENTRY_FILE && !e->m.deleted &&
+	    e->m.nblocks != (e->m.size + HASH_BLOCK_SIZE - 1) /
+	    HASH_BLOCK_SIZE + (e->m.size == 0))
+		return (-EPROTO);
+	memcpy(e->m.sha256, sha, HASH_LEN);
+	memcpy(e->m.modified_by, by, NODE_ID_LEN);
+	e->path = strdup(norm);
+	e->blocks = malloc(bll + 1);
+	if (e->path == NULL || e->blocks == NULL) {
+		rentry_release(e);
+		return (-ENOMEM);
+	}
+	memcpy(e->blocks, bl, bll);
+	e->m.blocks = e->blocks;
+	return (0);
+}
+
+/* Building INDEX frames from the index (on the pool) */
+
+struct frames {
+	struct buf	*v;
+	size_t		 n;
+	uint64_t	 last_seq;
+	unsigned	 rows;
+	uint8_t		 kind;
+	uint32_t	 count;		/* entries in the open frame */
+	size_t		 count_at;
+};
+
+static int
+frames_open(struct frames *fr)
+{
+	struct buf *nv = realloc(fr->v, (fr->n + 1) * sizeof(*nv));
+
+	if (nv == NULL)
+		return (-ENOMEM);
+	fr->v = nv;
+	buf_init(&fr->v[fr->n], WIRE_FRAME_MAX + WIRE_HDR_LEN);
+	if (wire_begin(&fr->v[fr->n], WIRE_INDEX) < 0 ||
+	    wire_u8(&fr->v[fr->n], fr->kind) < 0)
+		return (-ENOMEM);
+	fr->count_at = fr->v[fr->n].len;
+	if (wire_u32(&fr->v[fr->n], 0) < 0)
+		return (-ENOMEM);
+	fr->count = 0;
+	fr->n++;
+	return (0);
+}
+
+static void
+frames_close(struct frames *fr)
+{
+	struct buf *b = &fr->v[fr->n - 1];
+
+	b->data[fr->count_at] = (char)(fr->count >> 24);
+	b->data[fr->count_at + 1] = (char)(fr->count >> 16);
+	b->data[fr->count_at + 2] = (char)(fr->count >> 8);
+	b->data[fr->count_at + 3] = (char)fr->count;
+	if (wire_end(b) < 0)
+		buf_reset(b);	/* cannot happen: frames are filled to a cap */
+}
+
+static int
+frames_row(const char *path, const struct file_meta *m, void *arg)
+{
+	struct frames *fr = arg;
+
+	if (fr->n == 0 || fr->v[fr->n - 1].len > FRAME_FILL) {
+		if (fr->n > 0)
+			frames_close(fr);
+		if (frames_open(fr) < 0)
+			return (-ENOMEM);
+	}
+	if (put_entry(&fr->v[fr->n - 1], path, m) < 0)
+		return (-ENOBUFS);
+	fr->count++;
+	fr->rows++;
+	fr->last_seq = m->seq;
+	return (0);
+}
+
+static void
+frames_release(struct frames *fr)
+{
+	size_t i;
+
+	for (i = 0; i < fr->n; i++)
+		buf_release(&fr->v[i]);
+	free(fr->v);
+	memset(fr, 0, sizeof(*fr));
+}
+
+/* Announcing local changes */
+
+struct announce_job {
+	struct sync	*sy;
+	uint64_t	 since;
+	struct frames	 fr;
+};
+
+static void
+announce_run(void *arg)
+{
+	struct announce_job *j = arg;
+
+	j->fr.kind = 0;
+	(void)index_changes(j->sy->o.store->index, j->since, ANNOUNCE_ROWS,
+	    frames_row, &j->fr);
+	if (j->fr.n > 0)
+		frames_close(&j->fr);
+}
+
+static void announce(struct sync *);
+
+static void
+announce_done(void *arg)
+{
+	struct announce_job *j = arg;
+	struct sync *sy = j->sy;
+	struct member *m;
+	size_t i;
+
+	for (i = 0; i < j->fr.n; i++)
+		TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+			if (m->link && m->state == MEMBER_ALIVE &&
+			    j->fr.v[i].len > 0)
+				(void)members_send(m, &j->fr.v[i]);
+	if (j->fr.rows > 0)
+		sy->announced = j->fr.last_seq;
+	sy->announcing = false;
+	if (j->fr.rows == ANNOUNCE_ROWS || sy->announce_again) {
+		sy->announce_again = false;
+		announce(sy);
+	}
+	frames_release(&j->fr);
+	free(j);
+}
+
+static void
+announce(struct sync *sy)
+{
+	struct announce_job *j;
+
+	if (sy->announcing) {
+		sy->announce_again = true;
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->sy = sy;
+	j->since = sy->announced;
+	if (work_submit(sy->o.pool, announce_run, announce_done, j) < 0) {
+		free(j);
+		return;
+	}
+	sy->announcing = true;
+}
+
+/* Any thread: the index changed. */
+static void
+index_notify(void *arg)
+{
+	struct sync *sy = arg;
+	uint64_t one = 1;
+
+	if (write(sy->efd, &one, sizeof(one)) < 0)
+		return;	/* the counter is already set: a wake-up is due */
+}
+
+static void
+on_notify(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	announce(arg);
+}
+
+/* Answering INDEX_REQ */
+
+struct serve_job {
+	struct sync	*sy;
+	struct member	*m;
+	uint64_t	 since;
+	struct frames	 fr;
+};
+
+static void
+serve_run(void *arg)
+{
+	struct serve_job *j = arg;
+	int n;
+
+	j->fr.kind = 1;
+	do {
+		uint64_t before = j->fr.rows;
+
+		n = index_changes(j->sy->o.store->index, j->since,
+		    ANNOUNCE_ROWS, frames_row, &j->fr);
+		if (j->fr.rows == before)
+			break;
+		j->since = j->fr.last_seq;
+	} while (n == ANNOUNCE_ROWS);
+	if (j->fr.n > 0)
+		frames_close(&j->fr);
+}
+
+static void
+serve_done(void *arg)
+{
+	struct serve_job *j = arg;
+	size_t i;
+
+	for (i = 0; i < j->fr.n; i++)
+		if (members_send(j->m, &j->fr.v[i]) < 0)
+			break;
+	log_debug("sync: sent %u index rows to %.8s", j->fr.rows, j->m->id_hex);
+	frames_release(&j->fr);
+	free(j);
+}
+
+static void
+on_index_req(struct sync *sy, struct member *m, const uint8_t *p,
+    uint32_t len)
+{
+	struct serve_job *j;
+	struct wire_rd r;
+	uint64_t since;
+
+	wire_rd_init(&r, p, len);
+	since = wire_get_u64(&r);
+	if (wire_rd_done(&r) < 0) {
+		log_warnx("member %.8s: bad INDEX_REQ", m->id_hex);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->sy = sy;
+	j->m = m;
+	j->since = since;
+	if (work_submit(sy->o.pool, serve_run, serve_done, j) < 0)
+		free(j);
+}
+
+static void
+request_index(struct member *m, uint64_t since)
+{
+	struct buf b;
+
+	buf_init(&b, 64);
+	if (wire_begin(&b, WIRE_INDEX_REQ) == 0 && wire_u64(&b, since) == 0 &&
+	    wire_end(&b) == 0)
+		(void)members_send(m, &b);
+	buf_release(&b);
+}
+
+/* Deciding */
+
+/* The version that stays when two were made concurrently; the same on
+ * every node, since it only looks at the two versions. */
+static bool
+remote_wins(const struct file_meta *l, const struct file_meta *r)
+{
+	if (l->deleted != r->deleted)
+		return (l->deleted);
+	if (l->type != r->type)
+		return (r->type == ENTRY_DIR);
+	if (l->mtime_ns != r->mtime_ns)
+		return (r->mtime_ns > l->mtime_ns);
+	return (memcmp(r->modified_by, l->modified_by, NODE_ID_LEN) > 0);
+}
+
+static bool
+same_content(const struct file_meta *a, const struct file_meta *b)
+{
+	if (a->deleted || b->deleted)
+		return (a->deleted && b->deleted);
+	return (a->type == b->type && (a->type == ENTRY_DIR ||
+	    memcmp(a->sha256, b->sha256, HASH_LEN) == 0));
+}
+
+/* NAME.sync-conflict-YYYYMMDD-HHMMSS-NODE.EXT for the losing version. */
+static char *
+conflict_name(const char *path, const struct file_meta *loser)
+{
+	const char *base = path_base(path), *dot = strrchr(base, '.');
+	char when[32], node[8], *out;
+	time_t t = (time_t)(loser->mtime_ns / 1000000000);
+	struct tm tm;
+	size_t stem;
+
+	if (dot == NULL || dot == base)
+		dot = base + strlen(base);
+	stem = (size_t)(dot - path);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
+	snprintf(node, sizeof(node), "%02x%02x%02x", loser->modified_by[0],
+	    loser->modified_by[1], loser->modified_by[2]);
+	if (asprintf(&out, "%.*s.sync-conflict-%s-%s%s", (int)stem, path, when,
+	    node, dot) < 0)
+		return (NULL);
+	return (out);
+}
+
+/* Adopts a version whose content we already hold: only the row changes. */
+static int
+adopt(struct store *st, struct decided *d, const struct file_meta *local,
+    const uint8_t *lblocks)
+{
+	struct file_meta m = *local;
+
+	m.blocks = lblocks;
+	if (vv_merge(&m.vv, &d->e.m.vv) < 0)
+		return (-ENOSPC);
+	if (memcmp(d->e.m.modified_by, m.modified_by, NODE_ID_LEN) > 0)
+		memcpy(m.modified_by, d->e.m.modified_by, NODE_ID_LEN);
+	return (index_apply(st->index, d->e.path, &m));
+}
+
+static void
+decide_one(struct sync *sy, struct decided *d)
+{
+	struct store *st = sy->o.store;
+	struct rentry *e = &d->e;
+	struct file_meta l;
+	uint8_t *lblocks = NULL;
+	enum vv_order ord;
+	bool have;
+	int rc = 0;
+
+	have = index_get_any(st->index, e->path, &l, &lblocks) == 0;
+	ord = have ? vv_compare(&e->m.vv, &l.vv) : VV_AFTER;
+	if (ord == VV_EQUAL || ord == VV_BEFORE)
+		goto out;
+	if (have && same_content(&l, &e->m)) {
+		rc = adopt(st, d, &l, lblocks);
+		goto out;
+	}
+	if (ord == VV_CONCURRENT) {
+		sy->st.conflicts++;
+		if (!remote_wins(&l, &e->m)) {
+			/*
+			 * Ours stays.  Theirs is kept as a copy; its node
+			 * makes the same decision and the same copy, and the
+			 * two copies merge, so it survives whichever of us
+			 * acts first.
+			 */
+			struct file_meta c;
+
+			log_info("sync: conflict on %s: local version kept",
+			    e->path);
+			if (e->m.type != ENTRY_FILE || e->m.deleted)
+				goto out;
+			if ((d->target = conflict_name(e->path, &e->m)) ==
+			    NULL)
+				goto out;
+			if (index_get(st->index, d->target, &c) == 0 &&
+			    memcmp(c.sha256, e->m.sha256, HASH_LEN) == 0) {
+				free(d->target);
+				d->target = NULL;
+				goto out;
+			}
+			d->act = ACT_PULL_COPY;
+			goto out;
+		}
+		log_info("sync: conflict on %s: version of %02x%02x%02x kept",
+		    e->path, e->m.modified_by[0], e->m.modified_by[1],
+		    e->m.modified_by[2]);
+		if (!l.deleted && l.type == ENTRY_FILE) {
+			char *copy = conflict_name(e->path, &l);
+			struct file_meta tomb;
+
+			if (copy == NULL || (rc = store_rename(st, e->path,
+			    copy)) < 0) {
+				free(copy);
+				goto out;
+			}
+			free(copy);
+			if (index_get_any(st->index, e->path, &tomb, NULL) == 0)
+				l = tomb;
+		}
+		(void)vv_merge(&e->m.vv, &l.vv);
+	}
+	/* Theirs is newer (or won): make it so here. */
+	if (e->m.deleted) {
+		rc = store_apply_delete(st, e->path, &e->m);
+		if (rc == -ENOTEMPTY) {
+			/* Files only we know are inside: the folder stays. */
+			rc = index_put_dir(st->index, e->path);
+		}
+	} else if (e->m.type == ENTRY_DIR)
+		rc = store_apply_dir(st, e->path, &e->m);
+	else {
+		d->act = ACT_PULL;
+		d->expect = l.vv;
+		d->expect_exists = have && !l.deleted;
+	}
+out:
+	if (rc < 0)
+		log_warnx("sync: %s: %s", e->path, strerror(-rc));
+	free(lblocks);
+}
+
+static int
+cmp_decided(const void *a, const void *b)
+{
+	const struct decided *x = a, *y = b;
+
+	/* Live entries parents first, then deletions children first. */
+	if (x->e.m.deleted != y->e.m.deleted)
+		return (x->e.m.deleted ? 1 : -1);
+	return (x->e.m.deleted ? strcmp(y->e.path, x->e.path) :
+	    strcmp(x->e.path, y->e.path));
+}
+
+static void
+decide_run(void *arg)
+{
+	struct batch *b = arg;
+	size_t i;
+
+	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
+	for (i = 0; i < b->n; i++)
+		decide_one(b->sy, &b->d[i]);
+}
+
+static void decide_next(struct sync *);
+
+static void
+decide_done(void *arg)
+{
+	struct batch *b = arg;
+	struct sync *sy = b->sy;
+	struct decided *d;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		d = &b->d[i];
+		if (d->act == ACT_PULL)
+			pull_enqueue(sy, &d->e, d->e.path, &d->expect,
+			    d->expect_exists);
+		else if (d->act == ACT_PULL_COPY && d->target)
+			pull_enqueue(sy, &d->e, d->target, NULL, false);
+		else if (!d->e.m.deleted && d->e.m.type == ENTRY_FILE)
+			pull_add_holder(sy, d->e.path, d->e.m.sha256,
+			    d->e.from);
+		free(d->target);
+		rentry_release(&d->e);
+	}
+	free(b->d);
+	free(b);
+	sy->classifying = false;
+	decide_next(sy);
+	pull_pump(sy);
+}
+
+static void
+decide_next(struct sync *sy)
+{
+	struct batch *b;
+
+	if (sy->classifying || (b = TAILQ_FIRST(&sy->batches)) == NULL)
+		return;
+	TAILQ_REMOVE(&sy->batches, b, entry);
+	if (work_submit(sy->o.pool, decide_run, decide_done, b) < 0) {
+		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
+		return;
+	}
+	sy->classifying = true;
+}
+
+static void
+queue_batch(struct sync *sy, struct decided *d, size_t n)
+{
+	struct batch *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		while (n > 0)
+			rentry_release(&d[--n].e);
+		free(d);
+		return;
+	}
+	b->sy = sy;
+	b->d = d;
+	b->n = n;
+	TAILQ_INSERT_TAIL(&sy->batches, b, entry);
+	decide_next(sy);
+}
+
+void
+sync_redecide(struct sync *sy, struct rentry *e)
+{
+	struct decided *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL || rentry_copy(&d->e, e) <
+	    0) {
+		free(d);
+		return;
+	}
+	queue_batch(sy, d, 1);
+}
+
+static void
+on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
+{
+	struct wire_rd r;
+	struct decided *d;
+	uint32_t n, i;
+	int rc = 0;
+
+	wire_rd_init(&r, p, len);
+	(void)wire_get_u8(&r);
+	n = wire_get_u32(&r);
+	/* Each entry takes at least 100 bytes: no huge allocation. */
+	if (r.bad || n > len / 64) {
+		log_warnx("member %.8s: bad INDEX", m->id_hex);
+		return;
+	}
+	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if ((rc = get_entry(&r, &d[i].e)) < 0)
+			break;
+		memcpy(d[i].e.from, m->id, NODE_ID_LEN);
+	}
+	if (rc < 0 || wire_rd_done(&r) < 0) {
+		log_warnx("member %.8s: INDEX refused: %s", m->id_hex,
+		    rc == -EACCES ? "a path outside the folder" :
+		    "malformed entry");
+		while (i > 0)
+			rentry_release(&d[--i].e);
+		free(d);
+		return;
+	}
+	queue_batch(sy, d, n);
+}
+
+/* Acknowledgements and write quorum */
+
+void
+sync_fetched(struct sync *sy, const struct rentry *e, const char *target)
+{
+	struct member *origin;
+	struct buf b;
+
+	sy->st.files_fetched++;
+	if (strcmp(target, e->path) != 0)
+		return;
+	if ((origin = members_find(sy->o.members, e->m.modified_by)) == NULL)
+		return;
+	buf_init(&b, 8192);
+	if (wire_begin(&b, WIRE_ACK) == 0 && wire_str(&b, e->path) == 0 &&
+	    wire_fixed(&b, e->m.sha256, HASH_LEN) == 0 && wire_end(&b) == 0)
+		(void)members_send(origin, &b);
+	buf_release(&b);
+}
+
+static void
+waiter_end(struct waiter *w, int rc)
+{
+	TAILQ_REMOVE(&w->sy->waiters, w, entry);
+	event_free(w->timer);
+	w->done(w->arg, rc);
+	free(w->path);
+	free(w);
+}
+
+static void
+on_ack(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
+{
+	char path[PATH_LEN_MAX + 1];
+	struct waiter *w, *t;
+	const uint8_t *sha;
+	struct wire_rd r;
+	unsigned i;
+
+	wire_rd_init(&r, p, len);
+	(void)wire_get_str(&r, path, PATH_LEN_MAX);
+	sha = wire_get_fixed(&r, HASH_LEN);
+	if (wire_rd_done(&r) < 0)
+		return;
+	for (w = TAILQ_FIRST(&sy->waiters); w != NULL; w = t) {
+		t = TAILQ_NEXT(w, entry);
+		if (strcmp(w->path, path) != 0 ||
+		    memcmp(w->sha, sha, HASH_LEN) != 0)
+			continue;
+		for (i = 0; i < w->got; i++)
+			if (memcmp(w->acked[i], m->id, NODE_ID_LEN) == 0)
+				break;
+		if (i < w->got || w->got >= VV_MAX)
+			continue;
+		memcpy(w->acked[w->got++], m->id, NODE_ID_LEN);
+		if (w->got >= w->need)
+			waiter_end(w, 0);
+	}
+}
+
+static void
+on_waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	waiter_end(arg, -ETIMEDOUT);
+}
+
+int
+sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    unsigned need, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct waiter *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->path = strdup(path)) == NULL) {
+		free(w);
+		return (-ENOMEM);
+	}
+	w->sy = sy;
+	memcpy(w->sha, sha, HASH_LEN);
+	w->need = need;
+	w->done = done;
+	w->arg = arg;
+	if ((w->timer = evtimer_new(sy->o.base, on_waiter_timeout, w)) ==
+	    NULL) {
+		free(w->path);
+		free(w);
+		return (-ENOMEM);
+	}
+	TAILQ_INSERT_TAIL(&sy->waiters, w, entry);
+	evtimer_add(w->timer, &tv);
+	return (0);
+}
+
+/* Consistency */
+
+static void
+on_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync *sy = arg;
+	struct member *m, *best = NULL;
+	uint8_t mine[HASH_LEN];
+	unsigned alive = 0, agree = 0, votes, best_votes = 0;
+
+	(void)fd;
+	(void)what;
+	index_digest(sy->o.store->index, mine);
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
+		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+			continue;
+		alive++;
+		if (memcmp(m->digest, mine, HASH_LEN) == 0)
+			agree++;
+	}
+	sy->st.alive = alive;
+	sy->st.agree = agree;
+	if (alive == 0 || (double)(alive - agree) <= (1.0 -
+	    sy->o.threshold) * alive || sy->nactive || sy->nqueued ||
+	    sy->classifying) {
+		sy->disagree_ticks = 0;
+		return;
+	}
+	if (++sy->disagree_ticks < RESYNC_TICKS)
+		return;
+	sy->disagree_ticks = 0;
+	/* The digest most members share, and ask them for everything. */
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
+		struct member *o;
+
+		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+			continue;
+		votes = 0;
+		TAILQ_FOREACH(o, members_list(sy->o.members), entry)
+			if (o->state == MEMBER_ALIVE && o->link &&
+			    o->digest_known && memcmp(o->digest, m->digest,
+			    HASH_LEN) == 0)
+				votes++;
+		if (votes > best_votes) {
+			best_votes = votes;
+			best = m;
+		}
+	}
+	if (best == NULL)
+		return;
+	sy->st.resyncs++;
+	log_info("sync: index differs from %u of %u members: resyncing from "
+	    "the majority", alive - agree, alive);
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+		if (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
+		    memcmp(m->digest, best->digest, HASH_LEN) == 0)
+			request_index(m, 0);
+	/* And offer them ours: what only we have reaches them too. */
+	sy->announced = 0;
+	announce(sy);
+}
+
+/* members callbacks */
+
+void
+sync_member_up(struct member *m, void *arg)
+{
+	struct sync *sy = arg;
+
+	if (m->sync == NULL)
+		m->sync = calloc(1, sizeof(struct member_sync));
+	/* Catch up both ways, without waiting for a client. */
+	request_index(m, 0);
+	(void)sy;
+}
+
+void
+sync_member_down(struct member *m, void *arg)
+{
+	pull_member_down(arg, m);
+}
+
+void
+sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
+    void *arg)
+{
+	struct sync *sy = arg;
+
+	switch (h->type) {
+	case WIRE_INDEX_REQ:
+		on_index_req(sy, m, p, h->len);
+		break;
+	case WIRE_INDEX:
+		on_index(sy, m, p, h->len);
+		break;
+	case WIRE_BLOCK_REQ:
+		pull_on_block_req(sy, m, p, h->len);
+		break;
+	case WIRE_BLOCK:
+		pull_on_block(sy, m, p, h->len);
+		break;
+	case WIRE_ACK:
+		on_ack(sy, m, p, h->len);
+		break;
+	default:
+		log_warnx("member %.8s: unexpected %s", m->id_hex,
+		    wire_type_name(h->type));
+		break;
+	}
+}
+
+void
+sync_digest(uint8_t out[HASH_LEN], void *arg)
+{
+	struct sync *sy = arg;
+
+	index_digest(sy->o.store->index, out);
+}
+
+void
+sync_get_stats(struct sync *sy, struct sync_stats *out)
+{
+	*out = sy->st;
+	out->pulls_active = sy->nactive;
+	out->pulls_queued = sy->nqueued;
+}
+
+struct sync *
+sync_new(const struct sync_opts *o)
+{
+	struct timeval tv = { CHECK_MS / 1000, 0 };
+	struct sync *sy;
+
+	if ((sy = calloc(1, sizeof(*sy))) == NULL)
+		return (NULL);
+	sy->o = *o;
+	TAILQ_INIT(&sy->queue);
+	TAILQ_INIT(&sy->active);
+	TAILQ_INIT(&sy->reqs);
+	TAILQ_INIT(&sy->batches);
+	TAILQ_INIT(&sy->waiters);
+	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sy->efd < 0)
+		goto fail;
+	sy->ev_notify = event_new(o->base, sy->efd, EV_READ | EV_PERSIST,
+	    on_notify, sy);
+	sy->ev_check = event_new(o->base, -1, EV_PERSIST, on_check, sy);
+	if (sy->ev_notify == NULL || sy->ev_check == NULL ||
+	    event_add(sy->ev_notify, NULL) < 0 ||
+	    event_add(sy->ev_check, &tv) < 0)
+		goto fail;
+	/* Rows written before we started are sent when members ask. */
+	sy->announced = index_seq(o->store->index);
+	index_set_notify(o->store->index, index_notify, sy);
+	return (sy);
+fail:
+	sync_free(sy);
+	return (NULL);
+}
+
+void
+sync_set_members(struct sync *sy, struct members *mb)
+{
+	sy->o.members = mb;
+}
+
+void
+sync_free(struct sync *sy)
+{
+	struct batch *b;
+	struct waiter *w;
+
+	if (sy == NULL)
+		return;
+	index_set_notify(sy->o.store->index, NULL, NULL);
+	pull_free_all(sy);
+	while ((b = TAILQ_FIRST(&sy->batches)) != NULL) {
+		TAILQ_REMOVE(&sy->batches, b, entry);
+		while (b->n > 0)
+			rentry_release(&b->d[--b->n].e);
+		free(b->d);
+		free(b);
+	}
+	while ((w = TAILQ_FIRST(&sy->waiters)) != NULL) {
+		TAILQ_REMOVE(&sy->waiters, w, entry);
+		event_free(w->timer);
+		free(w->path);
+		free(w);
+	}
+	if (sy->ev_notify)
+		event_free(sy->ev_notify);
+	if (sy->ev_check)
+		event_free(sy->ev_check);
+	if (sy->efd >= 0)
+		close(sy->efd);
+	free(sy);
+}

@@ -1,0 +1,107 @@
+/*
+ * sync_int: what sync.c (index exchange, decisions) and pull.c (fetching
+ * blocks, serving blocks) share.  Not for other modules.
+ */
+#ifndef SHOAL_CLUSTER_SYNC_INT_H
+#define SHOAL_CLUSTER_SYNC_INT_H
+
+#include <sys/queue.h>
+
+#include "cluster/sync.h"
+#include "store/fetch.h"
+#include "store/index.h"
+#include "store/path.h"
+
+#define PULL_HOLDERS	16
+#define PULL_ACTIVE_MAX	64
+#define PULL_WINDOW	16	/* block requests in flight per member */
+
+/* An index entry as a peer sent it. */
+struct rentry {
+	char			*path;
+	struct file_meta	 m;		/* m.blocks points at blocks */
+	uint8_t			*blocks;
+	uint8_t			 from[NODE_ID_LEN];
+};
+
+enum pull_phase {
+	PULL_QUEUED,
+	PULL_PREPARING,
+	PULL_FETCHING,
+	PULL_COMMITTING,
+};
+
+struct pull {
+	TAILQ_ENTRY(pull)	 entry;
+	struct sync		*sy;
+	struct rentry		 e;
+	char			*target;	/* path or a conflict copy */
+	struct vv		 expect;	/* local row when decided */
+	bool			 expect_exists;
+	struct fetch		*f;
+	uint8_t			*state;		/* per block, see pull.c */
+	uint32_t		 nblocks, nhave, ninflight;
+	uint8_t			 holders[PULL_HOLDERS][NODE_ID_LEN];
+	unsigned		 nholders;
+	enum pull_phase		 phase;
+	unsigned		 jobs;		/* jobs holding it */
+	bool			 obsolete;	/* drop when the job returns */
+	uint64_t		 reused;
+};
+
+struct req {
+	TAILQ_ENTRY(req)	 entry;
+	uint32_t		 id;
+	struct pull		*p;
+	uint32_t		 idx;
+	struct member		*m;
+	uint64_t		 sent_ms;
+};
+
+struct member_sync {
+	unsigned		 inflight;	/* block requests to it */
+};
+
+TAILQ_HEAD(pull_list, pull);
+TAILQ_HEAD(req_list, req);
+
+struct sync {
+	struct sync_opts	 o;
+	uint64_t		 announced;
+	bool			 announcing;
+	bool			 announce_again;
+	int			 efd;
+	struct event		*ev_notify;
+	struct event		*ev_check;
+	struct pull_list	 queue;
+	struct pull_list	 active;
+	unsigned		 nqueued, nactive;
+	struct req_list		 reqs;
+	uint32_t		 next_req;
+	TAILQ_HEAD(, batch)	 batches;
+	bool			 classifying;
+	TAILQ_HEAD(, waiter)	 waiters;
+	unsigned		 disagree_ticks;
+	struct sync_stats	 st;
+};
+
+void	rentry_release(struct rentry *);
+int	rentry_copy(struct rentry *dst, const struct rentry *src);
+
+/* pull.c */
+void	pull_enqueue(struct sync *, struct rentry *, const char *target,
+	    const struct vv *expect, bool expect_exists);
+void	pull_add_holder(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN], const uint8_t id[NODE_ID_LEN]);
+void	pull_pump(struct sync *);
+void	pull_member_down(struct sync *, struct member *);
+void	pull_on_block_req(struct sync *, struct member *, const uint8_t *,
+	    uint32_t);
+void	pull_on_block(struct sync *, struct member *, const uint8_t *,
+	    uint32_t);
+void	pull_free_all(struct sync *);
+/* sync.c: a fetched entry needs deciding again (the local file changed). */
+void	sync_redecide(struct sync *, struct rentry *);
+void	sync_fetched(struct sync *, const struct rentry *, const char *target);
+
+#endif
