@@ -33,6 +33,7 @@ struct link {
 	void			*owner;
 	struct event		*reap;
 	uint64_t		 bytes_in;
+	struct evbuffer		*bulk;
 };
 
 static void
@@ -43,6 +44,8 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	event_free(l->reap);
+	if (l->bulk)
+		evbuffer_free(l->bulk);
 	free(l);
 }
 
@@ -84,10 +87,16 @@ link_read(struct bufferevent *bev, void *arg)
 		if (evbuffer_get_length(in) < WIRE_HDR_LEN + hdr.len)
 			return;
 		evbuffer_drain(in, WIRE_HDR_LEN);
-		payload = hdr.len ? evbuffer_pullup(in, hdr.len) : h;
 		l->bytes_in += WIRE_HDR_LEN + hdr.len;
 		log_debug("peer %s -> %s (%u bytes)", l->peer,
 		    wire_type_name(hdr.type), hdr.len);
+		if (wire_is_bulk(hdr.type)) {
+			evbuffer_drain(l->bulk, evbuffer_get_length(l->bulk));
+			evbuffer_remove_buffer(in, l->bulk, hdr.len);
+			l->env.cbs.on_frame(l, &hdr, NULL, l->env.arg);
+			continue;
+		}
+		payload = hdr.len ? evbuffer_pullup(in, hdr.len) : h;
 		l->env.cbs.on_frame(l, &hdr, payload, l->env.arg);
 		if (l->down)
 			return;
@@ -147,9 +156,12 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 	memcpy(&l->sa, sa, addr_len(sa));
 	addr_str(sa, l->peer);
 	l->reap = event_new(env->base, -1, 0, on_reap, l);
+	l->bulk = evbuffer_new();
 	ssl = SSL_new(outgoing ? env->client_ctx : env->server_ctx);
-	if (l->reap == NULL || ssl == NULL)
+	if (l->reap == NULL || l->bulk == NULL || ssl == NULL) {
+		SSL_free(ssl);
 		goto fail;
+	}
 	l->bev = bufferevent_openssl_socket_new(env->base, fd, ssl, outgoing ?
 	    BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -169,6 +181,8 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 fail:
 	if (l->reap)
 		event_free(l->reap);
+	if (l->bulk)
+		evbuffer_free(l->bulk);
 	free(l);
 	if (fd >= 0)
 		close(fd);
@@ -185,6 +199,7 @@ link_connect(const struct link_env *env, const struct sockaddr *sa)
 	if (bufferevent_socket_connect(l->bev, sa, (int)addr_len(sa)) < 0) {
 		bufferevent_free(l->bev);
 		event_free(l->reap);
+		evbuffer_free(l->bulk);
 		free(l);
 		return (NULL);
 	}
@@ -257,4 +272,10 @@ uint64_t
 link_bytes_in(const struct link *l)
 {
 	return (l->bytes_in);
+}
+
+struct evbuffer *
+link_bulk(struct link *l)
+{
+	return (l->bulk);
 }

@@ -26,6 +26,11 @@ struct link;
 struct ev_token_bucket_cfg;
 struct bufferevent_rate_limit_group;
 
+/*
+ * on_frame gets the payload as one piece, except for bulk frames (see
+ * wire_is_bulk) where payload is NULL and link_bulk() holds it for the
+ * duration of the callback (the callee may move bytes out of it).
+ */
 struct link_cbs {
 	void	(*on_up)(struct link *, void *arg);
 	void	(*on_frame)(struct link *, const struct wire_hdr *,
@@ -58,5 +63,6 @@ bool	link_is_up(const struct link *);
 void	link_set_owner(struct link *, void *);
 void	*link_owner(const struct link *);
 uint64_t link_bytes_in(const struct link *);
+struct evbuffer *link_bulk(struct link *);
 
 #endif

@@ -185,6 +185,12 @@ members_send(struct member *m, const struct buf *frame)
 	return (link_send(m->link, frame));
 }
 
+struct evbuffer *
+member_bulk(struct member *m)
+{
+	return (m->link ? link_bulk(m->link) : NULL);
+}
+
 /* Persisting the member list */
 
 struct save_job {
@@ -307,13 +313,15 @@ static void
 send_ping(struct members *mb, struct member *m)
 {
 	uint8_t d[HASH_LEN];
+	uint32_t busy = 0;
 	struct buf b;
 
-	mb->o.cbs.digest(d, mb->o.arg);
+	mb->o.cbs.digest(d, &busy, mb->o.arg);
 	buf_init(&b, 128);
 	if (wire_begin(&b, WIRE_PING) == 0 &&
 	    wire_u64(&b, clock_mono_ms()) == 0 &&
-	    wire_fixed(&b, d, HASH_LEN) == 0 && wire_end(&b) == 0)
+	    wire_fixed(&b, d, HASH_LEN) == 0 && wire_u32(&b, busy) == 0 &&
+	    wire_end(&b) == 0)
 		(void)members_send(m, &b);
 	buf_release(&b);
 }
@@ -479,6 +487,7 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	wire_rd_init(&r, payload, len);
 	t = wire_get_u64(&r);
 	d = wire_get_fixed(&r, HASH_LEN);
+	m->busy = wire_get_u32(&r);
 	if (wire_rd_done(&r) < 0) {
 		log_warnx("peer %s: bad PING", m->addr);
 		return;

@@ -58,6 +58,7 @@ struct member {
 	double			 weight;	/* from the PEERS file */
 	uint8_t			 digest[HASH_LEN];
 	bool			 digest_known;
+	uint32_t		 busy;		/* its fetches in progress */
 	void			*sync;		/* sync's state for it */
 };
 
@@ -69,8 +70,10 @@ struct members_cbs {
 	/* Frames members does not handle itself (sync's). */
 	void	(*on_frame)(struct member *, const struct wire_hdr *,
 		    const uint8_t *, void *arg);
-	/* Our index digest, for heartbeats. */
-	void	(*digest)(uint8_t out[HASH_LEN], void *arg);
+	/* Our index digest and whether we are still fetching (heartbeats
+	 * carry both, so peers do not mistake a sync in progress for a
+	 * disagreement). */
+	void	(*digest)(uint8_t out[HASH_LEN], uint32_t *busy, void *arg);
 };
 
 struct members_opts {
@@ -103,6 +106,8 @@ unsigned members_ranked(struct members *, struct member **out, unsigned max);
 double	members_score(const struct member *);
 struct member *members_find(struct members *, const uint8_t id[NODE_ID_LEN]);
 int	members_send(struct member *, const struct buf *frame);
+/* The payload of the bulk frame being delivered (see link_bulk). */
+struct evbuffer *member_bulk(struct member *);
 const char *members_state_name(enum member_state);
 const char *members_listen_addr(const struct members *);
 void	member_id_hex(const uint8_t id[NODE_ID_LEN], char out[33]);

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include <event2/buffer.h>
 #include "store/store.h"
 
 enum { B_MISSING, B_INFLIGHT, B_HAVE };
@@ -151,7 +152,7 @@ struct pjob {
 	struct pull	*p;
 	int		 rc;
 	uint32_t	 idx;
-	uint8_t		*data;
+	struct evbuffer	*data;
 	size_t		 len;
 	struct member	*from;
 	uint64_t	 sent_ms;
@@ -163,7 +164,8 @@ pjob_submit(struct pull *p, void (*fn)(void *), void (*done)(void *),
 {
 	j->p = p;
 	if (work_submit(p->sy->o.pool, fn, done, j) < 0) {
-		free(j->data);
+		if (j->data)
+			evbuffer_free(j->data);
 		free(j);
 		return (-ENOMEM);
 	}
@@ -277,8 +279,17 @@ static void
 put_run(void *arg)
 {
 	struct pjob *j = arg;
+	struct evbuffer_iovec v[128];
+	int n;
 
-	j->rc = fetch_put_block(j->p->f, j->idx, j->data, j->len);
+	/* A block is at most 1 MiB in chains of 16 KiB or more; if it is
+	 * in more pieces than we can name, make it one. */
+	n = evbuffer_peek(j->data, -1, NULL, v, 128);
+	if (n > 128 || n < 0) {
+		(void)evbuffer_pullup(j->data, -1);
+		n = evbuffer_peek(j->data, -1, NULL, v, 1);
+	}
+	j->rc = fetch_put_block(j->p->f, j->idx, (struct iovec *)v, n);
 }
 
 static void
@@ -312,7 +323,7 @@ put_done(void *arg)
 			log_warnx("sync: writing block %u of %s: %s", j->idx,
 			    p->e.path, strerror(-j->rc));
 	}
-	free(j->data);
+	evbuffer_free(j->data);
 	free(j);
 	if (!reap_if_obsolete(sy, p))
 		maybe_commit(p);
@@ -432,22 +443,25 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
     uint32_t len)
 {
 	struct member_sync *ms = m->sync;
-	struct wire_rd rd;
-	const uint8_t *data;
+	struct evbuffer *in = member_bulk(m);
+	uint8_t h[9];
 	struct pjob *j;
 	struct pull *p;
 	struct req *r;
 	uint32_t id, dlen;
 	uint8_t status;
 
-	wire_rd_init(&rd, payload, len);
-	id = wire_get_u32(&rd);
-	status = wire_get_u8(&rd);
-	data = wire_get_bytes(&rd, HASH_BLOCK_SIZE, &dlen);
-	if (wire_rd_done(&rd) < 0) {
-		log_warnx("member %.8s: bad BLOCK", m->id_hex);
-		return;
-	}
+	(void)payload;
+	if (in == NULL || len < sizeof(h) ||
+	    evbuffer_remove(in, h, sizeof(h)) != sizeof(h))
+		goto bad;
+	id = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 |
+	    (uint32_t)h[2] << 8 | h[3];
+	status = h[4];
+	dlen = (uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 |
+	    (uint32_t)h[7] << 8 | h[8];
+	if (dlen != len - sizeof(h) || dlen > HASH_BLOCK_SIZE)
+		goto bad;
 	TAILQ_FOREACH(r, &sy->reqs, entry)
 		if (r->id == id && r->m == m)
 			break;
@@ -471,13 +485,14 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->data = malloc(dlen ? dlen : 1)) == NULL) {
+	    (j->data = evbuffer_new()) == NULL) {
 		free(j);
 		p->state[r->idx] = B_MISSING;
 		free(r);
 		return;
 	}
-	memcpy(j->data, data, dlen);
+	/* The block's bytes move, not copy, into the job. */
+	evbuffer_remove_buffer(in, j->data, dlen);
 	j->len = dlen;
 	j->idx = r->idx;
 	j->from = m;
@@ -486,6 +501,9 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		p->state[r->idx] = B_MISSING;
 	free(r);
 	pull_pump(sy);
+	return;
+bad:
+	log_warnx("member %.8s: bad BLOCK", m->id_hex);
 }
 
 /* Serving blocks */

@@ -781,7 +781,7 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	struct sync *sy = arg;
 	struct member *m, *best = NULL;
 	uint8_t mine[HASH_LEN];
-	unsigned alive = 0, agree = 0, votes, best_votes = 0;
+	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
 
 	(void)fd;
 	(void)what;
@@ -792,10 +792,13 @@ on_check(evutil_socket_t fd, short what, void *arg)
 		alive++;
 		if (memcmp(m->digest, mine, HASH_LEN) == 0)
 			agree++;
+		else if (m->busy)
+			busy++;
 	}
 	sy->st.alive = alive;
 	sy->st.agree = agree;
-	if (alive == 0 || (double)(alive - agree) <= (1.0 -
+	/* A member still fetching is on its way, not in disagreement. */
+	if (alive == 0 || busy > 0 || (double)(alive - agree) <= (1.0 -
 	    sy->o.threshold) * alive || sy->nactive || sy->nqueued ||
 	    sy->classifying) {
 		sy->disagree_ticks = 0;
@@ -885,11 +888,12 @@ sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
 }
 
 void
-sync_digest(uint8_t out[HASH_LEN], void *arg)
+sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 {
 	struct sync *sy = arg;
 
 	index_digest(sy->o.store->index, out);
+	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0);
 }
 
 void

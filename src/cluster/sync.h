@@ -65,7 +65,7 @@ void	sync_member_up(struct member *, void *sync);
 void	sync_member_down(struct member *, void *sync);
 void	sync_frame(struct member *, const struct wire_hdr *, const uint8_t *,
 	    void *sync);
-void	sync_digest(uint8_t out[HASH_LEN], void *sync);
+void	sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *sync);
 void	sync_get_stats(struct sync *, struct sync_stats *);
 /*
  * Calls done(arg, 0) once `need` members hold path with content sha

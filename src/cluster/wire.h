@@ -52,6 +52,12 @@ struct wire_hdr {
 /* Parses hdr[WIRE_HDR_LEN]; -EPROTO (bad version/type/flags) or -EMSGSIZE. */
 int	wire_frame_check(const uint8_t *hdr, struct wire_hdr *out)
 	    __attribute__((warn_unused_result));
+/*
+ * Bulk frames (BLOCK) are not copied into one piece on arrival: their
+ * payload is handed over as an evbuffer (link_bulk), so block data moves
+ * from socket to disk without extra copies.
+ */
+#define wire_is_bulk(type)	((type) == WIRE_BLOCK)
 /* Largest legal payload for a type (0 for an unknown one). */
 uint32_t wire_max_len(uint8_t type);
 const char *wire_type_name(uint8_t type);

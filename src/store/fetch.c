@@ -156,16 +156,36 @@ fetch_begin(struct store *s, const char *path, const struct file_meta *m,
 }
 
 int
-fetch_put_block(struct fetch *f, uint32_t idx, const uint8_t *data,
-    size_t len)
+fetch_put_block(struct fetch *f, uint32_t idx, const struct iovec *iov,
+    int iovcnt)
 {
-	if (idx >= f->m.nblocks || len != fetch_block_len(&f->m, idx))
+	const uint8_t *want = f->blocks + (size_t)idx * HASH_LEN;
+	uint8_t d[HASH_LEN];
+	EVP_MD_CTX *c;
+	size_t len = 0;
+	int i, ok;
+
+	if (idx >= f->m.nblocks)
 		return (-EBADMSG);
-	if (!block_ok(data, len, f->blocks + (size_t)idx * HASH_LEN))
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len != fetch_block_len(&f->m, idx) || (c = EVP_MD_CTX_new()) ==
+	    NULL)
 		return (-EBADMSG);
-	if (pwrite(f->fd, data, len, (off_t)idx * HASH_BLOCK_SIZE) !=
+	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+	for (i = 0; ok && i < iovcnt; i++)
+		ok = EVP_DigestUpdate(c, iov[i].iov_base, iov[i].iov_len) == 1;
+	ok = ok && EVP_DigestFinal_ex(c, d, NULL) == 1 &&
+	    memcmp(d, want, HASH_LEN) == 0;
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		return (-EBADMSG);
+	if (pwritev(f->fd, iov, iovcnt, (off_t)idx * HASH_BLOCK_SIZE) !=
 	    (ssize_t)len)
 		return (store_errno(errno));
+	/* Start writeback now so the commit's fsync finds little to do. */
+	(void)sync_file_range(f->fd, (off_t)idx * HASH_BLOCK_SIZE, (off_t)len,
+	    SYNC_FILE_RANGE_WRITE);
 	return (0);
 }
 

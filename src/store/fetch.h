@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "store/index.h"
 #include "store/store.h"
@@ -34,9 +35,9 @@ struct fetch;
 int	fetch_begin(struct store *, const char *path, const struct file_meta *m,
 	    struct fetch **out, uint8_t *have)
 	    __attribute__((warn_unused_result));
-/* -EBADMSG if data does not match the block's hash. */
-int	fetch_put_block(struct fetch *, uint32_t idx, const uint8_t *data,
-	    size_t len) __attribute__((warn_unused_result));
+/* -EBADMSG if the data (in pieces) does not match the block's hash. */
+int	fetch_put_block(struct fetch *, uint32_t idx, const struct iovec *,
+	    int iovcnt) __attribute__((warn_unused_result));
 /*
  * Commits under target (path, or a conflict copy's name).  If
  * expect_local is set, the local row for path must still have that
