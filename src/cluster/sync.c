@@ -204,6 +204,7 @@ static int
 frames_row(const char *path, const struct file_meta *m, void *arg)
 {
 	struct frames *fr = arg;
+	size_t mark;
 
 	if (fr->n == 0 || fr->v[fr->n - 1].len > FRAME_FILL) {
 		if (fr->n > 0)
@@ -211,8 +212,22 @@ frames_row(const char *path, const struct file_meta *m, void *arg)
 		if (frames_open(fr) < 0)
 			return (-ENOMEM);
 	}
-	if (put_entry(&fr->v[fr->n - 1], path, m) < 0)
-		return (-ENOBUFS);
+	mark = fr->v[fr->n - 1].len;
+	if (put_entry(&fr->v[fr->n - 1], path, m) < 0) {
+		buf_truncate(&fr->v[fr->n - 1], mark);
+		/* Only a block list near 2 MiB (a file of some 60 GiB)
+		 * cannot fit in a frame: it is not sent rather than
+		 * holding up every change after it. */
+		if (fr->count == 0) {
+			log_warnx("sync: %s is too large to replicate", path);
+			fr->last_seq = m->seq;
+			return (0);
+		}
+		frames_close(fr);
+		if (frames_open(fr) < 0 ||
+		    put_entry(&fr->v[fr->n - 1], path, m) < 0)
+			return (-ENOBUFS);
+	}
 	fr->count++;
 	fr->rows++;
 	fr->last_seq = m->seq;
