@@ -568,6 +568,13 @@ data_event(struct bufferevent *bev, short what, void *arg)
 		recv_next(s);
 		return;
 	}
+	/* An upload only reads: a failed write (TLS housekeeping to a
+	 * client that is done sending) is no reason to drop its data. */
+	if (x->kind == XFER_RECV && (what & BEV_EVENT_WRITING) &&
+	    !(what & BEV_EVENT_READING)) {
+		bufferevent_disable(bev, EV_WRITE);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		ftp_xfer_finish(s, 426, "Data connection timed out; transfer "
 		    "aborted.");
@@ -598,6 +605,12 @@ data_attach(struct ftp_session *s)
 		}
 		SSL_set_session_id_context(ssl, s->sid_ctx,
 		    sizeof(s->sid_ctx));
+		/*
+		 * No session tickets on data connections: the client has the
+		 * control connection's, and a ticket written after an upload's
+		 * last byte meets a socket the client already closed.
+		 */
+		SSL_set_num_tickets(ssl, 0);
 		d->bev = bufferevent_openssl_socket_new(s->srv->o.base, d->fd,
 		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (d->bev)
