@@ -60,7 +60,12 @@ set(struct vv *v, const uint8_t id[NODE_ID_LEN], uint64_t c)
 int
 vv_bump(struct vv *v, const uint8_t id[NODE_ID_LEN])
 {
-	return (set(v, id, vv_get(v, id) + 1));
+	uint64_t c = vv_get(v, id);
+
+	/* A counter that wrapped would make a new version look old. */
+	if (c == UINT64_MAX)
+		return (-EOVERFLOW);
+	return (set(v, id, c + 1));
 }
 
 int
@@ -143,8 +148,10 @@ vv_decode(struct vv *v, const uint8_t *p, size_t len)
 			c = c << 8 | p[o + NODE_ID_LEN + k];
 		/* Sorted and unique, or it is not one of ours. */
 		if (v->n > 0 && memcmp(v->e[v->n - 1].id, p + o,
-		    NODE_ID_LEN) >= 0)
+		    NODE_ID_LEN) >= 0) {
+			v->n = 0;
 			return (-EINVAL);
+		}
 		memcpy(v->e[v->n].id, p + o, NODE_ID_LEN);
 		v->e[v->n].c = c;
 		v->n++;

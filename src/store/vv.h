@@ -33,7 +33,8 @@ enum vv_order {
 
 void	vv_clear(struct vv *);
 uint64_t vv_get(const struct vv *, const uint8_t id[NODE_ID_LEN]);
-/* Increments id's counter (adding it); -ENOSPC if the vector is full. */
+/* Increments id's counter (adding it); -ENOSPC if the vector is full,
+ * -EOVERFLOW if the counter is at its maximum. */
 int	vv_bump(struct vv *, const uint8_t id[NODE_ID_LEN]);
 /* dst = element-wise maximum of dst and src. */
 int	vv_merge(struct vv *dst, const struct vv *src);
