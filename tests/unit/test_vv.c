@@ -516,6 +516,23 @@ test_cap(void **state)
 	assert_vv_same(&v, &full);
 }
 
+/* A counter at its maximum is not bumped: wrapping would make a new
+ * version compare older than the one it replaces. */
+static void
+test_bump_refuses_wrap(void **state)
+{
+	uint8_t enc[NODE_ID_LEN + 8];
+	struct vv v, before;
+
+	(void)state;
+	memset(enc, 0x11, NODE_ID_LEN);
+	memset(enc + NODE_ID_LEN, 0xff, 8);
+	assert_int_equal(vv_decode(&v, enc, sizeof(enc)), 0);
+	before = v;
+	assert_int_equal(vv_bump(&v, enc), -EOVERFLOW);
+	assert_int_equal(vv_compare(&v, &before), VV_EQUAL);
+}
+
 int
 main(void)
 {
@@ -530,6 +547,7 @@ main(void)
 		cmocka_unit_test(test_decode_refuses_length),
 		cmocka_unit_test(test_decode_every_prefix),
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_bump_refuses_wrap),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
