@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -131,7 +132,13 @@ void
 ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 {
 	struct ftp_xfer *x = s->xfer;
+	char text[sizeof(x->ok_reply)];
 
+	/* The reply may live in the transfer, which is freed below. */
+	if (reply) {
+		snprintf(text, sizeof(text), "%s", reply);
+		reply = text;
+	}
 	s->xfer = NULL;
 	ftp_data_close(s);
 	if (x) {
