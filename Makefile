@@ -36,8 +36,14 @@ unit: all $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 	$(MESON) test -C $(ASAN) --print-errorlogs
 
-e2e: all
+# The whole suite against the normal build, then the FTP and peer-input
+# tests again against the AddressSanitizer build.
+e2e: all $(ASAN)/build.ninja
 	$(PYTEST) -q tests/e2e
+	ninja -C $(ASAN)
+	SHOAL_BIN=$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	    $(PYTEST) -q tests/e2e/test_ftp_commands.py \
+	    tests/e2e/test_peer_input.py
 
 test: unit e2e
 
