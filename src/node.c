@@ -258,6 +258,80 @@ ctl_bye(void *arg)
 	members_bye(n->members, bye_done, n);
 }
 
+static int
+ctl_send(void *arg, const char *path)
+{
+	struct node *n = arg;
+
+	return (sync_offer(n->sync, path));
+}
+
+/*
+ * Every node holds every file (replicas = all): the holders of a path are
+ * this node and the live members whose index agrees with ours.
+ */
+static json_t *
+ctl_holders(void *arg, const char *path)
+{
+	struct node *n = arg;
+	uint8_t mine[HASH_LEN];
+	struct member *m;
+	char id[33];
+	json_t *a = json_array();
+
+	(void)path;
+	member_id_hex(n->store.node_id, id);
+	json_array_append_new(a, json_string(id));
+	index_digest(n->store.index, mine);
+	TAILQ_FOREACH(m, members_list(n->members), entry)
+		if (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
+		    memcmp(m->digest, mine, HASH_LEN) == 0)
+			json_array_append_new(a, json_string(m->id_hex));
+	return (a);
+}
+
+static void
+ctl_metrics(void *arg, struct buf *b)
+{
+	struct node *n = arg;
+	struct sync_stats st;
+	uint64_t fin = 0, fout = 0;
+	unsigned sessions = 0;
+
+	sync_get_stats(n->sync, &st);
+	if (n->ftp)
+		ftp_server_counters(n->ftp, &sessions, &fin, &fout);
+	if (buf_printf(b,
+	    "# HELP shoal_ftp_sessions Open FTP sessions.\n"
+	    "# TYPE shoal_ftp_sessions gauge\n"
+	    "shoal_ftp_sessions %u\n"
+	    "shoal_bytes_in_total{front=\"ftp\"} %llu\n"
+	    "shoal_bytes_out_total{front=\"ftp\"} %llu\n"
+	    "shoal_bytes_in_total{front=\"peer\"} %llu\n"
+	    "# HELP shoal_members_alive Live members, this node included.\n"
+	    "# TYPE shoal_members_alive gauge\n"
+	    "shoal_members_alive %u\n"
+	    "# HELP shoal_sync_lag_files Files waiting to be fetched.\n"
+	    "# TYPE shoal_sync_lag_files gauge\n"
+	    "shoal_sync_lag_files %u\n"
+	    "# HELP shoal_sync_conflicts_total Concurrent versions resolved.\n"
+	    "# TYPE shoal_sync_conflicts_total counter\n"
+	    "shoal_sync_conflicts_total %llu\n"
+	    "# HELP shoal_sync_bad_blocks_total Blocks that failed their hash.\n"
+	    "# TYPE shoal_sync_bad_blocks_total counter\n"
+	    "shoal_sync_bad_blocks_total %llu\n"
+	    "# HELP shoal_sync_files_fetched_total Files fetched from peers.\n"
+	    "# TYPE shoal_sync_files_fetched_total counter\n"
+	    "shoal_sync_files_fetched_total %llu\n",
+	    sessions, (unsigned long long)fin, (unsigned long long)fout,
+	    (unsigned long long)st.bytes_fetched, network_size(n),
+	    st.pulls_active + st.pulls_queued,
+	    (unsigned long long)st.conflicts,
+	    (unsigned long long)st.bad_blocks,
+	    (unsigned long long)st.files_fetched) < 0)
+		log_warnx("metrics: out of room");
+}
+
 /* DIR/.shoal/control: where the running node's HTTP endpoint is. */
 static void
 write_control(struct node *n)
@@ -270,8 +344,8 @@ write_control(struct node *n)
 		log_warn("cannot write %s/control", n->priv);
 		return;
 	}
-	fprintf(f, "http %s\npid %ld\n", http_server_addr(n->http),
-	    (long)getpid());
+	fprintf(f, "http %s\nscheme %s\npid %ld\n", http_server_addr(n->http),
+	    http_server_scheme(n->http), (long)getpid());
 	fclose(f);
 }
 
@@ -281,9 +355,16 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	char path[4300], hex[128];
 	struct members_opts mo;
 	struct sync_opts so;
-	struct http_ctl ctl = {
-		.status = ctl_status, .peers = ctl_peers, .add = ctl_add,
-		.bye = ctl_bye, .arg = n,
+	struct http_opts ho = {
+		.base = n->base, .pool = n->pool, .store = &n->store,
+		.auth = n->auth, .cfg = n->cfg, .priv_dir = n->priv,
+		.token = n->token,
+		.ctl = {
+			.status = ctl_status, .peers = ctl_peers,
+			.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
+			.metrics = ctl_metrics, .holders = ctl_holders,
+			.arg = n,
+		},
 	};
 
 	if (str_fmt(path, sizeof(path), "%s/cluster_key", n->priv) < 0 ||
@@ -327,8 +408,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	if ((n->members = members_new(&mo, err, errlen)) == NULL)
 		return (-EINVAL);
 	sync_set_members(n->sync, n->members);
-	if ((n->http = http_server_new(n->base, n->cfg->http_listen, n->token,
-	    &ctl, err, errlen)) == NULL)
+	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
 	write_control(n);
 	(void)dir;

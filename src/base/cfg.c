@@ -78,6 +78,8 @@ static const struct cfg_key keys[] = {
 	    "most KiB/s this node sends to all peers together; 0 = no limit"),
 	STR("http", "listen", http_listen, "127.0.0.1:8440",
 	    "HOST:PORT of the HTTP endpoint (control and API)"),
+	STR("http", "tls", http_tls, "auto",
+	    "auto (HTTPS unless listening on loopback), yes or no"),
 	{ "sync", "consistency_threshold", CFG_RATIO,
 	  offsetof(struct cfg, sync_consistency_threshold), 0, 0, 0, "0.7",
 	  "a node whose index differs from more than (1 - this) of the live "

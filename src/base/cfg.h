@@ -37,6 +37,7 @@ struct cfg {
 	unsigned	peer_send_limit_kib;
 	/* [http] */
 	char		http_listen[CFG_STR_MAX];
+	char		http_tls[8];
 	/* [sync] */
 	double		sync_consistency_threshold;
 	unsigned	sync_writes;

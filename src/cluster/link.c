@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 
 #include "base/log.h"
+#include "net/sock.h"
 
 struct link {
 	struct link_env		 env;
@@ -112,6 +113,7 @@ link_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		l->up = true;
+		sock_nodelay(bufferevent_getfd(bev));
 		log_debug("peer %s: TLS up", l->peer);
 		if (l->env.cbs.on_up)
 			l->env.cbs.on_up(l, l->env.arg);

@@ -333,6 +333,67 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 	announce(arg);
 }
 
+/* SEND */
+
+struct offer_job {
+	struct sync	*sy;
+	char		*path;
+	struct frames	 fr;
+	int		 rc;
+};
+
+static void
+offer_run(void *arg)
+{
+	struct offer_job *j = arg;
+	struct file_meta m;
+	uint8_t *blocks = NULL;
+
+	j->fr.kind = 0;
+	if ((j->rc = index_get_any(j->sy->o.store->index, j->path, &m,
+	    &blocks)) == 0 && m.deleted)
+		j->rc = -ENOENT;
+	if (j->rc == 0 && frames_row(j->path, &m, &j->fr) == 0 && j->fr.n)
+		frames_close(&j->fr);
+	free(blocks);
+}
+
+static void
+offer_done(void *arg)
+{
+	struct offer_job *j = arg;
+	struct member *m;
+
+	if (j->rc == 0 && j->fr.n == 1) {
+		TAILQ_FOREACH(m, members_list(j->sy->o.members), entry)
+			if (m->link && m->state == MEMBER_ALIVE)
+				(void)members_send(m, &j->fr.v[0]);
+	} else if (j->rc < 0)
+		log_info("sync: cannot offer %s: %s", j->path, strerror(-j->rc));
+	frames_release(&j->fr);
+	free(j->path);
+	free(j);
+}
+
+int
+sync_offer(struct sync *sy, const char *path)
+{
+	struct offer_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->path = strdup(path)) == NULL) {
+		free(j);
+		return (-ENOMEM);
+	}
+	j->sy = sy;
+	if (work_submit(sy->o.pool, offer_run, offer_done, j) < 0) {
+		free(j->path);
+		free(j);
+		return (-ENOMEM);
+	}
+	return ((int)members_alive(sy->o.members));
+}
+
 /* Answering INDEX_REQ */
 
 struct serve_job {

@@ -68,6 +68,12 @@ void	sync_frame(struct member *, const struct wire_hdr *, const uint8_t *,
 void	sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *sync);
 void	sync_get_stats(struct sync *, struct sync_stats *);
 /*
+ * SEND: offers path's current version to every live member, each of which
+ * takes it if it lacks it or holds an older one.  Returns how many members
+ * it was offered to.
+ */
+int	sync_offer(struct sync *, const char *path);
+/*
  * Calls done(arg, 0) once `need` members hold path with content sha
  * durably, or done(arg, -ETIMEDOUT) after timeout_ms.
  */

@@ -65,6 +65,8 @@ struct ftp_server *ftp_server_new(const struct ftp_server_opts *,
     char *err, size_t errlen);
 void	ftp_server_free(struct ftp_server *);
 const char *ftp_server_addr(const struct ftp_server *);
+void	ftp_server_counters(const struct ftp_server *, unsigned *sessions,
+	    uint64_t *bytes_in, uint64_t *bytes_out);
 
 /* Internal to the module from here on. */
 
@@ -82,6 +84,7 @@ struct ftp_server {
 	unsigned		 pasv_lo, pasv_hi, pasv_next;
 	struct sockaddr_storage	 pasv_addr;
 	bool			 has_pasv_addr;
+	uint64_t		 bytes_in, bytes_out;
 };
 
 enum ftp_xfer_kind {

@@ -34,6 +34,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "net/sock.h"
 #include "store/hash.h"
 #include "store/upload.h"
 
@@ -142,6 +143,10 @@ ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 	s->xfer = NULL;
 	ftp_data_close(s);
 	if (x) {
+		if (x->kind == XFER_RECV)
+			s->srv->bytes_in += x->bytes;
+		else
+			s->srv->bytes_out += x->bytes;
 		x->s = NULL;
 		if (x->job_running)
 			;	/* its done callback frees it */
@@ -605,6 +610,7 @@ data_attach(struct ftp_session *s)
 	struct timeval tv = { c->ftp_idle_timeout, 0 };
 	SSL *ssl;
 
+	sock_nodelay(d->fd);
 	if (s->prot_p) {
 		if ((ssl = SSL_new(s->srv->tls)) == NULL) {
 			ftp_xfer_finish(s, 425, "TLS unavailable.");

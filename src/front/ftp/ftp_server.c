@@ -168,3 +168,12 @@ ftp_server_addr(const struct ftp_server *srv)
 {
 	return (srv->addr);
 }
+
+void
+ftp_server_counters(const struct ftp_server *srv, unsigned *sessions,
+    uint64_t *bytes_in, uint64_t *bytes_out)
+{
+	*sessions = srv->nsessions;
+	*bytes_in = srv->bytes_in;
+	*bytes_out = srv->bytes_out;
+}

@@ -30,6 +30,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "net/sock.h"
 #include "net/tls.h"
 
 static void session_read(struct bufferevent *, void *);
@@ -841,6 +842,7 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->srv = srv;
 	s->fd = fd;
 	s->data.fd = -1;
+	sock_nodelay(fd);
 	memcpy(&s->peer, sa, (size_t)socklen);
 	ll = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &ll);

@@ -1,20 +1,28 @@
 /*
- * http: the node's HTTP endpoint.  For now it carries the control API the
- * `shoal` command uses on a running node (status, peers, add, bye); every
- * request needs the node's API token (DIR/.shoal/api_token) as a bearer
- * token.  Bodies and headers are capped; answers are JSON.
+ * http: the node's HTTP endpoint: the REST API (docs/API.md) and the
+ * control calls the `shoal` command uses.  HTTP/1.1 with keep-alive; TLS
+ * whenever it listens beyond loopback (or http.tls = yes).  Every request
+ * is authenticated: HTTP Basic with the node's accounts, or the node's API
+ * token (DIR/.shoal/api_token) as a bearer token.
  */
 #ifndef SHOAL_FRONT_HTTP_H
 #define SHOAL_FRONT_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-struct event_base;
-struct evhttp_request;
-struct http_server;
+#include "base/buf.h"
 
+struct auth;
+struct cfg;
+struct event_base;
+struct http_server;
+struct store;
+struct work_pool;
+
+/* What the node answers for the control calls. */
 struct http_ctl {
 	/* Each returns a new JSON value; status answers through done. */
 	void	(*status)(void *arg, void (*done)(void *req, json_t *),
@@ -22,12 +30,34 @@ struct http_ctl {
 	json_t	*(*peers)(void *arg);
 	int	(*add)(void *arg, const char *addr, char *err, size_t errlen);
 	void	(*bye)(void *arg);
+	/* Offers path to every member; returns how many it was sent to. */
+	int	(*send)(void *arg, const char *path);
+	/* Appends Prometheus lines for the node's other parts. */
+	void	(*metrics)(void *arg, struct buf *out);
+	/* Node ids holding path (JSON array), or NULL for "this one". */
+	json_t	*(*holders)(void *arg, const char *path);
 	void	*arg;
 };
 
-struct http_server *http_server_new(struct event_base *, const char *listen,
-    const char *token, const struct http_ctl *, char *err, size_t errlen);
+struct http_opts {
+	struct event_base	*base;
+	struct work_pool	*pool;
+	struct store		*store;
+	struct auth		*auth;
+	const struct cfg	*cfg;
+	const char		*priv_dir;	/* TLS files, API token */
+	const char		*token;
+	struct http_ctl		 ctl;
+};
+
+struct http_server *http_server_new(const struct http_opts *, char *err,
+    size_t errlen);
 void	http_server_free(struct http_server *);
 const char *http_server_addr(const struct http_server *);
+/* "http" or "https" */
+const char *http_server_scheme(const struct http_server *);
+/* Bytes received and sent by the HTTP front end, requests served. */
+void	http_server_counters(const struct http_server *, uint64_t *in,
+	    uint64_t *out, uint64_t *requests, uint64_t *errors);
 
 #endif

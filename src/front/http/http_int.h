@@ -1,0 +1,101 @@
+/*
+ * http_int: what http_server.c (connections, parsing, auth, responses) and
+ * http_api.c (the routes) share.
+ */
+#ifndef SHOAL_FRONT_HTTP_INT_H
+#define SHOAL_FRONT_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "front/auth.h"
+#include "front/http/http.h"
+#include "front/http/http_parse.h"
+#include "net/addr.h"
+#include "store/path.h"
+
+#define HTTP_BODY_MAX		(64 * 1024)	/* JSON bodies */
+#define HTTP_CONNS_MAX		512
+#define HTTP_HEAD_TIMEOUT	30
+#define HTTP_IDLE_TIMEOUT	60
+#define HTTP_FILE_CHUNK		(1u << 20)
+
+struct ingest;
+
+enum conn_state {
+	CONN_HEAD,		/* reading a request head */
+	CONN_BODY,		/* reading a small body into body */
+	CONN_UPLOAD,		/* streaming a body into an ingest */
+	CONN_BUSY,		/* a job or the node is working on it */
+	CONN_SENDING,		/* the response is going out */
+};
+
+struct http_server {
+	struct http_opts	 o;
+	SSL_CTX			*tls;
+	struct evconnlistener	*listener;
+	char			 addr[ADDR_STR_MAX];
+	char			 token[128];
+	TAILQ_HEAD(, http_conn)	 conns;
+	unsigned		 nconns;
+	uint64_t		 bytes_in, bytes_out, requests, errors;
+};
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	 entry;
+	struct http_server	*srv;
+	struct bufferevent	*bev;
+	char			 peer[ADDR_STR_MAX];
+	enum conn_state		 st;
+	struct http_req		 req;
+	char			 path[PATH_LEN_MAX + 1];	/* decoded */
+	char			 user[AUTH_NAME_MAX + 1];
+	struct buf		 body;
+	uint64_t		 body_left;
+	struct ingest		*ing;
+	bool			 created;	/* PUT made a new file */
+	/* a file being sent */
+	int			 fd;
+	uint64_t		 off, end;
+	struct evbuffer		*chunk;
+	bool			 reading;	/* a read job runs */
+	unsigned		 jobs;
+	bool			 closing;
+	bool			 close_after;	/* no keep-alive */
+	struct event		*reap;
+	struct event		*timer;
+};
+
+/* http_server.c */
+void	http_respond(struct http_conn *, int status, const char *ctype,
+	    const char *extra_headers, const void *body, size_t len);
+void	http_respond_json(struct http_conn *, int status, json_t *);
+void	http_error(struct http_conn *, int status, const char *msg);
+/* Starts a response whose body follows (file streaming). */
+void	http_respond_head(struct http_conn *, int status, const char *ctype,
+	    const char *extra_headers, uint64_t content_length);
+/* The response is complete once the output drains. */
+void	http_response_done(struct http_conn *);
+int	http_job(struct http_conn *, void (*fn)(void *), void (*done)(void *),
+	    void *arg);
+/* Ends a job; false if the connection went away (clean up and stop). */
+bool	http_job_end(struct http_conn *);
+void	http_conn_close(struct http_conn *, const char *why);
+/* Reads a small body (already announced by Content-Length); routes the
+ * request again once it is complete. */
+void	http_read_body(struct http_conn *);
+const char *http_status_text(int);
+
+/* http_api.c */
+void	http_route(struct http_conn *);
+/* Bytes of a streamed upload arrived (or the body is complete). */
+void	http_upload_more(struct http_conn *);
+/* The file response wants more bytes (output drained below the mark). */
+void	http_send_more(struct http_conn *);
+
+#endif

@@ -1,0 +1,631 @@
+/*
+ * http_server: HTTP/1.1 connections.
+ *
+ *   head ──parsed, authenticated──> route ──> body (small JSON) ──┐
+ *     ^                                  └──> upload (streamed) ───┤
+ *     │                                                            v
+ *     └───── keep-alive, output drained ◄──── sending ◄──── busy (jobs)
+ *
+ * A connection reads one request at a time; a pipelined next request
+ * waits in the input buffer.  Heads are capped at HTTP_HEAD_MAX (431) and
+ * bodies other than uploads at HTTP_BODY_MAX (413).  A connection is never
+ * freed inside its own callback or while a job refers to it: it is marked
+ * closing and reaped when the last job returns.
+ */
+#include "front/http/http_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "base/cfg.h"
+#include "base/log.h"
+#include "base/work.h"
+#include "front/ingest.h"
+#include "net/sock.h"
+#include "net/tls.h"
+
+static void conn_read(struct bufferevent *, void *);
+static void conn_write(struct bufferevent *, void *);
+static void conn_event(struct bufferevent *, short, void *);
+static void next_request(struct http_conn *);
+
+const char *
+http_status_text(int s)
+{
+	switch (s) {
+	case 100: return ("Continue");
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 204: return ("No Content");
+	case 206: return ("Partial Content");
+	case 304: return ("Not Modified");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
+	case 411: return ("Length Required");
+	case 412: return ("Precondition Failed");
+	case 413: return ("Content Too Large");
+	case 416: return ("Range Not Satisfiable");
+	case 423: return ("Locked");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 503: return ("Service Unavailable");
+	case 505: return ("HTTP Version Not Supported");
+	case 507: return ("Insufficient Storage");
+	default: return ("Unknown");
+	}
+}
+
+static void
+conn_free(struct http_conn *c)
+{
+	struct http_server *srv = c->srv;
+
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	if (c->ing)
+		ingest_cancel(c->ing);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->chunk)
+		evbuffer_free(c->chunk);
+	buf_release(&c->body);
+	event_free(c->reap);
+	event_free(c->timer);
+	free(c);
+}
+
+static void
+on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->jobs == 0)
+		conn_free(c);
+}
+
+void
+http_conn_close(struct http_conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	log_debug("http: %s closed: %s", c->peer, why);
+	evtimer_del(c->timer);
+	if (c->ing) {
+		/* A body that did not arrive whole never replaces a file. */
+		ingest_cancel(c->ing);
+		c->ing = NULL;
+	}
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	event_active(c->reap, 0, 0);
+}
+
+static void
+arm_timer(struct http_conn *c, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+int
+http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
+    void *arg)
+{
+	if (work_submit(c->srv->o.pool, fn, done, arg) < 0)
+		return (-ENOMEM);
+	c->jobs++;
+	return (0);
+}
+
+bool
+http_job_end(struct http_conn *c)
+{
+	c->jobs--;
+	if (c->closing) {
+		if (c->jobs == 0)
+			event_active(c->reap, 0, 0);
+		return (false);
+	}
+	return (true);
+}
+
+/* Responses */
+
+static void
+write_head(struct http_conn *c, int status, const char *ctype,
+    const char *extra, uint64_t len, bool has_body)
+{
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!c->req.keep_alive)
+		c->close_after = true;
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: shoal\r\n%s%s%s"
+	    "Connection: %s\r\n", status, http_status_text(status), date,
+	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "", c->close_after ? "close" : "keep-alive");
+	if (has_body)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "Content-Length: %llu\r\n", (unsigned long long)len);
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\r\n",
+	    extra ? extra : "");
+	if (status >= 400)
+		c->srv->errors++;
+}
+
+void
+http_respond_head(struct http_conn *c, int status, const char *ctype,
+    const char *extra, uint64_t len)
+{
+	if (c->bev == NULL)
+		return;
+	c->st = CONN_SENDING;
+	/* 304 and 204 carry no body and no length. */
+	write_head(c, status, ctype, extra, len, status != 304 &&
+	    status != 204);
+}
+
+void
+http_respond(struct http_conn *c, int status, const char *ctype,
+    const char *extra, const void *body, size_t len)
+{
+	if (c->bev == NULL)
+		return;
+	/* An unread request body would be taken for the next request. */
+	if (c->st == CONN_HEAD || c->body_left > 0)
+		c->close_after = true;
+	http_respond_head(c, status, ctype, extra, len);
+	if (body && len && c->req.method != HTTP_HEAD)
+		evbuffer_add(bufferevent_get_output(c->bev), body, len);
+	http_response_done(c);
+}
+
+void
+http_respond_json(struct http_conn *c, int status, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	size_t n = s ? strlen(s) : 0;
+
+	if (s) {
+		/* The terminating NUL becomes the final newline. */
+		s[n] = '\n';
+		n++;
+	}
+	http_respond(c, status, "application/json", NULL, s, n);
+	free(s);
+	json_decref(j);
+}
+
+void
+http_error(struct http_conn *c, int status, const char *msg)
+{
+	log_debug("http: %s %d %s", c->peer, status, msg);
+	http_respond_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+void
+http_response_done(struct http_conn *c)
+{
+	c->st = CONN_SENDING;
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) ==
+	    0)
+		conn_write(c->bev, c);
+}
+
+/* Reading requests */
+
+static void
+finish_request(struct http_conn *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (c->chunk)
+		evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
+	if (c->close_after) {
+		http_conn_close(c, "done");
+		return;
+	}
+	c->st = CONN_HEAD;
+	buf_reset(&c->body);
+	c->body_left = 0;
+	c->created = false;
+	arm_timer(c, HTTP_IDLE_TIMEOUT);
+	next_request(c);
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+
+	(void)bev;
+	if (c->st != CONN_SENDING || c->closing)
+		return;
+	if (c->fd >= 0 && c->off < c->end) {
+		http_send_more(c);
+		return;
+	}
+	if (c->reading)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		finish_request(c);
+}
+
+/* "Basic base64(user:pass)": user and pass into the buffers. */
+static int
+basic_credentials(const char *h, char *user, size_t ulen, char *pass,
+    size_t plen)
+{
+	unsigned char dec[600];
+	char *colon;
+	size_t n = strlen(h);
+	int len;
+
+	if (n > 800)
+		return (-1);
+	len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
+	if (len < 0)
+		return (-1);
+	/* EVP_DecodeBlock counts the padding's zero bytes. */
+	while (n > 0 && h[n - 1] == '=') {
+		n--;
+		len--;
+	}
+	dec[len] = '\0';
+	if (memchr(dec, '\0', (size_t)len) != NULL ||
+	    (colon = strchr((char *)dec, ':')) == NULL)
+		return (-1);
+	*colon = '\0';
+	if (str_copy(user, ulen, (char *)dec) < 0 ||
+	    str_copy(pass, plen, colon + 1) < 0)
+		return (-1);
+	OPENSSL_cleanse(dec, sizeof(dec));
+	return (0);
+}
+
+struct login {
+	struct http_conn	*c;
+	char			 user[AUTH_NAME_MAX + 1];
+	char			 pass[AUTH_PASS_MAX + 1];
+	int			 rc;
+};
+
+static void
+login_run(void *arg)
+{
+	struct login *l = arg;
+
+	l->rc = auth_check(l->c->srv->o.auth, l->user, l->pass);
+	OPENSSL_cleanse(l->pass, sizeof(l->pass));
+}
+
+static void
+login_done(void *arg)
+{
+	struct login *l = arg;
+	struct http_conn *c = l->c;
+	int rc = l->rc;
+
+	memcpy(c->user, l->user, sizeof(c->user));
+	free(l);
+	if (!http_job_end(c))
+		return;
+	if (rc < 0) {
+		http_respond(c, 401, "application/json",
+		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n",
+		    "{\"error\": \"wrong user or password\"}\n", 36);
+		return;
+	}
+	http_route(c);
+}
+
+/* Checks the credentials; routes the request when they are good. */
+static void
+authenticate(struct http_conn *c)
+{
+	const char *h = c->req.authorization;
+	struct http_server *srv = c->srv;
+	struct login *l;
+	size_t n = strlen(srv->token);
+
+	if (strncmp(h, "Bearer ", 7) == 0) {
+		if (strlen(h + 7) == n &&
+		    CRYPTO_memcmp(h + 7, srv->token, n) == 0) {
+			(void)str_copy(c->user, sizeof(c->user), "(token)");
+			http_route(c);
+			return;
+		}
+	} else if (strncmp(h, "Basic ", 6) == 0 &&
+	    (l = calloc(1, sizeof(*l))) != NULL) {
+		l->c = c;
+		if (basic_credentials(h + 6, l->user, sizeof(l->user), l->pass,
+		    sizeof(l->pass)) == 0 && auth_valid_name(l->user)) {
+			c->st = CONN_BUSY;
+			if (http_job(c, login_run, login_done, l) == 0)
+				return;
+		}
+		OPENSSL_cleanse(l->pass, sizeof(l->pass));
+		free(l);
+	}
+	http_respond(c, 401, "application/json",
+	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n",
+	    "{\"error\": \"authentication required\"}\n", 38);
+}
+
+static void
+next_request(struct http_conn *c)
+{
+	struct evbuffer *in;
+	size_t len;
+	int rc;
+
+	if (c->closing || c->st != CONN_HEAD || c->bev == NULL)
+		return;
+	in = bufferevent_get_input(c->bev);
+	if ((len = evbuffer_get_length(in)) == 0)
+		return;
+	if (len > HTTP_HEAD_MAX)
+		len = HTTP_HEAD_MAX;
+	rc = http_parse_head((const char *)evbuffer_pullup(in, (ev_ssize_t)len),
+	    len, &c->req);
+	if (rc == 0)
+		return;	/* more to come */
+	c->srv->requests++;
+	if (rc < 0) {
+		c->req.keep_alive = false;
+		http_error(c, -rc, rc == -431 ? "request head too large" :
+		    rc == -505 ? "only HTTP/1.x" : rc == -501 ?
+		    "unsupported transfer coding" : "malformed request");
+		return;
+	}
+	evbuffer_drain(in, (size_t)rc);
+	evtimer_del(c->timer);
+	c->close_after = !c->req.keep_alive;
+	c->body_left = c->req.content_length > 0 ?
+	    (uint64_t)c->req.content_length : 0;
+	c->st = CONN_BUSY;
+	authenticate(c);
+}
+
+void
+http_read_body(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = evbuffer_get_length(in);
+
+	c->st = CONN_BODY;
+	if (n > c->body_left)
+		n = (size_t)c->body_left;
+	if (buf_append(&c->body, evbuffer_pullup(in, (ev_ssize_t)n), n) < 0) {
+		http_error(c, 413, "body too large");
+		return;
+	}
+	evbuffer_drain(in, n);
+	c->body_left -= n;
+	c->srv->bytes_in += n;
+	if (c->body_left == 0) {
+		c->st = CONN_BUSY;
+		http_route(c);
+	}
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+
+	(void)bev;
+	switch (c->st) {
+	case CONN_HEAD:
+		next_request(c);
+		break;
+	case CONN_BODY:
+		http_read_body(c);
+		break;
+	case CONN_UPLOAD:
+		http_upload_more(c);
+		break;
+	default:
+		/* The next request waits until this one is answered. */
+		break;
+	}
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		http_conn_close(c, what & BEV_EVENT_EOF ? "client left" :
+		    "connection error");
+	else if (what & BEV_EVENT_TIMEOUT)
+		http_conn_close(c, "stalled");
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	http_conn_close(arg, "idle");
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct http_server *srv = arg;
+	struct timeval stall = { 300, 0 };
+	struct http_conn *c;
+	SSL *ssl = NULL;
+
+	(void)l;
+	(void)socklen;
+	if (srv->nconns >= HTTP_CONNS_MAX || (c = calloc(1, sizeof(*c))) ==
+	    NULL) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->fd = -1;
+	sock_nodelay(fd);
+	addr_str(sa, c->peer);
+	buf_init(&c->body, HTTP_BODY_MAX);
+	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
+	c->timer = evtimer_new(srv->o.base, on_timer, c);
+	if (srv->tls && (ssl = SSL_new(srv->tls)) != NULL) {
+		c->bev = bufferevent_openssl_socket_new(srv->o.base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else if (!srv->tls)
+		c->bev = bufferevent_socket_new(srv->o.base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL || c->reap == NULL || c->timer == NULL) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else {
+			SSL_free(ssl);
+			close(fd);
+		}
+		if (c->reap)
+			event_free(c->reap);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	/* SECURITY: a head is read only up to its cap. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 << 20);
+	bufferevent_set_timeouts(c->bev, &stall, &stall);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->st = CONN_HEAD;
+	arm_timer(c, HTTP_HEAD_TIMEOUT);
+}
+
+struct http_server *
+http_server_new(const struct http_opts *o, char *err, size_t errlen)
+{
+	struct http_server *srv;
+	struct sockaddr_storage ss;
+	const struct cfg *c = o->cfg;
+	char cert[4300], key[4300];
+	socklen_t sl;
+	bool tls;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return (NULL);
+	srv->o = *o;
+	TAILQ_INIT(&srv->conns);
+	if (str_copy(srv->token, sizeof(srv->token), o->token) < 0 ||
+	    addr_parse(c->http_listen, &ss, &sl) < 0) {
+		(void)str_fmt(err, errlen, "http.listen: bad address '%s'",
+		    c->http_listen);
+		goto fail;
+	}
+	/* SECURITY: credentials never cross a network in the clear. */
+	tls = strcmp(c->http_tls, "yes") == 0 || (strcmp(c->http_tls,
+	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
+	if (tls) {
+		if ((c->ftp_tls_cert[0] == '/' ? str_copy(cert, sizeof(cert),
+		    c->ftp_tls_cert) : str_fmt(cert, sizeof(cert), "%s/%s",
+		    o->priv_dir, c->ftp_tls_cert)) < 0 ||
+		    (c->ftp_tls_key[0] == '/' ? str_copy(key, sizeof(key),
+		    c->ftp_tls_key) : str_fmt(key, sizeof(key), "%s/%s",
+		    o->priv_dir, c->ftp_tls_key)) < 0 ||
+		    (srv->tls = tls_server_ctx(cert, key, err, errlen)) ==
+		    NULL)
+			goto fail;
+	}
+	srv->listener = evconnlistener_new_bind(o->base, on_accept, srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, (int)sl);
+	if (srv->listener == NULL) {
+		(void)str_fmt(err, errlen, "http: cannot listen on %s: %s",
+		    c->http_listen, strerror(errno));
+		goto fail;
+	}
+	sl = sizeof(ss);
+	getsockname(evconnlistener_get_fd(srv->listener),
+	    (struct sockaddr *)&ss, &sl);
+	addr_str((struct sockaddr *)&ss, srv->addr);
+	log_info("http listening on %s (%s)", srv->addr, srv->tls ? "https" :
+	    "http");
+	return (srv);
+fail:
+	http_server_free(srv);
+	return (NULL);
+}
+
+void
+http_server_free(struct http_server *srv)
+{
+	struct http_conn *c, *t;
+
+	if (srv == NULL)
+		return;
+	if (srv->listener)
+		evconnlistener_free(srv->listener);
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = t) {
+		t = TAILQ_NEXT(c, entry);
+		http_conn_close(c, "shutting down");
+	}
+	SSL_CTX_free(srv->tls);
+	OPENSSL_cleanse(srv->token, sizeof(srv->token));
+	free(srv);
+}
+
+const char *
+http_server_addr(const struct http_server *srv)
+{
+	return (srv->addr);
+}
+
+const char *
+http_server_scheme(const struct http_server *srv)
+{
+	return (srv->tls ? "https" : "http");
+}
+
+void
+http_server_counters(const struct http_server *srv, uint64_t *in,
+    uint64_t *out, uint64_t *requests, uint64_t *errors)
+{
+	*in = srv->bytes_in;
+	*out = srv->bytes_out;
+	*requests = srv->requests;
+	*errors = srv->errors;
+}
