@@ -16,6 +16,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "node.h"
 
 #define SHOAL_VERSION "0.1.0"
@@ -24,7 +25,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: shoal [-C DIR] COMMAND [ARGS]\n"
+	    "usage: shoal [-C DIR | --node URL --user NAME] [--json] COMMAND [ARGS]\n"
 	    "\n"
 	    "  init DIR [--join KEY]         prepare DIR as a node (of a new\n"
 	    "                                cluster, or of KEY's cluster)\n"
@@ -32,18 +33,26 @@ usage(FILE *f)
 	    "           [--sync-writes K] [--log-level LEVEL]\n"
 	    "           [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
-	    "  peers [--json]                members, best first\n"
-	    "  status [--json]               this node, its members and files\n"
+	    "  put LOCAL REMOTE              upload (a progress bar on a terminal)\n"
+	    "  get REMOTE [-o LOCAL]         download, through the local cache\n"
+	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir PATH\n"
+	    "  send PATH                     offer a file to every node\n"
+	    "  lock PATH  unlock PATH        cluster-wide write locks (tracker)\n"
+	    "  peers                         members, best first\n"
+	    "  status                        this node, its members and files\n"
 	    "  add HOST:PORT                 add a member (remembered)\n"
 	    "  bye                           leave the cluster and stop\n"
+	    "  shell                         interactive: ADD LIST GET SEND BYE CMDS\n"
 	    "  user add NAME [--password PW] add an FTP account\n"
 	    "  user passwd NAME [--password PW]\n"
 	    "  user del NAME | user list\n"
 	    "  version\n"
 	    "\n"
-	    "-C DIR runs a command on the node in DIR (default: the nearest\n"
-	    "folder upward holding .shoal/).  Without --password, the\n"
-	    "password is read from standard input.\n");
+	    "Where: -C DIR (the node in DIR; default: the nearest folder\n"
+	    "upward holding .shoal/), or --node http[s]://HOST:PORT --user NAME\n"
+	    "[--cacert FILE] (password from SHOAL_PASSWORD or a prompt).\n"
+	    "--json prints machine-readable output.  Without --password, user\n"
+	    "add/passwd read the password from standard input.\n");
 }
 
 /* Finds the nearest folder from the current one upward with .shoal/. */
@@ -158,18 +167,45 @@ cmd_node(int argc, char **argv)
 	return (node_run(dir, &c));
 }
 
+static bool
+is_remote(const char *cmd)
+{
+	static const char *const remote[] = { "peers", "status", "add", "bye",
+	    "put", "get", "ls", "rm", "mv", "mkdir", "send", "lock", "unlock",
+	    NULL };
+	int i;
+
+	for (i = 0; remote[i]; i++)
+		if (strcmp(cmd, remote[i]) == 0)
+			return (true);
+	return (false);
+}
+
 int
 main(int argc, char **argv)
 {
+	struct client_opts o;
 	char dirbuf[4096];
-	const char *dir = NULL;
-	int i = 1;
+	int i = 1, j, k;
 
 	log_init("shoal", LOG_LVL_INFO);
+	memset(&o, 0, sizeof(o));
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) {
-			dir = argv[i + 1];
+			o.dir = argv[i + 1];
 			i += 2;
+		} else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc) {
+			o.node = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+			o.user = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc) {
+			o.cacert = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			o.json = true;
+			i++;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
@@ -197,20 +233,27 @@ main(int argc, char **argv)
 		usage(stdout);
 		return (0);
 	}
-	if (strcmp(argv[0], "user") == 0 || strcmp(argv[0], "peers") == 0 ||
-	    strcmp(argv[0], "status") == 0 || strcmp(argv[0], "add") == 0 ||
-	    strcmp(argv[0], "bye") == 0) {
-		if (dir == NULL) {
+	if (strcmp(argv[0], "shell") == 0)
+		return (cli_shell(&o));
+	if (is_remote(argv[0])) {
+		/* --json may follow the command too. */
+		for (j = k = 0; j < argc; j++)
+			if (strcmp(argv[j], "--json") == 0)
+				o.json = true;
+			else
+				argv[k++] = argv[j];
+		return (cli_remote(&o, k, argv));
+	}
+	if (strcmp(argv[0], "user") == 0) {
+		if (o.dir == NULL) {
 			if (find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
 				fprintf(stderr, "shoal: not inside a node "
 				    "folder; use -C DIR\n");
 				return (1);
 			}
-			dir = dirbuf;
+			o.dir = dirbuf;
 		}
-		if (strcmp(argv[0], "user") == 0)
-			return (cli_user(dir, argc, argv));
-		return (cli_ctl(dir, argc, argv));
+		return (cli_user(o.dir, argc, argv));
 	}
 	fprintf(stderr, "shoal: unknown command '%s'\n", argv[0]);
 	usage(stderr);

@@ -1,8 +1,6 @@
 /*
- * ctl: `shoal peers|status|add|bye` on a running node.  The node writes
- * where its HTTP endpoint listens to DIR/.shoal/control; the API token is
- * DIR/.shoal/api_token.  A small blocking HTTP/1.1 client is enough here:
- * one request, Connection: close, a capped answer.
+ * ctl: `shoal peers|status|add|bye` on a running node, printed for people
+ * (or as the node's JSON with --json).
  */
 #include "cli/cli.h"
 
@@ -16,85 +14,8 @@
 #include <jansson.h>
 
 #include "base/buf.h"
-#include "net/addr.h"
+#include "cli/client.h"
 
-#define ANSWER_MAX	(4 << 20)
-
-static int
-read_first_line(const char *path, const char *prefix, char *out, size_t size)
-{
-	char line[512];
-	size_t pl = strlen(prefix);
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return (-errno);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strncmp(line, prefix, pl) == 0) {
-			fclose(f);
-			return (str_copy(out, size, line + pl));
-		}
-	}
-	fclose(f);
-	return (-ENOENT);
-}
-
-/* One request to the node; *body gets the answer's body (caller frees). */
-static int
-request(const char *dir, const char *method, const char *path,
-    const char *json, int *status, char **body)
-{
-	char p[4300], addr[ADDR_STR_MAX], token[128];
-	struct sockaddr_storage ss;
-	struct buf req, ans;
-	socklen_t sl;
-	ssize_t n;
-	char *hdr_end, chunk[16384];
-	int fd, rc = -EIO;
-
-	*body = NULL;
-	if (str_fmt(p, sizeof(p), "%s/.shoal/control", dir) < 0 ||
-	    read_first_line(p, "http ", addr, sizeof(addr)) < 0) {
-		fprintf(stderr, "shoal: no node is running in %s\n", dir);
-		return (-ENOENT);
-	}
-	if (str_fmt(p, sizeof(p), "%s/.shoal/api_token", dir) < 0 ||
-	    read_first_line(p, "", token, sizeof(token)) < 0) {
-		fprintf(stderr, "shoal: %s: no API token\n", p);
-		return (-ENOENT);
-	}
-	if (addr_parse(addr, &ss, &sl) < 0 ||
-	    (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return (-EINVAL);
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		fprintf(stderr, "shoal: cannot reach the node at %s: %s\n",
-		    addr, strerror(errno));
-		close(fd);
-		return (-ECONNREFUSED);
-	}
-	buf_init(&req, 1 << 20);
-	buf_init(&ans, ANSWER_MAX);
-	if (buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: "
-	    "Bearer %s\r\nConnection: close\r\nContent-Type: application/json"
-	    "\r\nContent-Length: %zu\r\n\r\n%s", method, path, addr, token,
-	    json ? strlen(json) : 0, json ? json : "") < 0 ||
-	    write(fd, req.data, req.len) != (ssize_t)req.len)
-		goto out;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(&ans, chunk, (size_t)n) < 0)
-			goto out;
-	if (sscanf(buf_cstr(&ans), "HTTP/1.%*d %d", status) != 1 ||
-	    (hdr_end = strstr(buf_cstr(&ans), "\r\n\r\n")) == NULL)
-		goto out;
-	*body = strdup(hdr_end + 4);
-	rc = *body ? 0 : -ENOMEM;
-out:
-	close(fd);
-	buf_release(&req);
-	buf_release(&ans);
-	return (rc);
-}
 
 static void
 print_peers(json_t *a)
@@ -154,18 +75,15 @@ print_status(json_t *s)
 }
 
 int
-cli_ctl(const char *dir, int argc, char **argv)
+cli_ctl(struct client *c, int argc, char **argv)
 {
 	const char *cmd = argv[0], *method = "GET", *path;
-	char *body = NULL, *payload = NULL;
-	bool as_json = false;
+	char *payload = NULL;
+	struct response r;
 	json_error_t e;
 	json_t *j;
-	int status = 0, i, rc;
+	int rc;
 
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			as_json = true;
 	if (strcmp(cmd, "peers") == 0)
 		path = "/v1/peers";
 	else if (strcmp(cmd, "status") == 0)
@@ -183,22 +101,26 @@ cli_ctl(const char *dir, int argc, char **argv)
 		j = json_pack("{s:s}", "address", argv[1]);
 		payload = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
-	} else
+	} else {
+		fprintf(stderr, "shoal: unknown command '%s'\n", cmd);
 		return (2);
-	rc = request(dir, method, path, payload, &status, &body);
+	}
+	rc = client_request(c, method, path, payload ? "Content-Type: "
+	    "application/json\r\n" : NULL, payload, payload ?
+	    strlen(payload) : 0, -1, 0, -1, &r);
 	free(payload);
-	if (rc < 0)
-		return (1);
-	j = json_loads(body, 0, &e);
-	if (status != 200) {
-		fprintf(stderr, "shoal: %s: %s\n", cmd, j ? json_string_value(
-		    json_object_get(j, "error")) : body);
-		json_decref(j);
-		free(body);
+	if (rc < 0 && r.status == 0) {
+		response_release(&r);
 		return (1);
 	}
-	if (as_json || j == NULL)
-		fputs(body, stdout);
+	if (r.status != 200) {
+		fprintf(stderr, "shoal: %s: %s\n", cmd, response_error(&r));
+		response_release(&r);
+		return (1);
+	}
+	j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, &e);
+	if (c->json || j == NULL)
+		fwrite(r.body.data ? r.body.data : "", 1, r.body.len, stdout);
 	else if (strcmp(cmd, "peers") == 0)
 		print_peers(j);
 	else if (strcmp(cmd, "status") == 0)
@@ -208,6 +130,6 @@ cli_ctl(const char *dir, int argc, char **argv)
 	else
 		printf("the node is leaving the cluster\n");
 	json_decref(j);
-	free(body);
+	response_release(&r);
 	return (0);
 }

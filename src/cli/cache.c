@@ -1,0 +1,227 @@
+/*
+ * cache: KEY.data holds a copy, KEY.etag its ETag; a copy is written as
+ * KEY.part and renamed, so a broken download never poses as a copy.  The
+ * mtime of KEY.data is its last use.
+ */
+#include "cli/cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "base/buf.h"
+
+static int
+mkdirs(const char *path)
+{
+	char p[4096], *s;
+
+	if (str_copy(p, sizeof(p), path) < 0)
+		return (-ENAMETOOLONG);
+	for (s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				return (-errno);
+			*s = '/';
+		}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return (-errno);
+	return (0);
+}
+
+int
+cache_open(struct cache *c)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *max = getenv("SHOAL_CACHE_MAX");
+
+	c->max = max ? strtoull(max, NULL, 10) : (1ull << 30);
+	if (x && x[0] == '/') {
+		if (str_fmt(c->dir, sizeof(c->dir), "%s/shoal", x) < 0)
+			return (-ENAMETOOLONG);
+	} else if (home) {
+		if (str_fmt(c->dir, sizeof(c->dir), "%s/.cache/shoal", home) <
+		    0)
+			return (-ENAMETOOLONG);
+	} else
+		return (-ENOENT);
+	return (mkdirs(c->dir));
+}
+
+void
+cache_key(const char *base, const char *path, char key[65])
+{
+	unsigned char d[32];
+	unsigned int n = 32;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	int i;
+
+	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+	EVP_DigestUpdate(m, base, strlen(base) + 1);
+	EVP_DigestUpdate(m, path, strlen(path));
+	EVP_DigestFinal_ex(m, d, &n);
+	EVP_MD_CTX_free(m);
+	for (i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", d[i]);
+}
+
+static int
+entry(const struct cache *c, const char *key, const char *ext, char *out,
+    size_t size)
+{
+	return (str_fmt(out, size, "%s/%s.%s", c->dir, key, ext));
+}
+
+int
+cache_etag(const struct cache *c, const char *key, char *etag, size_t size)
+{
+	char p[4300];
+	FILE *f;
+
+	if (entry(c, key, "data", p, sizeof(p)) < 0 || access(p, R_OK) < 0)
+		return (-ENOENT);
+	if (entry(c, key, "etag", p, sizeof(p)) < 0 ||
+	    (f = fopen(p, "re")) == NULL)
+		return (-ENOENT);
+	if (fgets(etag, (int)size, f) == NULL)
+		etag[0] = '\0';
+	fclose(f);
+	etag[strcspn(etag, "\r\n")] = '\0';
+	return (etag[0] ? 0 : -ENOENT);
+}
+
+int
+cache_begin(const struct cache *c, const char *key)
+{
+	char p[4300];
+
+	if (entry(c, key, "part", p, sizeof(p)) < 0)
+		return (-ENAMETOOLONG);
+	return (open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+}
+
+int
+cache_commit(const struct cache *c, const char *key, const char *etag)
+{
+	char part[4300], data[4300], tag[4300];
+	FILE *f;
+
+	if (entry(c, key, "part", part, sizeof(part)) < 0 ||
+	    entry(c, key, "data", data, sizeof(data)) < 0 ||
+	    entry(c, key, "etag", tag, sizeof(tag)) < 0)
+		return (-ENAMETOOLONG);
+	if ((f = fopen(tag, "we")) == NULL)
+		return (-errno);
+	fprintf(f, "%s\n", etag);
+	fclose(f);
+	if (rename(part, data) < 0)
+		return (-errno);
+	cache_evict(c);
+	return (0);
+}
+
+void
+cache_discard(const struct cache *c, const char *key)
+{
+	char p[4300];
+
+	if (entry(c, key, "part", p, sizeof(p)) == 0)
+		(void)unlink(p);
+}
+
+int
+cache_copy_out(const struct cache *c, const char *key, const char *dest)
+{
+	char p[4300];
+	struct stat st;
+	off_t left;
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if (entry(c, key, "data", p, sizeof(p)) < 0 ||
+	    (in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return (-ENOENT);
+	(void)utimensat(AT_FDCWD, p, NULL, 0);	/* used now */
+	if (fstat(in, &st) < 0 || (out = open(dest, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		close(in);
+		return (-errno);
+	}
+	for (left = st.st_size; left > 0; left -= n) {
+		n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+		if (n <= 0) {
+			rc = -EIO;
+			break;
+		}
+	}
+	close(in);
+	if (close(out) < 0)
+		rc = -EIO;
+	return (rc);
+}
+
+struct used {
+	char		name[80];
+	time_t		when;
+	uint64_t	size;
+};
+
+static int
+by_age(const void *a, const void *b)
+{
+	const struct used *x = a, *y = b;
+
+	return (x->when < y->when ? -1 : x->when > y->when);
+}
+
+void
+cache_evict(const struct cache *c)
+{
+	struct used *v = NULL, *nv;
+	size_t n = 0, cap = 0, i;
+	uint64_t total = 0;
+	struct dirent *de;
+	struct stat st;
+	char p[4300];
+	DIR *d;
+
+	if ((d = opendir(c->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l != 69 || strcmp(de->d_name + 64, ".data") != 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		memcpy(v[n].name, de->d_name, 65);
+		v[n].name[64] = '\0';
+		v[n].when = st.st_mtime;
+		v[n].size = (uint64_t)st.st_size;
+		total += v[n].size;
+		n++;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), by_age);
+	for (i = 0; i < n && total > c->max; i++) {
+		if (entry(c, v[i].name, "data", p, sizeof(p)) == 0)
+			(void)unlink(p);
+		if (entry(c, v[i].name, "etag", p, sizeof(p)) == 0)
+			(void)unlink(p);
+		total -= v[i].size;
+	}
+	free(v);
+}

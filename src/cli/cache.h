@@ -1,0 +1,35 @@
+/*
+ * cache: the client's copies of files it fetched, in $XDG_CACHE_HOME/shoal
+ * (~/.cache/shoal), so that `get` of an unchanged file moves no data: the
+ * copy's ETag is sent as If-None-Match and a 304 answer means the copy is
+ * current.  The cache has a size limit (SHOAL_CACHE_MAX bytes, 1 GiB by
+ * default); the least recently used copies go first.
+ */
+#ifndef SHOAL_CLI_CACHE_H
+#define SHOAL_CLI_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cache {
+	char		dir[4096];
+	uint64_t	max;
+};
+
+int	cache_open(struct cache *);
+/* The entry's name for a file of a node (64 hex digits). */
+void	cache_key(const char *base, const char *path, char key[65]);
+/* 0 and the copy's ETag if there is a copy. */
+int	cache_etag(const struct cache *, const char *key, char *etag,
+	    size_t size);
+/* A file to write a new copy into (fd), committed by cache_commit. */
+int	cache_begin(const struct cache *, const char *key);
+int	cache_commit(const struct cache *, const char *key, const char *etag);
+void	cache_discard(const struct cache *, const char *key);
+/* Copies the copy to dest and marks it used. */
+int	cache_copy_out(const struct cache *, const char *key,
+	    const char *dest);
+/* Drops least recently used copies until the cache fits its limit. */
+void	cache_evict(const struct cache *);
+
+#endif
