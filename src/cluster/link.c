@@ -173,6 +173,9 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
 	bufferevent_setcb(l->bev, link_read, NULL, link_event, l);
+	/* Blocks are 1 MiB: read and write them in few system calls. */
+	bufferevent_set_max_single_read(l->bev, 1 << 20);
+	bufferevent_set_max_single_write(l->bev, 1 << 20);
 	/* At most one largest frame plus the next header is buffered. */
 	bufferevent_setwatermark(l->bev, EV_READ, 0,
 	    WIRE_FRAME_MAX + 2 * WIRE_HDR_LEN);

@@ -72,7 +72,8 @@ void	ftp_server_counters(const struct ftp_server *, unsigned *sessions,
 
 #define FTP_REPLY_MAX	(64 * 1024)
 #define FTP_MAX_FAILED	3
-#define FTP_XFER_CHUNK	(4u << 20)	/* bytes per disk job */
+#define FTP_XFER_CHUNK	(4u << 20)	/* most bytes per disk job */
+#define FTP_XFER_BATCH	(1u << 20)	/* fewest, but at EOF */
 
 struct ftp_server {
 	struct ftp_server_opts	 o;

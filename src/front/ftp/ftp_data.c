@@ -447,7 +447,9 @@ recv_next(struct ftp_session *s)
 	if (x == NULL || x->job_running)
 		return;
 	in = s->data.bev ? bufferevent_get_input(s->data.bev) : NULL;
-	if (in && evbuffer_get_length(in) > 0) {
+	/* Jobs for a few KiB each would cost more than the writing. */
+	if (in && (evbuffer_get_length(in) >= FTP_XFER_BATCH ||
+	    (x->eof && evbuffer_get_length(in) > 0))) {
 		x->bytes += evbuffer_get_length(in);
 		evbuffer_add_buffer(x->chunk, in);
 		if (write_jobs(s, x) < 0)
@@ -640,6 +642,9 @@ data_attach(struct ftp_session *s)
 	d->fd = -1;	/* the bufferevent owns it */
 	bufferevent_setcb(d->bev, data_read, data_write, data_event, s);
 	bufferevent_set_timeouts(d->bev, &tv, &tv);
+	/* libevent reads 16 KiB at a time unless told otherwise. */
+	bufferevent_set_max_single_read(d->bev, FTP_XFER_BATCH);
+	bufferevent_set_max_single_write(d->bev, FTP_XFER_BATCH);
 	bufferevent_setwatermark(d->bev, EV_READ, 0, FTP_XFER_CHUNK);
 	bufferevent_enable(d->bev, EV_READ | EV_WRITE);
 	if (!s->prot_p) {

@@ -384,6 +384,9 @@ http_upload_more(struct http_conn *c)
 		return;
 	if (n > c->body_left)
 		n = (size_t)c->body_left;
+	/* Jobs for a few KiB each would cost more than the writing. */
+	if (n < HTTP_FILE_CHUNK && n < c->body_left)
+		return;
 	if ((part = evbuffer_new()) == NULL)
 		return;
 	evbuffer_remove_buffer(in, part, n);

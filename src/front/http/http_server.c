@@ -530,6 +530,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	/* SECURITY: a head is read only up to its cap. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 4 << 20);
 	bufferevent_set_timeouts(c->bev, &stall, &stall);
+	bufferevent_set_max_single_read(c->bev, HTTP_FILE_CHUNK);
+	bufferevent_set_max_single_write(c->bev, HTTP_FILE_CHUNK);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = CONN_HEAD;
