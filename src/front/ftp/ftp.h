@@ -102,6 +102,8 @@ struct ftp_xfer {
 	uint64_t		 off, end;	/* SEND_FILE: next byte, EOF */
 	struct upload		*up;		/* RECV */
 	struct evbuffer		*chunk;		/* RECV: bytes a job writes */
+	struct event		*flush;		/* RECV: writes a small rest */
+	bool			 flush_now;
 	bool			 job_running;
 	bool			 eof;		/* data connection finished */
 	bool			 started;	/* data flowing */

@@ -72,6 +72,8 @@ ftp_xfer_free(struct ftp_xfer *x)
 		evbuffer_free(x->out);
 	if (x->chunk)
 		evbuffer_free(x->chunk);
+	if (x->flush)
+		event_free(x->flush);
 	if (x->fd >= 0)
 		close(x->fd);
 	if (x->up)
@@ -143,6 +145,8 @@ ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 	s->xfer = NULL;
 	ftp_data_close(s);
 	if (x) {
+		if (x->flush)
+			evtimer_del(x->flush);
 		if (x->kind == XFER_RECV)
 			s->srv->bytes_in += x->bytes;
 		else
@@ -169,6 +173,8 @@ ftp_xfer_abort(struct ftp_session *s)
 	    (unsigned long long)x->bytes);
 	s->xfer = NULL;
 	x->s = NULL;
+	if (x->flush)
+		evtimer_del(x->flush);
 	ftp_data_close(s);
 	if (!x->job_running)
 		xfer_discard(s->srv, x);
@@ -437,6 +443,19 @@ write_jobs(struct ftp_session *s, struct ftp_xfer *x)
 	return (0);
 }
 
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->xfer == NULL)
+		return;
+	s->xfer->flush_now = true;
+	recv_next(s);
+}
+
 /* Hands what has arrived to the write jobs, or finishes at EOF. */
 static void
 recv_next(struct ftp_session *s)
@@ -447,9 +466,20 @@ recv_next(struct ftp_session *s)
 	if (x == NULL || x->job_running)
 		return;
 	in = s->data.bev ? bufferevent_get_input(s->data.bev) : NULL;
-	/* Jobs for a few KiB each would cost more than the writing. */
-	if (in && (evbuffer_get_length(in) >= FTP_XFER_BATCH ||
-	    (x->eof && evbuffer_get_length(in) > 0))) {
+	/*
+	 * Jobs for a few KiB each would cost more than the writing: bytes
+	 * wait for a batch, the end of the upload, or a short pause.
+	 */
+	if (in && evbuffer_get_length(in) > 0 && evbuffer_get_length(in) <
+	    FTP_XFER_BATCH && !x->eof && !x->flush_now) {
+		struct timeval tv = { 0, 50 * 1000 };
+
+		if (x->flush && !evtimer_pending(x->flush, NULL))
+			evtimer_add(x->flush, &tv);
+		return;
+	}
+	x->flush_now = false;
+	if (in && evbuffer_get_length(in) > 0) {
 		x->bytes += evbuffer_get_length(in);
 		evbuffer_add_buffer(x->chunk, in);
 		if (write_jobs(s, x) < 0)
@@ -745,7 +775,8 @@ ftp_xfer_start(struct ftp_session *s, struct ftp_xfer *x, const char *opening)
 {
 	x->s = s;
 	if (x->kind == XFER_RECV && x->chunk == NULL &&
-	    (x->chunk = evbuffer_new()) == NULL) {
+	    ((x->chunk = evbuffer_new()) == NULL ||
+	    (x->flush = evtimer_new(s->srv->o.base, on_flush, s)) == NULL)) {
 		ftp_xfer_free(x);
 		ftp_reply(s, 451, "Out of memory.");
 		ftp_session_resume(s);
