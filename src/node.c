@@ -295,10 +295,11 @@ ctl_metrics(void *arg, struct buf *b)
 {
 	struct node *n = arg;
 	struct sync_stats st;
-	uint64_t fin = 0, fout = 0;
+	uint64_t fin = 0, fout = 0, pin, pout;
 	unsigned sessions = 0;
 
 	sync_get_stats(n->sync, &st);
+	members_counters(n->members, &pin, &pout);
 	if (n->ftp)
 		ftp_server_counters(n->ftp, &sessions, &fin, &fout);
 	if (buf_printf(b,
@@ -308,6 +309,7 @@ ctl_metrics(void *arg, struct buf *b)
 	    "shoal_bytes_in_total{front=\"ftp\"} %llu\n"
 	    "shoal_bytes_out_total{front=\"ftp\"} %llu\n"
 	    "shoal_bytes_in_total{front=\"peer\"} %llu\n"
+	    "shoal_bytes_out_total{front=\"peer\"} %llu\n"
 	    "# HELP shoal_members_alive Live members, this node included.\n"
 	    "# TYPE shoal_members_alive gauge\n"
 	    "shoal_members_alive %u\n"
@@ -324,7 +326,7 @@ ctl_metrics(void *arg, struct buf *b)
 	    "# TYPE shoal_sync_files_fetched_total counter\n"
 	    "shoal_sync_files_fetched_total %llu\n",
 	    sessions, (unsigned long long)fin, (unsigned long long)fout,
-	    (unsigned long long)st.bytes_fetched, network_size(n),
+	    (unsigned long long)pin, (unsigned long long)pout, network_size(n),
 	    st.pulls_active + st.pulls_queued,
 	    (unsigned long long)st.conflicts,
 	    (unsigned long long)st.bad_blocks,

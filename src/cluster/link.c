@@ -34,6 +34,7 @@ struct link {
 	void			*owner;
 	struct event		*reap;
 	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
 	struct evbuffer		*bulk;
 };
 
@@ -227,6 +228,7 @@ link_send(struct link *l, const struct buf *frame)
 	    wire_type_name((uint8_t)frame->data[1]), frame->len - WIRE_HDR_LEN);
 	if (bufferevent_write(l->bev, frame->data, frame->len) < 0)
 		return (-ENOMEM);
+	l->bytes_out += frame->len;
 	return (0);
 }
 
@@ -277,6 +279,12 @@ uint64_t
 link_bytes_in(const struct link *l)
 {
 	return (l->bytes_in);
+}
+
+uint64_t
+link_bytes_out(const struct link *l)
+{
+	return (l->bytes_out);
 }
 
 struct evbuffer *

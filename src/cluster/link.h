@@ -63,6 +63,7 @@ bool	link_is_up(const struct link *);
 void	link_set_owner(struct link *, void *);
 void	*link_owner(const struct link *);
 uint64_t link_bytes_in(const struct link *);
+uint64_t link_bytes_out(const struct link *);
 struct evbuffer *link_bulk(struct link *);
 
 #endif

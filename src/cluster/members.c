@@ -57,6 +57,7 @@ struct members {
 	unsigned		 ticks;
 	bool			 changed;	/* member list to persist */
 	bool			 leaving;
+	uint64_t		 closed_in, closed_out;	/* of ended links */
 	void			(*bye_done)(void *);
 	void			*bye_arg;
 	struct event		*bye_ev;
@@ -130,6 +131,20 @@ members_alive(const struct members *mb)
 		if (m->state == MEMBER_ALIVE && m->link)
 			n++;
 	return (n);
+}
+
+void
+members_counters(const struct members *mb, uint64_t *in, uint64_t *out)
+{
+	const struct member *m;
+
+	*in = mb->closed_in;
+	*out = mb->closed_out;
+	TAILQ_FOREACH(m, &mb->list, entry)
+		if (m->link) {
+			*in += link_bytes_in(m->link);
+			*out += link_bytes_out(m->link);
+		}
 }
 
 struct member_list *
@@ -583,6 +598,8 @@ link_down(struct link *l, const char *why, void *arg)
 	struct member *m = link_owner(l);
 	struct pending *p;
 
+	mb->closed_in += link_bytes_in(l);
+	mb->closed_out += link_bytes_out(l);
 	TAILQ_FOREACH(p, &mb->pending, entry)
 		if (p->link == l) {
 			if (p->dialed && p->dialed->dialing == l) {

@@ -100,6 +100,8 @@ int	members_add(struct members *, const char *addr, bool remember,
 void	members_bye(struct members *, void (*done)(void *), void *arg);
 /* Live members other than this node. */
 unsigned members_alive(const struct members *);
+/* Bytes received and sent over peer links since start. */
+void	members_counters(const struct members *, uint64_t *in, uint64_t *out);
 struct member_list *members_list(struct members *);
 /* Live members with a link, best first; returns how many (<= max). */
 unsigned members_ranked(struct members *, struct member **out, unsigned max);

@@ -197,7 +197,7 @@ get_done(void *arg)
 		return;
 	if (j->rc < 0) {
 		if (j->rc == -EISDIR)
-			http_error(c, 400, "a folder: use /v1/list/");
+			http_error(c, 409, "a folder: use /v1/list/");
 		else
 			error_errno(c, j->rc);
 		pjob_free(j);
@@ -216,9 +216,13 @@ get_done(void *arg)
 	if (c->req.range[0]) {
 		r = http_parse_range(c->req.range, size, &first, &last);
 		if (r == -416) {
+			static const char msg[] =
+			    "{\"error\": \"range outside the file\"}\n";
+
 			snprintf(extra, sizeof(extra), "Content-Range: bytes "
 			    "*/%llu\r\n", (unsigned long long)size);
-			http_respond(c, 416, NULL, extra, NULL, 0);
+			http_respond(c, 416, "application/json", extra, msg,
+			    sizeof(msg) - 1);
 			pjob_free(j);
 			return;
 		}
@@ -611,6 +615,35 @@ list_done(void *arg)
 /* Control */
 
 static void
+send_check_run(void *arg)
+{
+	struct pjob *j = arg;
+
+	j->rc = store_meta(j->c->srv->o.store, j->c->path, &j->m);
+}
+
+static void
+send_check_done(void *arg)
+{
+	struct pjob *j = arg;
+	const struct http_ctl *ctl;
+	struct http_conn *c;
+	int n;
+
+	if ((c = pjob_end(j)) == NULL)
+		return;
+	ctl = &c->srv->o.ctl;
+	n = j->rc < 0 ? j->rc : ctl->send ? ctl->send(ctl->arg, c->path) :
+	    -ENOTSUP;
+	if (n < 0)
+		error_errno(c, n);
+	else
+		http_respond_json(c, 200, json_pack("{s:s, s:i}", "offered",
+		    c->path, "members", n));
+	pjob_free(j);
+}
+
+static void
 status_done(void *req, json_t *j)
 {
 	http_respond_json(req, 200, j);
@@ -764,7 +797,6 @@ route_control(struct http_conn *c)
 	char err[256] = "";
 	json_t *b;
 	const char *a;
-	int n;
 
 	if (strcmp(t, "/v1/status") == 0) {
 		if (c->req.method != HTTP_GET)
@@ -799,16 +831,13 @@ route_control(struct http_conn *c)
 			ctl->bye(ctl->arg);
 		}
 	} else if (starts(t, "/v1/send/")) {
+		struct pjob *j;
+
 		if (c->req.method != HTTP_POST)
 			http_error(c, 405, "use POST");
-		else if (target_path(c, "/v1/send/", false) == 0) {
-			n = ctl->send ? ctl->send(ctl->arg, c->path) : -ENOENT;
-			if (n < 0)
-				error_errno(c, n);
-			else
-				http_respond_json(c, 200, json_pack("{s:s, s:i}",
-				    "offered", c->path, "members", n));
-		}
+		else if (target_path(c, "/v1/send/", false) == 0 &&
+		    (j = pjob_new(c)) != NULL)
+			submit(c, j, send_check_run, send_check_done);
 	} else if (strcmp(t, "/metrics") == 0) {
 		if (c->req.method != HTTP_GET)
 			http_error(c, 405, "use GET");

@@ -37,6 +37,12 @@ parse_request_line(const char *p, size_t n, struct http_req *r)
 	v = cur_rest(&c);
 	if (m.len == 0 || t.len == 0)
 		return (-400);
+	/* A method is a token: letters only, in practice. */
+	for (i = 0; i < m.len; i++)
+		if (!((m.p[i] >= 'A' && m.p[i] <= 'Z') ||
+		    (m.p[i] >= 'a' && m.p[i] <= 'z') || m.p[i] == '-' ||
+		    m.p[i] == '_'))
+			return (-400);
 	if (t.len >= HTTP_TARGET_MAX)
 		return (-431);
 	for (i = 0; i < t.len; i++)
@@ -183,6 +189,8 @@ http_unescape(const char *src, size_t len, char *out, size_t size)
 	size_t i, o = 0;
 	int hi, lo;
 
+	if (size == 0)
+		return (-1);
 	for (i = 0; i < len; i++) {
 		char ch = src[i];
 

@@ -339,9 +339,12 @@ login_done(void *arg)
 	if (!http_job_end(c))
 		return;
 	if (rc < 0) {
+		static const char msg[] =
+		    "{\"error\": \"wrong user or password\"}\n";
+
 		http_respond(c, 401, "application/json",
-		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n",
-		    "{\"error\": \"wrong user or password\"}\n", 36);
+		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
+		    sizeof(msg) - 1);
 		return;
 	}
 	http_route(c);
@@ -375,9 +378,14 @@ authenticate(struct http_conn *c)
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
 	}
-	http_respond(c, 401, "application/json",
-	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n",
-	    "{\"error\": \"authentication required\"}\n", 38);
+	{
+		static const char msg[] =
+		    "{\"error\": \"authentication required\"}\n";
+
+		http_respond(c, 401, "application/json",
+		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
+		    sizeof(msg) - 1);
+	}
 }
 
 static void
