@@ -138,8 +138,7 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		/* An accepted peer that hangs up mid-handshake did not
 		 * accept our key; a dial that ends so found no listener. */
 		if (!l->up && !l->outgoing)
-			log_warnx("peer %s: refused: connection closed during "
-			    "the TLS handshake (wrong or missing cluster key?)",
+			log_info("peer %s: closed during the TLS handshake",
 			    l->peer);
 		link_close(l, l->up ? "closed by peer" : "connection failed");
 	}

@@ -58,6 +58,7 @@ struct members {
 	bool			 changed;	/* member list to persist */
 	bool			 leaving;
 	uint64_t		 closed_in, closed_out;	/* of ended links */
+	bool			 stopping;	/* members_free runs */
 	void			(*bye_done)(void *);
 	void			*bye_arg;
 	struct event		*bye_ev;
@@ -600,6 +601,8 @@ link_down(struct link *l, const char *why, void *arg)
 
 	mb->closed_in += link_bytes_in(l);
 	mb->closed_out += link_bytes_out(l);
+	if (mb->stopping)
+		return;
 	TAILQ_FOREACH(p, &mb->pending, entry)
 		if (p->link == l) {
 			if (p->dialed && p->dialed->dialing == l) {
@@ -934,6 +937,20 @@ members_free(struct members *mb)
 
 	if (mb == NULL)
 		return;
+	/*
+	 * Close every link first, telling nobody: the rate limit group may
+	 * only be freed empty, and the modules above are going away too.
+	 */
+	mb->stopping = true;
+	TAILQ_FOREACH(m, &mb->list, entry) {
+		if (m->link)
+			link_close(m->link, "shutting down");
+		if (m->dialing)
+			link_close(m->dialing, "shutting down");
+		m->link = m->dialing = NULL;
+	}
+	TAILQ_FOREACH(p, &mb->pending, entry)
+		link_close(p->link, "shutting down");
 	if (mb->tick)
 		event_free(mb->tick);
 	if (mb->bye_ev)

@@ -522,6 +522,7 @@ serve_block_run(void *arg)
 {
 	struct serve_block *j = arg;
 	char path[PATH_LEN_MAX + 1];
+	struct file_meta m;
 	uint8_t status = 1, *dst;
 	ssize_t n = 0;
 	size_t at;
@@ -533,8 +534,14 @@ serve_block_run(void *arg)
 	at = j->frame.len;
 	if ((dst = buf_extend(&j->frame, 5 + HASH_BLOCK_SIZE)) == NULL)
 		return;
+	/*
+	 * The file must still be what the index says (store_meta hashes it
+	 * again if it changed): a holder never knowingly sends stale bytes.
+	 */
 	if (index_find_content(j->sy->o.store->index, j->sha, path,
 	    sizeof(path)) == 0 &&
+	    store_meta(j->sy->o.store, path, &m) == 0 &&
+	    memcmp(m.sha256, j->sha, HASH_LEN) == 0 &&
 	    (fd = store_openat(j->sy->o.store, path, O_RDONLY, 0)) >= 0) {
 		n = pread(fd, dst + 5, HASH_BLOCK_SIZE,
 		    (off_t)j->idx * HASH_BLOCK_SIZE);

@@ -136,8 +136,19 @@ fetch_begin(struct store *s, const char *path, const struct file_meta *m,
 	}
 	memcpy(f->blocks, m->blocks, m->nblocks * HASH_LEN);
 	f->m.blocks = f->blocks;
-	hash_hex(m->sha256, hex);
-	snprintf(f->tmp, sizeof(f->tmp), "pull-%s", hex);
+	/* One partial file per content and path: two paths fetching the
+	 * same content do not share (and rename away) one file. */
+	{
+		uint8_t ph[HASH_LEN];
+		char phex[HASH_HEX_LEN + 1];
+		unsigned int n = HASH_LEN;
+
+		EVP_Digest(path, strlen(path), ph, &n, EVP_sha256(), NULL);
+		hash_hex(ph, phex);
+		hash_hex(m->sha256, hex);
+		snprintf(f->tmp, sizeof(f->tmp), "pull-%.40s-%.16s", hex,
+		    phex);
+	}
 	f->fd = openat(s->tmp_fd, f->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (f->fd < 0) {
 		int rc = store_errno(errno);

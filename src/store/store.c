@@ -194,19 +194,29 @@ store_stat(struct store *s, const char *path, struct stat *st)
 	return (rc);
 }
 
+/*
+ * Changes made through store mark their paths busy until the index holds
+ * them, so the folder watcher, seeing the same change from inotify, does
+ * not record it a second time (or, between the two steps, wrongly).
+ */
 int
 store_mkdir(struct store *s, const char *path)
 {
 	const char *name;
 	int dfd, rc = 0;
 
-	if ((dfd = store_open_parent(s, path, &name)) < 0)
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		store_busy_del(s, path);
 		return (dfd);
+	}
 	if (mkdirat(dfd, name, 0755) < 0 || fsync(dfd) < 0)
 		rc = store_errno(errno);
 	close(dfd);
 	if (rc == 0)
 		rc = index_put_dir(s->index, path);
+	store_busy_del(s, path);
 	return (rc);
 }
 
@@ -216,8 +226,12 @@ store_rmdir(struct store *s, const char *path)
 	const char *name;
 	int dfd, rc = 0;
 
-	if ((dfd = store_open_parent(s, path, &name)) < 0)
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		store_busy_del(s, path);
 		return (dfd);
+	}
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		rc = store_errno(errno);
 	else
@@ -225,6 +239,7 @@ store_rmdir(struct store *s, const char *path)
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
+	store_busy_del(s, path);
 	return (rc);
 }
 
@@ -235,8 +250,12 @@ store_unlink(struct store *s, const char *path)
 	const char *name;
 	int dfd, rc = 0;
 
-	if ((dfd = store_open_parent(s, path, &name)) < 0)
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		store_busy_del(s, path);
 		return (dfd);
+	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = store_errno(errno);
 	else if (S_ISDIR(st.st_mode))
@@ -248,6 +267,7 @@ store_unlink(struct store *s, const char *path)
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
+	store_busy_del(s, path);
 	return (rc);
 }
 
@@ -262,23 +282,34 @@ store_rename(struct store *s, const char *from, const char *to)
 	/* A folder cannot move inside itself. */
 	if (strncmp(to, from, strlen(from)) == 0 && to[strlen(from)] == '/')
 		return (-EINVAL);
-	if ((ffd = store_open_parent(s, from, &fname)) < 0)
-		return (ffd);
+	if ((rc = store_busy_wait(s, from)) < 0)
+		return (rc);
+	if ((rc = store_busy_wait(s, to)) < 0) {
+		store_busy_del(s, from);
+		return (rc);
+	}
+	if ((ffd = store_open_parent(s, from, &fname)) < 0) {
+		rc = ffd;
+		goto out;
+	}
 	if ((tfd = store_open_parent(s, to, &tname)) < 0) {
 		close(ffd);
-		return (tfd);
+		rc = tfd;
+		goto out;
 	}
 	if (renameat(ffd, fname, tfd, tname) < 0)
 		rc = store_errno(errno);
 	else {
 		(void)fsync(tfd);
-		if (ffd != tfd)
-			(void)fsync(ffd);
+		(void)fsync(ffd);
 	}
 	close(ffd);
 	close(tfd);
 	if (rc == 0)
 		rc = index_rename(s->index, from, to);
+out:
+	store_busy_del(s, to);
+	store_busy_del(s, from);
 	return (rc);
 }
 
