@@ -58,6 +58,10 @@ link_close(struct link *l, const char *why)
 		return;
 	l->down = true;
 	if (l->bev) {
+		/* libevent may finish freeing later, from the loop: leave the
+		 * rate limit group now, which may be freed before that. */
+		if (l->env.send_limit)
+			bufferevent_remove_from_rate_limit_group(l->bev);
 		bufferevent_free(l->bev);
 		l->bev = NULL;
 	}

@@ -617,11 +617,10 @@ link_down(struct link *l, const char *why, void *arg)
 			free(p);
 			return;
 		}
-	if (m && m->link == l) {
-		m->link = NULL;
-		link_set_owner(l, NULL);
+	/* member_down tells sync, which gives the link's requests to
+	 * other holders; the link itself is already down. */
+	if (m && m->link == l)
 		member_down(mb, m, MEMBER_DEAD, why);
-	}
 }
 
 static int
