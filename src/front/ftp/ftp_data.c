@@ -829,7 +829,7 @@ pasv_listen(struct ftp_session *s, struct sockaddr_storage *ss)
 	if (srv->pasv_lo == 0) {
 		addr_set_port((struct sockaddr *)ss, 0);
 		return (evconnlistener_new_bind(srv->o.base, on_data_accept, s,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 8,
 		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss)));
 	}
 	span = srv->pasv_hi - srv->pasv_lo + 1;
@@ -838,7 +838,7 @@ pasv_listen(struct ftp_session *s, struct sockaddr_storage *ss)
 		srv->pasv_next = port >= srv->pasv_hi ? srv->pasv_lo : port + 1;
 		addr_set_port((struct sockaddr *)ss, port);
 		l = evconnlistener_new_bind(srv->o.base, on_data_accept, s,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 8,
 		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss));
 		if (l)
 			return (l);
