@@ -611,7 +611,7 @@ decide_one(struct sync *sy, struct decided *d)
 	else {
 		d->act = ACT_PULL;
 		d->expect = l.vv;
-		d->expect_exists = have && !l.deleted;
+		d->expect_exists = have;
 	}
 out:
 	if (rc < 0)

@@ -35,9 +35,17 @@ struct ingest {
 };
 
 static void
+abort_run(void *arg)
+{
+	upload_abort(arg);
+}
+
+static void
 ingest_free(struct ingest *in)
 {
-	if (in->up)
+	/* Removing a temp file is disk work: on the pool if it can be. */
+	if (in->up && (in->done || work_submit(in->pool, abort_run, NULL,
+	    in->up) < 0))
 		upload_abort(in->up);
 	if (in->chunk)
 		evbuffer_free(in->chunk);
@@ -135,7 +143,11 @@ ingest_push(struct ingest *in, struct evbuffer *src)
 	return (0);
 }
 
-/* Flush, then commit. */
+/*
+ * Flush, then commit, as two jobs: a cancel that comes while the data is
+ * being flushed (the client went away before the end) still keeps the old
+ * file, since nothing has replaced it yet.
+ */
 
 static void
 commit_run(void *arg)
@@ -143,8 +155,6 @@ commit_run(void *arg)
 	struct ingest *in = arg;
 	struct file_meta m;
 
-	if ((in->rc = upload_flush(in->up)) < 0)
-		return;
 	if ((in->rc = upload_commit(in->up, &m)) == 0)
 		memcpy(in->sha, m.sha256, HASH_LEN);
 }
@@ -163,9 +173,38 @@ commit_done(void *arg)
 }
 
 static void
+flush_run(void *arg)
+{
+	struct ingest *in = arg;
+
+	in->rc = upload_flush(in->up);
+}
+
+static void
+flush_done(void *arg)
+{
+	struct ingest *in = arg;
+
+	in->jobs--;
+	if (in->cancelled) {
+		ingest_free(in);
+		return;
+	}
+	if (in->rc < 0) {
+		end(in, in->rc);
+		return;
+	}
+	if (work_submit(in->pool, commit_run, commit_done, in) < 0) {
+		end(in, -ENOMEM);
+		return;
+	}
+	in->jobs++;
+}
+
+static void
 start_tail(struct ingest *in)
 {
-	if (work_submit(in->pool, commit_run, commit_done, in) < 0) {
+	if (work_submit(in->pool, flush_run, flush_done, in) < 0) {
 		end(in, -ENOMEM);
 		return;
 	}

@@ -220,8 +220,9 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 		return (store_errno(errno));
 	if ((rc = store_busy_add(f->store, target)) < 0)
 		return (rc == -EBUSY ? -EAGAIN : rc);
-	have_row = index_get_any(f->store->index, f->path, &cur, NULL) == 0 &&
-	    !cur.deleted;
+	/* Any row, tombstones included: a deletion that arrived while we
+	 * fetched is a change too. */
+	have_row = index_get_any(f->store->index, f->path, &cur, NULL) == 0;
 	if (!local_copy && (have_row != expect_exists || (have_row &&
 	    vv_compare(&cur.vv, expect) != VV_EQUAL))) {
 		rc = -EAGAIN;

@@ -40,8 +40,10 @@ int	fetch_put_block(struct fetch *, uint32_t idx, const struct iovec *,
 	    int iovcnt) __attribute__((warn_unused_result));
 /*
  * Commits under target (path, or a conflict copy's name).  If
- * expect_local is set, the local row for path must still have that
- * version vector (else -EAGAIN: it changed meanwhile, decide again).
+ * expect_local is set, the local row for path (tombstones included) must
+ * still be what it was when the fetch was decided: present or not as
+ * expect_exists says, with that version vector (else -EAGAIN: it changed
+ * meanwhile, decide again).
  */
 int	fetch_commit(struct fetch *, const char *target,
 	    const struct vv *expect_local, bool expect_exists)

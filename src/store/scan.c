@@ -68,7 +68,7 @@ walk_dir(struct walk *w, int depth)
 	if (w->path[0] != '\0') {
 		if (w->prune)
 			(void)index_scan_seen(w->store->index, w->path);
-		(void)index_put_dir(w->store->index, w->path);
+		(void)store_note_dir(w->store, w->path);
 	}
 	if ((fd = store_openat(w->store, w->path, O_DIRECTORY | O_RDONLY |
 	    O_NOFOLLOW, 0)) < 0)

@@ -322,6 +322,46 @@ meta_matches(const struct file_meta *m, const struct stat *st)
 	    st->st_mtim.tv_nsec);
 }
 
+/*
+ * Records what was hashed, unless the file moved or changed meanwhile
+ * (renamed away, replaced): the path is held busy for the check and the
+ * write, so a rename through store cannot slip in between and leave a
+ * row for a file that is no longer there.
+ */
+static int
+record_if_still_there(struct store *s, const char *path, struct file_meta *m,
+    const struct stat *hashed)
+{
+	struct stat now;
+	int rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if (store_stat(s, path, &now) < 0 || now.st_ino != hashed->st_ino ||
+	    now.st_size != hashed->st_size ||
+	    now.st_mtim.tv_sec != hashed->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != hashed->st_mtim.tv_nsec)
+		rc = -EAGAIN;
+	else
+		rc = index_put(s->index, path, m);
+	store_busy_del(s, path);
+	return (rc);
+}
+
+int
+store_note_dir(struct store *s, const char *path)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if (store_stat(s, path, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = index_put_dir(s->index, path);
+	store_busy_del(s, path);
+	return (rc);
+}
+
 int
 store_index_file(struct store *s, const char *path, struct file_meta *m)
 {
@@ -355,7 +395,7 @@ store_index_file(struct store *s, const char *path, struct file_meta *m)
 		m->ino = (uint64_t)st.st_ino;
 		m->blocks = (const uint8_t *)h.blocks.data;
 		m->nblocks = h.blocks.len / HASH_LEN;
-		rc = index_put(s->index, path, m);
+		rc = record_if_still_there(s, path, m, &st);
 		m->blocks = NULL;
 		m->nblocks = 0;
 	}

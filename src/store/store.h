@@ -52,8 +52,13 @@ int	store_rename(struct store *, const char *from, const char *to);
  * since it was indexed, it is hashed again.  -ENOENT if no regular file.
  */
 int	store_meta(struct store *, const char *path, struct file_meta *);
-/* Hashes the regular file at path and records it; m receives the row. */
+/*
+ * Hashes the regular file at path and records it; m receives the row.
+ * -EAGAIN if the file changed or moved while it was hashed.
+ */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
+/* Records the folder at path, if it is (still) one. */
+int	store_note_dir(struct store *, const char *path);
 
 /*
  * Marks path as being committed: the folder watcher leaves it alone, and

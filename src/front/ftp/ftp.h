@@ -100,8 +100,8 @@ struct ftp_xfer {
 	struct evbuffer		*out;		/* SEND_BUF; SEND_FILE over TLS */
 	int			 fd;		/* SEND_FILE */
 	uint64_t		 off, end;	/* SEND_FILE: next byte, EOF */
-	struct upload		*up;		/* RECV */
-	struct evbuffer		*chunk;		/* RECV: bytes a job writes */
+	struct ingest		*ing;		/* RECV */
+	char			*path;		/* RECV: the file's name */
 	struct event		*flush;		/* RECV: writes a small rest */
 	bool			 flush_now;
 	bool			 job_running;
@@ -197,6 +197,9 @@ void	ftp_xfer_finish(struct ftp_session *, int code, const char *reply);
 void	ftp_xfer_abort(struct ftp_session *);
 void	ftp_data_close(struct ftp_session *);
 struct ftp_xfer *ftp_xfer_new(enum ftp_xfer_kind);
+/* ingest callbacks of an upload; arg is the session. */
+void	ftp_ingest_drained(void *);
+void	ftp_ingest_done(void *, int, const uint8_t sha[32]);
 void	ftp_xfer_free(struct ftp_xfer *);
 
 #endif

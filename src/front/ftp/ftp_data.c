@@ -36,6 +36,7 @@
 #include "base/work.h"
 #include "net/sock.h"
 #include "store/hash.h"
+#include "front/ingest.h"
 #include "store/upload.h"
 
 #define TLS_READ_CHUNK	(1u << 20)
@@ -57,12 +58,6 @@ ftp_xfer_new(enum ftp_xfer_kind kind)
 	return (x);
 }
 
-static void
-upload_abort_run(void *arg)
-{
-	upload_abort(arg);
-}
-
 void
 ftp_xfer_free(struct ftp_xfer *x)
 {
@@ -70,27 +65,22 @@ ftp_xfer_free(struct ftp_xfer *x)
 		return;
 	if (x->out)
 		evbuffer_free(x->out);
-	if (x->chunk)
-		evbuffer_free(x->chunk);
 	if (x->flush)
 		event_free(x->flush);
 	if (x->fd >= 0)
 		close(x->fd);
-	if (x->up)
-		upload_abort(x->up);
+	if (x->ing)
+		ingest_cancel(x->ing);
+	free(x->path);
 	free(x);
 }
 
-/*
- * Frees a transfer no session owns any more.  Removing a temp file is disk
- * work, so an upload is handed to the pool to be dropped.
- */
+/* Frees a transfer no session owns any more (an upload's temp file is
+ * removed by the ingest, on the pool). */
 static void
 xfer_discard(struct ftp_server *srv, struct ftp_xfer *x)
 {
-	if (x->up && work_submit(srv->o.pool, upload_abort_run, NULL,
-	    x->up) == 0)
-		x->up = NULL;
+	(void)srv;
 	ftp_xfer_free(x);
 }
 
@@ -186,9 +176,6 @@ struct xfer_job {
 	struct ftp_session	*s;
 	struct ftp_xfer		*x;
 	int			 rc;
-	int			 rc2;		/* of the second half */
-	int			 halves;	/* jobs still running */
-	uint8_t			 sha[HASH_LEN];	/* of a committed upload */
 };
 
 static int
@@ -231,91 +218,7 @@ xfer_job_end(struct xfer_job *j)
 	return (x);
 }
 
-/*
- * STOR: chunks.  Each chunk is handled by two jobs at once: one writes it
- * and hashes the whole file, the other hashes its blocks, so the two
- * SHA-256 passes use two cores.  Both only read the chunk; it is drained
- * on the loop once both are done.
- */
-
-struct chunk_view {
-	struct evbuffer_iovec	*v;
-	int			 n;
-};
-
-static int
-chunk_view(struct evbuffer *b, struct chunk_view *cv)
-{
-	cv->n = evbuffer_peek(b, -1, NULL, NULL, 0);
-	if ((cv->v = calloc((size_t)(cv->n ? cv->n : 1), sizeof(*cv->v))) ==
-	    NULL)
-		return (-ENOMEM);
-	cv->n = evbuffer_peek(b, -1, NULL, cv->v, cv->n);
-	return (0);
-}
-
-static void
-write_data_run(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct chunk_view cv;
-
-	if ((j->rc = chunk_view(j->x->chunk, &cv)) < 0)
-		return;
-	j->rc = upload_write_data(j->x->up, (struct iovec *)cv.v, cv.n);
-	free(cv.v);
-}
-
-static void
-hash_blocks_run(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct chunk_view cv;
-
-	if ((j->rc2 = chunk_view(j->x->chunk, &cv)) < 0)
-		return;
-	j->rc2 = upload_hash_blocks(j->x->up, (struct iovec *)cv.v, cv.n);
-	free(cv.v);
-}
-
 static void recv_next(struct ftp_session *);
-
-static void
-write_done(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct ftp_session *s = j->s;
-	struct ftp_xfer *x;
-	int rc = j->rc < 0 ? j->rc : j->rc2;
-
-	/* The first half to finish only drops its reference. */
-	if (--j->halves > 0) {
-		s->jobs--;
-		return;
-	}
-	evbuffer_drain(j->x->chunk, (size_t)-1);
-	if ((x = xfer_job_end(j)) == NULL)
-		return;
-	if (rc < 0) {
-		x->err = rc;
-		log_warnx("ftp: %s upload of %s failed: %s", s->peer_str,
-		    upload_path(x->up), strerror(-rc));
-		ftp_reply_errno(s, rc, "Upload failed");
-		ftp_xfer_finish(s, 0, NULL);
-		return;
-	}
-	recv_next(s);
-}
-
-static void
-commit_run(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct file_meta m;
-
-	j->rc = upload_commit(j->x->up, &m);
-	memcpy(j->sha, m.sha256, HASH_LEN);
-}
 
 static void
 quorum_done(void *arg, int rc)
@@ -348,7 +251,7 @@ wait_quorum(struct ftp_session *s, struct ftp_xfer *x, const uint8_t *sha)
 		return (false);
 	j->s = s;
 	j->x = x;
-	if (o->wait_copies(o->wait_arg, upload_path(x->up), sha, quorum_done,
+	if (o->wait_copies(o->wait_arg, x->path, sha, quorum_done,
 	    j) < 0) {
 		free(j);
 		return (false);
@@ -358,89 +261,33 @@ wait_quorum(struct ftp_session *s, struct ftp_xfer *x, const uint8_t *sha)
 	return (true);
 }
 
-static void
-commit_done(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct ftp_session *s = j->s;
-	struct ftp_xfer *x;
-	uint8_t sha[HASH_LEN];
-	int rc = j->rc;
+/* ingest callbacks: the session is alive (a cancelled ingest calls none). */
 
-	memcpy(sha, j->sha, HASH_LEN);
-	if ((x = xfer_job_end(j)) == NULL)
-		return;
+void
+ftp_ingest_drained(void *arg)
+{
+	recv_next(arg);
+}
+
+void
+ftp_ingest_done(void *arg, int rc, const uint8_t sha[HASH_LEN])
+{
+	struct ftp_session *s = arg;
+	struct ftp_xfer *x = s->xfer;
+
+	x->ing = NULL;
 	if (rc < 0) {
-		log_warnx("ftp: %s commit of %s failed: %s", s->peer_str,
-		    upload_path(x->up), strerror(-rc));
+		log_warnx("ftp: %s upload of %s failed: %s", s->peer_str,
+		    x->path, strerror(-rc));
 		ftp_reply_errno(s, rc, "Upload failed");
 		ftp_xfer_finish(s, 0, NULL);
 		return;
 	}
-	log_info("ftp: %s stored %s (%llu bytes)", s->peer_str,
-	    upload_path(x->up), (unsigned long long)upload_size(x->up));
+	log_info("ftp: %s stored %s (%llu bytes)", s->peer_str, x->path,
+	    (unsigned long long)x->bytes);
 	if (wait_quorum(s, x, sha))
 		return;
 	ftp_xfer_finish(s, 226, x->ok_reply);
-}
-
-static void
-flush_run(void *arg)
-{
-	struct xfer_job *j = arg;
-
-	j->rc = upload_flush(j->x->up);
-}
-
-static void
-flush_done(void *arg)
-{
-	struct xfer_job *j = arg;
-	struct ftp_session *s = j->s;
-	struct ftp_xfer *x;
-	int rc = j->rc;
-
-	/*
-	 * Past this point the file replaces the old one.  If the client went
-	 * away meanwhile it never saw the end of its upload: xfer_job_end
-	 * then drops the data instead.
-	 */
-	if ((x = xfer_job_end(j)) == NULL)
-		return;
-	if (rc < 0) {
-		ftp_reply_errno(s, rc, "Upload failed");
-		ftp_xfer_finish(s, 0, NULL);
-		return;
-	}
-	if (xfer_job(s, x, commit_run, commit_done) < 0) {
-		ftp_xfer_finish(s, 451, "Server busy.");
-		return;
-	}
-}
-
-/* Starts both halves of a chunk's work. */
-static int
-write_jobs(struct ftp_session *s, struct ftp_xfer *x)
-{
-	struct xfer_job *j;
-
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return (-ENOMEM);
-	j->s = s;
-	j->x = x;
-	j->halves = 1;
-	if (work_submit(s->srv->o.pool, write_data_run, write_done, j) < 0) {
-		free(j);
-		return (-ENOMEM);
-	}
-	s->jobs++;
-	x->job_running = true;
-	if (work_submit(s->srv->o.pool, hash_blocks_run, write_done, j) == 0) {
-		j->halves++;
-		s->jobs++;
-	} else
-		j->rc2 = -ENOMEM;
-	return (0);
 }
 
 static void
@@ -456,14 +303,14 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	recv_next(s);
 }
 
-/* Hands what has arrived to the write jobs, or finishes at EOF. */
+/* Hands what has arrived to the ingest, or finishes at EOF. */
 static void
 recv_next(struct ftp_session *s)
 {
 	struct ftp_xfer *x = s->xfer;
 	struct evbuffer *in;
 
-	if (x == NULL || x->job_running)
+	if (x == NULL || x->ing == NULL || ingest_busy(x->ing))
 		return;
 	in = s->data.bev ? bufferevent_get_input(s->data.bev) : NULL;
 	/*
@@ -481,15 +328,18 @@ recv_next(struct ftp_session *s)
 	x->flush_now = false;
 	if (in && evbuffer_get_length(in) > 0) {
 		x->bytes += evbuffer_get_length(in);
-		evbuffer_add_buffer(x->chunk, in);
-		if (write_jobs(s, x) < 0)
+		if (ingest_push(x->ing, in) < 0)
 			ftp_xfer_finish(s, 451, "Server busy.");
 		return;
 	}
+	/*
+	 * The end.  If the client goes away while the data is flushed, it
+	 * never saw its upload end: the session's close cancels the ingest
+	 * before the commit, and the old file stays.
+	 */
 	if (x->eof) {
 		ftp_data_close(s);
-		if (xfer_job(s, x, flush_run, flush_done) < 0)
-			ftp_xfer_finish(s, 451, "Server busy.");
+		ingest_finish(x->ing);
 	}
 }
 
@@ -774,9 +624,8 @@ void
 ftp_xfer_start(struct ftp_session *s, struct ftp_xfer *x, const char *opening)
 {
 	x->s = s;
-	if (x->kind == XFER_RECV && x->chunk == NULL &&
-	    ((x->chunk = evbuffer_new()) == NULL ||
-	    (x->flush = evtimer_new(s->srv->o.base, on_flush, s)) == NULL)) {
+	if (x->kind == XFER_RECV && x->flush == NULL &&
+	    (x->flush = evtimer_new(s->srv->o.base, on_flush, s)) == NULL) {
 		ftp_xfer_free(x);
 		ftp_reply(s, 451, "Out of memory.");
 		ftp_session_resume(s);

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "store/store.h"
+#include "front/ingest.h"
 #include "store/upload.h"
 
 struct file_job {
@@ -154,7 +155,9 @@ start_retr(struct ftp_session *s, struct file_job *j)
 
 	if (x == NULL) {
 		close(j->fd);
+		j->fd = -1;
 		ftp_reply(s, 451, "Out of memory.");
+		ftp_session_resume(s);
 		return;
 	}
 	x->fd = j->fd;
@@ -175,11 +178,27 @@ start_store(struct ftp_session *s, struct file_job *j)
 
 	if (x == NULL) {
 		upload_abort(j->up);
+		j->up = NULL;
 		ftp_reply(s, 451, "Out of memory.");
+		ftp_session_resume(s);
 		return;
 	}
-	x->up = j->up;
-	j->up = NULL;
+	{
+		struct ingest_cbs cbs = { ftp_ingest_drained, ftp_ingest_done };
+
+		x->path = strdup(upload_path(j->up));
+		x->ing = ingest_new(s->srv->o.pool, j->up, &cbs, s);
+		if (x->ing == NULL || x->path == NULL) {
+			if (x->ing == NULL)
+				upload_abort(j->up);
+			j->up = NULL;
+			ftp_xfer_free(x);
+			ftp_reply(s, 451, "Out of memory.");
+			ftp_session_resume(s);
+			return;
+		}
+		j->up = NULL;
+	}
 	if (j->verb == FTP_STOU) {
 		snprintf(msg, sizeof(msg), "FILE: %s", path_base(j->path));
 		snprintf(x->ok_reply, sizeof(x->ok_reply),
