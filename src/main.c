@@ -55,25 +55,6 @@ usage(FILE *f)
 	    "add/passwd read the password from standard input.\n");
 }
 
-/* Finds the nearest folder from the current one upward with .shoal/. */
-static int
-find_node_dir(char *out, size_t size)
-{
-	char cwd[4096], probe[4200];
-	char *slash;
-
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return (-errno);
-	for (;;) {
-		if (str_fmt(probe, sizeof(probe), "%s/.shoal", cwd) == 0 &&
-		    access(probe, F_OK) == 0)
-			return (str_copy(out, size, cwd));
-		if ((slash = strrchr(cwd, '/')) == NULL || slash == cwd)
-			return (-ENOENT);
-		*slash = '\0';
-	}
-}
-
 /* "-o section.key=value" */
 static int
 apply_override(struct cfg *c, const char *opt)
@@ -246,7 +227,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "user") == 0) {
 		if (o.dir == NULL) {
-			if (find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
+			if (client_find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
 				fprintf(stderr, "shoal: not inside a node "
 				    "folder; use -C DIR\n");
 				return (1);

@@ -48,8 +48,8 @@ read_line_file(const char *path, const char *prefix, char *out, size_t size)
 	return (-ENOENT);
 }
 
-static int
-find_node_dir(char *out, size_t size)
+int
+client_find_node_dir(char *out, size_t size)
 {
 	char cwd[4096], probe[4200], *slash;
 
@@ -180,7 +180,7 @@ client_init(struct client *c, const struct client_opts *o)
 	} else {
 		if (o->dir)
 			(void)str_copy(dir, sizeof(dir), o->dir);
-		else if (find_node_dir(dir, sizeof(dir)) < 0) {
+		else if (client_find_node_dir(dir, sizeof(dir)) < 0) {
 			fprintf(stderr, "shoal: not inside a node folder; use "
 			    "-C DIR or --node URL\n");
 			return (-ENOENT);

@@ -51,6 +51,8 @@ struct response {
 /* Fills c from the options; prints the reason and returns < 0 if not. */
 int	client_init(struct client *, const struct client_opts *);
 void	client_release(struct client *);
+/* The nearest folder from the current one upward that holds .shoal/. */
+int	client_find_node_dir(char *out, size_t size);
 /* Asks for a password on the terminal, without echo. */
 int	client_prompt_password(char *out, size_t size);
 /*
