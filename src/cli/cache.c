@@ -124,7 +124,6 @@ cache_commit(const struct cache *c, const char *key, const char *etag)
 	fclose(f);
 	if (rename(part, data) < 0)
 		return (-errno);
-	cache_evict(c);
 	return (0);
 }
 
@@ -170,7 +169,7 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 
 struct used {
 	char		name[80];
-	time_t		when;
+	struct timespec	when;
 	uint64_t	size;
 };
 
@@ -179,11 +178,14 @@ by_age(const void *a, const void *b)
 {
 	const struct used *x = a, *y = b;
 
-	return (x->when < y->when ? -1 : x->when > y->when);
+	if (x->when.tv_sec != y->when.tv_sec)
+		return (x->when.tv_sec < y->when.tv_sec ? -1 : 1);
+	return (x->when.tv_nsec < y->when.tv_nsec ? -1 :
+	    x->when.tv_nsec > y->when.tv_nsec);
 }
 
 void
-cache_evict(const struct cache *c)
+cache_evict(const struct cache *c, const char *keep)
 {
 	struct used *v = NULL, *nv;
 	size_t n = 0, cap = 0, i;
@@ -199,6 +201,7 @@ cache_evict(const struct cache *c)
 		size_t l = strlen(de->d_name);
 
 		if (l != 69 || strcmp(de->d_name + 64, ".data") != 0 ||
+		    (keep && strncmp(de->d_name, keep, 64) == 0) ||
 		    fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue;
 		if (n == cap) {
@@ -209,13 +212,21 @@ cache_evict(const struct cache *c)
 		}
 		memcpy(v[n].name, de->d_name, 65);
 		v[n].name[64] = '\0';
-		v[n].when = st.st_mtime;
+		v[n].when = st.st_mtim;
 		v[n].size = (uint64_t)st.st_size;
 		total += v[n].size;
 		n++;
 	}
 	closedir(d);
 	qsort(v, n, sizeof(*v), by_age);
+	/* The copy being kept counts against the limit too. */
+	if (keep) {
+		char p2[4300];
+
+		if (entry(c, keep, "data", p2, sizeof(p2)) == 0 &&
+		    stat(p2, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
 	for (i = 0; i < n && total > c->max; i++) {
 		if (entry(c, v[i].name, "data", p, sizeof(p)) == 0)
 			(void)unlink(p);

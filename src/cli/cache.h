@@ -29,7 +29,8 @@ void	cache_discard(const struct cache *, const char *key);
 /* Copies the copy to dest and marks it used. */
 int	cache_copy_out(const struct cache *, const char *key,
 	    const char *dest);
-/* Drops least recently used copies until the cache fits its limit. */
-void	cache_evict(const struct cache *);
+/* Drops least recently used copies until the cache fits its limit;
+ * keep (a key, or NULL) is the copy just used, which stays. */
+void	cache_evict(const struct cache *, const char *keep);
 
 #endif

@@ -161,6 +161,7 @@ cmd_get(struct client *c, int argc, char **argv)
 		response_release(&r);
 		return (rc);
 	}
+	cache_evict(&cache, key);
 	if (rc < 0) {
 		(void)str_fmt(part, sizeof(part), "%s", dest);
 		fprintf(stderr, "shoal: get %s: cannot write %s: %s\n", remote,
