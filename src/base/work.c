@@ -32,7 +32,7 @@ struct jobq {
 struct work_pool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	struct jobq	 todo;
+	struct jobq	 queued;
 	struct jobq	 finished;
 	unsigned	 pending;
 	int		 stopping;
@@ -75,9 +75,9 @@ work_thread(void *arg)
 
 	pthread_mutex_lock(&wp->mu);
 	for (;;) {
-		while (wp->todo.head == NULL && !wp->stopping)
+		while (wp->queued.head == NULL && !wp->stopping)
 			pthread_cond_wait(&wp->cv, &wp->mu);
-		if ((j = jobq_pop(&wp->todo)) == NULL)
+		if ((j = jobq_pop(&wp->queued)) == NULL)
 			break;
 		pthread_mutex_unlock(&wp->mu);
 		j->fn(j->arg);
@@ -190,7 +190,7 @@ work_submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&wp->mu);
-	jobq_push(&wp->todo, j);
+	jobq_push(&wp->queued, j);
 	wp->pending++;
 	pthread_cond_signal(&wp->cv);
 	pthread_mutex_unlock(&wp->mu);

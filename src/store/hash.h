@@ -43,7 +43,7 @@ int	hasher_update_blocks(struct hasher *, const void *, size_t)
 int	hasher_final(struct hasher *, uint8_t out[HASH_LEN])
 	    __attribute__((warn_unused_result));
 void	hasher_release(struct hasher *);
-/* Hashes everything readable from fd (from its current offset). */
+/* Hashes the whole regular file fd, on two threads when it is big. */
 int	hasher_fd(struct hasher *, int fd) __attribute__((warn_unused_result));
 /* out[HASH_HEX_LEN + 1]. */
 void	hash_hex(const uint8_t h[HASH_LEN], char *out);
