@@ -315,7 +315,7 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	case FTP_CDUP: case FTP_XCUP:
 		break;
 	default:
-		ftp_reply(s, 502, "Command not implemented.");
+		ftp_reply(s, 502, "Command not supported here.");
 		return;
 	}
 	if (r.verb == FTP_CDUP || r.verb == FTP_XCUP) {
