@@ -259,6 +259,15 @@ ctl_bye(void *arg)
 }
 
 static int
+ctl_await(void *arg, const char *path, void (*done)(void *, int),
+    void *cbarg)
+{
+	struct node *n = arg;
+
+	return (sync_await_fetch(n->sync, path, 60000, done, cbarg));
+}
+
+static int
 ctl_send(void *arg, const char *path)
 {
 	struct node *n = arg;
@@ -365,6 +374,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 			.status = ctl_status, .peers = ctl_peers,
 			.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
 			.metrics = ctl_metrics, .holders = ctl_holders,
+			.await = ctl_await,
 			.arg = n,
 		},
 	};

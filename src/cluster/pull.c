@@ -98,6 +98,12 @@ reap_if_obsolete(struct sync *sy, struct pull *p)
 	return (true);
 }
 
+bool
+pull_pending(struct sync *sy, const char *path)
+{
+	return (find_pull(sy, path) != NULL);
+}
+
 void
 pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
     const struct vv *expect, bool expect_exists)

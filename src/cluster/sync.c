@@ -755,13 +755,23 @@ on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 
 /* Acknowledgements and write quorum */
 
+static void waiter_end(struct waiter *, int);
+
 void
 sync_fetched(struct sync *sy, const struct rentry *e, const char *target)
 {
 	struct member *origin;
 	struct buf b;
 
+	struct waiter *w, *t;
+
 	sy->st.files_fetched++;
+	/* Readers waiting for this file (need 0) can have it now. */
+	for (w = TAILQ_FIRST(&sy->waiters); w != NULL; w = t) {
+		t = TAILQ_NEXT(w, entry);
+		if (w->need == 0 && strcmp(w->path, target) == 0)
+			waiter_end(w, 0);
+	}
 	if (strcmp(target, e->path) != 0)
 		return;
 	if ((origin = members_find(sy->o.members, e->m.modified_by)) == NULL)
@@ -799,7 +809,7 @@ on_ack(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 		return;
 	for (w = TAILQ_FIRST(&sy->waiters); w != NULL; w = t) {
 		t = TAILQ_NEXT(w, entry);
-		if (strcmp(w->path, path) != 0 ||
+		if (w->need == 0 || strcmp(w->path, path) != 0 ||
 		    memcmp(w->sha, sha, HASH_LEN) != 0)
 			continue;
 		for (i = 0; i < w->got; i++)
@@ -819,6 +829,17 @@ on_waiter_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	waiter_end(arg, -ETIMEDOUT);
+}
+
+int
+sync_await_fetch(struct sync *sy, const char *path, unsigned timeout_ms,
+    void (*done)(void *, int), void *arg)
+{
+	static const uint8_t none[HASH_LEN];
+
+	if (!pull_pending(sy, path))
+		return (-ENOENT);
+	return (sync_wait(sy, path, none, 0, timeout_ms, done, arg));
 }
 
 int

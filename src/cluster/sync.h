@@ -77,6 +77,13 @@ int	sync_offer(struct sync *, const char *path);
  * Calls done(arg, 0) once `need` members hold path with content sha
  * durably, or done(arg, -ETIMEDOUT) after timeout_ms.
  */
+/*
+ * A reader of a file this node is still fetching: done(arg, 0) once it is
+ * here, done(arg, -ETIMEDOUT) after timeout_ms; -ENOENT at once (and no
+ * call) if no fetch of path is pending.
+ */
+int	sync_await_fetch(struct sync *, const char *path, unsigned timeout_ms,
+	    void (*done)(void *, int), void *arg);
 int	sync_wait(struct sync *, const char *path, const uint8_t sha[HASH_LEN],
 	    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
 	    void *arg);

@@ -94,6 +94,7 @@ void	pull_enqueue(struct sync *, struct rentry *, const char *target,
 void	pull_add_holder(struct sync *, const char *path,
 	    const uint8_t sha[HASH_LEN], const uint8_t id[NODE_ID_LEN]);
 void	pull_pump(struct sync *);
+bool	pull_pending(struct sync *, const char *path);
 void	pull_member_down(struct sync *, struct member *);
 void	pull_on_block_req(struct sync *, struct member *, const uint8_t *,
 	    uint32_t);

@@ -742,3 +742,24 @@ def test_send_limit(cluster):
     assert elapsed >= 1.5, f"4 MiB left n1 in {elapsed:.2f}s at 2 MiB/s"
     cluster.wait_tree({"limited.bin": sha256(data)}, timeout=REPLICATE)
     n1.stop()       # exits 0 with peers connected
+
+
+# ---------------------------------------------------------------------------
+# 14. reading a file a node is still fetching
+
+
+def test_get_waits_for_a_file_on_its_way(cluster):
+    # n1 sends at most 8 MiB/s, so 24 MiB take n2 about 3 s to fetch
+    n1, n2 = cluster.start(2, node_options={0: ["peer.send_limit_kib=8192"]})
+    data = os.urandom(24 * MiB)
+    assert stor(n1.ftp(), "coming.bin", data).startswith("226")
+    # Ask n2 as soon as it knows the file is coming.
+    wait_for(lambda: n2.status()["sync"]["pulls_active"] +
+             n2.status()["sync"]["pulls_queued"] > 0, REPLICATE,
+             "n2 to start fetching coming.bin", interval=0.01)
+    assert not (n2.dir / "coming.bin").exists()
+    status, body = n2.http("GET", "/v1/files/coming.bin")
+    assert status == 200
+    assert sha256(body) == sha256(data)
+    # A file no node has is still a plain 404.
+    assert n2.http("GET", "/v1/files/never.bin")[0] == 404

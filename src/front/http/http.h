@@ -36,6 +36,12 @@ struct http_ctl {
 	void	(*metrics)(void *arg, struct buf *out);
 	/* Node ids holding path (JSON array), or NULL for "this one". */
 	json_t	*(*holders)(void *arg, const char *path);
+	/*
+	 * A file not here yet but being fetched: done(cbarg, 0) once it is
+	 * here; returns < 0 (and never calls) if no fetch is pending.
+	 */
+	int	(*await)(void *arg, const char *path,
+		    void (*done)(void *, int), void *cbarg);
 	void	*arg;
 };
 

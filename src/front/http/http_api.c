@@ -184,17 +184,48 @@ get_run(void *arg)
 		j->rc = store_errno(errno);
 }
 
+static void get_done(void *);
+
+/* The file arrived from the nodes that hold it (or did not in time). */
+static void
+get_fetched(void *arg, int rc)
+{
+	struct http_conn *c = arg;
+	struct pjob *j;
+
+	if (!http_job_end(c))
+		return;
+	if (rc < 0) {
+		http_error(c, 404, "not on this node yet; try again");
+		return;
+	}
+	if ((j = pjob_new(c)) != NULL)
+		submit(c, j, get_run, get_done);
+}
+
 static void
 get_done(void *arg)
 {
 	struct pjob *j = arg;
 	struct http_conn *c;
+	const struct http_ctl *ctl;
 	char etag[HASH_HEX_LEN + 3], extra[512];
 	uint64_t size, first = 0, last;
 	int status = 200, r;
 
 	if ((c = pjob_end(j)) == NULL)
 		return;
+	ctl = &c->srv->o.ctl;
+	/* Not here yet, but coming from its holders: wait for it. */
+	if (j->rc == -ENOENT && ctl->await && !c->awaited) {
+		c->awaited = true;
+		c->jobs++;
+		if (ctl->await(ctl->arg, c->path, get_fetched, c) == 0) {
+			pjob_free(j);
+			return;
+		}
+		c->jobs--;
+	}
 	if (j->rc < 0) {
 		if (j->rc == -EISDIR)
 			http_error(c, 409, "a folder: use /v1/list/");

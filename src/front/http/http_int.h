@@ -59,6 +59,7 @@ struct http_conn {
 	uint64_t		 body_left;
 	struct ingest		*ing;
 	bool			 created;	/* PUT made a new file */
+	bool			 awaited;	/* GET waited for a fetch */
 	/* a file being sent */
 	int			 fd;
 	uint64_t		 off, end;

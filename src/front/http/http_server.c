@@ -257,6 +257,7 @@ finish_request(struct http_conn *c)
 	buf_reset(&c->body);
 	c->body_left = 0;
 	c->created = false;
+	c->awaited = false;
 	arm_timer(c, HTTP_IDLE_TIMEOUT);
 	next_request(c);
 }
