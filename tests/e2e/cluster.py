@@ -74,9 +74,9 @@ def wait_for(cond, timeout=30.0, what=None, diag=None, interval=0.05):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below the ephemeral range, like conftest's (see there why).
+    from conftest import free_port as below_ephemeral
+    return below_ephemeral()
 
 
 def sha256(data):

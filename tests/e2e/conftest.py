@@ -13,6 +13,7 @@ Nothing here sleeps and hopes: `wait_for` polls a condition until a deadline.
 
 import ftplib
 import os
+import random
 import re
 import signal
 import socket
@@ -53,9 +54,26 @@ def wait_for(cond, timeout=10.0, interval=0.02, what=None):
 
 
 def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range: a
+    port from bind(0) can be handed to an outgoing connection (a client,
+    a peer link) before the node under test binds it."""
+    low, high = 20000, 32000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+        high = min(high, eph)
+    except (OSError, ValueError):
+        pass
+    for _ in range(200):
+        port = random.randrange(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 _extra_listeners = None

@@ -739,7 +739,9 @@ def test_send_limit(cluster):
              n3.tree().get("limited.bin") == sha256(data), REPLICATE,
              "a first copy of limited.bin", interval=0.02)
     elapsed = time.monotonic() - t0
-    assert elapsed >= 1.5, f"4 MiB left n1 in {elapsed:.2f}s at 2 MiB/s"
+    # 2 s at the cap; the token bucket lets a write overdraw it a little,
+    # so allow bursts, but an uncapped node needs some 0.05 s.
+    assert elapsed >= 1.0, f"4 MiB left n1 in {elapsed:.2f}s at 2 MiB/s"
     cluster.wait_tree({"limited.bin": sha256(data)}, timeout=REPLICATE)
     n1.stop()       # exits 0 with peers connected
 
