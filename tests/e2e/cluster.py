@@ -35,7 +35,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # SHOAL_BIN runs the tests against another build (e.g. build-asan/shoal)
-SHOAL = Path(os.environ.get("SHOAL_BIN") or ROOT / "build" / "shoal")
+SHOAL = Path(os.environ.get("SHOAL_BIN") or ROOT / "build" / "shoal").resolve()
 
 HEARTBEAT_MS = 200
 DEAD_AFTER_MS = 1500
@@ -246,14 +246,27 @@ class ClusterNode:
         this run only); with wait, return once FTP, peer and HTTP listen
         and `status` answers."""
         assert not self.running(), f"{self.name} is already running"
-        start_at = self.log_path.stat().st_size if self.log_path.exists() \
-            else 0
-        with open(self.log_path, "ab") as log:
-            log.write(f"=== test: starting {self.name}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.command(options, args), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir.parent)
+        # A restart on the same ports can find one still held for a moment
+        # by the previous process's closing connections: try again.
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            start_at = self.log_path.stat().st_size \
+                if self.log_path.exists() else 0
+            with open(self.log_path, "ab") as log:
+                log.write(f"=== test: starting {self.name}\n".encode())
+                log.flush()
+                self.proc = subprocess.Popen(
+                    self.command(options, args), stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT,
+                    cwd=self.dir.parent)
+            try:
+                self.proc.wait(0.3)
+            except subprocess.TimeoutExpired:
+                break
+            if ("Address already in use" not in self.log()[start_at:] or
+                    time.monotonic() > deadline):
+                break
+            time.sleep(0.2)
         self.cluster.procs.append(self.proc)
         if wait:
             self.wait_ready(start_at)

@@ -53,6 +53,9 @@ def wait_for(cond, timeout=10.0, interval=0.02, what=None):
         time.sleep(interval)
 
 
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
     """A port nothing listens on, below the kernel's ephemeral range: a
     port from bind(0) can be handed to an outgoing connection (a client,
@@ -66,12 +69,17 @@ def free_port(host="127.0.0.1"):
         pass
     for _ in range(200):
         port = random.randrange(low, high)
+        # Never the same port twice in one run: two listeners of one node
+        # are picked before either binds.
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError:
                 continue
+            _handed_out.add(port)
             return port
     raise RuntimeError("no free port below the ephemeral range")
 
