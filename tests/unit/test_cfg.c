@@ -358,6 +358,7 @@ test_template_round_trip(void **state)
 			fputs(line, mem);
 	}
 	assert_int_equal(fclose(f), 0);
+	assert_int_equal(unlink(path), 0);
 	assert_int_equal(fclose(mem), 0);
 	assert_int_equal(nkeys, 23);	/* one per field of struct cfg */
 
