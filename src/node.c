@@ -276,11 +276,11 @@ ctl_send(void *arg, const char *path)
 }
 
 /*
- * Every node holds every file (replicas = all): the holders of a path are
- * this node and the live members whose index agrees with ours.
+ * Every node holds every file (replicas = all): the holders are this node
+ * and the live members whose index agrees with ours.
  */
 static json_t *
-ctl_holders(void *arg, const char *path)
+ctl_holders(void *arg)
 {
 	struct node *n = arg;
 	uint8_t mine[HASH_LEN];
@@ -288,7 +288,6 @@ ctl_holders(void *arg, const char *path)
 	char id[33];
 	json_t *a = json_array();
 
-	(void)path;
 	member_id_hex(n->store.node_id, id);
 	json_array_append_new(a, json_string(id));
 	index_digest(n->store.index, mine);

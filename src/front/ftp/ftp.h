@@ -107,7 +107,6 @@ struct ftp_xfer {
 	bool			 job_running;
 	bool			 eof;		/* data connection finished */
 	bool			 started;	/* data flowing */
-	int			 err;		/* first error, -errno */
 	uint64_t		 bytes;
 	char			 ok_reply[PATH_LEN_MAX + 64];
 };

@@ -75,15 +75,6 @@ ftp_xfer_free(struct ftp_xfer *x)
 	free(x);
 }
 
-/* Frees a transfer no session owns any more (an upload's temp file is
- * removed by the ingest, on the pool). */
-static void
-xfer_discard(struct ftp_server *srv, struct ftp_xfer *x)
-{
-	(void)srv;
-	ftp_xfer_free(x);
-}
-
 void
 ftp_data_close(struct ftp_session *s)
 {
@@ -145,7 +136,7 @@ ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 		if (x->job_running)
 			;	/* its done callback frees it */
 		else
-			xfer_discard(s->srv, x);
+			ftp_xfer_free(x);
 	}
 	if (reply)
 		ftp_reply(s, code, "%s", reply);
@@ -167,7 +158,7 @@ ftp_xfer_abort(struct ftp_session *s)
 		evtimer_del(x->flush);
 	ftp_data_close(s);
 	if (!x->job_running)
-		xfer_discard(s->srv, x);
+		ftp_xfer_free(x);
 }
 
 /* Jobs of a transfer */
@@ -212,7 +203,7 @@ xfer_job_end(struct xfer_job *j)
 	x->job_running = false;
 	alive = ftp_job_release(s);
 	if (!alive || x->s == NULL) {
-		xfer_discard(s->srv, x);
+		ftp_xfer_free(x);
 		return (NULL);
 	}
 	return (x);

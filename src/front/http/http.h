@@ -34,8 +34,9 @@ struct http_ctl {
 	int	(*send)(void *arg, const char *path);
 	/* Appends Prometheus lines for the node's other parts. */
 	void	(*metrics)(void *arg, struct buf *out);
-	/* Node ids holding path (JSON array), or NULL for "this one". */
-	json_t	*(*holders)(void *arg, const char *path);
+	/* Node ids holding the files (JSON array): with replicas = all,
+	 * the same for every file. */
+	json_t	*(*holders)(void *arg);
 	/*
 	 * A file not here yet but being fetched: done(cbarg, 0) once it is
 	 * here; returns < 0 (and never calls) if no fetch is pending.

@@ -615,6 +615,7 @@ list_done(void *arg)
 	struct pjob *j = arg;
 	struct http_conn *c;
 	const struct http_ctl *ctl;
+	json_t *holders;
 	size_t i;
 	json_t *e;
 
@@ -626,18 +627,12 @@ list_done(void *arg)
 		return;
 	}
 	ctl = &c->srv->o.ctl;
-	json_array_foreach(j->json, i, e) {
-		char child[PATH_LEN_MAX + 1];
-		const char *name = json_string_value(json_object_get(e,
-		    "name"));
-
-		if (ctl->holders == NULL || str_fmt(child, sizeof(child),
-		    "%s%s%s", c->path, c->path[0] ? "/" : "", name) < 0)
-			continue;
-		if (json_object_get(e, "hash"))
-			json_object_set_new(e, "holders", ctl->holders(ctl->arg,
-			    child));
-	}
+	/* With replicas = all, every file has the same holders: ask once. */
+	holders = ctl->holders ? ctl->holders(ctl->arg) : NULL;
+	json_array_foreach(j->json, i, e)
+		if (holders && json_object_get(e, "hash"))
+			json_object_set(e, "holders", holders);
+	json_decref(holders);
 	http_respond_json(c, 200, json_pack("{s:s, s:O}", "path", c->path,
 	    "entries", j->json));
 	pjob_free(j);
