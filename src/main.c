@@ -4,6 +4,7 @@
  *   shoal init DIR [--join KEY]
  *   shoal node DIR [--ftp|--peer|--http HOST:PORT] [--sync-writes K] ...
  *   shoal [-C DIR] user add|passwd|del|list [NAME] [--password PW]
+ *   shoal tracker DIR [--listen HOST:PORT] [--http HOST:PORT] [--db DB]
  *   shoal [-C DIR] peers|status|add HOST:PORT|bye
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "node.h"
+#include "tracker/tracker.h"
 
 #define SHOAL_VERSION "0.1.0"
 
@@ -30,14 +32,22 @@ usage(FILE *f)
 	    "  init DIR [--join KEY]         prepare DIR as a node (of a new\n"
 	    "                                cluster, or of KEY's cluster)\n"
 	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
-	    "           [--sync-writes K] [--log-level LEVEL]\n"
-	    "           [-o SECTION.KEY=VALUE ...]\n"
+	    "           [--tracker HOST:PORT] [--sync-writes K]\n"
+	    "           [--log-level LEVEL] [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
+	    "  tracker DIR [--listen HOST:PORT] [--http HOST:PORT|off]\n"
+	    "           [--db sqlite:PATH|postgresql://...] [--expire SECONDS]\n"
+	    "           [--log-level LEVEL]\n"
+	    "                                the directory of nodes, files and\n"
+	    "                                locks (DIR made by init --join)\n"
 	    "  put LOCAL REMOTE              upload (a progress bar on a terminal)\n"
 	    "  get REMOTE [-o LOCAL]         download, through the local cache\n"
 	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir PATH\n"
+	    "  ls --all [PATH]               every file in the network and its\n"
+	    "                                holders (tracker)\n"
 	    "  send PATH                     offer a file to every node\n"
-	    "  lock PATH  unlock PATH        cluster-wide write locks (tracker)\n"
+	    "  lock PATH [--ttl SECONDS]     cluster-wide write lock (tracker)\n"
+	    "  unlock PATH\n"
 	    "  peers                         members, best first\n"
 	    "  status                        this node, its members and files\n"
 	    "  add HOST:PORT                 add a member (remembered)\n"
@@ -98,6 +108,7 @@ cmd_node(int argc, char **argv)
 		    strcmp(argv[i], "--peer") == 0 ||
 		    strcmp(argv[i], "--http") == 0 ||
 		    strcmp(argv[i], "--sync-writes") == 0 ||
+		    strcmp(argv[i], "--tracker") == 0 ||
 		    strcmp(argv[i], "--log-level") == 0 ||
 		    strcmp(argv[i], "-o") == 0))
 			i++;
@@ -129,6 +140,9 @@ cmd_node(int argc, char **argv)
 			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--sync-writes") == 0)
 			rc = cfg_set(&c, "sync", "writes", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--tracker") == 0)
+			rc = cfg_set(&c, "tracker", "address", v, err,
+			    sizeof(err));
 		else if (strcmp(argv[i], "--log-level") == 0)
 			rc = cfg_set(&c, "node", "log_level", v, err,
 			    sizeof(err));
@@ -146,6 +160,66 @@ cmd_node(int argc, char **argv)
 	if (log_level_parse(c.log_level, &lvl) == 0)
 		log_set_level(lvl);
 	return (node_run(dir, &c));
+}
+
+static int
+cmd_tracker(int argc, char **argv)
+{
+	struct tracker_opts o = { .listen = "0.0.0.0:5050",
+	    .http = "127.0.0.1:5051", .expire_s = 60 };
+	enum log_level lvl;
+	char *end;
+	unsigned long v;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] :
+		    NULL;
+
+		if (a[0] != '-' && o.dir == NULL) {
+			o.dir = a;
+			continue;
+		}
+		if (val == NULL) {
+			fprintf(stderr, "shoal: tracker: '%s' needs a value\n",
+			    a);
+			return (2);
+		}
+		if (strcmp(a, "--listen") == 0)
+			o.listen = val;
+		else if (strcmp(a, "--http") == 0)
+			o.http = val;
+		else if (strcmp(a, "--db") == 0)
+			o.db = val;
+		else if (strcmp(a, "--expire") == 0) {
+			v = strtoul(val, &end, 10);
+			if (*end != '\0' || v < 2 || v > 86400) {
+				fprintf(stderr, "shoal: tracker: --expire "
+				    "takes 2 to 86400 seconds\n");
+				return (2);
+			}
+			o.expire_s = (unsigned)v;
+		} else if (strcmp(a, "--log-level") == 0) {
+			if (log_level_parse(val, &lvl) < 0) {
+				fprintf(stderr, "shoal: tracker: unknown log "
+				    "level '%s'\n", val);
+				return (2);
+			}
+			log_set_level(lvl);
+		} else {
+			fprintf(stderr, "shoal: tracker: unexpected '%s'\n",
+			    a);
+			return (2);
+		}
+		i++;
+	}
+	if (o.dir == NULL) {
+		fprintf(stderr, "usage: shoal tracker DIR [--listen HOST:PORT] "
+		    "[--http HOST:PORT|off] [--db sqlite:PATH|postgresql://...]"
+		    " [--expire SECONDS]\n");
+		return (2);
+	}
+	return (tracker_run(&o));
 }
 
 static bool
@@ -206,6 +280,8 @@ main(int argc, char **argv)
 		return (cli_init(argc, argv));
 	if (strcmp(argv[0], "node") == 0)
 		return (cmd_node(argc, argv));
+	if (strcmp(argv[0], "tracker") == 0)
+		return (cmd_tracker(argc, argv));
 	if (strcmp(argv[0], "version") == 0) {
 		printf("shoal %s\n", SHOAL_VERSION);
 		return (0);

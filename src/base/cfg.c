@@ -88,6 +88,8 @@ static const struct cfg_key keys[] = {
 	    "FTP answers 226 only once this many other nodes hold the upload"),
 	UINT("sync", "write_timeout_ms", sync_write_timeout_ms, 100, 600000,
 	    "10000", "how long an upload waits for sync.writes nodes"),
+	STR("tracker", "address", tracker_address, "",
+	    "HOST:PORT of the tracker (nodes, files, locks); empty = none"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -42,6 +42,8 @@ struct cfg {
 	double		sync_consistency_threshold;
 	unsigned	sync_writes;
 	unsigned	sync_write_timeout_ms;
+	/* [tracker] */
+	char		tracker_address[CFG_STR_MAX];
 };
 
 /* Fills every key with its default. */

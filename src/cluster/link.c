@@ -20,6 +20,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "net/sock.h"
 
@@ -31,6 +32,8 @@ struct link {
 	bool			 outgoing;
 	bool			 up;
 	bool			 down;
+	bool			 finishing;	/* close once sent */
+	char			 finish_why[64];
 	void			*owner;
 	struct event		*reap;
 	uint64_t		 bytes_in;
@@ -111,6 +114,28 @@ link_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+link_write(struct bufferevent *bev, void *arg)
+{
+	struct link *l = arg;
+
+	(void)bev;
+	if (l->finishing)
+		link_close(l, l->finish_why);
+}
+
+void
+link_finish(struct link *l, const char *why)
+{
+	if (l->down || l->finishing)
+		return;
+	l->finishing = true;
+	(void)str_fmt(l->finish_why, sizeof(l->finish_why), "%s", why);
+	bufferevent_disable(l->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0)
+		link_close(l, why);
+}
+
+static void
 link_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct link *l = arg;
@@ -176,10 +201,14 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 		goto fail;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
-	bufferevent_setcb(l->bev, link_read, NULL, link_event, l);
-	/* Blocks are 1 MiB: read and write them in few system calls. */
-	bufferevent_set_max_single_read(l->bev, 1 << 20);
-	bufferevent_set_max_single_write(l->bev, 1 << 20);
+	bufferevent_setcb(l->bev, link_read, link_write, link_event, l);
+	/* Blocks are 1 MiB: read and write them in few system calls.  Links
+	 * that carry small frames (a tracker's thousands) keep the
+	 * default, so an idle link holds no big buffers. */
+	if (!env->small) {
+		bufferevent_set_max_single_read(l->bev, 1 << 20);
+		bufferevent_set_max_single_write(l->bev, 1 << 20);
+	}
 	/* At most one largest frame plus the next header is buffered. */
 	bufferevent_setwatermark(l->bev, EV_READ, 0,
 	    WIRE_FRAME_MAX + 2 * WIRE_HDR_LEN);

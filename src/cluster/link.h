@@ -43,6 +43,7 @@ struct link_env {
 	SSL_CTX					*client_ctx;
 	SSL_CTX					*server_ctx;
 	struct bufferevent_rate_limit_group	*send_limit;	/* or NULL */
+	bool					 small;	/* small frames only */
 	struct link_cbs				 cbs;
 	void					*arg;
 };
@@ -56,6 +57,9 @@ int	link_send(struct link *, const struct buf *frame);
 size_t	link_pending(const struct link *);
 /* Ends the link; on_down runs (once) with why. */
 void	link_close(struct link *, const char *why);
+/* Stops reading and ends the link once what is queued has been sent (a
+ * last word, such as a refusal, reaches the other end). */
+void	link_finish(struct link *, const char *why);
 const char *link_peer(const struct link *);
 const struct sockaddr *link_addr(const struct link *);
 bool	link_outgoing(const struct link *);

@@ -23,6 +23,18 @@ static const struct wire_type_info types[WIRE_TYPE_MAX] = {
 	[WIRE_BLOCK_REQ] = { "BLOCK_REQ", 8192 },
 	[WIRE_BLOCK] = { "BLOCK", (1u << 20) + 8192 },
 	[WIRE_ACK] = { "ACK", 8192 },
+	[WIRE_T_HELLO] = { "T_HELLO", 4096 },
+	[WIRE_T_WELCOME] = { "T_WELCOME", 64 },
+	[WIRE_T_REFUSE] = { "T_REFUSE", 1024 },
+	[WIRE_T_FILES] = { "T_FILES", WIRE_FRAME_MAX },
+	[WIRE_T_BEAT] = { "T_BEAT", 64 },
+	[WIRE_T_BEAT_ACK] = { "T_BEAT_ACK", 64 },
+	[WIRE_T_NODES] = { "T_NODES", 256 * 1024 },
+	[WIRE_T_LOCKS] = { "T_LOCKS", WIRE_FRAME_MAX },
+	[WIRE_T_LOCK_REQ] = { "T_LOCK_REQ", 8192 },
+	[WIRE_T_LOCK_ANS] = { "T_LOCK_ANS", 8192 },
+	[WIRE_T_QUERY] = { "T_QUERY", 8192 },
+	[WIRE_T_ANSWER] = { "T_ANSWER", WIRE_FRAME_MAX },
 };
 
 uint32_t

@@ -39,6 +39,19 @@ enum wire_type {
 	WIRE_BLOCK_REQ,		/* send me this block */
 	WIRE_BLOCK,		/* a block, or why not */
 	WIRE_ACK,		/* I hold this version durably */
+	/* node <-> tracker (twire.h) */
+	WIRE_T_HELLO,		/* node: who I am, where I listen */
+	WIRE_T_WELCOME,		/* tracker: registered; heartbeat interval */
+	WIRE_T_REFUSE,		/* tracker: not registered, and why */
+	WIRE_T_FILES,		/* node: files I hold (or no longer hold) */
+	WIRE_T_BEAT,		/* node: heartbeat */
+	WIRE_T_BEAT_ACK,	/* tracker: heartbeat answer */
+	WIRE_T_NODES,		/* tracker: some live nodes to connect to */
+	WIRE_T_LOCKS,		/* tracker: the lock table, or changes to it */
+	WIRE_T_LOCK_REQ,	/* node: lock or unlock a path */
+	WIRE_T_LOCK_ANS,	/* tracker: the answer */
+	WIRE_T_QUERY,		/* node: nodes, files or locks, as JSON */
+	WIRE_T_ANSWER,		/* tracker: the JSON answer */
 	WIRE_TYPE_MAX
 };
 

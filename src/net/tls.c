@@ -197,11 +197,10 @@ psk_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 	}
 }
 
-SSL_CTX *
-tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server, char *err,
-    size_t errlen)
+static SSL_CTX *
+psk_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
+    const char *psk_label, char *err, size_t errlen)
 {
-	static const char psk_label[] = "shoal peer psk v1";
 	static const char id_label[] = "shoal cluster id v1";
 	unsigned char idmac[32];
 	unsigned int len = 32;
@@ -220,7 +219,7 @@ tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server, char *err,
 	}
 	/* Separate keys for separate uses of the one cluster secret. */
 	HMAC(EVP_sha256(), key, TLS_CLUSTER_KEY_LEN,
-	    (const unsigned char *)psk_label, sizeof(psk_label) - 1, pp->psk,
+	    (const unsigned char *)psk_label, strlen(psk_label), pp->psk,
 	    &len);
 	HMAC(EVP_sha256(), key, TLS_CLUSTER_KEY_LEN,
 	    (const unsigned char *)id_label, sizeof(id_label) - 1, idmac, &len);
@@ -236,5 +235,26 @@ tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server, char *err,
 		SSL_CTX_set_psk_find_session_callback(ctx, psk_find);
 	else
 		SSL_CTX_set_psk_use_session_callback(ctx, psk_use);
+	return (ctx);
+}
+
+SSL_CTX *
+tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server, char *err,
+    size_t errlen)
+{
+	return (psk_ctx(key, server, "shoal peer psk v1", err, errlen));
+}
+
+SSL_CTX *
+tls_tracker_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
+    char *err, size_t errlen)
+{
+	SSL_CTX *ctx = psk_ctx(key, server, "shoal tracker psk v1", err,
+	    errlen);
+
+	/* A tracker holds thousands of mostly idle links: buffers are
+	 * given back between records. */
+	if (ctx != NULL)
+		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return (ctx);
 }

@@ -28,6 +28,10 @@ int	tls_make_self_signed(const char *certpath, const char *keypath,
 #define TLS_CLUSTER_KEY_LEN	32
 SSL_CTX	*tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
 	    char *err, size_t errlen);
+/* The same for node <-> tracker links, with a key of their own, so a
+ * tracker and a peer listener can never be mistaken for each other. */
+SSL_CTX	*tls_tracker_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
+	    char *err, size_t errlen);
 
 /* The first OpenSSL error as text, for logs. */
 const char *tls_error(void);
