@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "cluster/members.h"
 #include "cluster/sync.h"
+#include "cluster/tclient.h"
 #include "front/auth.h"
 #include "front/ftp/ftp.h"
 #include "front/http/http.h"
@@ -41,6 +42,7 @@ struct node {
 	struct auth		*auth;
 	struct members		*members;
 	struct sync		*sync;
+	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;
 	char			 priv[4200];
@@ -258,6 +260,74 @@ ctl_bye(void *arg)
 	members_bye(n->members, bye_done, n);
 }
 
+/* Write locks and the tracker */
+
+static void
+on_changed(void *arg)
+{
+	struct node *n = arg;
+
+	tclient_changed(n->tracker);
+}
+
+static bool
+allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
+{
+	struct node *n = arg;
+	char why[512];
+
+	if (locks_allow_remote(tclient_locks(n->tracker), path, writer, why,
+	    sizeof(why)))
+		return (true);
+	log_info("a change to %s from another node waits: %s", path, why);
+	return (false);
+}
+
+static int
+write_check(void *arg, const char *path, const char *user, uint64_t token,
+    char *why, size_t whylen)
+{
+	struct node *n = arg;
+
+	return (locks_check(tclient_locks(n->tracker), path,
+	    n->store.node_id, user, token, why, whylen));
+}
+
+static int
+ctl_lock(void *arg, enum twire_lock_op op, const char *path,
+    const char *owner, uint32_t ttl_s, void (*done)(void *, int,
+    const char *, const struct twire_lock *), void *req)
+{
+	struct node *n = arg;
+
+	if (n->tracker == NULL)
+		return (-ENOSYS);
+	return (tclient_lock(n->tracker, op, path, owner, ttl_s, done, req));
+}
+
+static int
+ctl_tracker_query(void *arg, enum twire_query_kind kind, const char *path,
+    const char *after, uint32_t limit, void (*done)(void *, int,
+    const char *, size_t), void *req)
+{
+	struct node *n = arg;
+
+	if (n->tracker == NULL)
+		return (-ENOSYS);
+	return (tclient_query(n->tracker, kind, path, after, limit, done,
+	    req));
+}
+
+static json_t *
+ctl_locks(void *arg)
+{
+	struct node *n = arg;
+
+	if (n->tracker == NULL)
+		return (json_pack("{s:[]}", "locks"));
+	return (locks_json(tclient_locks(n->tracker)));
+}
+
 static int
 ctl_await(void *arg, const char *path, void (*done)(void *, int),
     void *cbarg)
@@ -373,7 +443,9 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 			.status = ctl_status, .peers = ctl_peers,
 			.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
 			.metrics = ctl_metrics, .holders = ctl_holders,
-			.await = ctl_await,
+			.await = ctl_await, .write_check = write_check,
+			.lock = ctl_lock, .tracker_query = ctl_tracker_query,
+			.locks = ctl_locks,
 			.arg = n,
 		},
 	};
@@ -395,6 +467,9 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	so.pool = n->pool;
 	so.store = &n->store;
 	so.threshold = n->cfg->sync_consistency_threshold;
+	so.changed = on_changed;
+	so.allow = allow_remote;
+	so.hook_arg = n;
 	memset(&mo, 0, sizeof(mo));
 	mo.base = n->base;
 	mo.pool = n->pool;
@@ -421,9 +496,42 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	sync_set_members(n->sync, n->members);
 	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
+	if (n->cfg->tracker_address[0] != '\0') {
+		struct tclient_opts to = {
+			.base = n->base, .pool = n->pool,
+			.index = n->store.index, .members = n->members,
+			.self = n->store.node_id, .cluster_key = n->key,
+			.tracker = n->cfg->tracker_address,
+			.peer_addr = members_listen_addr(n->members),
+			.http_addr = http_server_addr(n->http),
+		};
+
+		if ((n->tracker = tclient_new(&to, err, errlen)) == NULL)
+			return (-EINVAL);
+	}
 	write_control(n);
 	(void)dir;
 	return (0);
+}
+
+/*
+ * A node that stops cleanly tells the tracker, which drops it at once
+ * rather than after the expiry.  The loop runs a little longer (at most
+ * half a second) so the words go out.
+ */
+static void
+say_bye_to_tracker(struct node *n)
+{
+	int i;
+
+	if (n->tracker == NULL || !tclient_up(n->tracker))
+		return;
+	tclient_bye(n->tracker);
+	for (i = 0; i < 100 && tclient_up(n->tracker); i++) {
+		(void)event_base_loop(n->base, EVLOOP_NONBLOCK);
+		if (tclient_up(n->tracker))
+			usleep(5000);
+	}
 }
 
 int
@@ -475,6 +583,7 @@ node_run(const char *dir, const struct cfg *c)
 			.network_size = network_size, .network_arg = &n,
 			.wait_copies = c->sync_writes ? wait_copies : NULL,
 			.wait_arg = &n,
+			.write_check = write_check, .write_arg = &n,
 		};
 
 		if ((n.ftp = ftp_server_new(&o, err, sizeof(err))) == NULL) {
@@ -490,6 +599,7 @@ node_run(const char *dir, const struct cfg *c)
 	log_info("node %s serving %s", dir, dir);
 	event_base_dispatch(n.base);
 	status = 0;
+	say_bye_to_tracker(&n);
 out:
 	if (str_fmt(path, sizeof(path), "%s/control", n.priv) == 0)
 		(void)unlink(path);
@@ -497,6 +607,7 @@ out:
 	http_server_free(n.http);
 	/* Jobs finish before what they use goes away. */
 	work_pool_free(n.pool);
+	tclient_free(n.tracker);
 	members_free(n.members);
 	sync_free(n.sync);
 	watch_free(n.watch);

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +24,42 @@ print_peers(json_t *a)
 	size_t i;
 	json_t *p;
 
-	printf("%-4s %-32s %-22s %-6s %9s %8s %6s\n", "RANK", "ID", "ADDRESS",
+	bool tracker = false;
+
+	/* FILES and BEAT(s) come from the tracker, when there is one. */
+	json_array_foreach(a, i, p)
+		if (json_object_get(p, "files") != NULL)
+			tracker = true;
+	printf("%-4s %-32s %-22s %-7s %9s %8s %6s", "RANK", "ID", "ADDRESS",
 	    "STATE", "HEARD(s)", "RTT(ms)", "FAILS");
+	if (tracker)
+		printf(" %8s %8s", "FILES", "BEAT(s)");
+	putchar('\n');
 	json_array_foreach(a, i, p) {
 		json_t *r = json_object_get(p, "rank");
 		json_t *h = json_object_get(p, "last_heard_s");
-		char rank[16], heard[32];
+		json_t *f = json_object_get(p, "files");
+		json_t *b = json_object_get(p, "last_heartbeat_s");
+		char rank[16], heard[32], files[32], beat[32];
 
 		snprintf(rank, sizeof(rank), json_is_integer(r) ? "%lld" : "-",
 		    (long long)json_integer_value(r));
 		snprintf(heard, sizeof(heard), json_is_number(h) ? "%.1f" :
 		    "-", json_number_value(h));
-		printf("%-4s %-32s %-22s %-6s %9s %8.2f %6lld\n", rank,
+		snprintf(files, sizeof(files), json_is_integer(f) ? "%lld" :
+		    "-", (long long)json_integer_value(f));
+		snprintf(beat, sizeof(beat), json_is_number(b) ? "%.1f" : "-",
+		    json_number_value(b));
+		printf("%-4s %-32s %-22s %-7s %9s %8.2f %6lld", rank,
 		    json_string_value(json_object_get(p, "id")),
 		    json_string_value(json_object_get(p, "address")),
 		    json_string_value(json_object_get(p, "state")), heard,
 		    json_number_value(json_object_get(p, "rtt_ms")),
 		    (long long)json_integer_value(json_object_get(p,
 		    "failures")));
+		if (tracker)
+			printf(" %8s %8s", files, beat);
+		putchar('\n');
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "cli/cache.h"
 #include "cli/client.h"
+#include "store/path.h"
 
 /* "/v1/files/" + escaped path (a leading '/' of the path is dropped). */
 static int
@@ -228,6 +229,142 @@ cmd_ls(struct client *c, int argc, char **argv)
 	return (0);
 }
 
+/*
+ * ls --all [PATH]: every file in the network under PATH, with its holders,
+ * from the tracker, page by page.  --json prints one {"files": [...]}.
+ */
+static int
+cmd_ls_all(struct client *c, const char *path)
+{
+	json_t *all = json_array(), *j, *e, *h;
+	char after[PATH_LEN_MAX + 1] = "";
+	struct response r;
+	struct buf p;
+	size_t i, k;
+	int rc = 0;
+
+	buf_init(&p, 3 * PATH_LEN_MAX + 64);
+	for (;;) {
+		if (api_path(&p, "/v1/all/", path) < 0 ||
+		    buf_puts(&p, "?limit=5000&after=") < 0 ||
+		    url_path(&p, after) < 0) {
+			rc = 1;
+			break;
+		}
+		if (client_request(c, "GET", p.data, NULL, NULL, 0, -1, 0, -1,
+		    &r) < 0 || r.status != 200) {
+			rc = r.status ? fail("ls --all", path[0] ? path : "/",
+			    &r) : 1;
+			response_release(&r);
+			break;
+		}
+		j = body_json(&r);
+		response_release(&r);
+		json_array_extend(all, json_object_get(j, "files"));
+		e = json_object_get(j, "next");
+		if (!json_is_string(e) || str_copy(after, sizeof(after),
+		    json_string_value(e)) < 0) {
+			json_decref(j);
+			break;
+		}
+		json_decref(j);
+	}
+	buf_release(&p);
+	if (rc == 0 && c->json) {
+		j = json_pack("{s:O}", "files", all);
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(j);
+	} else if (rc == 0) {
+		printf("%-40s %12s  %-12s  %-24s  %s\n", "PATH", "SIZE",
+		    "SHA256", "VERSION", "HOLDERS");
+		json_array_foreach(all, i, e) {
+			printf("%-40s %12lld  %.12s  %-24s  ",
+			    json_string_value(json_object_get(e, "path")),
+			    (long long)json_integer_value(json_object_get(e,
+			    "size")), json_string_value(json_object_get(e,
+			    "sha256")), json_string_value(json_object_get(e,
+			    "version")));
+			json_array_foreach(json_object_get(e, "holders"), k, h)
+				printf("%s%.8s", k ? "," : "",
+				    json_string_value(h));
+			putchar('\n');
+		}
+	}
+	json_decref(all);
+	return (rc);
+}
+
+/* lock PATH [--ttl SECONDS], unlock PATH */
+static int
+cmd_lock(struct client *c, int argc, char **argv)
+{
+	bool lock = strcmp(argv[0], "lock") == 0;
+	const char *path = NULL;
+	char body[64] = "", *end;
+	struct response r;
+	struct buf p;
+	json_t *j;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (lock && strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+			unsigned long t = strtoul(argv[++i], &end, 10);
+
+			if (*end != '\0' || t < 1 || t > 86400) {
+				fprintf(stderr, "shoal: lock: --ttl takes 1 "
+				    "to 86400 seconds\n");
+				return (2);
+			}
+			(void)str_fmt(body, sizeof(body), "{\"ttl\": %lu}", t);
+		} else if (path == NULL && argv[i][0] != '-')
+			path = argv[i];
+		else {
+			fprintf(stderr, "usage: shoal %s\n", lock ?
+			    "lock PATH [--ttl SECONDS]" : "unlock PATH");
+			return (2);
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr, "usage: shoal %s\n", lock ?
+		    "lock PATH [--ttl SECONDS]" : "unlock PATH");
+		return (2);
+	}
+	buf_init(&p, 3 * PATH_LEN_MAX + 64);
+	if (api_path(&p, "/v1/locks/", path) < 0) {
+		buf_release(&p);
+		return (1);
+	}
+	rc = client_request(c, lock ? "POST" : "DELETE", p.data, body[0] ?
+	    "Content-Type: application/json\r\n" : NULL, body[0] ? body :
+	    NULL, strlen(body), -1, 0, -1, &r);
+	buf_release(&p);
+	if (rc < 0 || r.status != 200) {
+		rc = r.status ? fail(argv[0], path, &r) : 1;
+		response_release(&r);
+		return (rc);
+	}
+	j = body_json(&r);
+	if (c->json)
+		fwrite(r.body.data, 1, r.body.len, stdout);
+	else if (lock) {
+		const char *owner = json_string_value(json_object_get(j,
+		    "owner"));
+
+		printf("locked %s: token %lld, held by %s%snode %.8s until %s\n",
+		    path, (long long)json_integer_value(json_object_get(j,
+		    "token")), owner && strcmp(owner, "(node)") != 0 ? owner :
+		    "", owner && strcmp(owner, "(node)") != 0 ? " on " : "",
+		    json_string_value(json_object_get(j, "holder")),
+		    json_string_value(json_object_get(j, "expires")));
+	}
+	else
+		printf("unlocked %s\n", path);
+	json_decref(j);
+	response_release(&r);
+	return (0);
+}
+
 /* rm, mkdir, send: one request on one path. */
 static int
 cmd_simple(struct client *c, const char *cmd, const char *method,
@@ -308,13 +445,17 @@ cli_remote(const struct client_opts *o, int argc, char **argv)
 		rc = cmd_put(&c, argc, argv);
 	else if (strcmp(cmd, "get") == 0)
 		rc = cmd_get(&c, argc, argv);
+	else if (strcmp(cmd, "ls") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "--all") == 0)
+		rc = cmd_ls_all(&c, argc > 2 ? argv[2] : "");
 	else if (strcmp(cmd, "ls") == 0)
 		rc = cmd_ls(&c, argc, argv);
+	else if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0)
+		rc = cmd_lock(&c, argc, argv);
 	else if (strcmp(cmd, "mv") == 0)
 		rc = cmd_mv(&c, argc, argv);
 	else if (argc != 2 && (strcmp(cmd, "rm") == 0 || strcmp(cmd,
-	    "mkdir") == 0 || strcmp(cmd, "send") == 0 || strcmp(cmd,
-	    "lock") == 0 || strcmp(cmd, "unlock") == 0)) {
+	    "mkdir") == 0 || strcmp(cmd, "send") == 0)) {
 		fprintf(stderr, "usage: shoal %s PATH\n", cmd);
 		rc = 2;
 	} else if (strcmp(cmd, "rm") == 0)
@@ -326,12 +467,6 @@ cli_remote(const struct client_opts *o, int argc, char **argv)
 	else if (strcmp(cmd, "send") == 0)
 		rc = cmd_simple(&c, cmd, "POST", "/v1/send/", argv[1], 200,
 		    200);
-	else if (strcmp(cmd, "lock") == 0)
-		rc = cmd_simple(&c, cmd, "POST", "/v1/locks/", argv[1], 200,
-		    201);
-	else if (strcmp(cmd, "unlock") == 0)
-		rc = cmd_simple(&c, cmd, "DELETE", "/v1/locks/", argv[1], 200,
-		    204);
 	else
 		rc = cli_ctl(&c, argc, argv);
 	client_release(&c);

@@ -328,9 +328,13 @@ on_notify(evutil_socket_t fd, short what, void *arg)
 	uint64_t n;
 
 	(void)what;
+	struct sync *sy = arg;
+
 	if (read(fd, &n, sizeof(n)) < 0)
 		return;
-	announce(arg);
+	announce(sy);
+	if (sy->o.changed)
+		sy->o.changed(sy->o.hook_arg);
 }
 
 /* SEND */
@@ -749,6 +753,19 @@ on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 			rentry_release(&d[--i].e);
 		free(d);
 		return;
+	}
+	/* Changes to locked paths by anyone but the lock's holder wait. */
+	if (sy->o.allow != NULL) {
+		uint32_t k = 0;
+
+		for (i = 0; i < n; i++) {
+			if (sy->o.allow(sy->o.hook_arg, d[i].e.path,
+			    d[i].e.m.modified_by))
+				d[k++] = d[i];
+			else
+				rentry_release(&d[i].e);
+		}
+		n = k;
 	}
 	queue_batch(sy, d, n);
 }

@@ -41,6 +41,16 @@ struct sync_opts {
 	struct store		*store;
 	struct members		*members;
 	double			 threshold;	/* consistency, e.g. 0.7 */
+	/* The index changed (on the loop, after the change committed). */
+	void			(*changed)(void *);
+	/*
+	 * May a change to path made by node writer be applied here (write
+	 * locks)?  NULL: always.  A refused change is taken up again at the
+	 * next index exchange or resync.
+	 */
+	bool			(*allow)(void *, const char *path,
+				    const uint8_t writer[NODE_ID_LEN]);
+	void			*hook_arg;
 };
 
 struct sync_stats {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 bool
 twire_path_ok(const char *path, bool allow_root)
@@ -397,7 +398,8 @@ get_lock(struct wire_rd *r, struct twire_lock *l)
 		return (-EPROTO);
 	}
 	l->held = held;
-	if (get_path(r, l->path, false) < 0)
+	/* A released lock in an answer may name no path. */
+	if (get_path(r, l->path, !held) < 0)
 		return (-EPROTO);
 	if (!l->held)
 		return (r->bad ? -EPROTO : 0);
@@ -535,4 +537,56 @@ int
 twire_next_lock(struct wire_rd *r, struct twire_lock *l)
 {
 	return (get_lock(r, l));
+}
+
+void
+twire_time(uint64_t wall_ms, char out[32])
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	(void)strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+id_text(const uint8_t *id, char out[2 * NODE_ID_LEN + 1])
+{
+	static const char d[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < NODE_ID_LEN; i++) {
+		out[2 * i] = d[id[i] >> 4];
+		out[2 * i + 1] = d[id[i] & 15];
+	}
+	out[2 * NODE_ID_LEN] = '\0';
+}
+
+json_t *
+twire_lock_json(const struct twire_lock *l)
+{
+	char id[2 * NODE_ID_LEN + 1], when[32];
+
+	id_text(l->node, id);
+	twire_time(l->expires_wall_ms, when);
+	return (json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "path",
+	    l->path, "holder", id, "owner", l->owner, "token",
+	    (json_int_t)l->token, "expires", when, "expires_ms",
+	    (json_int_t)l->expires_wall_ms, "remaining_s",
+	    (double)l->remaining_ms / 1000.0));
+}
+
+void
+twire_lock_busy(const struct twire_lock *l, char *out, size_t size)
+{
+	char id[2 * NODE_ID_LEN + 1], when[32];
+
+	id_text(l->node, id);
+	twire_time(l->expires_wall_ms, when);
+	if (strcmp(l->owner, "(node)") == 0)
+		(void)snprintf(out, size, "%s: locked by node %.8s until %s",
+		    l->path, id, when);
+	else
+		(void)snprintf(out, size, "%s: locked by %s on node %.8s until "
+		    "%s", l->path, l->owner, id, when);
 }

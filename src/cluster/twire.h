@@ -27,7 +27,10 @@
 #define SHOAL_CLUSTER_TWIRE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "base/buf.h"
 #include "cluster/wire.h"
@@ -160,6 +163,14 @@ int	twire_list_read(struct wire_rd *, const uint8_t *, size_t,
 int	twire_next_file(struct wire_rd *, struct twire_file *);
 int	twire_next_node(struct wire_rd *, struct twire_node *);
 int	twire_next_lock(struct wire_rd *, struct twire_lock *);
+
+/* A lock for people: {path, holder, owner, token, expires, expires_ms,
+ * remaining_s}. */
+json_t	*twire_lock_json(const struct twire_lock *);
+/* "PATH: locked by NODE8 (OWNER) until 2026-01-02T03:04:05Z" */
+void	twire_lock_busy(const struct twire_lock *, char *out, size_t size);
+/* Wall-clock ms as ISO 8601 UTC into out[32]. */
+void	twire_time(uint64_t wall_ms, char out[32]);
 
 /* The version vector as text: "ID8:COUNTER,..." (ids shortened). */
 void	twire_version_text(const struct vv *, char out[TWIRE_VERSION_MAX + 1]);

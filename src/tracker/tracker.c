@@ -182,30 +182,6 @@ lock_find(struct tracker *tr, const char *path)
 	return (NULL);
 }
 
-static void
-fmt_time(uint64_t wall_ms, char out[32])
-{
-	time_t t = (time_t)(wall_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	(void)strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-json_t *
-tracker_lock_json(const struct twire_lock *l)
-{
-	char id[2 * NODE_ID_LEN + 1], when[32];
-
-	member_id_hex(l->node, id);
-	fmt_time(l->expires_wall_ms, when);
-	return (json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "path",
-	    l->path, "holder", id, "owner", l->owner, "token",
-	    (json_int_t)l->token, "expires", when, "expires_ms",
-	    (json_int_t)l->expires_wall_ms, "remaining_s",
-	    (double)l->remaining_ms / 1000.0));
-}
-
 json_t *
 tracker_locks_json(struct tracker *tr)
 {
@@ -215,7 +191,7 @@ tracker_locks_json(struct tracker *tr)
 
 	TAILQ_FOREACH(k, &tr->locks, entry) {
 		lock_wire(k, &l);
-		json_array_append_new(a, tracker_lock_json(&l));
+		json_array_append_new(a, twire_lock_json(&l));
 	}
 	return (json_pack("{s:o}", "locks", a));
 }
@@ -486,12 +462,7 @@ lock_committed(void *arg, int rc)
 static void
 lock_busy_msg(const struct twire_lock *l, char *out, size_t size)
 {
-	char id[2 * NODE_ID_LEN + 1], when[32];
-
-	member_id_hex(l->node, id);
-	fmt_time(l->expires_wall_ms, when);
-	(void)str_fmt(out, size, "%s: locked by %.8s (%s) until %s", l->path,
-	    id, l->owner, when);
+	twire_lock_busy(l, out, size);
 }
 
 static void

@@ -75,7 +75,6 @@ struct tnode *tracker_node(struct tracker *, const uint8_t id[NODE_ID_LEN]);
 void	tracker_node_insert(struct tracker *, struct tnode *);
 json_t	*tracker_nodes_json(struct tracker *);
 json_t	*tracker_locks_json(struct tracker *);
-json_t	*tracker_lock_json(const struct twire_lock *);
 
 /* tracker_db.c: writes are queued and committed in groups, in order. */
 struct tdb_queue *tdb_queue_new(struct tracker *);

@@ -59,6 +59,14 @@ struct ftp_server_opts {
 				    const uint8_t sha[32],
 				    void (*done)(void *, int), void *cbarg);
 	void			*wait_arg;
+	/*
+	 * Write locks, or NULL: may user write path, carrying fencing
+	 * token (0: none)?  0, or < 0 with the reason in why.
+	 */
+	int			(*write_check)(void *, const char *path,
+				    const char *user, uint64_t token,
+				    char *why, size_t whylen);
+	void			*write_arg;
 };
 
 struct ftp_server *ftp_server_new(const struct ftp_server_opts *,
@@ -137,6 +145,7 @@ struct ftp_session {
 	char			 cwd[PATH_LEN_MAX + 1];
 	char			*rnfr;
 	uint64_t		 rest;
+	uint64_t		 lock_token;	/* SITE LOCKTOKEN */
 	bool			 tls;		/* control channel protected */
 	bool			 tls_pending;	/* AUTH answered, not switched */
 	bool			 prot_p;

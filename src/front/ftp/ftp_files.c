@@ -297,6 +297,34 @@ out:
 	ftp_session_resume(s);
 }
 
+static bool
+is_write(enum ftp_verb v)
+{
+	switch (v) {
+	case FTP_STOR: case FTP_APPE: case FTP_STOU: case FTP_DELE:
+	case FTP_RNFR: case FTP_RNTO: case FTP_MKD: case FTP_XMKD:
+	case FTP_RMD: case FTP_XRMD:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+/* A write lock held by someone else (or a stale fencing token) answers
+ * 450 and the command does nothing. */
+static bool
+locked(struct ftp_session *s, const char *path)
+{
+	const struct ftp_server_opts *o = &s->srv->o;
+	char why[512];
+
+	if (o->write_check == NULL || o->write_check(o->write_arg, path,
+	    s->user, s->lock_token, why, sizeof(why)) == 0)
+		return (false);
+	ftp_reply(s, 450, "%s", why);
+	return (true);
+}
+
 void
 ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 {
@@ -363,6 +391,11 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 		memcpy(j->path2, s->rnfr, strlen(s->rnfr) + 1);
 		free(s->rnfr);
 		s->rnfr = NULL;
+	}
+	if (is_write(r.verb) && (locked(s, j->path) || (r.verb == FTP_RNTO &&
+	    locked(s, j->path2)))) {
+		free(j);
+		return;
 	}
 	if (ftp_job(s, file_run, file_done, j) < 0)
 		free(j);

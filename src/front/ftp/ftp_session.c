@@ -14,6 +14,7 @@
 #include "front/ftp/ftp.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +524,36 @@ cmd_stat(struct ftp_session *s, const struct ftp_request *req)
 	ftp_reply_raw(s, buf, n > 0 ? (size_t)n : 0);
 }
 
+/* SITE LOCKTOKEN N: the fencing token this session's writes carry. */
+static void
+cmd_site(struct ftp_session *s, const struct ftp_request *req)
+{
+	char arg[64], *end;
+	unsigned long long t;
+
+	if (req->arg.len >= sizeof(arg)) {
+		ftp_reply(s, 501, "SITE argument too long.");
+		return;
+	}
+	memcpy(arg, req->arg.p, req->arg.len);
+	arg[req->arg.len] = '\0';
+	if (strncasecmp(arg, "LOCKTOKEN ", 10) != 0) {
+		ftp_reply(s, 502, "Only SITE LOCKTOKEN N is supported.");
+		return;
+	}
+	errno = 0;
+	t = strtoull(arg + 10, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg + 10) {
+		ftp_reply(s, 501, "SITE LOCKTOKEN takes a number (0: none).");
+		return;
+	}
+	s->lock_token = t;
+	if (t == 0)
+		ftp_reply(s, 200, "Writes carry no fencing token.");
+	else
+		ftp_reply(s, 200, "Writes carry fencing token %llu.", t);
+}
+
 static unsigned
 network_size(struct ftp_session *s)
 {
@@ -650,7 +681,7 @@ handle(struct ftp_session *s, struct ftp_request *req)
 		ftp_reply(s, 201, "Network size is %u.", network_size(s));
 		break;
 	case FTP_SITE:
-		ftp_reply(s, 502, "SITE commands are not supported.");
+		cmd_site(s, req);
 		break;
 	case FTP_STAT:
 		cmd_stat(s, req);

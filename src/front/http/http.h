@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "cluster/twire.h"
 
 struct auth;
 struct cfg;
@@ -43,6 +44,24 @@ struct http_ctl {
 	 */
 	int	(*await)(void *arg, const char *path,
 		    void (*done)(void *, int), void *cbarg);
+	/*
+	 * Write locks (docs/TRACKER.md).  write_check: may user (NULL: the
+	 * node's own token) write path, carrying fencing token (0: none)?
+	 * 0, -EBUSY or -ESTALE with the reason in why.
+	 */
+	int	(*write_check)(void *arg, const char *path, const char *user,
+		    uint64_t token, char *why, size_t whylen);
+	/* -ENOSYS without a tracker, -ENOTCONN while it is unreachable;
+	 * otherwise done runs once (status 0 or a positive errno). */
+	int	(*lock)(void *arg, enum twire_lock_op, const char *path,
+		    const char *owner, uint32_t ttl_s,
+		    void (*done)(void *req, int status, const char *msg,
+		    const struct twire_lock *), void *req);
+	int	(*tracker_query)(void *arg, enum twire_query_kind,
+		    const char *path, const char *after, uint32_t limit,
+		    void (*done)(void *req, int status, const char *json,
+		    size_t len), void *req);
+	json_t	*(*locks)(void *arg);
 	void	*arg;
 };
 

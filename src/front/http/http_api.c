@@ -33,6 +33,8 @@
 
 #define LIST_MAX	100000
 
+static bool write_refused(struct http_conn *, const char *);
+
 /* Decodes the part of the target after prefix into a normalised path. */
 static int
 target_path(struct http_conn *c, const char *prefix, bool allow_root)
@@ -765,11 +767,13 @@ route_files(struct http_conn *c)
 			http_error(c, 411, "PUT needs a Content-Length");
 			return;
 		}
+		if (write_refused(c, c->path))
+			return;
 		if ((j = pjob_new(c)) != NULL)
 			submit(c, j, put_run, put_ready);
 		break;
 	case HTTP_DELETE:
-		if ((j = pjob_new(c)) != NULL)
+		if (!write_refused(c, c->path) && (j = pjob_new(c)) != NULL)
 			submit(c, j, simple_run_delete, simple_done);
 		break;
 	default:
@@ -812,7 +816,249 @@ route_move(struct http_conn *c)
 		http_error(c, 400, "path outside the namespace");
 		return;
 	}
+	if (write_refused(c, c->path) || write_refused(c, j->to)) {
+		pjob_free(j);
+		return;
+	}
 	submit(c, j, simple_run_move, simple_done);
+}
+
+/* Write locks and the tracker (docs/TRACKER.md) */
+
+#define NO_TRACKER	"locking needs a tracker: start the node with " \
+			"--tracker HOST:PORT"
+
+/*
+ * A write under a lock held by someone else is refused (423), and so is
+ * one carrying a stale fencing token (409).  Requests authenticated with
+ * the node's API token write as the node itself.
+ */
+static bool
+write_refused(struct http_conn *c, const char *path)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+	char why[512];
+	int rc;
+
+	if (ctl->write_check == NULL)
+		return (false);
+	rc = ctl->write_check(ctl->arg, path, strcmp(c->user, "(token)") ==
+	    0 ? NULL : c->user, c->req.lock_token, why, sizeof(why));
+	if (rc == 0)
+		return (false);
+	if (c->body_left > 0) {
+		/* The body is not read: the connection cannot go on. */
+		c->req.keep_alive = false;
+		c->close_after = true;
+	}
+	http_error(c, rc == -EBUSY ? 423 : 409, why);
+	return (true);
+}
+
+static const char *
+lock_owner(const struct http_conn *c)
+{
+	return (strcmp(c->user, "(token)") == 0 ? "(node)" : c->user);
+}
+
+static void
+lock_done(void *req, int status, const char *msg, const struct twire_lock *l)
+{
+	struct http_conn *c = req;
+	json_t *j;
+
+	if (!http_job_end(c))
+		return;
+	if (status == 0) {
+		if (l != NULL && l->held)
+			http_respond_json(c, 200, twire_lock_json(l));
+		else
+			http_respond_json(c, 200, json_pack("{s:s, s:b}",
+			    "path", c->path, "released", 1));
+		return;
+	}
+	switch (status) {
+	case EBUSY:
+	case EPERM:
+		j = json_pack("{s:s}", "error", msg);
+		if (l != NULL && l->held)
+			json_object_set_new(j, "lock", twire_lock_json(l));
+		http_respond_json(c, status == EBUSY ? 423 : 409, j);
+		break;
+	case ENOENT:
+		http_error(c, 404, msg && msg[0] ? msg : "not locked");
+		break;
+	case ETIMEDOUT:
+		http_error(c, 504, msg);
+		break;
+	case ENOTCONN:
+		http_error(c, 503, msg);
+		break;
+	default:
+		http_error(c, 500, msg && msg[0] ? msg : strerror(status));
+	}
+}
+
+static void
+route_locks(struct http_conn *c)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+	enum twire_lock_op op;
+	json_t *b, *ttl;
+	uint32_t ttl_s = 0;
+	int rc;
+
+	if (strcmp(c->req.target, "/v1/locks") == 0) {
+		if (c->req.method != HTTP_GET)
+			http_error(c, 405, "use GET");
+		else if (ctl->locks == NULL)
+			http_respond_json(c, 200, json_pack("{s:[]}",
+			    "locks"));
+		else
+			http_respond_json(c, 200, ctl->locks(ctl->arg));
+		return;
+	}
+	if (c->req.method != HTTP_POST && c->req.method != HTTP_DELETE) {
+		http_error(c, 405, "use POST or DELETE");
+		return;
+	}
+	if (target_path(c, "/v1/locks/", false) < 0 || !need_body(c))
+		return;
+	op = c->req.method == HTTP_POST ? TWIRE_LOCK : TWIRE_UNLOCK;
+	if (op == TWIRE_LOCK && c->body.len > 0) {
+		b = body_json(c);
+		ttl = json_object_get(b, "ttl");
+		if (b == NULL || (ttl != NULL && (!json_is_integer(ttl) ||
+		    json_integer_value(ttl) < 1 ||
+		    json_integer_value(ttl) > 86400))) {
+			json_decref(b);
+			http_error(c, 400, "expected {\"ttl\": SECONDS} "
+			    "(1 to 86400)");
+			return;
+		}
+		ttl_s = ttl ? (uint32_t)json_integer_value(ttl) : 0;
+		json_decref(b);
+	}
+	rc = ctl->lock == NULL ? -ENOSYS : ctl->lock(ctl->arg, op, c->path,
+	    lock_owner(c), ttl_s, lock_done, c);
+	if (rc == 0)
+		c->jobs++;	/* lock_done ends it */
+	else
+		http_error(c, 503, rc == -ENOSYS ? NO_TRACKER :
+		    "the tracker is unreachable");
+}
+
+static void
+passthrough_done(void *req, int status, const char *json, size_t len)
+{
+	struct http_conn *c = req;
+
+	if (!http_job_end(c))
+		return;
+	http_respond(c, status, "application/json", NULL, json, len);
+}
+
+/* GET /v1/all[/PREFIX]?after=PATH&limit=N: the tracker's listing. */
+static void
+route_all(struct http_conn *c)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+	const char *q = strchr(c->req.target, '?');
+	char after[PATH_LEN_MAX + 1] = "", raw[PATH_LEN_MAX + 1];
+	unsigned long limit = 0;
+	int rc;
+
+	if (c->req.method != HTTP_GET) {
+		http_error(c, 405, "use GET");
+		return;
+	}
+	if (target_path(c, starts(c->req.target, "/v1/all/") ? "/v1/all/" :
+	    "/v1/all", true) < 0)
+		return;
+	for (; q != NULL && *q; q = strchr(q + 1, '&')) {
+		const char *v = q + 1;
+		size_t n = strcspn(v, "&#");
+
+		if (strncmp(v, "after=", 6) == 0) {
+			if (http_unescape(v + 6, n - 6, raw, sizeof(raw)) < 0 ||
+			    (raw[0] != '\0' && (path_resolve("", raw,
+			    strlen(raw), after, sizeof(after)) < 0 ||
+			    strstr(raw, "..") != NULL))) {
+				http_error(c, 400, "bad 'after' path");
+				return;
+			}
+		} else if (strncmp(v, "limit=", 6) == 0)
+			limit = strtoul(v + 6, NULL, 10);
+	}
+	rc = ctl->tracker_query == NULL ? -ENOSYS : ctl->tracker_query(ctl->arg,
+	    TWIRE_Q_FILES, c->path, after, (uint32_t)(limit > 5000 ? 5000 :
+	    limit), passthrough_done, c);
+	if (rc == 0)
+		c->jobs++;
+	else
+		http_error(c, 503, rc == -ENOSYS ? "listing the whole network "
+		    "needs a tracker: start the node with --tracker HOST:PORT" :
+		    "the tracker is unreachable");
+}
+
+/*
+ * GET /v1/peers: the members, best first; with a tracker, each gets the
+ * tracker's file count and heartbeat age, and nodes the tracker knows
+ * that are not members yet are listed too.
+ */
+static void
+peers_done(void *req, int status, const char *json, size_t len)
+{
+	struct http_conn *c = req;
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+	json_t *members = ctl->peers(ctl->arg), *t, *nodes, *tn, *m = NULL;
+	char self[2 * NODE_ID_LEN + 1];
+	json_error_t e;
+	size_t i, k;
+
+	if (!http_job_end(c)) {
+		json_decref(members);
+		return;
+	}
+	t = status == 200 ? json_loadb(json, len, 0, &e) : NULL;
+	nodes = json_object_get(t, "nodes");
+	for (i = 0; i < NODE_ID_LEN; i++)
+		(void)snprintf(self + 2 * i, 3, "%02x",
+		    c->srv->o.store->node_id[i]);
+	json_array_foreach(nodes, i, tn) {
+		const char *id = json_string_value(json_object_get(tn, "id"));
+
+		json_array_foreach(members, k, m)
+			if (id && json_string_value(json_object_get(m, "id")) &&
+			    strcmp(json_string_value(json_object_get(m, "id")),
+			    id) == 0)
+				break;
+		if (k == json_array_size(members)) {
+			m = json_pack("{s:n, s:O, s:O, s:s}", "rank", "id",
+			    json_object_get(tn, "id"), "address",
+			    json_object_get(tn, "peer_addr"), "state",
+			    id && strcmp(id, self) == 0 ? "self" : "tracker");
+			json_array_append_new(members, m);
+		}
+		json_object_set(m, "files", json_object_get(tn, "files"));
+		json_object_set(m, "last_heartbeat_s", json_object_get(tn,
+		    "last_heartbeat_s"));
+	}
+	json_decref(t);
+	http_respond_json(c, 200, members);
+}
+
+static void
+peers(struct http_conn *c)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+
+	if (ctl->tracker_query != NULL && ctl->tracker_query(ctl->arg,
+	    TWIRE_Q_NODES, "", "", 0, peers_done, c) == 0) {
+		c->jobs++;
+		return;
+	}
+	http_respond_json(c, 200, ctl->peers(ctl->arg));
 }
 
 static void
@@ -831,7 +1077,7 @@ route_control(struct http_conn *c)
 			ctl->status(ctl->arg, status_done, c);
 	} else if (strcmp(t, "/v1/peers") == 0) {
 		if (c->req.method == HTTP_GET)
-			http_respond_json(c, 200, ctl->peers(ctl->arg));
+			peers(c);
 		else if (c->req.method == HTTP_POST) {
 			if (!need_body(c))
 				return;
@@ -899,17 +1145,15 @@ http_route(struct http_conn *c)
 			return;
 		}
 		if (target_path(c, "/v1/mkdir/", false) == 0 &&
-		    (j = pjob_new(c)) != NULL)
+		    !write_refused(c, c->path) && (j = pjob_new(c)) != NULL)
 			submit(c, j, simple_run_mkdir, simple_done);
 	} else if (strcmp(t, "/v1/move") == 0)
 		route_move(c);
-	else if (starts(t, "/v1/locks/")) {
-		if (c->req.method != HTTP_GET && c->req.method != HTTP_POST &&
-		    c->req.method != HTTP_DELETE)
-			http_error(c, 405, "use GET, POST or DELETE");
-		else
-			http_error(c, 503, "locking needs a tracker: start the "
-			    "node with --tracker HOST:PORT");
-	} else
+	else if (starts(t, "/v1/locks/") || strcmp(t, "/v1/locks") == 0)
+		route_locks(c);
+	else if (starts(t, "/v1/all/") || starts(t, "/v1/all?") ||
+	    strcmp(t, "/v1/all") == 0)
+		route_all(c);
+	else
 		route_control(c);
 }

@@ -135,6 +135,11 @@ parse_header(const char *p, size_t n, struct http_req *r)
 		return (copy_value(r->if_match, sizeof(r->if_match), val));
 	else if (span_eq_ci(name, "Range"))
 		return (copy_value(r->range, sizeof(r->range), val));
+	else if (span_eq_ci(name, "Shoal-Lock-Token")) {
+		if (span_u64(val, INT64_MAX, &cl) < 0 || cl == 0)
+			return (-400);
+		r->lock_token = cl;
+	}
 	return (0);
 }
 

@@ -30,6 +30,7 @@ struct http_req {
 	char		 if_none_match[256];
 	char		 if_match[256];
 	char		 range[256];
+	uint64_t	 lock_token;		/* Shoal-Lock-Token, 0: none */
 	unsigned	 nheaders;
 };
 
