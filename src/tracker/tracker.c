@@ -161,7 +161,8 @@ lock_drop(struct tracker *tr, struct tlock *k, const char *why)
 	char id[2 * NODE_ID_LEN + 1];
 
 	member_id_hex(k->l.node, id);
-	log_info("lock on %s (token %llu, node %.8s, %s) ends: %s", k->l.path,
+	log_info("lock on %s (token %llu, node %.8s, owner %s) ends: %s",
+	    k->l.path,
 	    (unsigned long long)k->l.token, id, k->l.owner, why);
 	memset(&gone, 0, sizeof(gone));
 	(void)str_copy(gone.path, sizeof(gone.path), k->l.path);
@@ -545,7 +546,7 @@ on_lock_req(struct tracker *tr, struct tnode *n, const uint8_t *p,
 	k->deadline = now + (uint64_t)ttl * 1000;
 	k->l.expires_wall_ms = (uint64_t)clock_wall_ms() + (uint64_t)ttl * 1000;
 	j->l = k->l;
-	log_info("lock on %s %s: token %llu, node %.8s (%s), %u s", q.path,
+	log_info("lock on %s %s: token %llu, node %.8s, owner %s, %u s", q.path,
 	    j->renew ? "renewed" : "granted", (unsigned long long)k->l.token,
 	    n->id_hex, q.owner, ttl);
 	tdb_lock_put(tr, &k->l, lock_committed, j);
@@ -899,7 +900,9 @@ tracker_run(const struct tracker_opts *o)
 {
 	struct tracker tr;
 	struct event *sigint, *sigterm;
+	struct tlock *k;
 	char err[512] = "";
+	unsigned nlocks = 0;
 	int rc = 0;
 
 	memset(&tr, 0, sizeof(tr));
@@ -917,10 +920,12 @@ tracker_run(const struct tracker_opts *o)
 		log_errorx("tracker: %s", err[0] ? err : "cannot start");
 		rc = 1;
 	} else {
+		TAILQ_FOREACH(k, &tr.locks, entry)
+			nlocks++;
 		log_info("tracker: nodes on %s, http on %s, database %s, "
 		    "expiry %u s (heartbeat %u ms), %u nodes and %u locks "
 		    "loaded", o->listen, o->http, tdb_name(tr.db), o->expire_s,
-		    expire_ms(&tr) / 4, tr.nnodes, 0u);
+		    expire_ms(&tr) / 4, tr.nnodes, nlocks);
 		event_base_dispatch(tr.base);
 	}
 	tracker_stop(&tr);
