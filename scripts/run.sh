@@ -1,7 +1,8 @@
 #!/bin/sh
-# `make run`: a local cluster of three nodes on loopback, in ./run/n1..n3,
-# so replication is visible at once.  The folders are made on first use and
-# kept.  Ctrl-C stops all three.
+# `make run`: a local cluster on loopback: a tracker in ./run/tracker and
+# three nodes in ./run/n1..n3 that find each other through it (no PEERS
+# file), so replication and locking are visible at once.  The folders are
+# made on first use and kept.  Ctrl-C stops everything.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 shoal="$top/build/shoal"
@@ -12,8 +13,10 @@ if [ ! -d "$run/n1/.shoal" ]; then
 	key=$("$shoal" init "$run/n1" | sed -n 's/^cluster key: //p')
 	"$shoal" init "$run/n2" --join "$key" >/dev/null
 	"$shoal" init "$run/n3" --join "$key" >/dev/null
-	echo "127.0.0.1:44441" > "$run/n2/.shoal/peers"
-	echo "127.0.0.1:44441" > "$run/n3/.shoal/peers"
+fi
+if [ ! -d "$run/tracker/.shoal" ]; then
+	key=$(cat "$run/n1/.shoal/cluster_key")
+	"$shoal" init "$run/tracker" --join "$key" >/dev/null
 fi
 
 pids=""
@@ -26,25 +29,30 @@ stop() {
 }
 trap stop INT TERM
 
+"$shoal" tracker "$run/tracker" --listen 127.0.0.1:5050 \
+    --http 127.0.0.1:5051 2>"$run/tracker.log" &
+pids="$pids $!"
 for i in 1 2 3; do
 	"$shoal" node "$run/n$i" --ftp "127.0.0.1:212$i" \
 	    --peer "127.0.0.1:4444$i" --http "127.0.0.1:844$i" \
-	    2>"$run/n$i.log" &
+	    --tracker 127.0.0.1:5050 2>"$run/n$i.log" &
 	pids="$pids $!"
 done
 
 cat <<MSG
 
-shoal: three nodes on loopback (logs in run/n1.log .. run/n3.log)
+shoal: a tracker and three nodes on loopback (logs in run/*.log)
+  tracker  127.0.0.1:5050, JSON on http://127.0.0.1:5051/v1/nodes
   n1  ftp://guest:guest@127.0.0.1:2121/   folder run/n1
   n2  ftp://guest:guest@127.0.0.1:2122/   folder run/n2
   n3  ftp://guest:guest@127.0.0.1:2123/   folder run/n3
 
   curl -T README.md ftp://guest:guest@127.0.0.1:2121/   # upload to n1 ...
   curl ftp://guest:guest@127.0.0.1:2123/                # ... and see it on n3
-  build/shoal -C run/n1 peers                           # members, best first
-  build/shoal -C run/n1 status
-
+  build/shoal -C run/n1 peers                           # members and tracker
+  build/shoal -C run/n1 ls --all                        # files and holders
+  build/shoal -C run/n1 lock /README.md                 # then try writing
+                                                        # it through n2
 Ctrl-C stops the cluster.
 MSG
 wait
