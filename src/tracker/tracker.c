@@ -51,12 +51,18 @@ expire_ms(const struct tracker *tr)
 /* Node table */
 
 static unsigned
-slot(const struct tracker *tr, const uint8_t *id)
+slot_in(unsigned size, const uint8_t *id)
 {
 	uint32_t h;
 
 	memcpy(&h, id, sizeof(h));	/* ids are random */
-	return (h & (tr->hash_size - 1));
+	return (h & (size - 1));
+}
+
+static unsigned
+slot(const struct tracker *tr, const uint8_t *id)
+{
+	return (slot_in(tr->hash_size, id));
 }
 
 struct tnode *
@@ -81,8 +87,8 @@ rehash(struct tracker *tr)
 	for (i = 0; i < tr->hash_size; i++)
 		for (n = tr->hash[i]; n != NULL; n = next) {
 			next = n->hnext;
-			n->hnext = h[*(uint32_t *)(void *)n->id & (size - 1)];
-			h[*(uint32_t *)(void *)n->id & (size - 1)] = n;
+			n->hnext = h[slot_in(size, n->id)];
+			h[slot_in(size, n->id)] = n;
 		}
 	free(tr->hash);
 	tr->hash = h;
