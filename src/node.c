@@ -144,6 +144,7 @@ status_done(void *arg)
 	char id[33], dg[HASH_HEX_LEN + 1];
 	unsigned known = 0;
 	struct member *m;
+	json_t *s;
 
 	sync_get_stats(n->sync, &st);
 	member_id_hex(n->store.node_id, id);
@@ -151,7 +152,7 @@ status_done(void *arg)
 	TAILQ_FOREACH(m, members_list(n->members), entry)
 		if (m->state != MEMBER_LEFT)
 			known++;
-	j->done(j->req, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
+	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
 	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:I, s:I, s:I,"
 	    " s:I, s:I}}",
 	    "id", id, "folder", n->store.root,
@@ -170,7 +171,12 @@ status_done(void *arg)
 	    "bytes_fetched", (json_int_t)st.bytes_fetched,
 	    "bytes_reused", (json_int_t)st.bytes_reused,
 	    "conflicts", (json_int_t)st.conflicts,
-	    "bad_blocks", (json_int_t)st.bad_blocks));
+	    "bad_blocks", (json_int_t)st.bad_blocks);
+	if (s != NULL && n->tracker != NULL)
+		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
+		    "address", tclient_addr(n->tracker), "registered",
+		    tclient_up(n->tracker)));
+	j->done(j->req, s);
 	free(j);
 }
 

@@ -75,6 +75,11 @@ print_status(json_t *s)
 	    "folder")));
 	printf("ftp        %s\n", json_string_value(json_object_get(s, "ftp")));
 	printf("peer       %s\n", json_string_value(json_object_get(s, "peer")));
+	if (json_object_get(s, "tracker") != NULL)
+		printf("tracker    %s (%s)\n", json_string_value(
+		    json_object_get(json_object_get(s, "tracker"), "address")),
+		    json_is_true(json_object_get(json_object_get(s, "tracker"),
+		    "registered")) ? "registered" : "unreachable");
 	printf("members    %lld alive of %lld known\n",
 	    (long long)json_integer_value(json_object_get(m, "alive")),
 	    (long long)json_integer_value(json_object_get(m, "known")));
