@@ -95,9 +95,9 @@ under(const char *a, const char *b)
 	return (n == 0 ? a[0] != '\0' : strncmp(a, b, n) == 0 && a[n] == '/');
 }
 
-/* The live lock that covers a write to path, if any. */
-static struct lock *
-covering(struct locks *ls, const char *path)
+/* Drops leases that ran out. */
+static void
+expire(struct locks *ls)
 {
 	uint64_t now = clock_mono_ms();
 	struct lock *k, *next;
@@ -107,13 +107,16 @@ covering(struct locks *ls, const char *path)
 		if (k->deadline <= now) {
 			TAILQ_REMOVE(&ls->list, k, entry);
 			free(k);
-			continue;
 		}
-		if (strcmp(k->l.path, path) == 0 || under(k->l.path, path) ||
-		    under(path, k->l.path))
-			return (k);
 	}
-	return (NULL);
+}
+
+/* Does a lock on lpath hold back a write to path? */
+static bool
+covers(const char *lpath, const char *path)
+{
+	return (strcmp(lpath, path) == 0 || under(lpath, path) ||
+	    under(path, lpath));
 }
 
 static void
@@ -131,27 +134,39 @@ locks_check(struct locks *ls, const char *path,
     const uint8_t self[NODE_ID_LEN], const char *user, uint64_t token,
     char *why, size_t whylen)
 {
-	struct lock *k = ls ? covering(ls, path) : NULL;
+	struct lock *k, *mine = NULL;
 	struct twire_lock w;
 
-	if (k == NULL) {
-		if (token == 0)
-			return (0);
+	/* Every lock the write meets must be the writer's own (a folder
+	 * may hold several locks of several holders). */
+	if (ls != NULL) {
+		expire(ls);
+		TAILQ_FOREACH(k, &ls->list, entry) {
+			if (!covers(k->l.path, path))
+				continue;
+			if (memcmp(k->l.node, self, NODE_ID_LEN) != 0 ||
+			    (user != NULL &&
+			    strcmp(k->l.owner, LOCK_OWNER_NODE) != 0 &&
+			    strcmp(k->l.owner, user) != 0)) {
+				wire_now(k, &w);
+				twire_lock_busy(&w, why, whylen);
+				return (-EBUSY);
+			}
+			if (mine == NULL || strcmp(k->l.path, path) == 0)
+				mine = k;
+		}
+	}
+	if (token == 0)
+		return (0);
+	if (mine == NULL) {
 		(void)snprintf(why, whylen, "stale fencing token %llu for %s: "
 		    "it is not locked", (unsigned long long)token, path);
 		return (-ESTALE);
 	}
-	wire_now(k, &w);
-	if (memcmp(k->l.node, self, NODE_ID_LEN) != 0 || (user != NULL &&
-	    strcmp(k->l.owner, LOCK_OWNER_NODE) != 0 &&
-	    strcmp(k->l.owner, user) != 0)) {
-		twire_lock_busy(&w, why, whylen);
-		return (-EBUSY);
-	}
-	if (token != 0 && token != k->l.token) {
+	if (token != mine->l.token) {
 		(void)snprintf(why, whylen, "stale fencing token %llu for %s "
 		    "(the lock's token is %llu)", (unsigned long long)token,
-		    path, (unsigned long long)k->l.token);
+		    path, (unsigned long long)mine->l.token);
 		return (-ESTALE);
 	}
 	return (0);
@@ -161,14 +176,20 @@ bool
 locks_allow_remote(struct locks *ls, const char *path,
     const uint8_t writer[NODE_ID_LEN], char *why, size_t whylen)
 {
-	struct lock *k = ls ? covering(ls, path) : NULL;
+	struct lock *k;
 	struct twire_lock w;
 
-	if (k == NULL || memcmp(k->l.node, writer, NODE_ID_LEN) == 0)
+	if (ls == NULL)
 		return (true);
-	wire_now(k, &w);
-	twire_lock_busy(&w, why, whylen);
-	return (false);
+	expire(ls);
+	TAILQ_FOREACH(k, &ls->list, entry)
+		if (covers(k->l.path, path) &&
+		    memcmp(k->l.node, writer, NODE_ID_LEN) != 0) {
+			wire_now(k, &w);
+			twire_lock_busy(&w, why, whylen);
+			return (false);
+		}
+	return (true);
 }
 
 json_t *
@@ -178,7 +199,7 @@ locks_json(struct locks *ls)
 	struct twire_lock w;
 	struct lock *k;
 
-	(void)covering(ls, "\x01");	/* drops expired leases */
+	expire(ls);
 	TAILQ_FOREACH(k, &ls->list, entry) {
 		wire_now(k, &w);
 		json_array_append_new(a, twire_lock_json(&w));

@@ -17,9 +17,47 @@ twire_path_ok(const char *path, bool allow_root)
 
 	if (len == 0)
 		return (allow_root);
-	/* The normal form only: what path_resolve makes of it, unchanged. */
+	/* The normal form only: what path_resolve makes of it, unchanged
+	 * (so a ".." component is refused, a name like "v1..v2" is not). */
 	return (path_resolve("", path, len, norm, sizeof(norm)) == 0 &&
-	    strcmp(norm, path) == 0 && strstr(path, "..") == NULL);
+	    strcmp(norm, path) == 0);
+}
+
+bool
+twire_utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned need, i;
+	uint32_t c;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0 && *p >= 0xc2) {
+			need = 1;
+			c = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			need = 2;
+			c = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4) {
+			need = 3;
+			c = *p & 0x07;
+		} else
+			return (false);
+		for (i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return (false);
+			c = c << 6 | (p[i] & 0x3f);
+		}
+		/* No overlong forms, surrogates or code points past U+10FFFF. */
+		if ((need == 2 && c < 0x800) || (need == 3 && (c < 0x10000 ||
+		    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+			return (false);
+		p += need + 1;
+	}
+	return (true);
 }
 
 bool
@@ -27,7 +65,8 @@ twire_owner_ok(const char *owner)
 {
 	const unsigned char *p;
 
-	if (owner[0] == '\0' || strlen(owner) > TWIRE_OWNER_MAX)
+	if (owner[0] == '\0' || strlen(owner) > TWIRE_OWNER_MAX ||
+	    !twire_utf8_ok(owner))
 		return (false);
 	for (p = (const unsigned char *)owner; *p; p++)
 		if (*p <= 0x20 || *p == 0x7f)

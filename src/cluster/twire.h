@@ -116,7 +116,9 @@ struct twire_query {
 
 /* Checks shared with the parts that take these values from elsewhere. */
 bool	twire_path_ok(const char *path, bool allow_root);
-bool	twire_owner_ok(const char *owner);
+bool	twire_owner_ok(const char *owner);		/* UTF-8 too */
+/* Well-formed UTF-8 (what JSON can carry). */
+bool	twire_utf8_ok(const char *);
 bool	twire_version_ok(const char *version);
 
 /* Encoding: each builds a whole frame into b. */

@@ -152,3 +152,10 @@ tdb_run(struct tdb *db, enum tdb_q q, const struct tdb_val *args,
 		return (-EINVAL);
 	return (db->be->run(db->h, (int)q, args, nargs, fn, arg));
 }
+
+void
+tdb_maintain(struct tdb *db)
+{
+	if (db->be->maintain != NULL)
+		db->be->maintain(db->h);
+}

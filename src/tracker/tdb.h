@@ -65,6 +65,9 @@ int	tdb_open(const char *spec, const char *default_path, struct tdb **,
 void	tdb_close(struct tdb *);
 /* For logs: "sqlite:PATH" or the PostgreSQL URL without a password. */
 const char *tdb_name(const struct tdb *);
+/* Tells the database that many rows changed (PostgreSQL re-analyses the
+ * table, so range scans keep using the path index). */
+void	tdb_maintain(struct tdb *);
 /* Runs q with args; rows (if any) go to fn.  0 or -EIO (logged). */
 int	tdb_run(struct tdb *, enum tdb_q, const struct tdb_val *args,
 	    unsigned nargs, tdb_row_fn fn, void *arg);
@@ -77,6 +80,8 @@ struct tdb_backend {
 	int	 (*prepare)(void *, int id, const char *sql, unsigned nparams);
 	int	 (*run)(void *, int id, const struct tdb_val *, unsigned,
 		    tdb_row_fn, void *);
+	/* After many rows changed: refresh what the planner knows. */
+	void	 (*maintain)(void *);
 	void	 (*close)(void *);
 };
 

@@ -196,10 +196,27 @@ pg_run(void *h, int id, const struct tdb_val *args, unsigned nargs,
 	return (stop);
 }
 
+/*
+ * A table filled in bulk has no statistics until autovacuum gets to it,
+ * and without them a prefix listing sorts the whole table (seconds)
+ * instead of walking the path index (milliseconds).
+ */
+static void
+pg_maintain(void *h)
+{
+	struct pg *p = h;
+	PGresult *r = PQexec(p->conn, "ANALYZE holdings");
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warnx("tracker db: ANALYZE: %s", PQresultErrorMessage(r));
+	PQclear(r);
+}
+
 const struct tdb_backend tdb_pg = {
 	.name = "postgresql",
 	.open = pg_open,
 	.prepare = pg_prepare,
 	.run = pg_run,
+	.maintain = pg_maintain,
 	.close = pg_close,
 };

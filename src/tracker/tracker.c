@@ -12,6 +12,7 @@
 #include "tracker/tracker_int.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 
 #define HELLO_TIMEOUT_MS	10000
 #define TICK_MS			250
+#define TRIM_EVERY_MS		5000
 
 struct tpend {
 	TAILQ_ENTRY(tpend)	 entry;
@@ -203,21 +205,27 @@ tracker_locks_json(struct tracker *tr)
 	return (json_pack("{s:o}", "locks", a));
 }
 
+/* The most recently registered first, at most TRACKER_NODES_MAX of them
+ * (an answer must fit a frame); "total" says how many there are. */
 json_t *
 tracker_nodes_json(struct tracker *tr)
 {
 	json_t *a = json_array();
 	uint64_t now = clock_mono_ms();
 	struct tnode *n;
+	unsigned i = 0;
 
-	TAILQ_FOREACH(n, &tr->nodes, entry)
+	TAILQ_FOREACH(n, &tr->nodes, entry) {
+		if (i++ == TRACKER_NODES_MAX)
+			break;
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:f,"
 		    " s:s, s:b}", "id", n->id_hex, "peer_addr", n->peer_addr,
 		    "http_addr", n->http_addr, "files", (json_int_t)n->files,
 		    "last_heartbeat_s", (double)(now - n->last_heard) / 1000.0,
 		    "state", n->live ? "live" : "returning", "connected",
 		    n->link != NULL));
-	return (json_pack("{s:o}", "nodes", a));
+	}
+	return (json_pack("{s:o, s:i}", "nodes", a, "total", (int)tr->nnodes));
 }
 
 static void
@@ -491,6 +499,12 @@ on_lock_req(struct tracker *tr, struct tnode *n, const uint8_t *p,
 	}
 	ttl = q.ttl_s == 0 ? LOCK_TTL_DEFAULT : q.ttl_s > LOCK_TTL_MAX ?
 	    LOCK_TTL_MAX : q.ttl_s;
+	/* Locks are shown to people and scripts as JSON. */
+	if (!twire_utf8_ok(q.path)) {
+		answer_lock(tr, n->id, n->gen, q.req, EINVAL,
+		    "only paths in UTF-8 can be locked", NULL);
+		return;
+	}
 	k = lock_find(tr, q.path);
 	if (q.op == TWIRE_UNLOCK) {
 		if (k == NULL) {
@@ -766,6 +780,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		pn = TAILQ_NEXT(p, entry);
 		if (now - p->since > HELLO_TIMEOUT_MS)
 			link_close(p->link, "no T_HELLO");	/* frees p */
+	}
+	/*
+	 * After a burst (thousands of nodes announcing at once) the heap
+	 * keeps the memory it grew to; give it back once things are quiet,
+	 * at most every few seconds.
+	 */
+	if (tdb_idle(tr) && now - tr->last_trim > TRIM_EVERY_MS) {
+		malloc_trim(0);
+		tr->last_trim = now;
 	}
 }
 

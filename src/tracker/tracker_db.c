@@ -22,6 +22,15 @@
 #include "base/work.h"
 #include "cluster/members.h"
 
+/*
+ * Writes per group: enough to make commits rare, few enough that a query
+ * queued behind a group (one database thread) waits a fraction of a second
+ * rather than the whole backlog.
+ */
+#define GROUP_OPS		256
+/* Rows written between two tdb_maintain() calls. */
+#define MAINTAIN_ROWS		200000
+
 enum op_kind { OP_NODE_PUT, OP_FILES, OP_NODE_DEL, OP_LOCK_PUT, OP_LOCK_DEL };
 
 struct op {
@@ -49,7 +58,9 @@ STAILQ_HEAD(op_list, op);
 struct tdb_queue {
 	struct tracker	*tr;
 	struct op_list	 pending;
+	unsigned	 npending;
 	bool		 running;
+	uint64_t	 rows;		/* written since tdb_maintain */
 };
 
 struct group {
@@ -193,6 +204,12 @@ group_run(void *arg)
 	struct tdb *db = g->q->tr->db;
 	struct op *o;
 
+	STAILQ_FOREACH(o, &g->ops, entry)
+		g->q->rows += o->kind == OP_FILES ? (uint64_t)o->len / 64 : 1;
+	if (g->q->rows >= MAINTAIN_ROWS) {
+		tdb_maintain(db);
+		g->q->rows = 0;
+	}
 	if (in_txn(db, STAILQ_FIRST(&g->ops), NULL) == 0)
 		return;
 	/* Find the write that failed, and keep the others. */
@@ -238,6 +255,8 @@ static void
 group_start(struct tdb_queue *q)
 {
 	struct group *g;
+	struct op *o;
+	unsigned n;
 
 	if (q->running || STAILQ_EMPTY(&q->pending))
 		return;
@@ -245,11 +264,17 @@ group_start(struct tdb_queue *q)
 		return;	/* retried with the next write */
 	g->q = q;
 	STAILQ_INIT(&g->ops);
-	STAILQ_CONCAT(&g->ops, &q->pending);
+	for (n = 0; n < GROUP_OPS && (o = STAILQ_FIRST(&q->pending)) != NULL;
+	    n++) {
+		STAILQ_REMOVE_HEAD(&q->pending, entry);
+		STAILQ_INSERT_TAIL(&g->ops, o, entry);
+		q->npending--;
+	}
 	q->running = true;
 	if (work_submit(q->tr->pool, group_run, group_done, g) < 0) {
 		STAILQ_CONCAT(&g->ops, &q->pending);
 		STAILQ_CONCAT(&q->pending, &g->ops);
+		q->npending += n;
 		free(g);
 		q->running = false;
 	}
@@ -274,6 +299,7 @@ static void
 queue(struct tracker *tr, struct op *o)
 {
 	STAILQ_INSERT_TAIL(&tr->q->pending, o, entry);
+	tr->q->npending++;
 	group_start(tr->q);
 }
 
@@ -343,6 +369,12 @@ tdb_lock_del(struct tracker *tr, const char *path)
 		return;
 	(void)str_copy(o->lock.path, sizeof(o->lock.path), path);
 	queue(tr, o);
+}
+
+bool
+tdb_idle(const struct tracker *tr)
+{
+	return (!tr->q->running && STAILQ_EMPTY(&tr->q->pending));
 }
 
 struct tdb_queue *
@@ -487,7 +519,7 @@ struct query {
 	json_t		*cur;		/* the entry being filled */
 	char		 cur_path[PATH_LEN_MAX + 1];
 	char		 last_done[PATH_LEN_MAX + 1];	/* complete paths */
-	uint32_t	 paths, rows;
+	uint32_t	 paths, rows, skipped;
 	bool		 more;
 	int		 status;
 	char		*text;
@@ -501,6 +533,11 @@ add_row(struct query *q, const char *path, const char *size,
 	json_t *c = q->cur;
 
 	q->rows++;
+	/* JSON carries UTF-8 only: other names are counted, not listed. */
+	if (!twire_utf8_ok(path)) {
+		q->skipped++;
+		return (0);
+	}
 	if (c == NULL || strcmp(q->cur_path, path) != 0 ||
 	    strcmp(json_string_value(json_object_get(c, "sha256")), sha) !=
 	    0 || strcmp(json_string_value(json_object_get(c, "version")),
@@ -613,8 +650,9 @@ query_run(void *arg)
 				next = q->last_done;
 			} else if (q->rows >= rowlim)
 				next = q->cur_path;
-			j = json_pack("{s:O, s:o}", "files", q->files, "next",
-			    next ? json_string(next) : json_null());
+			j = json_pack("{s:O, s:o, s:i}", "files", q->files,
+			    "next", next ? json_string(next) : json_null(),
+			    "not_utf8", (int)q->skipped);
 		}
 	}
 	if (j == NULL)

@@ -25,6 +25,7 @@
 
 #define TRACKER_NODES_SENT	64	/* nodes named to a newcomer */
 #define TRACKER_LIST_MAX	5000	/* paths per listing page */
+#define TRACKER_NODES_MAX	5000	/* nodes in one answer */
 #define LOCK_TTL_DEFAULT	600
 #define LOCK_TTL_MAX		86400
 
@@ -68,6 +69,7 @@ struct tracker {
 	struct event		*tick;
 	struct evhttp		*http;
 	uint64_t		 beats, frames, refused;
+	uint64_t		 last_trim;	/* monotonic ms */
 };
 
 /* tracker.c */
@@ -79,6 +81,8 @@ json_t	*tracker_locks_json(struct tracker *);
 /* tracker_db.c: writes are queued and committed in groups, in order. */
 struct tdb_queue *tdb_queue_new(struct tracker *);
 void	tdb_queue_free(struct tdb_queue *);
+/* No write queued or running. */
+bool	tdb_idle(const struct tracker *);
 /* Loads nodes, their file counts, locks and the token (at start). */
 int	tracker_db_load(struct tracker *);
 void	tdb_node_put(struct tracker *, const struct tnode *);

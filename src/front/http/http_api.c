@@ -888,6 +888,9 @@ lock_done(void *req, int status, const char *msg, const struct twire_lock *l)
 	case ENOENT:
 		http_error(c, 404, msg && msg[0] ? msg : "not locked");
 		break;
+	case EINVAL:
+		http_error(c, 400, msg);
+		break;
 	case ETIMEDOUT:
 		http_error(c, 504, msg);
 		break;
