@@ -264,6 +264,17 @@ link_send(struct link *l, const struct buf *frame)
 	return (0);
 }
 
+void
+link_pause(struct link *l, bool paused)
+{
+	if (l->down || l->finishing || l->bev == NULL)
+		return;
+	if (paused)
+		bufferevent_disable(l->bev, EV_READ);
+	else
+		bufferevent_enable(l->bev, EV_READ);
+}
+
 size_t
 link_pending(const struct link *l)
 {

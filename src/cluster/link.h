@@ -53,6 +53,8 @@ struct link *link_accept(const struct link_env *, evutil_socket_t,
     const struct sockaddr *);
 /* Queues a finished frame (wire_end done).  -ENOTCONN once down. */
 int	link_send(struct link *, const struct buf *frame);
+/* Stops (or resumes) reading from the link: back pressure. */
+void	link_pause(struct link *, bool paused);
 /* Bytes queued and not yet sent. */
 size_t	link_pending(const struct link *);
 /* Ends the link; on_down runs (once) with why. */

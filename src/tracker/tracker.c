@@ -205,10 +205,10 @@ tracker_locks_json(struct tracker *tr)
 	return (json_pack("{s:o}", "locks", a));
 }
 
-/* The most recently registered first, at most TRACKER_NODES_MAX of them
- * (an answer must fit a frame); "total" says how many there are. */
+/* The most recently registered first, at most max of them (an answer
+ * over the protocol must fit a frame); "total" says how many there are. */
 json_t *
-tracker_nodes_json(struct tracker *tr)
+tracker_nodes_json(struct tracker *tr, unsigned max)
 {
 	json_t *a = json_array();
 	uint64_t now = clock_mono_ms();
@@ -216,7 +216,7 @@ tracker_nodes_json(struct tracker *tr)
 	unsigned i = 0;
 
 	TAILQ_FOREACH(n, &tr->nodes, entry) {
-		if (i++ == TRACKER_NODES_MAX)
+		if (i++ == max)
 			break;
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:f,"
 		    " s:s, s:b}", "id", n->id_hex, "peer_addr", n->peer_addr,
@@ -226,6 +226,24 @@ tracker_nodes_json(struct tracker *tr)
 		    n->link != NULL));
 	}
 	return (json_pack("{s:o, s:i}", "nodes", a, "total", (int)tr->nnodes));
+}
+
+void
+tracker_resume(struct tracker *tr)
+{
+	struct tnode *n;
+
+	if (tr->npaused == 0)
+		return;
+	TAILQ_FOREACH(n, &tr->nodes, entry)
+		if (n->paused) {
+			n->paused = false;
+			/* Its heartbeats waited unread: not its fault. */
+			n->last_heard = clock_mono_ms();
+			if (n->link != NULL)
+				link_pause(n->link, false);
+		}
+	tr->npaused = 0;
 }
 
 static void
@@ -248,6 +266,8 @@ node_remove(struct tracker *tr, struct tnode *n, const char *why)
 		}
 	TAILQ_REMOVE(&tr->nodes, n, entry);
 	tr->nnodes--;
+	if (n->paused)
+		tr->npaused--;
 	tdb_node_del(tr, n->id);
 	if (n->link != NULL) {
 		link_set_owner(n->link, NULL);
@@ -413,6 +433,12 @@ on_files(struct tracker *tr, struct tnode *n, const uint8_t *p, size_t len)
 	if (wire_rd_done(&r) < 0)
 		goto bad;
 	tdb_files(tr, n, p, len);
+	/* The database is behind: this node waits until it catches up. */
+	if (tdb_backlog(tr) > TRACKER_BACKLOG_MAX && !n->paused) {
+		link_pause(n->link, true);
+		n->paused = true;
+		tr->npaused++;
+	}
 	return;
 bad:
 	log_warnx("node %.8s: malformed file list, link closed", n->id_hex);
@@ -628,7 +654,7 @@ on_query(struct tracker *tr, struct tnode *n, const uint8_t *p, size_t len)
 		return;
 	}
 	if (q.kind == TWIRE_Q_NODES)
-		js = tracker_nodes_json(tr);
+		js = tracker_nodes_json(tr, TRACKER_NODES_MAX);
 	else if (q.kind == TWIRE_Q_LOCKS)
 		js = tracker_locks_json(tr);
 	if (js != NULL) {
@@ -767,7 +793,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (n = TAILQ_FIRST(&tr->nodes); n != NULL; n = nn) {
 		nn = TAILQ_NEXT(n, entry);
-		if (now - n->last_heard >= expire_ms(tr))
+		if (!n->paused && now - n->last_heard >= expire_ms(tr))
 			node_remove(tr, n, n->live ? "no heartbeat" :
 			    "did not return after a tracker restart");
 	}

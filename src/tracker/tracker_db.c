@@ -59,6 +59,7 @@ struct tdb_queue {
 	struct tracker	*tr;
 	struct op_list	 pending;
 	unsigned	 npending;
+	size_t		 backlog;	/* payload bytes queued or running */
 	bool		 running;
 	uint64_t	 rows;		/* written since tdb_maintain */
 };
@@ -243,12 +244,15 @@ group_done(void *arg)
 		}
 		if (o->done)
 			o->done(o->arg, o->rc);
+		q->backlog -= o->len;
 		free(o->payload);
 		free(o);
 	}
 	free(g);
 	q->running = false;
 	group_start(q);
+	if (q->backlog < TRACKER_BACKLOG_MAX / 2)
+		tracker_resume(q->tr);
 }
 
 static void
@@ -330,6 +334,7 @@ tdb_files(struct tracker *tr, const struct tnode *n, const uint8_t *p,
 	}
 	memcpy(o->payload, p, len);
 	o->len = len;
+	tr->q->backlog += len;
 	o->gen = n->gen;
 	queue(tr, o);
 }
@@ -369,6 +374,12 @@ tdb_lock_del(struct tracker *tr, const char *path)
 		return;
 	(void)str_copy(o->lock.path, sizeof(o->lock.path), path);
 	queue(tr, o);
+}
+
+size_t
+tdb_backlog(const struct tracker *tr)
+{
+	return (tr->q->backlog);
 }
 
 bool

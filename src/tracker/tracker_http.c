@@ -8,6 +8,7 @@
 #include "tracker/tracker_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,7 @@ route(struct evhttp_request *req, void *arg)
 	if (upath == NULL)
 		upath = "/";
 	if (strcmp(upath, "/v1/nodes") == 0) {
-		reply_json(req, 200, tracker_nodes_json(tr));
+		reply_json(req, 200, tracker_nodes_json(tr, UINT_MAX));
 		return;
 	}
 	if (strcmp(upath, "/v1/locks") == 0) {

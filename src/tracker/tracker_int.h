@@ -25,7 +25,10 @@
 
 #define TRACKER_NODES_SENT	64	/* nodes named to a newcomer */
 #define TRACKER_LIST_MAX	5000	/* paths per listing page */
-#define TRACKER_NODES_MAX	5000	/* nodes in one answer */
+#define TRACKER_NODES_MAX	5000	/* nodes in one T_ANSWER */
+/* File lists waiting for the database, in bytes, before the links that
+ * send them are no longer read (back pressure bounds the memory). */
+#define TRACKER_BACKLOG_MAX	(16u << 20)
 #define LOCK_TTL_DEFAULT	600
 #define LOCK_TTL_MAX		86400
 
@@ -42,6 +45,7 @@ struct tnode {
 	int64_t			 registered_ms;	/* wall */
 	int64_t			 files;
 	uint64_t		 gen;		/* bumps per registration */
+	bool			 paused;	/* not read: database behind */
 };
 
 struct tlock {
@@ -70,12 +74,15 @@ struct tracker {
 	struct evhttp		*http;
 	uint64_t		 beats, frames, refused;
 	uint64_t		 last_trim;	/* monotonic ms */
+	unsigned		 npaused;
 };
 
 /* tracker.c */
 struct tnode *tracker_node(struct tracker *, const uint8_t id[NODE_ID_LEN]);
 void	tracker_node_insert(struct tracker *, struct tnode *);
-json_t	*tracker_nodes_json(struct tracker *);
+json_t	*tracker_nodes_json(struct tracker *, unsigned max);
+/* The database caught up: read the paused links again. */
+void	tracker_resume(struct tracker *);
 json_t	*tracker_locks_json(struct tracker *);
 
 /* tracker_db.c: writes are queued and committed in groups, in order. */
@@ -83,6 +90,8 @@ struct tdb_queue *tdb_queue_new(struct tracker *);
 void	tdb_queue_free(struct tdb_queue *);
 /* No write queued or running. */
 bool	tdb_idle(const struct tracker *);
+/* Bytes of file lists queued or being written. */
+size_t	tdb_backlog(const struct tracker *);
 /* Loads nodes, their file counts, locks and the token (at start). */
 int	tracker_db_load(struct tracker *);
 void	tdb_node_put(struct tracker *, const struct tnode *);
