@@ -329,9 +329,8 @@ ctl_locks(void *arg)
 {
 	struct node *n = arg;
 
-	if (n->tracker == NULL)
-		return (json_pack("{s:[]}", "locks"));
-	return (locks_json(tclient_locks(n->tracker)));
+	/* NULL: no tracker, so no locks at all. */
+	return (n->tracker ? locks_json(tclient_locks(n->tracker)) : NULL);
 }
 
 static int

@@ -111,12 +111,10 @@ expire(struct locks *ls)
 	}
 }
 
-/* Does a lock on lpath hold back a write to path? */
-static bool
-covers(const char *lpath, const char *path)
+bool
+locks_paths_meet(const char *a, const char *b)
 {
-	return (strcmp(lpath, path) == 0 || under(lpath, path) ||
-	    under(path, lpath));
+	return (strcmp(a, b) == 0 || under(a, b) || under(b, a));
 }
 
 static void
@@ -142,7 +140,7 @@ locks_check(struct locks *ls, const char *path,
 	if (ls != NULL) {
 		expire(ls);
 		TAILQ_FOREACH(k, &ls->list, entry) {
-			if (!covers(k->l.path, path))
+			if (!locks_paths_meet(k->l.path, path))
 				continue;
 			if (memcmp(k->l.node, self, NODE_ID_LEN) != 0 ||
 			    (user != NULL &&
@@ -183,7 +181,7 @@ locks_allow_remote(struct locks *ls, const char *path,
 		return (true);
 	expire(ls);
 	TAILQ_FOREACH(k, &ls->list, entry)
-		if (covers(k->l.path, path) &&
+		if (locks_paths_meet(k->l.path, path) &&
 		    memcmp(k->l.node, writer, NODE_ID_LEN) != 0) {
 			wire_now(k, &w);
 			twire_lock_busy(&w, why, whylen);

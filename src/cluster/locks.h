@@ -43,6 +43,9 @@ int	locks_check(struct locks *, const char *path,
  * by another node covers path. */
 bool	locks_allow_remote(struct locks *, const char *path,
 	    const uint8_t writer[NODE_ID_LEN], char *why, size_t whylen);
+/* Do a lock on a and one on b (or a write to b) meet: the same path, or
+ * one inside the other? */
+bool	locks_paths_meet(const char *a, const char *b);
 /* {"locks": [...]} */
 json_t	*locks_json(struct locks *);
 

@@ -29,6 +29,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cli/cli.h"
+#include "cluster/locks.h"
 #include "cluster/members.h"
 #include "net/tls.h"
 
@@ -113,21 +115,6 @@ tracker_node_insert(struct tracker *tr, struct tnode *n)
 }
 
 /* Locks */
-
-static bool
-under(const char *a, const char *b)
-{
-	size_t n = strlen(b);
-
-	return (strncmp(a, b, n) == 0 && a[n] == '/');
-}
-
-/* Locks conflict when their paths are equal or one is inside the other. */
-static bool
-paths_meet(const char *a, const char *b)
-{
-	return (strcmp(a, b) == 0 || under(a, b) || under(b, a));
-}
 
 static void
 lock_wire(const struct tlock *k, struct twire_lock *out)
@@ -554,7 +541,7 @@ on_lock_req(struct tracker *tr, struct tnode *n, const uint8_t *p,
 	/* Any lock on the path, inside it or around it, held by someone
 	 * else refuses the request. */
 	TAILQ_FOREACH(c, &tr->locks, entry)
-		if (paths_meet(c->l.path, q.path) &&
+		if (locks_paths_meet(c->l.path, q.path) &&
 		    (memcmp(c->l.node, n->id, NODE_ID_LEN) != 0 ||
 		    strcmp(c->l.owner, q.owner) != 0)) {
 			lock_wire(c, &w);
@@ -832,7 +819,7 @@ read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
 {
 	char path[4200], hexkey[2 * TLS_CLUSTER_KEY_LEN + 2];
 	FILE *f;
-	unsigned i;
+	int rc;
 
 	(void)str_fmt(path, sizeof(path), "%s/.shoal/cluster_key", dir);
 	if ((f = fopen(path, "r")) == NULL) {
@@ -840,17 +827,13 @@ read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
 		    "'shoal init %s --join KEY')", path, strerror(errno), dir);
 		return (-ENOENT);
 	}
-	if (fgets(hexkey, sizeof(hexkey), f) == NULL ||
-	    strspn(hexkey, "0123456789abcdefABCDEF") !=
-	    2 * TLS_CLUSTER_KEY_LEN) {
-		fclose(f);
-		(void)str_fmt(err, errlen, "%s: not a cluster key", path);
-		return (-EINVAL);
-	}
+	if (fgets(hexkey, sizeof(hexkey), f) == NULL)
+		hexkey[0] = '\0';
 	fclose(f);
-	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++)
-		(void)sscanf(hexkey + 2 * i, "%2hhx", &key[i]);
-	return (0);
+	hexkey[strcspn(hexkey, "\r\n")] = '\0';
+	if ((rc = cli_parse_key(hexkey, key)) < 0)
+		(void)str_fmt(err, errlen, "%s: not a cluster key", path);
+	return (rc);
 }
 
 static int

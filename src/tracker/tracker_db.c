@@ -36,7 +36,8 @@ enum op_kind { OP_NODE_PUT, OP_FILES, OP_NODE_DEL, OP_LOCK_PUT, OP_LOCK_DEL };
 struct op {
 	STAILQ_ENTRY(op)	 entry;
 	enum op_kind		 kind;
-	char			 id[2 * NODE_ID_LEN + 1];
+	uint8_t			 node[NODE_ID_LEN];
+	char			 id[2 * NODE_ID_LEN + 1];	/* as text */
 	uint64_t		 gen;
 	/* OP_NODE_PUT */
 	char			 peer[ADDR_STR_MAX], http[ADDR_STR_MAX];
@@ -68,19 +69,6 @@ struct group {
 	struct tdb_queue	*q;
 	struct op_list		 ops;
 };
-
-static void
-hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static int
 count_row(void *arg, const char *const *cols, unsigned n)
@@ -116,7 +104,7 @@ run_files(struct tdb *db, struct op *o)
 			    TDB_I((int64_t)f.size), TDB_S(sha),
 			    TDB_S(f.version) };
 
-			hex(f.sha256, HASH_LEN, sha);
+			hash_hex(f.sha256, sha);
 			rc = tdb_run(db, TQ_HOLD_PUT, a, 5, NULL, NULL);
 		} else {
 			struct tdb_val a[] = { TDB_S(f.path), TDB_S(o->id) };
@@ -161,7 +149,7 @@ run_op(struct tdb *db, struct op *o)
 		struct tdb_val t[] = { TDB_I((int64_t)o->token) };
 		int rc;
 
-		hex(o->lock.node, NODE_ID_LEN, node);
+		member_id_hex(o->lock.node, node);
 		if ((rc = tdb_run(db, TQ_LOCK_PUT, a, 5, NULL, NULL)) < 0)
 			return (rc);
 		return (tdb_run(db, TQ_TOKEN_PUT, t, 1, NULL, NULL));
@@ -229,19 +217,13 @@ group_done(void *arg)
 	struct tdb_queue *q = g->q;
 	struct tnode *n;
 	struct op *o;
-	uint8_t id[NODE_ID_LEN];
 
 	while ((o = STAILQ_FIRST(&g->ops)) != NULL) {
 		STAILQ_REMOVE_HEAD(&g->ops, entry);
-		if (o->kind == OP_FILES && o->rc == 0) {
-			unsigned i;
-
-			for (i = 0; i < NODE_ID_LEN; i++)
-				(void)sscanf(o->id + 2 * i, "%2hhx", &id[i]);
-			if ((n = tracker_node(q->tr, id)) != NULL &&
-			    n->gen == o->gen)
-				n->files = o->count;
-		}
+		if (o->kind == OP_FILES && o->rc == 0 &&
+		    (n = tracker_node(q->tr, o->node)) != NULL &&
+		    n->gen == o->gen)
+			n->files = o->count;
 		if (o->done)
 			o->done(o->arg, o->rc);
 		q->backlog -= o->len;
@@ -294,8 +276,10 @@ op_new(enum op_kind kind, const uint8_t *id)
 		return (NULL);
 	}
 	o->kind = kind;
-	if (id)
-		hex(id, NODE_ID_LEN, o->id);
+	if (id) {
+		memcpy(o->node, id, NODE_ID_LEN);
+		member_id_hex(id, o->id);
+	}
 	return (o);
 }
 

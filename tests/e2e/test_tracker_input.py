@@ -4,6 +4,7 @@ malformed or path-escaping frames.  Each is refused or ends the link,
 nothing reaches the database, and the tracker keeps serving others."""
 
 import json
+import os
 import sqlite3
 import subprocess
 import urllib.error
@@ -16,7 +17,8 @@ import socket
 from conftest import ROOT, free_port, wait_for
 
 PROBE = ROOT / "build" / "tests" / "unit" / "tracker_probe"
-SHOAL = ROOT / "build" / "shoal"
+# SHOAL_BIN runs the tests against another build (e.g. build-asan/shoal)
+SHOAL = os.environ.get("SHOAL_BIN") or ROOT / "build" / "shoal"
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ struct http_ctl {
 		    const char *path, const char *after, uint32_t limit,
 		    void (*done)(void *req, int status, const char *json,
 		    size_t len), void *req);
+	/* {"locks": [...]}, or NULL without a tracker. */
 	json_t	*(*locks)(void *arg);
 	void	*arg;
 };

@@ -911,18 +911,38 @@ route_locks(struct http_conn *c)
 	uint32_t ttl_s = 0;
 	int rc;
 
+	json_t *all = ctl->locks ? ctl->locks(ctl->arg) : NULL, *k;
+	size_t i;
+
 	if (strcmp(c->req.target, "/v1/locks") == 0) {
 		if (c->req.method != HTTP_GET)
 			http_error(c, 405, "use GET");
-		else if (ctl->locks == NULL)
-			http_respond_json(c, 200, json_pack("{s:[]}",
-			    "locks"));
 		else
-			http_respond_json(c, 200, ctl->locks(ctl->arg));
+			http_respond_json(c, 200, all ? json_incref(all) :
+			    json_pack("{s:[]}", "locks"));
+		json_decref(all);
 		return;
 	}
+	if (c->req.method == HTTP_GET) {
+		/* One path's lock, as this node knows it. */
+		if (all == NULL)
+			http_error(c, 503, NO_TRACKER);
+		else if (target_path(c, "/v1/locks/", false) == 0) {
+			json_array_foreach(json_object_get(all, "locks"), i, k)
+				if (strcmp(json_string_value(json_object_get(k,
+				    "path")), c->path) == 0)
+					break;
+			if (i < json_array_size(json_object_get(all, "locks")))
+				http_respond_json(c, 200, json_incref(k));
+			else
+				http_error(c, 404, "not locked");
+		}
+		json_decref(all);
+		return;
+	}
+	json_decref(all);
 	if (c->req.method != HTTP_POST && c->req.method != HTTP_DELETE) {
-		http_error(c, 405, "use POST or DELETE");
+		http_error(c, 405, "use GET, POST or DELETE");
 		return;
 	}
 	if (target_path(c, "/v1/locks/", false) < 0 || !need_body(c))
