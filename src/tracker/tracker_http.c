@@ -160,6 +160,10 @@ tracker_http_start(struct tracker *tr, const char *listen, char *err,
 		(void)str_fmt(err, errlen, "bad --http address '%s'", listen);
 		return (-1);
 	}
+	/* SECURITY: the listing names every file of the cluster. */
+	if (!addr_is_loopback((struct sockaddr *)&ss))
+		log_warnx("tracker: the read-only JSON API on %s is open to "
+		    "anyone who can reach it (it needs no password)", listen);
 	if ((tr->http = evhttp_new(tr->base)) == NULL)
 		return (-1);
 	evhttp_set_max_headers_size(tr->http, 16384);
