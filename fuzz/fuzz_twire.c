@@ -125,12 +125,52 @@ oracle_path(const char *s, bool allow_root)
 	    (s[priv] == '\0' || s[priv] == '/')));
 }
 
+/* UTF-8 as RFC 3629's ABNF spells it (section 4), byte ranges only. */
+static bool
+oracle_utf8(const unsigned char *s)
+{
+	size_t tail;
+
+	while (*s) {
+		unsigned char c = *s, lo = 0x80, hi = 0xbf;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			tail = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			tail = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			tail = 3;
+		else
+			return (false);
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (s[1] < lo || s[1] > hi)
+			return (false);
+		for (size_t i = 2; i <= tail; i++)
+			if (s[i] < 0x80 || s[i] > 0xbf)
+				return (false);
+		s += tail + 1;
+	}
+	return (true);
+}
+
 static bool
 oracle_owner(const char *s)
 {
 	size_t n = strlen(s), i;
 
-	if (n == 0 || n > TWIRE_OWNER_MAX)
+	if (n == 0 || n > TWIRE_OWNER_MAX ||
+	    !oracle_utf8((const unsigned char *)s))
 		return (false);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)

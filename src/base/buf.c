@@ -160,3 +160,17 @@ str_fmt(char *dst, size_t size, const char *fmt, ...)
 		return (-ENAMETOOLONG);
 	return (0);
 }
+
+void
+str_hex(const void *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

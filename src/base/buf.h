@@ -37,6 +37,8 @@ int	buf_vprintf(struct buf *, const char *, va_list)
 void	*buf_extend(struct buf *, size_t n);
 void	buf_truncate(struct buf *, size_t len);
 const char *buf_cstr(const struct buf *);
+/* n bytes as 2n lower-case hex digits and a NUL into out[2n + 1]. */
+void	str_hex(const void *, size_t n, char *out);
 
 /* Copies src into dst[size]; -ENAMETOOLONG (dst untouched) if it won't fit. */
 int	str_copy(char *dst, size_t size, const char *src);

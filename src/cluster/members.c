@@ -77,10 +77,7 @@ members_state_name(enum member_state s)
 void
 member_id_hex(const uint8_t id[NODE_ID_LEN], char out[33])
 {
-	int i;
-
-	for (i = 0; i < NODE_ID_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	str_hex(id, NODE_ID_LEN, out);
 }
 
 static struct member *
@@ -407,14 +404,7 @@ on_hello(struct members *mb, struct link *l, struct pending *p,
 		return;
 	}
 	/* A listener on a wildcard address: use the host we see. */
-	if (strncmp(addr, "0.0.0.0:", 8) == 0 || strncmp(addr, "[::]:", 5) ==
-	    0) {
-		char host[ADDR_STR_MAX];
-
-		addr_host(link_addr(l), host, sizeof(host));
-		(void)str_fmt(addr, sizeof(addr), "%s:%s", host,
-		    strrchr(addr, ':') + 1);
-	}
+	addr_fill_wildcard(addr, link_addr(l));
 	if ((m = members_find(mb, id)) == NULL) {
 		m = p->dialed && !p->dialed->id_known ? p->dialed :
 		    find_addr(mb, addr);

@@ -588,25 +588,12 @@ twire_time(uint64_t wall_ms, char out[32])
 	(void)strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void
-id_text(const uint8_t *id, char out[2 * NODE_ID_LEN + 1])
-{
-	static const char d[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < NODE_ID_LEN; i++) {
-		out[2 * i] = d[id[i] >> 4];
-		out[2 * i + 1] = d[id[i] & 15];
-	}
-	out[2 * NODE_ID_LEN] = '\0';
-}
-
 json_t *
 twire_lock_json(const struct twire_lock *l)
 {
 	char id[2 * NODE_ID_LEN + 1], when[32];
 
-	id_text(l->node, id);
+	str_hex(l->node, NODE_ID_LEN, id);
 	twire_time(l->expires_wall_ms, when);
 	return (json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "path",
 	    l->path, "holder", id, "owner", l->owner, "token",
@@ -620,7 +607,7 @@ twire_lock_busy(const struct twire_lock *l, char *out, size_t size)
 {
 	char id[2 * NODE_ID_LEN + 1], when[32];
 
-	id_text(l->node, id);
+	str_hex(l->node, NODE_ID_LEN, id);
 	twire_time(l->expires_wall_ms, when);
 	if (strcmp(l->owner, "(node)") == 0)
 		(void)snprintf(out, size, "%s: locked by node %.8s until %s",

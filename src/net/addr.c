@@ -79,6 +79,23 @@ addr_host(const struct sockaddr *sa, char *out, size_t size)
 	return (out);
 }
 
+void
+addr_fill_wildcard(char *addr, const struct sockaddr *seen)
+{
+	struct sockaddr_storage ss, host;
+	socklen_t sl;
+	unsigned port;
+
+	if ((strncmp(addr, "0.0.0.0:", 8) != 0 &&
+	    strncmp(addr, "[::]:", 5) != 0) ||
+	    addr_parse(addr, &ss, &sl) < 0)
+		return;
+	port = addr_port((struct sockaddr *)&ss);
+	memcpy(&host, seen, addr_len(seen));
+	addr_set_port((struct sockaddr *)&host, port);
+	addr_str((struct sockaddr *)&host, addr);
+}
+
 const char *
 addr_str(const struct sockaddr *sa, char *out)
 {

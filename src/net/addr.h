@@ -19,6 +19,12 @@ const char *addr_str(const struct sockaddr *, char *out);
 /* Formats only the host. */
 const char *addr_host(const struct sockaddr *, char *out, size_t);
 bool	addr_is_loopback(const struct sockaddr *);
+/*
+ * addr[ADDR_STR_MAX] names a listener; if its host is a wildcard
+ * ("0.0.0.0", "[::]"), replaces that host with the one seen on the
+ * connection from it, keeping the port.
+ */
+void	addr_fill_wildcard(char *addr, const struct sockaddr *seen);
 /* Same host (ignores ports); IPv4-mapped IPv6 equals its IPv4 form. */
 bool	addr_same_host(const struct sockaddr *, const struct sockaddr *);
 unsigned addr_port(const struct sockaddr *);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
+
 static int hasher_fd_serial(struct hasher *, int);
 
 int
@@ -215,12 +217,5 @@ hasher_fd_serial(struct hasher *h, int fd)
 void
 hash_hex(const uint8_t h[HASH_LEN], char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < HASH_LEN; i++) {
-		out[2 * i] = hex[h[i] >> 4];
-		out[2 * i + 1] = hex[h[i] & 15];
-	}
-	out[HASH_HEX_LEN] = '\0';
+	str_hex(h, HASH_LEN, out);
 }

@@ -38,13 +38,6 @@
 #define TICK_MS			250
 #define TRIM_EVERY_MS		5000
 
-struct tpend {
-	TAILQ_ENTRY(tpend)	 entry;
-	struct link		*link;
-	uint64_t		 since;
-};
-
-static TAILQ_HEAD(, tpend) pending = TAILQ_HEAD_INITIALIZER(pending);
 
 static uint32_t
 expire_ms(const struct tracker *tr)
@@ -362,16 +355,7 @@ on_hello(struct tracker *tr, struct link *l, const uint8_t *p, size_t len)
 		return;
 	}
 	/* A listener on a wildcard address: use the host we see. */
-	if (strncmp(h.peer_addr, "0.0.0.0:", 8) == 0 ||
-	    strncmp(h.peer_addr, "[::]:", 5) == 0) {
-		char host[ADDR_STR_MAX], port[8];
-
-		(void)str_copy(port, sizeof(port), strrchr(h.peer_addr, ':') +
-		    1);
-		addr_host(link_addr(l), host, sizeof(host));
-		(void)str_fmt(h.peer_addr, sizeof(h.peer_addr), "%s:%s", host,
-		    port);
-	}
+	addr_fill_wildcard(h.peer_addr, link_addr(l));
 	n = tracker_node(tr, h.id);
 	/* SECURITY: every node holds the cluster key, so an id cannot be
 	 * proved; it can at least not be taken from a node that is alive. */
@@ -663,11 +647,11 @@ on_query(struct tracker *tr, struct tnode *n, const uint8_t *p, size_t len)
 }
 
 static struct tpend *
-pend_find(struct link *l)
+pend_find(struct tracker *tr, struct link *l)
 {
 	struct tpend *p;
 
-	TAILQ_FOREACH(p, &pending, entry)
+	TAILQ_FOREACH(p, &tr->pending, entry)
 		if (p->link == l)
 			return (p);
 	return (NULL);
@@ -685,9 +669,9 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 
 	tr->frames++;
 	if (n == NULL) {
-		if ((p = pend_find(l)) == NULL)
+		if ((p = pend_find(tr, l)) == NULL)
 			return;	/* refused, on its way out */
-		TAILQ_REMOVE(&pending, p, entry);
+		TAILQ_REMOVE(&tr->pending, p, entry);
 		free(p);
 		if (h->type != WIRE_T_HELLO) {
 			log_warnx("node at %s: %s before T_HELLO",
@@ -731,12 +715,12 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 static void
 link_down(struct link *l, const char *why, void *arg)
 {
+	struct tracker *tr = arg;
 	struct tnode *n = link_owner(l);
 	struct tpend *p;
 
-	(void)arg;
-	if ((p = pend_find(l)) != NULL) {
-		TAILQ_REMOVE(&pending, p, entry);
+	if ((p = pend_find(tr, l)) != NULL) {
+		TAILQ_REMOVE(&tr->pending, p, entry);
 		free(p);
 	}
 	if (n != NULL && n->link == l) {
@@ -764,7 +748,7 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	p->since = clock_mono_ms();
-	TAILQ_INSERT_TAIL(&pending, p, entry);
+	TAILQ_INSERT_TAIL(&tr->pending, p, entry);
 }
 
 static void
@@ -789,7 +773,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		if (k->deadline <= now)
 			lock_drop(tr, k, "expired");
 	}
-	for (p = TAILQ_FIRST(&pending); p != NULL; p = pn) {
+	for (p = TAILQ_FIRST(&tr->pending); p != NULL; p = pn) {
 		pn = TAILQ_NEXT(p, entry);
 		if (now - p->since > HELLO_TIMEOUT_MS)
 			link_close(p->link, "no T_HELLO");	/* frees p */
@@ -905,7 +889,7 @@ tracker_stop(struct tracker *tr)
 	tracker_http_stop(tr);
 	if (tr->listener)
 		evconnlistener_free(tr->listener);
-	while ((p = TAILQ_FIRST(&pending)) != NULL)
+	while ((p = TAILQ_FIRST(&tr->pending)) != NULL)
 		link_close(p->link, "tracker stopping");
 	TAILQ_FOREACH(n, &tr->nodes, entry)
 		if (n->link) {
@@ -945,6 +929,7 @@ tracker_run(const struct tracker_opts *o)
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = *o;
+	TAILQ_INIT(&tr.pending);
 	TAILQ_INIT(&tr.nodes);
 	TAILQ_INIT(&tr.locks);
 	signal(SIGPIPE, SIG_IGN);

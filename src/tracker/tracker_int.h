@@ -54,6 +54,13 @@ struct tlock {
 	uint64_t		 deadline;	/* monotonic ms */
 };
 
+/* A link accepted and not yet named by a T_HELLO. */
+struct tpend {
+	TAILQ_ENTRY(tpend)	 entry;
+	struct link		*link;
+	uint64_t		 since;	/* monotonic ms */
+};
+
 struct tdb_queue;
 
 struct tracker {
@@ -65,6 +72,7 @@ struct tracker {
 	SSL_CTX			*server_ctx;
 	struct evconnlistener	*listener;
 	struct link_env		 env;
+	TAILQ_HEAD(, tpend)	 pending;
 	TAILQ_HEAD(, tnode)	 nodes;
 	struct tnode		**hash;
 	unsigned		 hash_size, nnodes;

@@ -907,25 +907,18 @@ route_locks(struct http_conn *c)
 {
 	const struct http_ctl *ctl = &c->srv->o.ctl;
 	enum twire_lock_op op;
-	json_t *b, *ttl;
+	json_t *b, *ttl, *all, *k;
 	uint32_t ttl_s = 0;
+	size_t i;
 	int rc;
 
-	json_t *all = ctl->locks ? ctl->locks(ctl->arg) : NULL, *k;
-	size_t i;
-
-	if (strcmp(c->req.target, "/v1/locks") == 0) {
-		if (c->req.method != HTTP_GET)
-			http_error(c, 405, "use GET");
-		else
+	if (c->req.method == HTTP_GET) {
+		/* The table, or one path's lock, as this node knows them. */
+		all = ctl->locks ? ctl->locks(ctl->arg) : NULL;
+		if (strcmp(c->req.target, "/v1/locks") == 0)
 			http_respond_json(c, 200, all ? json_incref(all) :
 			    json_pack("{s:[]}", "locks"));
-		json_decref(all);
-		return;
-	}
-	if (c->req.method == HTTP_GET) {
-		/* One path's lock, as this node knows it. */
-		if (all == NULL)
+		else if (all == NULL)
 			http_error(c, 503, NO_TRACKER);
 		else if (target_path(c, "/v1/locks/", false) == 0) {
 			json_array_foreach(json_object_get(all, "locks"), i, k)
@@ -940,7 +933,10 @@ route_locks(struct http_conn *c)
 		json_decref(all);
 		return;
 	}
-	json_decref(all);
+	if (strcmp(c->req.target, "/v1/locks") == 0) {
+		http_error(c, 405, "use GET");
+		return;
+	}
 	if (c->req.method != HTTP_POST && c->req.method != HTTP_DELETE) {
 		http_error(c, 405, "use GET, POST or DELETE");
 		return;
@@ -1045,9 +1041,7 @@ peers_done(void *req, int status, const char *json, size_t len)
 	}
 	t = status == 200 ? json_loadb(json, len, 0, &e) : NULL;
 	nodes = json_object_get(t, "nodes");
-	for (i = 0; i < NODE_ID_LEN; i++)
-		(void)snprintf(self + 2 * i, 3, "%02x",
-		    c->srv->o.store->node_id[i]);
+	str_hex(c->srv->o.store->node_id, NODE_ID_LEN, self);
 	json_array_foreach(nodes, i, tn) {
 		const char *id = json_string_value(json_object_get(tn, "id"));
 
