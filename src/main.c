@@ -29,10 +29,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: shoal [-C DIR | --node URL --user NAME] [--json] COMMAND [ARGS]\n"
 	    "\n"
-	    "  init DIR [--join KEY]         prepare DIR as a node (of a new\n"
-	    "                                cluster, or of KEY's cluster)\n"
+	    "  init DIR [--join KEY] [--replicas N|all]\n"
+	    "                                prepare DIR as a node (of a new\n"
+	    "                                cluster keeping N copies of each\n"
+	    "                                file, or of KEY's cluster)\n"
 	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
 	    "           [--tracker HOST:PORT] [--sync-writes K]\n"
+	    "           [--repair-delay SECONDS]\n"
 	    "           [--log-level LEVEL] [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
 	    "  tracker DIR [--listen HOST:PORT] [--http HOST:PORT|off]\n"
@@ -48,6 +51,8 @@ usage(FILE *f)
 	    "  send PATH                     offer a file to every node\n"
 	    "  lock PATH [--ttl SECONDS]     cluster-wide write lock (tracker)\n"
 	    "  unlock PATH\n"
+	    "  pin PATH, unpin PATH, pins    keep a copy here whatever the\n"
+	    "                                placement (replicas = N)\n"
 	    "  peers                         members, best first\n"
 	    "  status                        this node, its members and files\n"
 	    "  add HOST:PORT                 add a member (remembered)\n"
@@ -108,6 +113,7 @@ cmd_node(int argc, char **argv)
 		    strcmp(argv[i], "--peer") == 0 ||
 		    strcmp(argv[i], "--http") == 0 ||
 		    strcmp(argv[i], "--sync-writes") == 0 ||
+		    strcmp(argv[i], "--repair-delay") == 0 ||
 		    strcmp(argv[i], "--tracker") == 0 ||
 		    strcmp(argv[i], "--log-level") == 0 ||
 		    strcmp(argv[i], "-o") == 0))
@@ -140,6 +146,9 @@ cmd_node(int argc, char **argv)
 			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--sync-writes") == 0)
 			rc = cfg_set(&c, "sync", "writes", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--repair-delay") == 0)
+			rc = cfg_set(&c, "sync", "repair_delay", v, err,
+			    sizeof(err));
 		else if (strcmp(argv[i], "--tracker") == 0)
 			rc = cfg_set(&c, "tracker", "address", v, err,
 			    sizeof(err));
@@ -227,7 +236,7 @@ is_remote(const char *cmd)
 {
 	static const char *const remote[] = { "peers", "status", "add", "bye",
 	    "put", "get", "ls", "rm", "mv", "mkdir", "send", "lock", "unlock",
-	    NULL };
+	    "pin", "unpin", "pins", NULL };
 	int i;
 
 	for (i = 0; remote[i]; i++)

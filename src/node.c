@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,11 @@ struct node {
 	char			 priv[4200];
 	uint8_t			 key[32];
 	char			 token[128];
+	unsigned		 replicas;	/* REPLICAS_ALL, N, UNKNOWN */
+	struct event		*space_ev;
+	uint64_t		 free_bytes;
+	bool			 full;
+	struct remote_reads	 remote;
 };
 
 static void
@@ -172,6 +178,29 @@ status_done(void *arg)
 	    "bytes_reused", (json_int_t)st.bytes_reused,
 	    "conflicts", (json_int_t)st.conflicts,
 	    "bad_blocks", (json_int_t)st.bad_blocks);
+	if (s != NULL) {
+		char (*un)[PATH_LEN_MAX + 1] = calloc(100, sizeof(*un));
+		json_t *ua = json_array();
+		size_t nu = un ? sync_unavailable(n->sync, un, 100) : 0, i;
+
+		for (i = 0; i < nu; i++)
+			json_array_append_new(ua, json_string(un[i]));
+		free(un);
+		json_object_set_new(s, "replicas", json_integer(
+		    n->replicas == REPLICAS_UNKNOWN ? 0 : n->replicas));
+		json_object_set_new(s, "held_files",
+		    json_integer((json_int_t)st.held));
+		json_object_set_new(s, "under_replicated",
+		    json_integer((json_int_t)st.under));
+		json_object_set_new(s, "repair_bytes",
+		    json_integer((json_int_t)st.repair_bytes));
+		json_object_set_new(s, "unavailable",
+		    json_integer((json_int_t)st.unavailable));
+		json_object_set_new(s, "unavailable_paths", ua);
+		json_object_set_new(s, "disk_free_bytes",
+		    json_integer((json_int_t)n->free_bytes));
+		json_object_set_new(s, "disk_full", json_boolean(n->full));
+	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
 		    "address", tclient_addr(n->tracker), "registered",
@@ -350,27 +379,215 @@ ctl_send(void *arg, const char *path)
 	return (sync_offer(n->sync, path));
 }
 
-/*
- * Every node holds every file (replicas = all): the holders are this node
- * and the live members whose index agrees with ours.
- */
+static void
+add_live_holder(const char *id, bool alive, void *arg)
+{
+	if (alive)
+		json_array_append_new(arg, json_string(id));
+}
+
+/* The live nodes that hold path's current version, as this node knows. */
 static json_t *
-ctl_holders(void *arg)
+ctl_holders(void *arg, const char *path)
 {
 	struct node *n = arg;
-	uint8_t mine[HASH_LEN];
-	struct member *m;
-	char id[33];
 	json_t *a = json_array();
 
-	member_id_hex(n->store.node_id, id);
-	json_array_append_new(a, json_string(id));
-	index_digest(n->store.index, mine);
-	TAILQ_FOREACH(m, members_list(n->members), entry)
-		if (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
-		    memcmp(m->digest, mine, HASH_LEN) == 0)
-			json_array_append_new(a, json_string(m->id_hex));
+	(void)sync_holders(n->sync, path, add_live_holder, a);
 	return (a);
+}
+
+/* ls --all without a tracker: this node's catalog. */
+struct page_ctx {
+	struct node	*n;
+	json_t		*files;
+	char		 last[PATH_LEN_MAX + 1];
+};
+
+static void
+page_file(const char *path, uint64_t size, const uint8_t sha[HASH_LEN],
+    const char *version, void *arg)
+{
+	struct page_ctx *p = arg;
+	char hex[HASH_HEX_LEN + 1];
+	json_t *e;
+
+	hash_hex(sha, hex);
+	e = json_pack("{s:s, s:I, s:s, s:s, s:o}", "path", path, "size",
+	    (json_int_t)size, "sha256", hex, "version", version, "holders",
+	    ctl_holders(p->n, path));
+	json_array_append_new(p->files, e);
+	(void)str_copy(p->last, sizeof(p->last), path);
+}
+
+static json_t *
+ctl_catalog(void *arg, const char *prefix, const char *after, unsigned limit)
+{
+	struct page_ctx p = { arg, json_array(), "" };
+	int more;
+
+	more = sync_catalog_page(p.n->sync, prefix, after, limit ? limit :
+	    5000, page_file, &p);
+	return (json_pack("{s:o, s:o, s:i}", "files", p.files, "next", more ?
+	    json_string(p.last) : json_null(), "not_utf8", 0));
+}
+
+/* Pins */
+
+struct pin_job {
+	struct node	*n;
+	char		 path[PATH_LEN_MAX + 1];
+	bool		 pin;
+	int		 rc;
+	void		(*done)(void *, int);
+	void		*req;
+};
+
+static void
+pin_run(void *arg)
+{
+	struct pin_job *j = arg;
+
+	j->rc = index_pin(j->n->store.index, j->path, j->pin);
+}
+
+static void
+pin_done(void *arg)
+{
+	struct pin_job *j = arg;
+
+	if (j->rc == 0) {
+		(void)sync_pin(j->n->sync, j->path, j->pin);
+		log_info("%s /%s", j->pin ? "pinned" : "unpinned", j->path);
+	}
+	j->done(j->req, j->rc);
+	free(j);
+}
+
+static int
+ctl_pin(void *arg, const char *path, bool pin, void (*done)(void *, int),
+    void *req)
+{
+	struct pin_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (-ENOMEM);
+	j->n = arg;
+	j->pin = pin;
+	j->done = done;
+	j->req = req;
+	if (str_copy(j->path, sizeof(j->path), path) < 0 ||
+	    work_submit(j->n->pool, pin_run, pin_done, j) < 0) {
+		free(j);
+		return (-ENOMEM);
+	}
+	return (0);
+}
+
+static void
+add_pin(const char *path, void *arg)
+{
+	json_array_append_new(arg, json_string(path));
+}
+
+static json_t *
+ctl_pins(void *arg)
+{
+	struct node *n = arg;
+	json_t *a = json_array();
+
+	sync_pins(n->sync, add_pin, a);
+	return (json_pack("{s:o}", "pins", a));
+}
+
+/* Reading files held elsewhere (front/remote.h over sync) */
+
+static int
+remote_open(void *arg, const char *path, void (*ready)(void *),
+    void (*failed)(void *, const char *), void *cbarg, void **handle,
+    char *why, size_t whylen)
+{
+	struct node *n = arg;
+	struct sync_reader *r;
+	int rc;
+
+	rc = sync_read_open(n->sync, path, ready, failed, cbarg, &r, why,
+	    whylen);
+	*handle = r;
+	return (rc);
+}
+
+static int
+remote_avail(void *handle, uint64_t *avail, uint64_t *size)
+{
+	return (sync_reader_avail(handle, avail, size));
+}
+
+static void
+remote_close(void *handle)
+{
+	sync_read_close(handle);
+}
+
+/* Free space: a full node is skipped by placement. */
+static void
+on_space(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	struct statvfs sv;
+	uint64_t floor = (uint64_t)n->cfg->store_min_free_mb << 20;
+
+	(void)fd;
+	(void)what;
+	if (fstatvfs(n->store.root_fd, &sv) < 0)
+		return;
+	n->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	n->full = n->free_bytes < floor;
+	sync_set_space(n->sync, n->free_bytes, n->full);
+}
+
+/* DIR/.shoal/replicas: the cluster's replication factor. */
+static void
+load_replicas(struct node *n)
+{
+	char path[4300], line[32];
+	unsigned long v;
+	char *end;
+
+	n->replicas = REPLICAS_UNKNOWN;
+	if (str_fmt(path, sizeof(path), "%s/replicas", n->priv) < 0 ||
+	    read_line(path, line, sizeof(line)) < 0)
+		return;
+	if (strcmp(line, "all") == 0)
+		n->replicas = REPLICAS_ALL;
+	else if ((v = strtoul(line, &end, 10)) > 0 && *end == '\0' &&
+	    v < REPLICAS_UNKNOWN)
+		n->replicas = (unsigned)v;
+	else
+		log_warnx("%s: '%s' is not a number of copies or 'all'", path,
+		    line);
+}
+
+static void
+learn_replicas(void *arg, unsigned replicas)
+{
+	struct node *n = arg;
+	char path[4300];
+	FILE *f;
+
+	n->replicas = replicas;
+	log_info("the cluster keeps %s%u copies of each file", replicas ? "" :
+	    "all (0): ", replicas);
+	if (str_fmt(path, sizeof(path), "%s/replicas", n->priv) < 0 ||
+	    (f = fopen(path, "w")) == NULL)
+		return;
+	if (replicas == REPLICAS_ALL)
+		fputs("all\n", f);
+	else
+		fprintf(f, "%u\n", replicas);
+	(void)fflush(f);
+	(void)fsync(fileno(f));
+	fclose(f);
 }
 
 static void
@@ -407,13 +624,36 @@ ctl_metrics(void *arg, struct buf *b)
 	    "shoal_sync_bad_blocks_total %llu\n"
 	    "# HELP shoal_sync_files_fetched_total Files fetched from peers.\n"
 	    "# TYPE shoal_sync_files_fetched_total counter\n"
-	    "shoal_sync_files_fetched_total %llu\n",
+	    "shoal_sync_files_fetched_total %llu\n"
+	    "# HELP shoal_files_held Files with a copy on this node.\n"
+	    "# TYPE shoal_files_held gauge\n"
+	    "shoal_files_held %llu\n"
+	    "# HELP shoal_files_under_replicated Files with fewer live copies "
+	    "than the cluster keeps.\n"
+	    "# TYPE shoal_files_under_replicated gauge\n"
+	    "shoal_files_under_replicated %llu\n"
+	    "# HELP shoal_repair_bytes_waiting Bytes of the copies missing.\n"
+	    "# TYPE shoal_repair_bytes_waiting gauge\n"
+	    "shoal_repair_bytes_waiting %llu\n"
+	    "# HELP shoal_files_unavailable Files with no live copy.\n"
+	    "# TYPE shoal_files_unavailable gauge\n"
+	    "shoal_files_unavailable %llu\n"
+	    "# HELP shoal_disk_free_bytes Free space under the folder.\n"
+	    "# TYPE shoal_disk_free_bytes gauge\n"
+	    "shoal_disk_free_bytes %llu\n"
+	    "# HELP shoal_disk_full 1 when free space is below the floor.\n"
+	    "# TYPE shoal_disk_full gauge\n"
+	    "shoal_disk_full %d\n",
 	    sessions, (unsigned long long)fin, (unsigned long long)fout,
 	    (unsigned long long)pin, (unsigned long long)pout, network_size(n),
 	    st.pulls_active + st.pulls_queued,
 	    (unsigned long long)st.conflicts,
 	    (unsigned long long)st.bad_blocks,
-	    (unsigned long long)st.files_fetched) < 0)
+	    (unsigned long long)st.files_fetched,
+	    (unsigned long long)st.held, (unsigned long long)st.under,
+	    (unsigned long long)st.repair_bytes,
+	    (unsigned long long)st.unavailable,
+	    (unsigned long long)n->free_bytes, n->full ? 1 : 0) < 0)
 		log_warnx("metrics: out of room");
 }
 
@@ -450,7 +690,8 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 			.metrics = ctl_metrics, .holders = ctl_holders,
 			.await = ctl_await, .write_check = write_check,
 			.lock = ctl_lock, .tracker_query = ctl_tracker_query,
-			.locks = ctl_locks,
+			.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,
+			.catalog = ctl_catalog, .remote = &n->remote,
 			.arg = n,
 		},
 	};
@@ -467,6 +708,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 		(void)str_fmt(err, errlen, "%s: missing API token", path);
 		return (-EINVAL);
 	}
+	load_replicas(n);
 	memset(&so, 0, sizeof(so));
 	so.base = n->base;
 	so.pool = n->pool;
@@ -474,7 +716,11 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	so.threshold = n->cfg->sync_consistency_threshold;
 	so.changed = on_changed;
 	so.allow = allow_remote;
+	so.learned = learn_replicas;
 	so.hook_arg = n;
+	so.replicas = &n->replicas;
+	so.capacity = n->cfg->node_capacity;
+	so.repair_delay_ms = n->cfg->sync_repair_delay * 1000;
 	memset(&mo, 0, sizeof(mo));
 	mo.base = n->base;
 	mo.pool = n->pool;
@@ -489,6 +735,10 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	mo.cbs.on_down = sync_member_down;
 	mo.cbs.on_frame = sync_frame;
 	mo.cbs.digest = sync_digest;
+	mo.cbs.space = sync_space;
+	mo.cbs.learn_replicas = sync_learn_replicas;
+	mo.replicas = &n->replicas;
+	mo.capacity = n->cfg->node_capacity;
 	/* sync needs members and members calls sync: make sync first with
 	 * members filled in right after. */
 	if ((n->sync = sync_new(&so)) == NULL) {
@@ -499,6 +749,18 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	if ((n->members = members_new(&mo, err, errlen)) == NULL)
 		return (-EINVAL);
 	sync_set_members(n->sync, n->members);
+	n->remote = (struct remote_reads){ remote_open, remote_avail,
+	    remote_close, n };
+	on_space(-1, 0, n);
+	{
+		struct timeval tv = { 2, 0 };
+
+		if ((n->space_ev = event_new(n->base, -1, EV_PERSIST, on_space,
+		    n)) == NULL || event_add(n->space_ev, &tv) < 0) {
+			(void)str_fmt(err, errlen, "out of memory");
+			return (-ENOMEM);
+		}
+	}
 	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
 	if (n->cfg->tracker_address[0] != '\0') {
@@ -589,6 +851,7 @@ node_run(const char *dir, const struct cfg *c)
 			.wait_copies = c->sync_writes ? wait_copies : NULL,
 			.wait_arg = &n,
 			.write_check = write_check, .write_arg = &n,
+			.remote = &n.remote,
 		};
 
 		if ((n.ftp = ftp_server_new(&o, err, sizeof(err))) == NULL) {
@@ -615,6 +878,8 @@ out:
 	tclient_free(n.tracker);
 	members_free(n.members);
 	sync_free(n.sync);
+	if (n.space_ev)
+		event_free(n.space_ev);
 	watch_free(n.watch);
 	auth_free(n.auth);
 	if (n.store_ok)

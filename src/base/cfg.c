@@ -17,7 +17,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 
-enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO };
+enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT };
 
 struct cfg_key {
 	const char	*section;
@@ -44,6 +44,9 @@ static const struct cfg_key keys[] = {
 	  "error, warn, info or debug (debug logs every protocol message)" },
 	UINT("node", "workers", workers, 0, 64, "0",
 	    "threads for disk and hashing work; 0 = one per CPU"),
+	{ "node", "capacity", CFG_WEIGHT, offsetof(struct cfg, node_capacity),
+	  0, 0, 0, "1", "placement weight with replicas = N: a node of "
+	  "capacity 2 holds twice the files of one of capacity 1" },
 	STR("ftp", "listen", ftp_listen, "127.0.0.1:2121",
 	    "HOST:PORT for the FTP/FTPS front end, or \"off\""),
 	UINT("ftp", "max_sessions", ftp_max_sessions, 1, 100000, "256",
@@ -88,6 +91,12 @@ static const struct cfg_key keys[] = {
 	    "FTP answers 226 only once this many other nodes hold the upload"),
 	UINT("sync", "write_timeout_ms", sync_write_timeout_ms, 100, 600000,
 	    "10000", "how long an upload waits for sync.writes nodes"),
+	UINT("sync", "repair_delay", sync_repair_delay, 1, 86400, "60",
+	    "seconds a holder may be dead before its files (replicas = N) "
+	    "are copied to other nodes"),
+	UINT("store", "min_free_mb", store_min_free_mb, 0, 100000000, "64",
+	    "with less free space (MiB) under DIR the node is full: new "
+	    "copies go elsewhere"),
 	STR("tracker", "address", tracker_address, "",
 	    "HOST:PORT of the tracker (nodes, files, locks); empty = none"),
 };
@@ -149,11 +158,13 @@ cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
 		if (parse_bool(v, (bool *)(void *)field) < 0)
 			goto bad;
 		return (0);
-	case CFG_RATIO: {
+	case CFG_RATIO:
+	case CFG_WEIGHT: {
 		char *end;
 		double d = strtod(v, &end);
 
-		if (end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+		if (end == v || *end != '\0' || (k->type == CFG_RATIO ?
+		    !(d >= 0.0 && d <= 1.0) : !(d > 0.0 && d <= 1000.0)))
 			goto bad;
 		*(double *)(void *)field = d;
 		return (0);

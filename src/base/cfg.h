@@ -17,6 +17,7 @@ struct cfg {
 	/* [node] */
 	char		log_level[16];
 	unsigned	workers;
+	double		node_capacity;
 	/* [ftp] */
 	char		ftp_listen[CFG_STR_MAX];
 	unsigned	ftp_max_sessions;
@@ -42,6 +43,9 @@ struct cfg {
 	double		sync_consistency_threshold;
 	unsigned	sync_writes;
 	unsigned	sync_write_timeout_ms;
+	unsigned	sync_repair_delay;
+	/* [store] */
+	unsigned	store_min_free_mb;
 	/* [tracker] */
 	char		tracker_address[CFG_STR_MAX];
 };

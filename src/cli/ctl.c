@@ -63,6 +63,36 @@ print_peers(json_t *a)
 	}
 }
 
+static long long
+num(json_t *s, const char *key)
+{
+	return ((long long)json_integer_value(json_object_get(s, key)));
+}
+
+/* replicas = N: what is held here, what lacks copies, the disk. */
+static void
+print_replicas(json_t *s)
+{
+	json_t *p;
+	size_t i;
+
+	if (num(s, "replicas") > 0)
+		printf("replicas   %lld copies of each file; %lld held here\n",
+		    num(s, "replicas"), num(s, "held_files"));
+	else
+		printf("replicas   all (every node holds every file)\n");
+	printf("repair     %lld under-replicated (%.1f MiB to copy), %lld "
+	    "unavailable\n", num(s, "under_replicated"),
+	    (double)num(s, "repair_bytes") / 1048576.0, num(s, "unavailable"));
+	json_array_foreach(json_object_get(s, "unavailable_paths"), i, p)
+		printf("           unavailable: /%s (no live copy)\n",
+		    json_string_value(p));
+	printf("disk       %.1f MiB free%s\n",
+	    (double)num(s, "disk_free_bytes") / 1048576.0,
+	    json_is_true(json_object_get(s, "disk_full")) ? ", FULL: new "
+	    "copies go to other nodes" : "");
+}
+
 static void
 print_status(json_t *s)
 {
@@ -85,6 +115,7 @@ print_status(json_t *s)
 	    (long long)json_integer_value(json_object_get(m, "known")));
 	printf("files      %lld\n", (long long)json_integer_value(
 	    json_object_get(s, "files")));
+	print_replicas(s);
 	printf("consistent with %lld of %lld live peers (threshold %.2f)\n",
 	    (long long)json_integer_value(json_object_get(c, "agree")),
 	    (long long)json_integer_value(json_object_get(c, "peers")),

@@ -365,7 +365,33 @@ cmd_lock(struct client *c, int argc, char **argv)
 	return (0);
 }
 
-/* rm, mkdir, send: one request on one path. */
+/* pins: the paths kept on this node whatever the placement. */
+static int
+cmd_pins(struct client *c)
+{
+	struct response r;
+	json_t *j, *p;
+	size_t i;
+
+	if (client_request(c, "GET", "/v1/pins", NULL, NULL, 0, -1, 0, -1,
+	    &r) < 0 || r.status != 200) {
+		int rc = r.status ? fail("pins", "/", &r) : 1;
+
+		response_release(&r);
+		return (rc);
+	}
+	j = body_json(&r);
+	if (c->json)
+		fwrite(r.body.data, 1, r.body.len, stdout);
+	else
+		json_array_foreach(json_object_get(j, "pins"), i, p)
+			printf("/%s\n", json_string_value(p));
+	json_decref(j);
+	response_release(&r);
+	return (0);
+}
+
+/* rm, mkdir, send, pin, unpin: one request on one path. */
 static int
 cmd_simple(struct client *c, const char *cmd, const char *method,
     const char *prefix, const char *path, int ok1, int ok2)
@@ -452,10 +478,13 @@ cli_remote(const struct client_opts *o, int argc, char **argv)
 		rc = cmd_ls(&c, argc, argv);
 	else if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0)
 		rc = cmd_lock(&c, argc, argv);
+	else if (strcmp(cmd, "pins") == 0)
+		rc = cmd_pins(&c);
 	else if (strcmp(cmd, "mv") == 0)
 		rc = cmd_mv(&c, argc, argv);
 	else if (argc != 2 && (strcmp(cmd, "rm") == 0 || strcmp(cmd,
-	    "mkdir") == 0 || strcmp(cmd, "send") == 0)) {
+	    "mkdir") == 0 || strcmp(cmd, "send") == 0 || strcmp(cmd, "pin") ==
+	    0 || strcmp(cmd, "unpin") == 0)) {
 		fprintf(stderr, "usage: shoal %s PATH\n", cmd);
 		rc = 2;
 	} else if (strcmp(cmd, "rm") == 0)
@@ -467,6 +496,12 @@ cli_remote(const struct client_opts *o, int argc, char **argv)
 	else if (strcmp(cmd, "send") == 0)
 		rc = cmd_simple(&c, cmd, "POST", "/v1/send/", argv[1], 200,
 		    200);
+	else if (strcmp(cmd, "pin") == 0)
+		rc = cmd_simple(&c, "pinned", "POST", "/v1/pins/", argv[1], 200,
+		    200);
+	else if (strcmp(cmd, "unpin") == 0)
+		rc = cmd_simple(&c, "unpinned", "DELETE", "/v1/pins/", argv[1],
+		    200, 200);
 	else
 		rc = cli_ctl(&c, argc, argv);
 	client_release(&c);

@@ -96,7 +96,7 @@ cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
 
 static int
 make_private(const char *dir, const char *priv, char *node_id,
-    const uint8_t key[TLS_CLUSTER_KEY_LEN])
+    const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
 {
 	char p[4300], err[256];
 	uint8_t id[16];
@@ -124,6 +124,16 @@ make_private(const char *dir, const char *priv, char *node_id,
 		if (str_fmt(p, sizeof(p), "%s/api_token", priv) < 0)
 			return (-ENAMETOOLONG);
 		if ((rc = write_hex(p, tok, sizeof(tok))) < 0)
+			return (rc);
+	}
+	/* Without it (a joining node) it is learned from the cluster. */
+	if (replicas != NULL) {
+		char line[32];
+
+		if (str_fmt(p, sizeof(p), "%s/replicas", priv) < 0 ||
+		    str_fmt(line, sizeof(line), "%s\n", replicas) < 0)
+			return (-ENAMETOOLONG);
+		if ((rc = write_file(p, line, 0644)) < 0)
 			return (rc);
 	}
 	if (str_fmt(p, sizeof(p), "%s/shoal.conf", priv) < 0)
@@ -166,24 +176,38 @@ cli_init(int argc, char **argv)
 {
 	char priv[4200], tmp[4200], node_id[33], khex[2 * TLS_CLUSTER_KEY_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
-	const char *dir = NULL, *join = NULL;
+	const char *dir = NULL, *join = NULL, *replicas = NULL;
 	struct stat st;
 	int rc, dfd, i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--join") == 0 && i + 1 < argc)
 			join = argv[++i];
+		else if (strcmp(argv[i], "--replicas") == 0 && i + 1 < argc)
+			replicas = argv[++i];
 		else if (argv[i][0] != '-' && dir == NULL)
 			dir = argv[i];
-		else {
-			fprintf(stderr, "usage: shoal init DIR [--join KEY]\n");
+		else
+			dir = NULL, i = argc + 1;
+	}
+	if (dir == NULL || i > argc) {
+		fprintf(stderr, "usage: shoal init DIR [--join KEY] "
+		    "[--replicas N|all]\n");
+		return (2);
+	}
+	if (replicas != NULL && strcmp(replicas, "all") != 0) {
+		char *end;
+		unsigned long v = strtoul(replicas, &end, 10);
+
+		if (*end != '\0' || v < 1 || v > 255 || replicas[0] == '-') {
+			fprintf(stderr, "shoal: --replicas: a number of copies "
+			    "from 1 to 255, or 'all'\n");
 			return (2);
 		}
 	}
-	if (dir == NULL) {
-		fprintf(stderr, "usage: shoal init DIR [--join KEY]\n");
-		return (2);
-	}
+	/* A new cluster keeps every file on every node unless told. */
+	if (replicas == NULL && join == NULL)
+		replicas = "all";
 	if (join) {
 		if (cli_parse_key(join, key) < 0) {
 			fprintf(stderr, "shoal: --join: a cluster key is %d "
@@ -209,7 +233,7 @@ cli_init(int argc, char **argv)
 		fprintf(stderr, "shoal: %s is already a node\n", dir);
 		return (1);
 	}
-	if ((rc = make_private(dir, tmp, node_id, key)) < 0) {
+	if ((rc = make_private(dir, tmp, node_id, key, replicas)) < 0) {
 		fprintf(stderr, "shoal: cannot initialise %s: %s\n", dir,
 		    strerror(-rc));
 		rm_tree(tmp);
@@ -225,6 +249,8 @@ cli_init(int argc, char **argv)
 		close(dfd);
 	}
 	printf("initialised %s as node %s\n", dir, node_id);
+	if (replicas && strcmp(replicas, "all") != 0)
+		printf("each file is kept on %s nodes\n", replicas);
 	if (join)
 		printf("joined the cluster of the given key\n");
 	else

@@ -27,7 +27,7 @@
 #include "base/work.h"
 #include "net/tls.h"
 
-#define PROTO_VERSION	1
+#define PROTO_VERSION	2
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	30000
 #define GOSSIP_EVERY	5	/* heartbeats between member lists */
@@ -90,6 +90,9 @@ member_new(struct members *mb, const char *addr)
 	if (addr)
 		(void)str_copy(m->addr, sizeof(m->addr), addr);
 	m->weight = 1.0;
+	m->capacity = 1.0;
+	/* Not heard since we started: as if it went down then. */
+	m->down_at = clock_mono_ms();
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->rtt_ms = 1.0;
 	TAILQ_INSERT_TAIL(&mb->list, m, entry);
@@ -279,7 +282,8 @@ send_hello(struct members *mb, struct link *l)
 	buf_init(&b, 4096);
 	if (wire_begin(&b, WIRE_HELLO) == 0 && wire_u16(&b, PROTO_VERSION) ==
 	    0 && wire_fixed(&b, mb->o.self, NODE_ID_LEN) == 0 &&
-	    wire_str(&b, mb->listen) == 0 && wire_end(&b) == 0)
+	    wire_str(&b, mb->listen) == 0 &&
+	    wire_u16(&b, (uint16_t)*mb->o.replicas) == 0 && wire_end(&b) == 0)
 		(void)link_send(l, &b);
 	buf_release(&b);
 }
@@ -327,13 +331,19 @@ send_ping(struct members *mb, struct member *m)
 {
 	uint8_t d[HASH_LEN];
 	uint32_t busy = 0;
+	uint64_t free_bytes = 0;
+	bool full = false;
 	struct buf b;
 
 	mb->o.cbs.digest(d, &busy, mb->o.arg);
+	if (mb->o.cbs.space)
+		mb->o.cbs.space(&free_bytes, &full, mb->o.arg);
 	buf_init(&b, 128);
 	if (wire_begin(&b, WIRE_PING) == 0 &&
 	    wire_u64(&b, clock_mono_ms()) == 0 &&
 	    wire_fixed(&b, d, HASH_LEN) == 0 && wire_u32(&b, busy) == 0 &&
+	    wire_u32(&b, (uint32_t)(mb->o.capacity * 1000.0 + 0.5)) == 0 &&
+	    wire_u64(&b, free_bytes) == 0 && wire_u8(&b, full) == 0 &&
 	    wire_end(&b) == 0)
 		(void)members_send(m, &b);
 	buf_release(&b);
@@ -347,6 +357,8 @@ member_down(struct members *mb, struct member *m, enum member_state st,
 	bool was_alive = m->state == MEMBER_ALIVE && l != NULL;
 
 	m->link = NULL;
+	if (m->state == MEMBER_ALIVE)
+		m->down_at = clock_mono_ms();
 	if (m->state != MEMBER_LEFT)
 		m->state = st;
 	if (l) {
@@ -382,16 +394,30 @@ on_hello(struct members *mb, struct link *l, struct pending *p,
 	const uint8_t *id;
 	char addr[ADDR_STR_MAX], hex[33];
 	struct member *m;
-	uint16_t ver;
+	uint16_t ver, replicas;
 
 	wire_rd_init(&r, payload, len);
 	ver = wire_get_u16(&r);
 	id = wire_get_fixed(&r, NODE_ID_LEN);
-	if (wire_get_str(&r, addr, sizeof(addr) - 1) < 0 ||
-	    wire_rd_done(&r) < 0 || ver != PROTO_VERSION) {
+	if (wire_get_str(&r, addr, sizeof(addr) - 1) < 0 || ver !=
+	    PROTO_VERSION || (replicas = wire_get_u16(&r), wire_rd_done(&r)) <
+	    0) {
 		log_warnx("peer %s: bad HELLO", link_peer(l));
 		link_close(l, "bad HELLO");
 		return;
+	}
+	/* One replication factor per cluster: a node made with --join
+	 * learns it from the first member it meets. */
+	if (replicas != REPLICAS_UNKNOWN && replicas != *mb->o.replicas) {
+		if (*mb->o.replicas != REPLICAS_UNKNOWN) {
+			log_warnx("peer %s has replicas = %u, this node %u "
+			    "(0: all): link refused", link_peer(l), replicas,
+			    *mb->o.replicas);
+			link_close(l, "replicas differ");
+			return;
+		}
+		if (mb->o.cbs.learn_replicas)
+			mb->o.cbs.learn_replicas(replicas, mb->o.arg);
 	}
 	member_id_hex(id, hex);
 	if (memcmp(id, mb->o.self, NODE_ID_LEN) == 0) {
@@ -494,6 +520,10 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	t = wire_get_u64(&r);
 	d = wire_get_fixed(&r, HASH_LEN);
 	m->busy = wire_get_u32(&r);
+	m->capacity = wire_get_u32(&r) / 1000.0;
+	m->free_bytes = wire_get_u64(&r);
+	m->full = wire_get_u8(&r) != 0;
+	m->space_known = true;
 	if (wire_rd_done(&r) < 0) {
 		log_warnx("peer %s: bad PING", m->addr);
 		return;

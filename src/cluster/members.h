@@ -59,6 +59,12 @@ struct member {
 	uint8_t			 digest[HASH_LEN];
 	bool			 digest_known;
 	uint32_t		 busy;		/* its fetches in progress */
+	/* Placement (replicas = N), from its heartbeats. */
+	double			 capacity;	/* weight, default 1 */
+	uint64_t		 free_bytes;
+	bool			 full;		/* below its free-space floor */
+	bool			 space_known;
+	uint64_t		 down_at;	/* monotonic ms it went down */
 	void			*sync;		/* sync's state for it */
 };
 
@@ -74,7 +80,16 @@ struct members_cbs {
 	 * carry both, so peers do not mistake a sync in progress for a
 	 * disagreement). */
 	void	(*digest)(uint8_t out[HASH_LEN], uint32_t *busy, void *arg);
+	/* Free space and whether this node is full (heartbeats carry it). */
+	void	(*space)(uint64_t *free_bytes, bool *full, void *arg);
+	/* The cluster's replication factor, met in a HELLO while ours was
+	 * REPLICAS_UNKNOWN. */
+	void	(*learn_replicas)(unsigned replicas, void *arg);
 };
+
+/* Copies of each file: 0 is every node; unknown until learned. */
+#define REPLICAS_ALL		0
+#define REPLICAS_UNKNOWN	0xffff
 
 struct members_opts {
 	struct event_base	*base;
@@ -86,6 +101,8 @@ struct members_opts {
 	unsigned		 heartbeat_ms;
 	unsigned		 dead_after_ms;
 	uint64_t		 send_limit;	/* bytes/s, 0 = none */
+	const unsigned		*replicas;	/* the node's, may change */
+	double			 capacity;	/* this node's placement weight */
 	struct members_cbs	 cbs;
 	void			*arg;
 };

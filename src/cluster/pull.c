@@ -21,12 +21,31 @@
 #include "base/log.h"
 #include "base/work.h"
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include "store/store.h"
 
 enum { B_MISSING, B_INFLIGHT, B_HAVE };
 
-static struct pull *
-find_pull(struct sync *sy, const char *target)
+struct sync_reader {
+	TAILQ_ENTRY(sync_reader) entry;
+	struct sync		*sy;
+	struct pull		*p;		/* NULL once done or failed */
+	char			*path;
+	uint8_t			 sha[HASH_LEN];
+	int			 fd;
+	uint64_t		 avail, size;
+	void			(*ready)(void *);
+	void			(*failed)(void *, const char *);
+	void			*arg;
+	bool			 loading;	/* the row is being read */
+	bool			 closed;	/* closed while loading */
+};
+
+static void readers_fail(struct pull *, const char *);
+static void readers_ready(struct pull *);
+
+struct pull *
+pull_find(struct sync *sy, const char *target)
 {
 	struct pull *p;
 
@@ -74,6 +93,11 @@ drop_holder(struct pull *p, const uint8_t id[NODE_ID_LEN])
 static void
 pull_free(struct sync *sy, struct pull *p, bool keep_partial)
 {
+	struct cat_entry *ce;
+
+	readers_fail(p, "the transfer from the holders failed");
+	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
+		ce->fetching = false;
 	if (p->phase == PULL_QUEUED) {
 		TAILQ_REMOVE(&sy->queue, p, entry);
 		sy->nqueued--;
@@ -101,24 +125,26 @@ reap_if_obsolete(struct sync *sy, struct pull *p)
 bool
 pull_pending(struct sync *sy, const char *path)
 {
-	return (find_pull(sy, path) != NULL);
+	return (pull_find(sy, path) != NULL);
 }
 
 void
 pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
     const struct vv *expect, bool expect_exists)
 {
-	struct pull *p = find_pull(sy, target);
+	struct pull *p = pull_find(sy, target);
 
 	if (p && memcmp(p->e.m.sha256, e->m.sha256, HASH_LEN) == 0 &&
 	    vv_compare(&p->e.m.vv, &e->m.vv) == VV_EQUAL) {
-		add_holder(p, e->from);
+		if (!e->m.remote)
+			add_holder(p, e->from);
 		return;
 	}
 	if (p) {
 		if (p->phase == PULL_QUEUED)
 			pull_free(sy, p, false);
 		else {
+			readers_fail(p, "the file changed while it was read");
 			p->obsolete = true;
 			(void)reap_if_obsolete(sy, p);
 		}
@@ -136,7 +162,10 @@ pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
 		p->expect = *expect;
 	p->expect_exists = expect_exists;
 	p->nblocks = (uint32_t)e->m.nblocks;
-	add_holder(p, e->from);
+	/* A member that only records the version is no source for it. */
+	if (!e->m.remote)
+		add_holder(p, e->from);
+	TAILQ_INIT(&p->readers);
 	p->phase = PULL_QUEUED;
 	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
 	sy->nqueued++;
@@ -146,7 +175,7 @@ void
 pull_add_holder(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
     const uint8_t id[NODE_ID_LEN])
 {
-	struct pull *p = find_pull(sy, path);
+	struct pull *p = pull_find(sy, path);
 
 	if (p && memcmp(p->e.m.sha256, sha, HASH_LEN) == 0)
 		add_holder(p, id);
@@ -216,6 +245,8 @@ commit_done(void *arg)
 		log_debug("sync: fetched %s (%llu bytes, %llu reused)",
 		    p->target, (unsigned long long)p->e.m.size,
 		    (unsigned long long)p->reused);
+		p->prefix = p->nblocks;
+		readers_ready(p);
 		sync_fetched(sy, &p->e, p->target);
 		pull_free(sy, p, false);
 	}
@@ -277,6 +308,7 @@ prepare_done(void *arg)
 		}
 	sy->st.bytes_reused += p->reused;
 	p->phase = PULL_FETCHING;
+	readers_ready(p);
 	maybe_commit(p);
 	pull_pump(sy);
 }
@@ -311,6 +343,8 @@ put_done(void *arg)
 	if (j->rc == 0) {
 		p->state[j->idx] = B_HAVE;
 		p->nhave++;
+		if (j->idx == p->prefix)
+			readers_ready(p);
 		sy->st.bytes_fetched += j->len;
 		ms = clock_mono_ms() - j->sent_ms;
 		if (ms > 0)
@@ -375,6 +409,14 @@ schedule(struct sync *sy, struct pull *p, struct member **ranked,
 	uint32_t i;
 	unsigned k;
 
+	if (!TAILQ_EMPTY(&p->readers) && p->nhave < p->nblocks) {
+		/* A reader waits: fail it at once if no holder is up. */
+		for (k = 0; k < n; k++)
+			if (is_holder(p, ranked[k]->id))
+				break;
+		if (k == n && p->ninflight == 0 && p->jobs == 0)
+			readers_fail(p, "unavailable: no live copy");
+	}
 	for (i = 0; i < p->nblocks; i++) {
 		if (p->state[i] != B_MISSING)
 			continue;
@@ -618,4 +660,289 @@ pull_free_all(struct sync *sy)
 		pull_free(sy, p, true);
 	while ((p = TAILQ_FIRST(&sy->active)) != NULL)
 		pull_free(sy, p, true);
+}
+
+/* Streaming readers */
+
+void
+pull_hurry(struct sync *sy, struct pull *p)
+{
+	if (p->phase == PULL_QUEUED) {
+		TAILQ_REMOVE(&sy->queue, p, entry);
+		TAILQ_INSERT_HEAD(&sy->queue, p, entry);
+	} else {
+		TAILQ_REMOVE(&sy->active, p, entry);
+		TAILQ_INSERT_HEAD(&sy->active, p, entry);
+	}
+}
+
+static void
+reader_detach(struct sync_reader *r)
+{
+	if (r->p) {
+		TAILQ_REMOVE(&r->p->readers, r, entry);
+		r->p = NULL;
+	}
+}
+
+static void
+readers_fail(struct pull *p, const char *why)
+{
+	struct sync_reader *r;
+
+	while ((r = TAILQ_FIRST(&p->readers)) != NULL) {
+		reader_detach(r);
+		r->failed(r->arg, why);
+	}
+}
+
+/* Blocks arrived (or the pull started): tell readers what they can read. */
+static void
+readers_ready(struct pull *p)
+{
+	struct sync_reader *r, *t;
+	uint64_t avail;
+
+	while (p->prefix < p->nblocks && p->state &&
+	    p->state[p->prefix] == B_HAVE)
+		p->prefix++;
+	avail = (uint64_t)p->prefix * HASH_BLOCK_SIZE;
+	if (avail > p->e.m.size)
+		avail = p->e.m.size;
+	for (r = TAILQ_FIRST(&p->readers); r != NULL; r = t) {
+		t = TAILQ_NEXT(r, entry);
+		if (r->fd < 0 && p->f != NULL &&
+		    (r->fd = fcntl(fetch_fd(p->f), F_DUPFD_CLOEXEC, 0)) < 0) {
+			reader_detach(r);
+			r->failed(r->arg, "out of file descriptors");
+			continue;
+		}
+		if (r->fd < 0 || avail <= r->avail)
+			continue;
+		r->avail = avail;
+		/* Once all is here the pull may go: the fd stays valid. */
+		if (avail == r->size)
+			reader_detach(r);
+		r->ready(r->arg);
+	}
+}
+
+void
+pull_readers_attach(struct sync *sy, struct pull *p)
+{
+	(void)sy;
+	if (p->phase == PULL_FETCHING || p->phase == PULL_COMMITTING)
+		readers_ready(p);
+}
+
+struct read_job {
+	struct sync_reader	*r;
+	struct rentry		 e;
+	int			 rc;
+};
+
+static void
+read_load_run(void *arg)
+{
+	struct read_job *j = arg;
+	struct sync_reader *r = j->r;
+	struct file_meta m;
+	uint8_t *blocks = NULL;
+
+	j->rc = index_get_any(r->sy->o.store->index, r->path, &m, &blocks);
+	if (j->rc == 0 && (m.deleted || m.type != ENTRY_FILE || !m.remote ||
+	    memcmp(m.sha256, r->sha, HASH_LEN) != 0))
+		j->rc = -ESTALE;
+	if (j->rc < 0) {
+		free(blocks);
+		return;
+	}
+	j->e.m = m;
+	j->e.m.blocks = j->e.blocks = blocks;
+	if ((j->e.path = strdup(r->path)) == NULL) {
+		j->rc = -ENOMEM;
+		rentry_release(&j->e);
+		return;
+	}
+	if (j->e.blocks == NULL && (j->e.blocks = malloc(1)) == NULL) {
+		j->rc = -ENOMEM;
+		rentry_release(&j->e);
+	}
+}
+
+static void
+reader_attach(struct sync *sy, struct sync_reader *r, struct pull *p)
+{
+	struct member *live[PULL_HOLDERS];
+	struct cat_entry *ce;
+	unsigned n, i;
+
+	if ((ce = catalog_find(sy->cat, r->path)) != NULL) {
+		n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
+		for (i = 0; i < n; i++)
+			add_holder(p, live[i]->id);
+		ce->fetching = true;
+	}
+	r->p = p;
+	TAILQ_INSERT_TAIL(&p->readers, r, entry);
+	pull_hurry(sy, p);
+	pull_readers_attach(sy, p);
+	pull_pump(sy);
+}
+
+static void
+read_load_done(void *arg)
+{
+	struct read_job *j = arg;
+	struct sync_reader *r = j->r;
+	struct sync *sy = r->sy;
+	struct pull *p;
+
+	r->loading = false;
+	if (r->closed) {
+		rentry_release(&j->e);
+		free(j);
+		free(r->path);
+		free(r);
+		return;
+	}
+	if (j->rc < 0) {
+		bool stale = j->rc == -ESTALE;
+
+		free(j);
+		r->failed(r->arg, stale ? "the file changed while it was "
+		    "opened" : "cannot read the index");
+		return;
+	}
+	/* Holders are taken from the catalog; the entry names none. */
+	j->e.m.remote = true;
+	p = pull_find(sy, r->path);
+	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
+		pull_enqueue(sy, &j->e, r->path, &j->e.m.vv, true);
+		p = pull_find(sy, r->path);
+	}
+	rentry_release(&j->e);
+	free(j);
+	if (p == NULL) {
+		r->failed(r->arg, "out of memory");
+		return;
+	}
+	reader_attach(sy, r, p);
+}
+
+static void
+read_join(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync_reader *r = arg;
+	struct sync *sy = r->sy;
+	struct pull *p;
+
+	(void)fd;
+	(void)what;
+	r->loading = false;
+	if (r->closed) {
+		free(r->path);
+		free(r);
+		return;
+	}
+	if ((p = pull_find(sy, r->path)) == NULL ||
+	    memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
+		r->failed(r->arg, "the transfer from the holders failed");
+		return;
+	}
+	reader_attach(sy, r, p);
+}
+
+int
+sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
+    void (*failed)(void *, const char *), void *arg,
+    struct sync_reader **out, char *why, size_t whylen)
+{
+	struct member *live[1];
+	struct sync_reader *r;
+	struct cat_entry *ce;
+	struct read_job *j;
+	struct pull *p;
+
+	*out = NULL;
+	if ((ce = catalog_find(sy->cat, path)) == NULL || !ce->live ||
+	    ce->held)
+		return (-ENOENT);
+	p = pull_find(sy, path);
+	if (repair_live_holders(sy, ce, live, 1) == 0 && (p == NULL ||
+	    p->nhave < p->nblocks)) {
+		(void)str_copy(why, whylen, "unavailable: no live copy");
+		return (-EHOSTUNREACH);
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->path = strdup(path)) == NULL) {
+		free(r);
+		return (-ENOMEM);
+	}
+	r->sy = sy;
+	r->fd = -1;
+	r->size = ce->size;
+	memcpy(r->sha, ce->sha, HASH_LEN);
+	r->ready = ready;
+	r->failed = failed;
+	r->arg = arg;
+	/* A copy read here is kept a while: the next read is local. */
+	ce->keep_until = clock_mono_ms() + 30000;
+	*out = r;
+	if (p && memcmp(p->e.m.sha256, ce->sha, HASH_LEN) == 0) {
+		/* Attached from the loop: callbacks never run inside open. */
+		struct timeval now = { 0, 0 };
+
+		r->loading = true;
+		if (event_base_once(sy->o.base, -1, EV_TIMEOUT, read_join, r,
+		    &now) < 0) {
+			free(r->path);
+			free(r);
+			*out = NULL;
+			return (-ENOMEM);
+		}
+		return (0);
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		free(r->path);
+		free(r);
+		*out = NULL;
+		return (-ENOMEM);
+	}
+	j->r = r;
+	r->loading = true;
+	if (work_submit(sy->o.pool, read_load_run, read_load_done, j) < 0) {
+		free(j);
+		free(r->path);
+		free(r);
+		*out = NULL;
+		return (-ENOMEM);
+	}
+	return (0);
+}
+
+int
+sync_reader_avail(const struct sync_reader *r, uint64_t *avail,
+    uint64_t *size)
+{
+	*avail = r->avail;
+	*size = r->size;
+	return (r->fd);
+}
+
+void
+sync_read_close(struct sync_reader *r)
+{
+	if (r == NULL)
+		return;
+	reader_detach(r);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (r->loading) {
+		r->closed = true;	/* freed when the job returns */
+		return;
+	}
+	free(r->path);
+	free(r);
 }

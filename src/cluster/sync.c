@@ -48,6 +48,7 @@ struct decided {
 struct batch {
 	TAILQ_ENTRY(batch)	 entry;
 	struct sync		*sy;
+	struct place_view	*view;		/* holders, as of arrival */
 	struct decided		*d;
 	size_t			 n;
 };
@@ -104,7 +105,8 @@ put_entry(struct buf *b, const char *path, const struct file_meta *m)
 	    wire_bytes(b, m->blocks ? (const void *)m->blocks : "",
 	    (uint32_t)(m->nblocks * HASH_LEN)) < 0 ||
 	    wire_bytes(b, vv, (uint32_t)vl) < 0 ||
-	    wire_fixed(b, m->modified_by, NODE_ID_LEN) < 0)
+	    wire_fixed(b, m->modified_by, NODE_ID_LEN) < 0 ||
+	    wire_u8(b, m->remote) < 0)
 		return (-ENOBUFS);
 	return (0);
 }
@@ -129,6 +131,7 @@ get_entry(struct wire_rd *r, struct rentry *e)
 	bl = wire_get_bytes(r, HASH_BLOCKS_MAX * HASH_LEN, &bll);
 	vv = wire_get_bytes(r, VV_ENC_MAX, &vvl);
 	by = wire_get_fixed(r, NODE_ID_LEN);
+	e->m.remote = wire_get_u8(r) != 0;
 	if (r->bad || e->m.type > ENTRY_DIR || bll % HASH_LEN != 0)
 		return (-EPROTO);
 	/* SECURITY: a peer's path is confined like a client's. */
@@ -251,7 +254,23 @@ struct announce_job {
 	struct sync	*sy;
 	uint64_t	 since;
 	struct frames	 fr;
+	struct self_row	*rows;		/* for the catalog */
+	size_t		 nrows;
 };
+
+static int
+announce_row(const char *path, const struct file_meta *m, void *arg)
+{
+	struct announce_job *j = arg;
+	struct self_row *r = &j->rows[j->nrows];
+
+	if ((r->path = strdup(path)) == NULL)
+		return (-ENOMEM);
+	r->m = *m;
+	r->m.blocks = NULL;
+	j->nrows++;
+	return (frames_row(path, m, &j->fr));
+}
 
 static void
 announce_run(void *arg)
@@ -259,8 +278,10 @@ announce_run(void *arg)
 	struct announce_job *j = arg;
 
 	j->fr.kind = 0;
+	if ((j->rows = calloc(ANNOUNCE_ROWS, sizeof(*j->rows))) == NULL)
+		return;
 	(void)index_changes(j->sy->o.store->index, j->since, ANNOUNCE_ROWS,
-	    frames_row, &j->fr);
+	    announce_row, j);
 	if (j->fr.n > 0)
 		frames_close(&j->fr);
 }
@@ -275,6 +296,11 @@ announce_done(void *arg)
 	struct member *m;
 	size_t i;
 
+	for (i = 0; i < j->nrows; i++) {
+		catalog_self(sy->cat, j->rows[i].path, &j->rows[i].m);
+		free(j->rows[i].path);
+	}
+	free(j->rows);
 	for (i = 0; i < j->fr.n; i++)
 		TAILQ_FOREACH(m, members_list(sy->o.members), entry)
 			if (m->link && m->state == MEMBER_ALIVE &&
@@ -540,7 +566,7 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 }
 
 static void
-decide_one(struct sync *sy, struct decided *d)
+decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
 {
 	struct store *st = sy->o.store;
 	struct rentry *e = &d->e;
@@ -588,7 +614,8 @@ decide_one(struct sync *sy, struct decided *d)
 		log_info("sync: conflict on %s: version of %02x%02x%02x kept",
 		    e->path, e->m.modified_by[0], e->m.modified_by[1],
 		    e->m.modified_by[2]);
-		if (!l.deleted && l.type == ENTRY_FILE) {
+		/* A copy held elsewhere is renamed by its holders. */
+		if (!l.deleted && l.type == ENTRY_FILE && !l.remote) {
 			char *copy = conflict_name(e->path, &l);
 			struct file_meta tomb;
 
@@ -612,7 +639,10 @@ decide_one(struct sync *sy, struct decided *d)
 		}
 	} else if (e->m.type == ENTRY_DIR)
 		rc = store_apply_dir(st, e->path, &e->m);
-	else {
+	else if (!place_mine(view, place_key(e->path))) {
+		/* Not one of its holders: the row, and no copy. */
+		rc = store_apply_remote(st, e->path, &e->m);
+	} else {
 		d->act = ACT_PULL;
 		d->expect = l.vv;
 		d->expect_exists = have;
@@ -643,7 +673,7 @@ decide_run(void *arg)
 
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
 	for (i = 0; i < b->n; i++)
-		decide_one(b->sy, &b->d[i]);
+		decide_one(b->sy, b->view, &b->d[i]);
 }
 
 static void decide_next(struct sync *);
@@ -670,6 +700,7 @@ decide_done(void *arg)
 		rentry_release(&d->e);
 	}
 	free(b->d);
+	free(b->view);
 	free(b);
 	sy->classifying = false;
 	decide_next(sy);
@@ -684,7 +715,11 @@ decide_next(struct sync *sy)
 	if (sy->classifying || (b = TAILQ_FIRST(&sy->batches)) == NULL)
 		return;
 	TAILQ_REMOVE(&sy->batches, b, entry);
-	if (work_submit(sy->o.pool, decide_run, decide_done, b) < 0) {
+	/* Placement as it is now, when the batch is decided. */
+	if (b->view == NULL && (b->view = malloc(sizeof(*b->view))) != NULL)
+		repair_view(sy, b->view);
+	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
+	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
 		return;
 	}
@@ -744,6 +779,7 @@ on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 		if ((rc = get_entry(&r, &d[i].e)) < 0)
 			break;
 		memcpy(d[i].e.from, m->id, NODE_ID_LEN);
+		catalog_peer(sy->cat, d[i].e.path, m->id, &d[i].e.m);
 	}
 	if (rc < 0 || wire_rd_done(&r) < 0) {
 		log_warnx("member %.8s: INDEX refused: %s", m->id_hex,
@@ -1018,6 +1054,41 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->pulls_queued = sy->nqueued;
 }
 
+static int
+load_self_row(const char *path, const struct file_meta *m, void *arg)
+{
+	struct sync *sy = arg;
+
+	catalog_self(sy->cat, path, m);
+	sy->loaded = m->seq;
+	return (0);
+}
+
+static int
+load_pin(const char *path, void *arg)
+{
+	return (catalog_pin(arg, path, true));
+}
+
+/*
+ * The catalog starts from the whole index, read here before the loop
+ * runs (members fill in their holdings as they come up).
+ */
+static int
+load_catalog(struct sync *sy)
+{
+	int n;
+
+	if ((sy->cat = catalog_new()) == NULL)
+		return (-ENOMEM);
+	do {
+		n = index_changes(sy->o.store->index, sy->loaded, ANNOUNCE_ROWS,
+		    load_self_row, sy);
+	} while (n == ANNOUNCE_ROWS);
+	(void)index_pins(sy->o.store->index, load_pin, sy->cat);
+	return (n < 0 ? n : 0);
+}
+
 struct sync *
 sync_new(const struct sync_opts *o)
 {
@@ -1044,6 +1115,8 @@ sync_new(const struct sync_opts *o)
 		goto fail;
 	/* Rows written before we started are sent when members ask. */
 	sy->announced = index_seq(o->store->index);
+	if (load_catalog(sy) < 0 || repair_start(sy) < 0)
+		goto fail;
 	index_set_notify(o->store->index, index_notify, sy);
 	return (sy);
 fail:
@@ -1066,12 +1139,14 @@ sync_free(struct sync *sy)
 	if (sy == NULL)
 		return;
 	index_set_notify(sy->o.store->index, NULL, NULL);
+	repair_stop(sy);
 	pull_free_all(sy);
 	while ((b = TAILQ_FIRST(&sy->batches)) != NULL) {
 		TAILQ_REMOVE(&sy->batches, b, entry);
 		while (b->n > 0)
 			rentry_release(&b->d[--b->n].e);
 		free(b->d);
+		free(b->view);
 		free(b);
 	}
 	while ((w = TAILQ_FIRST(&sy->waiters)) != NULL) {
@@ -1086,5 +1161,6 @@ sync_free(struct sync *sy)
 		event_free(sy->ev_check);
 	if (sy->efd >= 0)
 		close(sy->efd);
+	catalog_free(sy->cat);
 	free(sy);
 }

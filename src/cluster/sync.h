@@ -30,6 +30,7 @@
 
 #include "cluster/members.h"
 #include "store/hash.h"
+#include "store/path.h"
 
 struct sync;
 struct store;
@@ -41,6 +42,9 @@ struct sync_opts {
 	struct store		*store;
 	struct members		*members;
 	double			 threshold;	/* consistency, e.g. 0.7 */
+	const unsigned		*replicas;	/* REPLICAS_ALL, N, UNKNOWN */
+	double			 capacity;	/* this node's placement weight */
+	unsigned		 repair_delay_ms;
 	/* The index changed (on the loop, after the change committed). */
 	void			(*changed)(void *);
 	/*
@@ -50,6 +54,8 @@ struct sync_opts {
 	 */
 	bool			(*allow)(void *, const char *path,
 				    const uint8_t writer[NODE_ID_LEN]);
+	/* The cluster's replicas, learned from a member (see members.h). */
+	void			(*learned)(void *, unsigned replicas);
 	void			*hook_arg;
 };
 
@@ -64,6 +70,14 @@ struct sync_stats {
 	unsigned	 agree;		/* live members with our digest */
 	unsigned	 alive;
 	uint64_t	 resyncs;
+	/* replicas = N (see repair.c), as of the last check */
+	uint64_t	 files;		/* live files in the namespace */
+	uint64_t	 held;		/* of which a copy is here */
+	uint64_t	 under;		/* with fewer than N live copies */
+	uint64_t	 repair_bytes;	/* bytes of the copies missing */
+	uint64_t	 unavailable;	/* with no live copy */
+	uint64_t	 repairs;	/* copies made here by repair */
+	uint64_t	 drops;		/* copies dropped here */
 };
 
 struct sync *sync_new(const struct sync_opts *);
@@ -76,6 +90,8 @@ void	sync_member_down(struct member *, void *sync);
 void	sync_frame(struct member *, const struct wire_hdr *, const uint8_t *,
 	    void *sync);
 void	sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *sync);
+void	sync_space(uint64_t *free_bytes, bool *full, void *sync);
+void	sync_learn_replicas(unsigned replicas, void *sync);
 void	sync_get_stats(struct sync *, struct sync_stats *);
 /*
  * SEND: offers path's current version to every live member, each of which
@@ -97,5 +113,52 @@ int	sync_await_fetch(struct sync *, const char *path, unsigned timeout_ms,
 int	sync_wait(struct sync *, const char *path, const uint8_t sha[HASH_LEN],
 	    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
 	    void *arg);
+
+/*
+ * replicas = N
+ */
+/* This node's free space and whether it is full (placement skips it). */
+void	sync_set_space(struct sync *, uint64_t free_bytes, bool full);
+/* Pins (persisted by the caller in the index). */
+int	sync_pin(struct sync *, const char *path, bool pin);
+void	sync_pins(struct sync *, void (*fn)(const char *, void *), void *arg);
+/* Up to max paths of files with no live copy, as a JSON-ready list. */
+size_t	sync_unavailable(struct sync *, char (*out)[PATH_LEN_MAX + 1],
+	    size_t max);
+/*
+ * The holders of path that this node knows of: ids (hex) of members that
+ * announced its current version, with whether each is alive.  Calls fn
+ * for each; returns -ENOENT if path is no live file.
+ */
+int	sync_holders(struct sync *, const char *path,
+	    void (*fn)(const char *id_hex, bool alive, void *), void *arg);
+
+/*
+ * Up to limit live files under prefix ("" for all) with paths after
+ * `after`, in path order; returns 1 if more follow.
+ */
+int	sync_catalog_page(struct sync *, const char *prefix, const char *after,
+	    unsigned limit, void (*fn)(const char *path, uint64_t size,
+	    const uint8_t sha[HASH_LEN], const char *version, void *),
+	    void *arg);
+
+/*
+ * Reading a file this node holds no copy of: it is fetched from the live
+ * holders (best first, every block checked) into a partial file, and the
+ * reader follows as the blocks arrive in order.  ready(arg) runs each time
+ * more bytes can be read (sync_reader_avail); failed(arg, why) once if the
+ * file cannot be had.  -EHOSTUNREACH at once (why filled) when no live
+ * member holds it; -ENOENT if path is no file held elsewhere.
+ */
+struct sync_reader;
+int	sync_read_open(struct sync *, const char *path,
+	    void (*ready)(void *), void (*failed)(void *, const char *why),
+	    void *arg, struct sync_reader **out, char *why, size_t whylen);
+/* The partial file (owned by the reader) and how many bytes of it,
+ * from the start, are verified; *size is the file's size.  fd is -1
+ * until the first ready. */
+int	sync_reader_avail(const struct sync_reader *, uint64_t *avail,
+	    uint64_t *size);
+void	sync_read_close(struct sync_reader *);
 
 #endif

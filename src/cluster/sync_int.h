@@ -7,6 +7,8 @@
 
 #include <sys/queue.h>
 
+#include "cluster/catalog.h"
+#include "cluster/place.h"
 #include "cluster/sync.h"
 #include "store/fetch.h"
 #include "store/index.h"
@@ -47,6 +49,14 @@ struct pull {
 	unsigned		 jobs;		/* jobs holding it */
 	bool			 obsolete;	/* drop when the job returns */
 	uint64_t		 reused;
+	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
+	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
+};
+
+/* A row of this node's index, for the catalog. */
+struct self_row {
+	char			*path;
+	struct file_meta	 m;		/* without blocks */
 };
 
 struct req {
@@ -83,6 +93,15 @@ struct sync {
 	TAILQ_HEAD(, waiter)	 waiters;
 	unsigned		 disagree_ticks;
 	struct sync_stats	 st;
+	/* replicas = N */
+	struct catalog		*cat;
+	uint64_t		 loaded;	/* catalog read up to this seq */
+	struct event		*ev_repair;
+	bool			 self_full;
+	uint64_t		 free_bytes;
+	unsigned		 fetch_jobs, drop_jobs;
+	char			(*unavail)[PATH_LEN_MAX + 1];
+	size_t			 nunavail;
 };
 
 void	rentry_release(struct rentry *);
@@ -101,6 +120,21 @@ void	pull_on_block_req(struct sync *, struct member *, const uint8_t *,
 void	pull_on_block(struct sync *, struct member *, const uint8_t *,
 	    uint32_t);
 void	pull_free_all(struct sync *);
+/* pull.c: streaming readers */
+void	pull_readers_attach(struct sync *, struct pull *);
+/* pull.c: the pull of target, if any */
+struct pull *pull_find(struct sync *, const char *target);
+/* pull.c: move a queued pull to the front */
+void	pull_hurry(struct sync *, struct pull *);
+
+/* repair.c */
+void	repair_view(struct sync *, struct place_view *);
+int	repair_start(struct sync *);
+void	repair_stop(struct sync *);
+/* Members alive that announced e's current version, into out (ids). */
+unsigned repair_live_holders(struct sync *, const struct cat_entry *,
+	    struct member **out, unsigned max);
+
 /* sync.c: a fetched entry needs deciding again (the local file changed). */
 void	sync_redecide(struct sync *, struct rentry *);
 void	sync_fetched(struct sync *, const struct rentry *, const char *target);

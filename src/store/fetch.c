@@ -246,12 +246,19 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 	    st.st_mtim.tv_nsec;
 	m.ino = (uint64_t)st.st_ino;
+	m.remote = false;	/* held here now */
 	/* A conflict copy is a new file made here. */
 	rc = local_copy ? index_put(f->store->index, target, &m) :
 	    index_apply(f->store->index, target, &m);
 out:
 	store_busy_del(f->store, target);
 	return (rc);
+}
+
+int
+fetch_fd(const struct fetch *f)
+{
+	return (f->fd);
 }
 
 void

@@ -48,6 +48,11 @@ int	fetch_put_block(struct fetch *, uint32_t idx, const struct iovec *,
 int	fetch_commit(struct fetch *, const char *target,
 	    const struct vv *expect_local, bool expect_exists)
 	    __attribute__((warn_unused_result));
+/*
+ * The partial file (the same inode becomes the committed file): a reader
+ * may dup it and read the blocks fetch_put_block has written.
+ */
+int	fetch_fd(const struct fetch *);
 /* Frees; keeps the partial file for a later resume if keep is set. */
 void	fetch_abort(struct fetch *, bool keep);
 uint32_t fetch_block_len(const struct file_meta *, uint32_t idx);

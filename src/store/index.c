@@ -18,34 +18,43 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "store/path.h"
 
 enum {
 	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
-	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL, ST_N
+	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
+	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
-	"seq, blocks"
+	"seq, blocks, remote"
 
 static const char *const stmt_sql[ST_N] = {
 	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_GET] = "SELECT " COLS " FROM files WHERE path = ?1",
 	[ST_UNDER] = "SELECT path FROM files WHERE deleted = 0 AND"
 	    " (path = ?1 OR substr(path, 1, ?3) = ?2)",
 	[ST_CHANGES] = "SELECT path, " COLS " FROM files WHERE seq > ?1"
 	    " ORDER BY seq LIMIT ?2",
 	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
-	    " deleted = 0 AND type = 0 LIMIT 1",
+	    " deleted = 0 AND type = 0 AND remote = 0 LIMIT 1",
 	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
 	    " type = 0",
 	[ST_PEER_GET] = "SELECT seq FROM peers WHERE id = ?1",
 	[ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, seq) VALUES (?1, ?2)",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?1)",
+	/* A row held elsewhere has no file here: not missing. */
 	[ST_MISSING] = "SELECT path FROM files WHERE deleted = 0 AND"
-	    " path NOT IN (SELECT path FROM temp.seen)",
+	    " remote = 0 AND path NOT IN (SELECT path FROM temp.seen)",
 	[ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM files",
 	[ST_ALL] = "SELECT path, type, deleted, sha256, vv FROM files",
+	[ST_PIN] = "INSERT OR IGNORE INTO pins(path) VALUES (?1)",
+	[ST_UNPIN] = "DELETE FROM pins WHERE path = ?1",
+	[ST_PINS] = "SELECT path FROM pins ORDER BY path",
+	/* Files held elsewhere between two bounds (a folder's subtree). */
+	[ST_REMOTE_IN] = "SELECT path, size, mtime_ns FROM files WHERE"
+	    " path > ?1 AND path < ?2 AND remote = 1 AND deleted = 0",
 };
 
 static const char schema[] =
@@ -62,13 +71,16 @@ static const char schema[] =
     " vv BLOB NOT NULL,"
     " modified_by BLOB NOT NULL,"
     " seq INTEGER NOT NULL,"
-    " blocks BLOB NOT NULL) WITHOUT ROWID;"
+    " blocks BLOB NOT NULL,"
+    " remote INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS files_seq ON files(seq);"
     "CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);"
     "CREATE TABLE IF NOT EXISTS peers("
     " id BLOB PRIMARY KEY NOT NULL,"
     " seq INTEGER NOT NULL) WITHOUT ROWID;"
-    "PRAGMA user_version=2;"
+    "CREATE TABLE IF NOT EXISTS pins("
+    " path TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version=3;"
     "CREATE TEMP TABLE IF NOT EXISTS seen(path TEXT PRIMARY KEY)"
     " WITHOUT ROWID;";
 
@@ -169,6 +181,9 @@ index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN], char *err,
 	sqlite3_busy_timeout(ix->db, 5000);
 	if (sqlite3_exec(ix->db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
+	/* Indexes made before replicas = N: every row was held here. */
+	(void)sqlite3_exec(ix->db, "ALTER TABLE files ADD COLUMN remote"
+	    " INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
 	for (i = 0; i < ST_N; i++)
 		if (sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL) != SQLITE_OK)
@@ -243,6 +258,7 @@ read_row(struct index *ix, const char *path, struct file_meta *m,
 			    NODE_ID_LEN);
 		m->seq = (uint64_t)sqlite3_column_int64(st, 8);
 		m->nblocks = (size_t)sqlite3_column_bytes(st, 9) / HASH_LEN;
+		m->remote = sqlite3_column_int(st, 10) != 0;
 		if (rc == 0 && blocks && m->nblocks > 0) {
 			if ((*blocks = malloc(m->nblocks * HASH_LEN)) == NULL)
 				rc = -ENOMEM;
@@ -291,6 +307,8 @@ write_row(struct index *ix, const char *path, struct file_meta *m)
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)m->seq);
 	sqlite3_bind_blob(st, 11, m->blocks ? (const void *)m->blocks : "",
 	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
+	sqlite3_bind_int(st, 12, m->remote && m->type == ENTRY_FILE &&
+	    !m->deleted);
 	rc = run(ix, st, "put");
 	row_hash(path, m->type, m->deleted, m->sha256, vvenc, vvlen, h);
 	if (rc == 0)
@@ -327,6 +345,7 @@ index_put(struct index *ix, const char *path, struct file_meta *m)
 
 	m->type = ENTRY_FILE;
 	m->deleted = false;
+	m->remote = false;
 	pthread_mutex_lock(&ix->mu);
 	rc = local_change(ix, path, m);
 	pthread_mutex_unlock(&ix->mu);
@@ -603,6 +622,7 @@ index_changes(struct index *ix, uint64_t since, unsigned max_rows,
 		m.seq = (uint64_t)sqlite3_column_int64(st, 9);
 		m.blocks = sqlite3_column_blob(st, 10);
 		m.nblocks = (size_t)sqlite3_column_bytes(st, 10) / HASH_LEN;
+		m.remote = sqlite3_column_int(st, 11) != 0;
 		if (fn((const char *)sqlite3_column_text(st, 0), &m, arg) < 0)
 			break;
 		n++;
@@ -706,4 +726,103 @@ index_scan_end(struct index *ix, int64_t *removed)
 	if (rc == 0 && n > 0)
 		notify(ix);
 	return (rc);
+}
+
+int
+index_set_remote(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], bool remote)
+{
+	struct file_meta m;
+	uint8_t *blocks;
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	if ((rc = read_row(ix, path, &m, &blocks)) == 0) {
+		if (m.deleted || m.type != ENTRY_FILE ||
+		    memcmp(m.sha256, sha, HASH_LEN) != 0)
+			rc = -ESTALE;
+		else if (m.remote == remote)
+			rc = 1;
+		else {
+			m.remote = remote;
+			rc = write_row(ix, path, &m);
+		}
+		free(blocks);
+	}
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0)
+		notify(ix);
+	return (rc < 0 ? rc : 0);
+}
+
+int
+index_pin(struct index *ix, const char *path, bool pin)
+{
+	sqlite3_stmt *st = ix->st[pin ? ST_PIN : ST_UNPIN];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	rc = run(ix, st, pin ? "pin" : "unpin");
+	if (rc == 0 && sqlite3_changes(ix->db) == 0)
+		rc = pin ? 0 : -ENOENT;
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_pins(struct index *ix, int (*fn)(const char *, void *), void *arg)
+{
+	sqlite3_stmt *st = ix->st[ST_PINS];
+	int rc, n = 0;
+
+	pthread_mutex_lock(&ix->mu);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn((const char *)sqlite3_column_text(st, 0), arg) < 0)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (n);
+}
+
+int
+index_remote_children(struct index *ix, const char *dir,
+    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns, void *),
+    void *arg)
+{
+	sqlite3_stmt *st = ix->st[ST_REMOTE_IN];
+	char lo[PATH_LEN_MAX + 2], hi[PATH_LEN_MAX + 2];
+	size_t plen;
+	int rc, n = 0;
+
+	/* The subtree of "d" is every path from "d/" to "d0" ('/' + 1);
+	 * the root's is every path (text sorts before any blob). */
+	if (dir[0] != '\0' && (str_fmt(lo, sizeof(lo), "%s/", dir) < 0 ||
+	    str_fmt(hi, sizeof(hi), "%s0", dir) < 0))
+		return (-ENAMETOOLONG);
+	plen = dir[0] ? strlen(lo) : 0;
+	pthread_mutex_lock(&ix->mu);
+	if (dir[0]) {
+		sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_text(st, 1, "", -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, "\xff", 1, SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 0);
+
+		if (strchr(path + plen, '/') != NULL)
+			continue;	/* deeper down */
+		if (fn(path + plen, (uint64_t)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int64(st, 2), arg) < 0)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (n);
 }

@@ -46,6 +46,10 @@ struct file_meta {
 	size_t		 nblocks;
 	struct vv	 vv;
 	uint8_t		 modified_by[NODE_ID_LEN];
+	/* A file whose content is held by other nodes (replicas = N): the
+	 * row describes it, no file is here.  Not part of the version, nor
+	 * of the digest: nodes agree on files, not on who holds them. */
+	bool		 remote;
 };
 
 struct index *index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN],
@@ -101,6 +105,25 @@ int	index_changes(struct index *, uint64_t since, unsigned max_rows,
 uint64_t index_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN]);
 int	index_set_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN],
 	    uint64_t seq);
+
+/*
+ * Marks path's current version (which must have content sha, else
+ * -ESTALE) as held here or elsewhere.  The version stays; the row gets a
+ * new sequence number, so the change is announced.
+ */
+int	index_set_remote(struct index *, const char *path,
+	    const uint8_t sha[HASH_LEN], bool remote);
+/* Pins: paths (and folders: everything under them) kept here whatever
+ * the placement says.  Unpinning what is not pinned is -ENOENT. */
+int	index_pin(struct index *, const char *path, bool pin);
+/* Calls fn for each pin in order; returns how many. */
+int	index_pins(struct index *, int (*fn)(const char *, void *), void *arg);
+
+/* The files held elsewhere directly in folder dir ("" for the root):
+ * fn gets each one's name within dir; returns how many. */
+int	index_remote_children(struct index *, const char *dir,
+	    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns,
+	    void *), void *arg);
 
 /*
  * Scan support: between index_scan_begin and index_scan_end, paths passed

@@ -184,14 +184,53 @@ store_open_parent(struct store *s, const char *path, const char **name)
 int
 store_stat(struct store *s, const char *path, struct stat *st)
 {
+	return (store_stat_any(s, path, st, NULL));
+}
+
+/* A file held elsewhere looks like a plain file of its size and mtime. */
+static int
+remote_stat(struct store *s, const char *path, struct stat *st,
+    struct file_meta *out)
+{
+	struct file_meta m;
+
+	if (index_get(s->index, path, &m) < 0 || !m.remote ||
+	    m.type != ENTRY_FILE)
+		return (-ENOENT);
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0644;
+	st->st_nlink = 1;
+	st->st_size = (off_t)m.size;
+	st->st_mtim.tv_sec = (time_t)(m.mtime_ns / 1000000000);
+	st->st_mtim.tv_nsec = (long)(m.mtime_ns % 1000000000);
+	if (out)
+		*out = m;
+	return (0);
+}
+
+int
+store_stat_any(struct store *s, const char *path, struct stat *st,
+    struct file_meta *remote)
+{
 	int fd, rc = 0;
 
+	if (remote)
+		remote->remote = false;
 	if ((fd = store_openat(s, path, O_PATH, 0)) < 0)
-		return (fd);
+		return (fd == -ENOENT ? remote_stat(s, path, st, remote) : fd);
 	if (fstat(fd, st) < 0)
 		rc = store_errno(errno);
 	close(fd);
 	return (rc);
+}
+
+bool
+store_is_remote(struct store *s, const char *path)
+{
+	struct file_meta m;
+
+	return (index_get(s->index, path, &m) == 0 && m.remote &&
+	    m.type == ENTRY_FILE);
 }
 
 /*
@@ -257,7 +296,8 @@ store_unlink(struct store *s, const char *path)
 		return (dfd);
 	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = store_errno(errno);
+		rc = errno == ENOENT && store_is_remote(s, path) ? 0 :
+		    store_errno(errno);
 	else if (S_ISDIR(st.st_mode))
 		rc = -EISDIR;
 	else if (unlinkat(dfd, name, 0) < 0)
@@ -297,9 +337,11 @@ store_rename(struct store *s, const char *from, const char *to)
 		rc = tfd;
 		goto out;
 	}
-	if (renameat(ffd, fname, tfd, tname) < 0)
-		rc = store_errno(errno);
-	else {
+	if (renameat(ffd, fname, tfd, tname) < 0) {
+		/* A file held elsewhere moves in the index alone. */
+		rc = errno == ENOENT && store_is_remote(s, from) ? 0 :
+		    store_errno(errno);
+	} else {
 		(void)fsync(tfd);
 		(void)fsync(ffd);
 	}
@@ -411,8 +453,10 @@ store_meta(struct store *s, const char *path, struct file_meta *m)
 	struct stat st;
 	int rc;
 
-	if ((rc = store_stat(s, path, &st)) < 0)
+	if ((rc = store_stat_any(s, path, &st, m)) < 0)
 		return (rc);
+	if (m->remote)
+		return (0);
 	if (!S_ISREG(st.st_mode))
 		return (S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT);
 	if (index_get(s->index, path, m) == 0 && meta_matches(m, &st))
@@ -601,4 +645,75 @@ out:
 		rc = index_apply(s->index, path, m);
 	store_busy_del(s, path);
 	return (rc);
+}
+
+int
+store_drop_copy(struct store *s, const char *path, const uint8_t sha[HASH_LEN])
+{
+	struct file_meta m;
+	const char *name;
+	int dfd, rc;
+
+	if (store_is_busy(s, path))
+		return (-EBUSY);
+	if ((rc = store_busy_add(s, path)) < 0)
+		return (rc);
+	/* The file must still be that version (hashed again if touched). */
+	if ((rc = store_meta(s, path, &m)) < 0)
+		goto out;
+	if (m.remote || memcmp(m.sha256, sha, HASH_LEN) != 0) {
+		rc = -ESTALE;
+		goto out;
+	}
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		rc = dfd;
+		goto out;
+	}
+	/* The row first: a crash between the two leaves a file the
+	 * start-up scan indexes again, never a row without its file. */
+	if ((rc = index_set_remote(s->index, path, sha, true)) == 0) {
+		if (unlinkat(dfd, name, 0) < 0)
+			rc = store_errno(errno);
+		else
+			(void)fsync(dfd);
+	}
+	close(dfd);
+out:
+	store_busy_del(s, path);
+	return (rc);
+}
+
+int
+store_apply_remote(struct store *s, const char *path, struct file_meta *m)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	m->remote = true;
+	if ((dfd = store_open_parent(s, path, &name)) >= 0) {
+		/* An older version held here goes: it is superseded. */
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && unlinkat(dfd, name, 0) == 0)
+			(void)fsync(dfd);
+		close(dfd);
+	} else if (dfd != -ENOENT) {
+		rc = dfd;
+		goto out;
+	} else if ((rc = store_make_parents(s, path)) < 0)
+		goto out;
+	rc = index_apply(s->index, path, m);
+out:
+	store_busy_del(s, path);
+	return (rc);
+}
+
+int
+store_remote_children(struct store *s, const char *dir,
+    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns, void *),
+    void *arg)
+{
+	return (index_remote_children(s->index, dir, fn, arg));
 }

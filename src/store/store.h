@@ -43,6 +43,29 @@ int	store_openat(struct store *, const char *path, int flags, mode_t mode);
  */
 int	store_open_parent(struct store *, const char *path, const char **name);
 int	store_stat(struct store *, const char *path, struct stat *);
+/*
+ * As store_stat, and a file held by other nodes (replicas = N) looks like
+ * a regular file of its size and mtime; if remote is not NULL it receives
+ * that file's row (remote->remote is false for anything else).
+ */
+int	store_stat_any(struct store *, const char *path, struct stat *,
+	    struct file_meta *remote);
+/* path is a live file held by other nodes, not here. */
+bool	store_is_remote(struct store *, const char *path);
+/*
+ * Drops this node's copy of path, which must still have content sha
+ * (-ESTALE otherwise); the row stays, marked as held elsewhere.
+ */
+int	store_drop_copy(struct store *, const char *path,
+	    const uint8_t sha[HASH_LEN]);
+/* A version made elsewhere and held elsewhere: the row is recorded and an
+ * older local copy removed. */
+int	store_apply_remote(struct store *, const char *path,
+	    struct file_meta *m);
+/* The files held elsewhere directly in folder dir (index_remote_children). */
+int	store_remote_children(struct store *, const char *dir,
+	    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns,
+	    void *), void *arg);
 int	store_mkdir(struct store *, const char *path);
 int	store_rmdir(struct store *, const char *path);
 int	store_unlink(struct store *, const char *path);

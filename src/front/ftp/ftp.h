@@ -31,6 +31,7 @@
 
 #include "base/buf.h"
 #include "front/auth.h"
+#include "front/remote.h"
 #include "front/ftp/ftp_cmd.h"
 #include "net/addr.h"
 #include "store/path.h"
@@ -67,6 +68,8 @@ struct ftp_server_opts {
 				    const char *user, uint64_t token,
 				    char *why, size_t whylen);
 	void			*write_arg;
+	/* Files held by other nodes (replicas = N), or NULL. */
+	const struct remote_reads *remote;
 };
 
 struct ftp_server *ftp_server_new(const struct ftp_server_opts *,
@@ -108,6 +111,9 @@ struct ftp_xfer {
 	struct evbuffer		*out;		/* SEND_BUF; SEND_FILE over TLS */
 	int			 fd;		/* SEND_FILE */
 	uint64_t		 off, end;	/* SEND_FILE: next byte, EOF */
+	void			*remote;	/* SEND_FILE from holders */
+	const struct remote_reads *ops;
+	uint64_t		 avail;		/* remote: readable up to */
 	struct ingest		*ing;		/* RECV */
 	char			*path;		/* RECV: the file's name */
 	struct event		*flush;		/* RECV: writes a small rest */
@@ -197,6 +203,9 @@ void	ftp_cmd_list(struct ftp_session *, const struct ftp_request *);
 void	ftp_cmd_pasv(struct ftp_session *, bool extended);
 void	ftp_cmd_port(struct ftp_session *, const struct ftp_request *);
 bool	ftp_data_configured(const struct ftp_session *);
+/* remote_reads callbacks for a RETR streamed from holders (arg: xfer). */
+void	ftp_xfer_remote_ready(void *);
+void	ftp_xfer_remote_failed(void *, const char *why);
 /* Starts transfer x (the session owns it from now on); 150 is sent here. */
 void	ftp_xfer_start(struct ftp_session *, struct ftp_xfer *,
 	    const char *opening);

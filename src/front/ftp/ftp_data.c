@@ -42,6 +42,7 @@
 #define TLS_READ_CHUNK	(1u << 20)
 
 static void xfer_flow(struct ftp_session *);
+static void send_more(struct ftp_session *);
 static void data_read(struct bufferevent *, void *);
 static void data_write(struct bufferevent *, void *);
 static void data_event(struct bufferevent *, short, void *);
@@ -69,6 +70,8 @@ ftp_xfer_free(struct ftp_xfer *x)
 		event_free(x->flush);
 	if (x->fd >= 0)
 		close(x->fd);
+	if (x->remote)
+		x->ops->close(x->remote);
 	if (x->ing)
 		ingest_cancel(x->ing);
 	free(x->path);
@@ -336,13 +339,20 @@ recv_next(struct ftp_session *s)
 
 /* RETR over TLS: chunks read by jobs */
 
+/* Bytes of the file that can be sent: all, or what came from holders. */
+static uint64_t
+xfer_readable(const struct ftp_xfer *x)
+{
+	return (x->remote ? x->avail : x->end);
+}
+
 static void
 read_run(void *arg)
 {
 	struct xfer_job *j = arg;
 	struct ftp_xfer *x = j->x;
 	struct evbuffer_iovec v;
-	uint64_t want = x->end - x->off;
+	uint64_t want = xfer_readable(x) - x->off;
 	ssize_t n;
 
 	if (want > TLS_READ_CHUNK)
@@ -381,16 +391,74 @@ read_done(void *arg)
 
 /* Data connection events */
 
+/* Plain RETR: the readable bytes go out with sendfile(2). */
+static int
+send_file_part(struct ftp_session *s, struct ftp_xfer *x)
+{
+	struct evbuffer *out = bufferevent_get_output(s->data.bev);
+	uint64_t upto = xfer_readable(x);
+	int fd = x->fd;
+
+	/* The evbuffer owns the fd it is given; a remote file's stays. */
+	if (x->remote && (fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return (-errno);
+	if (evbuffer_add_file(out, fd, (ev_off_t)x->off,
+	    (ev_off_t)(upto - x->off)) < 0)
+		return (-EIO);
+	if (!x->remote)
+		x->fd = -1;
+	x->bytes += upto - x->off;
+	x->off = upto;
+	return (0);
+}
+
+void
+ftp_xfer_remote_ready(void *arg)
+{
+	struct ftp_xfer *x = arg;
+	uint64_t size;
+	int fd = x->ops->avail(x->remote, &x->avail, &size);
+
+	if (x->fd < 0 && fd >= 0 &&
+	    (x->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		if (x->s)
+			ftp_xfer_finish(x->s, 451, "Out of file descriptors.");
+		return;
+	}
+	if (x->s && x->started)
+		send_more(x->s);
+}
+
+void
+ftp_xfer_remote_failed(void *arg, const char *why)
+{
+	struct ftp_xfer *x = arg;
+	char msg[256];
+
+	if (x->s == NULL)
+		return;
+	log_info("ftp: %s: reading from the holders failed: %s",
+	    x->s->peer_str, why);
+	snprintf(msg, sizeof(msg), "Transfer aborted: %s.", why);
+	ftp_xfer_finish(x->s, 451, msg);
+}
+
 static void
 send_more(struct ftp_session *s)
 {
 	struct ftp_xfer *x = s->xfer;
 	struct evbuffer *out = bufferevent_get_output(s->data.bev);
 
-	if (x->kind == XFER_SEND_FILE && x->out && x->off < x->end) {
-		if (!x->job_running &&
-		    xfer_job(s, x, read_run, read_done) < 0)
-			ftp_xfer_finish(s, 451, "Server busy.");
+	if (x->kind == XFER_SEND_FILE && x->off < x->end) {
+		/* Otherwise wait: the next bytes are still on their way
+		 * from the holders, or being read. */
+		if (x->off >= xfer_readable(x) || x->job_running)
+			return;
+		if (x->out) {
+			if (xfer_job(s, x, read_run, read_done) < 0)
+				ftp_xfer_finish(s, 451, "Server busy.");
+		} else if (send_file_part(s, x) < 0)
+			ftp_xfer_finish(s, 451, "Read error.");
 		return;
 	}
 	if (evbuffer_get_length(out) == 0 && !x->job_running) {
@@ -550,16 +618,7 @@ xfer_flow(struct ftp_session *s)
 			send_more(s);
 			return;
 		}
-		if (x->end > x->off) {
-			x->bytes = x->end - x->off;
-			if (evbuffer_add_file(out, x->fd, (ev_off_t)x->off,
-			    (ev_off_t)(x->end - x->off)) < 0) {
-				ftp_xfer_finish(s, 451, "Read error.");
-				return;
-			}
-			x->fd = -1;	/* the evbuffer owns it now */
-			x->off = x->end;
-		}
+		(void)out;
 		send_more(s);
 		break;
 	case XFER_RECV:

@@ -118,6 +118,10 @@ file_run(void *arg)
 		break;
 	case FTP_RETR:
 		j->fd = store_openat(st, j->path, O_RDONLY, 0);
+		if (j->fd == -ENOENT && store_is_remote(st, j->path)) {
+			j->rc = -EREMOTE;	/* held by other nodes */
+			break;
+		}
 		if (j->fd < 0) {
 			j->rc = j->fd;
 			break;
@@ -164,6 +168,48 @@ start_retr(struct ftp_session *s, struct file_job *j)
 	j->fd = -1;
 	x->off = j->rest;
 	x->end = (uint64_t)j->st.st_size;
+	snprintf(msg, sizeof(msg), "Opening BINARY mode data connection for "
+	    "/%s (%llu bytes).", j->path, (unsigned long long)x->end);
+	snprintf(x->ok_reply, sizeof(x->ok_reply), "Transfer complete.");
+	ftp_xfer_start(s, x, msg);
+}
+
+/* RETR of a file held by other nodes: streamed from them. */
+static void
+start_remote_retr(struct ftp_session *s, struct file_job *j)
+{
+	const struct remote_reads *ops = s->srv->o.remote;
+	struct ftp_xfer *x = ftp_xfer_new(XFER_SEND_FILE);
+	char msg[PATH_LEN_MAX + 96], why[256] = "";
+	uint64_t size;
+	int rc;
+
+	if (x == NULL) {
+		ftp_reply(s, 451, "Out of memory.");
+		ftp_session_resume(s);
+		return;
+	}
+	x->ops = ops;
+	rc = ops->open(ops->arg, j->path, ftp_xfer_remote_ready,
+	    ftp_xfer_remote_failed, x, &x->remote, why, sizeof(why));
+	if (rc < 0) {
+		ftp_xfer_free(x);
+		if (rc == -EHOSTUNREACH)
+			ftp_reply(s, 450, "/%s: %s.", j->path, why);
+		else
+			ftp_reply_errno(s, rc, "RETR");
+		ftp_session_resume(s);
+		return;
+	}
+	(void)ops->avail(x->remote, &x->avail, &size);
+	if (j->rest > size) {
+		ftp_xfer_free(x);
+		ftp_reply_errno(s, -EINVAL, "RETR");
+		ftp_session_resume(s);
+		return;
+	}
+	x->off = j->rest;
+	x->end = size;
 	snprintf(msg, sizeof(msg), "Opening BINARY mode data connection for "
 	    "/%s (%llu bytes).", j->path, (unsigned long long)x->end);
 	snprintf(x->ok_reply, sizeof(x->ok_reply), "Transfer complete.");
@@ -229,8 +275,14 @@ file_done(void *arg)
 		free(j);
 		return;
 	}
+	if (j->rc == -EREMOTE && j->verb == FTP_RETR && s->srv->o.remote) {
+		start_remote_retr(s, j);
+		free(j);
+		return;
+	}
 	if (j->rc < 0) {
-		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
+		ftp_reply_errno(s, j->rc == -EREMOTE ? -ENOENT : j->rc,
+		    ftp_verb_name(j->verb));
 		goto out;
 	}
 	switch (j->verb) {

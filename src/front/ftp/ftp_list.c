@@ -35,6 +35,7 @@ struct list_job {
 	struct evbuffer		*out;
 	int			 rc;
 	time_t			 now;
+	unsigned		 count;
 };
 
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May",
@@ -115,6 +116,25 @@ emit(struct list_job *j, const char *name, const struct stat *st, int dfd)
 		evbuffer_add(j->out, line, (size_t)n);
 }
 
+/* A file held by other nodes is listed like one held here. */
+static int
+emit_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
+{
+	struct list_job *j = arg;
+	struct stat st;
+
+	if (j->count >= LIST_ENTRIES_MAX)
+		return (-1);
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	st.st_nlink = 1;
+	st.st_size = (off_t)size;
+	st.st_mtim.tv_sec = (time_t)(mtime_ns / 1000000000);
+	emit(j, name, &st, -1);
+	j->count++;
+	return (0);
+}
+
 static void
 list_run(void *arg)
 {
@@ -128,6 +148,12 @@ list_run(void *arg)
 	j->now = time(NULL);
 	/* The path itself, without following a final symlink. */
 	fd = store_openat(j->store, j->path, O_PATH | O_NOFOLLOW, 0);
+	if (fd == -ENOENT && store_stat_any(j->store, j->path, &st, NULL) ==
+	    0) {
+		emit(j, j->style == STYLE_MLST ? j->path : path_base(j->path),
+		    &st, -1);
+		return;
+	}
 	if (fd < 0) {
 		j->rc = fd;
 		return;
@@ -168,6 +194,8 @@ list_run(void *arg)
 		count++;
 	}
 	closedir(d);
+	j->count = count;
+	(void)store_remote_children(j->store, j->path, emit_remote, j);
 }
 
 static void

@@ -8,6 +8,7 @@
 #ifndef SHOAL_FRONT_HTTP_H
 #define SHOAL_FRONT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 
 #include "base/buf.h"
 #include "cluster/twire.h"
+#include "front/remote.h"
 
 struct auth;
 struct cfg;
@@ -35,9 +37,8 @@ struct http_ctl {
 	int	(*send)(void *arg, const char *path);
 	/* Appends Prometheus lines for the node's other parts. */
 	void	(*metrics)(void *arg, struct buf *out);
-	/* Node ids holding the files (JSON array): with replicas = all,
-	 * the same for every file. */
-	json_t	*(*holders)(void *arg);
+	/* Ids of the live nodes holding path (a JSON array). */
+	json_t	*(*holders)(void *arg, const char *path);
 	/*
 	 * A file not here yet but being fetched: done(cbarg, 0) once it is
 	 * here; returns < 0 (and never calls) if no fetch is pending.
@@ -63,6 +64,16 @@ struct http_ctl {
 		    size_t len), void *req);
 	/* {"locks": [...]}, or NULL without a tracker. */
 	json_t	*(*locks)(void *arg);
+	/* replicas = N: pin or unpin path here (0, or -errno). */
+	int	(*pin)(void *arg, const char *path, bool pin,
+		    void (*done)(void *req, int rc), void *req);
+	json_t	*(*pins)(void *arg);
+	/* Every file with its holders, from this node's catalog:
+	 * {"files": [...], "next": ...}, paths after `after` under prefix. */
+	json_t	*(*catalog)(void *arg, const char *prefix, const char *after,
+		    unsigned limit);
+	/* Files held by other nodes, or NULL. */
+	const struct remote_reads *remote;
 	void	*arg;
 };
 

@@ -93,6 +93,7 @@ struct pjob {
 	json_t			*json;
 	char			 to[PATH_LEN_MAX + 1];
 	bool			 existed;
+	unsigned		 n;		/* entries listed */
 };
 
 static struct pjob *
@@ -171,6 +172,36 @@ etag_matches(const char *list, const char *etag)
 
 /* GET / HEAD /v1/files/PATH */
 
+/* A file streamed from its holders: more of it is here. */
+static void
+remote_ready(void *arg)
+{
+	struct http_conn *c = arg;
+	const struct remote_reads *ops = c->srv->o.ctl.remote;
+	uint64_t size;
+	int fd = ops->avail(c->remote, &c->avail, &size);
+
+	if (c->fd < 0 && fd >= 0 &&
+	    (c->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		http_conn_close(c, "out of file descriptors");
+		return;
+	}
+	if (c->st == CONN_SENDING && c->off < c->end)
+		http_send_more(c);
+}
+
+static void
+remote_failed(void *arg, const char *why)
+{
+	struct http_conn *c = arg;
+
+	/* The head is out: the only way to say so is to cut it short. */
+	log_info("http: %s: reading /%s from its holders failed: %s", c->peer,
+	    c->path, why);
+	c->close_after = true;
+	http_conn_close(c, why);
+}
+
 static void
 get_run(void *arg)
 {
@@ -179,6 +210,10 @@ get_run(void *arg)
 
 	if ((j->rc = store_meta(s, j->c->path, &j->m)) < 0)
 		return;
+	if (j->m.remote) {
+		j->rc = -EREMOTE;	/* held by other nodes */
+		return;
+	}
 	j->fd = store_openat(s, j->c->path, O_RDONLY, 0);
 	if (j->fd < 0)
 		j->rc = j->fd;
@@ -228,11 +263,32 @@ get_done(void *arg)
 		}
 		c->jobs--;
 	}
+	if (j->rc == -EREMOTE && ctl->remote) {
+		char why[256] = "", msg[PATH_LEN_MAX + 300];
+		int rc;
+
+		rc = ctl->remote->open(ctl->remote->arg, c->path,
+		    remote_ready, remote_failed, c, &c->remote, why,
+		    sizeof(why));
+		if (rc < 0) {
+			c->remote = NULL;
+			if (rc == -EHOSTUNREACH) {
+				snprintf(msg, sizeof(msg), "/%s: %s", c->path,
+				    why);
+				http_error(c, 503, msg);
+			} else
+				error_errno(c, rc);
+			pjob_free(j);
+			return;
+		}
+		j->rc = 0;
+		j->st.st_size = (off_t)j->m.size;
+	}
 	if (j->rc < 0) {
 		if (j->rc == -EISDIR)
 			http_error(c, 409, "a folder: use /v1/list/");
 		else
-			error_errno(c, j->rc);
+			error_errno(c, j->rc == -EREMOTE ? -ENOENT : j->rc);
 		pjob_free(j);
 		return;
 	}
@@ -277,12 +333,18 @@ get_done(void *arg)
 	http_respond_head(c, status, "application/octet-stream", extra,
 	    size ? last - first + 1 : 0);
 	if (c->req.method == HTTP_HEAD || size == 0) {
+		if (c->remote) {
+			c->srv->o.ctl.remote->close(c->remote);
+			c->remote = NULL;
+		}
 		http_response_done(c);
 		pjob_free(j);
 		return;
 	}
-	c->fd = j->fd;
-	j->fd = -1;
+	if (c->remote == NULL) {
+		c->fd = j->fd;
+		j->fd = -1;
+	}
 	c->off = first;
 	c->end = last + 1;
 	pjob_free(j);
@@ -295,7 +357,7 @@ read_run(void *arg)
 {
 	struct http_conn *c = arg;
 	struct evbuffer_iovec v;
-	uint64_t want = c->end - c->off;
+	uint64_t want = (c->remote ? c->avail : c->end) - c->off;
 	ssize_t n;
 
 	if (want > HTTP_FILE_CHUNK)
@@ -334,19 +396,29 @@ void
 http_send_more(struct http_conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint64_t upto = c->end;
+	int fd = c->fd;
 
-	if (c->off >= c->end || c->reading)
+	if (c->remote && c->avail < upto)
+		upto = c->avail;	/* the rest is on its way */
+	if (c->off >= upto || c->reading || c->fd < 0)
 		return;
 	if (c->srv->tls == NULL) {
-		/* sendfile(2): the evbuffer owns the descriptor from here. */
-		if (evbuffer_add_file(out, c->fd, (ev_off_t)c->off,
-		    (ev_off_t)(c->end - c->off)) < 0) {
+		/* sendfile(2): the evbuffer owns the descriptor it gets; a
+		 * streamed file keeps its own for the parts to come. */
+		if (c->remote && (fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			http_conn_close(c, "out of file descriptors");
+			return;
+		}
+		if (evbuffer_add_file(out, fd, (ev_off_t)c->off,
+		    (ev_off_t)(upto - c->off)) < 0) {
 			http_conn_close(c, "cannot send the file");
 			return;
 		}
-		c->srv->bytes_out += c->end - c->off;
-		c->fd = -1;
-		c->off = c->end;
+		c->srv->bytes_out += upto - c->off;
+		if (!c->remote)
+			c->fd = -1;
+		c->off = upto;
 		return;
 	}
 	if (c->chunk == NULL && (c->chunk = evbuffer_new()) == NULL) {
@@ -561,6 +633,34 @@ simple_done(void *arg)
 
 /* GET /v1/list/PATH */
 
+/* A file held by other nodes is listed like one held here. */
+static int
+list_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
+{
+	struct pjob *j = arg;
+	struct store *s = j->c->srv->o.store;
+	char child[PATH_LEN_MAX + 1], hex[HASH_HEX_LEN + 1];
+	struct file_meta m;
+	json_t *e;
+
+	if (j->n >= LIST_MAX)
+		return (-1);
+	e = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "type", "file",
+	    "size", (json_int_t)size, "mtime", (json_int_t)(mtime_ns /
+	    1000000000));
+	if (str_fmt(child, sizeof(child), "%s%s%s", j->c->path,
+	    j->c->path[0] ? "/" : "", name) == 0 &&
+	    index_get(s->index, child, &m) == 0) {
+		hash_hex(m.sha256, hex);
+		json_object_set_new(e, "hash", json_string(hex));
+		json_object_set_new(e, "version",
+		    json_integer((json_int_t)m.seq));
+	}
+	json_array_append_new(j->json, e);
+	j->n++;
+	return (0);
+}
+
 static void
 list_run(void *arg)
 {
@@ -609,6 +709,8 @@ list_run(void *arg)
 		n++;
 	}
 	closedir(d);
+	j->n = n;
+	(void)store_remote_children(s, c->path, list_remote, j);
 }
 
 static void
@@ -629,12 +731,17 @@ list_done(void *arg)
 		return;
 	}
 	ctl = &c->srv->o.ctl;
-	/* With replicas = all, every file has the same holders: ask once. */
-	holders = ctl->holders ? ctl->holders(ctl->arg) : NULL;
-	json_array_foreach(j->json, i, e)
-		if (holders && json_object_get(e, "hash"))
-			json_object_set(e, "holders", holders);
-	json_decref(holders);
+	json_array_foreach(j->json, i, e) {
+		char child[PATH_LEN_MAX + 1];
+
+		if (ctl->holders == NULL || !json_object_get(e, "hash") ||
+		    str_fmt(child, sizeof(child), "%s%s%s", c->path,
+		    c->path[0] ? "/" : "", json_string_value(json_object_get(e,
+		    "name"))) < 0)
+			continue;
+		holders = ctl->holders(ctl->arg, child);
+		json_object_set_new(e, "holders", holders);
+	}
 	http_respond_json(c, 200, json_pack("{s:s, s:O}", "path", c->path,
 	    "entries", j->json));
 	pjob_free(j);
@@ -1014,10 +1121,57 @@ route_all(struct http_conn *c)
 	    limit), passthrough_done, c);
 	if (rc == 0)
 		c->jobs++;
+	else if (rc == -ENOSYS && ctl->catalog)	/* no tracker: our view */
+		http_respond_json(c, 200, ctl->catalog(ctl->arg, c->path,
+		    after, (unsigned)(limit > 5000 ? 5000 : limit)));
 	else
-		http_error(c, 503, rc == -ENOSYS ? "listing the whole network "
-		    "needs a tracker: start the node with --tracker HOST:PORT" :
-		    "the tracker is unreachable");
+		http_error(c, 503, "the tracker is unreachable");
+}
+
+/* GET /v1/pins, POST and DELETE /v1/pins/PATH */
+static void
+pin_done(void *req, int rc)
+{
+	struct http_conn *c = req;
+
+	if (!http_job_end(c))
+		return;
+	if (rc < 0) {
+		error_errno(c, rc);
+		return;
+	}
+	http_respond_json(c, 200, json_pack("{s:s, s:b}", "path", c->path,
+	    "pinned", c->req.method == HTTP_POST));
+}
+
+static void
+route_pins(struct http_conn *c)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+	int rc;
+
+	if (ctl->pin == NULL) {
+		http_error(c, 501, "pins are not available");
+		return;
+	}
+	if (strcmp(c->req.target, "/v1/pins") == 0) {
+		if (c->req.method != HTTP_GET)
+			http_error(c, 405, "use GET");
+		else
+			http_respond_json(c, 200, ctl->pins(ctl->arg));
+		return;
+	}
+	if (c->req.method != HTTP_POST && c->req.method != HTTP_DELETE) {
+		http_error(c, 405, "use POST or DELETE");
+		return;
+	}
+	if (target_path(c, "/v1/pins/", false) < 0 || !need_body(c))
+		return;
+	if ((rc = ctl->pin(ctl->arg, c->path, c->req.method == HTTP_POST,
+	    pin_done, c)) < 0)
+		error_errno(c, rc);
+	else
+		c->jobs++;
 }
 
 /*
@@ -1168,6 +1322,8 @@ http_route(struct http_conn *c)
 		route_move(c);
 	else if (starts(t, "/v1/locks/") || strcmp(t, "/v1/locks") == 0)
 		route_locks(c);
+	else if (starts(t, "/v1/pins/") || strcmp(t, "/v1/pins") == 0)
+		route_pins(c);
 	else if (starts(t, "/v1/all/") || starts(t, "/v1/all?") ||
 	    strcmp(t, "/v1/all") == 0)
 		route_all(c);

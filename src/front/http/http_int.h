@@ -63,6 +63,8 @@ struct http_conn {
 	/* a file being sent */
 	int			 fd;
 	uint64_t		 off, end;
+	void			*remote;	/* a file streamed from holders */
+	uint64_t		 avail;		/* remote: readable up to */
 	struct evbuffer		*chunk;
 	bool			 reading;	/* a read job runs */
 	unsigned		 jobs;

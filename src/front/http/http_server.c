@@ -82,6 +82,8 @@ conn_free(struct http_conn *c)
 		bufferevent_free(c->bev);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->remote)
+		srv->o.ctl.remote->close(c->remote);
 	if (c->chunk)
 		evbuffer_free(c->chunk);
 	buf_release(&c->body);
@@ -247,6 +249,10 @@ finish_request(struct http_conn *c)
 		close(c->fd);
 		c->fd = -1;
 	}
+	if (c->remote) {
+		c->srv->o.ctl.remote->close(c->remote);
+		c->remote = NULL;
+	}
 	if (c->chunk)
 		evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
 	if (c->close_after) {
@@ -270,7 +276,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->st != CONN_SENDING || c->closing)
 		return;
-	if (c->fd >= 0 && c->off < c->end) {
+	if ((c->fd >= 0 || c->remote) && c->off < c->end) {
 		http_send_more(c);
 		return;
 	}

@@ -1,0 +1,98 @@
+/*
+ * place: rendezvous hashing over a view of candidate nodes.
+ */
+#include "cluster/place.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "store/hash.h"
+
+uint64_t
+place_key(const char *path)
+{
+	uint8_t d[HASH_LEN];
+	unsigned int n = sizeof(d);
+	uint64_t k = 0;
+	int i;
+
+	/* A cryptographic hash: no set of names can crowd one node. */
+	if (EVP_Digest(path, strlen(path), d, &n, EVP_sha256(), NULL) != 1)
+		return (0);
+	for (i = 0; i < 8; i++)
+		k = k << 8 | d[i];
+	return (k);
+}
+
+/* splitmix64's finaliser: every input bit moves every output bit. */
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return (x);
+}
+
+static double
+score(const struct place_node *nd, uint64_t key)
+{
+	uint64_t id = 0, h;
+	double u;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		id = id << 8 | nd->id[i];
+	h = mix(key ^ mix(id ^ 0x9e3779b97f4a7c15ULL));
+	/* u in (0, 1): 53 bits, never 0. */
+	u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
+	return (-(nd->weight > 0 ? nd->weight : 1e-9) / log(u));
+}
+
+unsigned
+place_holders(const struct place_view *v, uint64_t key, unsigned *out,
+    unsigned max)
+{
+	double best[PLACE_MAX];
+	unsigned want, n = 0, i, j;
+
+	want = v->replicas == 0 || v->replicas > v->n ? v->n : v->replicas;
+	if (want > max)
+		want = max;
+	/* Insertion into the top `want`: N is small. */
+	for (i = 0; i < v->n && i < PLACE_MAX; i++) {
+		double s = score(&v->nodes[i], key);
+
+		if (n == want && (n == 0 || s <= best[n - 1]))
+			continue;
+		j = n < want ? n++ : n - 1;
+		while (j > 0 && best[j - 1] < s) {
+			best[j] = best[j - 1];
+			out[j] = out[j - 1];
+			j--;
+		}
+		best[j] = s;
+		out[j] = i;
+	}
+	return (n);
+}
+
+bool
+place_mine(const struct place_view *v, uint64_t key)
+{
+	unsigned h[PLACE_MAX], n, i;
+
+	if (v->replicas == 0)
+		return (true);
+	if (v->self < 0)
+		return (false);
+	n = place_holders(v, key, h, PLACE_MAX);
+	for (i = 0; i < n; i++)
+		if (h[i] == (unsigned)v->self)
+			return (true);
+	return (false);
+}

@@ -1,0 +1,47 @@
+/*
+ * place: which nodes hold a file when the cluster keeps N copies of each.
+ *
+ * Rendezvous (highest random weight) hashing: every candidate node gets a
+ * score for the file, -weight / ln(u) with u uniform in (0, 1) drawn from
+ * a hash of the node's id and the file's path; the N highest hold it.
+ * Every node computes the same holders from the same candidates, a node
+ * joining or leaving moves only the files it enters or leaves the top N
+ * of, and a node of twice the weight gets twice the files.
+ *
+ * Pure functions: the caller takes a snapshot of the candidates (a view).
+ */
+#ifndef SHOAL_CLUSTER_PLACE_H
+#define SHOAL_CLUSTER_PLACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/vv.h"
+
+#define PLACE_MAX	256	/* candidates considered */
+
+struct place_node {
+	uint8_t		 id[NODE_ID_LEN];
+	double		 weight;
+};
+
+struct place_view {
+	unsigned		 replicas;	/* 0: every node holds all */
+	unsigned		 n;
+	int			 self;		/* index in nodes, -1 if none */
+	struct place_node	 nodes[PLACE_MAX];
+};
+
+/* The file's half of every score: hash it once per path. */
+uint64_t place_key(const char *path);
+/*
+ * The holders of the file with key, best first, as indexes into
+ * v->nodes; returns how many (the smaller of replicas and v->n, or v->n
+ * with replicas = all), at most max.
+ */
+unsigned place_holders(const struct place_view *, uint64_t key,
+	    unsigned *out, unsigned max);
+/* This node is one of the file's holders. */
+bool	place_mine(const struct place_view *, uint64_t key);
+
+#endif

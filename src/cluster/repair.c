@@ -1,0 +1,515 @@
+/*
+ * repair: keeps each file on its holders when the cluster keeps N copies.
+ *
+ * Every second the catalog is walked.  For each file, with the holders
+ * placement names now:
+ *
+ *   - a holder (or a node where the file is pinned) without a copy
+ *     fetches one from the live members that hold it: this is how a copy
+ *     lost with a dead node is made again, once that node has been gone
+ *     for the repair delay (until then it is still a candidate, so a short
+ *     outage moves nothing);
+ *   - a node with a copy that is not a holder drops it, but only once
+ *     every holder is alive and has announced holding the current version
+ *     (a holder announces a version after committing it, every block
+ *     checked), so no file ever has fewer copies because of a drop.
+ *
+ * The same walk counts what status and /metrics report.
+ */
+#include "cluster/sync_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/work.h"
+#include "store/store.h"
+
+#define REPAIR_MS	1000
+#define REPAIR_BATCH	256	/* fetches or drops started per walk */
+#define UNAVAIL_MAX	100
+
+static bool
+member_up(const struct member *m)
+{
+	return (m != NULL && m->state == MEMBER_ALIVE && m->link != NULL);
+}
+
+void
+repair_view(struct sync *sy, struct place_view *v)
+{
+	uint64_t now = clock_mono_ms();
+	unsigned r = *sy->o.replicas;
+	struct member *m;
+
+	v->replicas = r == REPLICAS_UNKNOWN ? REPLICAS_ALL : r;
+	v->n = 0;
+	v->self = -1;
+	if (!sy->self_full) {
+		memcpy(v->nodes[0].id, sy->o.store->node_id, NODE_ID_LEN);
+		v->nodes[0].weight = sy->o.capacity;
+		v->self = 0;
+		v->n = 1;
+	}
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
+		if (v->n == PLACE_MAX)
+			break;
+		if (!m->id_known || m->state == MEMBER_LEFT || m->full)
+			continue;
+		/* Down for less than the repair delay: still a holder. */
+		if (!member_up(m) && now - m->down_at >= sy->o.repair_delay_ms)
+			continue;
+		memcpy(v->nodes[v->n].id, m->id, NODE_ID_LEN);
+		v->nodes[v->n].weight = m->capacity;
+		v->n++;
+	}
+}
+
+unsigned
+repair_live_holders(struct sync *sy, const struct cat_entry *e,
+    struct member **out, unsigned max)
+{
+	struct member *m, *ranked[256];
+	unsigned n, i, k = 0;
+
+	/* Best ranked first: peer priority decides where reads go. */
+	n = members_ranked(sy->o.members, ranked, 256);
+	for (i = 0; i < n && k < max; i++) {
+		m = ranked[i];
+		if (catalog_holds(e, m->id))
+			out[k++] = m;
+	}
+	return (k);
+}
+
+/* Fetching copies (the row is read on the pool, with its blocks) */
+
+struct fetch_job {
+	struct sync	*sy;
+	char		**paths;
+	uint8_t		(*sha)[HASH_LEN];
+	struct rentry	*e;
+	size_t		 n;
+};
+
+static void
+fetch_load_run(void *arg)
+{
+	struct fetch_job *j = arg;
+	struct file_meta m;
+	uint8_t *blocks;
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		if (index_get_any(j->sy->o.store->index, j->paths[i], &m,
+		    &blocks) < 0)
+			continue;
+		if (m.deleted || m.type != ENTRY_FILE || !m.remote ||
+		    memcmp(m.sha256, j->sha[i], HASH_LEN) != 0) {
+			free(blocks);
+			continue;
+		}
+		j->e[i].m = m;
+		j->e[i].blocks = blocks ? blocks : malloc(1);
+		j->e[i].m.blocks = j->e[i].blocks;
+		j->e[i].path = j->paths[i];
+		j->paths[i] = NULL;
+	}
+}
+
+static void
+fetch_load_done(void *arg)
+{
+	struct fetch_job *j = arg;
+	struct sync *sy = j->sy;
+	struct member *live[PULL_HOLDERS];
+	struct cat_entry *ce;
+	struct pull *p;
+	unsigned k, n;
+	size_t i;
+
+	sy->fetch_jobs--;
+	for (i = 0; i < j->n; i++) {
+		if (j->e[i].path == NULL) {
+			if ((ce = catalog_find(sy->cat, j->paths[i])) != NULL)
+				ce->fetching = false;
+			free(j->paths[i]);
+			continue;
+		}
+		ce = catalog_find(sy->cat, j->e[i].path);
+		j->e[i].m.remote = true;	/* sources: the holders */
+		pull_enqueue(sy, &j->e[i], j->e[i].path, &j->e[i].m.vv, true);
+		if ((p = pull_find(sy, j->e[i].path)) != NULL && ce != NULL) {
+			n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
+			for (k = 0; k < n; k++)
+				pull_add_holder(sy, ce->path, ce->sha,
+				    live[k]->id);
+			ce->fetching = true;
+			sy->st.repairs++;
+		}
+		rentry_release(&j->e[i]);
+	}
+	free(j->paths);
+	free(j->sha);
+	free(j->e);
+	free(j);
+	pull_pump(sy);
+}
+
+/* Dropping copies */
+
+struct drop_job {
+	struct sync	*sy;
+	char		**paths;
+	uint8_t		(*sha)[HASH_LEN];
+	size_t		 n;
+	unsigned	 dropped;
+};
+
+static void
+drop_run(void *arg)
+{
+	struct drop_job *j = arg;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < j->n; i++) {
+		rc = store_drop_copy(j->sy->o.store, j->paths[i], j->sha[i]);
+		if (rc == 0)
+			j->dropped++;
+		else if (rc != -ESTALE && rc != -EBUSY && rc != -ENOENT)
+			log_warnx("repair: cannot drop the copy of %s: %s",
+			    j->paths[i], strerror(-rc));
+	}
+}
+
+static void
+drop_done(void *arg)
+{
+	struct drop_job *j = arg;
+	size_t i;
+
+	j->sy->drop_jobs--;
+	j->sy->st.drops += j->dropped;
+	for (i = 0; i < j->n; i++)
+		free(j->paths[i]);
+	free(j->paths);
+	free(j->sha);
+	free(j);
+}
+
+/* The walk */
+
+struct walk {
+	struct sync		*sy;
+	struct place_view	 view;
+	uint64_t		 now;
+	unsigned		 alive;		/* live nodes, this one too */
+	struct sync_stats	 st;
+	struct fetch_job	*fetch;
+	struct drop_job		*drop;
+	size_t			 nunavail;
+};
+
+static bool
+list_add(char ***paths, uint8_t (**sha)[HASH_LEN], size_t *n,
+    const struct cat_entry *e)
+{
+	char *p;
+
+	if (*paths == NULL && ((*paths = calloc(REPAIR_BATCH,
+	    sizeof(**paths))) == NULL || (*sha = calloc(REPAIR_BATCH,
+	    sizeof(**sha))) == NULL))
+		return (false);
+	if (*n >= REPAIR_BATCH || (p = strdup(e->path)) == NULL)
+		return (false);
+	(*paths)[*n] = p;
+	memcpy((*sha)[*n], e->sha, HASH_LEN);
+	(*n)++;
+	return (true);
+}
+
+static void
+walk_entry(struct cat_entry *e, void *arg)
+{
+	struct walk *w = arg;
+	struct sync *sy = w->sy;
+	unsigned h[PLACE_MAX], n, i, copies, target;
+	bool mine = false, all_hold = true, pinned;
+	struct member *m;
+
+	if (!e->live)
+		return;
+	w->st.files++;
+	if (e->held)
+		w->st.held++;
+	n = place_holders(&w->view, e->key, h, PLACE_MAX);
+	for (i = 0; i < n; i++) {
+		if ((int)h[i] == w->view.self) {
+			mine = true;
+			continue;
+		}
+		m = members_find(sy->o.members, w->view.nodes[h[i]].id);
+		if (!member_up(m) || !catalog_holds(e, m->id))
+			all_hold = false;
+	}
+	copies = e->held ? 1 : 0;
+	for (i = 0; i < e->nh; i++)
+		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0 &&
+		    member_up(members_find(sy->o.members, e->h[i].id)))
+			copies++;
+	target = w->view.replicas ? w->view.replicas : w->alive;
+	if (copies < target) {
+		w->st.under++;
+		w->st.repair_bytes += e->size * (target - copies);
+	}
+	if (copies == 0) {
+		w->st.unavailable++;
+		if (w->nunavail < UNAVAIL_MAX)
+			(void)str_copy(sy->unavail[w->nunavail++],
+			    PATH_LEN_MAX + 1, e->path);
+	}
+	if (w->view.replicas == REPLICAS_ALL)
+		return;	/* sync fetches everything; nothing is dropped */
+	pinned = catalog_pinned(sy->cat, e->path);
+	if ((mine || pinned) && !e->held && !e->fetching && copies > 0 &&
+	    sy->nqueued < 4 * REPAIR_BATCH) {
+		if (w->fetch == NULL && (w->fetch = calloc(1,
+		    sizeof(*w->fetch))) == NULL)
+			return;
+		if (list_add(&w->fetch->paths, &w->fetch->sha, &w->fetch->n, e))
+			e->fetching = true;
+		return;
+	}
+	if (!mine && !pinned && e->held && !e->fetching && all_hold &&
+	    n == w->view.replicas && w->now >= e->keep_until &&
+	    sy->drop_jobs == 0) {
+		if (w->drop == NULL && (w->drop = calloc(1,
+		    sizeof(*w->drop))) == NULL)
+			return;
+		(void)list_add(&w->drop->paths, &w->drop->sha, &w->drop->n, e);
+	}
+}
+
+static void
+on_repair(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync *sy = arg;
+	struct member *m;
+	struct walk *w;
+	uint64_t repairs, drops;
+
+	(void)fd;
+	(void)what;
+	if (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return;	/* decisions first: rows are still arriving */
+	w->sy = sy;
+	w->now = clock_mono_ms();
+	w->alive = 1;
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+		if (member_up(m))
+			w->alive++;
+	repair_view(sy, &w->view);
+	catalog_each(sy->cat, walk_entry, w);
+	sy->nunavail = w->nunavail;
+	repairs = sy->st.repairs;
+	drops = sy->st.drops;
+	sy->st.files = w->st.files;
+	sy->st.held = w->st.held;
+	sy->st.under = w->st.under;
+	sy->st.repair_bytes = w->st.repair_bytes;
+	sy->st.unavailable = w->st.unavailable;
+	sy->st.repairs = repairs;
+	sy->st.drops = drops;
+	if (w->fetch) {
+		w->fetch->sy = sy;
+		if ((w->fetch->e = calloc(w->fetch->n ? w->fetch->n : 1,
+		    sizeof(*w->fetch->e))) == NULL || work_submit(sy->o.pool,
+		    fetch_load_run, fetch_load_done, w->fetch) < 0) {
+			/* Next time. */
+			size_t i;
+			struct cat_entry *ce;
+
+			for (i = 0; i < w->fetch->n; i++) {
+				if ((ce = catalog_find(sy->cat,
+				    w->fetch->paths[i])) != NULL)
+					ce->fetching = false;
+				free(w->fetch->paths[i]);
+			}
+			free(w->fetch->paths);
+			free(w->fetch->sha);
+			free(w->fetch->e);
+			free(w->fetch);
+		} else
+			sy->fetch_jobs++;
+	}
+	if (w->drop) {
+		w->drop->sy = sy;
+		if (work_submit(sy->o.pool, drop_run, drop_done, w->drop) < 0) {
+			sy->drop_jobs++;
+			drop_done(w->drop);
+		} else
+			sy->drop_jobs++;
+	}
+	free(w);
+}
+
+int
+repair_start(struct sync *sy)
+{
+	struct timeval tv = { 0, REPAIR_MS * 1000 };
+
+	if ((sy->unavail = calloc(UNAVAIL_MAX, sizeof(*sy->unavail))) ==
+	    NULL || (sy->ev_repair = event_new(sy->o.base, -1, EV_PERSIST,
+	    on_repair, sy)) == NULL || event_add(sy->ev_repair, &tv) < 0)
+		return (-ENOMEM);
+	return (0);
+}
+
+void
+repair_stop(struct sync *sy)
+{
+	if (sy->ev_repair)
+		event_free(sy->ev_repair);
+	sy->ev_repair = NULL;
+	free(sy->unavail);
+	sy->unavail = NULL;
+}
+
+/* Queries (sync.h) */
+
+void
+sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
+{
+	if (full != sy->self_full)
+		log_info("repair: this node is %s (%llu MiB free)", full ?
+		    "full: new copies go elsewhere" : "no longer full",
+		    (unsigned long long)(free_bytes >> 20));
+	sy->self_full = full;
+	sy->free_bytes = free_bytes;
+}
+
+int
+sync_pin(struct sync *sy, const char *path, bool pin)
+{
+	return (catalog_pin(sy->cat, path, pin));
+}
+
+void
+sync_pins(struct sync *sy, void (*fn)(const char *, void *), void *arg)
+{
+	catalog_pins(sy->cat, fn, arg);
+}
+
+void
+sync_space(uint64_t *free_bytes, bool *full, void *arg)
+{
+	struct sync *sy = arg;
+
+	*free_bytes = sy->free_bytes;
+	*full = sy->self_full;
+}
+
+void
+sync_learn_replicas(unsigned replicas, void *arg)
+{
+	struct sync *sy = arg;
+
+	if (sy->o.learned)
+		sy->o.learned(sy->o.hook_arg, replicas);
+}
+
+size_t
+sync_unavailable(struct sync *sy, char (*out)[PATH_LEN_MAX + 1], size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < sy->nunavail && i < max; i++)
+		memcpy(out[i], sy->unavail[i], PATH_LEN_MAX + 1);
+	return (i);
+}
+
+int
+sync_holders(struct sync *sy, const char *path,
+    void (*fn)(const char *, bool, void *), void *arg)
+{
+	struct cat_entry *e = catalog_find(sy->cat, path);
+	char hex[2 * NODE_ID_LEN + 1];
+	unsigned i;
+
+	if (e == NULL || !e->live)
+		return (-ENOENT);
+	if (e->held) {
+		member_id_hex(sy->o.store->node_id, hex);
+		fn(hex, true, arg);
+	}
+	for (i = 0; i < e->nh; i++)
+		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0) {
+			member_id_hex(e->h[i].id, hex);
+			fn(hex, member_up(members_find(sy->o.members,
+			    e->h[i].id)), arg);
+		}
+	return (0);
+}
+
+/* A page of the catalog, in path order */
+
+struct page {
+	const char		*prefix, *after;
+	size_t			 plen;
+	struct cat_entry	**v;
+	size_t			 n, cap;
+};
+
+static void
+page_collect(struct cat_entry *e, void *arg)
+{
+	struct page *pg = arg;
+	struct cat_entry **nv;
+
+	if (!e->live || strcmp(e->path, pg->after) <= 0)
+		return;
+	if (pg->plen > 0 && (strncmp(e->path, pg->prefix, pg->plen) != 0 ||
+	    (e->path[pg->plen] != '\0' && e->path[pg->plen] != '/')))
+		return;
+	if (pg->n == pg->cap) {
+		pg->cap = pg->cap ? pg->cap * 2 : 256;
+		if ((nv = realloc(pg->v, pg->cap * sizeof(*nv))) == NULL) {
+			pg->cap = pg->n;
+			return;
+		}
+		pg->v = nv;
+	}
+	pg->v[pg->n++] = e;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return (strcmp((*(struct cat_entry *const *)a)->path,
+	    (*(struct cat_entry *const *)b)->path));
+}
+
+int
+sync_catalog_page(struct sync *sy, const char *prefix, const char *after,
+    unsigned limit, void (*fn)(const char *path, uint64_t size,
+    const uint8_t sha[HASH_LEN], const char *version, void *), void *arg)
+{
+	struct page pg = { prefix, after, strlen(prefix), NULL, 0, 0 };
+	size_t i;
+	int more;
+
+	catalog_each(sy->cat, page_collect, &pg);
+	qsort(pg.v, pg.n, sizeof(*pg.v), cmp_entry);
+	for (i = 0; i < pg.n && i < limit; i++)
+		fn(pg.v[i]->path, pg.v[i]->size, pg.v[i]->sha,
+		    pg.v[i]->version ? pg.v[i]->version : "", arg);
+	more = pg.n > limit;
+	free(pg.v);
+	return (more);
+}
