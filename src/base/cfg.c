@@ -17,7 +17,9 @@
 #include "base/log.h"
 #include "base/parse.h"
 
-enum cfg_type { CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT };
+enum cfg_type {
+	CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT
+};
 
 struct cfg_key {
 	const char	*section;

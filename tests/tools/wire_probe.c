@@ -42,9 +42,11 @@ hello(struct buf *b)
 	uint8_t id[NODE_ID_LEN];
 
 	RAND_bytes(id, sizeof(id));
-	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 1) < 0 ||
+	/* Protocol 2; replicas not known (65535), so any node takes it. */
+	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 2) < 0 ||
 	    wire_fixed(b, id, NODE_ID_LEN) < 0 ||
-	    wire_str(b, "127.0.0.1:1") < 0 || wire_end(b) < 0)
+	    wire_str(b, "127.0.0.1:1") < 0 || wire_u16(b, 0xffff) < 0 ||
+	    wire_end(b) < 0)
 		exit(2);
 }
 
@@ -62,7 +64,8 @@ dotdot_index(struct buf *b)
 	    wire_fixed(b, sha, HASH_LEN) < 0 ||
 	    wire_bytes(b, sha, HASH_LEN) < 0 ||
 	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
-	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_end(b) < 0)
+	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0 ||
+	    wire_end(b) < 0)
 		exit(2);
 }
 
