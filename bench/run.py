@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.normpath(os.path.join(ROOT, "..", "shared", "peers")))
 
 # name -> module in bench/, in the order `make bench` runs them
-BENCHMARKS = {"ftp": "ftp_bench", "repl": "repl_bench", "http": "http_bench", "tracker": "tracker_bench"}
+BENCHMARKS = {"ftp": "ftp_bench", "repl": "repl_bench", "http": "http_bench",
+              "tracker": "tracker_bench", "replicas": "replicas_bench"}
 
 
 def _interrupt(signum, frame):

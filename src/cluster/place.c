@@ -54,8 +54,9 @@ score(const struct place_node *nd, uint64_t key)
 }
 
 unsigned
-place_holders(const struct place_view *v, uint64_t key, unsigned *out,
-    unsigned max)
+place_holders(const struct place_view *v, uint64_t key,
+    bool (*holds)(void *, const uint8_t id[NODE_ID_LEN]), void *arg,
+    unsigned *out, unsigned max)
 {
 	double best[PLACE_MAX];
 	unsigned want, n = 0, i, j;
@@ -65,8 +66,12 @@ place_holders(const struct place_view *v, uint64_t key, unsigned *out,
 		want = max;
 	/* Insertion into the top `want`: N is small. */
 	for (i = 0; i < v->n && i < PLACE_MAX; i++) {
-		double s = score(&v->nodes[i], key);
+		double s;
 
+		if (v->nodes[i].full && (holds == NULL ||
+		    !holds(arg, v->nodes[i].id)))
+			continue;
+		s = score(&v->nodes[i], key);
 		if (n == want && (n == 0 || s <= best[n - 1]))
 			continue;
 		j = n < want ? n++ : n - 1;
@@ -90,7 +95,7 @@ place_mine(const struct place_view *v, uint64_t key)
 		return (true);
 	if (v->self < 0)
 		return (false);
-	n = place_holders(v, key, h, PLACE_MAX);
+	n = place_holders(v, key, NULL, NULL, h, PLACE_MAX);
 	for (i = 0; i < n; i++)
 		if (h[i] == (unsigned)v->self)
 			return (true);

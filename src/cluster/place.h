@@ -23,6 +23,7 @@
 struct place_node {
 	uint8_t		 id[NODE_ID_LEN];
 	double		 weight;
+	bool		 full;		/* no new copies; keeps its own */
 };
 
 struct place_view {
@@ -36,12 +37,15 @@ struct place_view {
 uint64_t place_key(const char *path);
 /*
  * The holders of the file with key, best first, as indexes into
- * v->nodes; returns how many (the smaller of replicas and v->n, or v->n
- * with replicas = all), at most max.
+ * v->nodes; returns how many (at most replicas, all with replicas =
+ * all), at most max.  A full node is passed over unless holds(arg, id)
+ * says it already has the file (holds may be NULL: it has not), so a
+ * node filling up keeps its copies and gets no new ones.
  */
 unsigned place_holders(const struct place_view *, uint64_t key,
+	    bool (*holds)(void *, const uint8_t id[NODE_ID_LEN]), void *arg,
 	    unsigned *out, unsigned max);
-/* This node is one of the file's holders. */
+/* This node is one of the holders of a new version of the file. */
 bool	place_mine(const struct place_view *, uint64_t key);
 
 #endif

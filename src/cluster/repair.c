@@ -47,24 +47,22 @@ repair_view(struct sync *sy, struct place_view *v)
 	struct member *m;
 
 	v->replicas = r == REPLICAS_UNKNOWN ? REPLICAS_ALL : r;
-	v->n = 0;
-	v->self = -1;
-	if (!sy->self_full) {
-		memcpy(v->nodes[0].id, sy->o.store->node_id, NODE_ID_LEN);
-		v->nodes[0].weight = sy->o.capacity;
-		v->self = 0;
-		v->n = 1;
-	}
+	memcpy(v->nodes[0].id, sy->o.store->node_id, NODE_ID_LEN);
+	v->nodes[0].weight = sy->o.capacity;
+	v->nodes[0].full = sy->self_full;
+	v->self = 0;
+	v->n = 1;
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		if (v->n == PLACE_MAX)
 			break;
-		if (!m->id_known || m->state == MEMBER_LEFT || m->full)
+		if (!m->id_known || m->state == MEMBER_LEFT)
 			continue;
 		/* Down for less than the repair delay: still a holder. */
 		if (!member_up(m) && now - m->down_at >= sy->o.repair_delay_ms)
 			continue;
 		memcpy(v->nodes[v->n].id, m->id, NODE_ID_LEN);
 		v->nodes[v->n].weight = m->capacity;
+		v->nodes[v->n].full = m->full;
 		v->n++;
 	}
 }
@@ -213,6 +211,7 @@ struct walk {
 	struct fetch_job	*fetch;
 	struct drop_job		*drop;
 	size_t			 nunavail;
+	struct cat_entry	*cur;		/* the entry placed */
 };
 
 static bool
@@ -233,6 +232,17 @@ list_add(char ***paths, uint8_t (**sha)[HASH_LEN], size_t *n,
 	return (true);
 }
 
+/* A full node keeps being a holder of what it has. */
+static bool
+walk_holds(void *arg, const uint8_t id[NODE_ID_LEN])
+{
+	struct walk *w = arg;
+
+	if (memcmp(id, w->sy->o.store->node_id, NODE_ID_LEN) == 0)
+		return (w->cur->held);
+	return (catalog_holds(w->cur, id));
+}
+
 static void
 walk_entry(struct cat_entry *e, void *arg)
 {
@@ -247,7 +257,8 @@ walk_entry(struct cat_entry *e, void *arg)
 	w->st.files++;
 	if (e->held)
 		w->st.held++;
-	n = place_holders(&w->view, e->key, h, PLACE_MAX);
+	w->cur = e;
+	n = place_holders(&w->view, e->key, walk_holds, w, h, PLACE_MAX);
 	for (i = 0; i < n; i++) {
 		if ((int)h[i] == w->view.self) {
 			mine = true;

@@ -423,17 +423,18 @@ class Cluster:
         return self.nodes[i]
 
     def new_node(self, name=None, join=True, peers=None, options=(),
-                 args=()):
+                 args=(), init_args=()):
         """Initialise (not start) a node.  join=True: a member of this
         cluster (the first node creates it); join=False: a node of a new,
         unrelated cluster.  peers: lines for DIR/.shoal/peers (default: the
-        first node's peer address; [] writes none)."""
+        first node's peer address; [] writes none).  init_args: more
+        arguments for `shoal init` (e.g. ["--replicas", "2"])."""
         name = name or f"n{len(self.nodes) + 1}"
         d = self.base / name
         if join and self.key is not None:
-            check_shoal("init", d, "--join", self.key)
+            check_shoal("init", d, "--join", self.key, *init_args)
         else:
-            out = check_shoal("init", d)
+            out = check_shoal("init", d, *init_args)
             m = KEY_RE.search(out.stdout + out.stderr)
             assert m, f"`shoal init` printed no cluster key:\n{out.stdout}"
             if join:
@@ -450,14 +451,20 @@ class Cluster:
             self.nodes.append(node)
         return node
 
-    def start(self, n, options=(), node_options=None, node_args=None):
+    def start(self, n, options=(), node_options=None, node_args=None,
+              args=(), init_args=()):
         """Initialise and start n nodes; wait until each sees all n alive.
-        node_options / node_args: {index: [...]} for single nodes."""
+        node_options / node_args: {index: [...]} for single nodes; args:
+        flags for every node; init_args: more `shoal init` arguments for
+        the node that makes the cluster (the others join with the key
+        only, e.g. init_args=["--replicas", "2"])."""
         node_options = node_options or {}
         node_args = node_args or {}
         for i in range(n):
+            creator = self.key is None
             self.new_node(options=[*options, *node_options.get(i, [])],
-                          args=node_args.get(i, []))
+                          args=[*args, *node_args.get(i, [])],
+                          init_args=init_args if creator else ())
         for node in self.nodes:
             node.start()
         self.wait_alive(self.nodes, n)

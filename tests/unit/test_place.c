@@ -36,10 +36,18 @@ ids_of(const struct place_view *v, uint64_t key, unsigned want,
 {
 	unsigned h[PLACE_MAX], n, i;
 
-	n = place_holders(v, key, h, PLACE_MAX);
+	n = place_holders(v, key, NULL, NULL, h, PLACE_MAX);
 	assert_int_equal(n, want);
 	for (i = 0; i < n; i++)
 		memcpy(out[i], v->nodes[h[i]].id, NODE_ID_LEN);
+}
+
+/* Node 0 (ids start with their index) holds every file. */
+static bool
+holds_first(void *arg, const uint8_t id[NODE_ID_LEN])
+{
+	(void)arg;
+	return (id[0] == 0);
 }
 
 static void
@@ -53,7 +61,8 @@ test_holders_distinct_and_bounded(void **state)
 	make_view(&v, 5, 2);
 	for (k = 0; k < 1000; k++) {
 		snprintf(path, sizeof(path), "f%u", k);
-		n = place_holders(&v, place_key(path), h, PLACE_MAX);
+		n = place_holders(&v, place_key(path), NULL, NULL, h,
+		    PLACE_MAX);
 		assert_int_equal(n, 2);
 		for (i = 0; i < n; i++)
 			for (j = i + 1; j < n; j++)
@@ -61,14 +70,29 @@ test_holders_distinct_and_bounded(void **state)
 	}
 	/* Fewer candidates than copies: all of them. */
 	make_view(&v, 1, 3);
-	assert_int_equal(place_holders(&v, place_key("x"), h, PLACE_MAX), 1);
+	assert_int_equal(place_holders(&v, place_key("x"), NULL, NULL, h,
+	    PLACE_MAX), 1);
 	/* replicas = all: every node. */
 	make_view(&v, 4, 0);
-	assert_int_equal(place_holders(&v, place_key("x"), h, PLACE_MAX), 4);
+	assert_int_equal(place_holders(&v, place_key("x"), NULL, NULL, h,
+	    PLACE_MAX), 4);
 	assert_true(place_mine(&v, place_key("x")));
-	v.self = -1;
-	v.replicas = 2;
+	/* A full node gets no new copies, but keeps the ones it has. */
+	v.replicas = 1;
+	for (i = 1; i < 4; i++)
+		v.nodes[i].full = true;
+	v.nodes[0].full = false;
+	assert_true(place_mine(&v, place_key("x")));
+	v.nodes[0].full = true;
+	v.nodes[1].full = false;
 	assert_false(place_mine(&v, place_key("x")));
+	assert_int_equal(place_holders(&v, place_key("x"), holds_first, NULL,
+	    h, PLACE_MAX), 1);
+	assert_true(h[0] == 0 || h[0] == 1);
+	v.nodes[1].full = true;
+	assert_int_equal(place_holders(&v, place_key("x"), holds_first, NULL,
+	    h, PLACE_MAX), 1);
+	assert_int_equal(h[0], 0);
 }
 
 /* The same candidates in another order give the same holders. */
@@ -146,7 +170,8 @@ test_weight(void **state)
 	v.nodes[2].weight = 2.0;
 	for (k = 0; k < 20000; k++) {
 		snprintf(path, sizeof(path), "w%u", k);
-		assert_int_equal(place_holders(&v, place_key(path), h, 1), 1);
+		assert_int_equal(place_holders(&v, place_key(path), NULL,
+		    NULL, h, 1), 1);
 		count[h[0]]++;
 	}
 	/* Expected shares 1/4, 1/4, 1/2. */
