@@ -359,6 +359,14 @@ put_done(void *arg)
 			drop_holder(p, m->id);
 			log_warnx("sync: block %u of %s from %.8s failed its "
 			    "hash check", j->idx, p->e.path, m->id_hex);
+		} else if (j->rc == -ENOSPC || j->rc == -EDQUOT) {
+			/* Asking again would fail again: give the fetch up
+			 * (a resync or the repair walk tries it later). */
+			if (!p->obsolete)
+				log_warnx("sync: no room for %s: fetch given "
+				    "up", p->e.path);
+			readers_fail(p, "no space left on this node");
+			p->obsolete = true;
 		} else
 			log_warnx("sync: writing block %u of %s: %s", j->idx,
 			    p->e.path, strerror(-j->rc));
