@@ -721,6 +721,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	so.replicas = &n->replicas;
 	so.capacity = n->cfg->node_capacity;
 	so.repair_delay_ms = n->cfg->sync_repair_delay * 1000;
+	so.read_keep_ms = n->cfg->sync_read_keep * 1000;
 	memset(&mo, 0, sizeof(mo));
 	mo.base = n->base;
 	mo.pool = n->pool;

@@ -96,6 +96,9 @@ static const struct cfg_key keys[] = {
 	UINT("sync", "repair_delay", sync_repair_delay, 1, 86400, "60",
 	    "seconds a holder may be dead before its files (replicas = N) "
 	    "are copied to other nodes"),
+	UINT("sync", "read_keep", sync_read_keep, 0, 86400, "30",
+	    "seconds a copy fetched to serve a read (replicas = N) is kept "
+	    "after the read before it may be dropped"),
 	UINT("store", "min_free_mb", store_min_free_mb, 0, 100000000, "64",
 	    "with less free space (MiB) under DIR the node is full: new "
 	    "copies go elsewhere"),

@@ -44,6 +44,7 @@ struct cfg {
 	unsigned	sync_writes;
 	unsigned	sync_write_timeout_ms;
 	unsigned	sync_repair_delay;
+	unsigned	sync_read_keep;
 	/* [store] */
 	unsigned	store_min_free_mb;
 	/* [tracker] */

@@ -895,7 +895,7 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 	r->failed = failed;
 	r->arg = arg;
 	/* A copy read here is kept a while: the next read is local. */
-	ce->keep_until = clock_mono_ms() + 30000;
+	ce->keep_until = clock_mono_ms() + sy->o.read_keep_ms;
 	*out = r;
 	if (p && memcmp(p->e.m.sha256, ce->sha, HASH_LEN) == 0) {
 		/* Attached from the loop: callbacks never run inside open. */

@@ -45,6 +45,7 @@ struct sync_opts {
 	const unsigned		*replicas;	/* REPLICAS_ALL, N, UNKNOWN */
 	double			 capacity;	/* this node's placement weight */
 	unsigned		 repair_delay_ms;
+	unsigned		 read_keep_ms;	/* a copy fetched for a read */
 	/* The index changed (on the loop, after the change committed). */
 	void			(*changed)(void *);
 	/*
