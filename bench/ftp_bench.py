@@ -35,6 +35,7 @@ import threading
 import time
 
 import peers
+from benchlib import terminate
 
 NAME = "ftp"
 TESTS = ("upload", "download", "small", "list", "logins")
@@ -312,12 +313,7 @@ class ShoalServer(Server):
             return
         self.last = p
         if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            terminate(p, 15)
         self.exit_codes.append(p.returncode)
 
     @property

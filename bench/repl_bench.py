@@ -62,47 +62,28 @@ import math
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.normpath(os.path.join(ROOT, "..", "shared", "peers")))
 
 import peers  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import (FAILURES, Broken, ftp_quit, log_tail, median,  # noqa: E402
+                      ratio, wait_for, wait_members, write_random)
 
 NAME = "repl"
 TESTS = ("big", "small", "latency", "multi")
 MIB = 1024 * 1024
 SMALL = 4096
-FTP_USER, FTP_PASSWORD = "guest", "guest"   # made by `init`, loopback only
 BASE_OPTIONS = ["peer.heartbeat_ms=200"]
 MULTI_OPTIONS = ["peer.send_limit_kib=51200"]
 
 
-class Broken(Exception):
-    """Something that must not happen: wrong content, a timeout, a dead node."""
-
-
-FAILURES = (Broken, OSError, ftplib.Error, EOFError, RuntimeError,
-            subprocess.SubprocessError, ValueError)
-
-
 # ----------------------------------------------------------------- /proc --
-
-def _cpu_ticks(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
 
 def _wchar(pid):
     """Bytes the process has written with write-like calls (sockets too)."""
@@ -116,120 +97,15 @@ def _wchar(pid):
     return None
 
 
-def _tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
-
-
 # ----------------------------------------------------------------- nodes --
 
-class Node:
-    """One shoal node: its folder, its ports and its process."""
-
-    def __init__(self, binary, work, name, options):
-        self.binary, self.name = binary, name
-        self.dir = os.path.join(work, "nodes", name)
-        self.log = os.path.join(work, "logs", name + ".log")
-        self.options = list(options)
-        self.ftp_port = peers._free_port()
-        self.peer_port = peers._free_port()
-        self.http_port = peers._free_port()
-        self.proc = None
-        self.exit_codes = []
-        self.token = None
-        self.sent = None         # what the benchmark last did to stop it
-
-    @property
-    def peer_addr(self):
-        return "127.0.0.1:%d" % self.peer_port
-
-    def _run(self, args, timeout=60):
-        r = subprocess.run([self.binary] + args, capture_output=True, text=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-        if r.returncode != 0:
-            raise Broken("shoal %s: exit %d: %s" % (" ".join(args[:3]), r.returncode,
-                                                   (r.stderr or r.stdout).strip()))
-        return r.stdout
-
-    def init(self, key=None):
-        os.makedirs(os.path.dirname(self.dir), exist_ok=True)
-        if key:
-            self._run(["init", self.dir, "--join", key])
-            return key
-        out = self._run(["init", self.dir])
-        for line in out.splitlines():
-            if line.startswith("cluster key: "):
-                return line.split()[-1]
-        raise Broken("shoal init printed no 'cluster key:' line: %r" % out)
-
-    def set_peers(self, others):
-        with open(os.path.join(self.dir, ".shoal", "peers"), "w") as f:
-            for o in others:
-                f.write(o.peer_addr + "\n")
-
-    def start(self, timeout=30):
-        cmd = [self.binary, "node", self.dir,
-               "--ftp", "127.0.0.1:%d" % self.ftp_port,
-               "--peer", self.peer_addr,
-               "--http", "127.0.0.1:%d" % self.http_port]
-        for o in self.options:
-            cmd += ["-o", o]
-        os.makedirs(os.path.dirname(self.log), exist_ok=True)
-        self.sent = None
-        with open(self.log, "ab") as log:
-            offset = log.tell()
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
-        want = ("ftp listening on 127.0.0.1:%d" % self.ftp_port,
-                "peer protocol listening on %s" % self.peer_addr)
-        deadline = time.monotonic() + timeout
-        while True:
-            with open(self.log, errors="replace") as f:
-                f.seek(offset)
-                text = f.read()
-            if all(w in text for w in want):
-                break
-            if self.proc.poll() is not None:
-                self._reap()
-                raise Broken("node %s exited with %s at start: %s"
-                             % (self.name, self.exit_codes[-1], text.strip()[-800:]))
-            if time.monotonic() > deadline:
-                self.stop()
-                raise Broken("node %s did not log %r within %d s"
-                             % (self.name, want, timeout))
-            time.sleep(0.02)
-        with open(os.path.join(self.dir, ".shoal", "api_token")) as f:
-            self.token = f.read().strip()
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def _reap(self):
-        p, self.proc = self.proc, None
-        if p is not None:
-            self.exit_codes.append(p.wait())
-
-    def stop(self):
-        p = self.proc
-        if p is None:
-            return
-        if p.poll() is None:
-            self.sent = "SIGTERM"
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        self._reap()
+class Node(benchlib.Node):
+    """A node that can also leave its cluster and report through the CLI."""
 
     def bye(self):
         """`shoal bye`: leave the cluster; the node exits 0."""
         self.sent = "bye"
-        self._run(["-C", self.dir, "bye"], timeout=30)
+        self.cli("bye", timeout=30)
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -237,80 +113,19 @@ class Node:
             raise Broken("node %s did not exit within 15 s of `bye`" % self.name)
         self._reap()
 
-    def exit_reason(self):
-        """Why the process is gone, as far as its exit status and log tell."""
-        if self.proc is not None and self.proc.poll() is not None:
-            self._reap()
-        if not self.exit_codes:
-            return "not started" if self.proc is None else "running"
-        code = self.exit_codes[-1]
-        why = "exit status %d" % code if code >= 0 else \
-            "killed by %s" % signal.Signals(-code).name
-        if self.sent is None:
-            tail = "\n".join(_tail(self.log, 5))
-            if "signal 15" in tail or "signal 2:" in tail:
-                why += (", after a %s that the benchmark did not send (another "
-                        "process on this host?)" % ("SIGTERM" if "signal 15" in tail
-                                                    else "SIGINT"))
-            else:
-                why += ", without being asked to stop"
-        return why
-
-    def check(self):
-        if not self.running():
-            raise Broken("node %s is not running (%s)" % (self.name, self.exit_reason()))
-
-    def status(self):
-        req = urllib.request.Request(
-            "http://127.0.0.1:%d/v1/status" % self.http_port,
-            headers={"Authorization": "Bearer " + self.token})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            if not self.running():
-                self.check()
-            raise Broken("node %s: GET /v1/status: %s" % (self.name, e))
+    def unasked(self):
+        # a signal the benchmark did not send shows in the node's last log
+        # lines: then the culprit is more likely elsewhere on the host
+        tail = "\n".join(log_tail(self.log, 5))
+        if "signal 15" in tail or "signal 2:" in tail:
+            return (", after a %s that the benchmark did not send (another "
+                    "process on this host?)" % ("SIGTERM" if "signal 15" in tail
+                                                else "SIGINT"))
+        return super().unasked()
 
     def status_cli(self):
-        """The same, through `shoal -C DIR status --json`."""
-        return json.loads(self._run(["-C", self.dir, "status", "--json"], timeout=30))
-
-    def ftp(self):
-        f = ftplib.FTP(timeout=600)
-        f.connect("127.0.0.1", self.ftp_port)
-        f.login(FTP_USER, FTP_PASSWORD)
-        return f
-
-
-def _quit(f):
-    if f is None:
-        return
-    try:
-        f.quit()
-    except (OSError, ftplib.Error, EOFError):
-        pass
-    f.close()
-
-
-def _wait(what, cond, timeout, nodes, every=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        for n in nodes:
-            n.check()
-        if time.monotonic() > deadline:
-            raise Broken("timeout after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(every)
-
-
-def wait_members(nodes, timeout=30):
-    for n in nodes:
-        _wait("%s to see %d live members" % (n.name, len(nodes)),
-              lambda n=n: n.status()["members"]["alive"] == len(nodes),
-              timeout, nodes)
+        """The status, through `shoal -C DIR status --json`."""
+        return json.loads(self.cli("status", "--json", timeout=30))
 
 
 def settle(nodes, quiet=0.3, limit=30.0):
@@ -321,13 +136,7 @@ def settle(nodes, quiet=0.3, limit=30.0):
         if all(x["pulls_active"] == 0 and x["pulls_queued"] == 0 for x in syncs):
             break
         time.sleep(0.1)
-    last = sum(_cpu_ticks(n.proc.pid) for n in nodes)
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        now = sum(_cpu_ticks(n.proc.pid) for n in nodes)
-        if now - last <= len(nodes):
-            return
-        last = now
+    benchlib.wait_quiet(nodes, deadline, quiet)
 
 
 def wait_size(f, name, size, timeout, nodes, tight=False):
@@ -362,7 +171,7 @@ def wait_gone(f, name, timeout, nodes):
             return False
         except ftplib.error_perm:
             return True
-    _wait("%s to be deleted" % name, gone, timeout, nodes)
+    wait_for("%s to be deleted" % name, gone, timeout, nodes)
 
 
 def ftp_hash(f, name):
@@ -374,19 +183,6 @@ def ftp_hash(f, name):
 
 
 # ------------------------------------------------------------------ data --
-
-def write_big(path, size):
-    h = hashlib.sha256()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 8 * MIB))
-            h.update(chunk)
-            f.write(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
-
 
 def write_small(folder, n):
     os.makedirs(folder)
@@ -447,7 +243,7 @@ class Bench:
         print("repl bench: ERROR " + msg, file=sys.stderr)
         for n in nodes:
             alive = n.running()
-            self.logs["%s (after %s)" % (n.name, what)] = _tail(n.log, 40)
+            self.logs["%s (after %s)" % (n.name, what)] = log_tail(n.log, 40)
             self.suspects.append("%s (after %s)" % (n.name, what))
             if not alive:
                 self.errors.append("%s: node %s had exited (%s)"
@@ -499,7 +295,7 @@ class Bench:
             if not n.running():
                 self.failed(test, "node %s is not running" % n.name, [n])
             n.stop()
-            self.logs[n.name] = _tail(n.log, 40)
+            self.logs[n.name] = log_tail(n.log, 40)
             shutil.rmtree(n.dir, ignore_errors=True)
 
     def rotate(self, variants, rep):
@@ -556,8 +352,8 @@ class Bench:
             wait_gone(fb, name, self.cfg["timeout_big"], [a, b])
             return res
         finally:
-            _quit(fa)
-            _quit(fb)
+            ftp_quit(fa)
+            ftp_quit(fb)
 
     def m_big(self):
         a, b = self.pair("big")
@@ -574,7 +370,7 @@ class Bench:
             d = os.path.join(self.work, "data", "big%d" % rep)
             src = os.path.join(d, "big%d.bin" % rep)
             print("repl bench: big run %d: writing %d MiB" % (rep + 1, cfg["size"] // MIB))
-            sha = write_big(src, cfg["size"])
+            sha = write_random(src, cfg["size"])
             for v in self.rotate(variants, rep):
                 if v in dead:
                     continue
@@ -622,15 +418,15 @@ class Bench:
                 for name, data in zip(names, datas):
                     fa.storbinary("STOR " + name, io.BytesIO(data))
                 res["place_s"] = time.perf_counter() - t0
-                _quit(fa)
+                ftp_quit(fa)
                 fa = None
             last = [None]
 
             def done():
                 last[0] = b.status()
                 return last[0]["files"] >= base + n
-            _wait("B to count %d files" % (base + n), done,
-                  self.cfg["timeout_small"], [a, b], every=0.02)
+            wait_for("B to count %d files" % (base + n), done,
+                     self.cfg["timeout_small"], [a, b], every=0.02)
             res["seconds"] = time.perf_counter() - t0
             st = b.status_cli()
             if st["files"] != base + n:
@@ -645,12 +441,12 @@ class Bench:
                                   % (how, res["bytes_reused"]))
             # delete the folder on A, wait until B has deleted it too
             shutil.rmtree(os.path.join(a.dir, folder))
-            _wait("B to count %d files after the delete" % base,
-                  lambda: b.status()["files"] == base, self.cfg["timeout_small"],
-                  [a, b], every=0.05)
+            wait_for("B to count %d files after the delete" % base,
+                     lambda: b.status()["files"] == base, self.cfg["timeout_small"],
+                     [a, b], every=0.05)
             return res
         finally:
-            _quit(fa)
+            ftp_quit(fa)
 
     def m_small(self):
         a, b = self.pair("small")
@@ -730,8 +526,8 @@ class Bench:
         except FAILURES as e:
             self.failed("latency", e, [a, b])
         finally:
-            _quit(fa)
-            _quit(fb)
+            ftp_quit(fa)
+            ftp_quit(fb)
             self.unpair("latency", [a, b])
 
     # ------------------------------------------------------------ multi --
@@ -761,13 +557,13 @@ class Bench:
                    "bytes_reused": st["sync"]["bytes_reused"],
                    "sent_by": {k: w1[k] - w0[k] for k in w0
                                if w0[k] is not None and w1[k] is not None}}
-            _quit(fc)
+            ftp_quit(fc)
             fc = None
             c.bye()
             shutil.rmtree(c.dir, ignore_errors=True)
             return res
         finally:
-            _quit(fc)
+            ftp_quit(fc)
             if c.running():
                 c.stop()
 
@@ -789,7 +585,7 @@ class Bench:
             name = "multi.bin"
             stage = os.path.join(self.work, "stage", name)
             print("repl bench: multi: writing %d MiB" % (size // MIB))
-            sha = write_big(stage, size)
+            sha = write_random(stage, size)
             os.sync()
             fb = b.ftp()
             try:
@@ -799,7 +595,7 @@ class Bench:
                 if ftp_hash(fb, name) != sha:
                     raise Broken("B's copy of %s has the wrong hash" % name)
             finally:
-                _quit(fb)
+                ftp_quit(fb)
             self.notes.append("multi: mB fetched the file from mA alone in %.2f s "
                               "(clock from the rename into mA's folder)" % (t1 - t0))
         except FAILURES as e:
@@ -813,8 +609,8 @@ class Bench:
                         r = self.c_fetch(key, [a, b], name, size, sha, "two", rep)
                     else:
                         b.bye()
-                        _wait("mA to see mB gone", lambda: a.status()["members"]["alive"] == 1,
-                              30, [a])
+                        wait_for("mA to see mB gone",
+                                 lambda: a.status()["members"]["alive"] == 1, 30, [a])
                         try:
                             r = self.c_fetch(key, [a], name, size, sha, "one", rep)
                         finally:
@@ -840,12 +636,9 @@ class Bench:
 
     def run(self, tests):
         cfg = self.cfg
-        self.work = tempfile.mkdtemp(prefix="shoal-bench-repl-", dir=cfg["tmp"])
-        os.chmod(self.work, 0o755)
+        self.work = benchlib.work_folder("shoal-bench-repl-", cfg["tmp"])
         print("repl bench: data and nodes under %s" % self.work)
-        self.binary = os.path.join(self.work, "bin", "shoal")
-        os.makedirs(os.path.dirname(self.binary))
-        shutil.copy2(cfg["shoal_bin"], self.binary)
+        self.binary = benchlib.copy_binary(cfg["shoal_bin"], self.work)
         for t in tests:
             try:
                 getattr(self, "m_" + t)()
@@ -854,13 +647,10 @@ class Bench:
             print("repl bench: %s done" % t)
 
     def cleanup(self):
+        benchlib.stop_nodes(self.nodes, self.errors)
         for n in self.nodes:
-            try:
-                n.stop()
-            except Exception as e:  # keep stopping the others
-                self.errors.append("stop %s: %s" % (n.name, e))
             if n.exit_codes:
-                self.logs[n.name] = _tail(n.log, 40)
+                self.logs[n.name] = log_tail(n.log, 40)
         if self.syncthing is not None:
             try:
                 self.syncthing.__exit__(None, None, None)
@@ -878,11 +668,6 @@ class Bench:
 
 # --------------------------------------------------------------- report --
 
-def _med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
 def _p99(sorted_xs):
     return sorted_xs[max(0, math.ceil(0.99 * len(sorted_xs)) - 1)]
 
@@ -892,7 +677,7 @@ def summarise(raw):
 
     def med(test, variant, key="seconds"):
         runs = raw.get(test, {}).get(variant)
-        return _med([r.get(key) for r in runs]) if runs else None
+        return median([r.get(key) for r in runs]) if runs else None
     if "big" in raw:
         out["big_mv_s"] = {"shoal": med("big", "shoal-mv"), "rsync": med("big", "rsync"),
                            "syncthing": med("big", "syncthing")}
@@ -922,10 +707,6 @@ def summarise(raw):
     return out
 
 
-def _ratio(x, y):
-    return x / y if x is not None and y not in (None, 0) else None
-
-
 def table(summary, cfg):
     size = "1 GiB" if cfg["size"] == 1 << 30 else "%d MiB" % (cfg["size"] // MIB)
     files = "{:,}".format(cfg["files"])
@@ -953,9 +734,9 @@ def table(summary, cfg):
     def vs(key, lim_rsync, lim_st):
         v = summary.get(key) or {}
         s = v.get("shoal")
-        return [("shoal/rsync", _ratio(s, v.get("rsync")), "<= %g" % lim_rsync,
+        return [("shoal/rsync", ratio(s, v.get("rsync")), "<= %g" % lim_rsync,
                  lambda x: x <= lim_rsync),
-                ("syncthing/shoal", _ratio(v.get("syncthing"), s), ">= %g" % lim_st,
+                ("syncthing/shoal", ratio(v.get("syncthing"), s), ">= %g" % lim_st,
                  lambda x: x >= lim_st)]
     row("big_mv_s", "%s A->B, moved into A's folder (from rename)" % size, "s",
         vs("big_mv_s", 1.2, 2))
@@ -981,16 +762,9 @@ def table(summary, cfg):
     one = summary.get("multi_one_s", {}).get("shoal")
     row("multi_one_s", "%s to a new C, one holder (50 MiB/s cap)" % size, "s", None)
     row("multi_two_s", "%s to a new C, two holders (50 MiB/s caps)" % size, "s",
-        [("two/one", _ratio(two, one), "<= 0.6", lambda x: x <= 0.6)])
+        [("two/one", ratio(two, one), "<= 0.6", lambda x: x <= 0.6)])
     head = ["metric", "unit", "shoal", "rsync", "syncthing", "ratio", "target", "status"]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    left = (0, 1, 5, 6, 7)
-    out = ["  ".join("%-*s" % (w, h) for w, h in zip(widths, head)),
-           "  ".join("-" * w for w in widths)]
-    for r in rows:
-        out.append("  ".join(("%-*s" if i in left else "%*s") % (w, c)
-                             for i, (w, c) in enumerate(zip(widths, r))).rstrip())
-    return "\n".join(out), verdicts
+    return benchlib.format_table(head, rows, (0, 1, 5, 6, 7)), verdicts
 
 
 # ------------------------------------------------------------------ main --
@@ -1003,28 +777,6 @@ def _config(size_mib, files, reps, uploads, ftp_reps, shoal_bin, json_path, tmp)
             # generous: 5 MiB/s for the big file, 100 files/s for the small
             "timeout_big": max(300, size / (5 * MIB)),
             "timeout_small": max(900, files / 10)}
-
-
-def _binary_info(path):
-    """What was measured: the binary's version, hash and time, and the commit."""
-    info = {"path": path}
-    try:
-        st = os.stat(path)
-        info["mtime"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(st.st_mtime))
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(MIB), b""):
-                h.update(chunk)
-        info["sha256"] = h.hexdigest()
-        r = subprocess.run([path, "version"], capture_output=True, text=True, timeout=10)
-        info["version"] = r.stdout.strip()
-        r = subprocess.run(["git", "-C", os.path.dirname(os.path.dirname(path)),
-                            "rev-parse", "HEAD"], capture_output=True, text=True,
-                           timeout=10)
-        info["head"] = r.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
 
 
 def bench(cfg, tests):
@@ -1040,26 +792,14 @@ def bench(cfg, tests):
         return 1
     b = Bench(cfg)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    binary = _binary_info(cfg["shoal_bin"])
+    # the commit of the checkout the binary was built in (build/shoal)
+    binary = benchlib.binary_info(cfg["shoal_bin"],
+                                  os.path.dirname(os.path.dirname(cfg["shoal_bin"])))
     print("repl bench: %s, built %s, sha256 %s..., HEAD %s"
           % (binary.get("version"), binary.get("mtime"),
              (binary.get("sha256") or "?")[:12], (binary.get("head") or "?")[:12]))
     load_before = os.getloadavg()
-    interrupted = False
-    try:
-        b.run(tests)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        # a second Ctrl-C must not cut the cleanup short
-        old = {s: signal.signal(s, signal.SIG_IGN)
-               for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        try:
-            b.cleanup()
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-    if interrupted:
+    if benchlib.run_then_clean(b, tests):
         print("\nrepl bench: interrupted; nodes and peers stopped, temporary data "
               "removed", file=sys.stderr)
         return 130
@@ -1077,14 +817,7 @@ def bench(cfg, tests):
                                                                    cfg["reps"]))
     notes.append("load average %.2f before, %.2f after (%d CPUs)"
                  % (load_before[0], load_after[0], os.cpu_count()))
-    for n in notes:
-        print("note: " + n)
-    for e in b.errors:
-        print("ERROR: " + e)
-    for name in dict.fromkeys(b.suspects):
-        print("last lines of node %s's log:" % name)
-        for line in b.logs.get(name, [])[-25:]:
-            print("  " + line)
+    benchlib.print_findings(notes, b.errors, b.suspects, b.logs)
     result = {
         "benchmark": "repl", "started": started,
         "host": {"cpus": os.cpu_count(), "kernel": platform.release(),
@@ -1100,14 +833,7 @@ def bench(cfg, tests):
         "notes": notes, "errors": b.errors,
         "node_logs": b.logs,
     }
-    path = cfg["json"]
-    if os.path.isdir(os.path.dirname(path)):
-        with open(path, "w") as f:
-            json.dump(result, f, indent=2, sort_keys=True)
-            f.write("\n")
-        print("results: %s" % path)
-    else:
-        print("results: not written, %s does not exist" % os.path.dirname(path))
+    benchlib.write_json(cfg["json"], result)
     return 1 if b.errors else 0
 
 
@@ -1144,10 +870,6 @@ def run(args, tests, root):
     return bench(cfg, list(tests))
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(
         description="shoal replication beside rsync and syncthing")
@@ -1176,9 +898,7 @@ def main(argv=None):
     if min(args.size_mib, args.files, args.reps, args.uploads) < 1 or args.ftp_reps < 0:
         p.error("--size-mib, --files, --reps and --uploads must be at least 1")
     tests = _tests(args.only)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    benchlib.catch_signals()
     cfg = _config(args.size_mib, args.files, args.reps, args.uploads, args.ftp_reps,
                   os.path.abspath(args.shoal_bin), os.path.abspath(args.json),
                   args.tmp)

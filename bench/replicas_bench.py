@@ -74,31 +74,27 @@ Usage, from the repository root:
     /usr/bin/python3 bench/replicas_bench.py --repair-mib 256 --read-mib 256
 """
 import argparse
-import ftplib
 import hashlib
-import json
 import os
 import platform
 import queue
 import resource
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
+
+import benchlib
+from benchlib import (Broken, cpu_ticks, ftp_quit, log_tail, median, ratio,
+                      sha_file, wait_for, write_random)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 NAME = "replicas"
 TESTS = ("repair", "remote_read")
 MIB = 1024 * 1024
-FTP_USER, FTP_PASSWORD = "guest", "guest"   # made by `init`, loopback only
 REPLICAS = 2
 NODES = 4
 REPAIR_DELAY_S = 2
@@ -112,30 +108,12 @@ TARGET_REPAIR = 1.5          # shoal/rsync at most
 TARGET_READ = 0.7            # remote/local at least
 
 
-class Broken(Exception):
-    """Something that must not happen: wrong content, a timeout, a dead node."""
-
-
-FAILURES = (Broken, OSError, ftplib.Error, EOFError, RuntimeError,
-            subprocess.SubprocessError, ValueError, KeyError, TypeError)
+# also a KeyError or TypeError: a status field missing or null (replicas,
+# under_replicated, ...) fails the measurement, not the whole run
+FAILURES = benchlib.FAILURES + (KeyError, TypeError)
 
 
 # ----------------------------------------------------------------- small --
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cpu_ticks(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
 
 def _busy_ticks():
     """CPU ticks the whole machine spent busy (all CPUs), from /proc/stat."""
@@ -162,7 +140,7 @@ class Others:
     def _own(self):
         a = resource.getrusage(resource.RUSAGE_SELF)
         b = resource.getrusage(resource.RUSAGE_CHILDREN)
-        nodes = sum(_cpu_ticks(p) for p in self.pids) / os.sysconf("SC_CLK_TCK")
+        nodes = sum(cpu_ticks(p) for p in self.pids) / os.sysconf("SC_CLK_TCK")
         return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime + nodes
 
     def done(self, dead=0.0):
@@ -173,43 +151,8 @@ class Others:
         return time.perf_counter() - self.t0, max(0.0, busy - own)
 
 
-def _tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
-
-
-def _quit(f):
-    if f is None:
-        return
-    try:
-        f.quit()
-    except (OSError, ftplib.Error, EOFError):
-        pass
-    f.close()
-
-
-def _sha_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(4 * MIB), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _mib_s(nbytes, seconds):
     return nbytes / MIB / seconds if seconds and seconds > 0 else None
-
-
-def _ratio(x, y):
-    return x / y if x is not None and y not in (None, 0) else None
-
-
-def _med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 def _size_text(nbytes):
@@ -220,50 +163,23 @@ def _size_text(nbytes):
 
 # ----------------------------------------------------------------- nodes --
 
-class Node:
-    """One shoal node: its folder, its ports and its process."""
+class Node(benchlib.Node):
+    """One node of a cluster made with `--replicas 2`, and the copies of
+    files in its folder."""
+
+    WORDS_SHOWN = 4          # `ls --all`, `init DIR --join KEY`
 
     def __init__(self, binary, work, name):
-        self.binary, self.name = binary, name
-        self.dir = os.path.join(work, "nodes", name)
-        self.log = os.path.join(work, "logs", name + ".log")
-        self.ftp_port = _free_port()
-        self.peer_port = _free_port()
-        self.http_port = _free_port()
-        self.proc = None
-        self.exit_codes = []
-        self.token = None
+        super().__init__(binary, work, name, NODE_OPTIONS,
+                         ["--repair-delay", str(REPAIR_DELAY_S)])
         self.id = None
-        self.sent = None         # what the benchmark last did to stop it
-
-    @property
-    def peer_addr(self):
-        return "127.0.0.1:%d" % self.peer_port
-
-    def _run(self, args, timeout=60):
-        r = subprocess.run([self.binary] + args, capture_output=True, text=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-        if r.returncode != 0:
-            raise Broken("shoal %s: exit %d: %s" % (" ".join(args[:4]), r.returncode,
-                                                   (r.stderr or r.stdout).strip()))
-        return r.stdout
-
-    def cli(self, *args, timeout=60):
-        return self._run(["-C", self.dir] + list(args), timeout=timeout)
 
     def init(self, key=None):
-        os.makedirs(os.path.dirname(self.dir), exist_ok=True)
-        args = ["init", self.dir] + (["--join", key] if key else []) + \
-            ["--replicas", str(REPLICAS)]
-        out = self._run(args)
+        key = super().init(key, ["--replicas", str(REPLICAS)])
+        # `shoal ls --all` names holders by node id
         with open(os.path.join(self.dir, ".shoal", "node_id")) as f:
             self.id = f.read().strip()
-        if key:
-            return key
-        for line in out.splitlines():
-            if line.startswith("cluster key: "):
-                return line.split()[-1]
-        raise Broken("shoal init printed no 'cluster key:' line: %r" % out)
+        return key
 
     def replicas_file(self):
         try:
@@ -272,71 +188,14 @@ class Node:
         except OSError:
             return None
 
-    def set_peers(self, others):
-        with open(os.path.join(self.dir, ".shoal", "peers"), "w") as f:
-            for o in others:
-                f.write(o.peer_addr + "\n")
+    def ready_lines(self):
+        # status is read over HTTP from the start
+        return super().ready_lines() + ("http listening on 127.0.0.1:%d" % self.http_port,)
 
-    def start(self, timeout=30):
-        cmd = [self.binary, "node", self.dir,
-               "--ftp", "127.0.0.1:%d" % self.ftp_port,
-               "--peer", self.peer_addr,
-               "--http", "127.0.0.1:%d" % self.http_port,
-               "--repair-delay", str(REPAIR_DELAY_S)]
-        for o in NODE_OPTIONS:
-            cmd += ["-o", o]
-        os.makedirs(os.path.dirname(self.log), exist_ok=True)
-        self.sent = None
-        with open(self.log, "ab") as log:
-            offset = log.tell()
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
-        want = ("ftp listening on 127.0.0.1:%d" % self.ftp_port,
-                "peer protocol listening on %s" % self.peer_addr,
-                "http listening on 127.0.0.1:%d" % self.http_port)
-        deadline = time.monotonic() + timeout
-        while True:
-            with open(self.log, errors="replace") as f:
-                f.seek(offset)
-                text = f.read()
-            if all(w in text for w in want):
-                break
-            if self.proc.poll() is not None:
-                self._reap()
-                raise Broken("node %s exited with %s at start: %s"
-                             % (self.name, self.exit_codes[-1], text.strip()[-800:]))
-            if time.monotonic() > deadline:
-                self.stop()
-                raise Broken("node %s did not log %r within %d s"
-                             % (self.name, want, timeout))
-            time.sleep(0.02)
-        with open(os.path.join(self.dir, ".shoal", "api_token")) as f:
-            self.token = f.read().strip()
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def _reap(self):
-        p, self.proc = self.proc, None
-        if p is not None:
-            self.exit_codes.append(p.wait())
-
-    def stop(self):
-        p = self.proc
-        if p is None:
-            return
-        if p.poll() is None:
-            self.sent = "SIGTERM"
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-                self.exit_codes.append("killed after 15 s of SIGTERM")
-                self.proc = None
-                return
-        self._reap()
+    def hung(self):
+        # said as such in the report rather than as "killed by SIGKILL"
+        self.exit_codes.append("killed after 15 s of SIGTERM")
+        self.proc = None
 
     def kill9(self):
         """SIGKILL, as a crash would; its exit status is not a failure."""
@@ -344,41 +203,6 @@ class Node:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.proc = None      # not reaped into exit_codes: it was asked for
-
-    def exit_reason(self):
-        if self.proc is not None and self.proc.poll() is not None:
-            self._reap()
-        if not self.exit_codes:
-            return "not started" if self.proc is None else "running"
-        code = self.exit_codes[-1]
-        if not isinstance(code, int):
-            return code
-        why = "exit status %d" % code if code >= 0 else \
-            "killed by %s" % signal.Signals(-code).name
-        if self.sent is None:
-            why += ", without being asked to stop"
-        return why
-
-    def check(self):
-        if not self.running():
-            raise Broken("node %s is not running (%s)" % (self.name, self.exit_reason()))
-
-    def status(self):
-        req = urllib.request.Request(
-            "http://127.0.0.1:%d/v1/status" % self.http_port,
-            headers={"Authorization": "Bearer " + self.token})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            self.check()
-            raise Broken("node %s: GET /v1/status: %s" % (self.name, e))
-
-    def ftp(self):
-        f = ftplib.FTP(timeout=600)
-        f.connect("127.0.0.1", self.ftp_port)
-        f.login(FTP_USER, FTP_PASSWORD)
-        return f
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -398,49 +222,15 @@ class Node:
             return False
 
 
-def _wait(what, cond, timeout, nodes, every=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        for n in nodes:
-            n.check()
-        if time.monotonic() > deadline:
-            raise Broken("timeout after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(every)
-
-
 def settle(nodes, quiet=0.3, limit=20.0):
     """Wait until the nodes' CPU use is down to heartbeats."""
-    deadline = time.monotonic() + limit
-    last = sum(_cpu_ticks(n.proc.pid) for n in nodes)
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        now = sum(_cpu_ticks(n.proc.pid) for n in nodes)
-        if now - last <= len(nodes):
-            return
-        last = now
+    benchlib.wait_quiet(nodes, time.monotonic() + limit, quiet)
 
 
 def copies(nodes, files):
     """{name: [node, ...]} of the nodes holding a complete copy of each file."""
     return {name: [n for n in nodes if n.has(name, size) is not None]
             for name, size in files.items()}
-
-
-def write_random(path, size):
-    """A file of random bytes (no block repeats: nothing to deduplicate)."""
-    h = hashlib.sha256()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 8 * MIB))
-            h.update(chunk)
-            f.write(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
 
 
 def ftp_read(node, name, size):
@@ -480,7 +270,7 @@ def ftp_read(node, name, size):
     finally:
         q.put(None)
         th.join()
-        _quit(f)
+        ftp_quit(f)
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     if got != size:
@@ -507,7 +297,7 @@ class Bench:
         self.errors.append(msg)
         print("replicas bench: ERROR " + msg, file=sys.stderr)
         for n in nodes:
-            self.logs["%s (after %s)" % (n.name, what)] = _tail(n.log, 40)
+            self.logs["%s (after %s)" % (n.name, what)] = log_tail(n.log, 40)
             self.suspects.append("%s (after %s)" % (n.name, what))
             if n.sent is None and not n.running() and n.exit_codes:
                 self.errors.append("%s: node %s had exited (%s)"
@@ -538,9 +328,7 @@ class Bench:
                              % (n.name, got, str(REPLICAS)))
         for n in nodes:
             n.start()
-        for n in nodes:
-            _wait("%s to see %d live members" % (n.name, NODES),
-                  lambda n=n: n.status()["members"]["alive"] == NODES, 45, nodes)
+        benchlib.wait_members(nodes, 45, every=0.05)
         st = nodes[0].status()
         if st.get("replicas") != REPLICAS:
             self.anomaly("%s: status says replicas = %r, expected %d"
@@ -557,8 +345,21 @@ class Bench:
                 self.failed("stop", "node %s is not running (%s)"
                             % (n.name, n.exit_reason()), [n])
             n.stop()
-            self.logs[n.name] = _tail(n.log, 40)
+            self.logs[n.name] = log_tail(n.log, 40)
             shutil.rmtree(n.dir, ignore_errors=True)
+
+    def on_cluster(self, tag, test, res, src, measure):
+        """measure(nodes) on a fresh cluster, its results in res (raw[test]);
+        then the cluster and the source data in src are removed, whatever
+        happened: bench() checks the free space for the larger measurement,
+        not for both."""
+        nodes = self.cluster(tag)
+        self.raw[test] = res
+        try:
+            measure(nodes)
+        finally:
+            self.uncluster(nodes)
+            shutil.rmtree(src, ignore_errors=True)
 
     def store(self, node, files, src):
         """STOR every file into node over one FTP session; seconds."""
@@ -570,7 +371,7 @@ class Bench:
                     f.storbinary("STOR " + name, fh, blocksize=MIB)
             return time.perf_counter() - t0
         finally:
-            _quit(f)
+            ftp_quit(f)
 
     def placed(self, what, nodes, files, timeout):
         """Wait until every file has exactly REPLICAS complete copies;
@@ -583,8 +384,8 @@ class Bench:
             last["c"] = copies(nodes, files)
             return all(len(v) == REPLICAS for v in last["c"].values())
         try:
-            _wait("every file of %s to have exactly %d copies" % (what, REPLICAS),
-                  exact, timeout, nodes, every=POLL_S)
+            wait_for("every file of %s to have exactly %d copies" % (what, REPLICAS),
+                     exact, timeout, nodes, every=POLL_S)
         except Broken:
             c = last["c"]
             few = {k: [n.name for n in v] for k, v in c.items() if len(v) < REPLICAS}
@@ -642,14 +443,9 @@ class Bench:
             files[name] = per
         total = per * nfiles
         timeout = max(300, total / (5 * MIB))
-        nodes = self.cluster("repair")
         res = {"files": nfiles, "file_bytes": per, "total_bytes": total}
-        self.raw["repair"] = res
-        try:
-            self._repair(nodes, files, shas, src, res, timeout)
-        finally:
-            self.uncluster(nodes)
-            shutil.rmtree(src, ignore_errors=True)
+        self.on_cluster("repair", "repair", res, src, lambda nodes: self._repair(
+            nodes, files, shas, src, res, timeout))
 
     def _repair(self, nodes, files, shas, src, res, timeout):
         cfg = self.cfg
@@ -667,7 +463,7 @@ class Bench:
                      n.name.split("-")[-1] for n in v)) for k, v in sorted(c.items()))))
         for name, holders in c.items():
             for n in holders:
-                if _sha_file(n.path(name)) != shas[name]:
+                if sha_file(n.path(name)) != shas[name]:
                     raise Broken("%s's copy of %s has the wrong SHA-256" % (n.name, name))
         res["listing"] = self.check_listing(nodes[1], c)
         per_node = {n.name: [k for k, v in c.items() if n in v] for n in nodes}
@@ -705,7 +501,7 @@ class Bench:
         t_kill = time.perf_counter()
         victim.kill9()
         others = Others(survivors)
-        cpu0 = {x.name: _cpu_ticks(x.proc.pid) for x in survivors}
+        cpu0 = {x.name: cpu_ticks(x.proc.pid) for x in survivors}
         # when do the survivors see it dead?  (no repair can start before
         # that plus the repair delay: poll their status fast until then)
         limit = t_kill + 3 * DEAD_AFTER_MS / 1000 + 10
@@ -752,7 +548,7 @@ class Bench:
                 time.sleep(POLL_S)
         t_done = max(t for t, _ in seen.values())
         res["other_cpu_s"] = others.done()[1]
-        res["cpu_by_node_s"] = {x.name: (_cpu_ticks(x.proc.pid) - cpu0[x.name])
+        res["cpu_by_node_s"] = {x.name: (cpu_ticks(x.proc.pid) - cpu0[x.name])
                                 / os.sysconf("SC_CLK_TCK") for x in survivors}
         res["restored_s"] = t_done - t_kill
         res["repair_s"] = t_done - t_dead - REPAIR_DELAY_S
@@ -781,14 +577,15 @@ class Bench:
                 if n.has(name, files[name]) != ino:
                     self.anomaly("repair: %s's copy of %s was replaced after it "
                                  "appeared" % (n.name, name))
-                if _sha_file(n.path(name)) != shas[name]:
+                if sha_file(n.path(name)) != shas[name]:
                     raise Broken("%s's repaired copy of %s has the wrong SHA-256"
                                  % (n.name, name))
         # afterwards: exactly 2 copies, and the survivors say so
         try:
-            _wait("the survivors' under_replicated to be 0",
-                  lambda: all(n.status().get("under_replicated") == 0 for n in survivors),
-                  30, survivors, every=0.5)
+            wait_for("the survivors' under_replicated to be 0",
+                     lambda: all(n.status().get("under_replicated") == 0
+                                 for n in survivors),
+                     30, survivors, every=0.5)
         except Broken as e:
             self.anomaly("repair: %s (%s)" % (e, {n.name: n.status().get(
                 "under_replicated") for n in survivors}))
@@ -819,14 +616,14 @@ class Bench:
             res.setdefault("rsync_other_cpu_s", []).append(others.done()[1])
             if rep == 0:
                 for name in lost:
-                    if _sha_file(os.path.join(dst, name)) != shas[name]:
+                    if sha_file(os.path.join(dst, name)) != shas[name]:
                         raise Broken("rsync's copy of %s differs" % name)
             self.say("repair: rsync -a --fsync run %d: %.2f s (%.0f MiB/s; other "
                      "processes' CPU %.1f s)" % (rep + 1, t, _mib_s(res["repair_bytes"], t),
                                                 res["rsync_other_cpu_s"][-1]))
         shutil.rmtree(dst, ignore_errors=True)
         shutil.rmtree(rs, ignore_errors=True)
-        res["rsync_s"] = _med(res["rsync_runs"])
+        res["rsync_s"] = median(res["rsync_runs"])
 
     # ------------------------------------------------------- remote read --
 
@@ -837,14 +634,9 @@ class Bench:
         name = "big.bin"
         self.say("remote_read: writing %s of random bytes" % _size_text(size))
         sha = write_random(os.path.join(src, name), size)
-        nodes = self.cluster("read")
         res = {"bytes": size, "local": [], "remote": []}
-        self.raw["remote_read"] = res
-        try:
-            self._remote_read(nodes, name, size, sha, src, res)
-        finally:
-            self.uncluster(nodes)
-            shutil.rmtree(src, ignore_errors=True)
+        self.on_cluster("read", "remote_read", res, src, lambda nodes: self._remote_read(
+            nodes, name, size, sha, src, res))
 
     def _remote_read(self, nodes, name, size, sha, src, res):
         cfg = self.cfg
@@ -860,7 +652,7 @@ class Bench:
         self.say("remote_read: STOR %.2f s; %d copies after %.2f s, on %s"
                  % (res["stor_s"], REPLICAS, waited, ", ".join(res["holders"])))
         for n in holders:
-            if _sha_file(n.path(name)) != sha:
+            if sha_file(n.path(name)) != sha:
                 raise Broken("%s's copy of %s has the wrong SHA-256" % (n.name, name))
         if not others:
             raise Broken("every node holds %s: no node to read remotely from" % name)
@@ -877,20 +669,20 @@ class Bench:
                 else:
                     n = others[rep % len(others)]
                     t0 = time.perf_counter()
-                    _wait("%s's transient copy of %s to be dropped" % (n.name, name),
-                          lambda n=n: not os.path.exists(n.path(name)), 120, nodes,
-                          every=0.1)
+                    wait_for("%s's transient copy of %s to be dropped" % (n.name, name),
+                             lambda n=n: not os.path.exists(n.path(name)), 120, nodes,
+                             every=0.1)
                     if n.name in pending:
                         res["drop_waits"].append({
                             "node": n.name, "waited_s": time.perf_counter() - t0,
                             "after_read_s": time.perf_counter() - pending.pop(n.name)})
                 os.sync()
                 settle(nodes)
-                cpu0 = {x.name: _cpu_ticks(x.proc.pid) for x in nodes}
+                cpu0 = {x.name: cpu_ticks(x.proc.pid) for x in nodes}
                 load = Others(nodes)
                 r = ftp_read(n, name, size)
                 r["other_cpu_s"] = load.done()[1]
-                r["cpu_by_node_s"] = {x.name: (_cpu_ticks(x.proc.pid) - cpu0[x.name])
+                r["cpu_by_node_s"] = {x.name: (cpu_ticks(x.proc.pid) - cpu0[x.name])
                                       / os.sysconf("SC_CLK_TCK") for x in nodes}
                 r["cluster_cpu_s"] = sum(r["cpu_by_node_s"].values())
                 r["node"] = n.name
@@ -915,8 +707,9 @@ class Bench:
         for nname, t_end in pending.items():
             n = next(x for x in nodes if x.name == nname)
             try:
-                _wait("%s's transient copy to be dropped" % n.name,
-                      lambda n=n: not os.path.exists(n.path(name)), 60, nodes, every=0.1)
+                wait_for("%s's transient copy to be dropped" % n.name,
+                         lambda n=n: not os.path.exists(n.path(name)), 60, nodes,
+                         every=0.1)
                 res["drop_waits"].append({"node": n.name,
                                           "after_read_s": time.perf_counter() - t_end})
             except Broken as e:
@@ -925,12 +718,9 @@ class Bench:
     # --------------------------------------------------------------- run --
 
     def run(self, tests):
-        self.work = tempfile.mkdtemp(prefix="shoal-bench-replicas-", dir=self.cfg["tmp"])
-        os.chmod(self.work, 0o755)
+        self.work = benchlib.work_folder("shoal-bench-replicas-", self.cfg["tmp"])
         self.say("data and nodes under %s" % self.work)
-        self.binary = os.path.join(self.work, "bin", "shoal")
-        os.makedirs(os.path.dirname(self.binary))
-        shutil.copy2(self.cfg["shoal_bin"], self.binary)
+        self.binary = benchlib.copy_binary(self.cfg["shoal_bin"], self.work)
         for t in tests:
             first = len(self.nodes)
             try:
@@ -940,16 +730,12 @@ class Bench:
             self.say("%s done" % t)
 
     def cleanup(self):
-        for n in self.nodes:
-            try:
-                n.stop()
-            except Exception as e:  # keep stopping the others
-                self.errors.append("stop %s: %s" % (n.name, e))
+        benchlib.stop_nodes(self.nodes, self.errors)
         for n in self.nodes:
             bad = [x for x in n.exit_codes if x != 0]
             if bad:
                 self.suspects.append(n.name)
-                self.logs.setdefault(n.name, _tail(n.log, 40))
+                self.logs.setdefault(n.name, log_tail(n.log, 40))
                 self.errors.append("node %s exit statuses %s (0 expected on SIGTERM)"
                                    % (n.name, bad))
         if self.work:
@@ -968,11 +754,11 @@ def summarise(raw):
             "shoal_s": r["repair_s"], "rsync_s": r.get("rsync_s"),
             "shoal_mib_s": _mib_s(b, r["repair_s"]),
             "rsync_mib_s": _mib_s(b, r.get("rsync_s")),
-            "ratio": _ratio(r["repair_s"], r.get("rsync_s")),
+            "ratio": ratio(r["repair_s"], r.get("rsync_s")),
             "restored_s": r["restored_s"], "dead_seen_s": r["dead_seen_s"],
             "first_fetch_seen_s": r["first_fetch_seen_s"],
             "other_cpu_s": r.get("other_cpu_s"),
-            "rsync_other_cpu_s": _med(r.get("rsync_other_cpu_s", []))}
+            "rsync_other_cpu_s": median(r.get("rsync_other_cpu_s", []))}
     r = raw.get("remote_read")
     if r and r.get("local") and r.get("remote"):
         size = r["bytes"]
@@ -980,9 +766,9 @@ def summarise(raw):
         rem = [_mib_s(size, x["seconds"]) for x in r["remote"]]
         out["remote_read"] = {
             "bytes": size, "local_best_mib_s": max(loc), "remote_best_mib_s": max(rem),
-            "local_median_mib_s": _med(loc), "remote_median_mib_s": _med(rem),
-            "ratio": _ratio(max(rem), max(loc)),
-            "ratio_median": _ratio(_med(rem), _med(loc)),
+            "local_median_mib_s": median(loc), "remote_median_mib_s": median(rem),
+            "ratio": ratio(max(rem), max(loc)),
+            "ratio_median": ratio(median(rem), median(loc)),
             "other_cpu_s_max": max(x.get("other_cpu_s", 0) for x in
                                    r["local"] + r["remote"])}
     return out
@@ -1030,30 +816,7 @@ def table(summary, reps):
     head = ["metric", "unit", "shoal", "rsync", "ratio", "target", "status"]
     if not rows:
         return "(no results)", verdicts
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    left = (0, 1, 4, 5, 6)
-    out = ["  ".join("%-*s" % (w, h) for w, h in zip(widths, head)),
-           "  ".join("-" * w for w in widths)]
-    for r in rows:
-        out.append("  ".join(("%-*s" if i in left else "%*s") % (w, c)
-                             for i, (w, c) in enumerate(zip(widths, r))).rstrip())
-    return "\n".join(out), verdicts
-
-
-def _binary_info(path):
-    info = {"path": path}
-    try:
-        st = os.stat(path)
-        info["mtime"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(st.st_mtime))
-        info["sha256"] = _sha_file(path)
-        r = subprocess.run([path, "version"], capture_output=True, text=True, timeout=10)
-        info["version"] = r.stdout.strip()
-        r = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"],
-                           capture_output=True, text=True, timeout=10)
-        info["head"] = r.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
+    return benchlib.format_table(head, rows, (0, 1, 4, 5, 6)), verdicts
 
 
 def bench(cfg, tests):
@@ -1079,25 +842,12 @@ def bench(cfg, tests):
         return 1
     b = Bench(cfg)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    binary = _binary_info(cfg["shoal_bin"])
+    binary = benchlib.binary_info(cfg["shoal_bin"], ROOT)
     print("replicas bench: %s (%s), built %s, sha256 %s..., HEAD %s"
           % (binary.get("version"), cfg["shoal_bin"], binary.get("mtime"),
              (binary.get("sha256") or "?")[:12], (binary.get("head") or "?")[:12]))
     load_before = os.getloadavg()
-    interrupted = False
-    try:
-        b.run(tests)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        old = {s: signal.signal(s, signal.SIG_IGN)
-               for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        try:
-            b.cleanup()
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-    if interrupted:
+    if benchlib.run_then_clean(b, tests):
         print("\nreplicas bench: interrupted; nodes stopped, temporary data removed",
               file=sys.stderr)
         return 130
@@ -1128,16 +878,7 @@ def bench(cfg, tests):
                      % summary["remote_read"]["other_cpu_s_max"])
     notes.append("load average %.2f before, %.2f after; %d CPUs for %d nodes and the "
                  "client" % (load_before[0], load_after[0], os.cpu_count(), NODES))
-    for n in notes:
-        print("note: " + n)
-    for a in b.anomalies:
-        print("FEATURE: " + a)
-    for e in b.errors:
-        print("ERROR: " + e)
-    for name in dict.fromkeys(b.suspects):
-        print("last lines of node %s's log:" % name)
-        for line in b.logs.get(name, [])[-25:]:
-            print("  " + line)
+    benchlib.print_findings(notes, b.errors, b.suspects, b.logs, b.anomalies)
     result = {
         "benchmark": "replicas", "started": started,
         "host": {"cpus": os.cpu_count(), "kernel": platform.release(),
@@ -1151,14 +892,7 @@ def bench(cfg, tests):
         "summary": summary, "verdicts": verdicts, "runs": b.raw, "notes": notes,
         "feature_anomalies": b.anomalies, "errors": b.errors, "node_logs": b.logs,
     }
-    path = cfg["json"]
-    if os.path.isdir(os.path.dirname(path)):
-        with open(path, "w") as f:
-            json.dump(result, f, indent=2, sort_keys=True, default=str)
-            f.write("\n")
-        print("results: %s" % path)
-    else:
-        print("results: not written, %s does not exist" % os.path.dirname(path))
+    benchlib.write_json(cfg["json"], result, default=str)
     return 1 if b.errors else 0
 
 
@@ -1206,10 +940,6 @@ def run(args, tests, root):
     return bench(cfg, list(tests))
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description="shoal with replicas = 2: repair and "
                                             "reads on a node without a copy")
@@ -1222,9 +952,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.reps < 1:
         p.error("--reps must be at least 1")
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    benchlib.catch_signals()
     return run(args, [args.only] if args.only else list(TESTS), ROOT)
 
 

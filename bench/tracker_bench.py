@@ -69,6 +69,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import log_tail, run_then_clean, terminate
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 NAME = "tracker"
@@ -132,14 +134,6 @@ def _proc(pid):
         return cpu, rss, hwm, threads
     except (OSError, IndexError, ValueError):
         return None
-
-
-def _tail(path, n=30):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
 
 
 def _file_info(path):
@@ -250,7 +244,7 @@ class PgServer:
         return r
 
     def log_tail(self, n=20):
-        return _tail(self.log_path, n)
+        return log_tail(self.log_path, n)
 
     def start(self, taken=()):
         os.mkdir(self.sock, 0o700)
@@ -379,14 +373,8 @@ class Tracker:
         if p is None:
             return
         t0 = time.monotonic()
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-                self.exit_code = "killed: no exit within %d s of SIGTERM" % timeout
+        if p.poll() is None and not terminate(p, timeout):
+            self.exit_code = "killed: no exit within %d s of SIGTERM" % timeout
         self.stop_s = time.monotonic() - t0
         if self.exit_code is None:
             self.exit_code = p.returncode
@@ -590,10 +578,10 @@ class Bench:
             res["tracker_log_levels"] = tr.log_counts()
             res["tracker_log_warnings"] = tr.log_lines([" warn: ", " warning: ",
                                                         " error: "], 20)
-            self.logs[backend] = _tail(tr.log, 30)
+            self.logs[backend] = log_tail(tr.log, 30)
             if not alive:
                 why = "it exited during the run (status %s)" % tr.exit_code
-                tail = "\n".join(_tail(tr.log, 200))
+                tail = "\n".join(log_tail(tr.log, 200))
                 if "signal 15" in tail or "signal 2:" in tail:
                     why += (", after a %s that the benchmark did not send (another "
                             "process on this host?)" % ("SIGTERM" if "signal 15" in tail
@@ -619,7 +607,11 @@ class Bench:
         return res
 
     def run(self, tests):
-        self.setup()
+        try:
+            self.setup()
+        except (Broken, OSError, subprocess.SubprocessError) as e:
+            self.failed("setup", e)      # no tracker can run: nothing to measure
+            return
         for backend in tests:
             try:
                 self.measure(backend)
@@ -816,22 +808,7 @@ def bench(cfg, tests):
         return 1
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     load_before = os.getloadavg()
-    interrupted = False
-    try:
-        b.run(tests)
-    except KeyboardInterrupt:
-        interrupted = True
-    except (Broken, OSError, subprocess.SubprocessError) as e:
-        b.failed("setup", e)
-    finally:
-        old = {s: signal.signal(s, signal.SIG_IGN)
-               for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        try:
-            b.cleanup()
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-    if interrupted:
+    if run_then_clean(b, tests):
         print("\ntracker bench: interrupted; tracker and PostgreSQL stopped, "
               "temporary data removed", file=sys.stderr)
         return 130

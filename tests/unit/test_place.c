@@ -38,7 +38,7 @@ ids_of(const struct place_view *v, uint64_t key, unsigned want,
 
 	n = place_holders(v, key, NULL, NULL, h, PLACE_MAX);
 	assert_int_equal(n, want);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && i < want; i++)	/* out has room for want */
 		memcpy(out[i], v->nodes[h[i]].id, NODE_ID_LEN);
 }
 
