@@ -142,6 +142,12 @@ status_run(void *arg)
 }
 
 static void
+add_path(const char *path, void *arg)
+{
+	json_array_append_new(arg, json_string(path));
+}
+
+static void
 status_done(void *arg)
 {
 	struct status_job *j = arg;
@@ -179,13 +185,9 @@ status_done(void *arg)
 	    "conflicts", (json_int_t)st.conflicts,
 	    "bad_blocks", (json_int_t)st.bad_blocks);
 	if (s != NULL) {
-		char (*un)[PATH_LEN_MAX + 1] = calloc(100, sizeof(*un));
 		json_t *ua = json_array();
-		size_t nu = un ? sync_unavailable(n->sync, un, 100) : 0, i;
 
-		for (i = 0; i < nu; i++)
-			json_array_append_new(ua, json_string(un[i]));
-		free(un);
+		sync_unavailable(n->sync, 100, add_path, ua);
 		json_object_set_new(s, "replicas", json_integer(
 		    n->replicas == REPLICAS_UNKNOWN ? 0 : n->replicas));
 		json_object_set_new(s, "held_files",
@@ -484,19 +486,13 @@ ctl_pin(void *arg, const char *path, bool pin, void (*done)(void *, int),
 	return (0);
 }
 
-static void
-add_pin(const char *path, void *arg)
-{
-	json_array_append_new(arg, json_string(path));
-}
-
 static json_t *
 ctl_pins(void *arg)
 {
 	struct node *n = arg;
 	json_t *a = json_array();
 
-	sync_pins(n->sync, add_pin, a);
+	sync_pins(n->sync, add_path, a);
 	return (json_pack("{s:o}", "pins", a));
 }
 

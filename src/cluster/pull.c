@@ -749,48 +749,59 @@ struct read_job {
 	int			 rc;
 };
 
+int
+pull_load_remote(struct sync *sy, const char *path,
+    const uint8_t sha[HASH_LEN], struct rentry *e)
+{
+	uint8_t *blocks = NULL;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = index_get_any(sy->o.store->index, path, &e->m, &blocks)) <
+	    0)
+		return (rc);
+	if (e->m.deleted || e->m.type != ENTRY_FILE || !e->m.remote ||
+	    memcmp(e->m.sha256, sha, HASH_LEN) != 0) {
+		free(blocks);
+		return (-ESTALE);
+	}
+	e->blocks = blocks;
+	if ((e->path = strdup(path)) == NULL || (e->blocks == NULL &&
+	    (e->blocks = malloc(1)) == NULL)) {
+		rentry_release(e);
+		return (-ENOMEM);
+	}
+	e->m.blocks = e->blocks;
+	return (0);
+}
+
+void
+pull_take_holders(struct sync *sy, struct pull *p, struct cat_entry *ce)
+{
+	struct member *live[PULL_HOLDERS];
+	unsigned n, i;
+
+	n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
+	for (i = 0; i < n; i++)
+		add_holder(p, live[i]->id);
+	ce->fetching = true;
+}
+
 static void
 read_load_run(void *arg)
 {
 	struct read_job *j = arg;
-	struct sync_reader *r = j->r;
-	struct file_meta m;
-	uint8_t *blocks = NULL;
 
-	j->rc = index_get_any(r->sy->o.store->index, r->path, &m, &blocks);
-	if (j->rc == 0 && (m.deleted || m.type != ENTRY_FILE || !m.remote ||
-	    memcmp(m.sha256, r->sha, HASH_LEN) != 0))
-		j->rc = -ESTALE;
-	if (j->rc < 0) {
-		free(blocks);
-		return;
-	}
-	j->e.m = m;
-	j->e.m.blocks = j->e.blocks = blocks;
-	if ((j->e.path = strdup(r->path)) == NULL) {
-		j->rc = -ENOMEM;
-		rentry_release(&j->e);
-		return;
-	}
-	if (j->e.blocks == NULL && (j->e.blocks = malloc(1)) == NULL) {
-		j->rc = -ENOMEM;
-		rentry_release(&j->e);
-	}
+	j->rc = pull_load_remote(j->r->sy, j->r->path, j->r->sha, &j->e);
 }
 
 static void
 reader_attach(struct sync *sy, struct sync_reader *r, struct pull *p)
 {
-	struct member *live[PULL_HOLDERS];
 	struct cat_entry *ce;
-	unsigned n, i;
 
-	if ((ce = catalog_find(sy->cat, r->path)) != NULL) {
-		n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
-		for (i = 0; i < n; i++)
-			add_holder(p, live[i]->id);
-		ce->fetching = true;
-	}
+	if ((ce = catalog_find(sy->cat, r->path)) != NULL)
+		pull_take_holders(sy, p, ce);
 	r->p = p;
 	TAILQ_INSERT_TAIL(&p->readers, r, entry);
 	pull_hurry(sy, p);
@@ -822,10 +833,9 @@ read_load_done(void *arg)
 		    "opened" : "cannot read the index");
 		return;
 	}
-	/* Holders are taken from the catalog; the entry names none. */
-	j->e.m.remote = true;
 	p = pull_find(sy, r->path);
 	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
+		/* Holders come from the catalog: the row names none. */
 		pull_enqueue(sy, &j->e, r->path, &j->e.m.vv, true);
 		p = pull_find(sy, r->path);
 	}

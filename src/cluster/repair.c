@@ -31,7 +31,6 @@
 
 #define REPAIR_MS	1000
 #define REPAIR_BATCH	256	/* fetches or drops started per walk */
-#define UNAVAIL_MAX	100
 
 static bool
 member_up(const struct member *m)
@@ -84,39 +83,58 @@ repair_live_holders(struct sync *sy, const struct cat_entry *e,
 	return (k);
 }
 
+/* Paths (with the content each is about) handed to a job. */
+struct plist {
+	char		**paths;
+	uint8_t		(*sha)[HASH_LEN];
+	size_t		 n;
+};
+
+static bool
+plist_add(struct plist *l, const struct cat_entry *e)
+{
+	char *p;
+
+	if (l->paths == NULL && ((l->paths = calloc(REPAIR_BATCH,
+	    sizeof(*l->paths))) == NULL || (l->sha = calloc(REPAIR_BATCH,
+	    sizeof(*l->sha))) == NULL))
+		return (false);
+	if (l->n >= REPAIR_BATCH || (p = strdup(e->path)) == NULL)
+		return (false);
+	l->paths[l->n] = p;
+	memcpy(l->sha[l->n], e->sha, HASH_LEN);
+	l->n++;
+	return (true);
+}
+
+static void
+plist_release(struct plist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+	free(l->sha);
+}
+
 /* Fetching copies (the row is read on the pool, with its blocks) */
 
 struct fetch_job {
 	struct sync	*sy;
-	char		**paths;
-	uint8_t		(*sha)[HASH_LEN];
-	struct rentry	*e;
-	size_t		 n;
+	struct plist	 l;
+	struct rentry	*e;		/* e[i].path NULL: not to fetch */
 };
 
 static void
 fetch_load_run(void *arg)
 {
 	struct fetch_job *j = arg;
-	struct file_meta m;
-	uint8_t *blocks;
 	size_t i;
 
-	for (i = 0; i < j->n; i++) {
-		if (index_get_any(j->sy->o.store->index, j->paths[i], &m,
-		    &blocks) < 0)
-			continue;
-		if (m.deleted || m.type != ENTRY_FILE || !m.remote ||
-		    memcmp(m.sha256, j->sha[i], HASH_LEN) != 0) {
-			free(blocks);
-			continue;
-		}
-		j->e[i].m = m;
-		j->e[i].blocks = blocks ? blocks : malloc(1);
-		j->e[i].m.blocks = j->e[i].blocks;
-		j->e[i].path = j->paths[i];
-		j->paths[i] = NULL;
-	}
+	for (i = 0; i < j->l.n; i++)
+		(void)pull_load_remote(j->sy, j->l.paths[i], j->l.sha[i],
+		    &j->e[i]);
 }
 
 static void
@@ -124,47 +142,54 @@ fetch_load_done(void *arg)
 {
 	struct fetch_job *j = arg;
 	struct sync *sy = j->sy;
-	struct member *live[PULL_HOLDERS];
 	struct cat_entry *ce;
 	struct pull *p;
-	unsigned k, n;
 	size_t i;
 
-	sy->fetch_jobs--;
-	for (i = 0; i < j->n; i++) {
-		if (j->e[i].path == NULL) {
-			if ((ce = catalog_find(sy->cat, j->paths[i])) != NULL)
-				ce->fetching = false;
-			free(j->paths[i]);
-			continue;
-		}
-		ce = catalog_find(sy->cat, j->e[i].path);
-		j->e[i].m.remote = true;	/* sources: the holders */
-		pull_enqueue(sy, &j->e[i], j->e[i].path, &j->e[i].m.vv, true);
-		if ((p = pull_find(sy, j->e[i].path)) != NULL && ce != NULL) {
-			n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
-			for (k = 0; k < n; k++)
-				pull_add_holder(sy, ce->path, ce->sha,
-				    live[k]->id);
-			ce->fetching = true;
-			sy->st.repairs++;
+	for (i = 0; i < j->l.n; i++) {
+		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
+			ce->fetching = false;
+		/* No row (it changed meanwhile): the next walk decides. */
+		if (ce != NULL && j->e[i].path != NULL) {
+			/* Sources come from the catalog: the row names none. */
+			pull_enqueue(sy, &j->e[i], ce->path, &j->e[i].m.vv,
+			    true);
+			if ((p = pull_find(sy, ce->path)) != NULL) {
+				pull_take_holders(sy, p, ce);
+				sy->st.repairs++;
+			}
 		}
 		rentry_release(&j->e[i]);
 	}
-	free(j->paths);
-	free(j->sha);
+	plist_release(&j->l);
 	free(j->e);
 	free(j);
 	pull_pump(sy);
+}
+
+static void
+fetch_start(struct sync *sy, struct fetch_job *j)
+{
+	size_t i;
+	struct cat_entry *ce;
+
+	j->sy = sy;
+	if ((j->e = calloc(j->l.n, sizeof(*j->e))) != NULL &&
+	    work_submit(sy->o.pool, fetch_load_run, fetch_load_done, j) == 0)
+		return;
+	for (i = 0; i < j->l.n; i++)	/* the next walk tries again */
+		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
+			ce->fetching = false;
+	plist_release(&j->l);
+	free(j->e);
+	free(j);
 }
 
 /* Dropping copies */
 
 struct drop_job {
 	struct sync	*sy;
-	char		**paths;
-	uint8_t		(*sha)[HASH_LEN];
-	size_t		 n;
+	struct plist	 l;
 	unsigned	 dropped;
 };
 
@@ -175,13 +200,14 @@ drop_run(void *arg)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < j->n; i++) {
-		rc = store_drop_copy(j->sy->o.store, j->paths[i], j->sha[i]);
+	for (i = 0; i < j->l.n; i++) {
+		rc = store_drop_copy(j->sy->o.store, j->l.paths[i],
+		    j->l.sha[i]);
 		if (rc == 0)
 			j->dropped++;
 		else if (rc != -ESTALE && rc != -EBUSY && rc != -ENOENT)
 			log_warnx("repair: cannot drop the copy of %s: %s",
-			    j->paths[i], strerror(-rc));
+			    j->l.paths[i], strerror(-rc));
 	}
 }
 
@@ -189,14 +215,10 @@ static void
 drop_done(void *arg)
 {
 	struct drop_job *j = arg;
-	size_t i;
 
 	j->sy->drop_jobs--;
 	j->sy->st.drops += j->dropped;
-	for (i = 0; i < j->n; i++)
-		free(j->paths[i]);
-	free(j->paths);
-	free(j->sha);
+	plist_release(&j->l);
 	free(j);
 }
 
@@ -207,29 +229,23 @@ struct walk {
 	struct place_view	 view;
 	uint64_t		 now;
 	unsigned		 alive;		/* live nodes, this one too */
-	struct sync_stats	 st;
+	struct sync_stats	 st;		/* the counts it makes */
 	struct fetch_job	*fetch;
 	struct drop_job		*drop;
-	size_t			 nunavail;
 	struct cat_entry	*cur;		/* the entry placed */
 };
 
-static bool
-list_add(char ***paths, uint8_t (**sha)[HASH_LEN], size_t *n,
-    const struct cat_entry *e)
+/* Live copies of e's current version, this node's included. */
+static unsigned
+live_copies(struct sync *sy, const struct cat_entry *e)
 {
-	char *p;
+	unsigned i, n = e->held ? 1 : 0;
 
-	if (*paths == NULL && ((*paths = calloc(REPAIR_BATCH,
-	    sizeof(**paths))) == NULL || (*sha = calloc(REPAIR_BATCH,
-	    sizeof(**sha))) == NULL))
-		return (false);
-	if (*n >= REPAIR_BATCH || (p = strdup(e->path)) == NULL)
-		return (false);
-	(*paths)[*n] = p;
-	memcpy((*sha)[*n], e->sha, HASH_LEN);
-	(*n)++;
-	return (true);
+	for (i = 0; i < e->nh; i++)
+		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0 &&
+		    member_up(members_find(sy->o.members, e->h[i].id)))
+			n++;
+	return (n);
 }
 
 /* A full node keeps being a holder of what it has. */
@@ -268,22 +284,14 @@ walk_entry(struct cat_entry *e, void *arg)
 		if (!member_up(m) || !catalog_holds(e, m->id))
 			all_hold = false;
 	}
-	copies = e->held ? 1 : 0;
-	for (i = 0; i < e->nh; i++)
-		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0 &&
-		    member_up(members_find(sy->o.members, e->h[i].id)))
-			copies++;
+	copies = live_copies(sy, e);
 	target = w->view.replicas ? w->view.replicas : w->alive;
 	if (copies < target) {
 		w->st.under++;
 		w->st.repair_bytes += e->size * (target - copies);
 	}
-	if (copies == 0) {
+	if (copies == 0)
 		w->st.unavailable++;
-		if (w->nunavail < UNAVAIL_MAX)
-			(void)str_copy(sy->unavail[w->nunavail++],
-			    PATH_LEN_MAX + 1, e->path);
-	}
 	if (w->view.replicas == REPLICAS_ALL)
 		return;	/* sync fetches everything; nothing is dropped */
 	pinned = catalog_pinned(sy->cat, e->path);
@@ -292,17 +300,15 @@ walk_entry(struct cat_entry *e, void *arg)
 		if (w->fetch == NULL && (w->fetch = calloc(1,
 		    sizeof(*w->fetch))) == NULL)
 			return;
-		if (list_add(&w->fetch->paths, &w->fetch->sha, &w->fetch->n, e))
+		if (plist_add(&w->fetch->l, e))
 			e->fetching = true;
-		return;
-	}
-	if (!mine && !pinned && e->held && !e->fetching && all_hold &&
+	} else if (!mine && !pinned && e->held && !e->fetching && all_hold &&
 	    n == w->view.replicas && w->now >= e->keep_until &&
 	    sy->drop_jobs == 0) {
 		if (w->drop == NULL && (w->drop = calloc(1,
 		    sizeof(*w->drop))) == NULL)
 			return;
-		(void)list_add(&w->drop->paths, &w->drop->sha, &w->drop->n, e);
+		(void)plist_add(&w->drop->l, e);
 	}
 }
 
@@ -312,7 +318,6 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	struct sync *sy = arg;
 	struct member *m;
 	struct walk *w;
-	uint64_t repairs, drops;
 
 	(void)fd;
 	(void)what;
@@ -327,45 +332,18 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 			w->alive++;
 	repair_view(sy, &w->view);
 	catalog_each(sy->cat, walk_entry, w);
-	sy->nunavail = w->nunavail;
-	repairs = sy->st.repairs;
-	drops = sy->st.drops;
 	sy->st.files = w->st.files;
 	sy->st.held = w->st.held;
 	sy->st.under = w->st.under;
 	sy->st.repair_bytes = w->st.repair_bytes;
 	sy->st.unavailable = w->st.unavailable;
-	sy->st.repairs = repairs;
-	sy->st.drops = drops;
-	if (w->fetch) {
-		w->fetch->sy = sy;
-		if ((w->fetch->e = calloc(w->fetch->n ? w->fetch->n : 1,
-		    sizeof(*w->fetch->e))) == NULL || work_submit(sy->o.pool,
-		    fetch_load_run, fetch_load_done, w->fetch) < 0) {
-			/* Next time. */
-			size_t i;
-			struct cat_entry *ce;
-
-			for (i = 0; i < w->fetch->n; i++) {
-				if ((ce = catalog_find(sy->cat,
-				    w->fetch->paths[i])) != NULL)
-					ce->fetching = false;
-				free(w->fetch->paths[i]);
-			}
-			free(w->fetch->paths);
-			free(w->fetch->sha);
-			free(w->fetch->e);
-			free(w->fetch);
-		} else
-			sy->fetch_jobs++;
-	}
+	if (w->fetch)
+		fetch_start(sy, w->fetch);
 	if (w->drop) {
 		w->drop->sy = sy;
-		if (work_submit(sy->o.pool, drop_run, drop_done, w->drop) < 0) {
-			sy->drop_jobs++;
+		sy->drop_jobs++;
+		if (work_submit(sy->o.pool, drop_run, drop_done, w->drop) < 0)
 			drop_done(w->drop);
-		} else
-			sy->drop_jobs++;
 	}
 	free(w);
 }
@@ -375,8 +353,7 @@ repair_start(struct sync *sy)
 {
 	struct timeval tv = { 0, REPAIR_MS * 1000 };
 
-	if ((sy->unavail = calloc(UNAVAIL_MAX, sizeof(*sy->unavail))) ==
-	    NULL || (sy->ev_repair = event_new(sy->o.base, -1, EV_PERSIST,
+	if ((sy->ev_repair = event_new(sy->o.base, -1, EV_PERSIST,
 	    on_repair, sy)) == NULL || event_add(sy->ev_repair, &tv) < 0)
 		return (-ENOMEM);
 	return (0);
@@ -388,8 +365,6 @@ repair_stop(struct sync *sy)
 	if (sy->ev_repair)
 		event_free(sy->ev_repair);
 	sy->ev_repair = NULL;
-	free(sy->unavail);
-	sy->unavail = NULL;
 }
 
 /* Queries (sync.h) */
@@ -435,16 +410,32 @@ sync_learn_replicas(unsigned replicas, void *arg)
 		sy->o.learned(sy->o.hook_arg, replicas);
 }
 
-size_t
-sync_unavailable(struct sync *sy, char (*out)[PATH_LEN_MAX + 1], size_t max)
-{
-	size_t i;
+struct unavail {
+	struct sync	*sy;
+	void		(*fn)(const char *, void *);
+	void		*arg;
+	size_t		 left;
+};
 
-	for (i = 0; i < sy->nunavail && i < max; i++)
-		memcpy(out[i], sy->unavail[i], PATH_LEN_MAX + 1);
-	return (i);
+static void
+unavail_entry(struct cat_entry *e, void *arg)
+{
+	struct unavail *u = arg;
+
+	if (u->left > 0 && e->live && live_copies(u->sy, e) == 0) {
+		u->fn(e->path, u->arg);
+		u->left--;
+	}
 }
 
+void
+sync_unavailable(struct sync *sy, size_t max,
+    void (*fn)(const char *, void *), void *arg)
+{
+	struct unavail u = { sy, fn, arg, max };
+
+	catalog_each(sy->cat, unavail_entry, &u);
+}
 int
 sync_holders(struct sync *sy, const char *path,
     void (*fn)(const char *, bool, void *), void *arg)

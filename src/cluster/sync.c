@@ -255,15 +255,23 @@ struct announce_job {
 	uint64_t	 since;
 	struct frames	 fr;
 	struct self_row	*rows;		/* for the catalog */
-	size_t		 nrows;
+	size_t		 nrows, cap;
 };
 
 static int
 announce_row(const char *path, const struct file_meta *m, void *arg)
 {
 	struct announce_job *j = arg;
-	struct self_row *r = &j->rows[j->nrows];
+	struct self_row *r, *nr;
 
+	/* Most announcements carry a row or two: grow as needed. */
+	if (j->nrows == j->cap) {
+		j->cap = j->cap ? 2 * j->cap : 16;
+		if ((nr = realloc(j->rows, j->cap * sizeof(*nr))) == NULL)
+			return (-ENOMEM);
+		j->rows = nr;
+	}
+	r = &j->rows[j->nrows];
 	if ((r->path = strdup(path)) == NULL)
 		return (-ENOMEM);
 	r->m = *m;
@@ -278,8 +286,6 @@ announce_run(void *arg)
 	struct announce_job *j = arg;
 
 	j->fr.kind = 0;
-	if ((j->rows = calloc(ANNOUNCE_ROWS, sizeof(*j->rows))) == NULL)
-		return;
 	(void)index_changes(j->sy->o.store->index, j->since, ANNOUNCE_ROWS,
 	    announce_row, j);
 	if (j->fr.n > 0)

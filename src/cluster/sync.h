@@ -123,9 +123,9 @@ void	sync_set_space(struct sync *, uint64_t free_bytes, bool full);
 /* Pins (persisted by the caller in the index). */
 int	sync_pin(struct sync *, const char *path, bool pin);
 void	sync_pins(struct sync *, void (*fn)(const char *, void *), void *arg);
-/* Up to max paths of files with no live copy, as a JSON-ready list. */
-size_t	sync_unavailable(struct sync *, char (*out)[PATH_LEN_MAX + 1],
-	    size_t max);
+/* fn for up to max files with no live copy. */
+void	sync_unavailable(struct sync *, size_t max,
+	    void (*fn)(const char *path, void *), void *arg);
 /*
  * The holders of path that this node knows of: ids (hex) of members that
  * announced its current version, with whether each is alive.  Calls fn

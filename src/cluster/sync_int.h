@@ -99,9 +99,7 @@ struct sync {
 	struct event		*ev_repair;
 	bool			 self_full;
 	uint64_t		 free_bytes;
-	unsigned		 fetch_jobs, drop_jobs;
-	char			(*unavail)[PATH_LEN_MAX + 1];
-	size_t			 nunavail;
+	unsigned		 drop_jobs;
 };
 
 void	rentry_release(struct rentry *);
@@ -126,6 +124,12 @@ void	pull_readers_attach(struct sync *, struct pull *);
 struct pull *pull_find(struct sync *, const char *target);
 /* pull.c: move a queued pull to the front */
 void	pull_hurry(struct sync *, struct pull *);
+/* pull.c: path's row (with blocks), which must be a live file held
+ * elsewhere with content sha (else -ESTALE).  Pool only. */
+int	pull_load_remote(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN], struct rentry *);
+/* pull.c: the live members holding ce's version become p's sources. */
+void	pull_take_holders(struct sync *, struct pull *, struct cat_entry *);
 
 /* repair.c */
 void	repair_view(struct sync *, struct place_view *);

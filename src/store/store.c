@@ -654,8 +654,7 @@ store_drop_copy(struct store *s, const char *path, const uint8_t sha[HASH_LEN])
 	const char *name;
 	int dfd, rc;
 
-	if (store_is_busy(s, path))
-		return (-EBUSY);
+	/* -EBUSY while a writer commits it: the next walk tries again. */
 	if ((rc = store_busy_add(s, path)) < 0)
 		return (rc);
 	/* The file must still be that version (hashed again if touched). */
