@@ -259,6 +259,89 @@ test_request_telnet(void **state)
 	free(line);
 }
 
+/*
+ * Runs the control stream in[len] through the Telnet filter cut at split
+ * and split2, as reads would cut it, and returns what a session keeps:
+ * the output, emptied at every Synch.
+ */
+static size_t
+telnet_run(const char *in, size_t len, size_t split, size_t split2,
+    char *keep, bool *synch)
+{
+	struct ftp_telnet t = { 0 };
+	size_t cuts[3] = { split, split2, len };
+	size_t at = 0, kept = 0, i, n;
+	char out[64];
+	char *chunk;
+	bool sy;
+
+	*synch = false;
+	for (i = 0; i < 3; i++) {
+		n = cuts[i] - at;
+		chunk = exact_copy(in + at, n);
+		sy = false;
+		n = ftp_telnet_filter(&t, chunk, n, out, &sy);
+		free(chunk);
+		if (sy) {
+			kept = 0;
+			*synch = true;
+		}
+		memcpy(keep + kept, out, n);
+		kept += n;
+		at = cuts[i];
+	}
+	return (kept);
+}
+
+struct telnet_case {
+	const char	*in;
+	size_t		 len;
+	const char	*want;
+	size_t		 wlen;
+	bool		 synch;
+};
+
+/* However reads cut a control stream, Telnet comes out of it the same. */
+static void
+test_telnet_filter_every_split(void **state)
+{
+#define TC(i, w, sy)	{ i, sizeof(i) - 1, w, sizeof(w) - 1, sy }
+	static const struct telnet_case cases[] = {
+		TC("NOOP\r\n", "NOOP\r\n", false),
+		/* IP + Synch before ABOR: RFC 959 and BSD ftp(1). */
+		TC("\xff\xf4\xff\xf2" "ABOR\r\n", "ABOR\r\n", true),
+		/* The Synch discards what was typed before it. */
+		TC("SIZE a\r\n\xff\xf4\xff\xf2" "ABOR\r\n", "ABOR\r\n", true),
+		/* Options carry one byte, even CR or LF. */
+		TC("\xff\xfb\x0a" "NO\xff\xfd\x0dOP\r\n", "NOOP\r\n", false),
+		/* A subnegotiation is dropped up to IAC SE, IAC IAC inside. */
+		TC("\xff\xfa\x18\x01\r\nx\xff\xff\xff\xf0" "NOOP\r\n",
+		    "NOOP\r\n", false),
+		/* IAC IAC stays a pair for the line parser. */
+		TC("RETR a\xff\xff" "b\r\n", "RETR a\xff\xff" "b\r\n", false),
+		/* Other commands (NOP, AYT, GA) go. */
+		TC("\xff\xf1N\xff\xf6O\xff\xf9OP\r\n", "NOOP\r\n", false),
+	};
+#undef TC
+	char keep[64];
+	size_t i, a, b, n;
+	bool synch;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct telnet_case *c = &cases[i];
+
+		for (a = 0; a <= c->len; a++)
+			for (b = a; b <= c->len; b++) {
+				n = telnet_run(c->in, c->len, a, b, keep,
+				    &synch);
+				assert_int_equal(n, c->wlen);
+				assert_memory_equal(keep, c->want, n);
+				assert_int_equal(synch, c->synch);
+			}
+	}
+}
+
 struct req_prefix {
 	int		 rc;
 	enum ftp_verb	 verb;
@@ -527,6 +610,7 @@ main(void)
 		cmocka_unit_test(test_request_ctl_in_arg),
 		cmocka_unit_test(test_request_telnet),
 		cmocka_unit_test(test_request_every_prefix),
+		cmocka_unit_test(test_telnet_filter_every_split),
 		cmocka_unit_test(test_port_ok),
 		cmocka_unit_test(test_port_bad),
 		cmocka_unit_test(test_port_every_prefix),

@@ -140,6 +140,8 @@ struct ftp_session {
 	TAILQ_ENTRY(ftp_session) entry;
 	struct ftp_server	*srv;
 	struct bufferevent	*bev;
+	struct evbuffer		*lines;		/* input, Telnet removed */
+	struct ftp_telnet	 telnet;
 	evutil_socket_t		 fd;
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 local;

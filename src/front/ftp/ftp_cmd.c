@@ -36,6 +36,67 @@ ftp_verb_name(enum ftp_verb v)
 	return ((unsigned)v < FTP_VERB_COUNT ? verb_names[v] : "");
 }
 
+enum {
+	TN_DATA,	/* plain bytes */
+	TN_IAC,		/* after IAC */
+	TN_OPT,		/* after IAC WILL/WONT/DO/DONT: one option byte */
+	TN_SB,		/* inside IAC SB ... */
+	TN_SB_IAC,	/* an IAC inside a subnegotiation */
+};
+
+#define TN_SE		240
+#define TN_DM		242
+#define TN_SB_		250
+#define TN_IAC_		255
+
+size_t
+ftp_telnet_filter(struct ftp_telnet *t, const char *in, size_t len, char *out,
+    bool *synch)
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		switch (t->state) {
+		case TN_DATA:
+			if (c == TN_IAC_)
+				t->state = TN_IAC;
+			else
+				out[o++] = (char)c;
+			break;
+		case TN_IAC:
+			t->state = TN_DATA;
+			if (c == TN_IAC_) {
+				out[o++] = (char)TN_IAC_;
+				out[o++] = (char)TN_IAC_;
+			} else if (c >= 251)	/* WILL WONT DO DONT */
+				t->state = TN_OPT;
+			else if (c == TN_SB_)
+				t->state = TN_SB;
+			else if (c == TN_DM) {
+				*synch = true;
+				o = 0;
+			}
+			break;
+		case TN_OPT:
+			t->state = TN_DATA;
+			break;
+		case TN_SB:
+			if (c == TN_IAC_)
+				t->state = TN_SB_IAC;
+			break;
+		case TN_SB_IAC:
+			t->state = c == TN_SE ? TN_DATA : TN_SB;
+			break;
+		default:
+			t->state = TN_DATA;
+			break;
+		}
+	}
+	return (o);
+}
+
 /*
  * Removes telnet IAC commands in place: IAC IAC is a literal 0xff, IAC
  * WILL/WONT/DO/DONT take one option byte, any other IAC X is dropped.

@@ -2,9 +2,13 @@
  * ftp_cmd: parses one FTP command line and the address arguments of
  * PORT/EPRT.  Pure functions over bytes, fuzzed in fuzz/.
  *
- * A line arrives without its CRLF.  Telnet IAC sequences (which some clients
- * send before ABOR) are skipped.  The verb is case-insensitive; the argument
- * is everything after the first space and may not hold NUL, CR or LF.
+ * The control stream first passes ftp_telnet_filter, which removes Telnet
+ * commands (RFC 854) as the bytes arrive, whatever read they are split
+ * over, and reports the Synch mark (IAC DM) that RFC 959 clients send,
+ * with IAC IP, before ABOR.  A line then arrives without its CRLF; the
+ * line parser drops any IAC sequence left in it too.  The verb is
+ * case-insensitive; the argument is everything after the first space and
+ * may not hold NUL, CR or LF.
  */
 #ifndef SHOAL_FRONT_FTP_CMD_H
 #define SHOAL_FRONT_FTP_CMD_H
@@ -29,6 +33,22 @@ enum ftp_verb {
 	FTP_USER, FTP_CCC, FTP_XCUP, FTP_XCWD, FTP_XMKD, FTP_XPWD, FTP_XRMD,
 	FTP_VERB_COUNT
 };
+
+/* Where the Telnet filter is inside a command (state between reads). */
+struct ftp_telnet {
+	unsigned char	 state;
+};
+
+/*
+ * Copies in[len] to out (room for len + 1 bytes), removing Telnet commands:
+ * IAC WILL/WONT/DO/DONT and their option byte, IAC SB up to IAC SE, and
+ * any other IAC X.  IAC IAC (a literal 0xff) is kept as the pair, which
+ * ftp_parse_request turns into one byte.  Returns the bytes written.  If
+ * an IAC DM was seen, *synch is set and out holds only what followed the
+ * last one: RFC 854 discards the data before the Synch mark.
+ */
+size_t	ftp_telnet_filter(struct ftp_telnet *, const char *in, size_t len,
+	    char *out, bool *synch) __attribute__((warn_unused_result));
 
 struct ftp_request {
 	enum ftp_verb	 verb;

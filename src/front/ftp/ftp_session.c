@@ -10,6 +10,13 @@
  *
  * Lines are read with a cap of FTP_LINE_MAX: a longer line is answered
  * with 500 and the connection closes, without buffering more of it.
+ *
+ *   socket ──> bev input ──ftp_telnet_filter──> lines ──> one command
+ *
+ * Urgent data stays in band (SO_OOBINLINE): ftplib sends ABOR's last byte
+ * urgent, RFC 959 clients the Synch (IAC DM).  The filter runs even while
+ * a command waits for a transfer to end, so a Synch discards what was
+ * typed before it and the ABOR behind it is answered at once.
  */
 #include "front/ftp/ftp.h"
 
@@ -67,6 +74,7 @@ session_free(struct ftp_session *s)
 		ftp_xfer_free(s->xfer);
 	if (s->bev)
 		bufferevent_free(s->bev);
+	evbuffer_free(s->lines);
 	event_free(s->timer);
 	event_free(s->delay);
 	event_free(s->reap);
@@ -420,6 +428,9 @@ cmd_auth(struct ftp_session *s, const struct ftp_request *req)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
+	/* SECURITY: plaintext sent behind AUTH is not taken as protected. */
+	evbuffer_drain(s->lines, evbuffer_get_length(s->lines));
+	memset(&s->telnet, 0, sizeof(s->telnet));
 	s->bev = tb;
 	s->tls = true;
 	s->pbsz = false;
@@ -724,18 +735,38 @@ handle(struct ftp_session *s, struct ftp_request *req)
 
 /* May a line be handled while a transfer runs? Only ABOR and STAT. */
 static bool
-allowed_during_xfer(const char *line, size_t len)
+allowed_during_xfer(int rc, const struct ftp_request *req)
 {
-	char copy[16];
-	struct ftp_request req;
-
-	if (len > sizeof(copy))
-		len = sizeof(copy);
-	memcpy(copy, line, len);
-	if (ftp_parse_request(copy, len, &req) < 0 && req.name[0] == '\0')
+	if (rc < 0 && req->name[0] == '\0')
 		return (false);
-	return (strcmp(req.name, "ABOR") == 0 ||
-	    strcmp(req.name, "STAT") == 0);
+	return (strcmp(req->name, "ABOR") == 0 ||
+	    strcmp(req->name, "STAT") == 0);
+}
+
+/*
+ * Moves what arrived on the control connection into s->lines without its
+ * Telnet commands.  A Synch mark discards the lines before it.  Stops once
+ * a full line's worth waits, so s->lines stays under 2 * FTP_LINE_MAX.
+ */
+static void
+telnet_feed(struct ftp_session *s)
+{
+	char in[1024], out[sizeof(in) + 1];
+	struct evbuffer *raw = bufferevent_get_input(s->bev);
+	bool synch;
+	size_t m;
+	int got;
+
+	while (evbuffer_get_length(raw) > 0 &&
+	    evbuffer_get_length(s->lines) < FTP_LINE_MAX) {
+		if ((got = evbuffer_remove(raw, in, sizeof(in))) <= 0)
+			return;
+		synch = false;
+		m = ftp_telnet_filter(&s->telnet, in, (size_t)got, out, &synch);
+		if (synch)
+			evbuffer_drain(s->lines, evbuffer_get_length(s->lines));
+		evbuffer_add(s->lines, out, m);
+	}
 }
 
 static void
@@ -743,14 +774,15 @@ process_lines(struct ftp_session *s)
 {
 	char line[FTP_LINE_MAX];
 	struct ftp_request req;
-	struct evbuffer *in;
+	struct evbuffer *in = s->lines;
 	struct evbuffer_ptr eol;
 	size_t eol_len, len;
 	int rc;
 
-	while (!s->busy && !s->closing && !s->close_on_flush &&
-	    !s->tls_pending && s->bev != NULL) {
-		in = bufferevent_get_input(s->bev);
+	while (!s->closing && !s->close_on_flush && s->bev != NULL) {
+		telnet_feed(s);
+		if (s->busy || s->tls_pending)
+			return;
 		eol = evbuffer_search_eol(in, NULL, &eol_len,
 		    EVBUFFER_EOL_CRLF);
 		if (eol.pos < 0) {
@@ -762,10 +794,10 @@ process_lines(struct ftp_session *s)
 		if (len + eol_len > FTP_LINE_MAX)
 			goto too_long;
 		evbuffer_copyout(in, line, len);
-		if (s->xfer && !allowed_during_xfer(line, len))
+		rc = ftp_parse_request(line, len, &req);
+		if (s->xfer && !allowed_during_xfer(rc, &req))
 			return;	/* waits for the transfer to end */
 		evbuffer_drain(in, len + eol_len);
-		rc = ftp_parse_request(line, len, &req);
 		if (rc == 0 && log_enabled(LOG_LVL_DEBUG))
 			/* SECURITY: passwords are never logged. */
 			log_debug("ftp: %s -> %s%s%.*s", s->peer_str, req.name,
@@ -874,6 +906,9 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->fd = fd;
 	s->data.fd = -1;
 	sock_nodelay(fd);
+	/* Urgent bytes (ABOR, the Telnet Synch) stay in the stream. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &(int){ 1 },
+	    sizeof(int));
 	memcpy(&s->peer, sa, (size_t)socklen);
 	ll = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &ll);
@@ -883,8 +918,9 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->timer = evtimer_new(srv->o.base, on_timer, s);
 	s->delay = evtimer_new(srv->o.base, on_login_delay, s);
 	s->reap = event_new(srv->o.base, -1, 0, on_reap, s);
+	s->lines = evbuffer_new();
 	if (s->bev == NULL || s->timer == NULL || s->delay == NULL ||
-	    s->reap == NULL) {
+	    s->reap == NULL || s->lines == NULL) {
 		if (s->bev)
 			bufferevent_free(s->bev);
 		else
@@ -895,6 +931,8 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 			event_free(s->delay);
 		if (s->reap)
 			event_free(s->reap);
+		if (s->lines)
+			evbuffer_free(s->lines);
 		free(s);
 		return;
 	}
