@@ -36,6 +36,7 @@ usage(FILE *f)
 	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
 	    "           [--tracker HOST:PORT] [--sync-writes K]\n"
 	    "           [--repair-delay SECONDS]\n"
+	    "           [--ftp-require-tls auto|yes|no]\n"
 	    "           [--log-level LEVEL] [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
 	    "  tracker DIR [--listen HOST:PORT] [--http HOST:PORT|off]\n"
@@ -112,6 +113,7 @@ cmd_node(int argc, char **argv)
 		    (strcmp(argv[i], "--ftp") == 0 ||
 		    strcmp(argv[i], "--peer") == 0 ||
 		    strcmp(argv[i], "--http") == 0 ||
+		    strcmp(argv[i], "--ftp-require-tls") == 0 ||
 		    strcmp(argv[i], "--sync-writes") == 0 ||
 		    strcmp(argv[i], "--repair-delay") == 0 ||
 		    strcmp(argv[i], "--tracker") == 0 ||
@@ -144,6 +146,9 @@ cmd_node(int argc, char **argv)
 			rc = cfg_set(&c, "peer", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--http") == 0)
 			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--ftp-require-tls") == 0)
+			rc = cfg_set(&c, "ftp", "require_tls", v, err,
+			    sizeof(err));
 		else if (strcmp(argv[i], "--sync-writes") == 0)
 			rc = cfg_set(&c, "sync", "writes", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--repair-delay") == 0)

@@ -69,6 +69,9 @@ static const struct cfg_key keys[] = {
 	    "offer explicit FTPS (AUTH TLS)"),
 	BOOL("ftp", "tls_require_reuse", ftp_tls_require_reuse, "yes",
 	    "data connections must resume the control connection's TLS session"),
+	STR("ftp", "require_tls", ftp_require_tls, "auto",
+	    "refuse logins before AUTH TLS: auto (unless listening on "
+	    "loopback), yes or no"),
 	STR("ftp", "tls_cert", ftp_tls_cert, "tls/cert.pem",
 	    "certificate (PEM); relative to DIR/.shoal"),
 	STR("ftp", "tls_key", ftp_tls_key, "tls/key.pem",

@@ -29,6 +29,7 @@ struct cfg {
 	char		ftp_pasv_address[64];
 	bool		ftp_tls;
 	bool		ftp_tls_require_reuse;
+	char		ftp_require_tls[8];
 	char		ftp_tls_cert[CFG_STR_MAX];
 	char		ftp_tls_key[CFG_STR_MAX];
 	/* [peer] */

@@ -10,8 +10,8 @@ import socket
 
 import pytest
 
-from conftest import (NET_TIMEOUT, read_all, retr, stor, tmp_leftovers,
-                      wait_for)
+from conftest import (Node, probe, read_all, retr, run_shoal, stor,
+                      tmp_leftovers, wait_for)
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"
 BIG = 64 << 20
@@ -165,3 +165,153 @@ def test_synch_abor_mid_stor(node):
     assert c.cmd("NOOP").startswith("200")
     assert not (n.dir / "part.bin").exists()
     wait_for(lambda: not tmp_leftovers(n.dir), what="temp file removed")
+
+
+# --- names that would break the reply format --------------------------------
+
+EVIL = ["evil\r\n226 forged", "lf\nonly", "cr\ronly", "tab\there", "bell\x07"]
+
+
+def make_evil(n):
+    (n.dir / "ok.txt").write_bytes(b"ok")
+    for name in EVIL:
+        (n.dir / name).write_bytes(b"x")
+    os.symlink("t\r\n226 forged-target", n.dir / "link")
+
+
+def test_control_names_not_in_listings(node):
+    n = node()
+    make_evil(n)
+    ftp = n.ftp(timeout=10)
+    assert set(ftp.nlst()) == {"ok.txt", "link"}
+    lines = []
+    ftp.retrlines("LIST", lines.append)
+    assert len(lines) == 2, lines
+    assert not any("forged" in line for line in lines), lines
+    assert any(line.endswith(" ok.txt") for line in lines), lines
+    assert any(line.endswith(" link") for line in lines), lines
+    assert {name for name, _ in ftp.mlsd()} == {"ok.txt", "link"}
+
+
+def test_control_names_not_in_stat(node):
+    n = node()
+    make_evil(n)
+    c = n.control(timeout=10)
+    c.login()
+    r = c.cmd("STAT /")
+    lines = r.split("\n")
+    assert lines[0].startswith("213-"), r
+    assert lines[-1].startswith("213 "), r
+    assert "forged" not in r, r
+    # Nothing but entries between the first and last line, each one of them.
+    body = lines[1:-1]
+    assert len(body) == 2, r
+    assert not any(line[:3].isdigit() for line in body), r
+    # The session is in step: the next reply answers the next command.
+    assert c.cmd("NOOP").startswith("200")
+
+
+def test_control_names_refused_as_arguments(node):
+    n = node()
+    (n.dir / "a\tb").write_bytes(b"x")
+    c = n.control(timeout=10)
+    c.login()
+    for cmd in ("SIZE a\tb", "RNFR a\tb", "DELE a\tb", "MKD x\x07y",
+                "STAT a\tb"):
+        r = c.cmd(cmd)
+        assert r.startswith("501"), (cmd, r)
+    assert (n.dir / "a\tb").exists()
+
+
+# --- 257 quoting (RFC 959 appendix II) --------------------------------------
+
+
+def test_257_doubles_quotes(node):
+    n = node()
+    c = n.control(timeout=10)
+    c.login()
+    assert c.cmd('MKD a"b') == '257 "/a""b" created.'
+    assert c.cmd('CWD a"b').startswith("250")
+    assert c.cmd("PWD") == '257 "/a""b" is the current directory.'
+    assert c.cmd('MKD "q"').startswith('257 "/a""b/""q""" ')
+    ftp = n.ftp(timeout=10)
+    assert ftp.mkd('x"y') == '/x"y'
+    ftp.cwd('x"y')
+    assert ftp.pwd() == '/x"y'
+    assert (n.dir / 'a"b' / '"q"').is_dir()
+
+
+# --- plaintext logins on listeners that require TLS -------------------------
+
+
+def network_node(node, *options, args=()):
+    """A node on 0.0.0.0 with an account alice (guest removed)."""
+    d = node.new_dir()
+    assert run_shoal("-C", d, "user", "del", "guest").returncode == 0
+    r = run_shoal("-C", d, "user", "add", "alice", "--password", PW)
+    assert r.returncode == 0, r.stderr
+    if args:
+        proc, port, log = node.spawn(d, "0.0.0.0", None, options, None, args)
+        n = Node(d, "0.0.0.0", port, proc, log, node.clients)
+        node.nodes.append(n)
+        wait_for(lambda: probe(n.host, port) or proc.poll() is not None,
+                 what="node listening")
+        assert proc.poll() is None, n.log()
+        return n
+    return node(*options, directory=d, listen="0.0.0.0")
+
+
+PW = "Al1ce-Pw-93ab17"
+
+
+def test_require_tls_by_default_off_loopback(node):
+    n = network_node(node)
+    c = n.control(timeout=10)
+    r = c.cmd("USER alice")
+    assert r.startswith("530") and "AUTH TLS" in r, r
+    r = c.cmd(f"PASS {PW}")
+    assert r.startswith("530") and "AUTH TLS" in r, r
+    with pytest.raises(ftplib.error_perm, match="^530"):
+        n.ftp("alice", PW)
+    tls = n.ftps("alice", PW)
+    assert tls.pwd() == "/"
+    stor(tls, "f.txt", b"over tls")
+    assert retr(tls, "f.txt") == b"over tls"
+
+
+@pytest.mark.parametrize("how", ["option", "flag"])
+def test_require_tls_can_be_turned_off(node, how):
+    if how == "option":
+        n = network_node(node, "ftp.require_tls=no")
+    else:
+        n = network_node(node, args=("--ftp-require-tls", "no"))
+    assert n.ftp("alice", PW).pwd() == "/"
+
+
+@pytest.mark.parametrize("how", ["option", "flag"])
+def test_require_tls_on_loopback_when_asked(node, how):
+    if how == "option":
+        n = node("ftp.require_tls=yes")
+    else:
+        d = node.new_dir()
+        proc, port, log = node.spawn(d, "127.0.0.1", None, (), None,
+                                     ("--ftp-require-tls", "yes"))
+        n = Node(d, "127.0.0.1", port, proc, log, node.clients)
+        node.nodes.append(n)
+        wait_for(lambda: probe(n.host, port) or proc.poll() is not None,
+                 what="node listening")
+        assert proc.poll() is None, n.log()
+    with pytest.raises(ftplib.error_perm, match="^530"):
+        n.ftp()
+    assert n.ftps().pwd() == "/"
+
+
+def test_loopback_allows_plaintext_by_default(node):
+    assert node().ftp().pwd() == "/"
+
+
+def test_require_tls_bad_value_stops_the_node(node):
+    d = node.new_dir()
+    rc, log = node.run_until_exit(d, options=("ftp.require_tls=maybe",))
+    assert rc != 0
+    assert "ftp.require_tls" in log, log

@@ -96,6 +96,7 @@ struct ftp_server {
 	unsigned		 pasv_lo, pasv_hi, pasv_next;
 	struct sockaddr_storage	 pasv_addr;
 	bool			 has_pasv_addr;
+	bool			 require_tls;	/* no login before AUTH TLS */
 	uint64_t		 bytes_in, bytes_out;
 };
 
@@ -174,6 +175,9 @@ struct ftp_session {
 };
 
 /* ftp_session.c */
+/* ftp.require_tls for a listener on sa: 0 and *on, or -EINVAL. */
+int	ftp_require_tls(const struct cfg *, const struct sockaddr *sa,
+	    bool *on);
 void	ftp_session_accept(struct ftp_server *, evutil_socket_t,
 	    const struct sockaddr *, int socklen);
 void	ftp_reply(struct ftp_session *, int code, const char *, ...)
@@ -194,6 +198,13 @@ bool	ftp_job_release(struct ftp_session *);
 int	ftp_resolve(struct ftp_session *, const struct ftp_request *,
 	    char *out, size_t outsize);
 int	ftp_reply_errno(struct ftp_session *, int err, const char *what);
+/*
+ * Writes "/" + path into out (FTP_QUOTED_MAX + 1 bytes) with each '"'
+ * doubled, as RFC 959 (appendix II) wants inside the quotes of a 257
+ * reply; returns out.
+ */
+#define FTP_QUOTED_MAX	(2 * PATH_LEN_MAX + 2)
+const char *ftp_quote_path(const char *path, char *out);
 
 /* ftp_files.c: handlers of commands that touch the store */
 void	ftp_cmd_files(struct ftp_session *, const struct ftp_request *);

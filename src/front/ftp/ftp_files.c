@@ -294,9 +294,13 @@ file_done(void *arg)
 		ftp_reply(s, 250, "Directory successfully changed.");
 		break;
 	case FTP_MKD:
-	case FTP_XMKD:
-		ftp_reply(s, 257, "\"/%s\" created.", j->path);
+	case FTP_XMKD: {
+		char q[FTP_QUOTED_MAX + 1];
+
+		ftp_reply(s, 257, "\"%s\" created.",
+		    ftp_quote_path(j->path, q));
 		break;
+	}
 	case FTP_RMD:
 	case FTP_XRMD:
 		ftp_reply(s, 250, "Remove directory operation successful.");

@@ -4,6 +4,13 @@
  * answer on the control connection.  The listing is built by a job into an
  * evbuffer; symlinks are shown as links and never followed, so a link
  * pointing outside the folder reveals nothing of its target's metadata.
+ *
+ * A name (or link target) holding a control byte is not listed at all.
+ * CR or LF in it would end a line of the listing, and on the control
+ * connection (STAT, MLST) a reply: a file made in the folder by other
+ * means could forge replies.  RFC 959's CR NUL escape only covers CR and
+ * few clients undo it; such names are refused as arguments anyway
+ * (path_resolve), so a client could do nothing with a listed one.
  */
 #include "front/ftp/ftp.h"
 
@@ -57,6 +64,18 @@ mode_string(mode_t m, char *out)
 	out[10] = '\0';
 }
 
+/* SECURITY: names with control bytes never reach a listing or a reply. */
+static bool
+has_ctl(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return (true);
+	return (false);
+}
+
 /* Appends one entry in the job's style; dfd/name locate a symlink. */
 static void
 emit(struct list_job *j, const char *name, const struct stat *st, int dfd)
@@ -81,7 +100,8 @@ emit(struct list_job *j, const char *name, const struct stat *st, int dfd)
 		if (tl >= 0)
 			target[tl] = '\0';
 		/* SECURITY: a target outside the folder is nobody's business. */
-		if (tl >= 0 && (target[0] == '/' || strstr(target, "..")))
+		if (tl >= 0 && (target[0] == '/' || strstr(target, "..") ||
+		    has_ctl(target)))
 			tl = -1;
 		/* Like ls: the year instead of the time past six months. */
 		if (t > j->now - 180 * 86400 && t < j->now + 86400)
@@ -125,6 +145,8 @@ emit_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
 
 	if (j->count >= LIST_ENTRIES_MAX)
 		return (-1);
+	if (has_ctl(name))
+		return (0);
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFREG | 0644;
 	st.st_nlink = 1;
@@ -182,6 +204,8 @@ list_run(void *arg)
 			continue;
 		/* SECURITY: the private folder is invisible. */
 		if (j->path[0] == '\0' && strcmp(de->d_name, PATH_PRIVATE) == 0)
+			continue;
+		if (has_ctl(de->d_name))
 			continue;
 		if (j->style == STYLE_NLST) {
 			emit(j, de->d_name, &st, -1);

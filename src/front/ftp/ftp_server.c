@@ -97,6 +97,12 @@ ftp_server_new(const struct ftp_server_opts *o, char *err, size_t errlen)
 		    c->ftp_listen);
 		goto fail;
 	}
+	if (ftp_require_tls(c, (struct sockaddr *)&ss, &srv->require_tls) <
+	    0) {
+		(void)str_fmt(err, errlen, "ftp.require_tls: '%s' is not "
+		    "auto, yes or no", c->ftp_require_tls);
+		goto fail;
+	}
 	if (parse_pasv_ports(srv, c->ftp_pasv_ports) < 0) {
 		(void)str_fmt(err, errlen, "ftp.pasv_ports: '%s' is not "
 		    "LOW-HIGH with 1024 <= LOW <= HIGH", c->ftp_pasv_ports);

@@ -158,7 +158,7 @@ ftp_reply_raw(struct ftp_session *s, const char *text, size_t len)
 void
 ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
 {
-	char line[PATH_LEN_MAX + 256];
+	char line[FTP_QUOTED_MAX + 256];
 	va_list ap;
 	int n, m;
 
@@ -174,6 +174,21 @@ ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
 	line[n++] = '\r';
 	line[n++] = '\n';
 	ftp_reply_raw(s, line, (size_t)n);
+}
+
+const char *
+ftp_quote_path(const char *path, char *out)
+{
+	size_t o = 0;
+
+	out[o++] = '/';
+	for (; *path && o + 3 <= FTP_QUOTED_MAX; path++) {
+		out[o++] = *path;
+		if (*path == '"')
+			out[o++] = '"';
+	}
+	out[o] = '\0';
+	return (out);
 }
 
 int
@@ -274,6 +289,30 @@ ftp_session_resume(struct ftp_session *s)
 
 /* Login */
 
+int
+ftp_require_tls(const struct cfg *c, const struct sockaddr *sa, bool *on)
+{
+	if (strcmp(c->ftp_require_tls, "yes") == 0)
+		*on = true;
+	else if (strcmp(c->ftp_require_tls, "no") == 0)
+		*on = false;
+	else if (strcmp(c->ftp_require_tls, "auto") == 0)
+		*on = !addr_is_loopback(sa);
+	else
+		return (-EINVAL);
+	return (0);
+}
+
+/* SECURITY: no password crosses a network in the clear (RFC 4217 5.1). */
+static bool
+refuse_plaintext(struct ftp_session *s)
+{
+	if (s->tls || !s->srv->require_tls)
+		return (false);
+	ftp_reply(s, 530, "This server requires AUTH TLS before login.");
+	return (true);
+}
+
 struct login_job {
 	struct ftp_session	*s;
 	char			 user[AUTH_NAME_MAX + 1];
@@ -343,6 +382,8 @@ cmd_user(struct ftp_session *s, const struct ftp_request *req)
 		ftp_reply(s, 530, "Already logged in.");
 		return;
 	}
+	if (refuse_plaintext(s))
+		return;
 	if (req->arg.len == 0 || req->arg.len > AUTH_NAME_MAX) {
 		/* Unknown names get the same path as known ones. */
 		s->user[0] = '\0';
@@ -363,6 +404,8 @@ cmd_pass(struct ftp_session *s, const struct ftp_request *req)
 		ftp_reply(s, 230, "Already logged in.");
 		return;
 	}
+	if (refuse_plaintext(s))
+		return;
 	if (!s->user_given) {
 		ftp_reply(s, 503, "Login with USER first.");
 		return;
@@ -669,10 +712,13 @@ handle(struct ftp_session *s, struct ftp_request *req)
 			ftp_reply(s, 504, "Only file structure is supported.");
 		break;
 	case FTP_PWD:
-	case FTP_XPWD:
-		ftp_reply(s, 257, "\"/%s\" is the current directory.",
-		    s->cwd);
+	case FTP_XPWD: {
+		char q[FTP_QUOTED_MAX + 1];
+
+		ftp_reply(s, 257, "\"%s\" is the current directory.",
+		    ftp_quote_path(s->cwd, q));
 		break;
+	}
 	case FTP_REST: {
 		uint64_t off;
 
