@@ -804,6 +804,8 @@ node_run(const char *dir, const struct cfg *c)
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct node n;
 	char err[512] = "", users[4300], path[4300];
+	struct sockaddr_storage ss;
+	socklen_t sl;
 	int status = 1;
 
 	memset(&n, 0, sizeof(n));
@@ -812,6 +814,13 @@ node_run(const char *dir, const struct cfg *c)
 	if (str_fmt(n.priv, sizeof(n.priv), "%s/.shoal", dir) < 0 ||
 	    str_fmt(users, sizeof(users), "%s/users", n.priv) < 0) {
 		log_errorx("%s: path too long", dir);
+		return (1);
+	}
+	/* Before anything starts: a node must not run without its FTP. */
+	if (strcmp(c->ftp_listen, "off") != 0 &&
+	    addr_parse(c->ftp_listen, &ss, &sl) < 0) {
+		log_errorx("ftp.listen: '%s': %s", c->ftp_listen,
+		    addr_parse_error(c->ftp_listen));
 		return (1);
 	}
 	if (check_guest(c, users) < 0)

@@ -62,6 +62,50 @@ addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 const char *
+addr_parse_error(const char *s)
+{
+	struct sockaddr_storage ss;
+	const char *colon, *hs, *p;
+	bool v4ish = true, v6ish = false;
+	struct span ps;
+	uint64_t port;
+	socklen_t sl;
+	size_t hl;
+
+	if (addr_parse(s, &ss, &sl) == 0)
+		return ("no error");
+	if (s[0] == '[') {
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			return ("an IPv6 address is written [ADDR]:PORT");
+		hs = s + 1;
+		hl = (size_t)(colon - hs);
+		colon++;
+	} else if ((colon = strrchr(s, ':')) == NULL)
+		return ("no port: give HOST:PORT, such as 127.0.0.1:2121");
+	else {
+		hs = s;
+		hl = (size_t)(colon - s);
+	}
+	ps.p = colon + 1;
+	ps.len = strlen(colon + 1);
+	if (span_u64(ps, 65535, &port) < 0)
+		return ("the port is not a number from 0 to 65535");
+	for (p = hs; p < hs + hl; p++) {
+		if (*p == ':')
+			v6ish = true;
+		if ((*p < '0' || *p > '9') && *p != '.')
+			v4ish = false;
+	}
+	if (s[0] == '[' || v6ish)
+		return ("not a numeric IPv6 address");
+	if (v4ish)
+		return ("not an IPv4 address of four numbers 0-255 (short "
+		    "forms such as 127.1 are not accepted)");
+	return ("host names are not resolved: give a numeric address, "
+	    "such as 127.0.0.1 (or [::1]) for this machine");
+}
+
+const char *
 addr_host(const struct sockaddr *sa, char *out, size_t size)
 {
 	const void *p;

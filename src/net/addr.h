@@ -14,6 +14,13 @@
 /* Parses HOST:PORT (numeric host; "*" or empty host means 0.0.0.0). */
 int	addr_parse(const char *, struct sockaddr_storage *, socklen_t *)
 	    __attribute__((warn_unused_result));
+/*
+ * Why addr_parse refused s, in words for an error message.  Host names
+ * (localhost included) are refused rather than resolved: a lookup could
+ * block, and "localhost" may mean 127.0.0.1, ::1 or both.  So are the
+ * short IPv4 forms inet_aton takes ("127.1").
+ */
+const char *addr_parse_error(const char *s);
 /* Formats as HOST:PORT into out[ADDR_STR_MAX]. */
 const char *addr_str(const struct sockaddr *, char *out);
 /* Formats only the host. */

@@ -6,6 +6,7 @@ require TLS."""
 
 import ftplib
 import os
+import re
 import socket
 
 import pytest
@@ -315,3 +316,61 @@ def test_require_tls_bad_value_stops_the_node(node):
     rc, log = node.run_until_exit(d, options=("ftp.require_tls=maybe",))
     assert rc != 0
     assert "ftp.require_tls" in log, log
+
+
+# --- small ones ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host,why", [
+    ("localhost", "host names are not resolved"),
+    ("127.1", "short forms such as 127.1"),
+])
+def test_bad_ftp_listen_stops_the_node_at_start(node, host, why):
+    d = node.new_dir()
+    rc, log = node.run_until_exit(d, listen=host)
+    assert rc != 0
+    assert "ftp.listen" in log and why in log, log
+    # Refused before anything else started: no listener, no scan.
+    assert "listening" not in log, log
+    assert "scan:" not in log, log
+
+
+@pytest.mark.parametrize("arg", [
+    "-1", "-0", "+5", " 5", "5 ", "18446744073709551616",
+    "99999999999999999999999", "0x10", "", "5a",
+])
+def test_site_locktoken_refuses_bad_numbers(node, arg):
+    n = node()
+    c = n.control(timeout=10)
+    c.login()
+    r = c.cmd(f"SITE LOCKTOKEN {arg}")
+    assert r.startswith("501"), (arg, r)
+    r = c.cmd("SITE LOCKTOKEN 18446744073709551615")
+    assert r == "200 Writes carry fencing token 18446744073709551615.", r
+    assert c.cmd("SITE LOCKTOKEN 0").startswith("200")
+
+
+def http_addr(n):
+    m = re.search(r"http listening on (\S+):(\d+)", n.log())
+    assert m, n.log()
+    return m.group(1), int(m.group(2))
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /v1/status HTTP/1.1\nHost: x\n\n",
+    b"GET /v1/status HTTP/1.1\r\nHost: x\n\r\n",
+])
+def test_http_bare_lf_head_is_400_at_once(node, head):
+    n = node()
+    host, port = http_addr(n)
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(head)
+        # The answer comes well before the server's 30 s head timeout;
+        # the socket's own timeout (10 s) fails the test otherwise.
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 400"), got

@@ -594,6 +594,46 @@ check_prefixes_bad(const char *s, size_t n, int want)
 	assert_true(seen);
 }
 
+/*
+ * Lines ending in a bare LF: every prefix without that LF is "need more",
+ * every prefix with it is 400 at once (not after the connection's
+ * timeout, waiting for a CRLF that never comes).
+ */
+static void
+test_head_bare_lf_every_prefix(void **state)
+{
+	static const char *cases[] = {
+		"GET / HTTP/1.1\nHost: x\n\n",
+		"GET / HTTP/1.1\r\nHost: x\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\n",
+		"GET / HTTP/1.1\r\n\n",
+		"\nGET / HTTP/1.1\r\n\r\n",
+		"\r\n\nGET / HTTP/1.1\r\n\r\n",
+		"PUT /a HTTP/1.1\r\nContent-Length: 2\n\r\nab",
+	};
+	struct http_req req;
+	size_t i, k, n, lf;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *s = cases[i];
+
+		n = strlen(s);
+		/* The first LF without a CR before it. */
+		for (lf = 0; lf < n; lf++)
+			if (s[lf] == '\n' && (lf == 0 || s[lf - 1] != '\r'))
+				break;
+		assert_true(lf < n);
+		for (k = 0; k <= n; k++) {
+			rc = parse_n(s, k, &req);
+			if (rc != (k <= lf ? 0 : -400))
+				fail_msg("case %zu prefix %zu: got %d, want %d",
+				    i, k, rc, k <= lf ? 0 : -400);
+		}
+	}
+}
+
 static void
 test_head_every_prefix_bad(void **state)
 {
@@ -883,6 +923,7 @@ main(void)
 		cmocka_unit_test(test_head_header_count),
 		cmocka_unit_test(test_head_every_prefix),
 		cmocka_unit_test(test_head_every_prefix_bad),
+		cmocka_unit_test(test_head_bare_lf_every_prefix),
 		cmocka_unit_test(test_unescape_ok),
 		cmocka_unit_test(test_unescape_bad),
 		cmocka_unit_test(test_unescape_raw_nul),

@@ -21,7 +21,6 @@
 #include "front/ftp/ftp.h"
 
 #include <errno.h>
-#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,34 +577,35 @@ cmd_stat(struct ftp_session *s, const struct ftp_request *req)
 	ftp_reply_raw(s, buf, n > 0 ? (size_t)n : 0);
 }
 
-/* SITE LOCKTOKEN N: the fencing token this session's writes carry. */
+/*
+ * SITE LOCKTOKEN N: the fencing token this session's writes carry.  N is
+ * decimal digits only: no sign, no spaces, nothing past 2^64 - 1.
+ */
 static void
 cmd_site(struct ftp_session *s, const struct ftp_request *req)
 {
-	char arg[64], *end;
-	unsigned long long t;
+	struct cursor c;
+	struct span what, num;
+	uint64_t t;
 
-	if (req->arg.len >= sizeof(arg)) {
-		ftp_reply(s, 501, "SITE argument too long.");
-		return;
-	}
-	memcpy(arg, req->arg.p, req->arg.len);
-	arg[req->arg.len] = '\0';
-	if (strncasecmp(arg, "LOCKTOKEN ", 10) != 0) {
+	cur_init(&c, req->arg.p, req->arg.len);
+	what = cur_until(&c, ' ');
+	if (!span_eq_ci(what, "LOCKTOKEN") || !cur_eat(&c, ' ')) {
 		ftp_reply(s, 502, "Only SITE LOCKTOKEN N is supported.");
 		return;
 	}
-	errno = 0;
-	t = strtoull(arg + 10, &end, 10);
-	if (errno != 0 || *end != '\0' || end == arg + 10) {
-		ftp_reply(s, 501, "SITE LOCKTOKEN takes a number (0: none).");
+	num = cur_rest(&c);
+	if (span_u64(num, UINT64_MAX, &t) < 0) {
+		ftp_reply(s, 501, "SITE LOCKTOKEN takes a number from 0 (none) "
+		    "to 18446744073709551615.");
 		return;
 	}
 	s->lock_token = t;
 	if (t == 0)
 		ftp_reply(s, 200, "Writes carry no fencing token.");
 	else
-		ftp_reply(s, 200, "Writes carry fencing token %llu.", t);
+		ftp_reply(s, 200, "Writes carry fencing token %llu.",
+		    (unsigned long long)t);
 }
 
 static unsigned

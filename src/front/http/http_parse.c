@@ -1,7 +1,8 @@
 /*
  * http_parse: one pass over the head.  Header lines are matched by name
  * case-insensitively; values are trimmed of spaces.  Any byte that HTTP
- * does not allow in a place (control bytes, obs-fold) makes it a 400.
+ * does not allow in a place (control bytes, obs-fold, a LF without its
+ * CR) makes it a 400, as soon as that byte has arrived.
  */
 #include "front/http/http_parse.h"
 
@@ -11,12 +12,24 @@
 #include "base/buf.h"
 #include "base/parse.h"
 
+/*
+ * The CRLF ending the line at p, or NULL if it has not arrived.  A LF
+ * without its CR sets *bad: RFC 9112 lets a server refuse it, and waiting
+ * for a CRLF that a bare-LF client never sends would only end in a timeout.
+ */
 static const char *
-find_crlf(const char *p, const char *end)
+find_crlf(const char *p, const char *end, bool *bad)
 {
-	for (; p + 1 < end; p++)
-		if (p[0] == '\r' && p[1] == '\n')
-			return (p);
+	const char *start = p;
+
+	for (; p < end; p++)
+		if (*p == '\n') {
+			if (p == start || p[-1] != '\r') {
+				*bad = true;
+				return (NULL);
+			}
+			return (p - 1);
+		}
 	return (NULL);
 }
 
@@ -147,6 +160,7 @@ int
 http_parse_head(const char *buf, size_t len, struct http_req *r)
 {
 	const char *p = buf, *end, *eol;
+	bool bad = false;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -155,14 +169,14 @@ http_parse_head(const char *buf, size_t len, struct http_req *r)
 	/* Tolerate empty lines before a request (RFC 9112, 2.2). */
 	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		p += 2;
-	if ((eol = find_crlf(p, end)) == NULL)
-		return (len >= HTTP_HEAD_MAX ? -431 : 0);
+	if ((eol = find_crlf(p, end, &bad)) == NULL)
+		return (bad ? -400 : len >= HTTP_HEAD_MAX ? -431 : 0);
 	if ((rc = parse_request_line(p, (size_t)(eol - p), r)) < 0)
 		return (rc);
 	p = eol + 2;
 	for (;;) {
-		if ((eol = find_crlf(p, end)) == NULL)
-			return (len >= HTTP_HEAD_MAX ? -431 : 0);
+		if ((eol = find_crlf(p, end, &bad)) == NULL)
+			return (bad ? -400 : len >= HTTP_HEAD_MAX ? -431 : 0);
 		if (eol == p)
 			break;
 		if (++r->nheaders > HTTP_HEADERS_COUNT_MAX)

@@ -37,7 +37,8 @@ struct http_req {
 /*
  * Parses a head from buf[len].  Returns the bytes it took (the empty line
  * included) when complete, 0 if more bytes are needed, or a negative HTTP
- * status: -400 malformed, -431 head too large (or too many headers), -501
+ * status: -400 malformed (a line ending in a bare LF included, as soon as
+ * that LF is in buf), -431 head too large (or too many headers), -501
  * Transfer-Encoding other than chunked, -505 not HTTP/1.x.
  */
 int	http_parse_head(const char *buf, size_t len, struct http_req *req);
