@@ -14,6 +14,10 @@
  * no NUL, CR or LF, and an address PORT or EPRT accepted reads back the
  * same from its canonical text.
  *
+ * The whole input also goes through the Telnet filter of the control
+ * stream, at once and cut in two at a point the input picks: what is kept
+ * must be the same, and hold 0xff only as IAC IAC pairs.
+ *
  * Every line is copied to a heap buffer of exactly its length, so ASan
  * catches a read one byte past the end.  It has to be a copy anyway: the
  * parser removes telnet IAC sequences in place.
@@ -147,12 +151,54 @@ parse_line(const uint8_t *data, size_t len)
 	free(line);
 }
 
+/* Runs in[0..len) through a fresh filter in two reads cut at cut. */
+static size_t
+telnet_kept(const uint8_t *in, size_t len, size_t cut, char *keep)
+{
+	struct ftp_telnet t = { 0 };
+	size_t kept = 0, n;
+	bool synch = false;
+
+	n = ftp_telnet_filter(&t, (const char *)in, cut, keep, &synch);
+	kept = n;
+	synch = false;
+	n = ftp_telnet_filter(&t, (const char *)in + cut, len - cut,
+	    keep + kept, &synch);
+	if (synch) {
+		memmove(keep, keep + kept, n);
+		kept = 0;
+	}
+	CHECK(kept + n <= len + 1);
+	return (kept + n);
+}
+
+static void
+check_telnet(const uint8_t *data, size_t size)
+{
+	char *a, *b;
+	size_t na, nb, i;
+
+	if ((a = malloc(size + 1)) == NULL || (b = malloc(size + 1)) == NULL)
+		abort();
+	na = telnet_kept(data, size, 0, a);
+	nb = telnet_kept(data, size, size ? data[0] % (size + 1) : 0, b);
+	CHECK(na == nb && memcmp(a, b, na) == 0);
+	for (i = 0; i < na; i++)
+		if ((unsigned char)a[i] == 0xff) {
+			CHECK(i + 1 < na && (unsigned char)a[i + 1] == 0xff);
+			i++;
+		}
+	free(a);
+	free(b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t i, start, n;
 
 	parse_line(data, size);
+	check_telnet(data, size);
 
 	/*
 	 * Only complete lines: a connection holds an unterminated tail until
