@@ -155,7 +155,7 @@ parse_line(const uint8_t *data, size_t len)
 static size_t
 telnet_kept(const uint8_t *in, size_t len, size_t cut, char *keep)
 {
-	struct ftp_telnet t = { 0 };
+	struct ftp_telnet t = {0};
 	size_t kept = 0, n;
 	bool synch = false;
 
@@ -163,7 +163,7 @@ telnet_kept(const uint8_t *in, size_t len, size_t cut, char *keep)
 	kept = n;
 	synch = false;
 	n = ftp_telnet_filter(&t, (const char *)in + cut, len - cut,
-	    keep + kept, &synch);
+			      keep + kept, &synch);
 	if (synch) {
 		memmove(keep, keep + kept, n);
 		kept = 0;

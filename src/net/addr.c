@@ -100,9 +100,9 @@ addr_parse_error(const char *s)
 		return ("not a numeric IPv6 address");
 	if (v4ish)
 		return ("not an IPv4 address of four numbers 0-255 (short "
-		    "forms such as 127.1 are not accepted)");
+			"forms such as 127.1 are not accepted)");
 	return ("host names are not resolved: give a numeric address, "
-	    "such as 127.0.0.1 (or [::1]) for this machine");
+		"such as 127.0.0.1 (or [::1]) for this machine");
 }
 
 const char *

@@ -37,21 +37,21 @@ ftp_verb_name(enum ftp_verb v)
 }
 
 enum {
-	TN_DATA,	/* plain bytes */
-	TN_IAC,		/* after IAC */
-	TN_OPT,		/* after IAC WILL/WONT/DO/DONT: one option byte */
-	TN_SB,		/* inside IAC SB ... */
-	TN_SB_IAC,	/* an IAC inside a subnegotiation */
+	TN_DATA,   /* plain bytes */
+	TN_IAC,	   /* after IAC */
+	TN_OPT,	   /* after IAC WILL/WONT/DO/DONT: one option byte */
+	TN_SB,	   /* inside IAC SB ... */
+	TN_SB_IAC, /* an IAC inside a subnegotiation */
 };
 
-#define TN_SE		240
-#define TN_DM		242
-#define TN_SB_		250
-#define TN_IAC_		255
+#define TN_SE	240
+#define TN_DM	242
+#define TN_SB_	250
+#define TN_IAC_ 255
 
 size_t
 ftp_telnet_filter(struct ftp_telnet *t, const char *in, size_t len, char *out,
-    bool *synch)
+		  bool *synch)
 {
 	size_t i, o = 0;
 	unsigned char c;
@@ -70,7 +70,7 @@ ftp_telnet_filter(struct ftp_telnet *t, const char *in, size_t len, char *out,
 			if (c == TN_IAC_) {
 				out[o++] = (char)TN_IAC_;
 				out[o++] = (char)TN_IAC_;
-			} else if (c >= 251)	/* WILL WONT DO DONT */
+			} else if (c >= 251) /* WILL WONT DO DONT */
 				t->state = TN_OPT;
 			else if (c == TN_SB_)
 				t->state = TN_SB;

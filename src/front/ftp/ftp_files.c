@@ -298,7 +298,7 @@ file_done(void *arg)
 		char q[FTP_QUOTED_MAX + 1];
 
 		ftp_reply(s, 257, "\"%s\" created.",
-		    ftp_quote_path(j->path, q));
+			  ftp_quote_path(j->path, q));
 		break;
 	}
 	case FTP_RMD:

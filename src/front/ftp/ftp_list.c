@@ -101,7 +101,7 @@ emit(struct list_job *j, const char *name, const struct stat *st, int dfd)
 			target[tl] = '\0';
 		/* SECURITY: a target outside the folder is nobody's business. */
 		if (tl >= 0 && (target[0] == '/' || strstr(target, "..") ||
-		    has_ctl(target)))
+				has_ctl(target)))
 			tl = -1;
 		/* Like ls: the year instead of the time past six months. */
 		if (t > j->now - 180 * 86400 && t < j->now + 86400)

@@ -596,8 +596,9 @@ cmd_site(struct ftp_session *s, const struct ftp_request *req)
 	}
 	num = cur_rest(&c);
 	if (span_u64(num, UINT64_MAX, &t) < 0) {
-		ftp_reply(s, 501, "SITE LOCKTOKEN takes a number from 0 (none) "
-		    "to 18446744073709551615.");
+		ftp_reply(s, 501,
+			  "SITE LOCKTOKEN takes a number from 0 (none) "
+			  "to 18446744073709551615.");
 		return;
 	}
 	s->lock_token = t;
@@ -605,7 +606,7 @@ cmd_site(struct ftp_session *s, const struct ftp_request *req)
 		ftp_reply(s, 200, "Writes carry no fencing token.");
 	else
 		ftp_reply(s, 200, "Writes carry fencing token %llu.",
-		    (unsigned long long)t);
+			  (unsigned long long)t);
 }
 
 static unsigned
@@ -716,7 +717,7 @@ handle(struct ftp_session *s, struct ftp_request *req)
 		char q[FTP_QUOTED_MAX + 1];
 
 		ftp_reply(s, 257, "\"%s\" is the current directory.",
-		    ftp_quote_path(s->cwd, q));
+			  ftp_quote_path(s->cwd, q));
 		break;
 	}
 	case FTP_REST: {
@@ -786,7 +787,7 @@ allowed_during_xfer(int rc, const struct ftp_request *req)
 	if (rc < 0 && req->name[0] == '\0')
 		return (false);
 	return (strcmp(req->name, "ABOR") == 0 ||
-	    strcmp(req->name, "STAT") == 0);
+		strcmp(req->name, "STAT") == 0);
 }
 
 /*
@@ -804,7 +805,7 @@ telnet_feed(struct ftp_session *s)
 	int got;
 
 	while (evbuffer_get_length(raw) > 0 &&
-	    evbuffer_get_length(s->lines) < FTP_LINE_MAX) {
+	       evbuffer_get_length(s->lines) < FTP_LINE_MAX) {
 		if ((got = evbuffer_remove(raw, in, sizeof(in))) <= 0)
 			return;
 		synch = false;
@@ -953,8 +954,7 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->data.fd = -1;
 	sock_nodelay(fd);
 	/* Urgent bytes (ABOR, the Telnet Synch) stay in the stream. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &(int){ 1 },
-	    sizeof(int));
+	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &(int){1}, sizeof(int));
 	memcpy(&s->peer, sa, (size_t)socklen);
 	ll = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &ll);
