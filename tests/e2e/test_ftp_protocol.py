@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from conftest import (Node, probe, read_all, retr, run_shoal, stor,
-                      tmp_leftovers, wait_for)
+                      tmp_bytes, tmp_leftovers, wait_for)
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"
 BIG = 64 << 20
@@ -129,7 +129,7 @@ def test_ftplib_abort_mid_stor(node):
         conn = ftp.transfercmd(f"STOR {name}")
         conn.sendall(os.urandom(2 << 20))
         # The node has started writing the upload: it is mid-transfer.
-        wait_for(lambda: tmp_leftovers(n.dir), what="upload under way")
+        wait_for(lambda: tmp_bytes(n.dir) > 0, what="upload under way")
         first = ftp.abort()
         assert first.startswith("426"), first
         second = ftp.getmultiline()
@@ -156,7 +156,7 @@ def test_synch_abor_mid_stor(node):
     r = c.cmd("STOR part.bin")
     assert r.startswith("150"), r
     data.sendall(os.urandom(2 << 20))
-    wait_for(lambda: tmp_leftovers(n.dir), what="upload under way")
+    wait_for(lambda: tmp_bytes(n.dir) > 0, what="upload under way")
     synch_abor(c.sock, "dm-urgent")
     r = c.reply()
     assert r.startswith("426"), r
