@@ -318,7 +318,7 @@ def test_require_tls_bad_value_stops_the_node(node):
     assert "ftp.require_tls" in log, log
 
 
-# --- small ones ---------------------------------------------------------------
+# --- small ones --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("host,why", [
