@@ -24,11 +24,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/http/http_auth.h"
 #include "front/ingest.h"
 #include "net/sock.h"
 #include "net/tls.h"
@@ -286,38 +286,6 @@ conn_write(struct bufferevent *bev, void *arg)
 		finish_request(c);
 }
 
-/* "Basic base64(user:pass)": user and pass into the buffers. */
-static int
-basic_credentials(const char *h, char *user, size_t ulen, char *pass,
-    size_t plen)
-{
-	unsigned char dec[600];
-	char *colon;
-	size_t n = strlen(h);
-	int len;
-
-	if (n > 800)
-		return (-1);
-	len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
-	if (len < 0)
-		return (-1);
-	/* EVP_DecodeBlock counts the padding's zero bytes. */
-	while (n > 0 && h[n - 1] == '=') {
-		n--;
-		len--;
-	}
-	dec[len] = '\0';
-	if (memchr(dec, '\0', (size_t)len) != NULL ||
-	    (colon = strchr((char *)dec, ':')) == NULL)
-		return (-1);
-	*colon = '\0';
-	if (str_copy(user, ulen, (char *)dec) < 0 ||
-	    str_copy(pass, plen, colon + 1) < 0)
-		return (-1);
-	OPENSSL_cleanse(dec, sizeof(dec));
-	return (0);
-}
-
 struct login {
 	struct http_conn	*c;
 	char			 user[AUTH_NAME_MAX + 1];
@@ -376,8 +344,9 @@ authenticate(struct http_conn *c)
 	} else if (strncmp(h, "Basic ", 6) == 0 &&
 	    (l = calloc(1, sizeof(*l))) != NULL) {
 		l->c = c;
-		if (basic_credentials(h + 6, l->user, sizeof(l->user), l->pass,
-		    sizeof(l->pass)) == 0 && auth_valid_name(l->user)) {
+		if (http_basic_decode(h + 6, strlen(h + 6), l->user,
+		    sizeof(l->user), l->pass, sizeof(l->pass)) == 0 &&
+		    auth_valid_name(l->user)) {
 			c->st = CONN_BUSY;
 			if (http_job(c, login_run, login_done, l) == 0)
 				return;
