@@ -64,24 +64,29 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* SECURITY: guest/guest is for trying shoal out on one machine only. */
+/*
+ * SECURITY: guest/guest is for trying shoal out on one machine only: no
+ * front end may listen beyond loopback while it has its default password.
+ */
 static int
 check_guest(const struct cfg *c, const char *users)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	const struct {
+		const char	*what, *listen;
+	} fronts[] = {
+		{ "FTP", c->ftp_listen },
+		{ "HTTP", c->http_listen },
+	};
+	char err[512];
+	size_t i;
 
-	if (strcmp(c->ftp_listen, "off") == 0 ||
-	    addr_parse(c->ftp_listen, &ss, &sl) < 0 ||
-	    addr_is_loopback((struct sockaddr *)&ss))
-		return (0);
-	if (!auth_file_default_guest(users))
-		return (0);
-	log_errorx("refusing to serve FTP on %s while the guest account has "
-	    "the default password: change it with 'shoal -C DIR user passwd "
-	    "guest' or remove it with 'shoal -C DIR user del guest'",
-	    c->ftp_listen);
-	return (-EACCES);
+	for (i = 0; i < sizeof(fronts) / sizeof(fronts[0]); i++)
+		if (auth_guest_check_listen(users, fronts[i].what,
+		    fronts[i].listen, err, sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			return (-EACCES);
+		}
+	return (0);
 }
 
 static int

@@ -96,6 +96,7 @@ struct ftp_server {
 	unsigned		 pasv_lo, pasv_hi, pasv_next;
 	struct sockaddr_storage	 pasv_addr;
 	bool			 has_pasv_addr;
+	bool			 guest_ok;	/* listens on loopback */
 	uint64_t		 bytes_in, bytes_out;
 };
 

@@ -97,6 +97,7 @@ ftp_server_new(const struct ftp_server_opts *o, char *err, size_t errlen)
 		    c->ftp_listen);
 		goto fail;
 	}
+	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	if (parse_pasv_ports(srv, c->ftp_pasv_ports) < 0) {
 		(void)str_fmt(err, errlen, "ftp.pasv_ports: '%s' is not "
 		    "LOW-HIGH with 1024 <= LOW <= HIGH", c->ftp_pasv_ports);

@@ -267,7 +267,10 @@ ftp_session_resume(struct ftp_session *s)
 /* Login */
 
 struct login_job {
-	struct ftp_session	*s;
+	struct ftp_session	*s;	/* not touched by login_run */
+	struct auth		*auth;
+	bool			 guest_ok;
+	bool			 admin;
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 pass[AUTH_PASS_MAX + 1];
 	int			 rc;
@@ -278,7 +281,7 @@ login_run(void *arg)
 {
 	struct login_job *j = arg;
 
-	j->rc = auth_check(j->s->srv->o.auth, j->user, j->pass);
+	j->rc = auth_login(j->auth, j->guest_ok, j->user, j->pass, &j->admin);
 	OPENSSL_cleanse(j->pass, sizeof(j->pass));
 }
 
@@ -365,6 +368,8 @@ cmd_pass(struct ftp_session *s, const struct ftp_request *req)
 		return;
 	}
 	j->s = s;
+	j->auth = s->srv->o.auth;
+	j->guest_ok = s->srv->guest_ok;
 	memcpy(j->user, s->user, sizeof(j->user));
 	if (req->arg.len <= AUTH_PASS_MAX)
 		memcpy(j->pass, req->arg.p, req->arg.len);

@@ -41,6 +41,7 @@ struct http_server {
 	struct evconnlistener	*listener;
 	char			 addr[ADDR_STR_MAX];
 	char			 token[128];
+	bool			 guest_ok;	/* listens on loopback */
 	TAILQ_HEAD(, http_conn)	 conns;
 	unsigned		 nconns;
 	uint64_t		 bytes_in, bytes_out, requests, errors;
@@ -55,6 +56,7 @@ struct http_conn {
 	struct http_req		 req;
 	char			 path[PATH_LEN_MAX + 1];	/* decoded */
 	char			 user[AUTH_NAME_MAX + 1];
+	bool			 admin;		/* token or admin account */
 	struct buf		 body;
 	uint64_t		 body_left;
 	struct ingest		*ing;

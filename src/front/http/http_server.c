@@ -286,10 +286,14 @@ conn_write(struct bufferevent *bev, void *arg)
 		finish_request(c);
 }
 
+/* A login job: copies of what it reads, slots for what it writes. */
 struct login {
-	struct http_conn	*c;
+	struct http_conn	*c;	/* not touched by login_run */
+	struct auth		*auth;
+	bool			 guest_ok;
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 pass[AUTH_PASS_MAX + 1];
+	bool			 admin;
 	int			 rc;
 };
 
@@ -298,7 +302,7 @@ login_run(void *arg)
 {
 	struct login *l = arg;
 
-	l->rc = auth_check(l->c->srv->o.auth, l->user, l->pass);
+	l->rc = auth_login(l->auth, l->guest_ok, l->user, l->pass, &l->admin);
 	OPENSSL_cleanse(l->pass, sizeof(l->pass));
 }
 
@@ -310,6 +314,7 @@ login_done(void *arg)
 	int rc = l->rc;
 
 	memcpy(c->user, l->user, sizeof(c->user));
+	c->admin = rc == 0 && l->admin;
 	free(l);
 	if (!http_job_end(c))
 		return;
@@ -338,12 +343,15 @@ authenticate(struct http_conn *c)
 		if (strlen(h + 7) == n &&
 		    CRYPTO_memcmp(h + 7, srv->token, n) == 0) {
 			(void)str_copy(c->user, sizeof(c->user), "(token)");
+			c->admin = true;
 			http_route(c);
 			return;
 		}
 	} else if (strncmp(h, "Basic ", 6) == 0 &&
 	    (l = calloc(1, sizeof(*l))) != NULL) {
 		l->c = c;
+		l->auth = srv->o.auth;
+		l->guest_ok = srv->guest_ok;
 		if (http_basic_decode(h + 6, strlen(h + 6), l->user,
 		    sizeof(l->user), l->pass, sizeof(l->pass)) == 0 &&
 		    auth_valid_name(l->user)) {
@@ -542,6 +550,7 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 		    c->http_listen);
 		goto fail;
 	}
+	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	/* SECURITY: credentials never cross a network in the clear. */
 	tls = strcmp(c->http_tls, "yes") == 0 || (strcmp(c->http_tls,
 	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
