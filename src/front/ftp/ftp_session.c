@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/guard.h"
 #include "net/sock.h"
 #include "net/tls.h"
 
@@ -47,6 +48,14 @@ ftp_session_arm_timer(struct ftp_session *s)
 	struct timeval tv = { 0, 0 };
 
 	tv.tv_sec = s->logged_in ? c->ftp_idle_timeout : c->ftp_login_timeout;
+	/* SECURITY: the time to log in counts from the connection, not from
+	 * the last command: NOOPs cannot hold a session open unlogged. */
+	if (!s->logged_in) {
+		uint64_t used = (clock_mono_ms() - s->accepted_ms) / 1000;
+
+		tv.tv_sec = used < (uint64_t)tv.tv_sec ? tv.tv_sec -
+		    (time_t)used : 0;
+	}
 	/* A client that asked for a transfer has this long to connect. */
 	if (s->xfer && !s->data.ready && tv.tv_sec > 30)
 		tv.tv_sec = 30;
@@ -316,14 +325,19 @@ login_done(void *arg)
 	if (rc == 0) {
 		s->logged_in = true;
 		s->failed = 0;
+		guard_succeeded(s->srv->o.guard, s->user);
 		log_info("ftp: %s logged in as %s", s->peer_str, s->user);
 		ftp_reply(s, 230, "Login successful.");
 		ftp_session_resume(s);
 		return;
 	}
 	s->failed++;
-	log_info("ftp: %s failed login as %s (%u)", s->peer_str, s->user,
-	    s->failed);
+	{
+		char host[ADDR_STR_MAX];
+
+		guard_failed(s->srv->o.guard, "ftp", addr_host((struct sockaddr *)
+		    &s->peer, host, sizeof(host)), s->user, clock_mono_ms());
+	}
 	/* SECURITY: the same reply and delay for unknown and known users. */
 	ms = s->srv->o.cfg->ftp_login_delay_ms;
 	tv.tv_sec = ms / 1000;
@@ -363,6 +377,21 @@ cmd_pass(struct ftp_session *s, const struct ftp_request *req)
 		return;
 	}
 	s->user_given = false;
+	{
+		char host[ADDR_STR_MAX];
+		unsigned retry;
+
+		/* SECURITY: a locked-out address or account is refused before
+		 * its password is looked at. */
+		if (guard_check(s->srv->o.guard, addr_host((struct sockaddr *)
+		    &s->peer, host, sizeof(host)), s->user, clock_mono_ms(),
+		    &retry) < 0) {
+			ftp_reply(s, 421, "Too many failed logins; try again "
+			    "later.");
+			close_after_flush(s);
+			return;
+		}
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		ftp_reply(s, 451, "Out of memory.");
 		return;
@@ -878,6 +907,7 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->srv = srv;
 	s->fd = fd;
 	s->data.fd = -1;
+	s->accepted_ms = clock_mono_ms();
 	sock_nodelay(fd);
 	memcpy(&s->peer, sa, (size_t)socklen);
 	ll = sizeof(s->local);

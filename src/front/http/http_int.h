@@ -20,9 +20,6 @@
 #include "store/path.h"
 
 #define HTTP_BODY_MAX		(64 * 1024)	/* JSON bodies */
-#define HTTP_CONNS_MAX		512
-#define HTTP_HEAD_TIMEOUT	30
-#define HTTP_IDLE_TIMEOUT	60
 #define HTTP_FILE_CHUNK		(1u << 20)
 
 struct ingest;
@@ -52,6 +49,7 @@ struct http_conn {
 	struct http_server	*srv;
 	struct bufferevent	*bev;
 	char			 peer[ADDR_STR_MAX];
+	char			 host[ADDR_STR_MAX];	/* peer, no port */
 	enum conn_state		 st;
 	struct http_req		 req;
 	char			 path[PATH_LEN_MAX + 1];	/* decoded */
@@ -74,6 +72,7 @@ struct http_conn {
 	bool			 close_after;	/* no keep-alive */
 	struct event		*reap;
 	struct event		*timer;
+	struct event		*delay;		/* a failed login's pause */
 };
 
 /* http_server.c */

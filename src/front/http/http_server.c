@@ -26,8 +26,10 @@
 #include <openssl/crypto.h>
 
 #include "base/cfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/guard.h"
 #include "front/http/http_auth.h"
 #include "front/ingest.h"
 #include "net/sock.h"
@@ -59,6 +61,7 @@ http_status_text(int s)
 	case 413: return ("Content Too Large");
 	case 416: return ("Range Not Satisfiable");
 	case 423: return ("Locked");
+	case 429: return ("Too Many Requests");
 	case 431: return ("Request Header Fields Too Large");
 	case 500: return ("Internal Server Error");
 	case 501: return ("Not Implemented");
@@ -89,6 +92,7 @@ conn_free(struct http_conn *c)
 	buf_release(&c->body);
 	event_free(c->reap);
 	event_free(c->timer);
+	event_free(c->delay);
 	free(c);
 }
 
@@ -111,6 +115,7 @@ http_conn_close(struct http_conn *c, const char *why)
 	c->closing = true;
 	log_debug("http: %s closed: %s", c->peer, why);
 	evtimer_del(c->timer);
+	evtimer_del(c->delay);
 	if (c->ing) {
 		/* A body that did not arrive whole never replaces a file. */
 		ingest_cancel(c->ing);
@@ -264,7 +269,7 @@ finish_request(struct http_conn *c)
 	c->body_left = 0;
 	c->created = false;
 	c->awaited = false;
-	arm_timer(c, HTTP_IDLE_TIMEOUT);
+	arm_timer(c, (int)c->srv->o.cfg->http_idle_timeout);
 	next_request(c);
 }
 
@@ -307,6 +312,44 @@ login_run(void *arg)
 }
 
 static void
+respond_401(struct http_conn *c, const char *why)
+{
+	json_t *j = json_pack("{s:s}", "error", why);
+	char *body = j ? json_dumps(j, 0) : NULL;
+
+	http_respond(c, 401, "application/json",
+	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
+	    body ? strlen(body) : 0);
+	free(body);
+	json_decref(j);
+}
+
+/* The failed-login delay is over: the 401 goes out. */
+static void
+on_login_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	respond_401(arg, "wrong user or password");
+}
+
+/*
+ * A failed login: counted by the guard, answered after the delay.  The
+ * connection reads nothing meanwhile (it is busy), so guesses on one
+ * keep-alive connection are no faster than on new ones.
+ */
+static void
+login_failed(struct http_conn *c, const char *user)
+{
+	unsigned ms = c->srv->o.cfg->http_login_delay_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	guard_failed(c->srv->o.guard, "http", c->host, user, clock_mono_ms());
+	c->st = CONN_BUSY;
+	evtimer_add(c->delay, &tv);
+}
+
+static void
 login_done(void *arg)
 {
 	struct login *l = arg;
@@ -319,15 +362,26 @@ login_done(void *arg)
 	if (!http_job_end(c))
 		return;
 	if (rc < 0) {
-		static const char msg[] =
-		    "{\"error\": \"wrong user or password\"}\n";
-
-		http_respond(c, 401, "application/json",
-		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
-		    sizeof(msg) - 1);
+		login_failed(c, c->user);
 		return;
 	}
+	guard_succeeded(c->srv->o.guard, c->user);
 	http_route(c);
+}
+
+/* Refused before any password is looked at: the address or the account
+ * is locked out. */
+static void
+respond_locked(struct http_conn *c, unsigned retry_s)
+{
+	char extra[64];
+
+	(void)str_fmt(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
+	c->close_after = true;
+	http_respond(c, 429, "application/json", extra,
+	    "{\"error\": \"too many failed logins; try again later\"}\n",
+	    sizeof("{\"error\": \"too many failed logins; try again later\"}"
+	    "\n") - 1);
 }
 
 /* Checks the credentials; routes the request when they are good. */
@@ -338,6 +392,7 @@ authenticate(struct http_conn *c)
 	struct http_server *srv = c->srv;
 	struct login *l;
 	size_t n = strlen(srv->token);
+	unsigned retry;
 
 	if (strncmp(h, "Bearer ", 7) == 0) {
 		if (strlen(h + 7) == n &&
@@ -347,29 +402,42 @@ authenticate(struct http_conn *c)
 			http_route(c);
 			return;
 		}
-	} else if (strncmp(h, "Basic ", 6) == 0 &&
-	    (l = calloc(1, sizeof(*l))) != NULL) {
-		l->c = c;
-		l->auth = srv->o.auth;
-		l->guest_ok = srv->guest_ok;
-		if (http_basic_decode(h + 6, strlen(h + 6), l->user,
-		    sizeof(l->user), l->pass, sizeof(l->pass)) == 0 &&
-		    auth_valid_name(l->user)) {
-			c->st = CONN_BUSY;
-			if (http_job(c, login_run, login_done, l) == 0)
-				return;
-		}
+		login_failed(c, NULL);
+		return;
+	}
+	if (strncmp(h, "Basic ", 6) != 0) {
+		respond_401(c, "authentication required");
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		http_error(c, 503, "out of memory");
+		return;
+	}
+	l->c = c;
+	l->auth = srv->o.auth;
+	l->guest_ok = srv->guest_ok;
+	if (http_basic_decode(h + 6, strlen(h + 6), l->user, sizeof(l->user),
+	    l->pass, sizeof(l->pass)) < 0 || !auth_valid_name(l->user)) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
+		login_failed(c, NULL);
+		return;
 	}
-	{
-		static const char msg[] =
-		    "{\"error\": \"authentication required\"}\n";
-
-		http_respond(c, 401, "application/json",
-		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
-		    sizeof(msg) - 1);
+	/* SECURITY: a locked-out address or account is refused before its
+	 * password is looked at, the right one included. */
+	if (guard_check(srv->o.guard, c->host, l->user, clock_mono_ms(),
+	    &retry) < 0) {
+		OPENSSL_cleanse(l->pass, sizeof(l->pass));
+		free(l);
+		respond_locked(c, retry);
+		return;
 	}
+	c->st = CONN_BUSY;
+	if (http_job(c, login_run, login_done, l) == 0)
+		return;
+	OPENSSL_cleanse(l->pass, sizeof(l->pass));
+	free(l);
+	http_error(c, 503, "busy");
 }
 
 static void
@@ -472,19 +540,48 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	http_conn_close(arg, "idle");
 }
 
+static const char too_many[] = "HTTP/1.1 503 Service Unavailable\r\n"
+    "Connection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 34\r\n\r\n{\"error\": \"too many connections\"}\n";
+
+/* Open connections from host. */
+static unsigned
+conns_from(const struct http_server *srv, const char *host)
+{
+	const struct http_conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (!c->closing && strcmp(c->host, host) == 0)
+			n++;
+	return (n);
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int socklen, void *arg)
 {
 	struct http_server *srv = arg;
+	const struct cfg *cf = srv->o.cfg;
 	struct timeval stall = { 300, 0 };
+	char host[ADDR_STR_MAX];
 	struct http_conn *c;
 	SSL *ssl = NULL;
 
 	(void)l;
 	(void)socklen;
-	if (srv->nconns >= HTTP_CONNS_MAX || (c = calloc(1, sizeof(*c))) ==
-	    NULL) {
+	addr_host(sa, host, sizeof(host));
+	if (!guard_admit(srv->nconns, conns_from(srv, host),
+	    cf->http_max_connections, cf->http_max_per_address,
+	    cf->http_reserve)) {
+		log_info("http: %s refused: too many connections", host);
+		/* Best effort, plain HTTP only: the socket is fresh. */
+		if (!srv->tls && write(fd, too_many, sizeof(too_many) - 1) < 0)
+			log_debug("http: refusal not sent");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
@@ -492,9 +589,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->fd = -1;
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
+	(void)str_copy(c->host, sizeof(c->host), host);
 	buf_init(&c->body, HTTP_BODY_MAX);
 	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
 	c->timer = evtimer_new(srv->o.base, on_timer, c);
+	c->delay = evtimer_new(srv->o.base, on_login_delay, c);
 	if (srv->tls && (ssl = SSL_new(srv->tls)) != NULL) {
 		c->bev = bufferevent_openssl_socket_new(srv->o.base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -503,7 +602,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	} else if (!srv->tls)
 		c->bev = bufferevent_socket_new(srv->o.base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || c->reap == NULL || c->timer == NULL) {
+	if (c->bev == NULL || c->reap == NULL || c->timer == NULL ||
+	    c->delay == NULL) {
 		if (c->bev)
 			bufferevent_free(c->bev);
 		else {
@@ -514,6 +614,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			event_free(c->reap);
 		if (c->timer)
 			event_free(c->timer);
+		if (c->delay)
+			event_free(c->delay);
 		free(c);
 		return;
 	}
@@ -527,7 +629,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = CONN_HEAD;
-	arm_timer(c, HTTP_HEAD_TIMEOUT);
+	/* SECURITY: a whole head within the timeout, counted from the
+	 * connection, however slowly its bytes come. */
+	arm_timer(c, (int)cf->http_head_timeout);
 }
 
 struct http_server *
