@@ -386,7 +386,7 @@ respond_locked(struct http_conn *c, unsigned retry_s)
 
 /* Checks the credentials; routes the request when they are good. */
 static void
-authenticate(struct http_conn *c)
+check_credentials(struct http_conn *c)
 {
 	const char *h = c->req.authorization;
 	struct http_server *srv = c->srv;
@@ -438,6 +438,14 @@ authenticate(struct http_conn *c)
 	OPENSSL_cleanse(l->pass, sizeof(l->pass));
 	free(l);
 	http_error(c, 503, "busy");
+}
+
+/* The header holds the password, barely encoded: wiped once read. */
+static void
+authenticate(struct http_conn *c)
+{
+	check_credentials(c);
+	OPENSSL_cleanse(c->req.authorization, sizeof(c->req.authorization));
 }
 
 static void
