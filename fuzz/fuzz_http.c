@@ -20,6 +20,9 @@
  *    the input when it holds no '%'.
  *  - http_parse_range returns 0, -1 or -416, and on 0 a range inside the
  *    file.
+ *  - The credentials of an "Authorization: Basic" value decode (0) into
+ *    NUL-ended user and password, or are refused (-1) with both empty;
+ *    fuzz_http_auth checks the decoder itself against OpenSSL.
  *
  * The head is parsed from a heap buffer of exactly the input's size, and
  * decoded output goes into a heap buffer of exactly the size it is given,
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "front/http/http_auth.h"
 #include "front/http/http_parse.h"
 
 /* Unlike assert(), survives NDEBUG: in a harness the check is the point. */
@@ -111,6 +115,23 @@ check_request(const char *buf, size_t len, int rc, const struct http_req *r)
 	CHECK(nul_ended(r->range, sizeof(r->range)));
 }
 
+/* The credentials as the server decodes them from a parsed head. */
+static void
+check_basic(const char *authorization)
+{
+	char user[AUTH_NAME_MAX + 1], pass[AUTH_PASS_MAX + 1];
+	int rc;
+
+	if (strncmp(authorization, "Basic ", 6) != 0)
+		return;
+	rc = http_basic_decode(authorization + 6, strlen(authorization + 6),
+	    user, sizeof(user), pass, sizeof(pass));
+	CHECK(rc == 0 || rc == -1);
+	CHECK(nul_ended(user, sizeof(user)) && nul_ended(pass, sizeof(pass)));
+	if (rc < 0)
+		CHECK(user[0] == '\0' && pass[0] == '\0');
+}
+
 static void
 parse_head(const uint8_t *data, size_t size)
 {
@@ -155,6 +176,8 @@ parse_head(const uint8_t *data, size_t size)
 	check_unescape(req.target, n, n + 1);
 	if (n > 0)
 		check_unescape(req.target, n, n);
+
+	check_basic(req.authorization);
 
 	check_range(req.range, 0);
 	check_range(req.range, 1);

@@ -28,6 +28,7 @@
 #include "cluster/tclient.h"
 #include "front/auth.h"
 #include "front/ftp/ftp.h"
+#include "front/guard.h"
 #include "front/http/http.h"
 #include "net/addr.h"
 #include "store/store.h"
@@ -41,6 +42,7 @@ struct node {
 	bool			 store_ok;
 	struct watch		*watch;
 	struct auth		*auth;
+	struct guard		*guard;		/* failed logins, all fronts */
 	struct members		*members;
 	struct sync		*sync;
 	struct tclient		*tracker;	/* or NULL */
@@ -64,24 +66,29 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-/* SECURITY: guest/guest is for trying shoal out on one machine only. */
+/*
+ * SECURITY: guest/guest is for trying shoal out on one machine only: no
+ * front end may listen beyond loopback while it has its default password.
+ */
 static int
 check_guest(const struct cfg *c, const char *users)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	const struct {
+		const char	*what, *listen;
+	} fronts[] = {
+		{ "FTP", c->ftp_listen },
+		{ "HTTP", c->http_listen },
+	};
+	char err[512];
+	size_t i;
 
-	if (strcmp(c->ftp_listen, "off") == 0 ||
-	    addr_parse(c->ftp_listen, &ss, &sl) < 0 ||
-	    addr_is_loopback((struct sockaddr *)&ss))
-		return (0);
-	if (!auth_file_default_guest(users))
-		return (0);
-	log_errorx("refusing to serve FTP on %s while the guest account has "
-	    "the default password: change it with 'shoal -C DIR user passwd "
-	    "guest' or remove it with 'shoal -C DIR user del guest'",
-	    c->ftp_listen);
-	return (-EACCES);
+	for (i = 0; i < sizeof(fronts) / sizeof(fronts[0]); i++)
+		if (auth_guest_check_listen(users, fronts[i].what,
+		    fronts[i].listen, err, sizeof(err)) < 0) {
+			log_errorx("%s", err);
+			return (-EACCES);
+		}
+	return (0);
 }
 
 static int
@@ -678,8 +685,8 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	struct sync_opts so;
 	struct http_opts ho = {
 		.base = n->base, .pool = n->pool, .store = &n->store,
-		.auth = n->auth, .cfg = n->cfg, .priv_dir = n->priv,
-		.token = n->token,
+		.auth = n->auth, .guard = n->guard, .cfg = n->cfg,
+		.priv_dir = n->priv, .token = n->token,
 		.ctl = {
 			.status = ctl_status, .peers = ctl_peers,
 			.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
@@ -840,6 +847,17 @@ node_run(const char *dir, const struct cfg *c)
 		log_errorx("cannot load accounts");
 		goto out;
 	}
+	{
+		struct guard_policy gp = {
+			.max_per_address = c->login_max_failures,
+			.max_per_account = c->login_max_account_failures,
+			.window_s = c->login_window,
+			.lockout_s = c->login_lockout,
+		};
+
+		if ((n.guard = guard_new(&gp)) == NULL)
+			fatalx("out of memory");
+	}
 	if (start_cluster(&n, dir, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
@@ -852,7 +870,8 @@ node_run(const char *dir, const struct cfg *c)
 	if (strcmp(c->ftp_listen, "off") != 0) {
 		struct ftp_server_opts o = {
 			.base = n.base, .pool = n.pool, .store = &n.store,
-			.auth = n.auth, .cfg = c, .priv_dir = n.priv,
+			.auth = n.auth, .guard = n.guard, .cfg = c,
+			.priv_dir = n.priv,
 			.network_size = network_size, .network_arg = &n,
 			.wait_copies = c->sync_writes ? wait_copies : NULL,
 			.wait_arg = &n,
@@ -888,6 +907,7 @@ out:
 		event_free(n.space_ev);
 	watch_free(n.watch);
 	auth_free(n.auth);
+	guard_free(n.guard);
 	if (n.store_ok)
 		store_close(&n.store);
 	if (sigint)

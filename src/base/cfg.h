@@ -25,6 +25,7 @@ struct cfg {
 	unsigned	ftp_login_timeout;
 	unsigned	ftp_idle_timeout;
 	unsigned	ftp_login_delay_ms;
+	unsigned	ftp_reserve;
 	char		ftp_pasv_ports[32];
 	char		ftp_pasv_address[64];
 	bool		ftp_tls;
@@ -40,6 +41,17 @@ struct cfg {
 	/* [http] */
 	char		http_listen[CFG_STR_MAX];
 	char		http_tls[8];
+	unsigned	http_max_connections;
+	unsigned	http_max_per_address;
+	unsigned	http_reserve;
+	unsigned	http_head_timeout;
+	unsigned	http_idle_timeout;
+	unsigned	http_login_delay_ms;
+	/* [login] */
+	unsigned	login_max_failures;
+	unsigned	login_max_account_failures;
+	unsigned	login_window;
+	unsigned	login_lockout;
 	/* [sync] */
 	double		sync_consistency_threshold;
 	unsigned	sync_writes;

@@ -145,7 +145,7 @@ make_private(const char *dir, const char *priv, char *node_id,
 		return (-EIO);
 	if (str_fmt(p, sizeof(p), "%s/users", priv) < 0)
 		return (-ENAMETOOLONG);
-	if ((rc = auth_file_add(p, AUTH_GUEST, AUTH_GUEST)) < 0)
+	if ((rc = auth_file_add(p, AUTH_GUEST, AUTH_GUEST, 0)) < 0)
 		return (rc);
 	if (str_fmt(p, sizeof(p), "%s/tls", priv) < 0 || mkdir(p, 0700) < 0)
 		return (-errno);

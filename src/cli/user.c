@@ -1,7 +1,8 @@
 /*
  * user: account management on a node's folder.  Passwords come from
  * --password or the first line of standard input, never from a prompt
- * echoing them.
+ * echoing them.  `add NAME --admin` makes an account that may also use
+ * the node's control calls (bye, adding peers).
  */
 #include "cli/cli.h"
 
@@ -46,17 +47,21 @@ cli_user(const char *dir, int argc, char **argv)
 {
 	char users[4200], pw[AUTH_PASS_MAX + 2];
 	const char *op, *name = NULL, *pass = NULL;
+	unsigned flags = 0;
 	int i, rc;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: shoal -C DIR user add|passwd|del|list "
-		    "[NAME] [--password PW]\n");
+		    "[NAME] [--password PW] [--admin]\n");
 		return (2);
 	}
 	op = argv[1];
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--password") == 0 && i + 1 < argc)
 			pass = argv[++i];
+		else if (strcmp(argv[i], "--admin") == 0 &&
+		    strcmp(argv[1], "add") == 0)
+			flags |= AUTH_ADMIN;
 		else if (name == NULL && argv[i][0] != '-')
 			name = argv[i];
 		else {
@@ -107,7 +112,7 @@ cli_user(const char *dir, int argc, char **argv)
 		    AUTH_PASS_MAX);
 		return (1);
 	}
-	rc = strcmp(op, "add") == 0 ? auth_file_add(users, name, pass) :
+	rc = strcmp(op, "add") == 0 ? auth_file_add(users, name, pass, flags) :
 	    auth_file_passwd(users, name, pass);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (rc == -EEXIST)

@@ -1,7 +1,8 @@
 /*
  * auth: accounts, yescrypt and the verified-password cache.  The users
  * file is rewritten whole (temp file, fsync, rename) so a crash never
- * leaves it half written.
+ * leaves it half written.  A line is "name:hash" or "name:hash:admin";
+ * yescrypt hashes hold no ':'.
  */
 #include "front/auth.h"
 
@@ -22,6 +23,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "net/addr.h"
 
 #define USERS_MAX	10000
 #define HASH_STR_MAX	256
@@ -31,6 +33,7 @@ struct account {
 	char		hash[HASH_STR_MAX];
 	uint8_t		mac[32];	/* HMAC of the last verified password */
 	bool		mac_valid;
+	bool		admin;
 };
 
 struct auth {
@@ -73,7 +76,7 @@ load_file(const char *path, struct account **out, size_t *nout)
 {
 	struct account *a = NULL, *na;
 	size_t n = 0;
-	char line[AUTH_NAME_MAX + HASH_STR_MAX + 8];
+	char line[AUTH_NAME_MAX + HASH_STR_MAX + 16];
 	FILE *f;
 	int rc = 0;
 
@@ -82,7 +85,7 @@ load_file(const char *path, struct account **out, size_t *nout)
 	if ((f = fopen(path, "re")) == NULL)
 		return (errno == ENOENT ? 0 : -errno);
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *colon, *nl;
+		char *colon, *flags, *nl;
 
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
@@ -91,6 +94,8 @@ load_file(const char *path, struct account **out, size_t *nout)
 		if ((colon = strchr(line, ':')) == NULL)
 			continue;
 		*colon = '\0';
+		if ((flags = strchr(colon + 1, ':')) != NULL)
+			*flags++ = '\0';
 		if (!auth_valid_name(line) || n >= USERS_MAX)
 			continue;
 		if ((na = realloc(a, (n + 1) * sizeof(*a))) == NULL) {
@@ -102,6 +107,7 @@ load_file(const char *path, struct account **out, size_t *nout)
 		if (str_copy(a[n].name, sizeof(a[n].name), line) < 0 ||
 		    str_copy(a[n].hash, sizeof(a[n].hash), colon + 1) < 0)
 			continue;
+		a[n].admin = flags != NULL && strcmp(flags, "admin") == 0;
 		n++;
 	}
 	fclose(f);
@@ -210,7 +216,7 @@ password_mac(const struct auth *au, const char *user, const char *pass,
  * copy of its stored hash, or the dummy one for an unknown name. */
 static bool
 cached_ok(struct auth *au, const char *user, const uint8_t mac[32],
-    char *hash, bool *found)
+    char *hash, bool *found, bool *admin)
 {
 	bool ok = false;
 	size_t i;
@@ -223,6 +229,7 @@ cached_ok(struct auth *au, const char *user, const uint8_t mac[32],
 		if (strcmp(au->acct[i].name, user) != 0)
 			continue;
 		*found = true;
+		*admin = au->acct[i].admin;
 		ok = au->acct[i].mac_valid &&
 		    CRYPTO_memcmp(au->acct[i].mac, mac, 32) == 0;
 		memcpy(hash, au->acct[i].hash, HASH_STR_MAX);
@@ -232,8 +239,47 @@ cached_ok(struct auth *au, const char *user, const uint8_t mac[32],
 	return (ok);
 }
 
+bool
+auth_guest_allowed(const struct sockaddr *listen)
+{
+	return (addr_is_loopback(listen));
+}
+
+bool
+auth_is_default_guest(const char *user, const char *pass)
+{
+	return (strcmp(user, AUTH_GUEST) == 0 && strcmp(pass, AUTH_GUEST) == 0);
+}
+
+int
+auth_guest_check_listen(const char *users_path, const char *what,
+    const char *listen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (strcmp(listen, "off") == 0 || addr_parse(listen, &ss, &sl) < 0 ||
+	    auth_guest_allowed((struct sockaddr *)&ss) ||
+	    !auth_file_default_guest(users_path))
+		return (0);
+	(void)str_fmt(err, errlen, "refusing to serve %s on %s while the "
+	    "guest account has the default password: change it with 'shoal "
+	    "-C DIR user passwd guest' or remove it with 'shoal -C DIR user "
+	    "del guest'", what, listen);
+	return (-EACCES);
+}
+
 int
 auth_check(struct auth *au, const char *user, const char *pass)
+{
+	bool admin;
+
+	return (auth_login(au, true, user, pass, &admin));
+}
+
+int
+auth_login(struct auth *au, bool guest_ok, const char *user,
+    const char *pass, bool *admin)
 {
 	char hash[HASH_STR_MAX];
 	uint8_t mac[32];
@@ -242,16 +288,20 @@ auth_check(struct auth *au, const char *user, const char *pass)
 	bool found, ok;
 	size_t i;
 
+	*admin = false;
 	if (strlen(pass) > AUTH_PASS_MAX)
 		return (-EACCES);
+	/* SECURITY: guest/guest only through a listener on loopback. */
+	if (!guest_ok && auth_is_default_guest(user, pass))
+		return (-EACCES);
 	password_mac(au, user, pass, mac);
-	if (cached_ok(au, user, mac, hash, &found))
+	if (cached_ok(au, user, mac, hash, &found, admin))
 		return (0);
 	if ((cd = calloc(1, sizeof(*cd))) == NULL)
 		return (-EACCES);
 	pthread_mutex_lock(&au->crypt_mu);
 	/* Someone may have verified the same password while we waited. */
-	if (cached_ok(au, user, mac, hash, &found)) {
+	if (cached_ok(au, user, mac, hash, &found, admin)) {
 		pthread_mutex_unlock(&au->crypt_mu);
 		free(cd);
 		return (0);
@@ -272,6 +322,8 @@ auth_check(struct auth *au, const char *user, const char *pass)
 		pthread_mutex_unlock(&au->mu);
 	}
 	pthread_mutex_unlock(&au->crypt_mu);
+	if (!ok)
+		*admin = false;
 	return (ok ? 0 : -EACCES);
 }
 
@@ -294,7 +346,8 @@ save_file(const char *path, const struct account *a, size_t n)
 		return (-errno);
 	}
 	for (i = 0; i < n; i++)
-		fprintf(f, "%s:%s\n", a[i].name, a[i].hash);
+		fprintf(f, "%s:%s%s\n", a[i].name, a[i].hash,
+		    a[i].admin ? ":admin" : "");
 	if (fflush(f) != 0 || fsync(fd) != 0) {
 		fclose(f);
 		unlink(tmp);
@@ -328,9 +381,10 @@ make_hash(const char *pass, char *out, size_t outlen)
 	return (rc);
 }
 
-/* add: create only; passwd: replace only. */
+/* add: create only (with flags); passwd: replace only (flags kept). */
 static int
-file_set(const char *path, const char *user, const char *pass, bool create)
+file_set(const char *path, const char *user, const char *pass, bool create,
+    unsigned flags)
 {
 	struct account *a, *na;
 	size_t n, i;
@@ -358,6 +412,7 @@ file_set(const char *path, const char *user, const char *pass, bool create)
 		a = na;
 		memset(&a[n], 0, sizeof(a[n]));
 		(void)str_copy(a[n].name, sizeof(a[n].name), user);
+		a[n].admin = (flags & AUTH_ADMIN) != 0;
 		n++;
 	}
 	if ((rc = make_hash(pass, a[i].hash, sizeof(a[i].hash))) < 0)
@@ -369,15 +424,16 @@ out:
 }
 
 int
-auth_file_add(const char *path, const char *user, const char *pass)
+auth_file_add(const char *path, const char *user, const char *pass,
+    unsigned flags)
 {
-	return (file_set(path, user, pass, true));
+	return (file_set(path, user, pass, true, flags));
 }
 
 int
 auth_file_passwd(const char *path, const char *user, const char *pass)
 {
-	return (file_set(path, user, pass, false));
+	return (file_set(path, user, pass, false, 0));
 }
 
 int
@@ -411,7 +467,7 @@ auth_file_list(const char *path, FILE *out)
 	if ((rc = load_file(path, &a, &n)) < 0)
 		return (rc);
 	for (i = 0; i < n; i++)
-		fprintf(out, "%s\n", a[i].name);
+		fprintf(out, "%s%s\n", a[i].name, a[i].admin ? " (admin)" : "");
 	free(a);
 	return (0);
 }

@@ -37,6 +37,7 @@
 #include "store/path.h"
 
 struct cfg;
+struct guard;
 struct store;
 struct work_pool;
 
@@ -47,6 +48,7 @@ struct ftp_server_opts {
 	struct work_pool	*pool;
 	struct store		*store;
 	struct auth		*auth;
+	struct guard		*guard;		/* failed-login policy */
 	const struct cfg	*cfg;
 	const char		*priv_dir;	/* DIR/.shoal, for TLS files */
 	/* Live members of the network, for NETS; NULL means 1. */
@@ -97,6 +99,7 @@ struct ftp_server {
 	struct sockaddr_storage	 pasv_addr;
 	bool			 has_pasv_addr;
 	bool			 require_tls;	/* no login before AUTH TLS */
+	bool			 guest_ok;	/* listens on loopback */
 	uint64_t		 bytes_in, bytes_out;
 };
 
@@ -151,6 +154,7 @@ struct ftp_session {
 	bool			 user_given;
 	bool			 logged_in;
 	unsigned		 failed;
+	uint64_t		 accepted_ms;	/* login deadline counts from */
 	char			 cwd[PATH_LEN_MAX + 1];
 	char			*rnfr;
 	uint64_t		 rest;

@@ -1,6 +1,7 @@
 /*
  * ftp_server: the FTP listener.  It owns the TLS context and the list of
- * sessions, and enforces the session limits before a session is made.
+ * sessions, and enforces the session limits (guard_admit: all sessions,
+ * per address, and a reserve for new addresses) before a session is made.
  */
 #include "front/ftp/ftp.h"
 
@@ -12,6 +13,7 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "front/guard.h"
 #include "net/tls.h"
 
 static const char too_many[] = "421 Too many connections.\r\n";
@@ -38,8 +40,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	char who[ADDR_STR_MAX];
 
 	(void)l;
-	if (srv->nsessions >= c->ftp_max_sessions ||
-	    sessions_from(srv, sa) >= c->ftp_max_per_address) {
+	if (!guard_admit(srv->nsessions, sessions_from(srv, sa),
+	    c->ftp_max_sessions, c->ftp_max_per_address, c->ftp_reserve)) {
 		log_info("ftp: %s refused: too many connections",
 		    addr_str(sa, who));
 		/* Best effort: the socket is fresh, the reply fits. */
@@ -103,6 +105,7 @@ ftp_server_new(const struct ftp_server_opts *o, char *err, size_t errlen)
 		    "auto, yes or no", c->ftp_require_tls);
 		goto fail;
 	}
+	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	if (parse_pasv_ports(srv, c->ftp_pasv_ports) < 0) {
 		(void)str_fmt(err, errlen, "ftp.pasv_ports: '%s' is not "
 		    "LOW-HIGH with 1024 <= LOW <= HIGH", c->ftp_pasv_ports);

@@ -37,6 +37,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/guard.h"
 #include "net/sock.h"
 #include "net/tls.h"
 
@@ -53,6 +54,14 @@ ftp_session_arm_timer(struct ftp_session *s)
 	struct timeval tv = { 0, 0 };
 
 	tv.tv_sec = s->logged_in ? c->ftp_idle_timeout : c->ftp_login_timeout;
+	/* SECURITY: the time to log in counts from the connection, not from
+	 * the last command: NOOPs cannot hold a session open unlogged. */
+	if (!s->logged_in) {
+		uint64_t used = (clock_mono_ms() - s->accepted_ms) / 1000;
+
+		tv.tv_sec = used < (uint64_t)tv.tv_sec ? tv.tv_sec -
+		    (time_t)used : 0;
+	}
 	/* A client that asked for a transfer has this long to connect. */
 	if (s->xfer && !s->data.ready && tv.tv_sec > 30)
 		tv.tv_sec = 30;
@@ -313,7 +322,10 @@ refuse_plaintext(struct ftp_session *s)
 }
 
 struct login_job {
-	struct ftp_session	*s;
+	struct ftp_session	*s;	/* not touched by login_run */
+	struct auth		*auth;
+	bool			 guest_ok;
+	bool			 admin;
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 pass[AUTH_PASS_MAX + 1];
 	int			 rc;
@@ -324,7 +336,7 @@ login_run(void *arg)
 {
 	struct login_job *j = arg;
 
-	j->rc = auth_check(j->s->srv->o.auth, j->user, j->pass);
+	j->rc = auth_login(j->auth, j->guest_ok, j->user, j->pass, &j->admin);
 	OPENSSL_cleanse(j->pass, sizeof(j->pass));
 }
 
@@ -359,14 +371,19 @@ login_done(void *arg)
 	if (rc == 0) {
 		s->logged_in = true;
 		s->failed = 0;
+		guard_succeeded(s->srv->o.guard, s->user);
 		log_info("ftp: %s logged in as %s", s->peer_str, s->user);
 		ftp_reply(s, 230, "Login successful.");
 		ftp_session_resume(s);
 		return;
 	}
 	s->failed++;
-	log_info("ftp: %s failed login as %s (%u)", s->peer_str, s->user,
-	    s->failed);
+	{
+		char host[ADDR_STR_MAX];
+
+		guard_failed(s->srv->o.guard, "ftp", addr_host((struct sockaddr *)
+		    &s->peer, host, sizeof(host)), s->user, clock_mono_ms());
+	}
 	/* SECURITY: the same reply and delay for unknown and known users. */
 	ms = s->srv->o.cfg->ftp_login_delay_ms;
 	tv.tv_sec = ms / 1000;
@@ -410,11 +427,28 @@ cmd_pass(struct ftp_session *s, const struct ftp_request *req)
 		return;
 	}
 	s->user_given = false;
+	{
+		char host[ADDR_STR_MAX];
+		unsigned retry;
+
+		/* SECURITY: a locked-out address or account is refused before
+		 * its password is looked at. */
+		if (guard_check(s->srv->o.guard, addr_host((struct sockaddr *)
+		    &s->peer, host, sizeof(host)), s->user, clock_mono_ms(),
+		    &retry) < 0) {
+			ftp_reply(s, 421, "Too many failed logins; try again "
+			    "later.");
+			close_after_flush(s);
+			return;
+		}
+	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		ftp_reply(s, 451, "Out of memory.");
 		return;
 	}
 	j->s = s;
+	j->auth = s->srv->o.auth;
+	j->guest_ok = s->srv->guest_ok;
 	memcpy(j->user, s->user, sizeof(j->user));
 	if (req->arg.len <= AUTH_PASS_MAX)
 		memcpy(j->pass, req->arg.p, req->arg.len);
@@ -952,6 +986,7 @@ ftp_session_accept(struct ftp_server *srv, evutil_socket_t fd,
 	s->srv = srv;
 	s->fd = fd;
 	s->data.fd = -1;
+	s->accepted_ms = clock_mono_ms();
 	sock_nodelay(fd);
 	/* Urgent bytes (ABOR, the Telnet Synch) stay in the stream. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &(int){1}, sizeof(int));

@@ -20,6 +20,7 @@
 
 struct auth;
 struct cfg;
+struct guard;
 struct event_base;
 struct http_server;
 struct store;
@@ -82,6 +83,7 @@ struct http_opts {
 	struct work_pool	*pool;
 	struct store		*store;
 	struct auth		*auth;
+	struct guard		*guard;		/* failed-login policy */
 	const struct cfg	*cfg;
 	const char		*priv_dir;	/* TLS files, API token */
 	const char		*token;

@@ -1232,6 +1232,37 @@ peers(struct http_conn *c)
 	http_respond_json(c, 200, ctl->peers(ctl->arg));
 }
 
+/*
+ * SECURITY: the calls that stop the node or change its membership need the
+ * API token or an admin account; any other account gets 403.
+ */
+static const struct {
+	enum http_method	 method;
+	const char		*target;
+} admin_only[] = {
+	{ HTTP_POST, "/v1/peers" },
+	{ HTTP_POST, "/v1/bye" },
+};
+
+static bool
+admin_refused(struct http_conn *c)
+{
+	size_t i;
+
+	if (c->admin)
+		return (false);
+	for (i = 0; i < sizeof(admin_only) / sizeof(admin_only[0]); i++)
+		if (c->req.method == admin_only[i].method &&
+		    strcmp(c->req.target, admin_only[i].target) == 0) {
+			log_info("http: %s: %s may not use %s", c->peer,
+			    c->user, admin_only[i].target);
+			http_error(c, 403, "needs the node's API token or an "
+			    "admin account");
+			return (true);
+		}
+	return (false);
+}
+
 static void
 route_control(struct http_conn *c)
 {
@@ -1241,6 +1272,8 @@ route_control(struct http_conn *c)
 	json_t *b;
 	const char *a;
 
+	if (admin_refused(c))
+		return;
 	if (strcmp(t, "/v1/status") == 0) {
 		if (c->req.method != HTTP_GET)
 			http_error(c, 405, "use GET");

@@ -20,9 +20,6 @@
 #include "store/path.h"
 
 #define HTTP_BODY_MAX		(64 * 1024)	/* JSON bodies */
-#define HTTP_CONNS_MAX		512
-#define HTTP_HEAD_TIMEOUT	30
-#define HTTP_IDLE_TIMEOUT	60
 #define HTTP_FILE_CHUNK		(1u << 20)
 
 struct ingest;
@@ -41,6 +38,7 @@ struct http_server {
 	struct evconnlistener	*listener;
 	char			 addr[ADDR_STR_MAX];
 	char			 token[128];
+	bool			 guest_ok;	/* listens on loopback */
 	TAILQ_HEAD(, http_conn)	 conns;
 	unsigned		 nconns;
 	uint64_t		 bytes_in, bytes_out, requests, errors;
@@ -51,10 +49,12 @@ struct http_conn {
 	struct http_server	*srv;
 	struct bufferevent	*bev;
 	char			 peer[ADDR_STR_MAX];
+	char			 host[ADDR_STR_MAX];	/* peer, no port */
 	enum conn_state		 st;
 	struct http_req		 req;
 	char			 path[PATH_LEN_MAX + 1];	/* decoded */
 	char			 user[AUTH_NAME_MAX + 1];
+	bool			 admin;		/* token or admin account */
 	struct buf		 body;
 	uint64_t		 body_left;
 	struct ingest		*ing;
@@ -72,6 +72,7 @@ struct http_conn {
 	bool			 close_after;	/* no keep-alive */
 	struct event		*reap;
 	struct event		*timer;
+	struct event		*delay;		/* a failed login's pause */
 };
 
 /* http_server.c */

@@ -24,11 +24,13 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "base/cfg.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/guard.h"
+#include "front/http/http_auth.h"
 #include "front/ingest.h"
 #include "net/sock.h"
 #include "net/tls.h"
@@ -59,6 +61,7 @@ http_status_text(int s)
 	case 413: return ("Content Too Large");
 	case 416: return ("Range Not Satisfiable");
 	case 423: return ("Locked");
+	case 429: return ("Too Many Requests");
 	case 431: return ("Request Header Fields Too Large");
 	case 500: return ("Internal Server Error");
 	case 501: return ("Not Implemented");
@@ -89,6 +92,7 @@ conn_free(struct http_conn *c)
 	buf_release(&c->body);
 	event_free(c->reap);
 	event_free(c->timer);
+	event_free(c->delay);
 	free(c);
 }
 
@@ -111,6 +115,7 @@ http_conn_close(struct http_conn *c, const char *why)
 	c->closing = true;
 	log_debug("http: %s closed: %s", c->peer, why);
 	evtimer_del(c->timer);
+	evtimer_del(c->delay);
 	if (c->ing) {
 		/* A body that did not arrive whole never replaces a file. */
 		ingest_cancel(c->ing);
@@ -264,7 +269,7 @@ finish_request(struct http_conn *c)
 	c->body_left = 0;
 	c->created = false;
 	c->awaited = false;
-	arm_timer(c, HTTP_IDLE_TIMEOUT);
+	arm_timer(c, (int)c->srv->o.cfg->http_idle_timeout);
 	next_request(c);
 }
 
@@ -286,42 +291,14 @@ conn_write(struct bufferevent *bev, void *arg)
 		finish_request(c);
 }
 
-/* "Basic base64(user:pass)": user and pass into the buffers. */
-static int
-basic_credentials(const char *h, char *user, size_t ulen, char *pass,
-    size_t plen)
-{
-	unsigned char dec[600];
-	char *colon;
-	size_t n = strlen(h);
-	int len;
-
-	if (n > 800)
-		return (-1);
-	len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
-	if (len < 0)
-		return (-1);
-	/* EVP_DecodeBlock counts the padding's zero bytes. */
-	while (n > 0 && h[n - 1] == '=') {
-		n--;
-		len--;
-	}
-	dec[len] = '\0';
-	if (memchr(dec, '\0', (size_t)len) != NULL ||
-	    (colon = strchr((char *)dec, ':')) == NULL)
-		return (-1);
-	*colon = '\0';
-	if (str_copy(user, ulen, (char *)dec) < 0 ||
-	    str_copy(pass, plen, colon + 1) < 0)
-		return (-1);
-	OPENSSL_cleanse(dec, sizeof(dec));
-	return (0);
-}
-
+/* A login job: copies of what it reads, slots for what it writes. */
 struct login {
-	struct http_conn	*c;
+	struct http_conn	*c;	/* not touched by login_run */
+	struct auth		*auth;
+	bool			 guest_ok;
 	char			 user[AUTH_NAME_MAX + 1];
 	char			 pass[AUTH_PASS_MAX + 1];
+	bool			 admin;
 	int			 rc;
 };
 
@@ -330,8 +307,46 @@ login_run(void *arg)
 {
 	struct login *l = arg;
 
-	l->rc = auth_check(l->c->srv->o.auth, l->user, l->pass);
+	l->rc = auth_login(l->auth, l->guest_ok, l->user, l->pass, &l->admin);
 	OPENSSL_cleanse(l->pass, sizeof(l->pass));
+}
+
+static void
+respond_401(struct http_conn *c, const char *why)
+{
+	json_t *j = json_pack("{s:s}", "error", why);
+	char *body = j ? json_dumps(j, 0) : NULL;
+
+	http_respond(c, 401, "application/json",
+	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
+	    body ? strlen(body) : 0);
+	free(body);
+	json_decref(j);
+}
+
+/* The failed-login delay is over: the 401 goes out. */
+static void
+on_login_delay(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	respond_401(arg, "wrong user or password");
+}
+
+/*
+ * A failed login: counted by the guard, answered after the delay.  The
+ * connection reads nothing meanwhile (it is busy), so guesses on one
+ * keep-alive connection are no faster than on new ones.
+ */
+static void
+login_failed(struct http_conn *c, const char *user)
+{
+	unsigned ms = c->srv->o.cfg->http_login_delay_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	guard_failed(c->srv->o.guard, "http", c->host, user, clock_mono_ms());
+	c->st = CONN_BUSY;
+	evtimer_add(c->delay, &tv);
 }
 
 static void
@@ -342,57 +357,95 @@ login_done(void *arg)
 	int rc = l->rc;
 
 	memcpy(c->user, l->user, sizeof(c->user));
+	c->admin = rc == 0 && l->admin;
 	free(l);
 	if (!http_job_end(c))
 		return;
 	if (rc < 0) {
-		static const char msg[] =
-		    "{\"error\": \"wrong user or password\"}\n";
-
-		http_respond(c, 401, "application/json",
-		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
-		    sizeof(msg) - 1);
+		login_failed(c, c->user);
 		return;
 	}
+	guard_succeeded(c->srv->o.guard, c->user);
 	http_route(c);
+}
+
+/* Refused before any password is looked at: the address or the account
+ * is locked out. */
+static void
+respond_locked(struct http_conn *c, unsigned retry_s)
+{
+	char extra[64];
+
+	(void)str_fmt(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
+	c->close_after = true;
+	http_respond(c, 429, "application/json", extra,
+	    "{\"error\": \"too many failed logins; try again later\"}\n",
+	    sizeof("{\"error\": \"too many failed logins; try again later\"}"
+	    "\n") - 1);
 }
 
 /* Checks the credentials; routes the request when they are good. */
 static void
-authenticate(struct http_conn *c)
+check_credentials(struct http_conn *c)
 {
 	const char *h = c->req.authorization;
 	struct http_server *srv = c->srv;
 	struct login *l;
 	size_t n = strlen(srv->token);
+	unsigned retry;
 
 	if (strncmp(h, "Bearer ", 7) == 0) {
 		if (strlen(h + 7) == n &&
 		    CRYPTO_memcmp(h + 7, srv->token, n) == 0) {
 			(void)str_copy(c->user, sizeof(c->user), "(token)");
+			c->admin = true;
 			http_route(c);
 			return;
 		}
-	} else if (strncmp(h, "Basic ", 6) == 0 &&
-	    (l = calloc(1, sizeof(*l))) != NULL) {
-		l->c = c;
-		if (basic_credentials(h + 6, l->user, sizeof(l->user), l->pass,
-		    sizeof(l->pass)) == 0 && auth_valid_name(l->user)) {
-			c->st = CONN_BUSY;
-			if (http_job(c, login_run, login_done, l) == 0)
-				return;
-		}
+		login_failed(c, NULL);
+		return;
+	}
+	if (strncmp(h, "Basic ", 6) != 0) {
+		respond_401(c, "authentication required");
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		http_error(c, 503, "out of memory");
+		return;
+	}
+	l->c = c;
+	l->auth = srv->o.auth;
+	l->guest_ok = srv->guest_ok;
+	if (http_basic_decode(h + 6, strlen(h + 6), l->user, sizeof(l->user),
+	    l->pass, sizeof(l->pass)) < 0 || !auth_valid_name(l->user)) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
+		login_failed(c, NULL);
+		return;
 	}
-	{
-		static const char msg[] =
-		    "{\"error\": \"authentication required\"}\n";
+	/* SECURITY: a locked-out address or account is refused before its
+	 * password is looked at, the right one included. */
+	if (guard_check(srv->o.guard, c->host, l->user, clock_mono_ms(),
+	    &retry) < 0) {
+		OPENSSL_cleanse(l->pass, sizeof(l->pass));
+		free(l);
+		respond_locked(c, retry);
+		return;
+	}
+	c->st = CONN_BUSY;
+	if (http_job(c, login_run, login_done, l) == 0)
+		return;
+	OPENSSL_cleanse(l->pass, sizeof(l->pass));
+	free(l);
+	http_error(c, 503, "busy");
+}
 
-		http_respond(c, 401, "application/json",
-		    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", msg,
-		    sizeof(msg) - 1);
-	}
+/* The header holds the password, barely encoded: wiped once read. */
+static void
+authenticate(struct http_conn *c)
+{
+	check_credentials(c);
+	OPENSSL_cleanse(c->req.authorization, sizeof(c->req.authorization));
 }
 
 static void
@@ -495,19 +548,48 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	http_conn_close(arg, "idle");
 }
 
+static const char too_many[] = "HTTP/1.1 503 Service Unavailable\r\n"
+    "Connection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 34\r\n\r\n{\"error\": \"too many connections\"}\n";
+
+/* Open connections from host. */
+static unsigned
+conns_from(const struct http_server *srv, const char *host)
+{
+	const struct http_conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (!c->closing && strcmp(c->host, host) == 0)
+			n++;
+	return (n);
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int socklen, void *arg)
 {
 	struct http_server *srv = arg;
+	const struct cfg *cf = srv->o.cfg;
 	struct timeval stall = { 300, 0 };
+	char host[ADDR_STR_MAX];
 	struct http_conn *c;
 	SSL *ssl = NULL;
 
 	(void)l;
 	(void)socklen;
-	if (srv->nconns >= HTTP_CONNS_MAX || (c = calloc(1, sizeof(*c))) ==
-	    NULL) {
+	addr_host(sa, host, sizeof(host));
+	if (!guard_admit(srv->nconns, conns_from(srv, host),
+	    cf->http_max_connections, cf->http_max_per_address,
+	    cf->http_reserve)) {
+		log_info("http: %s refused: too many connections", host);
+		/* Best effort, plain HTTP only: the socket is fresh. */
+		if (!srv->tls && write(fd, too_many, sizeof(too_many) - 1) < 0)
+			log_debug("http: refusal not sent");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
@@ -515,9 +597,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->fd = -1;
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
+	(void)str_copy(c->host, sizeof(c->host), host);
 	buf_init(&c->body, HTTP_BODY_MAX);
 	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
 	c->timer = evtimer_new(srv->o.base, on_timer, c);
+	c->delay = evtimer_new(srv->o.base, on_login_delay, c);
 	if (srv->tls && (ssl = SSL_new(srv->tls)) != NULL) {
 		c->bev = bufferevent_openssl_socket_new(srv->o.base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -526,7 +610,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	} else if (!srv->tls)
 		c->bev = bufferevent_socket_new(srv->o.base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || c->reap == NULL || c->timer == NULL) {
+	if (c->bev == NULL || c->reap == NULL || c->timer == NULL ||
+	    c->delay == NULL) {
 		if (c->bev)
 			bufferevent_free(c->bev);
 		else {
@@ -537,6 +622,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 			event_free(c->reap);
 		if (c->timer)
 			event_free(c->timer);
+		if (c->delay)
+			event_free(c->delay);
 		free(c);
 		return;
 	}
@@ -550,7 +637,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = CONN_HEAD;
-	arm_timer(c, HTTP_HEAD_TIMEOUT);
+	/* SECURITY: a whole head within the timeout, counted from the
+	 * connection, however slowly its bytes come. */
+	arm_timer(c, (int)cf->http_head_timeout);
 }
 
 struct http_server *
@@ -573,6 +662,7 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 		    c->http_listen);
 		goto fail;
 	}
+	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	/* SECURITY: credentials never cross a network in the clear. */
 	tls = strcmp(c->http_tls, "yes") == 0 || (strcmp(c->http_tls,
 	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
