@@ -1,6 +1,8 @@
 /*
  * scan: depth-first walk using directory descriptors opened beneath the
  * root, so a folder renamed during the walk cannot send it elsewhere.
+ * Only names that pass path_valid (the rule sync applies to a peer's
+ * entries) are indexed, so nothing this node announces is refused.
  */
 #include "store/scan.h"
 
@@ -22,6 +24,15 @@ struct walk {
 	struct scan_stats	*stats;
 	char			 path[PATH_LEN_MAX + 1];
 };
+
+static void
+skip_invalid(const char *path)
+{
+	char show[PATH_LEN_MAX + 1];
+
+	log_warnx("scan: \"%s\" skipped: a name with a control byte is "
+	    "not shared", path_printable(path, show, sizeof(show)));
+}
 
 static void
 scan_file(struct walk *w)
@@ -100,6 +111,13 @@ walk_dir(struct walk *w, int depth)
 		if (len)
 			w->path[len] = '/';
 		memcpy(w->path + len + (len ? 1 : 0), de->d_name, nl + 1);
+		/* A name peers would refuse (a control byte, as in macOS's
+		 * "Icon\r") is never indexed: it stays a local file. */
+		if (!path_valid(w->path)) {
+			skip_invalid(w->path);
+			w->path[len] = '\0';
+			continue;
+		}
 		if (type == DT_DIR)
 			walk_dir(w, depth + 1);
 		else
@@ -142,6 +160,10 @@ scan_path(struct store *s, const char *path, scan_dir_fn on_dir, void *arg)
 
 	if (path[0] == '\0' || path_is_private(path) || store_is_busy(s, path))
 		return (0);
+	if (!path_valid(path)) {
+		skip_invalid(path);
+		return (0);
+	}
 	rc = store_stat(s, path, &st);
 	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES)
 		return (index_delete(s->index, path));
