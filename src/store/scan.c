@@ -48,11 +48,27 @@ scan_file(struct walk *w)
 		return;
 	if (store_stat(w->store, w->path, &st) < 0)
 		return;
-	if (index_get(w->store->index, w->path, &m) == 0 &&
-	    m.size == (uint64_t)st.st_size && m.ino == (uint64_t)st.st_ino &&
-	    m.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec)
-		return;
+	if (index_get(w->store->index, w->path, &m) == 0) {
+		if (m.size == (uint64_t)st.st_size &&
+		    m.ino == (uint64_t)st.st_ino &&
+		    m.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec)
+			return;
+		/*
+		 * A whole-folder scan runs where no event was seen (at start,
+		 * after the event queue overflowed): a size that changed
+		 * under an unchanged mtime is damage, not an edit, and must
+		 * never become a new version.
+		 */
+		if (w->prune && store_is_damaged(&m, &st)) {
+			rc = store_set_aside_damaged(w->store, w->path, &m,
+			    &st);
+			if (rc < 0 && rc != -EAGAIN)
+				log_warnx("set aside %s: %s", w->path,
+				    strerror(-rc));
+			return;
+		}
+	}
 	rc = store_index_file(w->store, w->path, &m);
 	if (rc == 0) {
 		w->stats->hashed++;
@@ -165,8 +181,13 @@ scan_path(struct store *s, const char *path, scan_dir_fn on_dir, void *arg)
 		return (0);
 	}
 	rc = store_stat(s, path, &st);
-	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES)
+	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES) {
+		/* A file held elsewhere is not here by design: no deletion. */
+		if (rc == -ENOENT && index_get(s->index, path, &m) == 0 &&
+		    m.remote)
+			return (0);
 		return (index_delete(s->index, path));
+	}
 	if (rc < 0)
 		return (rc);
 	if (S_ISDIR(st.st_mode))

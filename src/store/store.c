@@ -390,6 +390,72 @@ record_if_still_there(struct store *s, const char *path, struct file_meta *m,
 	return (rc);
 }
 
+bool
+store_is_damaged(const struct file_meta *row, const struct stat *st)
+{
+	return (row->type == ENTRY_FILE && !row->deleted &&
+	    row->ino == (uint64_t)st->st_ino &&
+	    row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec && row->size != (uint64_t)st->st_size);
+}
+
+int
+store_set_aside_damaged(struct store *s, const char *path,
+    const struct file_meta *row, const struct stat *seen)
+{
+	char aside[PATH_NAME_MAX + 1], show[PATH_LEN_MAX + 1];
+	const char *name;
+	struct stat now;
+	uint64_t n;
+	int dfd = -1, qfd = -1, rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if (store_stat(s, path, &now) < 0 || now.st_ino != seen->st_ino ||
+	    now.st_size != seen->st_size ||
+	    now.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != seen->st_mtim.tv_nsec) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		rc = dfd;
+		goto out;
+	}
+	if ((mkdirat(s->priv_fd, "damaged", 0700) < 0 && errno != EEXIST) ||
+	    (qfd = openat(s->priv_fd, "damaged", O_DIRECTORY | O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		rc = store_errno(errno);
+		goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	n = ++s->tmp_seq;
+	pthread_mutex_unlock(&s->mu);
+	(void)snprintf(aside, sizeof(aside), "%.200s.%lld.%llu", name,
+	    (long long)time(NULL), (unsigned long long)n);
+	if ((rc = index_set_remote(s->index, path, row->sha256, true)) < 0)
+		goto out;
+	if (renameat(dfd, name, qfd, aside) < 0) {
+		rc = store_errno(errno);
+		(void)index_set_remote(s->index, path, row->sha256, false);
+		goto out;
+	}
+	if (fsync(qfd) < 0 || fsync(dfd) < 0)
+		log_warn("fsync after setting %s aside", aside);
+	log_warnx("%s is damaged (%llu bytes, %llu expected, its mtime "
+	    "unchanged): set aside as .shoal/damaged/%s, a good copy is "
+	    "fetched from a peer", path_printable(path, show, sizeof(show)),
+	    (unsigned long long)seen->st_size, (unsigned long long)row->size,
+	    aside);
+out:
+	if (qfd >= 0)
+		close(qfd);
+	if (dfd >= 0)
+		close(dfd);
+	store_busy_del(s, path);
+	return (rc);
+}
+
 int
 store_note_dir(struct store *s, const char *path)
 {

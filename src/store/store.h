@@ -80,6 +80,24 @@ int	store_meta(struct store *, const char *path, struct file_meta *);
  * -EAGAIN if the file changed or moved while it was hashed.
  */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
+/*
+ * The damage rule, a pure function: the file seen as st at path, whose
+ * live row is row, was not edited but damaged if it is the same inode with
+ * the same mtime and yet another size.  Every write moves the mtime; only
+ * a fault, or a truncation whose mtime was put back, changes the size and
+ * leaves it.  (The same size with other bytes is not caught here: that
+ * needs a scrub that hashes every file.)
+ */
+bool	store_is_damaged(const struct file_meta *row, const struct stat *st);
+/*
+ * A damaged file (store_is_damaged) is not a new version: its row stays
+ * as it was, marked as held elsewhere, so sync fetches a good copy from a
+ * peer, and its bytes are moved to DIR/.shoal/damaged/NAME.TIME.N.  The
+ * row is written first: after a crash in between, the file is found
+ * damaged again.  -EAGAIN if the file changed meanwhile.
+ */
+int	store_set_aside_damaged(struct store *, const char *path,
+	    const struct file_meta *row, const struct stat *seen);
 /* Records the folder at path, if it is (still) one. */
 int	store_note_dir(struct store *, const char *path);
 

@@ -88,3 +88,41 @@ def test_peer_entry_refused_alone(cluster):
     log = n1.log()
     assert "INDEX entry \"Icon?\" skipped" in log, log[-2000:]
     assert not (n1.dir / "Icon\r").exists()
+
+
+# 2. A file truncated while its node was down, its mtime put back, is
+#    damage: the good version comes back from a peer, nothing spreads.
+
+@pytest.mark.parametrize("keep", [0, 0.5])
+def test_truncated_file_with_mtime_kept_is_repaired(cluster, keep):
+    n1, n2, n3 = cluster.start(3)
+    data = os.urandom(3 * (1 << 20) + 12345)
+    other = b"untouched\n"
+    with n1.ftp() as f:
+        stor(f, "big.bin", data)
+        stor(f, "other.txt", other)
+    expected = {"big.bin": sha256(data), "other.txt": sha256(other)}
+    cluster.wait_tree(expected, timeout=REPLICATE)
+    n2.stop()
+    target = n2.dir / "big.bin"
+    st = target.stat()
+    with open(target, "r+b") as fh:
+        fh.truncate(int(len(data) * keep))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    log_at = len(n2.log())
+    n2.start()
+    cluster.wait_alive([n1, n2, n3], 3)
+    # The start-up scan has run, and the damaged file was seen as such.
+    wait_for(lambda: "scan: " in n2.log()[log_at:], REPLICATE,
+             what="n2's start-up scan")
+    cluster.wait_tree(expected, timeout=REPLICATE,
+                      what="every node to hold the good version again")
+    assert "is damaged" in n2.log()[log_at:]
+    aside = list((n2.dir / ".shoal" / "damaged").iterdir())
+    assert len(aside) == 1 and aside[0].name.startswith("big.bin.")
+    assert aside[0].stat().st_size == int(len(data) * keep)
+    # No node took the damage as a version: the same content everywhere,
+    # served over FTP too, and no conflict copy anywhere.
+    for n in (n1, n2, n3):
+        with n.ftp() as f:
+            assert retr(f, "big.bin") == data
