@@ -200,12 +200,86 @@ upload_flush(struct upload *up)
 	return (0);
 }
 
+/*
+ * Moves the temp file to the final name.  The file it replaces is swapped
+ * into the temp name (RENAME_EXCHANGE), so *undo can put it back; *undo
+ * is UNDO_NONE only on a file system without exchange, where a plain
+ * rename is all there is.
+ */
+enum undo { UNDO_NONE, UNDO_REMOVE, UNDO_SWAP };
+
+static int
+move_in(struct upload *up, int dfd, const char *name, enum undo *undo)
+{
+	int tfd = up->store->tmp_fd, tries;
+
+	*undo = UNDO_NONE;
+	if (up->unique) {
+		if (renameat2(tfd, up->tmp, dfd, name, RENAME_NOREPLACE) < 0)
+			return (store_errno(errno));
+		*undo = UNDO_REMOVE;
+		return (0);
+	}
+	/* A file made directly in the folder meanwhile: try again. */
+	for (tries = 0; tries < 3; tries++) {
+		if (renameat2(tfd, up->tmp, dfd, name, RENAME_EXCHANGE) == 0) {
+			struct stat st;
+
+			/* Exchange would take a folder's place: not ours. */
+			if (fstatat(tfd, up->tmp, &st, AT_SYMLINK_NOFOLLOW) ==
+			    0 && S_ISDIR(st.st_mode)) {
+				if (renameat2(tfd, up->tmp, dfd, name,
+				    RENAME_EXCHANGE) < 0)
+					log_warn("upload: %s", up->path);
+				return (-EISDIR);
+			}
+			*undo = UNDO_SWAP;
+			return (0);
+		}
+		if (errno == EINVAL)
+			break;
+		if (errno != ENOENT)
+			return (store_errno(errno));
+		if (renameat2(tfd, up->tmp, dfd, name, RENAME_NOREPLACE) == 0) {
+			*undo = UNDO_REMOVE;
+			return (0);
+		}
+		if (errno != EEXIST)
+			return (store_errno(errno));
+	}
+	if (renameat(tfd, up->tmp, dfd, name) < 0)
+		return (store_errno(errno));
+	return (0);
+}
+
+/* Puts back what move_in replaced; the new content returns to the temp
+ * name, which upload_abort removes. */
+static void
+move_out(struct upload *up, int dfd, const char *name, enum undo undo)
+{
+	int tfd = up->store->tmp_fd, rc = 0;
+
+	if (undo == UNDO_SWAP)
+		rc = renameat2(tfd, up->tmp, dfd, name, RENAME_EXCHANGE);
+	else if (undo == UNDO_REMOVE)
+		rc = renameat(dfd, name, tfd, up->tmp);
+	if (undo == UNDO_NONE || rc < 0) {
+		log_warn("upload: %s could not be put back as it was",
+		    up->path);
+		return;
+	}
+	up->committed = false;
+	if (fsync(dfd) < 0)
+		log_warn("upload: fsync of the folder of %s", up->path);
+}
+
 int
 upload_commit(struct upload *up, struct file_meta *out)
 {
 	struct file_meta m;
 	struct stat st;
 	const char *name;
+	enum undo undo;
 	int dfd, rc;
 
 	memset(&m, 0, sizeof(m));
@@ -219,25 +293,32 @@ upload_commit(struct upload *up, struct file_meta *out)
 		close(dfd);
 		return (rc);
 	}
-	if (up->unique)
-		rc = renameat2(up->store->tmp_fd, up->tmp, dfd, name,
-		    RENAME_NOREPLACE);
-	else
-		rc = renameat(up->store->tmp_fd, up->tmp, dfd, name);
-	if (rc < 0) {
+	if ((rc = move_in(up, dfd, name, &undo)) < 0)
+		goto out;
+	up->committed = true;
+	/* The answer waits for the folder: a rename not on disk is not a
+	 * write anyone may rely on. */
+	if (fsync(dfd) < 0) {
 		rc = store_errno(errno);
+		log_warn("upload: fsync of the folder of %s", up->path);
+		move_out(up, dfd, name, undo);
 		goto out;
 	}
-	up->committed = true;
-	if (fsync(dfd) < 0)
-		log_warn("upload: fsync of the folder of %s", up->path);
 	m.size = (uint64_t)st.st_size;
 	m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 	    st.st_mtim.tv_nsec;
 	m.ino = (uint64_t)st.st_ino;
 	m.blocks = (const uint8_t *)up->hash.blocks.data;
 	m.nblocks = up->hash.blocks.len / HASH_LEN;
-	rc = index_put(up->store->index, up->path, &m);
+	if ((rc = index_put(up->store->index, up->path, &m)) < 0) {
+		log_warnx("upload: %s: the index refused it (%s): the file "
+		    "is left as it was", up->path, strerror(-rc));
+		move_out(up, dfd, name, undo);
+		goto out;
+	}
+	/* The replaced content, now under the temp name. */
+	if (undo == UNDO_SWAP)
+		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
 	if (out) {
 		*out = m;
 		out->blocks = NULL;

@@ -126,3 +126,58 @@ def test_truncated_file_with_mtime_kept_is_repaired(cluster, keep):
     for n in (n1, n2, n3):
         with n.ftp() as f:
             assert retr(f, "big.bin") == data
+
+
+# 3. An upload the index refuses leaves the disk as it was; a full version
+#    vector is folded, not turned into a write error.
+
+def set_vv(node, path, entries):
+    """Rewrites path's version vector in the stopped node's index."""
+    import sqlite3
+    blob = b"".join(bytes.fromhex(i) + c.to_bytes(8, "big")
+                    for i, c in sorted(entries))
+    db = sqlite3.connect(node.dir / ".shoal" / "index.db")
+    with db:
+        assert db.execute("UPDATE files SET vv = ? WHERE path = ?",
+                          (blob, path)).rowcount == 1
+    db.close()
+
+
+def test_upload_refused_by_index_leaves_the_file(cluster):
+    n1 = cluster.new_node()
+    n1.start()
+    old, new = b"old content\n", b"new content, never committed\n"
+    with n1.ftp() as f:
+        stor(f, "a.txt", old)
+    n1.stop()
+    # This node's counter at its maximum: the index must refuse a bump.
+    set_vv(n1, "a.txt", [(n1.id, (1 << 64) - 1)])
+    n1.start()
+    with n1.ftp() as f:
+        with pytest.raises(ftplib.Error):
+            stor(f, "a.txt", new)
+        assert retr(f, "a.txt") == old
+    assert (n1.dir / "a.txt").read_bytes() == old
+    assert "the index refused it" in n1.log()
+
+
+def test_full_version_vector_is_folded(cluster):
+    n1 = cluster.new_node()
+    n1.start()
+    v1, v2 = b"written by many\n", b"the 33rd writer\n"
+    with n1.ftp() as f:
+        stor(f, "b.txt", v1)
+    n1.stop()
+    # 32 writers, none of them this node: node churn reaches this.
+    set_vv(n1, "b.txt", [(os.urandom(16).hex(), k + 1) for k in range(32)])
+    n1.start()
+    n2 = cluster.new_node()
+    n2.start()
+    cluster.wait_alive([n1, n2], 2)
+    cluster.wait_tree({"b.txt": sha256(v1)}, timeout=REPLICATE)
+    with n1.ftp() as f:
+        stor(f, "b.txt", v2)
+    cluster.wait_tree({"b.txt": sha256(v2)}, timeout=REPLICATE,
+                      what="the folded version on both nodes, no conflict")
+    # Both sides agree it is one version after the other, not a conflict.
+    assert "conflict" not in n2.log() and "conflict" not in n1.log()
