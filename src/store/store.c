@@ -263,7 +263,7 @@ int
 store_rmdir(struct store *s, const char *path)
 {
 	const char *name;
-	int dfd, rc = 0;
+	int dfd, rc = 0, frc = 0;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -273,13 +273,14 @@ store_rmdir(struct store *s, const char *path)
 	}
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		rc = store_errno(errno);
-	else
-		(void)fsync(dfd);
+	else if (fsync(dfd) < 0)
+		frc = store_errno(errno);
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
 	store_busy_del(s, path);
-	return (rc);
+	/* Done, but not known to be on disk: not a success to report. */
+	return (rc < 0 ? rc : frc);
 }
 
 int
@@ -287,7 +288,7 @@ store_unlink(struct store *s, const char *path)
 {
 	struct stat st;
 	const char *name;
-	int dfd, rc = 0;
+	int dfd, rc = 0, frc = 0;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -302,20 +303,20 @@ store_unlink(struct store *s, const char *path)
 		rc = -EISDIR;
 	else if (unlinkat(dfd, name, 0) < 0)
 		rc = store_errno(errno);
-	else
-		(void)fsync(dfd);
+	else if (fsync(dfd) < 0)
+		frc = store_errno(errno);
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
 	store_busy_del(s, path);
-	return (rc);
+	return (rc < 0 ? rc : frc);
 }
 
 int
 store_rename(struct store *s, const char *from, const char *to)
 {
 	const char *fname, *tname;
-	int ffd, tfd, rc = 0;
+	int ffd, tfd, rc = 0, frc = 0;
 
 	if (strcmp(from, to) == 0)
 		return (0);
@@ -341,14 +342,14 @@ store_rename(struct store *s, const char *from, const char *to)
 		/* A file held elsewhere moves in the index alone. */
 		rc = errno == ENOENT && store_is_remote(s, from) ? 0 :
 		    store_errno(errno);
-	} else {
-		(void)fsync(tfd);
-		(void)fsync(ffd);
-	}
+	} else if (fsync(tfd) < 0 || fsync(ffd) < 0)
+		frc = store_errno(errno);
 	close(ffd);
 	close(tfd);
 	if (rc == 0)
 		rc = index_rename(s->index, from, to);
+	if (rc == 0)
+		rc = frc;
 out:
 	store_busy_del(s, to);
 	store_busy_del(s, from);
@@ -598,6 +599,69 @@ store_is_busy(struct store *s, const char *path)
 		busy = strcmp(s->busy[i], path) == 0;
 	pthread_mutex_unlock(&s->mu);
 	return (busy);
+}
+
+int
+store_move_in(struct store *s, const char *tmp, int dfd, const char *name,
+    bool noreplace, enum store_undo *undo)
+{
+	struct stat st;
+	int tfd = s->tmp_fd, tries;
+
+	*undo = STORE_UNDO_NONE;
+	if (noreplace) {
+		if (renameat2(tfd, tmp, dfd, name, RENAME_NOREPLACE) < 0)
+			return (store_errno(errno));
+		*undo = STORE_UNDO_REMOVE;
+		return (0);
+	}
+	/* A file made directly in the folder meanwhile: try again. */
+	for (tries = 0; tries < 3; tries++) {
+		if (renameat2(tfd, tmp, dfd, name, RENAME_EXCHANGE) == 0) {
+			/* Exchange would take a folder's place: not ours. */
+			if (fstatat(tfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				if (renameat2(tfd, tmp, dfd, name,
+				    RENAME_EXCHANGE) < 0)
+					log_warn("commit of %s", name);
+				return (-EISDIR);
+			}
+			*undo = STORE_UNDO_SWAP;
+			return (0);
+		}
+		if (errno == EINVAL)
+			break;
+		if (errno != ENOENT)
+			return (store_errno(errno));
+		if (renameat2(tfd, tmp, dfd, name, RENAME_NOREPLACE) == 0) {
+			*undo = STORE_UNDO_REMOVE;
+			return (0);
+		}
+		if (errno != EEXIST)
+			return (store_errno(errno));
+	}
+	if (renameat(tfd, tmp, dfd, name) < 0)
+		return (store_errno(errno));
+	return (0);
+}
+
+int
+store_move_back(struct store *s, const char *tmp, int dfd, const char *name,
+    enum store_undo undo)
+{
+	int rc = -1;
+
+	if (undo == STORE_UNDO_SWAP)
+		rc = renameat2(s->tmp_fd, tmp, dfd, name, RENAME_EXCHANGE);
+	else if (undo == STORE_UNDO_REMOVE)
+		rc = renameat(dfd, name, s->tmp_fd, tmp);
+	if (rc < 0) {
+		log_warn("%s could not be put back as it was", name);
+		return (-EIO);
+	}
+	if (fsync(dfd) < 0)
+		log_warn("fsync of the folder of %s", name);
+	return (0);
 }
 
 void

@@ -200,86 +200,13 @@ upload_flush(struct upload *up)
 	return (0);
 }
 
-/*
- * Moves the temp file to the final name.  The file it replaces is swapped
- * into the temp name (RENAME_EXCHANGE), so *undo can put it back; *undo
- * is UNDO_NONE only on a file system without exchange, where a plain
- * rename is all there is.
- */
-enum undo { UNDO_NONE, UNDO_REMOVE, UNDO_SWAP };
-
-static int
-move_in(struct upload *up, int dfd, const char *name, enum undo *undo)
-{
-	int tfd = up->store->tmp_fd, tries;
-
-	*undo = UNDO_NONE;
-	if (up->unique) {
-		if (renameat2(tfd, up->tmp, dfd, name, RENAME_NOREPLACE) < 0)
-			return (store_errno(errno));
-		*undo = UNDO_REMOVE;
-		return (0);
-	}
-	/* A file made directly in the folder meanwhile: try again. */
-	for (tries = 0; tries < 3; tries++) {
-		if (renameat2(tfd, up->tmp, dfd, name, RENAME_EXCHANGE) == 0) {
-			struct stat st;
-
-			/* Exchange would take a folder's place: not ours. */
-			if (fstatat(tfd, up->tmp, &st, AT_SYMLINK_NOFOLLOW) ==
-			    0 && S_ISDIR(st.st_mode)) {
-				if (renameat2(tfd, up->tmp, dfd, name,
-				    RENAME_EXCHANGE) < 0)
-					log_warn("upload: %s", up->path);
-				return (-EISDIR);
-			}
-			*undo = UNDO_SWAP;
-			return (0);
-		}
-		if (errno == EINVAL)
-			break;
-		if (errno != ENOENT)
-			return (store_errno(errno));
-		if (renameat2(tfd, up->tmp, dfd, name, RENAME_NOREPLACE) == 0) {
-			*undo = UNDO_REMOVE;
-			return (0);
-		}
-		if (errno != EEXIST)
-			return (store_errno(errno));
-	}
-	if (renameat(tfd, up->tmp, dfd, name) < 0)
-		return (store_errno(errno));
-	return (0);
-}
-
-/* Puts back what move_in replaced; the new content returns to the temp
- * name, which upload_abort removes. */
-static void
-move_out(struct upload *up, int dfd, const char *name, enum undo undo)
-{
-	int tfd = up->store->tmp_fd, rc = 0;
-
-	if (undo == UNDO_SWAP)
-		rc = renameat2(tfd, up->tmp, dfd, name, RENAME_EXCHANGE);
-	else if (undo == UNDO_REMOVE)
-		rc = renameat(dfd, name, tfd, up->tmp);
-	if (undo == UNDO_NONE || rc < 0) {
-		log_warn("upload: %s could not be put back as it was",
-		    up->path);
-		return;
-	}
-	up->committed = false;
-	if (fsync(dfd) < 0)
-		log_warn("upload: fsync of the folder of %s", up->path);
-}
-
 int
 upload_commit(struct upload *up, struct file_meta *out)
 {
 	struct file_meta m;
 	struct stat st;
 	const char *name;
-	enum undo undo;
+	enum store_undo undo;
 	int dfd, rc;
 
 	memset(&m, 0, sizeof(m));
@@ -293,7 +220,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 		close(dfd);
 		return (rc);
 	}
-	if ((rc = move_in(up, dfd, name, &undo)) < 0)
+	if ((rc = store_move_in(up->store, up->tmp, dfd, name, up->unique,
+	    &undo)) < 0)
 		goto out;
 	up->committed = true;
 	/* The answer waits for the folder: a rename not on disk is not a
@@ -301,7 +229,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 	if (fsync(dfd) < 0) {
 		rc = store_errno(errno);
 		log_warn("upload: fsync of the folder of %s", up->path);
-		move_out(up, dfd, name, undo);
+		if (store_move_back(up->store, up->tmp, dfd, name, undo) == 0)
+			up->committed = false;
 		goto out;
 	}
 	m.size = (uint64_t)st.st_size;
@@ -313,11 +242,12 @@ upload_commit(struct upload *up, struct file_meta *out)
 	if ((rc = index_put(up->store->index, up->path, &m)) < 0) {
 		log_warnx("upload: %s: the index refused it (%s): the file "
 		    "is left as it was", up->path, strerror(-rc));
-		move_out(up, dfd, name, undo);
+		if (store_move_back(up->store, up->tmp, dfd, name, undo) == 0)
+			up->committed = false;
 		goto out;
 	}
 	/* The replaced content, now under the temp name. */
-	if (undo == UNDO_SWAP)
+	if (undo == STORE_UNDO_SWAP)
 		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
 	if (out) {
 		*out = m;

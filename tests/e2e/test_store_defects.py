@@ -181,3 +181,79 @@ def test_full_version_vector_is_folded(cluster):
                       what="the folded version on both nodes, no conflict")
     # Both sides agree it is one version after the other, not a conflict.
     assert "conflict" not in n2.log() and "conflict" not in n1.log()
+
+
+# 4. A folder fsync that fails decides the answer: no 226, no ACK.
+
+SHIM = ROOT / "build" / "tests" / "unit" / "fsync_fail.so"
+
+
+def start_with_failing_fsync(node, monkeypatch, flag):
+    """Starts node with fsync of its shared folders failing while the file
+    flag exists (tests/tools/fsync_fail.c)."""
+    assert SHIM.exists(), f"{SHIM} is missing: build with ninja -C build"
+    monkeypatch.setenv("LD_PRELOAD", str(SHIM))
+    monkeypatch.setenv("SHOAL_TEST_FSYNC_FAIL", str(flag))
+    try:
+        node.start()
+    finally:
+        monkeypatch.delenv("LD_PRELOAD")
+        monkeypatch.delenv("SHOAL_TEST_FSYNC_FAIL")
+
+
+def test_failed_folder_fsync_is_not_226(cluster, monkeypatch, tmp_path):
+    flag = tmp_path / "fail-fsync"
+    n1 = cluster.new_node()
+    start_with_failing_fsync(n1, monkeypatch, flag)
+    old, new = b"first version\n", b"second version\n"
+    with n1.ftp() as f:
+        assert stor(f, "a.txt", old).startswith("226")
+        flag.write_text("")
+        with pytest.raises(ftplib.Error) as e:
+            stor(f, "a.txt", new)
+        assert not str(e.value).startswith("2"), str(e.value)
+        # All or nothing: the file and its listing are the old version.
+        assert retr(f, "a.txt") == old
+        assert (n1.dir / "a.txt").read_bytes() == old
+        with pytest.raises(ftplib.Error):
+            stor(f, "b.txt", new)
+        assert not (n1.dir / "b.txt").exists()
+        assert "b.txt" not in f.nlst()
+        flag.unlink()
+        assert stor(f, "a.txt", new).startswith("226")
+        assert stor(f, "c.txt", new).startswith("226")
+        # A deletion or a rename not known to be on disk is no 250 either.
+        flag.write_text("")
+        with pytest.raises(ftplib.Error) as e:
+            f.delete("c.txt")
+        assert not str(e.value).startswith("2"), str(e.value)
+        with pytest.raises(ftplib.Error) as e:
+            f.rename("a.txt", "d.txt")
+        assert not str(e.value).startswith("2"), str(e.value)
+        flag.unlink()
+    assert (n1.dir / "d.txt").read_bytes() == new
+
+
+def test_receiver_failed_fsync_is_not_acknowledged(cluster, monkeypatch,
+                                                    tmp_path):
+    flag = tmp_path / "fail-fsync"
+    n1 = cluster.new_node(args=["--sync-writes", "1"],
+                          options=["sync.write_timeout_ms=3000"])
+    n1.start()
+    n2 = cluster.new_node()
+    start_with_failing_fsync(n2, monkeypatch, flag)
+    cluster.wait_alive([n1, n2], 2)
+    data = os.urandom(70000)
+    with n1.ftp() as f:
+        assert stor(f, "first.bin", b"both hold this\n").startswith("226")
+        flag.write_text("")
+        with pytest.raises(ftplib.error_temp) as e:
+            stor(f, "quorum.bin", data)
+        assert str(e.value).startswith("451"), str(e.value)
+    wait_for(lambda: "fetch: fsync of the folder of quorum.bin" in n2.log(),
+             REPLICATE, what="n2 to log the failed fsync")
+    assert not (n2.dir / "quorum.bin").exists()
+    flag.unlink()
+    with n1.ftp() as f:
+        assert stor(f, "after.bin", data).startswith("226")
+    assert file_sha256(n2.dir / "after.bin") == sha256(data)
