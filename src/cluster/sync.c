@@ -214,6 +214,11 @@ frames_row(const char *path, const struct file_meta *m, void *arg)
 	struct frames *fr = arg;
 	size_t mark;
 
+	/* A row no peer would take (indexed before names were checked). */
+	if (!path_valid(path)) {
+		fr->last_seq = m->seq;
+		return (0);
+	}
 	if (fr->n == 0 || fr->v[fr->n - 1].len > FRAME_FILL) {
 		if (fr->n > 0)
 			frames_close(fr);
