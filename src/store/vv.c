@@ -128,9 +128,17 @@ vv_bump_compact(struct vv *v, const uint8_t id[NODE_ID_LEN])
 int
 vv_merge(struct vv *dst, const struct vv *src)
 {
+	enum vv_order o = vv_compare(dst, src);
 	unsigned i;
 	int rc;
 
+	/* One descends from the other (a fold included): it is the merge. */
+	if (o == VV_BEFORE) {
+		*dst = *src;
+		return (0);
+	}
+	if (o != VV_CONCURRENT)
+		return (0);
 	for (i = 0; i < src->n; i++)
 		if (src->e[i].c > vv_get(dst, src->e[i].id) &&
 		    (rc = set(dst, src->e[i].id, src->e[i].c)) < 0)

@@ -59,7 +59,8 @@ int	vv_bump(struct vv *, const uint8_t id[NODE_ID_LEN]);
 int	vv_bump_compact(struct vv *, const uint8_t id[NODE_ID_LEN]);
 /* The fingerprint a fold records (never 0). */
 uint64_t vv_fingerprint(const struct vv *);
-/* dst = element-wise maximum of dst and src. */
+/* dst = element-wise maximum of dst and src; if one descends from the
+ * other (a folded vector from the one it names too), the newer. */
 int	vv_merge(struct vv *dst, const struct vv *src);
 enum vv_order vv_compare(const struct vv *a, const struct vv *b);
 /* Encoding: n * (16-byte id, u64 BE counter); returns bytes written. */

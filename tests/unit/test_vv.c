@@ -583,6 +583,13 @@ test_fold_new_writer(void **state)
 	make_id(id, 100);
 	assert_int_equal(vv_bump_compact(&d, id), 0);
 	assert_int_equal(vv_compare(&d, &other), VV_CONCURRENT);
+	/* Merging a folded vector into the one it came from gives it. */
+	d = full;
+	assert_int_equal(vv_merge(&d, &v), 0);
+	assert_int_equal(vv_compare(&d, &v), VV_EQUAL);
+	d = v;
+	assert_int_equal(vv_merge(&d, &full), 0);
+	assert_int_equal(vv_compare(&d, &v), VV_EQUAL);
 	/* Two nodes folding the same vector concurrently: a conflict. */
 	other = full;
 	make_id(id, 101);
