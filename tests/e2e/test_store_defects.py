@@ -73,6 +73,35 @@ def test_control_byte_name_does_not_poison_the_index(cluster):
         assert "INDEX refused" not in n.log()
 
 
+def test_old_row_with_a_bad_name_is_not_sent(cluster):
+    """An index made before names were checked may hold such a row (live,
+    or the tombstone of a deleted file): it is not sent, and a peer gets
+    everything else."""
+    import sqlite3
+    n1 = cluster.new_node()
+    n1.start()
+    files = {f"g{i:02d}.txt": f"good {i}\n".encode() for i in range(20)}
+    with n1.ftp() as f:
+        for name, data in files.items():
+            stor(f, name, data)
+    n1.stop()
+    db = sqlite3.connect(n1.dir / ".shoal" / "index.db")
+    with db:
+        for bad, deleted in (("Icon\r", 0), ("old\x01gone.txt", 1)):
+            db.execute("INSERT INTO files SELECT ?, type, ?, size, mtime_ns,"
+                       " ino, sha256, vv, modified_by, seq + 1000, blocks,"
+                       " remote FROM files WHERE path = 'g00.txt'",
+                       (bad, deleted))
+    db.close()
+    n1.start()
+    n2 = cluster.new_node()
+    n2.start()
+    cluster.wait_alive([n1, n2], 2)
+    cluster.wait_tree({n: sha256(d) for n, d in files.items()},
+                      nodes=[n2], timeout=REPLICATE)
+    assert "INDEX refused" not in n2.log()
+
+
 def test_peer_entry_refused_alone(cluster):
     """A peer's INDEX frame with one bad entry between good ones: the bad
     one is skipped with a log line, the good ones are applied."""
