@@ -14,6 +14,11 @@
  *     (a holder announces a version after committing it, every block
  *     checked), so no file ever has fewer copies because of a drop.
  *
+ * With replicas = all every node is a holder: sync fetches each new
+ * version, nothing is dropped, and the walk only fetches a copy this node
+ * lost (a file found damaged at start-up, whose row is kept as held
+ * elsewhere).
+ *
  * The same walk counts what status and /metrics report.
  */
 #include "cluster/sync_int.h"
@@ -292,9 +297,10 @@ walk_entry(struct cat_entry *e, void *arg)
 	}
 	if (copies == 0)
 		w->st.unavailable++;
-	if (w->view.replicas == REPLICAS_ALL)
-		return;	/* sync fetches everything; nothing is dropped */
-	pinned = catalog_pinned(sy->cat, e->path);
+	/* With every node a holder, sync fetches each new version and
+	 * nothing is dropped; a copy found damaged is fetched here. */
+	pinned = w->view.replicas != REPLICAS_ALL &&
+	    catalog_pinned(sy->cat, e->path);
 	if ((mine || pinned) && !e->held && !e->fetching && copies > 0 &&
 	    sy->nqueued < 4 * REPAIR_BATCH) {
 		if (w->fetch == NULL && (w->fetch = calloc(1,
@@ -302,7 +308,8 @@ walk_entry(struct cat_entry *e, void *arg)
 			return;
 		if (plist_add(&w->fetch->l, e))
 			e->fetching = true;
-	} else if (!mine && !pinned && e->held && !e->fetching && all_hold &&
+	} else if (w->view.replicas != REPLICAS_ALL && !mine && !pinned &&
+	    e->held && !e->fetching && all_hold &&
 	    n == w->view.replicas && w->now >= e->keep_until &&
 	    sy->drop_jobs == 0) {
 		if (w->drop == NULL && (w->drop = calloc(1,

@@ -111,11 +111,15 @@ put_entry(struct buf *b, const char *path, const struct file_meta *m)
 	return (0);
 }
 
-/* Decodes one entry; the path is checked like any client's path. */
+/*
+ * Decodes one entry into e, its raw path into raw.  -EPROTO if the frame
+ * cannot be read on (nothing after it can be trusted); -EACCES or -EINVAL
+ * for an entry that is refused alone: its bytes are consumed, the next
+ * entry can be read.
+ */
 static int
-get_entry(struct wire_rd *r, struct rentry *e)
+get_entry(struct wire_rd *r, struct rentry *e, char raw[PATH_LEN_MAX + 1])
 {
-	char raw[PATH_LEN_MAX + 1], norm[PATH_LEN_MAX + 1];
 	const uint8_t *sha, *bl, *vv, *by;
 	uint32_t bll, vvl;
 
@@ -132,22 +136,23 @@ get_entry(struct wire_rd *r, struct rentry *e)
 	vv = wire_get_bytes(r, VV_ENC_MAX, &vvl);
 	by = wire_get_fixed(r, NODE_ID_LEN);
 	e->m.remote = wire_get_u8(r) != 0;
-	if (r->bad || e->m.type > ENTRY_DIR || bll % HASH_LEN != 0)
+	if (r->bad)
 		return (-EPROTO);
-	/* SECURITY: a peer's path is confined like a client's. */
-	if (path_resolve("", raw, strlen(raw), norm, sizeof(norm)) < 0 ||
-	    strcmp(raw, norm) != 0 || norm[0] == '\0')
+	/* SECURITY: a peer's path is confined like a client's, by the same
+	 * rule the scanner applies to names it indexes. */
+	if (!path_valid(raw))
 		return (-EACCES);
-	if (vv_decode(&e->m.vv, vv, vvl) < 0)
-		return (-EPROTO);
+	if (e->m.type > ENTRY_DIR || bll % HASH_LEN != 0 ||
+	    vv_decode(&e->m.vv, vv, vvl) < 0)
+		return (-EINVAL);
 	e->m.nblocks = bll / HASH_LEN;
 	if (e->m.type == ENTRY_FILE && !e->m.deleted &&
 	    e->m.nblocks != (e->m.size + HASH_BLOCK_SIZE - 1) /
 	    HASH_BLOCK_SIZE + (e->m.size == 0))
-		return (-EPROTO);
+		return (-EINVAL);
 	memcpy(e->m.sha256, sha, HASH_LEN);
 	memcpy(e->m.modified_by, by, NODE_ID_LEN);
-	e->path = strdup(norm);
+	e->path = strdup(raw);
 	e->blocks = malloc(bll + 1);
 	if (e->path == NULL || e->blocks == NULL) {
 		rentry_release(e);
@@ -209,6 +214,11 @@ frames_row(const char *path, const struct file_meta *m, void *arg)
 	struct frames *fr = arg;
 	size_t mark;
 
+	/* A row no peer would take (indexed before names were checked). */
+	if (!path_valid(path)) {
+		fr->last_seq = m->seq;
+		return (0);
+	}
 	if (fr->n == 0 || fr->v[fr->n - 1].len > FRAME_FILL) {
 		if (fr->n > 0)
 			frames_close(fr);
@@ -767,8 +777,9 @@ static void
 on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 {
 	struct wire_rd r;
+	char raw[PATH_LEN_MAX + 1], show[PATH_LEN_MAX + 1];
 	struct decided *d;
-	uint32_t n, i;
+	uint32_t n, i, kept;
 	int rc = 0;
 
 	wire_rd_init(&r, p, len);
@@ -781,21 +792,33 @@ on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 	}
 	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		if ((rc = get_entry(&r, &d[i].e)) < 0)
+	/* An entry refused alone is logged and skipped; only a frame that
+	 * cannot be read on is refused whole. */
+	for (i = 0, kept = 0; i < n; i++) {
+		rc = get_entry(&r, &d[kept].e, raw);
+		if (rc == -EPROTO || rc == -ENOMEM)
 			break;
-		memcpy(d[i].e.from, m->id, NODE_ID_LEN);
-		catalog_peer(sy->cat, d[i].e.path, m->id, &d[i].e.m);
+		if (rc < 0) {
+			log_warnx("member %.8s: INDEX entry \"%s\" skipped: %s",
+			    m->id_hex, path_printable(raw, show, sizeof(show)),
+			    rc == -EACCES ? "a path outside the folder or "
+			    "a name with a control byte" : "malformed entry");
+			rc = 0;
+			continue;
+		}
+		memcpy(d[kept].e.from, m->id, NODE_ID_LEN);
+		catalog_peer(sy->cat, d[kept].e.path, m->id, &d[kept].e.m);
+		kept++;
 	}
 	if (rc < 0 || wire_rd_done(&r) < 0) {
-		log_warnx("member %.8s: INDEX refused: %s", m->id_hex,
-		    rc == -EACCES ? "a path outside the folder" :
-		    "malformed entry");
-		while (i > 0)
-			rentry_release(&d[--i].e);
+		log_warnx("member %.8s: INDEX refused: malformed frame",
+		    m->id_hex);
+		while (kept > 0)
+			rentry_release(&d[--kept].e);
 		free(d);
 		return;
 	}
+	n = kept;
 	/* Changes to locked paths by anyone but the lock's holder wait. */
 	if (sy->o.allow != NULL) {
 		uint32_t k = 0;

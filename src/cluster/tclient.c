@@ -28,6 +28,7 @@
 #include "cluster/members.h"
 #include "net/tls.h"
 #include "store/index.h"
+#include "store/path.h"
 
 #define TICK_MS			250
 #define BACKOFF_MIN_MS		250
@@ -146,8 +147,10 @@ list_row(const char *path, const struct file_meta *m, void *arg)
 
 	j->last_seq = m->seq;
 	j->rows++;
-	/* Folders are not listed; a full list has no use for tombstones. */
-	if (m->type != ENTRY_FILE || (j->reset && m->deleted))
+	/* Folders are not listed; a full list has no use for tombstones;
+	 * a name the tracker would refuse (an old row) is left out. */
+	if (m->type != ENTRY_FILE || (j->reset && m->deleted) ||
+	    !path_valid(path))
 		return (0);
 	f.live = !m->deleted;
 	if (str_copy(f.path, sizeof(f.path), path) < 0)

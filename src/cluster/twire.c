@@ -12,15 +12,11 @@
 bool
 twire_path_ok(const char *path, bool allow_root)
 {
-	char norm[PATH_LEN_MAX + 1];
-	size_t len = strlen(path);
-
-	if (len == 0)
+	/* The normal form only, by the rule sync and the scanner share (so
+	 * a ".." component is refused, a name like "v1..v2" is not). */
+	if (path[0] == '\0')
 		return (allow_root);
-	/* The normal form only: what path_resolve makes of it, unchanged
-	 * (so a ".." component is refused, a name like "v1..v2" is not). */
-	return (path_resolve("", path, len, norm, sizeof(norm)) == 0 &&
-	    strcmp(norm, path) == 0);
+	return (path_valid(path));
 }
 
 bool

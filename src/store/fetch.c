@@ -209,6 +209,7 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	struct stat st;
 	const char *name;
 	bool local_copy = strcmp(target, f->path) != 0;
+	enum store_undo undo;
 	int dfd, rc, have_row;
 
 	if (ftruncate(f->fd, (off_t)f->m.size) < 0 || fdatasync(f->fd) < 0)
@@ -234,22 +235,36 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 		rc = dfd;
 		goto out;
 	}
-	if (renameat(f->store->tmp_fd, f->tmp, dfd, name) < 0) {
-		rc = store_errno(errno);
+	if ((rc = store_move_in(f->store, f->tmp, dfd, name, false,
+	    &undo)) < 0) {
 		close(dfd);
 		goto out;
 	}
 	f->committed = true;
-	(void)fsync(dfd);
+	/*
+	 * What is acknowledged must be on disk: a folder that was not
+	 * synced, or a row the index refused, puts back what was there and
+	 * fails the commit, so no ACK is sent.
+	 */
+	if (fsync(dfd) < 0) {
+		rc = store_errno(errno);
+		log_warn("fetch: fsync of the folder of %s", target);
+	} else {
+		m.size = (uint64_t)st.st_size;
+		m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+		m.ino = (uint64_t)st.st_ino;
+		m.remote = false;	/* held here now */
+		/* A conflict copy is a new file made here. */
+		rc = local_copy ? index_put(f->store->index, target, &m) :
+		    index_apply(f->store->index, target, &m);
+	}
+	if (rc < 0) {
+		if (store_move_back(f->store, f->tmp, dfd, name, undo) == 0)
+			f->committed = false;
+	} else if (undo == STORE_UNDO_SWAP)
+		(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
 	close(dfd);
-	m.size = (uint64_t)st.st_size;
-	m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec;
-	m.ino = (uint64_t)st.st_ino;
-	m.remote = false;	/* held here now */
-	/* A conflict copy is a new file made here. */
-	rc = local_copy ? index_put(f->store->index, target, &m) :
-	    index_apply(f->store->index, target, &m);
 out:
 	store_busy_del(f->store, target);
 	return (rc);

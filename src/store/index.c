@@ -332,7 +332,7 @@ local_change(struct index *ix, const char *path, struct file_meta *m)
 		m->vv = old.vv;
 	else
 		vv_clear(&m->vv);
-	if ((rc = vv_bump(&m->vv, ix->self)) < 0)
+	if ((rc = vv_bump_compact(&m->vv, ix->self)) < 0)
 		return (rc);
 	memcpy(m->modified_by, ix->self, NODE_ID_LEN);
 	return (write_row(ix, path, m));

@@ -114,3 +114,28 @@ path_resolve(const char *cwd, const char *arg, size_t arglen, char *out,
 	}
 	return (0);
 }
+
+bool
+path_valid(const char *p)
+{
+	char norm[PATH_LEN_MAX + 1];
+	size_t len = strlen(p);
+
+	if (len == 0)
+		return (false);
+	return (path_resolve("", p, len, norm, sizeof(norm)) == 0 &&
+	    strcmp(norm, p) == 0);
+}
+
+const char *
+path_printable(const char *p, char *out, size_t outsize)
+{
+	size_t i;
+
+	if (outsize == 0)
+		return (out);
+	for (i = 0; p[i] != '\0' && i + 1 < outsize; i++)
+		out[i] = is_ctl((unsigned char)p[i]) ? '?' : p[i];
+	out[i] = '\0';
+	return (out);
+}

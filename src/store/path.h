@@ -26,6 +26,20 @@
  */
 int	path_resolve(const char *cwd, const char *arg, size_t arglen,
 	    char *out, size_t outsize) __attribute__((warn_unused_result));
+/*
+ * The one rule for a name that may be shared, used by the scanner before it
+ * indexes a file or folder and by sync before it takes a peer's entry (and
+ * by the tracker wire): true if p is a non-empty path already in normal
+ * form (what path_resolve makes of it, unchanged), so with no control
+ * byte, no "." or ".." component, no component over PATH_NAME_MAX bytes,
+ * and not under the private folder.  A name like "v1..v2" is fine.
+ */
+bool	path_valid(const char *p);
+/*
+ * Copies p into out[outsize] for a log line, control bytes shown as '?'
+ * and cut to fit.  Returns out.
+ */
+const char *path_printable(const char *p, char *out, size_t outsize);
 /* True for the private folder and anything under it. */
 bool	path_is_private(const char *norm);
 /* The last component of a normalised path ("" for the root). */

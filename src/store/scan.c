@@ -1,6 +1,8 @@
 /*
  * scan: depth-first walk using directory descriptors opened beneath the
  * root, so a folder renamed during the walk cannot send it elsewhere.
+ * Only names that pass path_valid (the rule sync applies to a peer's
+ * entries) are indexed, so nothing this node announces is refused.
  */
 #include "store/scan.h"
 
@@ -24,6 +26,15 @@ struct walk {
 };
 
 static void
+skip_invalid(const char *path)
+{
+	char show[PATH_LEN_MAX + 1];
+
+	log_warnx("scan: \"%s\" skipped: a name with a control byte is "
+	    "not shared", path_printable(path, show, sizeof(show)));
+}
+
+static void
 scan_file(struct walk *w)
 {
 	struct file_meta m;
@@ -37,11 +48,27 @@ scan_file(struct walk *w)
 		return;
 	if (store_stat(w->store, w->path, &st) < 0)
 		return;
-	if (index_get(w->store->index, w->path, &m) == 0 &&
-	    m.size == (uint64_t)st.st_size && m.ino == (uint64_t)st.st_ino &&
-	    m.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec)
-		return;
+	if (index_get(w->store->index, w->path, &m) == 0) {
+		if (m.size == (uint64_t)st.st_size &&
+		    m.ino == (uint64_t)st.st_ino &&
+		    m.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec)
+			return;
+		/*
+		 * A whole-folder scan runs where no event was seen (at start,
+		 * after the event queue overflowed): a size that changed
+		 * under an unchanged mtime is damage, not an edit, and must
+		 * never become a new version.
+		 */
+		if (w->prune && store_is_damaged(&m, &st)) {
+			rc = store_set_aside_damaged(w->store, w->path, &m,
+			    &st);
+			if (rc < 0 && rc != -EAGAIN)
+				log_warnx("set aside %s: %s", w->path,
+				    strerror(-rc));
+			return;
+		}
+	}
 	rc = store_index_file(w->store, w->path, &m);
 	if (rc == 0) {
 		w->stats->hashed++;
@@ -100,6 +127,13 @@ walk_dir(struct walk *w, int depth)
 		if (len)
 			w->path[len] = '/';
 		memcpy(w->path + len + (len ? 1 : 0), de->d_name, nl + 1);
+		/* A name peers would refuse (a control byte, as in macOS's
+		 * "Icon\r") is never indexed: it stays a local file. */
+		if (!path_valid(w->path)) {
+			skip_invalid(w->path);
+			w->path[len] = '\0';
+			continue;
+		}
 		if (type == DT_DIR)
 			walk_dir(w, depth + 1);
 		else
@@ -142,9 +176,18 @@ scan_path(struct store *s, const char *path, scan_dir_fn on_dir, void *arg)
 
 	if (path[0] == '\0' || path_is_private(path) || store_is_busy(s, path))
 		return (0);
+	if (!path_valid(path)) {
+		skip_invalid(path);
+		return (0);
+	}
 	rc = store_stat(s, path, &st);
-	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES)
+	if (rc == -ENOENT || rc == -ENOTDIR || rc == -EACCES) {
+		/* A file held elsewhere is not here by design: no deletion. */
+		if (rc == -ENOENT && index_get(s->index, path, &m) == 0 &&
+		    m.remote)
+			return (0);
 		return (index_delete(s->index, path));
+	}
 	if (rc < 0)
 		return (rc);
 	if (S_ISDIR(st.st_mode))

@@ -263,7 +263,7 @@ int
 store_rmdir(struct store *s, const char *path)
 {
 	const char *name;
-	int dfd, rc = 0;
+	int dfd, rc = 0, frc = 0;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -273,13 +273,14 @@ store_rmdir(struct store *s, const char *path)
 	}
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		rc = store_errno(errno);
-	else
-		(void)fsync(dfd);
+	else if (fsync(dfd) < 0)
+		frc = store_errno(errno);
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
 	store_busy_del(s, path);
-	return (rc);
+	/* Done, but not known to be on disk: not a success to report. */
+	return (rc < 0 ? rc : frc);
 }
 
 int
@@ -287,7 +288,7 @@ store_unlink(struct store *s, const char *path)
 {
 	struct stat st;
 	const char *name;
-	int dfd, rc = 0;
+	int dfd, rc = 0, frc = 0;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -302,20 +303,20 @@ store_unlink(struct store *s, const char *path)
 		rc = -EISDIR;
 	else if (unlinkat(dfd, name, 0) < 0)
 		rc = store_errno(errno);
-	else
-		(void)fsync(dfd);
+	else if (fsync(dfd) < 0)
+		frc = store_errno(errno);
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
 	store_busy_del(s, path);
-	return (rc);
+	return (rc < 0 ? rc : frc);
 }
 
 int
 store_rename(struct store *s, const char *from, const char *to)
 {
 	const char *fname, *tname;
-	int ffd, tfd, rc = 0;
+	int ffd, tfd, rc = 0, frc = 0;
 
 	if (strcmp(from, to) == 0)
 		return (0);
@@ -341,14 +342,14 @@ store_rename(struct store *s, const char *from, const char *to)
 		/* A file held elsewhere moves in the index alone. */
 		rc = errno == ENOENT && store_is_remote(s, from) ? 0 :
 		    store_errno(errno);
-	} else {
-		(void)fsync(tfd);
-		(void)fsync(ffd);
-	}
+	} else if (fsync(tfd) < 0 || fsync(ffd) < 0)
+		frc = store_errno(errno);
 	close(ffd);
 	close(tfd);
 	if (rc == 0)
 		rc = index_rename(s->index, from, to);
+	if (rc == 0)
+		rc = frc;
 out:
 	store_busy_del(s, to);
 	store_busy_del(s, from);
@@ -386,6 +387,72 @@ record_if_still_there(struct store *s, const char *path, struct file_meta *m,
 		rc = -EAGAIN;
 	else
 		rc = index_put(s->index, path, m);
+	store_busy_del(s, path);
+	return (rc);
+}
+
+bool
+store_is_damaged(const struct file_meta *row, const struct stat *st)
+{
+	return (row->type == ENTRY_FILE && !row->deleted &&
+	    row->ino == (uint64_t)st->st_ino &&
+	    row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec && row->size != (uint64_t)st->st_size);
+}
+
+int
+store_set_aside_damaged(struct store *s, const char *path,
+    const struct file_meta *row, const struct stat *seen)
+{
+	char aside[PATH_NAME_MAX + 1], show[PATH_LEN_MAX + 1];
+	const char *name;
+	struct stat now;
+	uint64_t n;
+	int dfd = -1, qfd = -1, rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	if (store_stat(s, path, &now) < 0 || now.st_ino != seen->st_ino ||
+	    now.st_size != seen->st_size ||
+	    now.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != seen->st_mtim.tv_nsec) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		rc = dfd;
+		goto out;
+	}
+	if ((mkdirat(s->priv_fd, "damaged", 0700) < 0 && errno != EEXIST) ||
+	    (qfd = openat(s->priv_fd, "damaged", O_DIRECTORY | O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		rc = store_errno(errno);
+		goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	n = ++s->tmp_seq;
+	pthread_mutex_unlock(&s->mu);
+	(void)snprintf(aside, sizeof(aside), "%.200s.%lld.%llu", name,
+	    (long long)time(NULL), (unsigned long long)n);
+	if ((rc = index_set_remote(s->index, path, row->sha256, true)) < 0)
+		goto out;
+	if (renameat(dfd, name, qfd, aside) < 0) {
+		rc = store_errno(errno);
+		(void)index_set_remote(s->index, path, row->sha256, false);
+		goto out;
+	}
+	if (fsync(qfd) < 0 || fsync(dfd) < 0)
+		log_warn("fsync after setting %s aside", aside);
+	log_warnx("%s is damaged (%llu bytes, %llu expected, its mtime "
+	    "unchanged): set aside as .shoal/damaged/%s, a good copy is "
+	    "fetched from a peer", path_printable(path, show, sizeof(show)),
+	    (unsigned long long)seen->st_size, (unsigned long long)row->size,
+	    aside);
+out:
+	if (qfd >= 0)
+		close(qfd);
+	if (dfd >= 0)
+		close(dfd);
 	store_busy_del(s, path);
 	return (rc);
 }
@@ -532,6 +599,69 @@ store_is_busy(struct store *s, const char *path)
 		busy = strcmp(s->busy[i], path) == 0;
 	pthread_mutex_unlock(&s->mu);
 	return (busy);
+}
+
+int
+store_move_in(struct store *s, const char *tmp, int dfd, const char *name,
+    bool noreplace, enum store_undo *undo)
+{
+	struct stat st;
+	int tfd = s->tmp_fd, tries;
+
+	*undo = STORE_UNDO_NONE;
+	if (noreplace) {
+		if (renameat2(tfd, tmp, dfd, name, RENAME_NOREPLACE) < 0)
+			return (store_errno(errno));
+		*undo = STORE_UNDO_REMOVE;
+		return (0);
+	}
+	/* A file made directly in the folder meanwhile: try again. */
+	for (tries = 0; tries < 3; tries++) {
+		if (renameat2(tfd, tmp, dfd, name, RENAME_EXCHANGE) == 0) {
+			/* Exchange would take a folder's place: not ours. */
+			if (fstatat(tfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				if (renameat2(tfd, tmp, dfd, name,
+				    RENAME_EXCHANGE) < 0)
+					log_warn("commit of %s", name);
+				return (-EISDIR);
+			}
+			*undo = STORE_UNDO_SWAP;
+			return (0);
+		}
+		if (errno == EINVAL)
+			break;
+		if (errno != ENOENT)
+			return (store_errno(errno));
+		if (renameat2(tfd, tmp, dfd, name, RENAME_NOREPLACE) == 0) {
+			*undo = STORE_UNDO_REMOVE;
+			return (0);
+		}
+		if (errno != EEXIST)
+			return (store_errno(errno));
+	}
+	if (renameat(tfd, tmp, dfd, name) < 0)
+		return (store_errno(errno));
+	return (0);
+}
+
+int
+store_move_back(struct store *s, const char *tmp, int dfd, const char *name,
+    enum store_undo undo)
+{
+	int rc = -1;
+
+	if (undo == STORE_UNDO_SWAP)
+		rc = renameat2(s->tmp_fd, tmp, dfd, name, RENAME_EXCHANGE);
+	else if (undo == STORE_UNDO_REMOVE)
+		rc = renameat(dfd, name, s->tmp_fd, tmp);
+	if (rc < 0) {
+		log_warn("%s could not be put back as it was", name);
+		return (-EIO);
+	}
+	if (fsync(dfd) < 0)
+		log_warn("fsync of the folder of %s", name);
+	return (0);
 }
 
 void

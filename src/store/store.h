@@ -80,6 +80,24 @@ int	store_meta(struct store *, const char *path, struct file_meta *);
  * -EAGAIN if the file changed or moved while it was hashed.
  */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
+/*
+ * The damage rule, a pure function: the file seen as st at path, whose
+ * live row is row, was not edited but damaged if it is the same inode with
+ * the same mtime and yet another size.  Every write moves the mtime; only
+ * a fault, or a truncation whose mtime was put back, changes the size and
+ * leaves it.  (The same size with other bytes is not caught here: that
+ * needs a scrub that hashes every file.)
+ */
+bool	store_is_damaged(const struct file_meta *row, const struct stat *st);
+/*
+ * A damaged file (store_is_damaged) is not a new version: its row stays
+ * as it was, marked as held elsewhere, so sync fetches a good copy from a
+ * peer, and its bytes are moved to DIR/.shoal/damaged/NAME.TIME.N.  The
+ * row is written first: after a crash in between, the file is found
+ * damaged again.  -EAGAIN if the file changed meanwhile.
+ */
+int	store_set_aside_damaged(struct store *, const char *path,
+	    const struct file_meta *row, const struct stat *seen);
 /* Records the folder at path, if it is (still) one. */
 int	store_note_dir(struct store *, const char *path);
 
@@ -100,6 +118,29 @@ int	store_apply_delete(struct store *, const char *path,
 int	store_apply_dir(struct store *, const char *path, struct file_meta *m);
 /* Creates the missing folders above path (recorded as local folders). */
 int	store_make_parents(struct store *, const char *path);
+
+/*
+ * Commits temp file tmp (in DIR/.shoal/tmp) as name in folder dfd, in a
+ * way that can be undone until the caller knows the folder and the index
+ * hold it: a file it replaces is exchanged into tmp (RENAME_EXCHANGE),
+ * so store_move_back can put it back.  noreplace: fail with -EEXIST if
+ * name exists.  A folder is never replaced (-EISDIR).  *undo is what
+ * store_move_back needs; STORE_UNDO_NONE only on a file system without
+ * exchange, where a plain rename is all there is.  The caller holds the
+ * path busy.
+ */
+enum store_undo {
+	STORE_UNDO_NONE,
+	STORE_UNDO_REMOVE,	/* nothing was replaced: move it back */
+	STORE_UNDO_SWAP,	/* tmp holds what was replaced */
+};
+int	store_move_in(struct store *, const char *tmp, int dfd,
+	    const char *name, bool noreplace, enum store_undo *undo)
+	    __attribute__((warn_unused_result));
+/* Undoes store_move_in: the new content is back under tmp.  0, or -EIO
+ * if it could not be put back (logged). */
+int	store_move_back(struct store *, const char *tmp, int dfd,
+	    const char *name, enum store_undo undo);
 
 /* A new unique temp file name in DIR/.shoal/tmp (out[64]). */
 void	store_tmp_name(struct store *, char *out);

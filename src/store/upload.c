@@ -206,6 +206,7 @@ upload_commit(struct upload *up, struct file_meta *out)
 	struct file_meta m;
 	struct stat st;
 	const char *name;
+	enum store_undo undo;
 	int dfd, rc;
 
 	memset(&m, 0, sizeof(m));
@@ -219,25 +220,35 @@ upload_commit(struct upload *up, struct file_meta *out)
 		close(dfd);
 		return (rc);
 	}
-	if (up->unique)
-		rc = renameat2(up->store->tmp_fd, up->tmp, dfd, name,
-		    RENAME_NOREPLACE);
-	else
-		rc = renameat(up->store->tmp_fd, up->tmp, dfd, name);
-	if (rc < 0) {
+	if ((rc = store_move_in(up->store, up->tmp, dfd, name, up->unique,
+	    &undo)) < 0)
+		goto out;
+	up->committed = true;
+	/* The answer waits for the folder: a rename not on disk is not a
+	 * write anyone may rely on. */
+	if (fsync(dfd) < 0) {
 		rc = store_errno(errno);
+		log_warn("upload: fsync of the folder of %s", up->path);
+		if (store_move_back(up->store, up->tmp, dfd, name, undo) == 0)
+			up->committed = false;
 		goto out;
 	}
-	up->committed = true;
-	if (fsync(dfd) < 0)
-		log_warn("upload: fsync of the folder of %s", up->path);
 	m.size = (uint64_t)st.st_size;
 	m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 	    st.st_mtim.tv_nsec;
 	m.ino = (uint64_t)st.st_ino;
 	m.blocks = (const uint8_t *)up->hash.blocks.data;
 	m.nblocks = up->hash.blocks.len / HASH_LEN;
-	rc = index_put(up->store->index, up->path, &m);
+	if ((rc = index_put(up->store->index, up->path, &m)) < 0) {
+		log_warnx("upload: %s: the index refused it (%s): the file "
+		    "is left as it was", up->path, strerror(-rc));
+		if (store_move_back(up->store, up->tmp, dfd, name, undo) == 0)
+			up->committed = false;
+		goto out;
+	}
+	/* The replaced content, now under the temp name. */
+	if (undo == STORE_UNDO_SWAP)
+		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
 	if (out) {
 		*out = m;
 		out->blocks = NULL;

@@ -9,7 +9,9 @@
  *   upload_abort    removes the temp file; the final name is untouched
  *
  * Nothing appears under the final name before upload_commit, and once it
- * returns 0 the file and its index row are on disk.  One thread at a time
+ * returns 0 the file and its index row are on disk.  The commit is all or
+ * nothing: if the folder's fsync or the index fails, the file that was
+ * there before (or no file) is put back and an error returned.  One thread at a time
  * may use an upload; all calls block (worker pool).
  */
 #ifndef SHOAL_STORE_UPLOAD_H

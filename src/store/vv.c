@@ -1,10 +1,16 @@
 /*
- * vv: sorted small arrays; every operation is a merge walk.
+ * vv: sorted small arrays; every operation is a merge walk.  The rule for
+ * folding a full vector is in vv.h.
  */
 #include "store/vv.h"
 
 #include <errno.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+
+/* The base entry's id: no node has it (ids are random 128-bit). */
+static const uint8_t base_id[NODE_ID_LEN];
 
 void
 vv_clear(struct vv *v)
@@ -68,12 +74,71 @@ vv_bump(struct vv *v, const uint8_t id[NODE_ID_LEN])
 	return (set(v, id, c + 1));
 }
 
+uint64_t
+vv_fingerprint(const struct vv *v)
+{
+	uint8_t enc[VV_ENC_MAX], d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0, k;
+	uint64_t fp = 0;
+	size_t n = vv_encode(v, enc);
+
+	if (EVP_Digest(enc, n, d, &dl, EVP_sha256(), NULL) != 1 || dl < 8)
+		return (1);
+	for (k = 0; k < 8; k++)
+		fp = fp << 8 | d[k];
+	return (fp ? fp : 1);
+}
+
+/* Drops the smallest counters (not id's, not the base) down to VV_KEEP
+ * entries, and records v's fingerprint in the base entry. */
+static void
+fold(struct vv *v, const uint8_t id[NODE_ID_LEN])
+{
+	uint64_t fp = vv_fingerprint(v);
+	unsigned i, low, j;
+
+	while (v->n > VV_KEEP - 1) {
+		low = v->n;
+		for (i = 0; i < v->n; i++) {
+			if (memcmp(v->e[i].id, id, NODE_ID_LEN) == 0 ||
+			    memcmp(v->e[i].id, base_id, NODE_ID_LEN) == 0)
+				continue;
+			if (low == v->n || v->e[i].c < v->e[low].c)
+				low = i;
+		}
+		if (low == v->n)
+			break;
+		for (j = low; j + 1 < v->n; j++)
+			v->e[j] = v->e[j + 1];
+		v->n--;
+	}
+	(void)set(v, base_id, fp);
+}
+
+int
+vv_bump_compact(struct vv *v, const uint8_t id[NODE_ID_LEN])
+{
+	unsigned i;
+
+	if (!find(v, id, &i) && v->n >= VV_MAX)
+		fold(v, id);
+	return (vv_bump(v, id));
+}
+
 int
 vv_merge(struct vv *dst, const struct vv *src)
 {
+	enum vv_order o = vv_compare(dst, src);
 	unsigned i;
 	int rc;
 
+	/* One descends from the other (a fold included): it is the merge. */
+	if (o == VV_BEFORE) {
+		*dst = *src;
+		return (0);
+	}
+	if (o != VV_CONCURRENT)
+		return (0);
 	for (i = 0; i < src->n; i++)
 		if (src->e[i].c > vv_get(dst, src->e[i].id) &&
 		    (rc = set(dst, src->e[i].id, src->e[i].c)) < 0)
@@ -107,8 +172,14 @@ vv_compare(const struct vv *a, const struct vv *b)
 			j++;
 		}
 	}
-	if (a_more && b_more)
+	if (a_more && b_more) {
+		/* A folded vector descends from the one it names. */
+		if (find(a, base_id, &i) && a->e[i].c == vv_fingerprint(b))
+			return (VV_AFTER);
+		if (find(b, base_id, &j) && b->e[j].c == vv_fingerprint(a))
+			return (VV_BEFORE);
 		return (VV_CONCURRENT);
+	}
 	if (a_more)
 		return (VV_AFTER);
 	if (b_more)

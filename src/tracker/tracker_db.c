@@ -7,6 +7,15 @@
  * writes stay in the order they were queued.  If a group fails, its writes
  * are retried one transaction each, so one bad write cannot sink others.
  * Queries run on the same thread (the pool has one), between groups.
+ *
+ * A write is only dropped when it is known to be bad: the database answers
+ * (a read succeeds) and still refuses that one write.  While the database
+ * cannot be reached, nothing is dropped: the group goes back to the head
+ * of the queue, in order, and is tried again after a pause that doubles
+ * from RETRY_MIN_MS to RETRY_MAX_MS; new writes queue behind it (and the
+ * nodes are paused by the backlog limit, as when the database is slow).
+ * A lock request is the exception: its answer waits for the row, so it is
+ * answered with the error at once rather than held for the outage.
  */
 #include "tracker/tracker_int.h"
 
@@ -15,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+
+#include <event2/event.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -30,6 +41,9 @@
 #define GROUP_OPS		256
 /* Rows written between two tdb_maintain() calls. */
 #define MAINTAIN_ROWS		200000
+/* Pause before writing again to a database that could not be reached. */
+#define RETRY_MIN_MS		250
+#define RETRY_MAX_MS		5000
 
 enum op_kind { OP_NODE_PUT, OP_FILES, OP_NODE_DEL, OP_LOCK_PUT, OP_LOCK_DEL };
 
@@ -63,11 +77,14 @@ struct tdb_queue {
 	size_t		 backlog;	/* payload bytes queued or running */
 	bool		 running;
 	uint64_t	 rows;		/* written since tdb_maintain */
+	struct event	*retry;		/* armed: the database was down */
+	unsigned	 retry_ms;	/* the next pause */
 };
 
 struct group {
 	struct tdb_queue	*q;
 	struct op_list		 ops;
+	bool			 unreachable;	/* nothing written: try again */
 };
 
 static int
@@ -203,12 +220,74 @@ group_run(void *arg)
 		return;
 	/* Find the write that failed, and keep the others. */
 	STAILQ_FOREACH(o, &g->ops, entry)
-		if ((o->rc = in_txn(db, o, o)) < 0)
-			log_warnx("tracker db: a write (kind %d, node %.8s) "
-			    "failed and was dropped", (int)o->kind, o->id);
+		o->rc = -EAGAIN;	/* not tried yet */
+	STAILQ_FOREACH(o, &g->ops, entry) {
+		if ((o->rc = in_txn(db, o, o)) == 0 || o->rc == -EPROTO)
+			continue;
+		/* The database itself, or this write?  A read tells. */
+		if (tdb_run(db, TQ_TOKEN_GET, NULL, 0, NULL, NULL) < 0) {
+			g->unreachable = true;
+			return;
+		}
+	}
 }
 
 static void group_start(struct tdb_queue *);
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct tdb_queue *q = arg;
+
+	(void)fd;
+	(void)what;
+	group_start(q);
+}
+
+/*
+ * The database could not be reached: the writes not yet known written go
+ * back to the head of the queue, in their order, and the queue waits.
+ * Those that were written (before the loss) are done; a lock request is
+ * answered with the error.
+ */
+static void
+requeue(struct group *g)
+{
+	struct tdb_queue *q = g->q;
+	struct op_list back = STAILQ_HEAD_INITIALIZER(back);
+	struct op_list keep = STAILQ_HEAD_INITIALIZER(keep);
+	struct op *o;
+	unsigned n = 0;
+	struct timeval tv;
+
+	while ((o = STAILQ_FIRST(&g->ops)) != NULL) {
+		STAILQ_REMOVE_HEAD(&g->ops, entry);
+		if (o->rc == 0 || o->rc == -EPROTO || o->done != NULL) {
+			STAILQ_INSERT_TAIL(&keep, o, entry);
+			continue;
+		}
+		o->rc = 0;
+		STAILQ_INSERT_TAIL(&back, o, entry);
+		n++;
+	}
+	STAILQ_CONCAT(&g->ops, &keep);
+	if (n == 0)
+		return;
+	STAILQ_CONCAT(&back, &q->pending);
+	STAILQ_INIT(&q->pending);
+	STAILQ_CONCAT(&q->pending, &back);
+	q->npending += n;
+	q->retry_ms = q->retry_ms == 0 ? RETRY_MIN_MS :
+	    q->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : q->retry_ms * 2;
+	log_warnx("tracker db: cannot reach the database; %u write(s) kept, "
+	    "trying again in %u ms", n, q->retry_ms);
+	if (q->retry == NULL &&
+	    (q->retry = evtimer_new(q->tr->base, on_retry, q)) == NULL)
+		return;
+	tv.tv_sec = q->retry_ms / 1000;
+	tv.tv_usec = (q->retry_ms % 1000) * 1000;
+	evtimer_add(q->retry, &tv);
+}
 
 static void
 group_done(void *arg)
@@ -218,8 +297,19 @@ group_done(void *arg)
 	struct tnode *n;
 	struct op *o;
 
+	if (g->unreachable)
+		requeue(g);
+	else if (q->retry_ms != 0) {
+		log_info("tracker db: the database answers again; the kept "
+		    "writes are written");
+		q->retry_ms = 0;
+	}
 	while ((o = STAILQ_FIRST(&g->ops)) != NULL) {
 		STAILQ_REMOVE_HEAD(&g->ops, entry);
+		if (o->rc < 0 && !g->unreachable)
+			log_warnx("tracker db: a write (kind %d, node %.8s) "
+			    "was refused by the database and dropped",
+			    (int)o->kind, o->id);
 		if (o->kind == OP_FILES && o->rc == 0 &&
 		    (n = tracker_node(q->tr, o->node)) != NULL &&
 		    n->gen == o->gen)
@@ -244,7 +334,8 @@ group_start(struct tdb_queue *q)
 	struct op *o;
 	unsigned n;
 
-	if (q->running || STAILQ_EMPTY(&q->pending))
+	if (q->running || STAILQ_EMPTY(&q->pending) ||
+	    (q->retry != NULL && evtimer_pending(q->retry, NULL)))
 		return;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return;	/* retried with the next write */
@@ -391,6 +482,12 @@ tdb_queue_free(struct tdb_queue *q)
 
 	if (q == NULL)
 		return;
+	if (q->retry != NULL)
+		event_free(q->retry);
+	if (q->npending > 0 && q->retry_ms != 0)
+		log_warnx("tracker db: %u write(s) never reached the database; "
+		    "the nodes send their lists again when they register",
+		    q->npending);
 	while ((o = STAILQ_FIRST(&q->pending)) != NULL) {
 		STAILQ_REMOVE_HEAD(&q->pending, entry);
 		free(o->payload);

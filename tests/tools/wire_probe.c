@@ -3,7 +3,10 @@
  * purpose, so end-to-end tests can check what a node does with bad frames
  * from an authenticated peer.
  *
- *   wire_probe KEYHEX HOST:PORT oversized|unknown-type|dotdot|garbage|hello
+ *   wire_probe KEYHEX HOST:PORT oversized|unknown-type|dotdot|mixed|garbage|hello
+ *
+ * "mixed" sends one INDEX frame of three folder entries, "before", "Icon\r"
+ * (a name with a control byte) and "after".
  *
  * It completes the TLS handshake, sends HELLO (except for "garbage"), then
  * the bad frame, and waits up to 5 s: it prints "closed" if the node ended
@@ -69,6 +72,34 @@ dotdot_index(struct buf *b)
 		exit(2);
 }
 
+static int
+dir_entry(struct buf *b, uint64_t seq, const char *path)
+{
+	uint8_t sha[HASH_LEN] = { 0 }, vv[NODE_ID_LEN + 8] = { 0 };
+	uint8_t by[NODE_ID_LEN] = { 1 };
+
+	vv[0] = 1;
+	vv[NODE_ID_LEN + 7] = 1;
+	if (wire_u64(b, seq) < 0 || wire_str(b, path) < 0 ||
+	    wire_u8(b, 1) < 0 || wire_u8(b, 0) < 0 || wire_u64(b, 0) < 0 ||
+	    wire_u64(b, 1700000000000000000ULL) < 0 ||
+	    wire_fixed(b, sha, HASH_LEN) < 0 || wire_bytes(b, "", 0) < 0 ||
+	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
+	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0)
+		return (-1);
+	return (0);
+}
+
+static void
+mixed_index(struct buf *b)
+{
+	if (wire_begin(b, WIRE_INDEX) < 0 || wire_u8(b, 0) < 0 ||
+	    wire_u32(b, 3) < 0 || dir_entry(b, 1, "before") < 0 ||
+	    dir_entry(b, 2, "Icon\r") < 0 || dir_entry(b, 3, "after") < 0 ||
+	    wire_end(b) < 0)
+		exit(2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -123,6 +154,8 @@ main(int argc, char **argv)
 			return (2);
 	} else if (strcmp(argv[3], "dotdot") == 0)
 		dotdot_index(&b);
+	else if (strcmp(argv[3], "mixed") == 0)
+		mixed_index(&b);
 	else if (strcmp(argv[3], "garbage") == 0) {
 		RAND_bytes(junk, sizeof(junk));
 		if (buf_append(&b, junk, sizeof(junk)) < 0)

@@ -411,6 +411,41 @@ test_base(void **state)
 	assert_string_equal(path_base("a/b/c.txt"), "c.txt");
 }
 
+static void
+test_valid(void **state)
+{
+	char big[PATH_NAME_MAX + 2], out[8];
+
+	(void)state;
+	assert_true(path_valid("a"));
+	assert_true(path_valid("a/b/c.txt"));
+	assert_true(path_valid("v1..v2"));
+	assert_true(path_valid(".shoalx/a"));
+	assert_true(path_valid("sub/.shoal"));
+	assert_false(path_valid(""));
+	assert_false(path_valid("Icon\r"));
+	assert_false(path_valid("sub/Icon\r"));
+	assert_false(path_valid("a\x7f"));
+	assert_false(path_valid("a\tb/c"));
+	assert_false(path_valid("../a"));
+	assert_false(path_valid("a/../b"));
+	assert_false(path_valid("./a"));
+	assert_false(path_valid("a//b"));
+	assert_false(path_valid("/a"));
+	assert_false(path_valid("a/"));
+	assert_false(path_valid(".shoal"));
+	assert_false(path_valid(".shoal/node_id"));
+	memset(big, 'a', PATH_NAME_MAX + 1);
+	big[PATH_NAME_MAX + 1] = '\0';
+	assert_false(path_valid(big));
+	big[PATH_NAME_MAX] = '\0';
+	assert_true(path_valid(big));
+	assert_string_equal(path_printable("Icon\r", out, sizeof(out)),
+	    "Icon?");
+	assert_string_equal(path_printable("abcdefghij", out, sizeof(out)),
+	    "abcdefg");
+}
+
 int
 main(void)
 {
@@ -427,6 +462,7 @@ main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_is_private),
 		cmocka_unit_test(test_base),
+		cmocka_unit_test(test_valid),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

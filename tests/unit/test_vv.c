@@ -8,7 +8,11 @@
  * of its inputs; a bump makes a vector strictly newer than it was; the
  * encoding round-trips byte for byte, and decoding refuses anything that
  * is not a sorted, duplicate-free list of at most VV_MAX entries; a full
- * vector refuses a new writer with -ENOSPC rather than dropping one.
+ * vector refuses a new writer with -ENOSPC rather than dropping one, and
+ * vv_bump_compact folds it instead (the rule in vv.h): the folded vector
+ * is AFTER the one it was made from and every ancestor's descendant in
+ * turn, never BEFORE or EQUAL to anything it does not descend from, and
+ * still CONCURRENT with a version made concurrently.
  *
  * The law tests run over vectors drawn with a fixed-seed generator from a
  * small pool of ids and small counters, so that equal, ordered and
@@ -516,6 +520,113 @@ test_cap(void **state)
 	assert_vv_same(&v, &full);
 }
 
+/* Writers 1..VV_MAX, each once, in order: a full vector. */
+static void
+make_full(struct vv *v)
+{
+	uint8_t id[NODE_ID_LEN];
+	unsigned i;
+
+	vv_clear(v);
+	for (i = 0; i < VV_MAX; i++) {
+		make_id(id, i + 1);
+		assert_int_equal(vv_bump(v, id), 0);
+		if (i % 3 == 0)	/* counters differ: the fold picks lows */
+			assert_int_equal(vv_bump(v, id), 0);
+	}
+	assert_int_equal(v->n, VV_MAX);
+}
+
+/* The 33rd writer of a path folds the vector instead of failing. */
+static void
+test_fold_new_writer(void **state)
+{
+	uint8_t id[NODE_ID_LEN], enc[VV_ENC_MAX];
+	struct vv full, v, d, other;
+	unsigned i;
+
+	(void)state;
+	make_full(&full);
+	v = full;
+	make_id(id, 100);
+	assert_int_equal(vv_bump_compact(&v, id), 0);
+	assert_true(vv_get(&v, id) == 1);
+	assert_true(v.n <= VV_KEEP + 1);
+	/* The writers that wrote most are kept. */
+	for (i = 0; i < VV_MAX; i += 3) {
+		make_id(id, i + 1);
+		if (i / 3 < VV_KEEP - 1)
+			assert_true(vv_get(&v, id) == 2);
+	}
+	assert_int_equal(vv_compare(&v, &full), VV_AFTER);
+	assert_int_equal(vv_compare(&full, &v), VV_BEFORE);
+	assert_int_equal(vv_compare(&v, &v), VV_EQUAL);
+	/* It survives the wire. */
+	assert_int_equal(vv_decode(&d, enc, vv_encode(&v, enc)), 0);
+	assert_int_equal(vv_compare(&d, &full), VV_AFTER);
+
+	/* A writer already present is bumped without a fold. */
+	d = full;
+	make_id(id, 5);
+	assert_int_equal(vv_bump_compact(&d, id), 0);
+	assert_int_equal(d.n, VV_MAX);
+	assert_int_equal(vv_compare(&d, &full), VV_AFTER);
+
+	/* A version made concurrently from the full one stays concurrent
+	 * with the folded one, both ways, and with its descendants. */
+	other = full;
+	make_id(id, 7);
+	assert_int_equal(vv_bump(&other, id), 0);
+	assert_int_equal(vv_compare(&v, &other), VV_CONCURRENT);
+	assert_int_equal(vv_compare(&other, &v), VV_CONCURRENT);
+	d = v;
+	make_id(id, 100);
+	assert_int_equal(vv_bump_compact(&d, id), 0);
+	assert_int_equal(vv_compare(&d, &other), VV_CONCURRENT);
+	/* Merging a folded vector into the one it came from gives it. */
+	d = full;
+	assert_int_equal(vv_merge(&d, &v), 0);
+	assert_int_equal(vv_compare(&d, &v), VV_EQUAL);
+	d = v;
+	assert_int_equal(vv_merge(&d, &full), 0);
+	assert_int_equal(vv_compare(&d, &v), VV_EQUAL);
+	/* Two nodes folding the same vector concurrently: a conflict. */
+	other = full;
+	make_id(id, 101);
+	assert_int_equal(vv_bump_compact(&other, id), 0);
+	assert_int_equal(vv_compare(&v, &other), VV_CONCURRENT);
+	assert_int_equal(vv_compare(&other, &v), VV_CONCURRENT);
+}
+
+/* Folds in a row: each version is AFTER the one it was made from, and
+ * later descendants still know the vector their base names. */
+static void
+test_fold_chain(void **state)
+{
+	uint8_t id[NODE_ID_LEN];
+	struct vv cur, prev, base;
+	unsigned i;
+
+	(void)state;
+	make_full(&cur);
+	base = cur;
+	for (i = 0; i < 4 * VV_MAX; i++) {
+		prev = cur;
+		make_id(id, 200 + i);
+		assert_int_equal(vv_bump_compact(&cur, id), 0);
+		assert_true(cur.n <= VV_MAX);
+		assert_int_equal(vv_compare(&cur, &prev), VV_AFTER);
+		assert_int_equal(vv_compare(&prev, &cur), VV_BEFORE);
+		if (i == 0)
+			assert_int_equal(vv_compare(&cur, &base), VV_AFTER);
+	}
+	/* The writer of the first fold writes again: it is still after. */
+	prev = cur;
+	make_id(id, 200 + 4 * VV_MAX - 1);
+	assert_int_equal(vv_bump_compact(&cur, id), 0);
+	assert_int_equal(vv_compare(&cur, &prev), VV_AFTER);
+}
+
 /* A counter at its maximum is not bumped: wrapping would make a new
  * version compare older than the one it replaces. */
 static void
@@ -538,6 +649,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compare_examples),
+		cmocka_unit_test(test_fold_new_writer),
+		cmocka_unit_test(test_fold_chain),
 		cmocka_unit_test(test_compare_laws),
 		cmocka_unit_test(test_merge_dominates),
 		cmocka_unit_test(test_bump_makes_after),
