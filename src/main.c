@@ -236,26 +236,12 @@ cmd_tracker(int argc, char **argv)
 	return (tracker_run(&o));
 }
 
-static bool
-is_remote(const char *cmd)
-{
-	static const char *const remote[] = { "peers", "status", "add", "bye",
-	    "put", "get", "ls", "rm", "mv", "mkdir", "send", "lock", "unlock",
-	    "pin", "unpin", "pins", NULL };
-	int i;
-
-	for (i = 0; remote[i]; i++)
-		if (strcmp(cmd, remote[i]) == 0)
-			return (true);
-	return (false);
-}
-
 int
 main(int argc, char **argv)
 {
 	struct client_opts o;
 	char dirbuf[4096];
-	int i = 1, j, k;
+	int i = 1;
 
 	log_init("shoal", LOG_LVL_INFO);
 	memset(&o, 0, sizeof(o));
@@ -304,17 +290,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return (0);
 	}
-	if (strcmp(argv[0], "shell") == 0)
-		return (cli_shell(&o));
-	if (is_remote(argv[0])) {
-		/* --json may follow the command too. */
-		for (j = k = 0; j < argc; j++)
-			if (strcmp(argv[j], "--json") == 0)
-				o.json = true;
-			else
-				argv[k++] = argv[j];
-		return (cli_remote(&o, k, argv));
-	}
+	/* The commands through the HTTP API, shell included (cli/cmd.c). */
+	if (cli_is_remote(argv[0]))
+		return (cli_remote(&o, argc, argv));
 	if (strcmp(argv[0], "user") == 0) {
 		if (o.dir == NULL) {
 			if (client_find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {

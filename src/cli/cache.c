@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "base/buf.h"
+#include "base/parse.h"
 
 static int
 mkdirs(const char *path)
@@ -43,7 +44,16 @@ cache_open(struct cache *c)
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	const char *max = getenv("SHOAL_CACHE_MAX");
 
-	c->max = max ? strtoull(max, NULL, 10) : (1ull << 30);
+	uint64_t v;
+
+	c->max = 1ull << 30;
+	c->dir[0] = '\0';
+	if (max &&
+	    span_u64((struct span){max, strlen(max)}, UINT64_MAX, &v) == 0)
+		c->max = v;
+	/* SHOAL_CACHE_MAX=0: no cache at all, nothing written. */
+	if (c->max == 0)
+		return (0);
 	if (x && x[0] == '/') {
 		if (str_fmt(c->dir, sizeof(c->dir), "%s/shoal", x) < 0)
 			return (-ENAMETOOLONG);
@@ -75,7 +85,7 @@ cache_key(const char *base, const char *path, char key[65])
 
 static int
 entry(const struct cache *c, const char *key, const char *ext, char *out,
-    size_t size)
+      size_t size)
 {
 	return (str_fmt(out, size, "%s/%s.%s", c->dir, key, ext));
 }
@@ -136,6 +146,30 @@ cache_discard(const struct cache *c, const char *key)
 		(void)unlink(p);
 }
 
+/* copy_file_range does not write to pipes and terminals. */
+static int
+copy_to_stdout(int in)
+{
+	char b[65536];
+	ssize_t n, w, off;
+	int rc = 0;
+
+	while (rc == 0 && (n = read(in, b, sizeof(b))) != 0) {
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		for (off = 0; off < n; off += w)
+			if ((w = write(STDOUT_FILENO, b + off,
+				       (size_t)(n - off))) <= 0) {
+				rc = w < 0 ? -errno : -EIO;
+				break;
+			}
+	}
+	close(in);
+	return (rc);
+}
+
 int
 cache_copy_out(const struct cache *c, const char *key, const char *dest)
 {
@@ -148,9 +182,12 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 	if (entry(c, key, "data", p, sizeof(p)) < 0 ||
 	    (in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return (-ENOENT);
-	(void)utimensat(AT_FDCWD, p, NULL, 0);	/* used now */
-	if (fstat(in, &st) < 0 || (out = open(dest, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	(void)utimensat(AT_FDCWD, p, NULL, 0); /* used now */
+	if (dest == NULL)
+		return (copy_to_stdout(in));
+	if (fstat(in, &st) < 0 ||
+	    (out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) <
+		0) {
 		close(in);
 		return (-errno);
 	}
@@ -168,9 +205,9 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 }
 
 struct used {
-	char		name[80];
-	struct timespec	when;
-	uint64_t	size;
+	char name[80];
+	struct timespec when;
+	uint64_t size;
 };
 
 static int
@@ -180,8 +217,9 @@ by_age(const void *a, const void *b)
 
 	if (x->when.tv_sec != y->when.tv_sec)
 		return (x->when.tv_sec < y->when.tv_sec ? -1 : 1);
-	return (x->when.tv_nsec < y->when.tv_nsec ? -1 :
-	    x->when.tv_nsec > y->when.tv_nsec);
+	return (x->when.tv_nsec < y->when.tv_nsec
+		    ? -1
+		    : x->when.tv_nsec > y->when.tv_nsec);
 }
 
 void
