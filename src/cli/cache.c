@@ -48,8 +48,8 @@ cache_open(struct cache *c)
 
 	c->max = 1ull << 30;
 	c->dir[0] = '\0';
-	if (max &&
-	    span_u64((struct span){max, strlen(max)}, UINT64_MAX, &v) == 0)
+	if (max && span_u64((struct span){ max, strlen(max) }, UINT64_MAX,
+	    &v) == 0)
 		c->max = v;
 	/* SHOAL_CACHE_MAX=0: no cache at all, nothing written. */
 	if (c->max == 0)
@@ -85,7 +85,7 @@ cache_key(const char *base, const char *path, char key[65])
 
 static int
 entry(const struct cache *c, const char *key, const char *ext, char *out,
-      size_t size)
+    size_t size)
 {
 	return (str_fmt(out, size, "%s/%s.%s", c->dir, key, ext));
 }
@@ -182,12 +182,11 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 	if (entry(c, key, "data", p, sizeof(p)) < 0 ||
 	    (in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return (-ENOENT);
-	(void)utimensat(AT_FDCWD, p, NULL, 0); /* used now */
+	(void)utimensat(AT_FDCWD, p, NULL, 0);	/* used now */
 	if (dest == NULL)
 		return (copy_to_stdout(in));
-	if (fstat(in, &st) < 0 ||
-	    (out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) <
-		0) {
+	if (fstat(in, &st) < 0 || (out = open(dest, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		close(in);
 		return (-errno);
 	}
@@ -205,9 +204,9 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 }
 
 struct used {
-	char name[80];
-	struct timespec when;
-	uint64_t size;
+	char		name[80];
+	struct timespec	when;
+	uint64_t	size;
 };
 
 static int
@@ -217,9 +216,8 @@ by_age(const void *a, const void *b)
 
 	if (x->when.tv_sec != y->when.tv_sec)
 		return (x->when.tv_sec < y->when.tv_sec ? -1 : 1);
-	return (x->when.tv_nsec < y->when.tv_nsec
-		    ? -1
-		    : x->when.tv_nsec > y->when.tv_nsec);
+	return (x->when.tv_nsec < y->when.tv_nsec ? -1 :
+	    x->when.tv_nsec > y->when.tv_nsec);
 }
 
 void

@@ -126,8 +126,8 @@ split_hostport(struct client *c, const char *hp, const char *defport)
 		memcpy(c->host, hp, hl);
 		c->host[hl] = '\0';
 	}
-	return (
-	    str_copy(c->port, sizeof(c->port), colon ? colon + 1 : defport));
+	return (str_copy(c->port, sizeof(c->port), colon ? colon + 1 :
+	    defport));
 }
 
 static void
@@ -186,7 +186,7 @@ client_init(struct client *c, const struct client_opts *o)
 			p = o->node + 7;
 		else {
 			client_err("--node: expected http://HOST:PORT "
-				   "or https://HOST:PORT");
+			    "or https://HOST:PORT");
 			return (-EINVAL);
 		}
 		(void)str_copy(addr, sizeof(addr), p);
@@ -195,19 +195,19 @@ client_init(struct client *c, const struct client_opts *o)
 			client_err("--node: bad address");
 			return (-EINVAL);
 		}
-		if (o->cacert &&
-		    str_copy(c->cacert, sizeof(c->cacert), o->cacert) < 0)
+		if (o->cacert && str_copy(c->cacert, sizeof(c->cacert),
+		    o->cacert) < 0)
 			return (-EINVAL);
 		if (o->user == NULL) {
 			client_err("--node needs --user NAME");
 			return (-EINVAL);
 		}
-		if ((p = o->password) != NULL ||
-		    (p = getenv("SHOAL_PASSWORD")) != NULL)
+		if ((p = o->password) != NULL || (p = getenv(
+		    "SHOAL_PASSWORD")) != NULL)
 			(void)str_copy(pw, sizeof(pw), p);
 		else if (client_prompt_password(pw, sizeof(pw)) < 0) {
 			client_err("no password: set SHOAL_PASSWORD "
-				   "or run on a terminal");
+			    "or run on a terminal");
 			return (-EINVAL);
 		}
 		basic_auth(c, o->user, pw);
@@ -217,12 +217,13 @@ client_init(struct client *c, const struct client_opts *o)
 			(void)str_copy(dir, sizeof(dir), o->dir);
 		else if (client_find_node_dir(dir, sizeof(dir)) < 0) {
 			client_err("not inside a node folder; use "
-				   "-C DIR or --node URL");
+			    "-C DIR or --node URL");
 			return (-ENOENT);
 		}
 		if (str_fmt(path, sizeof(path), "%s/.shoal/control", dir) < 0 ||
 		    read_line_file(path, "http ", addr, sizeof(addr)) < 0) {
-			client_err("no node is running in %s", dir);
+			client_err("no node is running in %s",
+			    dir);
 			return (-ENOENT);
 		}
 		(void)read_line_file(path, "scheme ", scheme, sizeof(scheme));
@@ -231,17 +232,16 @@ client_init(struct client *c, const struct client_opts *o)
 			return (-EINVAL);
 		/* The node's own certificate, pinned. */
 		(void)str_fmt(c->cacert, sizeof(c->cacert),
-			      "%s/.shoal/tls/cert.pem", dir);
+		    "%s/.shoal/tls/cert.pem", dir);
 		if (str_fmt(path, sizeof(path), "%s/.shoal/api_token", dir) <
-			0 ||
-		    read_line_file(path, "", token, sizeof(token)) < 0) {
+		    0 || read_line_file(path, "", token, sizeof(token)) < 0) {
 			client_err("%s: no API token", path);
 			return (-ENOENT);
 		}
 		(void)str_fmt(c->auth, sizeof(c->auth), "Bearer %s", token);
 	}
-	(void)str_fmt(c->base, sizeof(c->base), "%s://%s:%s",
-		      c->tls ? "https" : "http", c->host, c->port);
+	(void)str_fmt(c->base, sizeof(c->base), "%s://%s:%s", c->tls ?
+	    "https" : "http", c->host, c->port);
 	return (0);
 }
 
@@ -279,8 +279,7 @@ tls_setup(struct client *c)
 		SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		if (pinned ? SSL_CTX_load_verify_locations(c->ctx, pinned,
-							   NULL) != 1
-			   : SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+		    NULL) != 1 : SSL_CTX_set_default_verify_paths(c->ctx) != 1)
 			return (-EIO);
 	}
 	if ((c->ssl = SSL_new(c->ctx)) == NULL)
@@ -294,8 +293,8 @@ tls_setup(struct client *c)
 	if (pinned == NULL)
 		SSL_set1_host(c->ssl, c->host);
 	if (SSL_connect(c->ssl) != 1) {
-		client_err("TLS with %s:%s failed: %s", c->host, c->port,
-			   ERR_reason_error_string(ERR_get_error()));
+		client_err("TLS with %s:%s failed: %s", c->host,
+		    c->port, ERR_reason_error_string(ERR_get_error()));
 		return (-EACCES);
 	}
 	return (0);
@@ -305,7 +304,7 @@ static int
 connect_node(struct client *c)
 {
 	struct addrinfo hints, *res, *ai;
-	struct timeval tv = {120, 0};
+	struct timeval tv = { 120, 0 };
 	int rc;
 
 	memset(&hints, 0, sizeof(hints));
@@ -315,8 +314,8 @@ connect_node(struct client *c)
 		return (-ENOENT);
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		c->fd =
-		    socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    0);
 		if (c->fd < 0)
 			continue;
 		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -326,8 +325,8 @@ connect_node(struct client *c)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		client_err("cannot reach the node at %s:%s: %s", c->host,
-			   c->port, strerror(errno));
+		client_err("cannot reach the node at %s:%s: %s",
+		    c->host, c->port, strerror(errno));
 		return (-ECONNREFUSED);
 	}
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -343,8 +342,8 @@ io_write(struct client *c, const void *p, size_t n)
 
 	while (done < n) {
 		w = c->ssl ? SSL_write(c->ssl, (const char *)p + done,
-				       (int)(n - done))
-			   : write(c->fd, (const char *)p + done, n - done);
+		    (int)(n - done)) : write(c->fd, (const char *)p + done,
+		    n - done);
 		if (w <= 0)
 			return (-1);
 		done += (size_t)w;
@@ -616,8 +615,8 @@ response_error(struct response *r)
 
 	j = r->body.len ? json_loadb(r->body.data, r->body.len, 0, &e) : NULL;
 	if (j && json_string_value(json_object_get(j, "error")))
-		snprintf(msg, sizeof(msg), "%s",
-			 json_string_value(json_object_get(j, "error")));
+		snprintf(msg, sizeof(msg), "%s", json_string_value(
+		    json_object_get(j, "error")));
 	else
 		snprintf(msg, sizeof(msg), "HTTP %d", r->status);
 	json_decref(j);
@@ -636,7 +635,7 @@ url_path(struct buf *out, const char *path)
 		    (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
 			rc = buf_append(out, p, 1);
 		else {
-			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
 
 			rc = buf_append(out, e, 3);
 		}

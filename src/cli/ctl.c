@@ -27,15 +27,15 @@ print_peers(json_t *a)
 	bool tracker = false;
 
 	/* FILES and BEAT(s) come from the tracker, when there is one. */
-	json_array_foreach(a, i, p) if (json_object_get(p, "files") != NULL)
-	    tracker = true;
+	json_array_foreach(a, i, p)
+		if (json_object_get(p, "files") != NULL)
+			tracker = true;
 	printf("%-4s %-32s %-22s %-7s %9s %8s %6s", "RANK", "ID", "ADDRESS",
-	       "STATE", "HEARD(s)", "RTT(ms)", "FAILS");
+	    "STATE", "HEARD(s)", "RTT(ms)", "FAILS");
 	if (tracker)
 		printf(" %8s %8s", "FILES", "BEAT(s)");
 	putchar('\n');
-	json_array_foreach(a, i, p)
-	{
+	json_array_foreach(a, i, p) {
 		json_t *r = json_object_get(p, "rank");
 		json_t *h = json_object_get(p, "last_heard_s");
 		json_t *f = json_object_get(p, "files");
@@ -43,21 +43,20 @@ print_peers(json_t *a)
 		char rank[16], heard[32], files[32], beat[32];
 
 		snprintf(rank, sizeof(rank), json_is_integer(r) ? "%lld" : "-",
-			 (long long)json_integer_value(r));
-		snprintf(heard, sizeof(heard), json_is_number(h) ? "%.1f" : "-",
-			 json_number_value(h));
-		snprintf(files, sizeof(files),
-			 json_is_integer(f) ? "%lld" : "-",
-			 (long long)json_integer_value(f));
+		    (long long)json_integer_value(r));
+		snprintf(heard, sizeof(heard), json_is_number(h) ? "%.1f" :
+		    "-", json_number_value(h));
+		snprintf(files, sizeof(files), json_is_integer(f) ? "%lld" :
+		    "-", (long long)json_integer_value(f));
 		snprintf(beat, sizeof(beat), json_is_number(b) ? "%.1f" : "-",
-			 json_number_value(b));
+		    json_number_value(b));
 		printf("%-4s %-32s %-22s %-7s %9s %8.2f %6lld", rank,
-		       json_string_value(json_object_get(p, "id")),
-		       json_string_value(json_object_get(p, "address")),
-		       json_string_value(json_object_get(p, "state")), heard,
-		       json_number_value(json_object_get(p, "rtt_ms")),
-		       (long long)json_integer_value(
-			   json_object_get(p, "failures")));
+		    json_string_value(json_object_get(p, "id")),
+		    json_string_value(json_object_get(p, "address")),
+		    json_string_value(json_object_get(p, "state")), heard,
+		    json_number_value(json_object_get(p, "rtt_ms")),
+		    (long long)json_integer_value(json_object_get(p,
+		    "failures")));
 		if (tracker)
 			printf(" %8s %8s", files, beat);
 		putchar('\n');
@@ -79,23 +78,19 @@ print_replicas(json_t *s)
 
 	if (num(s, "replicas") > 0)
 		printf("replicas   %lld copies of each file; %lld held here\n",
-		       num(s, "replicas"), num(s, "held_files"));
+		    num(s, "replicas"), num(s, "held_files"));
 	else
 		printf("replicas   all (every node holds every file)\n");
 	printf("repair     %lld under-replicated (%.1f MiB to copy), %lld "
-	       "unavailable\n",
-	       num(s, "under_replicated"),
-	       (double)num(s, "repair_bytes") / 1048576.0,
-	       num(s, "unavailable"));
+	    "unavailable\n", num(s, "under_replicated"),
+	    (double)num(s, "repair_bytes") / 1048576.0, num(s, "unavailable"));
 	json_array_foreach(json_object_get(s, "unavailable_paths"), i, p)
-	    printf("           unavailable: /%s (no live copy)\n",
-		   json_string_value(p));
+		printf("           unavailable: /%s (no live copy)\n",
+		    json_string_value(p));
 	printf("disk       %.1f MiB free%s\n",
-	       (double)num(s, "disk_free_bytes") / 1048576.0,
-	       json_is_true(json_object_get(s, "disk_full"))
-		   ? ", FULL: new "
-		     "copies go to other nodes"
-		   : "");
+	    (double)num(s, "disk_free_bytes") / 1048576.0,
+	    json_is_true(json_object_get(s, "disk_full")) ? ", FULL: new "
+	    "copies go to other nodes" : "");
 }
 
 static void
@@ -106,35 +101,31 @@ print_status(json_t *s)
 	json_t *y = json_object_get(s, "sync");
 
 	printf("node       %s\n", json_string_value(json_object_get(s, "id")));
-	printf("folder     %s\n",
-	       json_string_value(json_object_get(s, "folder")));
+	printf("folder     %s\n", json_string_value(json_object_get(s,
+	    "folder")));
 	printf("ftp        %s\n", json_string_value(json_object_get(s, "ftp")));
-	printf("peer       %s\n",
-	       json_string_value(json_object_get(s, "peer")));
+	printf("peer       %s\n", json_string_value(json_object_get(s, "peer")));
 	if (json_object_get(s, "tracker") != NULL)
-		printf("tracker    %s (%s)\n",
-		       json_string_value(json_object_get(
-			   json_object_get(s, "tracker"), "address")),
-		       json_is_true(json_object_get(
-			   json_object_get(s, "tracker"), "registered"))
-			   ? "registered"
-			   : "unreachable");
+		printf("tracker    %s (%s)\n", json_string_value(
+		    json_object_get(json_object_get(s, "tracker"), "address")),
+		    json_is_true(json_object_get(json_object_get(s, "tracker"),
+		    "registered")) ? "registered" : "unreachable");
 	printf("members    %lld alive of %lld known\n",
-	       (long long)json_integer_value(json_object_get(m, "alive")),
-	       (long long)json_integer_value(json_object_get(m, "known")));
-	printf("files      %lld\n",
-	       (long long)json_integer_value(json_object_get(s, "files")));
+	    (long long)json_integer_value(json_object_get(m, "alive")),
+	    (long long)json_integer_value(json_object_get(m, "known")));
+	printf("files      %lld\n", (long long)json_integer_value(
+	    json_object_get(s, "files")));
 	print_replicas(s);
 	printf("consistent with %lld of %lld live peers (threshold %.2f)\n",
-	       (long long)json_integer_value(json_object_get(c, "agree")),
-	       (long long)json_integer_value(json_object_get(c, "peers")),
-	       json_number_value(json_object_get(c, "threshold")));
-	printf(
-	    "sync       %lld fetching, %lld queued, %lld files fetched, "
+	    (long long)json_integer_value(json_object_get(c, "agree")),
+	    (long long)json_integer_value(json_object_get(c, "peers")),
+	    json_number_value(json_object_get(c, "threshold")));
+	printf("sync       %lld fetching, %lld queued, %lld files fetched, "
 	    "%lld conflicts\n",
 	    (long long)json_integer_value(json_object_get(y, "pulls_active")),
 	    (long long)json_integer_value(json_object_get(y, "pulls_queued")),
-	    (long long)json_integer_value(json_object_get(y, "files_fetched")),
+	    (long long)json_integer_value(json_object_get(y,
+	    "files_fetched")),
 	    (long long)json_integer_value(json_object_get(y, "conflicts")));
 }
 

@@ -96,7 +96,7 @@ cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
 
 static int
 make_private(const char *dir, const char *priv, char *node_id,
-	     const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
+    const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
 {
 	char p[4300], err[256];
 	uint8_t id[16];
@@ -174,8 +174,7 @@ make_private(const char *dir, const char *priv, char *node_id,
 int
 cli_init(int argc, char **argv)
 {
-	char priv[4200], tmp[4200], node_id[33],
-	    khex[2 * TLS_CLUSTER_KEY_LEN + 1];
+	char priv[4200], tmp[4200], node_id[33], khex[2 * TLS_CLUSTER_KEY_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
 	const char *dir = NULL, *join = NULL, *replicas = NULL;
 	struct stat st;
@@ -193,7 +192,7 @@ cli_init(int argc, char **argv)
 	}
 	if (dir == NULL || i > argc) {
 		fprintf(stderr, "usage: shoal init DIR [--join KEY] "
-				"[--replicas N|all]\n");
+		    "[--replicas N|all]\n");
 		return (2);
 	}
 	if (replicas != NULL && strcmp(replicas, "all") != 0) {
@@ -202,7 +201,7 @@ cli_init(int argc, char **argv)
 
 		if (*end != '\0' || v < 1 || v > 255 || replicas[0] == '-') {
 			fprintf(stderr, "shoal: --replicas: a number of copies "
-					"from 1 to 255, or 'all'\n");
+			    "from 1 to 255, or 'all'\n");
 			return (2);
 		}
 	}
@@ -211,10 +210,9 @@ cli_init(int argc, char **argv)
 		replicas = "all";
 	if (join) {
 		if (cli_parse_key(join, key) < 0) {
-			fprintf(stderr,
-				"shoal: --join: a cluster key is %d "
-				"hex digits (as 'shoal init' printed it)\n",
-				2 * TLS_CLUSTER_KEY_LEN);
+			fprintf(stderr, "shoal: --join: a cluster key is %d "
+			    "hex digits (as 'shoal init' printed it)\n",
+			    2 * TLS_CLUSTER_KEY_LEN);
 			return (1);
 		}
 	} else
@@ -227,7 +225,7 @@ cli_init(int argc, char **argv)
 	}
 	if (str_fmt(priv, sizeof(priv), "%s/.shoal", dir) < 0 ||
 	    str_fmt(tmp, sizeof(tmp), "%s/.shoal.init-%ld", dir,
-		    (long)getpid()) < 0) {
+	    (long)getpid()) < 0) {
 		fprintf(stderr, "shoal: %s: path too long\n", dir);
 		return (1);
 	}
@@ -237,7 +235,7 @@ cli_init(int argc, char **argv)
 	}
 	if ((rc = make_private(dir, tmp, node_id, key, replicas)) < 0) {
 		fprintf(stderr, "shoal: cannot initialise %s: %s\n", dir,
-			strerror(-rc));
+		    strerror(-rc));
 		rm_tree(tmp);
 		return (1);
 	}
@@ -254,16 +252,13 @@ cli_init(int argc, char **argv)
 	if (replicas && strcmp(replicas, "all") != 0)
 		printf("each file is kept on %s nodes\n", replicas);
 	if (join)
-		printf(
-		    "this node will join the cluster of the given key when "
+		printf("this node will join the cluster of the given key when "
 		    "it starts ('shoal node %s'); nothing was contacted yet\n",
 		    dir);
 	else
 		printf("cluster key: %s\n(other nodes join with 'shoal init "
-		       "DIR --join KEY'; keep it secret)\n",
-		       khex);
+		    "DIR --join KEY'; keep it secret)\n", khex);
 	printf("FTP account: guest/guest (loopback only; change it with "
-	       "'shoal -C %s user passwd guest')\n",
-	       dir);
+	    "'shoal -C %s user passwd guest')\n", dir);
 	return (0);
 }
