@@ -48,8 +48,8 @@ cache_open(struct cache *c)
 
 	c->max = 1ull << 30;
 	c->dir[0] = '\0';
-	if (max && span_u64((struct span){ max, strlen(max) }, UINT64_MAX,
-	    &v) == 0)
+	if (max &&
+	    span_u64((struct span){max, strlen(max)}, UINT64_MAX, &v) == 0)
 		c->max = v;
 	/* SHOAL_CACHE_MAX=0: no cache at all, nothing written. */
 	if (c->max == 0)

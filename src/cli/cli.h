@@ -14,7 +14,7 @@ struct client;
 struct client_opts;
 
 /* Whether name is one of the commands cli_remote runs (cmd.c's table). */
-int	cli_is_remote(const char *name);
+int cli_is_remote(const char *name);
 /* put|get|ls|rm|mv|mkdir|send|lock|unlock|pin|unpin|pins|peers|status|
  * add|bye|shell: argv[0] is the command.  Returns the exit status (2 for
  * a usage error, 0 after --help). */

@@ -186,7 +186,7 @@ client_init(struct client *c, const struct client_opts *o)
 			p = o->node + 7;
 		else {
 			client_err("--node: expected http://HOST:PORT "
-			    "or https://HOST:PORT");
+				   "or https://HOST:PORT");
 			return (-EINVAL);
 		}
 		(void)str_copy(addr, sizeof(addr), p);
@@ -207,7 +207,7 @@ client_init(struct client *c, const struct client_opts *o)
 			(void)str_copy(pw, sizeof(pw), p);
 		else if (client_prompt_password(pw, sizeof(pw)) < 0) {
 			client_err("no password: set SHOAL_PASSWORD "
-			    "or run on a terminal");
+				   "or run on a terminal");
 			return (-EINVAL);
 		}
 		basic_auth(c, o->user, pw);
@@ -217,13 +217,12 @@ client_init(struct client *c, const struct client_opts *o)
 			(void)str_copy(dir, sizeof(dir), o->dir);
 		else if (client_find_node_dir(dir, sizeof(dir)) < 0) {
 			client_err("not inside a node folder; use "
-			    "-C DIR or --node URL");
+				   "-C DIR or --node URL");
 			return (-ENOENT);
 		}
 		if (str_fmt(path, sizeof(path), "%s/.shoal/control", dir) < 0 ||
 		    read_line_file(path, "http ", addr, sizeof(addr)) < 0) {
-			client_err("no node is running in %s",
-			    dir);
+			client_err("no node is running in %s", dir);
 			return (-ENOENT);
 		}
 		(void)read_line_file(path, "scheme ", scheme, sizeof(scheme));
@@ -293,8 +292,8 @@ tls_setup(struct client *c)
 	if (pinned == NULL)
 		SSL_set1_host(c->ssl, c->host);
 	if (SSL_connect(c->ssl) != 1) {
-		client_err("TLS with %s:%s failed: %s", c->host,
-		    c->port, ERR_reason_error_string(ERR_get_error()));
+		client_err("TLS with %s:%s failed: %s", c->host, c->port,
+			   ERR_reason_error_string(ERR_get_error()));
 		return (-EACCES);
 	}
 	return (0);
@@ -325,8 +324,8 @@ connect_node(struct client *c)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		client_err("cannot reach the node at %s:%s: %s",
-		    c->host, c->port, strerror(errno));
+		client_err("cannot reach the node at %s:%s: %s", c->host,
+			   c->port, strerror(errno));
 		return (-ECONNREFUSED);
 	}
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

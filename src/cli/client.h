@@ -30,7 +30,7 @@ struct client {
 	 * whole and those done before this request; 0 for one file. */
 	uint64_t prog_total;
 	uint64_t prog_base;
-	double	 prog_t0;	/* when the tree began (CLOCK_MONOTONIC) */
+	double prog_t0; /* when the tree began (CLOCK_MONOTONIC) */
 	/* the open connection */
 	int	 fd;
 	SSL_CTX	*ctx;
@@ -55,9 +55,9 @@ struct response {
 
 /* Errors as one line on stderr: "shoal: WHY", or {"error": WHY} once
  * JSON errors are on (--json). */
-void	client_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	client_set_json_errors(bool);
-bool	client_json_errors(void);
+void client_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void client_set_json_errors(bool);
+bool client_json_errors(void);
 /* Fills c from the options; prints the reason and returns < 0 if not. */
 int	client_init(struct client *, const struct client_opts *);
 void	client_release(struct client *);
