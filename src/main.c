@@ -44,9 +44,10 @@ usage(FILE *f)
 	    "           [--log-level LEVEL]\n"
 	    "                                the directory of nodes, files and\n"
 	    "                                locks (DIR made by init --join)\n"
-	    "  put LOCAL REMOTE              upload (a progress bar on a terminal)\n"
-	    "  get REMOTE [-o LOCAL]         download, through the local cache\n"
-	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir PATH\n"
+	    "  put [-r] LOCAL|- REMOTE       upload a file, a tree (-r) or standard\n"
+	    "                                input (-); REMOTE ending in / is a folder\n"
+	    "  get [-r] REMOTE [-o LOCAL|-]  download, through the local cache\n"
+	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir [-p] PATH\n"
 	    "  ls --all [PATH]               every file in the network and its\n"
 	    "                                holders (tracker)\n"
 	    "  send PATH                     offer a file to every node\n"
@@ -67,7 +68,8 @@ usage(FILE *f)
 	    "Where: -C DIR (the node in DIR; default: the nearest folder\n"
 	    "upward holding .shoal/), or --node http[s]://HOST:PORT --user NAME\n"
 	    "[--cacert FILE] (password from SHOAL_PASSWORD or a prompt).\n"
-	    "--json prints machine-readable output.  Without --password, user\n"
+	    "COMMAND --help prints its usage.  --json prints machine-readable\n"
+	    "output (errors as JSON on stderr).  Without --password, user\n"
 	    "add/passwd read the password from standard input.\n");
 }
 
