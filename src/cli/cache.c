@@ -254,7 +254,8 @@ cache_evict(const struct cache *c, const char *keep)
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), by_age);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), by_age);
 	/* The copy being kept counts against the limit too. */
 	if (keep) {
 		char p2[4300];
