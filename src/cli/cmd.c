@@ -347,6 +347,63 @@ cli_fail(const char *cmd, const char *path, const char *why)
 }
 
 /*
+ * The shell's words.  Blanks separate words; 'single' and
+ * "double" quotes keep blanks, and a backslash takes the next character
+ * as it is (outside single quotes).  Returns the count, or -1 with *why
+ * set for an unterminated quote, a trailing backslash or too many words.
+ * The words are written over the line, which only shrinks.
+ */
+int
+cli_split(char *line, char **argv, int max, const char **why)
+{
+	char *r = line, *w = line;
+	int argc = 0;
+
+	for (;;) {
+		char q = 0;
+
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '\0')
+			break;
+		if (argc == max) {
+			*why = "too many words";
+			return (-1);
+		}
+		argv[argc++] = w;
+		while (*r && (q || (*r != ' ' && *r != '\t'))) {
+			if (q == 0 && (*r == '"' || *r == '\'')) {
+				q = *r++;
+				continue;
+			}
+			if (q && *r == q) {
+				q = 0;
+				r++;
+				continue;
+			}
+			if (*r == '\\' && q != '\'') {
+				if (r[1] == '\0') {
+					*why = "a backslash ends the line";
+					return (-1);
+				}
+				r++;
+			}
+			*w++ = *r++;
+		}
+		if (q) {
+			*why = "a quote is not closed";
+			return (-1);
+		}
+		/* r may sit on the blank after the word: step over it first,
+		 * since w may be about to overwrite it. */
+		if (*r)
+			r++;
+		*w++ = '\0';
+	}
+	return (argc);
+}
+
+/*
  * Terminal columns of one code point: 0 for combining marks, 2 for the
  * East Asian wide and fullwidth ranges and emoji, else 1.  A table rather
  * than wcwidth(), so that the answer does not depend on the locale.

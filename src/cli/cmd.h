@@ -78,6 +78,13 @@ void cli_print_json(json_t *);
 void cli_print_body(struct response *);
 /* A failure of cmd on path: one line on stderr (JSON with --json). */
 int cli_fail(const char *cmd, const char *path, const char *why);
+/*
+ * Splits line in place into at most max words for the shell: blanks
+ * separate, 'single' and "double" quotes keep blanks, a backslash takes
+ * the next character as it is (but not inside single quotes).  Returns the
+ * count, or -1 with *why set.
+ */
+int cli_split(char *line, char **argv, int max, const char **why);
 /* Columns of a UTF-8 string on a terminal; and s padded to width. */
 size_t cli_width(const char *);
 void cli_pad(const char *s, size_t width);

@@ -38,62 +38,6 @@ static const char *const seed_commands[] = {
 	"quit | exit     leave the shell",
 };
 
-/*
- * Splits line in place into words.  Blanks separate words; 'single' and
- * "double" quotes keep blanks, and a backslash takes the next character
- * as it is (outside single quotes).  Returns the count, or -1 with *why
- * set for an unterminated quote, a trailing backslash or too many words.
- */
-static int
-split(char *line, char **argv, const char **why)
-{
-	char *r = line, *w = line;
-	int argc = 0;
-
-	for (;;) {
-		char q = 0;
-
-		while (*r == ' ' || *r == '\t')
-			r++;
-		if (*r == '\0')
-			break;
-		if (argc == ARGS_MAX) {
-			*why = "too many words";
-			return (-1);
-		}
-		argv[argc++] = w;
-		while (*r && (q || (*r != ' ' && *r != '\t'))) {
-			if (q == 0 && (*r == '"' || *r == '\'')) {
-				q = *r++;
-				continue;
-			}
-			if (q && *r == q) {
-				q = 0;
-				r++;
-				continue;
-			}
-			if (*r == '\\' && q != '\'') {
-				if (r[1] == '\0') {
-					*why = "a backslash ends the line";
-					return (-1);
-				}
-				r++;
-			}
-			*w++ = *r++;
-		}
-		if (q) {
-			*why = "a quote is not closed";
-			return (-1);
-		}
-		/* r may sit on the blank after the word: step over it first,
-		 * since w may be about to overwrite it. */
-		if (*r)
-			r++;
-		*w++ = '\0';
-	}
-	return (argc);
-}
-
 /* Collects every file under path into files, walking folders. */
 static int
 collect(const struct client_opts *o, const char *path, json_t *files,
@@ -315,7 +259,7 @@ cli_shell(const struct client_opts *given)
 		}
 		if (tty && line[0])
 			add_history(line);
-		argc = split(line, argv, &why);
+		argc = cli_split(line, argv, ARGS_MAX, &why);
 		if (argc < 0)
 			invalid(NULL, why);
 		else if (argc > 0)
