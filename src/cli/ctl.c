@@ -85,8 +85,8 @@ print_replicas(json_t *s)
 	    "unavailable\n", num(s, "under_replicated"),
 	    (double)num(s, "repair_bytes") / 1048576.0, num(s, "unavailable"));
 	json_array_foreach(json_object_get(s, "unavailable_paths"), i, p)
-		printf("           unavailable: /%s (no live copy)\n",
-		    json_string_value(p) + (json_string_value(p)[0] == '/'));
+	    printf("           unavailable: /%s (no live copy)\n",
+		   json_string_value(p) + (json_string_value(p)[0] == '/'));
 	printf("disk       %.1f MiB free%s\n",
 	    (double)num(s, "disk_free_bytes") / 1048576.0,
 	    json_is_true(json_object_get(s, "disk_full")) ? ", FULL: new "

@@ -29,19 +29,18 @@
 #define ARGS_MAX	16
 
 static const char *const seed_commands[] = {
-	"ADD ip:port     add a member",
-	"LIST            every file in the network",
-	"GET name        fetch a file into the current folder",
-	"SEND name       offer a file to every node",
-	"BYE             this node leaves the cluster; the shell ends",
-	"CMDS            this list",
-	"quit | exit     leave the shell",
+    "ADD ip:port     add a member",
+    "LIST            every file in the network",
+    "GET name        fetch a file into the current folder",
+    "SEND name       offer a file to every node",
+    "BYE             this node leaves the cluster; the shell ends",
+    "CMDS            this list",
+    "quit | exit     leave the shell",
 };
 
 /* Collects every file under path into files, walking folders. */
 static int
-collect(const struct client_opts *o, const char *path, json_t *files,
-    int depth)
+collect(const struct client_opts *o, const char *path, json_t *files, int depth)
 {
 	struct client c;
 	struct response r;
@@ -54,8 +53,8 @@ collect(const struct client_opts *o, const char *path, json_t *files,
 	if (depth > 64 || client_init(&c, o) < 0)
 		return (1);
 	buf_init(&p, 16384);
-	if (buf_puts(&p, "/v1/list/") < 0 || url_path(&p, path[0] == '/' ? path + 1 :
-	    path) < 0) {
+	if (buf_puts(&p, "/v1/list/") < 0 ||
+	    url_path(&p, path[0] == '/' ? path + 1 : path) < 0) {
 		buf_release(&p);
 		client_release(&c);
 		return (1);
@@ -70,9 +69,11 @@ collect(const struct client_opts *o, const char *path, json_t *files,
 	}
 	j = json_loadb(r.body.data, r.body.len, 0, &e);
 	response_release(&r);
-	json_array_foreach(json_object_get(j, "entries"), i, x) {
+	json_array_foreach(json_object_get(j, "entries"), i, x)
+	{
 		const char *name = json_string_value(json_object_get(x, "name"));
-		const char *type = json_string_value(json_object_get(x, "type"));
+		const char *type =
+		    json_string_value(json_object_get(x, "type"));
 		char child[4200];
 
 		if (name == NULL || type == NULL ||
@@ -83,12 +84,17 @@ collect(const struct client_opts *o, const char *path, json_t *files,
 				break;
 			continue;
 		}
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:I}",
-		    "path", child, "size", json_integer_value(json_object_get(
-		    x, "size")), "hash", json_string_value(json_object_get(x,
-		    "hash")) ? json_string_value(json_object_get(x, "hash")) :
-		    "", "holders", (json_int_t)json_array_size(
-		    json_object_get(x, "holders"))));
+		json_array_append_new(
+		    files,
+		    json_pack(
+			"{s:s, s:I, s:s, s:I}", "path", child, "size",
+			json_integer_value(json_object_get(x, "size")), "hash",
+			json_string_value(json_object_get(x, "hash"))
+			    ? json_string_value(json_object_get(x, "hash"))
+			    : "",
+			"holders",
+			(json_int_t)json_array_size(
+			    json_object_get(x, "holders"))));
 	}
 	json_decref(j);
 	return (rc);
@@ -100,7 +106,7 @@ by_path(const void *a, const void *b)
 	json_t *const *x = a, *const *y = b;
 
 	return (strcmp(json_string_value(json_object_get(*x, "path")),
-	    json_string_value(json_object_get(*y, "path"))));
+		       json_string_value(json_object_get(*y, "path"))));
 }
 
 /* LIST: the whole namespace, sorted by path, in aligned columns. */
@@ -119,20 +125,22 @@ list_tree(const struct client_opts *o)
 		}
 		for (i = 0; i < n; i++) {
 			v[i] = json_array_get(files, i);
-			if (cli_width(json_string_value(json_object_get(v[i],
-			    "path"))) > w)
+			if (cli_width(json_string_value(
+				json_object_get(v[i], "path"))) > w)
 				w = cli_width(json_string_value(
 				    json_object_get(v[i], "path")));
 		}
 		qsort(v, n, sizeof(*v), by_path);
 		for (i = 0; i < n; i++) {
-			cli_pad(json_string_value(json_object_get(v[i],
-			    "path")), w);
+			cli_pad(
+			    json_string_value(json_object_get(v[i], "path")),
+			    w);
 			printf(" %12lld  %.16s  %lld holder(s)\n",
-			    (long long)json_integer_value(json_object_get(v[i],
-			    "size")), json_string_value(json_object_get(v[i],
-			    "hash")), (long long)json_integer_value(
-			    json_object_get(v[i], "holders")));
+			       (long long)json_integer_value(
+				   json_object_get(v[i], "size")),
+			       json_string_value(json_object_get(v[i], "hash")),
+			       (long long)json_integer_value(
+				   json_object_get(v[i], "holders")));
 		}
 		free(v);
 	}
@@ -150,7 +158,7 @@ print_cmds(void)
 	for (i = 0; i < sizeof(seed_commands) / sizeof(*seed_commands); i++)
 		printf("  %s\n", seed_commands[i]);
 	printf("  and in lower case, as on the command line (NAME --help "
-	    "says more):\n");
+	       "says more):\n");
 	for (t = cli_cmd_table(); t->name; t++) {
 		(void)snprintf(line, sizeof(line), "%s %s", t->name, t->args);
 		if (t->run != NULL && cli_width(line) > w)
@@ -159,7 +167,7 @@ print_cmds(void)
 	for (t = cli_cmd_table(); t->name; t++)
 		if (t->run != NULL) {
 			(void)snprintf(line, sizeof(line), "%s %s", t->name,
-			    t->args);
+				       t->args);
 			printf("    ");
 			cli_pad(line, w + 2);
 			printf("%s\n", t->what);
@@ -170,7 +178,7 @@ static void
 invalid(const char *what, const char *why)
 {
 	printf("Invalid command! %s%s%s; CMDS lists the commands\n",
-	    what ? "'" : "", what ? what : why, what ? "' is not one" : "");
+	       what ? "'" : "", what ? what : why, what ? "' is not one" : "");
 }
 
 static void
