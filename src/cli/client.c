@@ -363,7 +363,7 @@ progress(struct client *c, const char *what, uint64_t done, uint64_t total,
 	struct timespec ts;
 	double now, rate;
 
-	if (!c->progress || total == 0)
+	if (!c->progress || (total == 0 && c->prog_total == 0))
 		return;
 	/* A tree: one line for all its files. */
 	if (c->prog_total) {
@@ -376,8 +376,18 @@ progress(struct client *c, const char *what, uint64_t done, uint64_t total,
 	rate = now > t0 ? (double)done / (now - t0) / 1048576.0 : 0;
 	fprintf(stderr, "\r%s %3d%%  %8.1f MiB  %7.1f MiB/s", what,
 		(int)(done * 100 / total), (double)done / 1048576.0, rate);
+	c->prog_open = done < total;
 	if (done >= total)
 		fprintf(stderr, "\n");
+}
+
+void
+client_progress_end(struct client *c, const char *what)
+{
+	if (c->prog_total > 0 && c->prog_open)
+		progress(c, what, c->prog_total - c->prog_base, 0, 0);
+	c->prog_open = false;
+	c->prog_total = 0;
 }
 
 static double

@@ -31,6 +31,7 @@ struct client {
 	uint64_t prog_total;
 	uint64_t prog_base;
 	double prog_t0; /* when the tree began (CLOCK_MONOTONIC) */
+	bool prog_open; /* a progress line without its newline yet */
 	/* the open connection */
 	int	 fd;
 	SSL_CTX	*ctx;
@@ -61,6 +62,9 @@ bool client_json_errors(void);
 /* Fills c from the options; prints the reason and returns < 0 if not. */
 int	client_init(struct client *, const struct client_opts *);
 void	client_release(struct client *);
+/* Ends a tree's progress line at 100% (files already here move no
+ * bytes, so nothing else would). */
+void client_progress_end(struct client *, const char *what);
 /* The nearest folder from the current one upward that holds .shoal/. */
 int	client_find_node_dir(char *out, size_t size);
 /* Asks for a password on the terminal, without echo. */

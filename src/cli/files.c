@@ -387,6 +387,8 @@ put_tree(struct client *c, const char *local, const char *remote)
 		response_release(&r);
 		c->prog_base += t.v[i].size;
 	}
+	if (rc == 0)
+		client_progress_end(c, "put");
 	c->prog_total = 0;
 	if (rc == 0 && c->json) {
 		json_t *j = json_pack("{s:s, s:I, s:I, s:O}", "path", remote,
@@ -485,6 +487,17 @@ files_put(struct client *c, const struct cli_args *a)
 
 /* get */
 
+/* A download that did not end well: the node's reason, or a cut. */
+static int
+get_failed(const char *remote, struct response *r)
+{
+	if (r->status == 200 || r->status == 206)
+		return (cli_fail("get", remote,
+				 "the node closed the "
+				 "connection before the whole file came"));
+	return (r->status ? fail("get", remote, r) : 1);
+}
+
 /*
  * One file: through the cache when there is one, so an unchanged file
  * moves no data.  dest NULL: standard output.  *from_cache tells.
@@ -540,7 +553,7 @@ get_one(struct client *c, const struct cache *cache, const char *remote,
 		} else {
 			if (dest)
 				(void)unlink(tmp);
-			rc = r.status ? fail("get", remote, &r) : 1;
+			rc = get_failed(remote, &r);
 			response_release(&r);
 			return (rc);
 		}
@@ -553,7 +566,7 @@ get_one(struct client *c, const struct cache *cache, const char *remote,
 			rc = cache_copy_out(cache, key, dest);
 	} else {
 		cache_discard(cache, key);
-		rc = r.status ? fail("get", remote, &r) : 1;
+		rc = get_failed(remote, &r);
 		response_release(&r);
 		return (rc);
 	}
@@ -586,7 +599,7 @@ get_walk(struct client *c, const char *remote, const char *local,
 	if (mkdir(local, 0755) < 0 && errno != EEXIST)
 		return (cli_fail("get", local, strerror(errno)));
 	if ((j = list_dir(c, remote, &r)) == NULL) {
-		rc = r.status ? fail("get", remote, &r) : 1;
+		rc = get_failed(remote, &r);
 		response_release(&r);
 		return (rc);
 	}
@@ -641,6 +654,8 @@ get_tree(struct client *c, const struct cache *cache, const char *remote,
 		hits += hit;
 		c->prog_base += t.v[i].size;
 	}
+	if (rc == 0)
+		client_progress_end(c, "get");
 	c->prog_total = 0;
 	if (rc == 0 && c->json) {
 		json_t *j =

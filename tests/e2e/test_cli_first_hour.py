@@ -118,6 +118,7 @@ def make_tree(root):
         "sub/deeper/c.txt": b"gamma",
         "with space/d é.txt": b"delta",
         "empty/.keep": b"",
+        "zz-empty.txt": b"",  # the last file moves no bytes
     }
     for rel, data in files.items():
         p = root / rel
@@ -154,8 +155,12 @@ def run_on_pty(args, env):
 
 
 def progress_lines(err):
-    return [l for l in err.replace("\r\n", "\n").split("\n")
-            if "%" in l and "MiB" in l]
+    """The finished progress lines (ended by a newline), each at 100%."""
+    done = err.replace("\r\n", "\n").split("\n")[:-1]
+    lines = [l for l in done if "%" in l and "MiB" in l]
+    for l in lines:
+        assert "100%" in l.split("\r")[-1], l
+    return lines
 
 
 def test_put_and_get_trees_with_one_progress_line(n, tmp_path, env):
@@ -173,6 +178,14 @@ def test_put_and_get_trees_with_one_progress_line(n, tmp_path, env):
     assert len(progress_lines(err)) == 1, err
     for rel, data in files.items():
         assert (back / rel).read_bytes() == data, rel
+    # Again with one file changed: the rest come from the cache, and the
+    # one line still ends, at 100%.
+    (tmp_path / "new-a").write_bytes(b"alpha, again")
+    ok(run(*C, "put", tmp_path / "new-a", "/dest/a.txt", env=env))
+    rc, out, err = run_on_pty([*C, "get", "-r", "/dest", back], env)
+    assert rc == 0, (out, err)
+    assert len(progress_lines(err)) == 1, err
+    assert (back / "a.txt").read_bytes() == b"alpha, again"
     # "DEST/" puts the tree inside DEST under its own name.
     ok(run(*C, "put", "-r", local, "/dest/", env=env))
     assert (n.dir / "dest" / "tree" / "sub" / "b.bin").read_bytes() == \
