@@ -158,21 +158,24 @@ sh=$shoal
 case "$sh" in
 "$top"/*) sh=${sh#"$top/"} ;;
 esac
+f1=$(ftp_port 1) f3=$(ftp_port 3) h1=$(http_port 1)
 echo
 echo "shoal: a tracker and three nodes on loopback (logs in $show/*.log)"
 echo "  tracker  127.0.0.1:$t_port (nodes), http://127.0.0.1:$t_http/v1/nodes (JSON)"
 for i in 1 2 3; do
 	echo "  n$i  ftp://guest:guest@127.0.0.1:$(ftp_port $i)/" \
-	    " http://127.0.0.1:$(http_port $i)/v1/  folder $show/n$i"
+	    " HTTP API http://127.0.0.1:$(http_port $i)/v1/  folder $show/n$i"
 done
 cat <<MSG
 
 Try:
-  curl -T README.md ftp://guest:guest@127.0.0.1:$(ftp_port 1)/   # upload to n1 ...
-  curl ftp://guest:guest@127.0.0.1:$(ftp_port 3)/                # ... and see it on n3
-  $sh -C $show/n1 peers            # members and tracker
-  $sh -C $show/n2 ls --all         # files and holders
-  $sh -C $show/n1 lock /README.md  # then try writing it through n2
+  curl -T README.md ftp://guest:guest@127.0.0.1:$f1/   # upload to n1 ...
+  curl ftp://guest:guest@127.0.0.1:$f3/                # ... and see it on n3
+  $sh -C $show/n1 peers          # members and tracker
+  $sh -C $show/n2 ls --all       # files and holders
+  $sh -C $show/n1 lock /README.md   # then try writing it through n2
+  curl -H "Authorization: Bearer \$(cat $show/n1/.shoal/api_token)" \\
+      http://127.0.0.1:$h1/v1/status
 Ctrl-C stops the cluster.
 MSG
 wait

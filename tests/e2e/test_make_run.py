@@ -132,7 +132,7 @@ def test_make_run_own_ports_upload_and_sigint(tmp_path):
         f.login("guest", "guest")
         f.storbinary("STOR hello.txt", io.BytesIO(b"hello from n1\n"))
         f.quit()
-        wait_for(lambda: "hello.txt" in ftp_names(n2), 30,
+        wait_for(lambda: "hello.txt" in ftp_names(n2), 60,
                  what="hello.txt to reach n2")
         assert (run_dir / "n2" / "hello.txt").read_bytes() == \
             b"hello from n1\n"
