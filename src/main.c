@@ -238,6 +238,45 @@ cmd_tracker(int argc, char **argv)
 	return (tracker_run(&o));
 }
 
+/*
+ * COMMAND --help for the commands that work on a folder: the usage, and
+ * nothing done.  The commands through the HTTP API have theirs in
+ * cli/cmd.c's table.
+ */
+static bool
+local_help(int argc, char **argv)
+{
+	static const struct {
+		const char *name, *usage;
+	} local[] = {
+		{ "init", "init DIR [--join KEY] [--replicas N|all]" },
+		{ "node", "node DIR [--ftp HOST:PORT] [--peer HOST:PORT] "
+		    "[--http HOST:PORT] [--tracker HOST:PORT] "
+		    "[--sync-writes K] [--repair-delay SECONDS] "
+		    "[--ftp-require-tls auto|yes|no] [--log-level LEVEL] "
+		    "[-o SECTION.KEY=VALUE ...]" },
+		{ "tracker", "tracker DIR [--listen HOST:PORT] "
+		    "[--http HOST:PORT|off] [--db sqlite:PATH|postgresql://...] "
+		    "[--expire SECONDS] [--log-level LEVEL]" },
+		{ "user", "user add|passwd NAME [--password PW] | user del NAME "
+		    "| user list" },
+	};
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(local) / sizeof(*local); k++) {
+		if (strcmp(argv[0], local[k].name) != 0)
+			continue;
+		for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (strcmp(argv[i], "-h") == 0 ||
+			    strcmp(argv[i], "--help") == 0) {
+				printf("usage: shoal %s\n", local[k].usage);
+				return (true);
+			}
+	}
+	return (false);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -278,6 +317,8 @@ main(int argc, char **argv)
 	}
 	argc -= i;
 	argv += i;
+	if (local_help(argc, argv))
+		return (0);
 	if (strcmp(argv[0], "init") == 0)
 		return (cli_init(argc, argv));
 	if (strcmp(argv[0], "node") == 0)

@@ -348,3 +348,18 @@ def test_init_join_promises_only_what_it_did(tmp_path):
     assert "joined" not in r.stdout
     assert "will join" in r.stdout and "when it starts" in r.stdout
     assert "cluster key" in first.stdout
+
+
+def test_help_on_the_folder_commands(tmp_path):
+    d = tmp_path / "n"
+    run_shoal("init", d, check=True)
+    for args in (["init", "--help"], ["init", tmp_path / "new", "-h"],
+                 ["node", d, "--help"], ["tracker", d, "--help"],
+                 ["-C", d, "user", "add", "--help"]):
+        r = run(*args, cwd=tmp_path)
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+        assert r.stdout.startswith("usage: shoal "), (args, r.stdout)
+    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "--help").exists()
+    users = run("-C", d, "user", "list").stdout.split()
+    assert users == ["guest"]
