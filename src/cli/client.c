@@ -530,17 +530,24 @@ client_request(struct client *c, const char *method, const char *path,
 		 * refusal at once.  One that says nothing gets the body
 		 * after a while anyway (RFC 9110, 10.1.1).
 		 */
-		if (readable(c, 10000)) {
+		if (readable(c, 3000)) {
 			if ((rc = read_head(c, head, &hl, &end, r, true)) < 0)
 				goto out;
 			answered = rc != 100;
 		}
 		rc = -EIO;
 		while (!answered && sent < len) {
-			/* An early answer (an error) ends the upload. */
+			/*
+			 * An early answer (an error) ends the upload; a late
+			 * 100 (we stopped waiting for it) does not.
+			 */
 			if (readable(c, 0)) {
-				answered = true;
-				break;
+				if ((rc = read_head(c, head, &hl, &end, r,
+				    true)) < 0)
+					goto out;
+				answered = rc != 100;
+				rc = -EIO;
+				continue;
 			}
 			n = read(body_fd, buf, IO_CHUNK);
 			if (n <= 0) {
