@@ -700,6 +700,8 @@ files_get(struct client *c, const struct cli_args *a)
 				 : strcmp(remote, "/") ? base_name(remote)
 						       : "."));
 	}
+	if (base_name(remote)[0] == '\0')
+		return (cli_fail("get", remote, "a folder (use get -r)"));
 	if (out == NULL)
 		out = base_name(remote);
 	if (to_stdout)
