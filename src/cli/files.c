@@ -596,14 +596,17 @@ get_walk(struct client *c, const char *remote, const char *local,
 
 	if (depth > TREE_DEPTH_MAX)
 		return (cli_fail("get", remote, "folders nested too deep"));
-	if (mkdir(local, 0755) < 0 && errno != EEXIST)
-		return (cli_fail("get", local, strerror(errno)));
 	if ((j = list_dir(c, remote, &r)) == NULL) {
 		rc = get_failed(remote, &r);
 		response_release(&r);
 		return (rc);
 	}
 	response_release(&r);
+	/* Listed first: a folder that is not there makes nothing here. */
+	if (mkdir(local, 0755) < 0 && errno != EEXIST) {
+		json_decref(j);
+		return (cli_fail("get", local, strerror(errno)));
+	}
 	sort_entries(json_object_get(j, "entries"));
 	json_array_foreach(json_object_get(j, "entries"), i, e)
 	{
