@@ -44,9 +44,10 @@ usage(FILE *f)
 	    "           [--log-level LEVEL]\n"
 	    "                                the directory of nodes, files and\n"
 	    "                                locks (DIR made by init --join)\n"
-	    "  put LOCAL REMOTE              upload (a progress bar on a terminal)\n"
-	    "  get REMOTE [-o LOCAL]         download, through the local cache\n"
-	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir PATH\n"
+	    "  put [-r] LOCAL|- REMOTE       upload a file, a tree (-r) or standard\n"
+	    "                                input (-); REMOTE ending in / is a folder\n"
+	    "  get [-r] REMOTE [-o LOCAL|-]  download, through the local cache\n"
+	    "  ls [PATH]  rm PATH  mv FROM TO  mkdir [-p] PATH\n"
 	    "  ls --all [PATH]               every file in the network and its\n"
 	    "                                holders (tracker)\n"
 	    "  send PATH                     offer a file to every node\n"
@@ -69,7 +70,8 @@ usage(FILE *f)
 	    "Where: -C DIR (the node in DIR; default: the nearest folder\n"
 	    "upward holding .shoal/), or --node http[s]://HOST:PORT --user NAME\n"
 	    "[--cacert FILE] (password from SHOAL_PASSWORD or a prompt).\n"
-	    "--json prints machine-readable output.  Without --password, user\n"
+	    "COMMAND --help prints its usage.  --json prints machine-readable\n"
+	    "output (errors as JSON on stderr).  Without --password, user\n"
 	    "add/passwd read the password from standard input.\n");
 }
 
@@ -238,17 +240,42 @@ cmd_tracker(int argc, char **argv)
 	return (tracker_run(&o));
 }
 
+/*
+ * COMMAND --help for the commands that work on a folder: the usage, and
+ * nothing done.  The commands through the HTTP API have theirs in
+ * cli/cmd.c's table.
+ */
 static bool
-is_remote(const char *cmd)
+local_help(int argc, char **argv)
 {
-	static const char *const remote[] = { "peers", "status", "add", "bye",
-	    "put", "get", "ls", "rm", "mv", "mkdir", "send", "lock", "unlock",
-	    "pin", "unpin", "pins", NULL };
+	static const struct {
+		const char *name, *usage;
+	} local[] = {
+		{ "init", "init DIR [--join KEY] [--replicas N|all]" },
+		{ "node", "node DIR [--ftp HOST:PORT] [--peer HOST:PORT] "
+		    "[--http HOST:PORT] [--tracker HOST:PORT] "
+		    "[--sync-writes K] [--repair-delay SECONDS] "
+		    "[--ftp-require-tls auto|yes|no] [--log-level LEVEL] "
+		    "[-o SECTION.KEY=VALUE ...]" },
+		{ "tracker", "tracker DIR [--listen HOST:PORT] "
+		    "[--http HOST:PORT|off] [--db sqlite:PATH|postgresql://...] "
+		    "[--expire SECONDS] [--log-level LEVEL]" },
+		{ "user", "user add|passwd NAME [--password PW] | user del NAME "
+		    "| user list" },
+	};
+	size_t k;
 	int i;
 
-	for (i = 0; remote[i]; i++)
-		if (strcmp(cmd, remote[i]) == 0)
-			return (true);
+	for (k = 0; k < sizeof(local) / sizeof(*local); k++) {
+		if (strcmp(argv[0], local[k].name) != 0)
+			continue;
+		for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+			if (strcmp(argv[i], "-h") == 0 ||
+			    strcmp(argv[i], "--help") == 0) {
+				printf("usage: shoal %s\n", local[k].usage);
+				return (true);
+			}
+	}
 	return (false);
 }
 
@@ -257,7 +284,7 @@ main(int argc, char **argv)
 {
 	struct client_opts o;
 	char dirbuf[4096];
-	int i = 1, j, k;
+	int i = 1;
 
 	log_init("shoal", LOG_LVL_INFO);
 	memset(&o, 0, sizeof(o));
@@ -292,6 +319,8 @@ main(int argc, char **argv)
 	}
 	argc -= i;
 	argv += i;
+	if (local_help(argc, argv))
+		return (0);
 	if (strcmp(argv[0], "init") == 0)
 		return (cli_init(argc, argv));
 	if (strcmp(argv[0], "node") == 0)
@@ -306,17 +335,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return (0);
 	}
-	if (strcmp(argv[0], "shell") == 0)
-		return (cli_shell(&o));
-	if (is_remote(argv[0])) {
-		/* --json may follow the command too. */
-		for (j = k = 0; j < argc; j++)
-			if (strcmp(argv[j], "--json") == 0)
-				o.json = true;
-			else
-				argv[k++] = argv[j];
-		return (cli_remote(&o, k, argv));
-	}
+	/* The commands through the HTTP API, shell included (cli/cmd.c). */
+	if (cli_is_remote(argv[0]))
+		return (cli_remote(&o, argc, argv));
 	if (strcmp(argv[0], "user") == 0) {
 		if (o.dir == NULL) {
 			if (client_find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {

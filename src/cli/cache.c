@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "base/buf.h"
+#include "base/parse.h"
 
 static int
 mkdirs(const char *path)
@@ -43,7 +44,16 @@ cache_open(struct cache *c)
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	const char *max = getenv("SHOAL_CACHE_MAX");
 
-	c->max = max ? strtoull(max, NULL, 10) : (1ull << 30);
+	uint64_t v;
+
+	c->max = 1ull << 30;
+	c->dir[0] = '\0';
+	if (max &&
+	    span_u64((struct span){max, strlen(max)}, UINT64_MAX, &v) == 0)
+		c->max = v;
+	/* SHOAL_CACHE_MAX=0: no cache at all, nothing written. */
+	if (c->max == 0)
+		return (0);
 	if (x && x[0] == '/') {
 		if (str_fmt(c->dir, sizeof(c->dir), "%s/shoal", x) < 0)
 			return (-ENAMETOOLONG);
@@ -136,6 +146,30 @@ cache_discard(const struct cache *c, const char *key)
 		(void)unlink(p);
 }
 
+/* copy_file_range does not write to pipes and terminals. */
+static int
+copy_to_stdout(int in)
+{
+	char b[65536];
+	ssize_t n, w, off;
+	int rc = 0;
+
+	while (rc == 0 && (n = read(in, b, sizeof(b))) != 0) {
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		for (off = 0; off < n; off += w)
+			if ((w = write(STDOUT_FILENO, b + off,
+				       (size_t)(n - off))) <= 0) {
+				rc = w < 0 ? -errno : -EIO;
+				break;
+			}
+	}
+	close(in);
+	return (rc);
+}
+
 int
 cache_copy_out(const struct cache *c, const char *key, const char *dest)
 {
@@ -149,6 +183,8 @@ cache_copy_out(const struct cache *c, const char *key, const char *dest)
 	    (in = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return (-ENOENT);
 	(void)utimensat(AT_FDCWD, p, NULL, 0);	/* used now */
+	if (dest == NULL)
+		return (copy_to_stdout(in));
 	if (fstat(in, &st) < 0 || (out = open(dest, O_WRONLY | O_CREAT |
 	    O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		close(in);
@@ -218,7 +254,8 @@ cache_evict(const struct cache *c, const char *keep)
 		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), by_age);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), by_age);
 	/* The copy being kept counts against the limit too. */
 	if (keep) {
 		char p2[4300];

@@ -3,7 +3,8 @@
  * (~/.cache/shoal), so that `get` of an unchanged file moves no data: the
  * copy's ETag is sent as If-None-Match and a 304 answer means the copy is
  * current.  The cache has a size limit (SHOAL_CACHE_MAX bytes, 1 GiB by
- * default); the least recently used copies go first.
+ * default; 0 turns the cache off); the least recently used copies go
+ * first.
  */
 #ifndef SHOAL_CLI_CACHE_H
 #define SHOAL_CLI_CACHE_H
@@ -16,6 +17,7 @@ struct cache {
 	uint64_t	max;
 };
 
+/* max 0 (SHOAL_CACHE_MAX=0): no cache; nothing else may be called. */
 int	cache_open(struct cache *);
 /* The entry's name for a file of a node (64 hex digits). */
 void	cache_key(const char *base, const char *path, char key[65]);
@@ -26,7 +28,7 @@ int	cache_etag(const struct cache *, const char *key, char *etag,
 int	cache_begin(const struct cache *, const char *key);
 int	cache_commit(const struct cache *, const char *key, const char *etag);
 void	cache_discard(const struct cache *, const char *key);
-/* Copies the copy to dest and marks it used. */
+/* Copies the copy to dest (NULL: standard output) and marks it used. */
 int	cache_copy_out(const struct cache *, const char *key,
 	    const char *dest);
 /* Drops least recently used copies until the cache fits its limit;

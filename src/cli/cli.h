@@ -13,9 +13,11 @@ int	cli_parse_key(const char *, uint8_t key[32]);
 struct client;
 struct client_opts;
 
-/* peers|status|add|bye through the node's HTTP endpoint. */
-int	cli_ctl(struct client *, int argc, char **argv);
-/* put|get|ls|rm|mv|mkdir|send|lock|unlock and the above. */
+/* Whether name is one of the commands cli_remote runs (cmd.c's table). */
+int cli_is_remote(const char *name);
+/* put|get|ls|rm|mv|mkdir|send|lock|unlock|pin|unpin|pins|peers|status|
+ * add|bye|shell: argv[0] is the command.  Returns the exit status (2 for
+ * a usage error, 0 after --help). */
 int	cli_remote(const struct client_opts *, int argc, char **argv);
 /* The interactive shell. */
 int	cli_shell(const struct client_opts *);

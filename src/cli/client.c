@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,9 +26,42 @@
 
 #include "base/parse.h"
 
-#define IO_CHUNK	(256 * 1024)
-#define HEAD_MAX	(16 * 1024)
-#define BODY_MAX	(64u << 20)	/* answers kept in memory (lists) */
+static bool json_errors;
+
+void
+client_set_json_errors(bool on)
+{
+	json_errors = on;
+}
+
+bool
+client_json_errors(void)
+{
+	return (json_errors);
+}
+
+void
+client_err(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_errors) {
+		json_t *j = json_pack("{s:s}", "error", msg);
+
+		json_dumpf(j, stderr, JSON_COMPACT);
+		fputc('\n', stderr);
+		json_decref(j);
+	} else
+		fprintf(stderr, "shoal: %s\n", msg);
+}
+
+#define IO_CHUNK (256 * 1024)
+#define HEAD_MAX (16 * 1024)
+#define BODY_MAX (64u << 20) /* answers kept in memory (lists) */
 
 static int
 read_line_file(const char *path, const char *prefix, char *out, size_t size)
@@ -150,29 +185,29 @@ client_init(struct client *c, const struct client_opts *o)
 		} else if (strncmp(o->node, "http://", 7) == 0)
 			p = o->node + 7;
 		else {
-			fprintf(stderr, "shoal: --node: expected http://HOST:PORT "
-			    "or https://HOST:PORT\n");
+			client_err("--node: expected http://HOST:PORT "
+				   "or https://HOST:PORT");
 			return (-EINVAL);
 		}
 		(void)str_copy(addr, sizeof(addr), p);
 		addr[strcspn(addr, "/")] = '\0';
 		if (split_hostport(c, addr, c->tls ? "443" : "80") < 0) {
-			fprintf(stderr, "shoal: --node: bad address\n");
+			client_err("--node: bad address");
 			return (-EINVAL);
 		}
 		if (o->cacert && str_copy(c->cacert, sizeof(c->cacert),
 		    o->cacert) < 0)
 			return (-EINVAL);
 		if (o->user == NULL) {
-			fprintf(stderr, "shoal: --node needs --user NAME\n");
+			client_err("--node needs --user NAME");
 			return (-EINVAL);
 		}
 		if ((p = o->password) != NULL || (p = getenv(
 		    "SHOAL_PASSWORD")) != NULL)
 			(void)str_copy(pw, sizeof(pw), p);
 		else if (client_prompt_password(pw, sizeof(pw)) < 0) {
-			fprintf(stderr, "shoal: no password: set SHOAL_PASSWORD "
-			    "or run on a terminal\n");
+			client_err("no password: set SHOAL_PASSWORD "
+				   "or run on a terminal");
 			return (-EINVAL);
 		}
 		basic_auth(c, o->user, pw);
@@ -181,14 +216,13 @@ client_init(struct client *c, const struct client_opts *o)
 		if (o->dir)
 			(void)str_copy(dir, sizeof(dir), o->dir);
 		else if (client_find_node_dir(dir, sizeof(dir)) < 0) {
-			fprintf(stderr, "shoal: not inside a node folder; use "
-			    "-C DIR or --node URL\n");
+			client_err("not inside a node folder; use "
+				   "-C DIR or --node URL");
 			return (-ENOENT);
 		}
 		if (str_fmt(path, sizeof(path), "%s/.shoal/control", dir) < 0 ||
 		    read_line_file(path, "http ", addr, sizeof(addr)) < 0) {
-			fprintf(stderr, "shoal: no node is running in %s\n",
-			    dir);
+			client_err("no node is running in %s", dir);
 			return (-ENOENT);
 		}
 		(void)read_line_file(path, "scheme ", scheme, sizeof(scheme));
@@ -200,7 +234,7 @@ client_init(struct client *c, const struct client_opts *o)
 		    "%s/.shoal/tls/cert.pem", dir);
 		if (str_fmt(path, sizeof(path), "%s/.shoal/api_token", dir) <
 		    0 || read_line_file(path, "", token, sizeof(token)) < 0) {
-			fprintf(stderr, "shoal: %s: no API token\n", path);
+			client_err("%s: no API token", path);
 			return (-ENOENT);
 		}
 		(void)str_fmt(c->auth, sizeof(c->auth), "Bearer %s", token);
@@ -258,8 +292,8 @@ tls_setup(struct client *c)
 	if (pinned == NULL)
 		SSL_set1_host(c->ssl, c->host);
 	if (SSL_connect(c->ssl) != 1) {
-		fprintf(stderr, "shoal: TLS with %s:%s failed: %s\n", c->host,
-		    c->port, ERR_reason_error_string(ERR_get_error()));
+		client_err("TLS with %s:%s failed: %s", c->host, c->port,
+			   ERR_reason_error_string(ERR_get_error()));
 		return (-EACCES);
 	}
 	return (0);
@@ -275,7 +309,7 @@ connect_node(struct client *c)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(c->host, c->port, &hints, &res)) != 0) {
-		fprintf(stderr, "shoal: %s: %s\n", c->host, gai_strerror(rc));
+		client_err("%s: %s", c->host, gai_strerror(rc));
 		return (-ENOENT);
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -290,8 +324,8 @@ connect_node(struct client *c)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0) {
-		fprintf(stderr, "shoal: cannot reach the node at %s:%s: %s\n",
-		    c->host, c->port, strerror(errno));
+		client_err("cannot reach the node at %s:%s: %s", c->host,
+			   c->port, strerror(errno));
 		return (-ECONNREFUSED);
 	}
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -324,20 +358,36 @@ io_read(struct client *c, void *p, size_t n)
 
 static void
 progress(struct client *c, const char *what, uint64_t done, uint64_t total,
-    double t0)
+	 double t0)
 {
 	struct timespec ts;
 	double now, rate;
 
-	if (!c->progress || total == 0)
+	if (!c->progress || (total == 0 && c->prog_total == 0))
 		return;
+	/* A tree: one line for all its files. */
+	if (c->prog_total) {
+		done += c->prog_base;
+		total = c->prog_total;
+		t0 = c->prog_t0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	rate = now > t0 ? (double)done / (now - t0) / 1048576.0 : 0;
 	fprintf(stderr, "\r%s %3d%%  %8.1f MiB  %7.1f MiB/s", what,
-	    (int)(done * 100 / total), (double)done / 1048576.0, rate);
+		(int)(done * 100 / total), (double)done / 1048576.0, rate);
+	c->prog_open = done < total;
 	if (done >= total)
 		fprintf(stderr, "\n");
+}
+
+void
+client_progress_end(struct client *c, const char *what)
+{
+	if (c->prog_total > 0 && c->prog_open)
+		progress(c, what, c->prog_total - c->prog_base, 0, 0);
+	c->prog_open = false;
+	c->prog_total = 0;
 }
 
 static double
@@ -354,10 +404,18 @@ static int
 parse_head(const char *h, struct response *r)
 {
 	const char *line = strstr(h, "\r\n");
+	struct cursor cu;
+	uint64_t v64;
 
 	r->length = -1;
-	if (sscanf(h, "HTTP/1.%*d %d", &r->status) != 1)
+	/* "HTTP/1.x NNN reason" */
+	if (line == NULL || strncmp(h, "HTTP/1.", 7) != 0)
 		return (-EPROTO);
+	cur_init(&cu, h + 7, (size_t)(line - h - 7));
+	(void)cur_until(&cu, ' ');
+	if (!cur_eat(&cu, ' ') || cur_u64(&cu, 999, &v64) < 0 || v64 < 100)
+		return (-EPROTO);
+	r->status = (int)v64;
 	while (line && line[2] != '\r') {
 		const char *v;
 
@@ -368,9 +426,12 @@ parse_head(const char *h, struct response *r)
 		v++;
 		while (*v == ' ')
 			v++;
-		if (strncasecmp(line, "Content-Length:", 15) == 0)
-			r->length = strtoll(v, NULL, 10);
-		else if (strncasecmp(line, "ETag:", 5) == 0) {
+		if (strncasecmp(line, "Content-Length:", 15) == 0) {
+			if (span_u64((struct span){v, strcspn(v, "\r\n")},
+				     INT64_MAX, &v64) < 0)
+				return (-EPROTO);
+			r->length = (int64_t)v64;
+		} else if (strncasecmp(line, "ETag:", 5) == 0) {
 			size_t n = strcspn(v, "\r\n");
 
 			if (n < sizeof(r->etag)) {
@@ -383,77 +444,154 @@ parse_head(const char *h, struct response *r)
 	return (0);
 }
 
+/* Whether the node has said something (within ms milliseconds). */
+static bool
+readable(struct client *c, int ms)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+	if (c->ssl && SSL_pending(c->ssl) > 0)
+		return (true);
+	return (poll(&p, 1, ms) > 0);
+}
+
+/*
+ * Reads a response head into head (hl bytes so far, NUL-terminated);
+ * *end is set past its blank line.  A "100 Continue" is skipped unless
+ * stop_at_100, when it is reported as 100.
+ */
+static int
+read_head(struct client *c, char *head, size_t *hl, char **end,
+	  struct response *r, bool stop_at_100)
+{
+	ssize_t n;
+
+	for (;;) {
+		while ((*end = strstr(head, "\r\n\r\n")) == NULL) {
+			if (*hl >= HEAD_MAX)
+				return (-EPROTO);
+			n = io_read(c, head + *hl, HEAD_MAX - *hl);
+			if (n <= 0)
+				return (-EIO);
+			*hl += (size_t)n;
+			head[*hl] = '\0';
+		}
+		*end += 4;
+		if (parse_head(head, r) < 0)
+			return (-EPROTO);
+		if (r->status != 100)
+			return (0);
+		/* Drop the interim answer; keep what follows it. */
+		*hl -= (size_t)(*end - head);
+		memmove(head, *end, *hl + 1);
+		r->status = 0;
+		if (stop_at_100)
+			return (100);
+	}
+}
+
 int
 client_request(struct client *c, const char *method, const char *path,
-    const char *extra, const void *body, size_t body_len, int body_fd,
-    uint64_t fd_len, int out_fd, struct response *r)
+	       const char *extra, const void *body, size_t body_len,
+	       int body_fd, uint64_t fd_len, int out_fd, struct response *r)
 {
 	char head[HEAD_MAX + 1], *buf = NULL;
 	uint64_t len = body_fd >= 0 ? fd_len : body_len, sent = 0, got = 0;
+	bool answered = false;
 	size_t hl = 0;
 	ssize_t n;
-	char *end;
+	char *end = NULL;
 	double t0 = mono_now();
 	int rc = -EIO;
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, BODY_MAX);
+	head[0] = '\0';
 	if ((rc = connect_node(c)) < 0)
 		goto out;
 	rc = -EIO;
-	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n"
+	n = snprintf(
+	    head, sizeof(head),
+	    "%s %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Authorization: %s\r\nConnection: close\r\nContent-Length: %llu\r\n"
-	    "%s\r\n", method, path, c->host, c->auth, (unsigned long long)len,
+	    "%s%s\r\n",
+	    method, path, c->host, c->auth, (unsigned long long)len,
+	    body_fd >= 0 && len > 0 ? "Expect: 100-continue\r\n" : "",
 	    extra ? extra : "");
-	if (n < 0 || (size_t)n >= sizeof(head) || io_write(c, head,
-	    (size_t)n) < 0)
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    io_write(c, head, (size_t)n) < 0)
 		goto out;
+	head[0] = '\0';
 	if ((buf = malloc(IO_CHUNK)) == NULL)
 		goto out;
-	if (body_fd >= 0) {
-		while (sent < len) {
-			n = read(body_fd, buf, IO_CHUNK);
-			if (n <= 0 || io_write(c, buf, (size_t)n) < 0)
+	if (body_fd >= 0 && len > 0) {
+		/*
+		 * The node answers 100 once it accepts the upload, or its
+		 * refusal at once.  One that says nothing gets the body
+		 * after a while anyway (RFC 9110, 10.1.1).
+		 */
+		if (readable(c, 3000)) {
+			if ((rc = read_head(c, head, &hl, &end, r, true)) < 0)
 				goto out;
+			answered = rc != 100;
+		}
+		rc = -EIO;
+		while (!answered && sent < len) {
+			/*
+			 * An early answer (an error) ends the upload; a late
+			 * 100 (we stopped waiting for it) does not.
+			 */
+			if (readable(c, 0)) {
+				if ((rc = read_head(c, head, &hl, &end, r,
+				    true)) < 0)
+					goto out;
+				answered = rc != 100;
+				rc = -EIO;
+				continue;
+			}
+			n = read(body_fd, buf, IO_CHUNK);
+			if (n <= 0) {
+				client_err("the local file ended early");
+				goto out;
+			}
+			if (io_write(c, buf, (size_t)n) < 0) {
+				/* Closed on us: its answer may be waiting. */
+				answered = true;
+				break;
+			}
 			sent += (uint64_t)n;
 			progress(c, "put", sent, len, t0);
 		}
 	} else if (body_len && io_write(c, body, body_len) < 0)
 		goto out;
-	/* The head of the answer. */
-	for (;;) {
-		if (hl >= HEAD_MAX)
-			goto out;
-		n = io_read(c, head + hl, HEAD_MAX - hl);
-		if (n <= 0)
-			goto out;
-		hl += (size_t)n;
-		head[hl] = '\0';
-		if ((end = strstr(head, "\r\n\r\n")) != NULL)
-			break;
-	}
-	if (parse_head(head, r) < 0)
+	/* The head of the answer, unless it came already. */
+	if (r->status == 0 && read_head(c, head, &hl, &end, r, false) < 0)
 		goto out;
-	end += 4;
 	/* The body: to the file for a successful GET, else kept. */
 	n = (ssize_t)(hl - (size_t)(end - head));
 	t0 = mono_now();
 	for (;;) {
-		bool to_file = out_fd >= 0 && (r->status == 200 ||
-		    r->status == 206);
+		bool to_file =
+		    out_fd >= 0 && (r->status == 200 || r->status == 206);
 
 		if (n > 0) {
 			const char *p = end ? end : buf;
 
 			if (to_file) {
-				if (write(out_fd, p, (size_t)n) != n)
+				if (write(out_fd, p, (size_t)n) != n) {
+					client_err("cannot write the download: "
+						   "%s",
+						   strerror(errno));
+					rc = -EIO;
+					r->status = 0;
 					goto out;
+				}
 			} else if (buf_append(&r->body, p, (size_t)n) < 0)
 				goto out;
 			got += (uint64_t)n;
 			if (to_file && r->length > 0)
 				progress(c, "get", got, (uint64_t)r->length,
-				    t0);
+					 t0);
 		}
 		end = NULL;
 		if (r->length >= 0 && got >= (uint64_t)r->length)
@@ -466,13 +604,15 @@ client_request(struct client *c, const char *method, const char *path,
 			break;
 	}
 	rc = r->length >= 0 && got < (uint64_t)r->length &&
-	    strcmp(method, "HEAD") != 0 ? -EPIPE : 0;
+		     strcmp(method, "HEAD") != 0
+		 ? -EPIPE
+		 : 0;
 out:
 	free(buf);
 	disconnect(c);
 	if (rc == -EIO && r->status == 0)
-		fprintf(stderr, "shoal: the node at %s:%s closed the "
-		    "connection\n", c->host, c->port);
+		client_err("the node at %s:%s closed the connection", c->host,
+			   c->port);
 	return (rc);
 }
 

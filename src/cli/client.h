@@ -26,6 +26,12 @@ struct client {
 	char	 base[512];	/* scheme://host:port, for cache keys */
 	bool	 json;		/* --json output */
 	bool	 progress;	/* a progress bar on stderr */
+	/* One progress line for many requests (a tree): the bytes of the
+	 * whole and those done before this request; 0 for one file. */
+	uint64_t prog_total;
+	uint64_t prog_base;
+	double prog_t0; /* when the tree began (CLOCK_MONOTONIC) */
+	bool prog_open; /* a progress line without its newline yet */
 	/* the open connection */
 	int	 fd;
 	SSL_CTX	*ctx;
@@ -48,15 +54,26 @@ struct response {
 	struct buf	 body;		/* unless streamed to a file */
 };
 
+/* Errors as one line on stderr: "shoal: WHY", or {"error": WHY} once
+ * JSON errors are on (--json). */
+void client_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void client_set_json_errors(bool);
+bool client_json_errors(void);
 /* Fills c from the options; prints the reason and returns < 0 if not. */
 int	client_init(struct client *, const struct client_opts *);
 void	client_release(struct client *);
+/* Ends a tree's progress line at 100% (files already here move no
+ * bytes, so nothing else would). */
+void client_progress_end(struct client *, const char *what);
 /* The nearest folder from the current one upward that holds .shoal/. */
 int	client_find_node_dir(char *out, size_t size);
 /* Asks for a password on the terminal, without echo. */
 int	client_prompt_password(char *out, size_t size);
 /*
- * One request.  body_fd (or -1) supplies body_len bytes; out_fd (or -1)
+ * One request.  body_fd (or -1) supplies fd_len bytes, sent after the
+ * node's "100 Continue" (so a refusal comes back before the bytes go);
+ * should the node answer or close early, its answer is still read and
+ * returned. out_fd (or -1)
  * receives a 200/206 body instead of r->body.  extra: more header lines,
  * each ending in CRLF.
  */

@@ -16,7 +16,7 @@
 
 #include "base/buf.h"
 #include "cli/client.h"
-
+#include "cli/cmd.h"
 
 static void
 print_peers(json_t *a)
@@ -85,8 +85,8 @@ print_replicas(json_t *s)
 	    "unavailable\n", num(s, "under_replicated"),
 	    (double)num(s, "repair_bytes") / 1048576.0, num(s, "unavailable"));
 	json_array_foreach(json_object_get(s, "unavailable_paths"), i, p)
-		printf("           unavailable: /%s (no live copy)\n",
-		    json_string_value(p));
+	    printf("           unavailable: /%s (no live copy)\n",
+		   json_string_value(p) + (json_string_value(p)[0] == '/'));
 	printf("disk       %.1f MiB free%s\n",
 	    (double)num(s, "disk_free_bytes") / 1048576.0,
 	    json_is_true(json_object_get(s, "disk_full")) ? ", FULL: new "
@@ -129,62 +129,97 @@ print_status(json_t *s)
 	    (long long)json_integer_value(json_object_get(y, "conflicts")));
 }
 
-int
-cli_ctl(struct client *c, int argc, char **argv)
+/* One control request; what its answer means is printed by the caller. */
+static int
+ctl_request(struct client *c, const char *cmd, const char *method,
+	    const char *path, const char *payload, json_t **out)
 {
-	const char *cmd = argv[0], *method = "GET", *path;
-	char *payload = NULL;
 	struct response r;
 	json_error_t e;
 	json_t *j;
 	int rc;
 
-	if (strcmp(cmd, "peers") == 0)
-		path = "/v1/peers";
-	else if (strcmp(cmd, "status") == 0)
-		path = "/v1/status";
-	else if (strcmp(cmd, "bye") == 0) {
-		path = "/v1/bye";
-		method = "POST";
-	} else if (strcmp(cmd, "add") == 0) {
-		if (argc < 2 || argv[1][0] == '-') {
-			fprintf(stderr, "usage: shoal add HOST:PORT\n");
-			return (2);
-		}
-		path = "/v1/peers";
-		method = "POST";
-		j = json_pack("{s:s}", "address", argv[1]);
-		payload = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
-	} else {
-		fprintf(stderr, "shoal: unknown command '%s'\n", cmd);
-		return (2);
-	}
-	rc = client_request(c, method, path, payload ? "Content-Type: "
-	    "application/json\r\n" : NULL, payload, payload ?
-	    strlen(payload) : 0, -1, 0, -1, &r);
-	free(payload);
+	*out = NULL;
+	rc = client_request(c, method, path,
+			    payload ? "Content-Type: "
+				      "application/json\r\n"
+				    : NULL,
+			    payload, payload ? strlen(payload) : 0, -1, 0, -1,
+			    &r);
 	if (rc < 0 && r.status == 0) {
 		response_release(&r);
 		return (1);
 	}
 	if (r.status != 200) {
-		fprintf(stderr, "shoal: %s: %s\n", cmd, response_error(&r));
+		client_err("%s: %s", cmd, response_error(&r));
 		response_release(&r);
 		return (1);
 	}
 	j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, &e);
-	if (c->json || j == NULL)
-		fwrite(r.body.data ? r.body.data : "", 1, r.body.len, stdout);
-	else if (strcmp(cmd, "peers") == 0)
+	if (c->json)
+		cli_print_body(&r);
+	response_release(&r);
+	*out = j ? j : json_object();
+	return (0);
+}
+
+int
+ctl_peers(struct client *c, const struct cli_args *a)
+{
+	json_t *j;
+
+	if (ctl_request(c, a->cmd->name, "GET", "/v1/peers", NULL, &j) != 0)
+		return (1);
+	if (!c->json)
 		print_peers(j);
-	else if (strcmp(cmd, "status") == 0)
+	json_decref(j);
+	return (0);
+}
+
+int
+ctl_status(struct client *c, const struct cli_args *a)
+{
+	json_t *j;
+
+	if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL, &j) != 0)
+		return (1);
+	if (!c->json)
 		print_status(j);
-	else if (strcmp(cmd, "add") == 0)
-		printf("added %s\n", argv[1]);
-	else
+	json_decref(j);
+	return (0);
+}
+
+int
+ctl_add(struct client *c, const struct cli_args *a)
+{
+	char *payload;
+	json_t *j;
+	int rc;
+
+	j = json_pack("{s:s}", "address", a->pos[0]);
+	payload = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (payload == NULL)
+		return (1);
+	rc = ctl_request(c, a->cmd->name, "POST", "/v1/peers", payload, &j);
+	free(payload);
+	if (rc != 0)
+		return (1);
+	if (!c->json)
+		printf("added %s\n", a->pos[0]);
+	json_decref(j);
+	return (0);
+}
+
+int
+ctl_bye(struct client *c, const struct cli_args *a)
+{
+	json_t *j;
+
+	if (ctl_request(c, a->cmd->name, "POST", "/v1/bye", NULL, &j) != 0)
+		return (1);
+	if (!c->json)
 		printf("the node is leaving the cluster\n");
 	json_decref(j);
-	response_release(&r);
 	return (0);
 }

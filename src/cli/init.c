@@ -252,7 +252,10 @@ cli_init(int argc, char **argv)
 	if (replicas && strcmp(replicas, "all") != 0)
 		printf("each file is kept on %s nodes\n", replicas);
 	if (join)
-		printf("joined the cluster of the given key\n");
+		printf(
+		    "this node will join the cluster of the given key when "
+		    "it starts ('shoal node %s'); nothing was contacted yet\n",
+		    dir);
 	else
 		printf("cluster key: %s\n(other nodes join with 'shoal init "
 		    "DIR --join KEY'; keep it secret)\n", khex);

@@ -3,9 +3,10 @@
  *
  *   ADD ip:port   LIST   GET name   SEND name   BYE   CMDS
  *
- * plus every client command in lower case (ls, get, put, rm, mv, mkdir,
- * send, status, peers, add, lock, unlock, bye).  Anything else answers
- * "Invalid command!"; no input ends the shell but BYE, quit, exit and EOF.
+ * plus every client command in lower case, as cmd.c's table has them.
+ * Words are split as a shell would: quotes and backslashes keep blanks in
+ * a name.  Anything else answers "Invalid command!" with the word it did
+ * not understand; no input ends the shell but BYE, quit, exit and EOF.
  * Line editing and history come from libedit (~/.shoal_history).
  */
 #include "cli/cli.h"
@@ -23,51 +24,23 @@
 
 #include "base/buf.h"
 #include "cli/client.h"
+#include "cli/cmd.h"
 
 #define ARGS_MAX	16
 
-static const char *const commands[] = {
-	"ADD ip:port     add a member",
-	"LIST            every file in the network",
-	"GET name        fetch a file into the current folder",
-	"SEND name       offer a file to every node",
-	"BYE             this node leaves the cluster; the shell ends",
-	"CMDS            this list",
-	"ls [PATH]   get REMOTE [-o LOCAL]   put LOCAL REMOTE   rm PATH",
-	"mv FROM TO   mkdir PATH   status   peers   lock PATH   unlock PATH",
-	"quit | exit    leave the shell",
+static const char *const seed_commands[] = {
+    "ADD ip:port     add a member",
+    "LIST            every file in the network",
+    "GET name        fetch a file into the current folder",
+    "SEND name       offer a file to every node",
+    "BYE             this node leaves the cluster; the shell ends",
+    "CMDS            this list",
+    "quit | exit     leave the shell",
 };
 
-/* Splits line in place on blanks; "double quotes" keep blanks. */
+/* Collects every file under path into files, walking folders. */
 static int
-split(char *line, char **argv)
-{
-	int argc = 0;
-	char *p = line;
-
-	while (*p && argc < ARGS_MAX) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (*p == '"') {
-			argv[argc++] = ++p;
-			while (*p && *p != '"')
-				p++;
-		} else {
-			argv[argc++] = p;
-			while (*p && *p != ' ' && *p != '\t')
-				p++;
-		}
-		if (*p)
-			*p++ = '\0';
-	}
-	return (*p ? -1 : argc);
-}
-
-/* LIST: the whole namespace, walking folders through the API. */
-static int
-list_tree(const struct client_opts *o, const char *path, int depth)
+collect(const struct client_opts *o, const char *path, json_t *files, int depth)
 {
 	struct client c;
 	struct response r;
@@ -80,7 +53,9 @@ list_tree(const struct client_opts *o, const char *path, int depth)
 	if (depth > 64 || client_init(&c, o) < 0)
 		return (1);
 	buf_init(&p, 16384);
-	if (buf_puts(&p, "/v1/list/") < 0 || url_path(&p, path) < 0) {
+	if (buf_puts(&p, "/v1/list/") < 0 ||
+	    url_path(&p, path[0] == '/' ? path + 1 : path) < 0) {
+		buf_release(&p);
 		client_release(&c);
 		return (1);
 	}
@@ -94,32 +69,124 @@ list_tree(const struct client_opts *o, const char *path, int depth)
 	}
 	j = json_loadb(r.body.data, r.body.len, 0, &e);
 	response_release(&r);
-	json_array_foreach(json_object_get(j, "entries"), i, x) {
-		char child[4200];
+	json_array_foreach(json_object_get(j, "entries"), i, x)
+	{
 		const char *name = json_string_value(json_object_get(x, "name"));
-		json_t *h = json_object_get(x, "holders");
+		const char *type =
+		    json_string_value(json_object_get(x, "type"));
+		char child[4200];
 
-		if (str_fmt(child, sizeof(child), "%s%s%s", path,
-		    path[0] ? "/" : "", name) < 0)
+		if (name == NULL || type == NULL ||
+		    str_fmt(child, sizeof(child), "%s/%s", path, name) < 0)
 			continue;
-		if (strcmp(json_string_value(json_object_get(x, "type")),
-		    "dir") == 0) {
-			list_tree(o, child, depth + 1);
+		if (strcmp(type, "dir") == 0) {
+			if ((rc = collect(o, child, files, depth + 1)) != 0)
+				break;
 			continue;
 		}
-		printf("%-40s %12lld  %.16s  %zu holder(s)\n", child,
-		    (long long)json_integer_value(json_object_get(x, "size")),
-		    json_string_value(json_object_get(x, "hash")),
-		    json_array_size(h));
+		json_array_append_new(
+		    files,
+		    json_pack(
+			"{s:s, s:I, s:s, s:I}", "path", child, "size",
+			json_integer_value(json_object_get(x, "size")), "hash",
+			json_string_value(json_object_get(x, "hash"))
+			    ? json_string_value(json_object_get(x, "hash"))
+			    : "",
+			"holders",
+			(json_int_t)json_array_size(
+			    json_object_get(x, "holders"))));
 	}
 	json_decref(j);
-	return (0);
+	return (rc);
+}
+
+static int
+by_path(const void *a, const void *b)
+{
+	json_t *const *x = a, *const *y = b;
+
+	return (strcmp(json_string_value(json_object_get(*x, "path")),
+		       json_string_value(json_object_get(*y, "path"))));
+}
+
+/* LIST: the whole namespace, sorted by path, in aligned columns. */
+static int
+list_tree(const struct client_opts *o)
+{
+	json_t *files = json_array(), **v;
+	size_t n, i, w = 4;
+	int rc;
+
+	if ((rc = collect(o, "", files, 0)) == 0 &&
+	    (n = json_array_size(files)) > 0) {
+		if ((v = calloc(n, sizeof(*v))) == NULL) {
+			json_decref(files);
+			return (1);
+		}
+		for (i = 0; i < n; i++) {
+			v[i] = json_array_get(files, i);
+			if (cli_width(json_string_value(
+				json_object_get(v[i], "path"))) > w)
+				w = cli_width(json_string_value(
+				    json_object_get(v[i], "path")));
+		}
+		qsort(v, n, sizeof(*v), by_path);
+		for (i = 0; i < n; i++) {
+			cli_pad(
+			    json_string_value(json_object_get(v[i], "path")),
+			    w);
+			printf(" %12lld  %.16s  %lld holder(s)\n",
+			       (long long)json_integer_value(
+				   json_object_get(v[i], "size")),
+			       json_string_value(json_object_get(v[i], "hash")),
+			       (long long)json_integer_value(
+				   json_object_get(v[i], "holders")));
+		}
+		free(v);
+	}
+	json_decref(files);
+	return (rc);
+}
+
+static void
+print_cmds(void)
+{
+	const struct cli_cmd *t;
+	char line[256];
+	size_t i, w = 0;
+
+	for (i = 0; i < sizeof(seed_commands) / sizeof(*seed_commands); i++)
+		printf("  %s\n", seed_commands[i]);
+	printf("  and in lower case, as on the command line (NAME --help "
+	       "says more):\n");
+	for (t = cli_cmd_table(); t->name; t++) {
+		(void)snprintf(line, sizeof(line), "%s %s", t->name, t->args);
+		if (t->run != NULL && cli_width(line) > w)
+			w = cli_width(line);
+	}
+	for (t = cli_cmd_table(); t->name; t++)
+		if (t->run != NULL) {
+			(void)snprintf(line, sizeof(line), "%s %s", t->name,
+				       t->args);
+			printf("    ");
+			cli_pad(line, w + 2);
+			printf("%s\n", t->what);
+		}
+}
+
+static void
+invalid(const char *what, const char *why)
+{
+	printf("Invalid command! %s%s%s; CMDS lists the commands\n",
+	       what ? "'" : "", what ? what : why, what ? "' is not one" : "");
 }
 
 static void
 run(const struct client_opts *o, int argc, char **argv, bool *quit)
 {
+	const struct cli_cmd *t;
 	char *v[ARGS_MAX + 1];
+	bool bye = false;
 	int i;
 
 	if (strcasecmp(argv[0], "quit") == 0 ||
@@ -128,13 +195,11 @@ run(const struct client_opts *o, int argc, char **argv, bool *quit)
 		return;
 	}
 	if (strcmp(argv[0], "CMDS") == 0 || strcmp(argv[0], "help") == 0) {
-		for (i = 0; i < (int)(sizeof(commands) / sizeof(*commands));
-		    i++)
-			printf("  %s\n", commands[i]);
+		print_cmds();
 		return;
 	}
 	if (strcmp(argv[0], "LIST") == 0 && argc == 1) {
-		list_tree(o, "", 0);
+		list_tree(o);
 		return;
 	}
 	for (i = 0; i < argc; i++)
@@ -147,22 +212,16 @@ run(const struct client_opts *o, int argc, char **argv, bool *quit)
 		v[0] = "get";
 	else if (strcmp(argv[0], "SEND") == 0 && argc == 2)
 		v[0] = "send";
-	else if (strcmp(argv[0], "BYE") == 0 && argc == 1) {
+	else if (strcmp(argv[0], "BYE") == 0 && argc == 1)
 		v[0] = "bye";
-		*quit = true;
-	} else if (!(strcmp(argv[0], "ls") == 0 || strcmp(argv[0], "get") ==
-	    0 || strcmp(argv[0], "put") == 0 || strcmp(argv[0], "rm") == 0 ||
-	    strcmp(argv[0], "mv") == 0 || strcmp(argv[0], "mkdir") == 0 ||
-	    strcmp(argv[0], "send") == 0 || strcmp(argv[0], "status") == 0 ||
-	    strcmp(argv[0], "peers") == 0 || strcmp(argv[0], "add") == 0 ||
-	    strcmp(argv[0], "lock") == 0 || strcmp(argv[0], "unlock") == 0 ||
-	    strcmp(argv[0], "bye") == 0)) {
-		printf("Invalid command!\n");
+	else if ((t = cli_cmd_find(argv[0])) == NULL || t->run == NULL) {
+		invalid(argv[0], NULL);
 		return;
 	}
-	if (strcmp(v[0], "bye") == 0)
+	bye = strcmp(v[0], "bye") == 0 && argc == 1;
+	fflush(stdout);
+	if (cli_remote(o, argc, v) == 0 && bye)
 		*quit = true;
-	(void)cli_remote(o, argc, v);
 	fflush(stdout);
 }
 
@@ -173,6 +232,7 @@ cli_shell(const struct client_opts *given)
 	struct client_opts opts = *given, *o = &opts;
 	const char *home = getenv("HOME");
 	bool tty = isatty(STDIN_FILENO), quit = false;
+	const char *why = NULL;
 	char in[4096];
 	int argc;
 
@@ -207,9 +267,9 @@ cli_shell(const struct client_opts *given)
 		}
 		if (tty && line[0])
 			add_history(line);
-		argc = split(line, argv);
+		argc = cli_split(line, argv, ARGS_MAX, &why);
 		if (argc < 0)
-			printf("Invalid command!\n");
+			invalid(NULL, why);
 		else if (argc > 0)
 			run(o, argc, argv, &quit);
 		free(line);
