@@ -1005,7 +1005,7 @@ sync_member_up(struct member *m, void *arg)
 		m->sync = calloc(1, sizeof(struct member_sync));
 	/* Catch up both ways, without waiting for a client. */
 	request_index(m, 0);
-	(void)sy;
+	pull_member_up(sy, m);
 }
 
 void
@@ -1110,7 +1110,7 @@ sync_new(const struct sync_opts *o)
 	TAILQ_INIT(&sy->batches);
 	TAILQ_INIT(&sy->waiters);
 	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sy->efd < 0)
+	if (sy->efd < 0 || pull_init(sy) < 0)
 		goto fail;
 	sy->ev_notify = event_new(o->base, sy->efd, EV_READ | EV_PERSIST,
 	    on_notify, sy);

@@ -95,3 +95,69 @@ def test_list_folder_with_files_held_elsewhere(cluster):
         assert g.voidcmd("NOOP").startswith("200")
         g.quit()
         assert x.try_status() is not None, f"{x.name} stopped answering"
+
+
+# ---------------------------------------------------------------------------
+# 2. a file moved into a folder that is then renamed
+
+
+def test_move_into_folder_then_rename_folder(cluster):
+    """Round after round on one node over FTP: files are stored and
+    replicated, then one is appended to, one replaced, one deleted, one
+    moved into a folder that is at once renamed, and a folder made.  Every
+    peer ends with exactly the writer's folder each round (the moved file
+    under the renamed folder included), and no pull is left waiting."""
+    n1, n2, n3 = cluster.start(3)
+    f = n1.ftp()
+    expected = {}
+    for r in range(ROUNDS):
+        top = f"r{r}"
+        big = os.urandom(3 * MiB + 12345)
+        a, b, c = b"alpha\n" * 10, os.urandom(5000), b"gamma"
+        f.mkd(top)
+        f.mkd(f"{top}/docs")
+        for name, data in [("big.bin", big), ("a.txt", a), ("b.bin", b),
+                           ("c.txt", c), ("docs/note.txt", b"note")]:
+            assert stor(f, f"{top}/{name}", data).startswith("226")
+        expected.update({
+            f"{top}/": "dir", f"{top}/docs/": "dir",
+            f"{top}/big.bin": sha256(big), f"{top}/a.txt": sha256(a),
+            f"{top}/b.bin": sha256(b), f"{top}/c.txt": sha256(c),
+            f"{top}/docs/note.txt": sha256(b"note")})
+        assert n1.tree() == expected
+        cluster.wait_tree(expected, timeout=REPLICATE,
+                          what=f"round {r}: the first files everywhere")
+        big2 = os.urandom(2 * MiB + 1)
+        assert stor(f, f"{top}/a.txt", b"more\n",
+                    cmd="APPE").startswith("226")
+        assert stor(f, f"{top}/big.bin", big2).startswith("226")
+        assert f.delete(f"{top}/c.txt").startswith("250")
+        assert f.rename(f"{top}/b.bin",
+                        f"{top}/docs/b-moved.bin").startswith("250")
+        assert f.rename(f"{top}/docs", f"{top}/papers").startswith("250")
+        f.mkd(f"{top}/fresh")
+        for k in ("b.bin", "c.txt", "docs/", "docs/note.txt"):
+            del expected[f"{top}/{k}"]
+        expected.update({
+            f"{top}/a.txt": sha256(a + b"more\n"),
+            f"{top}/big.bin": sha256(big2),
+            f"{top}/papers/": "dir", f"{top}/fresh/": "dir",
+            f"{top}/papers/note.txt": sha256(b"note"),
+            f"{top}/papers/b-moved.bin": sha256(b)})
+        assert n1.tree() == expected
+        cluster.wait_tree(expected, timeout=REPLICATE,
+                          what=f"round {r}: the changes everywhere")
+    # Nothing is left waiting: no pull active or queued anywhere.
+    wait_for(lambda: all(pulls_idle(x) for x in cluster.nodes), REPLICATE,
+             "every node's pulls to finish",
+             diag=lambda: {x.name: x.status().get("sync")
+                           for x in cluster.nodes})
+
+
+ROUNDS = 12
+
+
+def pulls_idle(node):
+    st = node.status()
+    sy = st.get("sync") or {}
+    return sy.get("pulls_active", 0) == 0 and sy.get("pulls_queued", 0) == 0
