@@ -25,7 +25,7 @@ struct rentry {
 	struct file_meta	 m;		/* m.blocks points at blocks */
 	uint8_t			*blocks;
 	uint8_t			 from[NODE_ID_LEN];
-	unsigned tries; /* pulls of it given up so far */
+	unsigned		 tries;		/* pulls of it given up so far */
 };
 
 enum pull_phase {
@@ -33,12 +33,12 @@ enum pull_phase {
 	PULL_PREPARING,
 	PULL_FETCHING,
 	PULL_COMMITTING,
-	PULL_PARKED, /* no holder can send it: waits, then redecided */
+	PULL_PARKED,		/* no holder can send it: waits, then redecided */
 };
 
 struct pull {
 	TAILQ_ENTRY(pull)	 entry;
-	struct pull *hnext; /* chain in sy->phash */
+	struct pull		*hnext;		/* chain in sy->phash */
 	struct sync		*sy;
 	struct rentry		 e;
 	char			*target;	/* path or a conflict copy */
@@ -54,7 +54,7 @@ struct pull {
 	bool			 obsolete;	/* drop when the job returns */
 	uint64_t		 reused;
 	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
-	uint64_t retry_at; /* parked: redecided then (ms) */
+	uint64_t		 retry_at;	/* parked: redecided then (ms) */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -75,8 +75,8 @@ struct req {
 
 struct member_sync {
 	unsigned		 inflight;	/* block requests to it */
-	uint64_t stalled_until; /* no requests to it before (ms) */
-	unsigned stalls;	/* in a row, for the backoff */
+	uint64_t		 stalled_until;	/* no requests to it before (ms) */
+	unsigned		 stalls;	/* in a row, for the backoff */
 };
 
 TAILQ_HEAD(pull_list, pull);
@@ -92,11 +92,11 @@ struct sync {
 	struct event		*ev_check;
 	struct pull_list	 queue;
 	struct pull_list	 active;
-	struct pull_list parked;
-	unsigned nqueued, nactive, nparked;
-	struct pull **phash;	    /* every pull, by target */
-	struct event *ev_pull_tick; /* timeouts and retries */
-	bool pumping;
+	struct pull_list	 parked;
+	unsigned		 nqueued, nactive, nparked;
+	struct pull		**phash;	/* every pull, by target */
+	struct event		*ev_pull_tick;	/* timeouts and retries */
+	bool			 pumping;
 	struct req_list		 reqs;
 	uint32_t		 next_req;
 	TAILQ_HEAD(, batch)	 batches;
