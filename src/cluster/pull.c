@@ -256,7 +256,7 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->e.tries++;
 	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
 		ce->fetching = false;
-	fetch_abort(p->f, true);
+	fetch_abort(p->f, p->nhave > 0);	/* a start is kept for the retry */
 	p->f = NULL;
 	free(p->state);
 	p->state = NULL;
@@ -268,7 +268,7 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->retry_at = now + wait;
 	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
 	sy->nparked++;
-	log_info("sync: no holder can send %s now: deciding it again in "
+	log_debug("sync: no holder can send %s now: deciding it again in "
 		 "%llu s",
 		 p->e.path, (unsigned long long)(wait / 1000));
 }

@@ -12,13 +12,14 @@ took.
 import ftplib
 import json
 import os
+import subprocess
 
 import pytest
 
 pytest.register_assert_rewrite("cluster")
 
-from cluster import (Cluster, NET_TIMEOUT, sha256, stor,  # noqa: E402
-                     wait_for, SHOAL)
+from cluster import (ROOT, SHOAL, Cluster, NET_TIMEOUT,  # noqa: E402
+                     file_sha256, sha256, stor, wait_for)
 
 pytest_plugins = ["cluster"]
 
@@ -161,3 +162,81 @@ def pulls_idle(node):
     st = node.status()
     sy = st.get("sync") or {}
     return sy.get("pulls_active", 0) == 0 and sy.get("pulls_queued", 0) == 0
+
+
+# ---------------------------------------------------------------------------
+# 3. pulls whose holders never serve do not hold up the others
+
+PROBE = ROOT / "build" / "tests" / "unit" / "wire_probe"
+HOSTILE_FILES = 200     # more than the 64 pulls a node runs at once
+
+
+def start_probe(node, mode, nfiles, secs, prefix="hostile"):
+    """A peer holding the cluster key that announces nfiles files to node
+    and, for secs seconds, stays a member: "hold" never answers a block
+    request, "bad" answers with bytes that fail the hash.  Returns the
+    process once the index is sent."""
+    key = (node.dir / ".shoal" / "cluster_key").read_text().strip()
+    proc = subprocess.Popen([str(PROBE), key, node.peer_addr, mode,
+                             str(nfiles), str(secs), prefix],
+                            stdout=subprocess.PIPE, text=True)
+    node.cluster.procs.append(proc)
+    line = proc.stdout.readline().strip()
+    assert line == f"announced {nfiles}", line
+    return proc
+
+
+def stop_probe(node, proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    node.cluster.reaped.add(proc.pid)
+
+
+def sync_stats(node):
+    return node.status().get("sync") or {}
+
+
+@pytest.mark.parametrize("mode", ["hold", "bad", "left"])
+def test_unserved_pulls_do_not_block_replication(cluster, mode):
+    """A peer announces more files than a node fetches at once, then never
+    sends their blocks ("hold"), sends bad ones ("bad"), or leaves
+    ("left").  A file stored afterwards on a good node still reaches the
+    first node, and the hostile pulls stop holding slots."""
+    n1, n2 = cluster.start(2)
+    secs = 2 if mode == "left" else 600
+    probe = start_probe(n1, mode if mode != "left" else "hold",
+                        HOSTILE_FILES, secs)
+    try:
+        # The node took the announcement up: its pulls are busy with it.
+        wait_for(lambda: sync_stats(n1).get("pulls_active", 0) +
+                 sync_stats(n1).get("pulls_queued", 0) > 0, REPLICATE,
+                 "n1 to start fetching the hostile files",
+                 diag=lambda: sync_stats(n1))
+        if mode == "left":
+            wait_for(lambda: probe.poll() is not None, REPLICATE,
+                     "the hostile peer to leave")
+        data = os.urandom(70000)
+        f = n2.ftp()
+        assert stor(f, "after.bin", data).startswith("226")
+        f.quit()
+        wait_for(lambda: n1.path("after.bin").exists() and
+                 file_sha256(n1.path("after.bin")) == sha256(data),
+                 REPLICATE, "n2's file to reach n1 past the hostile pulls",
+                 diag=lambda: sync_stats(n1))
+        # Nothing the hostile peer announced was written as a file.
+        assert not any(n1.path("hostile").glob("*.bin")) \
+            if n1.path("hostile").exists() else True
+        # And its pulls gave their slots up.
+        wait_for(lambda: sync_stats(n1).get("pulls_active", 0) <
+                 PULL_ACTIVE_MAX, REPLICATE,
+                 "the hostile pulls to give their slots up",
+                 diag=lambda: sync_stats(n1))
+        g = n1.ftp()
+        assert g.voidcmd("NOOP").startswith("200")
+        g.quit()
+    finally:
+        stop_probe(n1, probe)
+
+
+PULL_ACTIVE_MAX = 64
