@@ -100,6 +100,9 @@ struct sync {
 	struct req_list		 reqs;
 	uint32_t		 next_req;
 	TAILQ_HEAD(, batch)	 batches;
+	TAILQ_HEAD(, intake)	 intake;	/* INDEX frames being decoded */
+	struct batch		*finishing;	/* decided, being handed on */
+	struct event		*ev_step;	/* the next step of either */
 	bool			 classifying;
 	TAILQ_HEAD(, waiter)	 waiters;
 	unsigned		 disagree_ticks;

@@ -240,3 +240,29 @@ def test_unserved_pulls_do_not_block_replication(cluster, mode):
 
 
 PULL_ACTIVE_MAX = 64
+
+
+BIG_INDEX = 100000
+
+
+def test_ftp_answers_while_a_large_index_is_taken_in(cluster):
+    """A peer announces a hundred thousand files at once.  While the node
+    takes them in, an FTP session keeps getting its NOOPs answered (each
+    within the client's normal timeout), and the node ends up knowing
+    every entry as a file to fetch."""
+    (n1,) = cluster.start(1)
+    f = n1.ftp(timeout=NET_TIMEOUT)
+    probe = start_probe(n1, "hold", BIG_INDEX, 600, prefix="big")
+    try:
+        def taken_in():
+            assert f.voidcmd("NOOP").startswith("200")
+            st = sync_stats(n1)
+            return st.get("pulls_active", 0) + \
+                st.get("pulls_queued", 0) + \
+                st.get("pulls_waiting", 0) >= BIG_INDEX
+        wait_for(taken_in, 300, "every announced file to be taken in",
+                 diag=lambda: sync_stats(n1))
+        assert f.voidcmd("NOOP").startswith("200")
+        f.quit()
+    finally:
+        stop_probe(n1, probe)
