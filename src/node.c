@@ -165,8 +165,8 @@ status_done(void *arg)
 		if (m->state != MEMBER_LEFT)
 			known++;
 	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
-	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:I, s:I, s:I,"
-	    " s:I, s:I}}",
+	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:i, s:I, s:I,"
+	    " s:I, s:I, s:I}}",
 	    "id", id, "folder", n->store.root,
 	    "ftp", n->ftp ? ftp_server_addr(n->ftp) : "off",
 	    "peer", members_listen_addr(n->members),
