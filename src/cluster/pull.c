@@ -64,6 +64,8 @@ static void readers_ready(struct pull *);
 #define PULL_RETRY_MS	    1000 /* first wait of a parked pull */
 #define PULL_RETRY_MAX_MS   60000
 #define PULL_TICK_MS	    500
+#define PARK_STEP 2048 /* queued pulls parked per pump */
+#define REDECIDE_STEP 4096 /* parked pulls redecided per tick */
 
 static size_t
 pull_bucket(const char *target)
@@ -238,8 +240,8 @@ catalog_holders(struct sync *sy, struct pull *p)
 
 /*
  * No holder of p can be asked: its slot goes to the next pull.  Nothing
- * may refer to it (no job, no request).  The partial file stays for the
- * next try.
+ * may refer to it (no job, no request), and the caller took it off its
+ * list.  A partial file with blocks in it stays for the next try.
  */
 static void
 park(struct sync *sy, struct pull *p, uint64_t now)
@@ -262,8 +264,6 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->state = NULL;
 	p->nhave = p->prefix = 0;
 	p->reused = 0;
-	TAILQ_REMOVE(&sy->active, p, entry);
-	sy->nactive--;
 	p->phase = PULL_PARKED;
 	p->retry_at = now + wait;
 	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
@@ -597,12 +597,22 @@ pull_pump(struct sync *sy)
 	struct pull *p, *t;
 	struct pjob *j;
 	uint64_t now;
-	unsigned n;
+	unsigned n, parked = 0;
 
+	n = members_ranked(sy->o.members, ranked, 256);
+	now = clock_mono_ms();
 	while (sy->nactive < PULL_ACTIVE_MAX &&
 	    (p = TAILQ_FIRST(&sy->queue)) != NULL) {
 		TAILQ_REMOVE(&sy->queue, p, entry);
 		sy->nqueued--;
+		/* Nobody to ask: no slot, no partial file (a bounded number
+		 * a turn, so a long queue is gone through over several). */
+		if (parked < PARK_STEP && TAILQ_EMPTY(&p->readers) &&
+		    !has_usable_holder(p, ranked, n, now)) {
+			park(sy, p, now);
+			parked++;
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&sy->active, p, entry);
 		sy->nactive++;
 		p->phase = PULL_PREPARING;
@@ -613,16 +623,17 @@ pull_pump(struct sync *sy)
 			continue;
 		}
 	}
-	n = members_ranked(sy->o.members, ranked, 256);
-	now = clock_mono_ms();
 	for (p = TAILQ_FIRST(&sy->active); p != NULL; p = t) {
 		t = TAILQ_NEXT(p, entry);
 		if (p->phase != PULL_FETCHING || p->obsolete)
 			continue;
 		schedule(sy, p, ranked, n, now);
 		if (p->nhave < p->nblocks && p->ninflight == 0 &&
-		    p->jobs == 0 && !has_usable_holder(p, ranked, n, now))
+		    p->jobs == 0 && !has_usable_holder(p, ranked, n, now)) {
+			TAILQ_REMOVE(&sy->active, p, entry);
+			sy->nactive--;
 			park(sy, p, now);
+		}
 	}
 	/* A parked pull's slot went to the next one. */
 	if (sy->nactive < PULL_ACTIVE_MAX && !TAILQ_EMPTY(&sy->queue) &&
@@ -699,11 +710,13 @@ stall(struct member *m, uint64_t now)
 static void
 pull_tick(evutil_socket_t fd, short what, void *arg)
 {
+	static struct rentry *due[REDECIDE_STEP];
 	struct sync *sy = arg;
 	uint64_t now = clock_mono_ms();
 	struct member_sync *ms;
 	struct pull *p, *t;
 	struct req *r;
+	size_t n = 0;
 
 	(void)fd;
 	(void)what;
@@ -720,13 +733,20 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		free(r);
 		(void)reap_if_obsolete(sy, p);
 	}
-	for (p = TAILQ_FIRST(&sy->parked); p != NULL; p = t) {
-		t = TAILQ_NEXT(p, entry);
-		if (p->retry_at > now)
-			continue;
-		/* The version may have moved on: decide it again. */
-		sync_redecide(sy, &p->e);
-		pull_free(sy, p, true);
+	/* The version may have moved on: decide them again, in one batch. */
+	for (p = TAILQ_FIRST(&sy->parked); p != NULL && n < REDECIDE_STEP;
+	    p = TAILQ_NEXT(p, entry))
+		if (p->retry_at <= now)
+			due[n++] = &p->e;
+	if (n > 0) {
+		sync_redecide_n(sy, due, n);
+		for (p = TAILQ_FIRST(&sy->parked); p != NULL && n > 0; p = t) {
+			t = TAILQ_NEXT(p, entry);
+			if (p->retry_at <= now) {
+				pull_free(sy, p, true);
+				n--;
+			}
+		}
 	}
 	pull_pump(sy);
 }

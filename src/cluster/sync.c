@@ -783,14 +783,21 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 void
 sync_redecide(struct sync *sy, struct rentry *e)
 {
-	struct decided *d;
+	sync_redecide_n(sy, &e, 1);
+}
 
-	if ((d = calloc(1, sizeof(*d))) == NULL || rentry_copy(&d->e, e) <
-	    0) {
-		free(d);
+void
+sync_redecide_n(struct sync *sy, struct rentry *const *v, size_t n)
+{
+	struct decided *d;
+	size_t i, k = 0;
+
+	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
 		return;
-	}
-	queue_batch(sy, d, 1);
+	for (i = 0; i < n; i++)
+		if (rentry_copy(&d[k].e, v[i]) == 0)
+			k++;
+	queue_batch(sy, d, k);
 }
 
 static void

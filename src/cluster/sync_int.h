@@ -157,6 +157,8 @@ unsigned repair_live_holders(struct sync *, const struct cat_entry *,
 
 /* sync.c: a fetched entry needs deciding again (the local file changed). */
 void	sync_redecide(struct sync *, struct rentry *);
+/* The same for n entries, in one batch (copies them). */
+void	sync_redecide_n(struct sync *, struct rentry *const *, size_t n);
 void	sync_fetched(struct sync *, const struct rentry *, const char *target);
 
 #endif
