@@ -9,9 +9,9 @@
  * A pull that became obsolete (a newer version arrived) is freed as soon
  * as nothing refers to it.
  *
- * No pull holds a slot it cannot use.  A request not answered within
- * PULL_REQ_TIMEOUT_MS stalls its member (no requests to it for a while,
- * longer each time); a holder that answers "no such block" (its copy moved
+ * No pull holds a slot it cannot use.  A request not answered while its
+ * member sends no block for PULL_REQ_TIMEOUT_MS stalls that member (no
+ * requests to it for a while, longer each time); a holder that answers "no such block" (its copy moved
  * or changed) or sends a bad one is dropped from that pull.  A pull left
  * with no live, unstalled holder is parked: its slot goes to the next one,
  * and after a backoff it is decided again from the local row (the version
@@ -715,17 +715,28 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = clock_mono_ms();
 	struct member_sync *ms;
 	struct pull *p, *t;
-	struct req *r;
+	struct req *r, *rt;
+	uint64_t since;
 	size_t n = 0;
 
 	(void)fd;
 	(void)what;
-	/* Requests are in the order they were sent. */
-	while ((r = TAILQ_FIRST(&sy->reqs)) != NULL &&
-	       now - r->sent_ms >= PULL_REQ_TIMEOUT_MS) {
+	/*
+	 * A request is given up once its member sent no block for the
+	 * timeout since it was made: a slow link that keeps delivering is
+	 * not a stalled one.  At most PULL_WINDOW requests per member.
+	 */
+	for (r = TAILQ_FIRST(&sy->reqs); r != NULL; r = rt) {
+		rt = TAILQ_NEXT(r, entry);
+		ms = r->m->sync;
+		since = r->sent_ms;
+		if (ms != NULL && ms->last_reply_ms > since)
+			since = ms->last_reply_ms;
+		if (now - since < PULL_REQ_TIMEOUT_MS)
+			continue;
 		TAILQ_REMOVE(&sy->reqs, r, entry);
 		stall(r->m, now);
-		if ((ms = r->m->sync) != NULL && ms->inflight > 0)
+		if (ms != NULL && ms->inflight > 0)
 			ms->inflight--;
 		p = r->p;
 		p->state[r->idx] = B_MISSING;
@@ -805,8 +816,10 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		pull_pump(sy);
 		return;
 	}
-	if (ms != NULL)
+	if (ms != NULL) {
 		ms->stalls = 0; /* it answers */
+		ms->last_reply_ms = clock_mono_ms();
+	}
 	if (status != 0) {
 		/* Its copy moved or changed since it announced it. */
 		log_debug("sync: %.8s has no block %u of %s", m->id_hex, r->idx,

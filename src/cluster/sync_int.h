@@ -77,6 +77,7 @@ struct member_sync {
 	unsigned		 inflight;	/* block requests to it */
 	uint64_t		 stalled_until;	/* no requests to it before (ms) */
 	unsigned		 stalls;	/* in a row, for the backoff */
+	uint64_t		 last_reply_ms;	/* its last BLOCK (ms) */
 };
 
 TAILQ_HEAD(pull_list, pull);
