@@ -11,17 +11,18 @@
  *
  * No pull holds a slot it cannot use.  A request not answered while its
  * member sends no block for PULL_REQ_TIMEOUT_MS stalls that member (no
- * requests to it for a while, longer each time); a holder that answers "no such block" (its copy moved
- * or changed) or sends a bad one is dropped from that pull.  A pull left
- * with no live, unstalled holder is parked: its slot goes to the next one,
- * and after a backoff it is decided again from the local row (the version
- * may have moved on meanwhile, as when its source was renamed) with the
- * holders the catalog knows.  A holder coming up takes it out early.
+ * requests to it for a while, longer each time); a holder that answers
+ * "no such block" (its copy moved or changed) or sends a bad one is
+ * dropped from that pull.  A pull with no live, unstalled holder is
+ * parked: its slot goes to the next one, and after a backoff it is
+ * decided again from the local row (the version may have moved on
+ * meanwhile, as when its source was renamed), with the holders the
+ * catalog knows.  A holder announcing it or coming up ends the wait.
  *
- *   queued -> preparing -> fetching -> committing -> freed
- *                             |  ^
- *          no usable holder   v  |  a usable holder announces it
- *                            parked -> (backoff) sync_redecide, freed
+ *   queued --------> preparing -> fetching -> committing -> freed
+ *     |    ^                          |
+ *     |    +--- a holder is back --+  | no usable holder
+ *     +-- no usable holder ------> parked -- backoff --> redecided, freed
  */
 #include "cluster/sync_int.h"
 
@@ -64,8 +65,8 @@ static void readers_ready(struct pull *);
 #define PULL_RETRY_MS	    1000 /* first wait of a parked pull */
 #define PULL_RETRY_MAX_MS   60000
 #define PULL_TICK_MS	    500
-#define PARK_STEP 2048 /* queued pulls parked per pump */
-#define REDECIDE_STEP 4096 /* parked pulls redecided per tick */
+#define PARK_STEP	    2048 /* queued pulls parked per pump */
+#define REDECIDE_STEP	    4096 /* parked pulls redecided per tick */
 
 static size_t
 pull_bucket(const char *target)
@@ -258,7 +259,7 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->e.tries++;
 	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
 		ce->fetching = false;
-	fetch_abort(p->f, p->nhave > 0);	/* a start is kept for the retry */
+	fetch_abort(p->f, p->nhave > 0); /* a start is kept for the retry */
 	p->f = NULL;
 	free(p->state);
 	p->state = NULL;
@@ -269,8 +270,8 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
 	sy->nparked++;
 	log_debug("sync: no holder can send %s now: deciding it again in "
-		 "%llu s",
-		 p->e.path, (unsigned long long)(wait / 1000));
+		  "%llu s",
+		  p->e.path, (unsigned long long)(wait / 1000));
 }
 
 void
@@ -746,7 +747,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	/* The version may have moved on: decide them again, in one batch. */
 	for (p = TAILQ_FIRST(&sy->parked); p != NULL && n < REDECIDE_STEP;
-	    p = TAILQ_NEXT(p, entry))
+	     p = TAILQ_NEXT(p, entry))
 		if (p->retry_at <= now)
 			due[n++] = &p->e;
 	if (n > 0) {

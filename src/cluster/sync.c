@@ -867,8 +867,8 @@ intake_step(struct sync *sy, struct intake *in)
 		catalog_peer(sy->cat, d->e.path, in->id, &d->e.m);
 		/* Changes to locked paths by anyone but the lock's holder
 		 * wait. */
-		if (sy->o.allow != NULL && !sy->o.allow(sy->o.hook_arg,
-		    d->e.path, d->e.m.modified_by))
+		if (sy->o.allow != NULL &&
+		    !sy->o.allow(sy->o.hook_arg, d->e.path, d->e.m.modified_by))
 			rentry_release(&d->e);
 		else
 			in->kept++;
@@ -878,8 +878,8 @@ intake_step(struct sync *sy, struct intake *in)
 	member_id_hex(in->id, hex);
 	if (rc < 0 || wire_rd_done(&in->r) < 0) {
 		log_warnx("member %.8s: INDEX refused: %s", hex,
-		    rc == -EACCES ? "a path outside the folder" :
-		    "malformed entry");
+			  rc == -EACCES ? "a path outside the folder"
+					: "malformed entry");
 		return (true);
 	}
 	queue_batch(sy, in->d, in->kept);
@@ -917,7 +917,7 @@ on_step(evutil_socket_t fd, short what, void *arg)
 static void
 step_later(struct sync *sy)
 {
-	struct timeval now = { 0, 0 };
+	struct timeval now = {0, 0};
 
 	/* A timer, not event_active: pending I/O runs before the next step. */
 	if (!evtimer_pending(sy->ev_step, NULL))
@@ -1066,9 +1066,10 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	sy->st.alive = alive;
 	sy->st.agree = agree;
 	/* A member still fetching is on its way, not in disagreement. */
-	if (alive == 0 || busy > 0 || (double)(alive - agree) <= (1.0 -
-	    sy->o.threshold) * alive || sy->nactive || sy->nqueued ||
-	    sy->classifying || !TAILQ_EMPTY(&sy->intake)) {
+	if (alive == 0 || busy > 0 ||
+	    (double)(alive - agree) <= (1.0 - sy->o.threshold) * alive ||
+	    sy->nactive || sy->nqueued || sy->classifying ||
+	    !TAILQ_EMPTY(&sy->intake)) {
 		sy->disagree_ticks = 0;
 		return;
 	}
@@ -1162,7 +1163,7 @@ sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 
 	index_digest(sy->o.store->index, out);
 	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0) +
-	    (TAILQ_EMPTY(&sy->intake) ? 0 : 1);
+		(TAILQ_EMPTY(&sy->intake) ? 0 : 1);
 }
 
 void
@@ -1232,8 +1233,7 @@ sync_new(const struct sync_opts *o)
 	sy->ev_check = event_new(o->base, -1, EV_PERSIST, on_check, sy);
 	sy->ev_step = evtimer_new(o->base, on_step, sy);
 	if (sy->ev_notify == NULL || sy->ev_check == NULL ||
-	    sy->ev_step == NULL ||
-	    event_add(sy->ev_notify, NULL) < 0 ||
+	    sy->ev_step == NULL || event_add(sy->ev_notify, NULL) < 0 ||
 	    event_add(sy->ev_check, &tv) < 0)
 		goto fail;
 	/* Rows written before we started are sent when members ask. */

@@ -61,7 +61,7 @@ hello(struct buf *b)
 static void
 put_file_entry(struct buf *b, const char *path, uint64_t seq)
 {
-	uint8_t sha[HASH_LEN], vv[NODE_ID_LEN + 8] = { 0 };
+	uint8_t sha[HASH_LEN], vv[NODE_ID_LEN + 8] = {0};
 
 	RAND_bytes(sha, sizeof(sha));
 	memcpy(vv, probe_id, NODE_ID_LEN);
@@ -93,7 +93,7 @@ announce(SSL *ssl, unsigned n, const char *prefix)
 		if (wire_u32(&b, 0) < 0)
 			exit(2);
 		for (count = 0; i < n && b.len < WIRE_FRAME_MAX - 4096;
-		    count++, i++) {
+		     count++, i++) {
 			snprintf(path, sizeof(path), "%s/f%07u.bin", prefix, i);
 			put_file_entry(&b, path, i + 1);
 		}
@@ -113,7 +113,7 @@ announce(SSL *ssl, unsigned n, const char *prefix)
 static int
 ping(SSL *ssl)
 {
-	uint8_t d[HASH_LEN] = { 0 };
+	uint8_t d[HASH_LEN] = {0};
 	struct timespec ts;
 	struct buf b;
 	int rc;
@@ -157,7 +157,7 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 {
 	static uint8_t in[WIRE_FRAME_MAX + WIRE_HDR_LEN];
 	struct timespec now, next, end;
-	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct pollfd pfd = {fd, POLLIN, 0};
 	size_t have = 0;
 	uint32_t len;
 	int n;
@@ -167,11 +167,11 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 	end.tv_sec += secs;
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
-		    now.tv_nsec >= end.tv_nsec))
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			return (0);
 		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec &&
-		    now.tv_nsec >= next.tv_nsec)) {
+						 now.tv_nsec >= next.tv_nsec)) {
 			if (ping(ssl) < 0)
 				return (-1);
 			next.tv_nsec += 200 * 1000 * 1000;
@@ -180,8 +180,8 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 				next.tv_nsec -= 1000 * 1000 * 1000;
 			}
 		}
-		if (SSL_pending(ssl) == 0 && (poll(&pfd, 1, 50) <= 0 ||
-		    !(pfd.revents & POLLIN)))
+		if (SSL_pending(ssl) == 0 &&
+		    (poll(&pfd, 1, 50) <= 0 || !(pfd.revents & POLLIN)))
 			continue;
 		n = SSL_read(ssl, in + have, (int)(sizeof(in) - have));
 		if (n <= 0)
@@ -189,18 +189,19 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 		have += (size_t)n;
 		while (have >= WIRE_HDR_LEN) {
 			len = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
-			    (uint32_t)in[6] << 8 | in[7];
+			      (uint32_t)in[6] << 8 | in[7];
 			if (len > WIRE_FRAME_MAX)
 				return (-1);
 			if (have < WIRE_HDR_LEN + len)
 				break;
 			if (bad && in[1] == WIRE_BLOCK_REQ && len >= 4 &&
 			    bad_block(ssl, (uint32_t)in[8] << 24 |
-			    (uint32_t)in[9] << 16 | (uint32_t)in[10] << 8 |
-			    in[11]) < 0)
+					       (uint32_t)in[9] << 16 |
+					       (uint32_t)in[10] << 8 | in[11]) <
+				0)
 				return (-1);
 			memmove(in, in + WIRE_HDR_LEN + len,
-			    have - WIRE_HDR_LEN - len);
+				have - WIRE_HDR_LEN - len);
 			have -= WIRE_HDR_LEN + len;
 		}
 	}
@@ -266,22 +267,23 @@ main(int argc, char **argv)
 	buf_reset(&b);
 	if ((strcmp(argv[3], "hold") == 0 || strcmp(argv[3], "bad") == 0) &&
 	    argc >= 6) {
-		struct span a = { argv[4], strlen(argv[4]) };
-		struct span t = { argv[5], strlen(argv[5]) };
+		struct span a = {argv[4], strlen(argv[4])};
+		struct span t = {argv[5], strlen(argv[5])};
 		uint64_t nfiles, secs;
 
 		if (span_u64(a, 10000000, &nfiles) < 0 ||
 		    span_u64(t, 3600, &secs) < 0)
 			return (2);
-		if (announce(ssl, (unsigned)nfiles, argc > 6 ? argv[6] :
-		    "hostile") < 0) {
+		if (announce(ssl, (unsigned)nfiles,
+			     argc > 6 ? argv[6] : "hostile") < 0) {
 			printf("closed\n");
 			return (0);
 		}
 		printf("announced %u\n", (unsigned)nfiles);
 		fflush(stdout);
-		printf(stay(ssl, fd, argv[3][0] == 'b', (unsigned)secs) < 0 ?
-		    "closed\n" : "done\n");
+		printf(stay(ssl, fd, argv[3][0] == 'b', (unsigned)secs) < 0
+			   ? "closed\n"
+			   : "done\n");
 		return (0);
 	}
 	if (strcmp(argv[3], "oversized") == 0) {
