@@ -64,6 +64,7 @@ static void readers_ready(struct pull *);
 #define PULL_STALL_MAX_MS   300000
 #define PULL_RETRY_MS	    1000 /* first wait of a parked pull */
 #define PULL_RETRY_MAX_MS   60000
+#define PULL_GRACE_MS	    3000 /* no usable holder, before parking */
 #define PULL_TICK_MS	    500
 #define PARK_STEP	    2048 /* queued pulls parked per pump */
 #define REDECIDE_STEP	    4096 /* parked pulls redecided per tick */
@@ -200,6 +201,27 @@ has_usable_holder(const struct pull *p, struct member **ranked, unsigned n,
 	return (false);
 }
 
+/* Whether one of p's holders is a member that is down (it may be back
+ * soon), rather than every one dropped or stalled. */
+static bool
+holder_down(struct sync *sy, const struct pull *p)
+{
+	const struct member_sync *ms;
+	struct member *m;
+	unsigned i;
+
+	for (i = 0; i < p->nholders; i++) {
+		if ((m = members_find(sy->o.members, p->holders[i])) == NULL)
+			continue;
+		ms = m->sync;
+		if ((m->state != MEMBER_ALIVE || m->link == NULL) &&
+		    m->state != MEMBER_LEFT && (ms == NULL ||
+		    ms->stalled_until == 0))
+			return (true);
+	}
+	return (false);
+}
+
 /* A parked pull goes back to the queue (its holders may serve it now). */
 static void
 unpark(struct sync *sy, struct pull *p)
@@ -266,6 +288,7 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->nhave = p->prefix = 0;
 	p->reused = 0;
 	p->phase = PULL_PARKED;
+	p->unusable_since = 0;
 	p->retry_at = now + wait;
 	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
 	sy->nparked++;
@@ -629,8 +652,18 @@ pull_pump(struct sync *sy)
 		if (p->phase != PULL_FETCHING || p->obsolete)
 			continue;
 		schedule(sy, p, ranked, n, now);
+		if (has_usable_holder(p, ranked, n, now)) {
+			p->unusable_since = 0;
+			continue;
+		}
+		/* A holder whose link flaps and comes back keeps the pull's
+		 * place and blocks: a pull waiting only for holders that
+		 * are down is parked after a grace period. */
+		if (p->unusable_since == 0)
+			p->unusable_since = now;
 		if (p->nhave < p->nblocks && p->ninflight == 0 &&
-		    p->jobs == 0 && !has_usable_holder(p, ranked, n, now)) {
+		    p->jobs == 0 && (!holder_down(sy, p) ||
+		    now - p->unusable_since >= PULL_GRACE_MS)) {
 			TAILQ_REMOVE(&sy->active, p, entry);
 			sy->nactive--;
 			park(sy, p, now);

@@ -55,6 +55,7 @@ struct pull {
 	uint64_t		 reused;
 	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
 	uint64_t		 retry_at;	/* parked: redecided then (ms) */
+	uint64_t		 unusable_since; /* no holder to ask since (ms) */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
