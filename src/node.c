@@ -172,8 +172,8 @@ status_done(void *arg)
 		if (m->state != MEMBER_LEFT)
 			known++;
 	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
-	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:I, s:I, s:I,"
-	    " s:I, s:I}}",
+	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:i, s:I, s:I,"
+	    " s:I, s:I, s:I}}",
 	    "id", id, "folder", n->store.root,
 	    "ftp", n->ftp ? ftp_server_addr(n->ftp) : "off",
 	    "peer", members_listen_addr(n->members),
@@ -186,6 +186,7 @@ status_done(void *arg)
 	    "threshold", n->cfg->sync_consistency_threshold,
 	    "sync", "pulls_active", (int)st.pulls_active,
 	    "pulls_queued", (int)st.pulls_queued,
+	    "pulls_waiting", (int)st.pulls_waiting,
 	    "files_fetched", (json_int_t)st.files_fetched,
 	    "bytes_fetched", (json_int_t)st.bytes_fetched,
 	    "bytes_reused", (json_int_t)st.bytes_reused,
@@ -649,7 +650,7 @@ ctl_metrics(void *arg, struct buf *b)
 	    "shoal_disk_full %d\n",
 	    sessions, (unsigned long long)fin, (unsigned long long)fout,
 	    (unsigned long long)pin, (unsigned long long)pout, network_size(n),
-	    st.pulls_active + st.pulls_queued,
+	    st.pulls_active + st.pulls_queued + st.pulls_waiting,
 	    (unsigned long long)st.conflicts,
 	    (unsigned long long)st.bad_blocks,
 	    (unsigned long long)st.files_fetched,

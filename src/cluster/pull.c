@@ -8,6 +8,21 @@
  * so a file comes from several holders at once, and more from the faster.
  * A pull that became obsolete (a newer version arrived) is freed as soon
  * as nothing refers to it.
+ *
+ * No pull holds a slot it cannot use.  A request not answered while its
+ * member sends no block for PULL_REQ_TIMEOUT_MS stalls that member (no
+ * requests to it for a while, longer each time); a holder that answers
+ * "no such block" (its copy moved or changed) or sends a bad one is
+ * dropped from that pull.  A pull with no live, unstalled holder is
+ * parked: its slot goes to the next one, and after a backoff it is
+ * decided again from the local row (the version may have moved on
+ * meanwhile, as when its source was renamed), with the holders the
+ * catalog knows.  A holder announcing it or coming up ends the wait.
+ *
+ *   queued --------> preparing -> fetching -> committing -> freed
+ *     |    ^                          |
+ *     |    +--- a holder is back --+  | no usable holder
+ *     +-- no usable holder ------> parked -- backoff --> redecided, freed
  */
 #include "cluster/sync_int.h"
 
@@ -44,16 +59,47 @@ struct sync_reader {
 static void readers_fail(struct pull *, const char *);
 static void readers_ready(struct pull *);
 
+#define PULL_REQ_TIMEOUT_MS 10000 /* a block request unanswered */
+#define PULL_STALL_MS	    15000 /* first pause of a stalled member */
+#define PULL_STALL_MAX_MS   300000
+#define PULL_RETRY_MS	    1000 /* first wait of a parked pull */
+#define PULL_RETRY_MAX_MS   60000
+#define PULL_GRACE_MS	    3000 /* no usable holder, before parking */
+#define PULL_TICK_MS	    500
+#define PARK_STEP	    2048 /* queued pulls parked per pump */
+#define REDECIDE_STEP	    4096 /* parked pulls redecided per tick */
+
+static size_t
+pull_bucket(const char *target)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*target)
+		h = (h ^ (uint8_t)*target++) * 1099511628211ULL;
+	return ((size_t)(h % PULL_HASH));
+}
+
+static void
+hash_remove(struct sync *sy, struct pull *p)
+{
+	struct pull **pp = &sy->phash[pull_bucket(p->target)];
+
+	while (*pp != NULL && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp == p)
+		*pp = p->hnext;
+	p->hnext = NULL;
+}
+
+/* The pull of target that is not obsolete, if any: O(1), since a node
+ * taking in a large index looks up every entry. */
 struct pull *
 pull_find(struct sync *sy, const char *target)
 {
 	struct pull *p;
 
-	TAILQ_FOREACH(p, &sy->active, entry)
+	for (p = sy->phash[pull_bucket(target)]; p != NULL; p = p->hnext)
 		if (!p->obsolete && strcmp(p->target, target) == 0)
-			return (p);
-	TAILQ_FOREACH(p, &sy->queue, entry)
-		if (strcmp(p->target, target) == 0)
 			return (p);
 	return (NULL);
 }
@@ -98,9 +144,13 @@ pull_free(struct sync *sy, struct pull *p, bool keep_partial)
 	readers_fail(p, "the transfer from the holders failed");
 	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
 		ce->fetching = false;
+	hash_remove(sy, p);
 	if (p->phase == PULL_QUEUED) {
 		TAILQ_REMOVE(&sy->queue, p, entry);
 		sy->nqueued--;
+	} else if (p->phase == PULL_PARKED) {
+		TAILQ_REMOVE(&sy->parked, p, entry);
+		sy->nparked--;
 	} else {
 		TAILQ_REMOVE(&sy->active, p, entry);
 		sy->nactive--;
@@ -128,6 +178,125 @@ pull_pending(struct sync *sy, const char *path)
 	return (pull_find(sy, path) != NULL);
 }
 
+static bool
+member_usable(const struct member *m, uint64_t now)
+{
+	const struct member_sync *ms = m->sync;
+
+	return (m->state == MEMBER_ALIVE && m->link != NULL && ms != NULL &&
+		ms->stalled_until <= now);
+}
+
+/* Whether one of p's holders can be asked now. */
+static bool
+has_usable_holder(const struct pull *p, struct member **ranked, unsigned n,
+		  uint64_t now)
+{
+	unsigned k;
+
+	for (k = 0; k < n; k++)
+		if (member_usable(ranked[k], now) &&
+		    is_holder(p, ranked[k]->id))
+			return (true);
+	return (false);
+}
+
+/* Whether one of p's holders is a member that is down (it may be back
+ * soon), rather than every one dropped or stalled. */
+static bool
+holder_down(struct sync *sy, const struct pull *p)
+{
+	const struct member_sync *ms;
+	struct member *m;
+	unsigned i;
+
+	for (i = 0; i < p->nholders; i++) {
+		if ((m = members_find(sy->o.members, p->holders[i])) == NULL)
+			continue;
+		ms = m->sync;
+		if ((m->state != MEMBER_ALIVE || m->link == NULL) &&
+		    m->state != MEMBER_LEFT && (ms == NULL ||
+		    ms->stalled_until == 0))
+			return (true);
+	}
+	return (false);
+}
+
+/* A parked pull goes back to the queue (its holders may serve it now). */
+static void
+unpark(struct sync *sy, struct pull *p)
+{
+	TAILQ_REMOVE(&sy->parked, p, entry);
+	sy->nparked--;
+	p->phase = PULL_QUEUED;
+	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
+	sy->nqueued++;
+}
+
+/* Member id announced p's version: a source, and a reason to try a
+ * parked pull again now if it can be asked. */
+static void
+holder_announced(struct sync *sy, struct pull *p, const uint8_t id[NODE_ID_LEN])
+{
+	struct member *m;
+
+	add_holder(p, id);
+	if (p->phase == PULL_PARKED &&
+	    (m = members_find(sy->o.members, id)) != NULL &&
+	    member_usable(m, clock_mono_ms()))
+		unpark(sy, p);
+}
+
+/* Every member the catalog knows to hold p's version is a source. */
+static void
+catalog_holders(struct sync *sy, struct pull *p)
+{
+	struct cat_entry *ce;
+	unsigned i;
+
+	if ((ce = catalog_find(sy->cat, p->e.path)) == NULL)
+		return;
+	for (i = 0; i < ce->nh; i++)
+		if (memcmp(ce->h[i].sha, p->e.m.sha256, HASH_LEN) == 0)
+			add_holder(p, ce->h[i].id);
+}
+
+/*
+ * No holder of p can be asked: its slot goes to the next pull.  Nothing
+ * may refer to it (no job, no request), and the caller took it off its
+ * list.  A partial file with blocks in it stays for the next try.
+ */
+static void
+park(struct sync *sy, struct pull *p, uint64_t now)
+{
+	uint64_t wait = PULL_RETRY_MS;
+	struct cat_entry *ce;
+	unsigned i;
+
+	readers_fail(p, "unavailable: no live copy");
+	for (i = 0; i < p->e.tries && wait < PULL_RETRY_MAX_MS; i++)
+		wait *= 2;
+	if (wait > PULL_RETRY_MAX_MS)
+		wait = PULL_RETRY_MAX_MS;
+	p->e.tries++;
+	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
+		ce->fetching = false;
+	fetch_abort(p->f, p->nhave > 0); /* a start is kept for the retry */
+	p->f = NULL;
+	free(p->state);
+	p->state = NULL;
+	p->nhave = p->prefix = 0;
+	p->reused = 0;
+	p->phase = PULL_PARKED;
+	p->unusable_since = 0;
+	p->retry_at = now + wait;
+	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
+	sy->nparked++;
+	log_debug("sync: no holder can send %s now: deciding it again in "
+		  "%llu s",
+		  p->e.path, (unsigned long long)(wait / 1000));
+}
+
 void
 pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
     const struct vv *expect, bool expect_exists)
@@ -137,11 +306,11 @@ pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
 	if (p && memcmp(p->e.m.sha256, e->m.sha256, HASH_LEN) == 0 &&
 	    vv_compare(&p->e.m.vv, &e->m.vv) == VV_EQUAL) {
 		if (!e->m.remote)
-			add_holder(p, e->from);
+			holder_announced(sy, p, e->from);
 		return;
 	}
 	if (p) {
-		if (p->phase == PULL_QUEUED)
+		if (p->phase == PULL_QUEUED || p->phase == PULL_PARKED)
 			pull_free(sy, p, false);
 		else {
 			readers_fail(p, "the file changed while it was read");
@@ -165,10 +334,13 @@ pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
 	/* A member that only records the version is no source for it. */
 	if (!e->m.remote)
 		add_holder(p, e->from);
+	catalog_holders(sy, p);
 	TAILQ_INIT(&p->readers);
 	p->phase = PULL_QUEUED;
 	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
 	sy->nqueued++;
+	p->hnext = sy->phash[pull_bucket(p->target)];
+	sy->phash[pull_bucket(p->target)] = p;
 }
 
 void
@@ -178,7 +350,7 @@ pull_add_holder(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 	struct pull *p = pull_find(sy, path);
 
 	if (p && memcmp(p->e.m.sha256, sha, HASH_LEN) == 0)
-		add_holder(p, id);
+		holder_announced(sy, p, id);
 }
 
 /* Jobs */
@@ -411,8 +583,8 @@ send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
 }
 
 static void
-schedule(struct sync *sy, struct pull *p, struct member **ranked,
-    unsigned n)
+schedule(struct sync *sy, struct pull *p, struct member **ranked, unsigned n,
+	 uint64_t now)
 {
 	uint32_t i;
 	unsigned k;
@@ -432,6 +604,7 @@ schedule(struct sync *sy, struct pull *p, struct member **ranked,
 			struct member_sync *ms = ranked[k]->sync;
 
 			if (ms && ms->inflight < PULL_WINDOW &&
+			    ms->stalled_until <= now &&
 			    is_holder(p, ranked[k]->id))
 				break;
 		}
@@ -447,12 +620,23 @@ pull_pump(struct sync *sy)
 	struct member *ranked[256];
 	struct pull *p, *t;
 	struct pjob *j;
-	unsigned n;
+	uint64_t now;
+	unsigned n, parked = 0;
 
+	n = members_ranked(sy->o.members, ranked, 256);
+	now = clock_mono_ms();
 	while (sy->nactive < PULL_ACTIVE_MAX &&
 	    (p = TAILQ_FIRST(&sy->queue)) != NULL) {
 		TAILQ_REMOVE(&sy->queue, p, entry);
 		sy->nqueued--;
+		/* Nobody to ask: no slot, no partial file (a bounded number
+		 * a turn, so a long queue is gone through over several). */
+		if (parked < PARK_STEP && TAILQ_EMPTY(&p->readers) &&
+		    !has_usable_holder(p, ranked, n, now)) {
+			park(sy, p, now);
+			parked++;
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&sy->active, p, entry);
 		sy->nactive++;
 		p->phase = PULL_PREPARING;
@@ -463,11 +647,34 @@ pull_pump(struct sync *sy)
 			continue;
 		}
 	}
-	n = members_ranked(sy->o.members, ranked, 256);
 	for (p = TAILQ_FIRST(&sy->active); p != NULL; p = t) {
 		t = TAILQ_NEXT(p, entry);
-		if (p->phase == PULL_FETCHING && !p->obsolete)
-			schedule(sy, p, ranked, n);
+		if (p->phase != PULL_FETCHING || p->obsolete)
+			continue;
+		schedule(sy, p, ranked, n, now);
+		if (has_usable_holder(p, ranked, n, now)) {
+			p->unusable_since = 0;
+			continue;
+		}
+		/* A holder whose link flaps and comes back keeps the pull's
+		 * place and blocks: a pull waiting only for holders that
+		 * are down is parked after a grace period. */
+		if (p->unusable_since == 0)
+			p->unusable_since = now;
+		if (p->nhave < p->nblocks && p->ninflight == 0 &&
+		    p->jobs == 0 && (!holder_down(sy, p) ||
+		    now - p->unusable_since >= PULL_GRACE_MS)) {
+			TAILQ_REMOVE(&sy->active, p, entry);
+			sy->nactive--;
+			park(sy, p, now);
+		}
+	}
+	/* A parked pull's slot went to the next one. */
+	if (sy->nactive < PULL_ACTIVE_MAX && !TAILQ_EMPTY(&sy->queue) &&
+	    !sy->pumping) {
+		sy->pumping = true;
+		pull_pump(sy);
+		sy->pumping = false;
 	}
 }
 
@@ -492,6 +699,116 @@ pull_member_down(struct sync *sy, struct member *m)
 	if (ms)
 		ms->inflight = 0;
 	pull_pump(sy);
+}
+
+void
+pull_member_up(struct sync *sy, struct member *m)
+{
+	struct member_sync *ms = m->sync;
+	struct pull *p, *t;
+
+	/* A new link: whatever stalled the old one is gone. */
+	if (ms != NULL)
+		ms->stalled_until = 0;
+	for (p = TAILQ_FIRST(&sy->parked); p != NULL; p = t) {
+		t = TAILQ_NEXT(p, entry);
+		if (is_holder(p, m->id))
+			unpark(sy, p);
+	}
+	pull_pump(sy);
+}
+
+/* A member that leaves a request unanswered is not asked for a while. */
+static void
+stall(struct member *m, uint64_t now)
+{
+	struct member_sync *ms = m->sync;
+	uint64_t wait = PULL_STALL_MS;
+	unsigned i;
+
+	if (ms == NULL || ms->stalled_until > now)
+		return;
+	for (i = 0; i < ms->stalls && wait < PULL_STALL_MAX_MS; i++)
+		wait *= 2;
+	if (wait > PULL_STALL_MAX_MS)
+		wait = PULL_STALL_MAX_MS;
+	ms->stalls++;
+	ms->stalled_until = now + wait;
+	m->failures++;
+	log_warnx("sync: %.8s left a block request unanswered for %u s: not "
+		  "asked for %llu s",
+		  m->id_hex, PULL_REQ_TIMEOUT_MS / 1000,
+		  (unsigned long long)(wait / 1000));
+}
+
+static void
+pull_tick(evutil_socket_t fd, short what, void *arg)
+{
+	static struct rentry *due[REDECIDE_STEP];
+	struct sync *sy = arg;
+	uint64_t now = clock_mono_ms();
+	struct member_sync *ms;
+	struct pull *p, *t;
+	struct req *r, *rt;
+	uint64_t since;
+	size_t n = 0;
+
+	(void)fd;
+	(void)what;
+	/*
+	 * A request is given up once its member sent no block for the
+	 * timeout since it was made: a slow link that keeps delivering is
+	 * not a stalled one.  At most PULL_WINDOW requests per member.
+	 */
+	for (r = TAILQ_FIRST(&sy->reqs); r != NULL; r = rt) {
+		rt = TAILQ_NEXT(r, entry);
+		ms = r->m->sync;
+		since = r->sent_ms;
+		if (ms != NULL && ms->last_reply_ms > since)
+			since = ms->last_reply_ms;
+		if (now - since < PULL_REQ_TIMEOUT_MS)
+			continue;
+		TAILQ_REMOVE(&sy->reqs, r, entry);
+		stall(r->m, now);
+		if (ms != NULL && ms->inflight > 0)
+			ms->inflight--;
+		p = r->p;
+		p->state[r->idx] = B_MISSING;
+		p->ninflight--;
+		free(r);
+		(void)reap_if_obsolete(sy, p);
+	}
+	/* The version may have moved on: decide them again, in one batch. */
+	for (p = TAILQ_FIRST(&sy->parked); p != NULL && n < REDECIDE_STEP;
+	     p = TAILQ_NEXT(p, entry))
+		if (p->retry_at <= now)
+			due[n++] = &p->e;
+	if (n > 0) {
+		sync_redecide_n(sy, due, n);
+		for (p = TAILQ_FIRST(&sy->parked); p != NULL && n > 0; p = t) {
+			t = TAILQ_NEXT(p, entry);
+			if (p->retry_at <= now) {
+				pull_free(sy, p, true);
+				n--;
+			}
+		}
+	}
+	pull_pump(sy);
+}
+
+int
+pull_init(struct sync *sy)
+{
+	struct timeval tv = {0, PULL_TICK_MS * 1000};
+
+	TAILQ_INIT(&sy->parked);
+	if ((sy->phash = calloc(PULL_HASH, sizeof(*sy->phash))) == NULL)
+		return (-ENOMEM);
+	if ((sy->ev_pull_tick = event_new(sy->o.base, -1, EV_PERSIST, pull_tick,
+					  sy)) == NULL ||
+	    event_add(sy->ev_pull_tick, &tv) < 0)
+		return (-ENOMEM);
+	return (0);
 }
 
 void
@@ -533,7 +850,14 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		pull_pump(sy);
 		return;
 	}
+	if (ms != NULL) {
+		ms->stalls = 0; /* it answers */
+		ms->last_reply_ms = clock_mono_ms();
+	}
 	if (status != 0) {
+		/* Its copy moved or changed since it announced it. */
+		log_debug("sync: %.8s has no block %u of %s", m->id_hex, r->idx,
+			  p->e.path);
 		p->state[r->idx] = B_MISSING;
 		drop_holder(p, m->id);
 		free(r);
@@ -664,10 +988,19 @@ pull_free_all(struct sync *sy)
 		TAILQ_REMOVE(&sy->reqs, r, entry);
 		free(r);
 	}
+	if (sy->phash == NULL)
+		return;
 	while ((p = TAILQ_FIRST(&sy->queue)) != NULL)
+		pull_free(sy, p, true);
+	while ((p = TAILQ_FIRST(&sy->parked)) != NULL)
 		pull_free(sy, p, true);
 	while ((p = TAILQ_FIRST(&sy->active)) != NULL)
 		pull_free(sy, p, true);
+	if (sy->ev_pull_tick)
+		event_free(sy->ev_pull_tick);
+	sy->ev_pull_tick = NULL;
+	free(sy->phash);
+	sy->phash = NULL;
 }
 
 /* Streaming readers */
@@ -675,6 +1008,8 @@ pull_free_all(struct sync *sy)
 void
 pull_hurry(struct sync *sy, struct pull *p)
 {
+	if (p->phase == PULL_PARKED)
+		unpark(sy, p);
 	if (p->phase == PULL_QUEUED) {
 		TAILQ_REMOVE(&sy->queue, p, entry);
 		TAILQ_INSERT_HEAD(&sy->queue, p, entry);

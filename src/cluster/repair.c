@@ -329,7 +329,7 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
-	    (w = calloc(1, sizeof(*w))) == NULL)
+	    !TAILQ_EMPTY(&sy->intake) || (w = calloc(1, sizeof(*w))) == NULL)
 		return;	/* decisions first: rows are still arriving */
 	w->sy = sy;
 	w->now = clock_mono_ms();

@@ -1,9 +1,14 @@
 /*
  * sync: index exchange and the decision for each entry a peer sends.
  *
- *   INDEX frame ─> batch (decoded entries) ─> decide job (one at a time,
- *   on the pool: compares with the local rows, applies folders, deletions
- *   and conflict renames) ─> done on the loop: files to fetch go to pull.c
+ *   INDEX frame ─> intake (decoded on the loop, STEP_ENTRIES a turn) ─>
+ *   batch ─> decide job (one at a time, on the pool: compares with the
+ *   local rows, applies folders, deletions and conflict renames) ─> done
+ *   on the loop, STEP_ENTRIES a turn: files to fetch go to pull.c
+ *
+ * The loop never spends more than a step on an index, however large:
+ * a node taking in tens of thousands of entries keeps answering clients
+ * and heartbeats between steps.
  *
  * Every row the index writes, local or applied, is announced to all live
  * members (flooding, as the mesh seed did); a member that already has that
@@ -30,6 +35,7 @@
 #define FRAME_FILL	(WIRE_FRAME_MAX - 64 * 1024)
 #define RESYNC_TICKS	3
 #define CHECK_MS	2000
+#define STEP_ENTRIES	512	/* index entries handled per loop turn */
 
 enum action {
 	ACT_NONE,
@@ -51,6 +57,17 @@ struct batch {
 	struct place_view	*view;		/* holders, as of arrival */
 	struct decided		*d;
 	size_t			 n;
+	size_t			 done_at;	/* decided entries handed on */
+};
+
+/* An INDEX frame being taken in, a few entries per loop turn. */
+struct intake {
+	TAILQ_ENTRY(intake)	 entry;
+	uint8_t			 id[NODE_ID_LEN];	/* the sender */
+	uint8_t			*payload;
+	struct wire_rd		 r;
+	struct decided		*d;
+	uint32_t		 n, i, kept;
 };
 
 struct waiter {
@@ -693,17 +710,29 @@ decide_run(void *arg)
 }
 
 static void decide_next(struct sync *);
+static void step_later(struct sync *);
 
 static void
 decide_done(void *arg)
 {
 	struct batch *b = arg;
-	struct sync *sy = b->sy;
-	struct decided *d;
-	size_t i;
 
-	for (i = 0; i < b->n; i++) {
-		d = &b->d[i];
+	/* Handed on a step at a time (step). */
+	b->sy->finishing = b;
+	step_later(b->sy);
+}
+
+/* Hands on up to STEP_ENTRIES decided entries; true when all are. */
+static bool
+finish_step(struct sync *sy, struct batch *b)
+{
+	struct decided *d;
+	size_t end = b->done_at + STEP_ENTRIES;
+
+	if (end > b->n)
+		end = b->n;
+	for (; b->done_at < end; b->done_at++) {
+		d = &b->d[b->done_at];
 		if (d->act == ACT_PULL)
 			pull_enqueue(sy, &d->e, d->e.path, &d->expect,
 			    d->expect_exists);
@@ -713,14 +742,15 @@ decide_done(void *arg)
 			pull_add_holder(sy, d->e.path, d->e.m.sha256,
 			    d->e.from);
 		free(d->target);
+		d->target = NULL;
 		rentry_release(&d->e);
 	}
+	if (b->done_at < b->n)
+		return (false);
 	free(b->d);
 	free(b->view);
 	free(b);
-	sy->classifying = false;
-	decide_next(sy);
-	pull_pump(sy);
+	return (true);
 }
 
 static void
@@ -763,24 +793,39 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 void
 sync_redecide(struct sync *sy, struct rentry *e)
 {
-	struct decided *d;
+	sync_redecide_n(sy, &e, 1);
+}
 
-	if ((d = calloc(1, sizeof(*d))) == NULL || rentry_copy(&d->e, e) <
-	    0) {
-		free(d);
+void
+sync_redecide_n(struct sync *sy, struct rentry *const *v, size_t n)
+{
+	struct decided *d;
+	size_t i, k = 0;
+
+	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
 		return;
-	}
-	queue_batch(sy, d, 1);
+	for (i = 0; i < n; i++)
+		if (rentry_copy(&d[k].e, v[i]) == 0)
+			k++;
+	queue_batch(sy, d, k);
+}
+
+static void
+intake_free(struct intake *in)
+{
+	while (in->kept > 0)
+		rentry_release(&in->d[--in->kept].e);
+	free(in->d);
+	free(in->payload);
+	free(in);
 }
 
 static void
 on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 {
+	struct intake *in;
 	struct wire_rd r;
-	char raw[PATH_LEN_MAX + 1], show[PATH_LEN_MAX + 1];
-	struct decided *d;
-	uint32_t n, i, kept;
-	int rc = 0;
+	uint32_t n;
 
 	wire_rd_init(&r, p, len);
 	(void)wire_get_u8(&r);
@@ -790,49 +835,113 @@ on_index(struct sync *sy, struct member *m, const uint8_t *p, uint32_t len)
 		log_warnx("member %.8s: bad INDEX", m->id_hex);
 		return;
 	}
-	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (in->payload = malloc(len ? len : 1)) == NULL ||
+	    (in->d = calloc(n ? n : 1, sizeof(*in->d))) == NULL) {
+		if (in != NULL) {
+			free(in->payload);
+			free(in);
+		}
 		return;
-	/* An entry refused alone is logged and skipped; only a frame that
-	 * cannot be read on is refused whole. */
-	for (i = 0, kept = 0; i < n; i++) {
-		rc = get_entry(&r, &d[kept].e, raw);
+	}
+	memcpy(in->payload, p, len);
+	wire_rd_init(&in->r, in->payload, len);
+	(void)wire_get_u8(&in->r);
+	(void)wire_get_u32(&in->r);
+	memcpy(in->id, m->id, NODE_ID_LEN);
+	in->n = n;
+	TAILQ_INSERT_TAIL(&sy->intake, in, entry);
+	step_later(sy);
+}
+
+/*
+ * Decodes up to STEP_ENTRIES entries of the oldest frame; true when the
+ * frame is done (queued for deciding, or refused whole): the caller frees
+ * it then.
+ */
+static bool
+intake_step(struct sync *sy, struct intake *in)
+{
+	char hex[2 * NODE_ID_LEN + 1];
+	char raw[PATH_LEN_MAX + 1], show[PATH_LEN_MAX + 1];
+	struct decided *d;
+	uint32_t end = in->i + STEP_ENTRIES;
+	int rc = 0;
+
+	if (end > in->n)
+		end = in->n;
+	member_id_hex(in->id, hex);
+	for (; in->i < end; in->i++) {
+		d = &in->d[in->kept];
+		/* An entry refused alone is logged and skipped; only a frame
+		 * that cannot be read on is refused whole. */
+		rc = get_entry(&in->r, &d->e, raw);
 		if (rc == -EPROTO || rc == -ENOMEM)
 			break;
 		if (rc < 0) {
 			log_warnx("member %.8s: INDEX entry \"%s\" skipped: %s",
-			    m->id_hex, path_printable(raw, show, sizeof(show)),
+			    hex, path_printable(raw, show, sizeof(show)),
 			    rc == -EACCES ? "a path outside the folder or "
 			    "a name with a control byte" : "malformed entry");
 			rc = 0;
 			continue;
 		}
-		memcpy(d[kept].e.from, m->id, NODE_ID_LEN);
-		catalog_peer(sy->cat, d[kept].e.path, m->id, &d[kept].e.m);
-		kept++;
+		memcpy(d->e.from, in->id, NODE_ID_LEN);
+		catalog_peer(sy->cat, d->e.path, in->id, &d->e.m);
+		/* Changes to locked paths by anyone but the lock's holder
+		 * wait. */
+		if (sy->o.allow != NULL &&
+		    !sy->o.allow(sy->o.hook_arg, d->e.path, d->e.m.modified_by))
+			rentry_release(&d->e);
+		else
+			in->kept++;
 	}
-	if (rc < 0 || wire_rd_done(&r) < 0) {
-		log_warnx("member %.8s: INDEX refused: malformed frame",
-		    m->id_hex);
-		while (kept > 0)
-			rentry_release(&d[--kept].e);
-		free(d);
-		return;
+	if (rc == 0 && in->i < in->n)
+		return (false);
+	if (rc < 0 || wire_rd_done(&in->r) < 0) {
+		log_warnx("member %.8s: INDEX refused: malformed frame", hex);
+		return (true);
 	}
-	n = kept;
-	/* Changes to locked paths by anyone but the lock's holder wait. */
-	if (sy->o.allow != NULL) {
-		uint32_t k = 0;
+	queue_batch(sy, in->d, in->kept);
+	in->d = NULL;
+	in->kept = 0;
+	return (true);
+}
 
-		for (i = 0; i < n; i++) {
-			if (sy->o.allow(sy->o.hook_arg, d[i].e.path,
-			    d[i].e.m.modified_by))
-				d[k++] = d[i];
-			else
-				rentry_release(&d[i].e);
+/* One step of index work, then back to the loop (I/O first). */
+static void
+on_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct sync *sy = arg;
+	struct intake *in;
+
+	(void)fd;
+	(void)what;
+	if (sy->finishing != NULL) {
+		if (finish_step(sy, sy->finishing)) {
+			sy->finishing = NULL;
+			sy->classifying = false;
+			decide_next(sy);
 		}
-		n = k;
+		pull_pump(sy);
+	} else if ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
+		if (intake_step(sy, in)) {
+			TAILQ_REMOVE(&sy->intake, in, entry);
+			intake_free(in);
+		}
 	}
-	queue_batch(sy, d, n);
+	if (sy->finishing != NULL || !TAILQ_EMPTY(&sy->intake))
+		step_later(sy);
+}
+
+static void
+step_later(struct sync *sy)
+{
+	struct timeval now = {0, 0};
+
+	/* A timer, not event_active: pending I/O runs before the next step. */
+	if (!evtimer_pending(sy->ev_step, NULL))
+		evtimer_add(sy->ev_step, &now);
 }
 
 /* Acknowledgements and write quorum */
@@ -977,9 +1086,10 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	sy->st.alive = alive;
 	sy->st.agree = agree;
 	/* A member still fetching is on its way, not in disagreement. */
-	if (alive == 0 || busy > 0 || (double)(alive - agree) <= (1.0 -
-	    sy->o.threshold) * alive || sy->nactive || sy->nqueued ||
-	    sy->classifying) {
+	if (alive == 0 || busy > 0 ||
+	    (double)(alive - agree) <= (1.0 - sy->o.threshold) * alive ||
+	    sy->nactive || sy->nqueued || sy->classifying ||
+	    !TAILQ_EMPTY(&sy->intake)) {
 		sy->disagree_ticks = 0;
 		return;
 	}
@@ -1028,7 +1138,7 @@ sync_member_up(struct member *m, void *arg)
 		m->sync = calloc(1, sizeof(struct member_sync));
 	/* Catch up both ways, without waiting for a client. */
 	request_index(m, 0);
-	(void)sy;
+	pull_member_up(sy, m);
 }
 
 void
@@ -1072,7 +1182,8 @@ sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 	struct sync *sy = arg;
 
 	index_digest(sy->o.store->index, out);
-	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0);
+	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0) +
+		(TAILQ_EMPTY(&sy->intake) ? 0 : 1);
 }
 
 void
@@ -1081,6 +1192,7 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	*out = sy->st;
 	out->pulls_active = sy->nactive;
 	out->pulls_queued = sy->nqueued;
+	out->pulls_waiting = sy->nparked;
 }
 
 static int
@@ -1132,14 +1244,16 @@ sync_new(const struct sync_opts *o)
 	TAILQ_INIT(&sy->reqs);
 	TAILQ_INIT(&sy->batches);
 	TAILQ_INIT(&sy->waiters);
+	TAILQ_INIT(&sy->intake);
 	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sy->efd < 0)
+	if (sy->efd < 0 || pull_init(sy) < 0)
 		goto fail;
 	sy->ev_notify = event_new(o->base, sy->efd, EV_READ | EV_PERSIST,
 	    on_notify, sy);
 	sy->ev_check = event_new(o->base, -1, EV_PERSIST, on_check, sy);
+	sy->ev_step = evtimer_new(o->base, on_step, sy);
 	if (sy->ev_notify == NULL || sy->ev_check == NULL ||
-	    event_add(sy->ev_notify, NULL) < 0 ||
+	    sy->ev_step == NULL || event_add(sy->ev_notify, NULL) < 0 ||
 	    event_add(sy->ev_check, &tv) < 0)
 		goto fail;
 	/* Rows written before we started are sent when members ask. */
@@ -1162,6 +1276,7 @@ sync_set_members(struct sync *sy, struct members *mb)
 void
 sync_free(struct sync *sy)
 {
+	struct intake *in;
 	struct batch *b;
 	struct waiter *w;
 
@@ -1170,6 +1285,21 @@ sync_free(struct sync *sy)
 	index_set_notify(sy->o.store->index, NULL, NULL);
 	repair_stop(sy);
 	pull_free_all(sy);
+	while ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
+		TAILQ_REMOVE(&sy->intake, in, entry);
+		intake_free(in);
+	}
+	if ((b = sy->finishing) != NULL) {
+		while (b->n > b->done_at) {
+			free(b->d[--b->n].target);
+			rentry_release(&b->d[b->n].e);
+		}
+		free(b->d);
+		free(b->view);
+		free(b);
+	}
+	if (sy->ev_step)
+		event_free(sy->ev_step);
 	while ((b = TAILQ_FIRST(&sy->batches)) != NULL) {
 		TAILQ_REMOVE(&sy->batches, b, entry);
 		while (b->n > 0)

@@ -63,6 +63,7 @@ struct sync_opts {
 struct sync_stats {
 	unsigned	 pulls_active;
 	unsigned	 pulls_queued;
+	unsigned	 pulls_waiting;	/* no holder could serve: retried later */
 	uint64_t	 files_fetched;
 	uint64_t	 bytes_fetched;
 	uint64_t	 bytes_reused;

@@ -17,6 +17,7 @@
 #define PULL_HOLDERS	16
 #define PULL_ACTIVE_MAX	64
 #define PULL_WINDOW	16	/* block requests in flight per member */
+#define PULL_HASH	16384	/* buckets of the pulls by target */
 
 /* An index entry as a peer sent it. */
 struct rentry {
@@ -24,6 +25,7 @@ struct rentry {
 	struct file_meta	 m;		/* m.blocks points at blocks */
 	uint8_t			*blocks;
 	uint8_t			 from[NODE_ID_LEN];
+	unsigned		 tries;		/* pulls of it given up so far */
 };
 
 enum pull_phase {
@@ -31,10 +33,12 @@ enum pull_phase {
 	PULL_PREPARING,
 	PULL_FETCHING,
 	PULL_COMMITTING,
+	PULL_PARKED,		/* no holder can send it: waits, then redecided */
 };
 
 struct pull {
 	TAILQ_ENTRY(pull)	 entry;
+	struct pull		*hnext;		/* chain in sy->phash */
 	struct sync		*sy;
 	struct rentry		 e;
 	char			*target;	/* path or a conflict copy */
@@ -50,6 +54,8 @@ struct pull {
 	bool			 obsolete;	/* drop when the job returns */
 	uint64_t		 reused;
 	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
+	uint64_t		 retry_at;	/* parked: redecided then (ms) */
+	uint64_t		 unusable_since; /* no holder to ask since (ms) */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -70,6 +76,9 @@ struct req {
 
 struct member_sync {
 	unsigned		 inflight;	/* block requests to it */
+	uint64_t		 stalled_until;	/* no requests to it before (ms) */
+	unsigned		 stalls;	/* in a row, for the backoff */
+	uint64_t		 last_reply_ms;	/* its last BLOCK (ms) */
 };
 
 TAILQ_HEAD(pull_list, pull);
@@ -85,10 +94,17 @@ struct sync {
 	struct event		*ev_check;
 	struct pull_list	 queue;
 	struct pull_list	 active;
-	unsigned		 nqueued, nactive;
+	struct pull_list	 parked;
+	unsigned		 nqueued, nactive, nparked;
+	struct pull		**phash;	/* every pull, by target */
+	struct event		*ev_pull_tick;	/* timeouts and retries */
+	bool			 pumping;
 	struct req_list		 reqs;
 	uint32_t		 next_req;
 	TAILQ_HEAD(, batch)	 batches;
+	TAILQ_HEAD(, intake)	 intake;	/* INDEX frames being decoded */
+	struct batch		*finishing;	/* decided, being handed on */
+	struct event		*ev_step;	/* the next step of either */
 	bool			 classifying;
 	TAILQ_HEAD(, waiter)	 waiters;
 	unsigned		 disagree_ticks;
@@ -106,6 +122,8 @@ void	rentry_release(struct rentry *);
 int	rentry_copy(struct rentry *dst, const struct rentry *src);
 
 /* pull.c */
+int pull_init(struct sync *);
+void pull_member_up(struct sync *, struct member *);
 void	pull_enqueue(struct sync *, struct rentry *, const char *target,
 	    const struct vv *expect, bool expect_exists);
 void	pull_add_holder(struct sync *, const char *path,
@@ -141,6 +159,8 @@ unsigned repair_live_holders(struct sync *, const struct cat_entry *,
 
 /* sync.c: a fetched entry needs deciding again (the local file changed). */
 void	sync_redecide(struct sync *, struct rentry *);
+/* The same for n entries, in one batch (copies them). */
+void	sync_redecide_n(struct sync *, struct rentry *const *, size_t n);
 void	sync_fetched(struct sync *, const struct rentry *, const char *target);
 
 #endif

@@ -787,6 +787,13 @@ index_pins(struct index *ix, int (*fn)(const char *, void *), void *arg)
 	return (n);
 }
 
+/* One file held elsewhere, read under the mutex and handed on after it. */
+struct remote_child {
+	char *name;
+	uint64_t size;
+	int64_t mtime_ns;
+};
+
 int
 index_remote_children(struct index *ix, const char *dir,
     int (*fn)(const char *name, uint64_t size, int64_t mtime_ns, void *),
@@ -794,8 +801,10 @@ index_remote_children(struct index *ix, const char *dir,
 {
 	sqlite3_stmt *st = ix->st[ST_REMOTE_IN];
 	char lo[PATH_LEN_MAX + 2], hi[PATH_LEN_MAX + 2];
-	size_t plen;
-	int rc, n = 0;
+	struct remote_child *v = NULL, *nv;
+	size_t plen, n = 0, cap = 0, i;
+	bool stop = false;
+	int out = 0;
 
 	/* The subtree of "d" is every path from "d/" to "d0" ('/' + 1);
 	 * the root's is every path (text sorts before any blob). */
@@ -803,6 +812,11 @@ index_remote_children(struct index *ix, const char *dir,
 	    str_fmt(hi, sizeof(hi), "%s0", dir) < 0))
 		return (-ENAMETOOLONG);
 	plen = dir[0] ? strlen(lo) : 0;
+	/*
+	 * The rows are copied out and fn runs after the mutex is released:
+	 * a listing asks the index about each name (index_get), which would
+	 * otherwise wait for ever on the mutex this thread holds.
+	 */
 	pthread_mutex_lock(&ix->mu);
 	if (dir[0]) {
 		sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
@@ -811,18 +825,33 @@ index_remote_children(struct index *ix, const char *dir,
 		sqlite3_bind_text(st, 1, "", -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, "\xff", 1, SQLITE_STATIC);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (sqlite3_step(st) == SQLITE_ROW && n < INDEX_CHILDREN_MAX) {
 		const char *path = (const char *)sqlite3_column_text(st, 0);
 
 		if (strchr(path + plen, '/') != NULL)
 			continue;	/* deeper down */
-		if (fn(path + plen, (uint64_t)sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), arg) < 0)
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		if ((v[n].name = strdup(path + plen)) == NULL)
 			break;
+		v[n].size = (uint64_t)sqlite3_column_int64(st, 1);
+		v[n].mtime_ns = sqlite3_column_int64(st, 2);
 		n++;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&ix->mu);
-	return (n);
+	for (i = 0; i < n; i++) {
+		if (!stop && fn(v[i].name, v[i].size, v[i].mtime_ns, arg) < 0)
+			stop = true;
+		else if (!stop)
+			out++;
+		free(v[i].name);
+	}
+	free(v);
+	return (out);
 }

@@ -119,8 +119,10 @@ int	index_pin(struct index *, const char *path, bool pin);
 /* Calls fn for each pin in order; returns how many. */
 int	index_pins(struct index *, int (*fn)(const char *, void *), void *arg);
 
-/* The files held elsewhere directly in folder dir ("" for the root):
- * fn gets each one's name within dir; returns how many. */
+/* The files held elsewhere directly in folder dir ("" for the root), at
+ * most INDEX_CHILDREN_MAX: fn gets each one's name within dir (called
+ * without the index locked, so it may use the index); returns how many. */
+#define INDEX_CHILDREN_MAX 1000000
 int	index_remote_children(struct index *, const char *dir,
 	    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns,
 	    void *), void *arg);

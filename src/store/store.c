@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "store/path.h"
+#include "store/scan.h"
 
 static int
 openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
@@ -317,6 +318,7 @@ store_rename(struct store *s, const char *from, const char *to)
 {
 	const char *fname, *tname;
 	int ffd, tfd, rc = 0, frc = 0;
+	bool moved = false;
 
 	if (strcmp(from, to) == 0)
 		return (0);
@@ -342,17 +344,31 @@ store_rename(struct store *s, const char *from, const char *to)
 		/* A file held elsewhere moves in the index alone. */
 		rc = errno == ENOENT && store_is_remote(s, from) ? 0 :
 		    store_errno(errno);
-	} else if (fsync(tfd) < 0 || fsync(ffd) < 0)
-		frc = store_errno(errno);
+	} else {
+		moved = true;
+		if (fsync(tfd) < 0 || fsync(ffd) < 0)
+			frc = store_errno(errno);
+	}
 	close(ffd);
 	close(tfd);
 	if (rc == 0)
 		rc = index_rename(s->index, from, to);
+	moved = moved && rc == 0;
 	if (rc == 0)
 		rc = frc;
 out:
 	store_busy_del(s, to);
 	store_busy_del(s, from);
+	/*
+	 * The watcher sees this rename too and may examine a path beneath
+	 * `from` after the move but before the index followed: it finds the
+	 * file gone and records a deletion, so index_rename, which moves live
+	 * rows only, leaves the file under `to` with no row (never announced,
+	 * and every digest still agrees).  Looking at `to` again now puts back
+	 * whatever that dropped.
+	 */
+	if (moved)
+		(void)scan_path(s, to, NULL, NULL);
 	return (rc);
 }
 

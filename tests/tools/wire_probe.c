@@ -4,17 +4,25 @@
  * from an authenticated peer.
  *
  *   wire_probe KEYHEX HOST:PORT oversized|unknown-type|dotdot|mixed|garbage|hello
+ *   wire_probe KEYHEX HOST:PORT hold|bad N SECONDS [PREFIX]
  *
- * "mixed" sends one INDEX frame of three folder entries, "before", "Icon\r"
+ * "mixed" sends one INDEX frame of three folder entries, "before", "Icon"
  * (a name with a control byte) and "after".
  *
  * It completes the TLS handshake, sends HELLO (except for "garbage"), then
  * the bad frame, and waits up to 5 s: it prints "closed" if the node ended
  * the connection, "open" if not.  Exit status 0 unless it could not
  * connect at all.
+ *
+ * hold and bad stay a member for SECONDS (heartbeats every 200 ms) after
+ * announcing N files of 1000 bytes under PREFIX (default "hostile"): hold
+ * never answers a block request, bad answers each with bytes that fail
+ * the block's hash.  It prints "announced N" once the index is sent, then
+ * "closed" or "done".
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +34,15 @@
 #include <openssl/ssl.h>
 
 #include "base/buf.h"
+#include "base/parse.h"
 #include "cli/cli.h"
 #include "cluster/wire.h"
 #include "net/addr.h"
 #include "net/tls.h"
 #include "store/hash.h"
 #include "store/vv.h"
+
+static uint8_t probe_id[NODE_ID_LEN];
 
 static int
 send_buf(SSL *ssl, const struct buf *b)
@@ -42,15 +53,161 @@ send_buf(SSL *ssl, const struct buf *b)
 static void
 hello(struct buf *b)
 {
-	uint8_t id[NODE_ID_LEN];
-
-	RAND_bytes(id, sizeof(id));
 	/* Protocol 2; replicas not known (65535), so any node takes it. */
 	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 2) < 0 ||
-	    wire_fixed(b, id, NODE_ID_LEN) < 0 ||
+	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 ||
 	    wire_str(b, "127.0.0.1:1") < 0 || wire_u16(b, 0xffff) < 0 ||
 	    wire_end(b) < 0)
 		exit(2);
+}
+
+static void
+put_file_entry(struct buf *b, const char *path, uint64_t seq)
+{
+	uint8_t sha[HASH_LEN], vv[NODE_ID_LEN + 8] = {0};
+
+	RAND_bytes(sha, sizeof(sha));
+	memcpy(vv, probe_id, NODE_ID_LEN);
+	vv[NODE_ID_LEN + 7] = 1;
+	if (wire_u64(b, seq) < 0 || wire_str(b, path) < 0 ||
+	    wire_u8(b, 0) < 0 || wire_u8(b, 0) < 0 || wire_u64(b, 1000) < 0 ||
+	    wire_u64(b, (uint64_t)time(NULL) * 1000000000ULL) < 0 ||
+	    wire_fixed(b, sha, HASH_LEN) < 0 ||
+	    wire_bytes(b, sha, HASH_LEN) < 0 ||
+	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
+	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0)
+		exit(2);
+}
+
+/* INDEX frames announcing n files, sent as each fills up. */
+static int
+announce(SSL *ssl, unsigned n, const char *prefix)
+{
+	char path[256];
+	struct buf b;
+	unsigned i = 0, count;
+	size_t count_at;
+
+	buf_init(&b, WIRE_FRAME_MAX + WIRE_HDR_LEN);
+	while (i < n) {
+		if (wire_begin(&b, WIRE_INDEX) < 0 || wire_u8(&b, 0) < 0)
+			exit(2);
+		count_at = b.len;
+		if (wire_u32(&b, 0) < 0)
+			exit(2);
+		for (count = 0; i < n && b.len < WIRE_FRAME_MAX - 4096;
+		     count++, i++) {
+			snprintf(path, sizeof(path), "%s/f%07u.bin", prefix, i);
+			put_file_entry(&b, path, i + 1);
+		}
+		b.data[count_at] = (char)(count >> 24);
+		b.data[count_at + 1] = (char)(count >> 16);
+		b.data[count_at + 2] = (char)(count >> 8);
+		b.data[count_at + 3] = (char)count;
+		if (wire_end(&b) < 0 || send_buf(ssl, &b) < 0) {
+			buf_release(&b);
+			return (-1);
+		}
+	}
+	buf_release(&b);
+	return (0);
+}
+
+static int
+ping(SSL *ssl)
+{
+	uint8_t d[HASH_LEN] = {0};
+	struct timespec ts;
+	struct buf b;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	buf_init(&b, 256);
+	/* Busy: a member still fetching is not asked to resync. */
+	if (wire_begin(&b, WIRE_PING) < 0 ||
+	    wire_u64(&b, (uint64_t)ts.tv_sec * 1000) < 0 ||
+	    wire_fixed(&b, d, HASH_LEN) < 0 || wire_u32(&b, 1) < 0 ||
+	    wire_u32(&b, 1000) < 0 || wire_u64(&b, 1ULL << 40) < 0 ||
+	    wire_u8(&b, 0) < 0 || wire_end(&b) < 0)
+		exit(2);
+	rc = send_buf(ssl, &b);
+	buf_release(&b);
+	return (rc);
+}
+
+/* A BLOCK answering request id with 1000 bytes that match no hash. */
+static int
+bad_block(SSL *ssl, uint32_t id)
+{
+	uint8_t junk[1000];
+	struct buf b;
+	int rc;
+
+	RAND_bytes(junk, sizeof(junk));
+	buf_init(&b, 2048);
+	if (wire_begin(&b, WIRE_BLOCK) < 0 || wire_u32(&b, id) < 0 ||
+	    wire_u8(&b, 0) < 0 || wire_u32(&b, sizeof(junk)) < 0 ||
+	    buf_append(&b, junk, sizeof(junk)) < 0 || wire_end(&b) < 0)
+		exit(2);
+	rc = send_buf(ssl, &b);
+	buf_release(&b);
+	return (rc);
+}
+
+/* Stays a member for secs, answering block requests as mode says. */
+static int
+stay(SSL *ssl, int fd, bool bad, unsigned secs)
+{
+	static uint8_t in[WIRE_FRAME_MAX + WIRE_HDR_LEN];
+	struct timespec now, next, end;
+	struct pollfd pfd = {fd, POLLIN, 0};
+	size_t have = 0;
+	uint32_t len;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	next = end = now;
+	end.tv_sec += secs;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			return (0);
+		if (now.tv_sec > next.tv_sec || (now.tv_sec == next.tv_sec &&
+						 now.tv_nsec >= next.tv_nsec)) {
+			if (ping(ssl) < 0)
+				return (-1);
+			next.tv_nsec += 200 * 1000 * 1000;
+			if (next.tv_nsec >= 1000 * 1000 * 1000) {
+				next.tv_sec++;
+				next.tv_nsec -= 1000 * 1000 * 1000;
+			}
+		}
+		if (SSL_pending(ssl) == 0 &&
+		    (poll(&pfd, 1, 50) <= 0 || !(pfd.revents & POLLIN)))
+			continue;
+		n = SSL_read(ssl, in + have, (int)(sizeof(in) - have));
+		if (n <= 0)
+			return (-1);
+		have += (size_t)n;
+		while (have >= WIRE_HDR_LEN) {
+			len = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
+			      (uint32_t)in[6] << 8 | in[7];
+			if (len > WIRE_FRAME_MAX)
+				return (-1);
+			if (have < WIRE_HDR_LEN + len)
+				break;
+			if (bad && in[1] == WIRE_BLOCK_REQ && len >= 4 &&
+			    bad_block(ssl, (uint32_t)in[8] << 24 |
+					       (uint32_t)in[9] << 16 |
+					       (uint32_t)in[10] << 8 | in[11]) <
+				0)
+				return (-1);
+			memmove(in, in + WIRE_HDR_LEN + len,
+				have - WIRE_HDR_LEN - len);
+			have -= WIRE_HDR_LEN + len;
+		}
+	}
 }
 
 static void
@@ -114,11 +271,12 @@ main(int argc, char **argv)
 	time_t deadline;
 	int fd, n;
 
-	if (argc != 4 || cli_parse_key(argv[1], key) < 0 ||
+	if (argc < 4 || cli_parse_key(argv[1], key) < 0 ||
 	    addr_parse(argv[2], &ss, &sl) < 0) {
 		fprintf(stderr, "usage: wire_probe KEYHEX HOST:PORT MODE\n");
 		return (2);
 	}
+	RAND_bytes(probe_id, sizeof(probe_id));
 	if ((ctx = tls_peer_ctx(key, 0, err, sizeof(err))) == NULL ||
 	    (fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&ss, sl) < 0) {
@@ -138,6 +296,27 @@ main(int argc, char **argv)
 			return (1);
 	}
 	buf_reset(&b);
+	if ((strcmp(argv[3], "hold") == 0 || strcmp(argv[3], "bad") == 0) &&
+	    argc >= 6) {
+		struct span a = {argv[4], strlen(argv[4])};
+		struct span t = {argv[5], strlen(argv[5])};
+		uint64_t nfiles, secs;
+
+		if (span_u64(a, 10000000, &nfiles) < 0 ||
+		    span_u64(t, 3600, &secs) < 0)
+			return (2);
+		if (announce(ssl, (unsigned)nfiles,
+			     argc > 6 ? argv[6] : "hostile") < 0) {
+			printf("closed\n");
+			return (0);
+		}
+		printf("announced %u\n", (unsigned)nfiles);
+		fflush(stdout);
+		printf(stay(ssl, fd, argv[3][0] == 'b', (unsigned)secs) < 0
+			   ? "closed\n"
+			   : "done\n");
+		return (0);
+	}
 	if (strcmp(argv[3], "oversized") == 0) {
 		/* A header announcing 100 MB of INDEX, and nothing after. */
 		uint8_t h[WIRE_HDR_LEN] = { WIRE_VERSION, WIRE_INDEX, 0, 0,
