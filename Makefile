@@ -48,7 +48,7 @@ e2e: all $(ASAN)/build.ninja
 	    tests/e2e/test_http_api.py tests/e2e/test_client.py \
 	    tests/e2e/test_tracker.py tests/e2e/test_tracker_input.py \
 	    tests/e2e/test_access.py tests/e2e/test_ftp_protocol.py \
-	    tests/e2e/test_sync_defects.py \
+	    tests/e2e/test_sync_defects.py tests/e2e/test_store_defects.py \
 	    -k "not large_upload_is_streamed"
 	SHOAL_BIN=$(CURDIR)/$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    $(PYTEST) -q tests/e2e/test_replicas.py \
