@@ -34,7 +34,7 @@ cur_eat(struct cursor *c, char ch)
 struct span
 cur_until(struct cursor *c, char delim)
 {
-	struct span s = {c->p, 0};
+	struct span s = { c->p, 0 };
 
 	while (s.len < c->len && c->p[s.len] != delim)
 		s.len++;
@@ -46,10 +46,34 @@ cur_until(struct cursor *c, char delim)
 struct span
 cur_rest(struct cursor *c)
 {
-	struct span s = {c->p, c->len};
+	struct span s = { c->p, c->len };
 
 	c->p += c->len;
 	c->len = 0;
+	return (s);
+}
+
+static bool
+is_blank(char ch)
+{
+	return (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n');
+}
+
+struct span
+cur_word(struct cursor *c)
+{
+	struct span s;
+
+	while (c->len > 0 && is_blank(*c->p)) {
+		c->p++;
+		c->len--;
+	}
+	s.p = c->p;
+	s.len = 0;
+	while (s.len < c->len && !is_blank(c->p[s.len]))
+		s.len++;
+	c->p += s.len;
+	c->len -= s.len;
 	return (s);
 }
 

@@ -116,8 +116,8 @@ test_u64_max_is_inclusive(void **state)
 
 	cur_init(&c, "256", 3);
 	assert_int_equal(cur_u64(&c, 255, &v), -ERANGE);
-	assert_int_equal(c.len, 3); /* not consumed */
-	assert_int_equal(v, 255);   /* not written */
+	assert_int_equal(c.len, 3);	/* not consumed */
+	assert_int_equal(v, 255);	/* not written */
 
 	cur_init(&c, "65536", 5);
 	assert_int_equal(cur_u64(&c, 65535, &v), -ERANGE);
@@ -210,21 +210,21 @@ test_span_u64_whole_span(void **state)
 	uint64_t v = 0;
 
 	(void)state;
-	s = (struct span){"4096", 4};
+	s = (struct span){ "4096", 4 };
 	assert_int_equal(span_u64(s, 4096, &v), 0);
 	assert_int_equal(v, 4096);
-	s = (struct span){"4097", 4};
+	s = (struct span){ "4097", 4 };
 	assert_int_equal(span_u64(s, 4096, &v), -ERANGE);
-	s = (struct span){"12 ", 3};
+	s = (struct span){ "12 ", 3 };
 	assert_int_equal(span_u64(s, 100, &v), -EINVAL);
-	s = (struct span){" 12", 3};
+	s = (struct span){ " 12", 3 };
 	assert_int_equal(span_u64(s, 100, &v), -EINVAL);
-	s = (struct span){"12x", 3};
+	s = (struct span){ "12x", 3 };
 	assert_int_equal(span_u64(s, 100, &v), -EINVAL);
-	s = (struct span){"", 0};
+	s = (struct span){ "", 0 };
 	assert_int_equal(span_u64(s, 100, &v), -EINVAL);
 	/* The span's length, not a NUL, says where the number ends. */
-	s = (struct span){"12345", 2};
+	s = (struct span){ "12345", 2 };
 	assert_int_equal(span_u64(s, 100, &v), 0);
 	assert_int_equal(v, 12);
 }
@@ -232,7 +232,7 @@ test_span_u64_whole_span(void **state)
 static void
 test_span_eq(void **state)
 {
-	struct span s = {"RETRX", 4};
+	struct span s = { "RETRX", 4 };
 
 	(void)state;
 	assert_true(span_eq(s, "RETR"));
@@ -253,14 +253,14 @@ static void
 test_span_has_ctl(void **state)
 {
 	(void)state;
-	assert_false(span_has_ctl((struct span){"a b\tc", 5}));
-	assert_false(span_has_ctl((struct span){"", 0}));
-	assert_true(span_has_ctl((struct span){"a\0b", 3}));
-	assert_true(span_has_ctl((struct span){"a\rb", 3}));
-	assert_true(span_has_ctl((struct span){"a\nb", 3}));
-	assert_true(span_has_ctl((struct span){"\n", 1}));
+	assert_false(span_has_ctl((struct span){ "a b\tc", 5 }));
+	assert_false(span_has_ctl((struct span){ "", 0 }));
+	assert_true(span_has_ctl((struct span){ "a\0b", 3 }));
+	assert_true(span_has_ctl((struct span){ "a\rb", 3 }));
+	assert_true(span_has_ctl((struct span){ "a\nb", 3 }));
+	assert_true(span_has_ctl((struct span){ "\n", 1 }));
 	/* Bytes past the span's length are not the span's business. */
-	assert_false(span_has_ctl((struct span){"ab\r\n", 2}));
+	assert_false(span_has_ctl((struct span){ "ab\r\n", 2 }));
 }
 
 /*
@@ -323,8 +323,8 @@ test_list_every_prefix(void **state)
 				continue;
 			if (i == 0 || list[i - 1] == ',')
 				want[nwant++] = 0;
-			want[nwant - 1] =
-			    want[nwant - 1] * 10 + (uint64_t)(list[i] - '0');
+			want[nwant - 1] = want[nwant - 1] * 10 +
+			    (uint64_t)(list[i] - '0');
 		}
 
 		p = exact_copy(list, n);
@@ -597,30 +597,58 @@ test_hex_round_trip(void **state)
 	assert_memory_equal(in, out, sizeof(in));
 }
 
+/* cur_word over every prefix of a PEERS line sees the words it holds. */
+static void
+test_word_every_prefix(void **state)
+{
+	static const char line[] = " \t10.0.0.1:4000  2.5\r\n";
+	size_t n, len = strlen(line);
+	struct cursor c;
+	struct span a, b, e;
+	char *p;
+
+	(void)state;
+	for (n = 0; n <= len; n++) {
+		p = exact_copy(line, n);
+		cur_init(&c, p, n);
+		a = cur_word(&c);
+		b = cur_word(&c);
+		e = cur_word(&c);
+		assert_int_equal(a.len, n <= 2 ? 0 : n < 15 ? n - 2 : 13);
+		assert_int_equal(b.len, n <= 17 ? 0 : n < 20 ? n - 17 : 3);
+		if (b.len == 3)
+			assert_true(span_eq(b, "2.5"));
+		assert_int_equal(e.len, 0);
+		assert_true(cur_eof(&c));
+		free(p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_eat_until_rest),
-	    cmocka_unit_test(test_until_without_delim_takes_rest),
-	    cmocka_unit_test(test_u64_basic),
-	    cmocka_unit_test(test_u64_max_is_inclusive),
-	    cmocka_unit_test(test_u64_small_max),
-	    cmocka_unit_test(test_u64_overflow),
-	    cmocka_unit_test(test_u64_no_digits),
-	    cmocka_unit_test(test_span_u64_whole_span),
-	    cmocka_unit_test(test_span_eq),
-	    cmocka_unit_test(test_span_has_ctl),
-	    cmocka_unit_test(test_u64_every_prefix),
-	    cmocka_unit_test(test_list_every_prefix),
-	    cmocka_unit_test(test_until_every_prefix),
-	    cmocka_unit_test(test_i64_bounds),
-	    cmocka_unit_test(test_i64_every_prefix),
-	    cmocka_unit_test(test_double_forms),
-	    cmocka_unit_test(test_double_every_prefix),
-	    cmocka_unit_test(test_hex_forms),
-	    cmocka_unit_test(test_hex_every_prefix),
-	    cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_eat_until_rest),
+		cmocka_unit_test(test_until_without_delim_takes_rest),
+		cmocka_unit_test(test_u64_basic),
+		cmocka_unit_test(test_u64_max_is_inclusive),
+		cmocka_unit_test(test_u64_small_max),
+		cmocka_unit_test(test_u64_overflow),
+		cmocka_unit_test(test_u64_no_digits),
+		cmocka_unit_test(test_span_u64_whole_span),
+		cmocka_unit_test(test_span_eq),
+		cmocka_unit_test(test_span_has_ctl),
+		cmocka_unit_test(test_u64_every_prefix),
+		cmocka_unit_test(test_list_every_prefix),
+		cmocka_unit_test(test_until_every_prefix),
+		cmocka_unit_test(test_i64_bounds),
+		cmocka_unit_test(test_i64_every_prefix),
+		cmocka_unit_test(test_double_forms),
+		cmocka_unit_test(test_double_every_prefix),
+		cmocka_unit_test(test_hex_forms),
+		cmocka_unit_test(test_hex_every_prefix),
+		cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_word_every_prefix),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
