@@ -18,16 +18,16 @@
 #include "front/http/http_query.h"
 
 /* Unlike assert(), survives NDEBUG: in a harness the check is the point. */
-#define CHECK(e)                                                        \
-	do {                                                            \
-		if (!(e)) {                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #e);                    \
-			abort();                                        \
-		}                                                       \
+#define CHECK(e)                                                               \
+	do {                                                                   \
+		if (!(e)) {                                                    \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
+				__FILE__, __LINE__, #e);                       \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct http_query q, q2;
 /* Every byte escaped: three bytes each, plus '=' and '&'. */

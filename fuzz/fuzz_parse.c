@@ -26,21 +26,21 @@
 #include "base/parse.h"
 
 /* Unlike assert(), survives NDEBUG: in a harness the check is the point. */
-#define CHECK(e)                                                        \
-	do {                                                            \
-		if (!(e)) {                                             \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #e);                    \
-			abort();                                        \
-		}                                                       \
+#define CHECK(e)                                                               \
+	do {                                                                   \
+		if (!(e)) {                                                    \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
+				__FILE__, __LINE__, #e);                       \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static const uint64_t umax[] = { 0, 1, 9, 10, 255, 65535, UINT32_MAX,
-	INT64_MAX, UINT64_MAX - 1, UINT64_MAX };
-static const int64_t smin[] = { INT64_MIN, -1, 0, -255, INT64_MIN + 1 };
-static const int64_t smax[] = { INT64_MAX, 0, 255, -1, INT64_MAX - 1 };
+static const uint64_t umax[] = {
+    0, 1, 9, 10, 255, 65535, UINT32_MAX, INT64_MAX, UINT64_MAX - 1, UINT64_MAX};
+static const int64_t smin[] = {INT64_MIN, -1, 0, -255, INT64_MIN + 1};
+static const int64_t smax[] = {INT64_MAX, 0, 255, -1, INT64_MAX - 1};
 
 /* Digits consumed, without leading zeros (one zero kept). */
 static void
@@ -68,14 +68,14 @@ check_u64(const char *p, size_t len, uint64_t max)
 	if (rc < 0) {
 		CHECK(rc == -EINVAL || rc == -ERANGE);
 		CHECK(c.p == p && c.len == len && v == 42);
-		CHECK(span_u64((struct span){ p, len }, max, &sv) == rc);
+		CHECK(span_u64((struct span){p, len}, max, &sv) == rc);
 		return;
 	}
 	CHECK(v <= max && c.p > p && c.p + c.len == p + len);
 	digits_of(p, (size_t)(c.p - p), want, sizeof(want));
 	(void)snprintf(got, sizeof(got), "%" PRIu64, v);
 	CHECK(strcmp(want, got) == 0);
-	src = span_u64((struct span){ p, len }, max, &sv);
+	src = span_u64((struct span){p, len}, max, &sv);
 	CHECK(cur_eof(&c) ? src == 0 && sv == v : src == -EINVAL);
 }
 
@@ -90,7 +90,7 @@ check_i64(const char *p, size_t len, int64_t min, int64_t max)
 
 	cur_init(&c, p, len);
 	rc = cur_i64(&c, min, max, &v);
-	src = span_i64((struct span){ p, len }, min, max, &sv);
+	src = span_i64((struct span){p, len}, min, max, &sv);
 	if (rc < 0) {
 		CHECK(rc == -EINVAL || rc == -ERANGE);
 		CHECK(c.p == p && c.len == len && v == 42);
@@ -121,7 +121,7 @@ check_double(const char *p, size_t len, double min, double max)
 
 	cur_init(&c, p, len);
 	rc = cur_double(&c, min, max, &d);
-	src = span_double((struct span){ p, len }, min, max, &sd);
+	src = span_double((struct span){p, len}, min, max, &sd);
 	if (rc < 0) {
 		CHECK(rc == -EINVAL || rc == -ERANGE);
 		CHECK(c.p == p && c.len == len && d == 42);
@@ -166,8 +166,8 @@ check_hex(const char *p, size_t len, size_t n)
 	str_hex(out, n, text);
 	CHECK(strncasecmp(text, p, 2 * n) == 0);
 	CHECK(memcmp(out + n, keep + n, sizeof(out) - n) == 0);
-	CHECK(span_hex((struct span){ p, len }, keep, n) ==
-	    (len == 2 * n ? 0 : -EINVAL));
+	CHECK(span_hex((struct span){p, len}, keep, n) ==
+	      (len == 2 * n ? 0 : -EINVAL));
 }
 
 static void
@@ -183,7 +183,7 @@ check_words(const char *p, size_t len)
 		CHECK(w.p >= p && w.p + w.len <= p + len);
 		for (i = 0; i < w.len; i++)
 			CHECK(w.p[i] != ' ' && w.p[i] != '\t' &&
-			    w.p[i] != '\r' && w.p[i] != '\n');
+			      w.p[i] != '\r' && w.p[i] != '\n');
 		if (w.len == 0)
 			break;
 	}

@@ -84,7 +84,7 @@ test_refused(void **state)
 	assert_int_equal(parse("%00=1"), -EINVAL);
 	assert_int_equal(http_query_parse(&q, "a=\0b", 4), -EINVAL);
 	assert_string_equal(http_query_error(-EEXIST),
-	    "a query parameter given twice");
+			    "a query parameter given twice");
 }
 
 static void
@@ -99,7 +99,7 @@ test_caps(void **state)
 	/* As many parameters as allowed, keys alone (the most NULs). */
 	for (i = 0; i < HTTP_QUERY_PARAMS_MAX; i++)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s%c",
-		    i ? "&" : "", 'a' + (char)i);
+				      i ? "&" : "", 'a' + (char)i);
 	assert_int_equal(parse(many), 0);
 	assert_int_equal(q.n, HTTP_QUERY_PARAMS_MAX);
 	(void)snprintf(many + o, sizeof(many) - o, "&z");
@@ -110,9 +110,9 @@ test_caps(void **state)
 	memcpy(big, "a=", 2);
 	assert_int_equal(http_query_parse(&q, big, HTTP_QUERY_LEN_MAX), 0);
 	assert_int_equal(strlen(http_query_get(&q, "a")),
-	    HTTP_QUERY_LEN_MAX - 2);
+			 HTTP_QUERY_LEN_MAX - 2);
 	assert_int_equal(http_query_parse(&q, big, HTTP_QUERY_LEN_MAX + 1),
-	    -E2BIG);
+			 -E2BIG);
 
 	/* The longest query made of the most key-only parameters. */
 	memset(big, 'k', sizeof(big));
@@ -134,9 +134,10 @@ test_every_prefix(void **state)
 {
 	static const char text[] = "after=a%2Fb&limit=5";
 	/* after's value for each prefix length; NULL: not given. */
-	static const char *const after[] = { NULL, NULL, NULL, NULL, NULL,
-		"", "", "a", "", "", "a/", "a/b", "a/b", "a/b", "a/b", "a/b",
-		"a/b", "a/b", "a/b", "a/b" };
+	static const char *const after[] = {NULL,  NULL,  NULL,	 NULL,	NULL,
+					    "",	   "",	  "a",	 "",	"",
+					    "a/",  "a/b", "a/b", "a/b", "a/b",
+					    "a/b", "a/b", "a/b", "a/b", "a/b"};
 	size_t n, len = strlen(text);
 	const char *v;
 	char *p;
@@ -173,10 +174,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_every_prefix),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_every_prefix),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
