@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/cfg.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "node.h"
@@ -186,8 +187,7 @@ cmd_tracker(int argc, char **argv)
 	struct tracker_opts o = { .listen = "0.0.0.0:5050",
 	    .http = "127.0.0.1:5051", .expire_s = 60 };
 	enum log_level lvl;
-	char *end;
-	unsigned long v;
+	uint64_t v;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -210,8 +210,7 @@ cmd_tracker(int argc, char **argv)
 		else if (strcmp(a, "--db") == 0)
 			o.db = val;
 		else if (strcmp(a, "--expire") == 0) {
-			v = strtoul(val, &end, 10);
-			if (*end != '\0' || v < 2 || v > 86400) {
+			if (span_u64(span_str(val), 86400, &v) < 0 || v < 2) {
 				fprintf(stderr, "shoal: tracker: --expire "
 				    "takes 2 to 86400 seconds\n");
 				return (2);

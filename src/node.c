@@ -21,6 +21,7 @@
 #include "base/cfg.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "base/work.h"
 #include "cli/cli.h"
 #include "cluster/members.h"
@@ -555,8 +556,7 @@ static void
 load_replicas(struct node *n)
 {
 	char path[4300], line[32];
-	unsigned long v;
-	char *end;
+	uint64_t v;
 
 	n->replicas = REPLICAS_UNKNOWN;
 	if (str_fmt(path, sizeof(path), "%s/replicas", n->priv) < 0 ||
@@ -564,8 +564,8 @@ load_replicas(struct node *n)
 		return;
 	if (strcmp(line, "all") == 0)
 		n->replicas = REPLICAS_ALL;
-	else if ((v = strtoul(line, &end, 10)) > 0 && *end == '\0' &&
-	    v < REPLICAS_UNKNOWN)
+	else if (span_u64(span_str(line), REPLICAS_UNKNOWN - 1, &v) == 0 &&
+	    v > 0)
 		n->replicas = (unsigned)v;
 	else
 		log_warnx("%s: '%s' is not a number of copies or 'all'", path,

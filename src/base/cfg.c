@@ -194,11 +194,10 @@ cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
 		return (0);
 	case CFG_RATIO:
 	case CFG_WEIGHT: {
-		char *end;
-		double d = strtod(v, &end);
+		double d;
 
-		if (end == v || *end != '\0' || (k->type == CFG_RATIO ?
-		    !(d >= 0.0 && d <= 1.0) : !(d > 0.0 && d <= 1000.0)))
+		if (span_double(s, 0.0, k->type == CFG_RATIO ? 1.0 : 1000.0,
+		    &d) < 0 || (k->type == CFG_WEIGHT && d == 0.0))
 			goto bad;
 		*(double *)(void *)field = d;
 		return (0);

@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "base/buf.h"
 #include "base/cfg.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "front/auth.h"
 #include "net/tls.h"
 #include "store/hash.h"
@@ -79,19 +79,8 @@ write_hex(const char *path, const uint8_t *b, size_t n)
 int
 cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
 {
-	unsigned v;
-	int i;
-
-	if (strlen(s) != 2 * TLS_CLUSTER_KEY_LEN)
-		return (-EINVAL);
-	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++) {
-		if (!isxdigit((unsigned char)s[2 * i]) ||
-		    !isxdigit((unsigned char)s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return (-EINVAL);
-		key[i] = (uint8_t)v;
-	}
-	return (0);
+	return (span_hex(span_str(s), key, TLS_CLUSTER_KEY_LEN) < 0 ? -EINVAL :
+	    0);
 }
 
 static int
@@ -196,10 +185,9 @@ cli_init(int argc, char **argv)
 		return (2);
 	}
 	if (replicas != NULL && strcmp(replicas, "all") != 0) {
-		char *end;
-		unsigned long v = strtoul(replicas, &end, 10);
+		uint64_t v;
 
-		if (*end != '\0' || v < 1 || v > 255 || replicas[0] == '-') {
+		if (span_u64(span_str(replicas), 255, &v) < 0 || v < 1) {
 			fprintf(stderr, "shoal: --replicas: a number of copies "
 			    "from 1 to 255, or 'all'\n");
 			return (2);

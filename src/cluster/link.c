@@ -20,6 +20,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "net/sock.h"
@@ -48,6 +49,8 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Reaped only after link_close, which let the bufferevent go. */
+	SHOAL_ASSERT(l->down && l->bev == NULL);
 	event_free(l->reap);
 	if (l->bulk)
 		evbuffer_free(l->bulk);
@@ -59,6 +62,7 @@ link_close(struct link *l, const char *why)
 {
 	if (l->down)
 		return;
+	SHOAL_ASSERT(l->bev != NULL);
 	l->down = true;
 	if (l->bev) {
 		/* libevent may finish freeing later, from the loop: leave the
@@ -84,6 +88,7 @@ link_read(struct bufferevent *bev, void *arg)
 	const uint8_t *payload;
 	int rc;
 
+	SHOAL_ASSERT(!l->down && l->bev == bev);
 	while (!l->down && evbuffer_get_length(in) >= WIRE_HDR_LEN) {
 		evbuffer_copyout(in, h, sizeof(h));
 		if ((rc = wire_frame_check(h, &hdr)) < 0) {
@@ -95,6 +100,7 @@ link_read(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < WIRE_HDR_LEN + hdr.len)
 			return;
+		SHOAL_ASSERT(hdr.len <= WIRE_FRAME_MAX);
 		evbuffer_drain(in, WIRE_HDR_LEN);
 		l->bytes_in += WIRE_HDR_LEN + hdr.len;
 		log_debug("peer %s -> %s (%u bytes)", l->peer,
@@ -128,6 +134,7 @@ link_finish(struct link *l, const char *why)
 {
 	if (l->down || l->finishing)
 		return;
+	SHOAL_ASSERT(l->bev != NULL);
 	l->finishing = true;
 	(void)str_fmt(l->finish_why, sizeof(l->finish_why), "%s", why);
 	bufferevent_disable(l->bev, EV_READ);
@@ -141,7 +148,10 @@ link_event(struct bufferevent *bev, short what, void *arg)
 	struct link *l = arg;
 	unsigned long e;
 
+	SHOAL_ASSERT(!l->down && l->bev == bev);
 	if (what & BEV_EVENT_CONNECTED) {
+		/* The handshake completes once. */
+		SHOAL_ASSERT(!l->up);
 		l->up = true;
 		sock_nodelay(bufferevent_getfd(bev));
 		log_debug("peer %s: TLS up", l->peer);

@@ -749,29 +749,37 @@ load_list(struct members *mb, const char *name, bool with_ids)
 	    (f = fopen(path, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char a[ADDR_STR_MAX] = "", b[ADDR_STR_MAX] = "";
+		char a[ADDR_STR_MAX], b[ADDR_STR_MAX];
 		struct sockaddr_storage ss;
 		struct member *m;
+		struct cursor cur;
+		struct span sa, sb;
 		socklen_t sl;
+		double weight;
 		char *hash;
 
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = '\0';
-		if (sscanf(line, "%63s %63s", a, b) < 1)
+		cur_init(&cur, line, strlen(line));
+		sa = cur_word(&cur);
+		sb = cur_word(&cur);
+		if (sa.len == 0)
 			continue;
+		if (sa.len >= sizeof(a) || sb.len >= sizeof(b)) {
+			log_warnx("%s: a word longer than %zu bytes", path,
+			    sizeof(a) - 1);
+			continue;
+		}
+		memcpy(a, sa.p, sa.len);
+		a[sa.len] = '\0';
+		memcpy(b, sb.p, sb.len);
+		b[sb.len] = '\0';
 		if (with_ids) {
 			uint8_t id[NODE_ID_LEN];
-			unsigned v;
-			int i;
 
-			if (strlen(a) != 32 || b[0] == '\0')
+			if (span_hex(sa, id, NODE_ID_LEN) < 0 || b[0] == '\0')
 				continue;
-			for (i = 0; i < NODE_ID_LEN; i++) {
-				if (sscanf(a + 2 * i, "%2x", &v) != 1)
-					break;
-				id[i] = (uint8_t)v;
-			}
-			if (i < NODE_ID_LEN || members_find(mb, id) ||
+			if (members_find(mb, id) ||
 			    memcmp(id, mb->o.self, NODE_ID_LEN) == 0)
 				continue;
 			if ((m = find_addr(mb, b)) == NULL &&
@@ -789,8 +797,9 @@ load_list(struct members *mb, const char *name, bool with_ids)
 		if ((m = find_addr(mb, a)) == NULL &&
 		    (m = member_new(mb, a)) == NULL)
 			continue;
-		if (b[0] && atof(b) > 0)
-			m->weight = atof(b);
+		if (sb.len > 0 && span_double(sb, 0.0, 1e6, &weight) == 0 &&
+		    weight > 0)
+			m->weight = weight;
 	}
 	fclose(f);
 }

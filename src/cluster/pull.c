@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
@@ -400,6 +401,7 @@ commit_done(void *arg)
 	int rc = j->rc;
 
 	free(j);
+	SHOAL_ASSERT(p->jobs > 0 && p->phase == PULL_COMMITTING);
 	p->jobs--;
 	if (reap_if_obsolete(sy, p)) {
 		pull_pump(sy);
@@ -435,6 +437,8 @@ maybe_commit(struct pull *p)
 		return;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return;
+	/* Every block is here, each counted once, none in flight. */
+	SHOAL_ASSERT(p->nhave == p->nblocks && p->ninflight == 0);
 	p->phase = PULL_COMMITTING;
 	if (pjob_submit(p, commit_run, commit_done, j) < 0)
 		p->phase = PULL_FETCHING;
@@ -460,6 +464,7 @@ prepare_done(void *arg)
 	int rc = j->rc;
 
 	free(j);
+	SHOAL_ASSERT(p->jobs > 0 && p->phase == PULL_PREPARING);
 	p->jobs--;
 	if (reap_if_obsolete(sy, p)) {
 		pull_pump(sy);
@@ -511,6 +516,9 @@ put_done(void *arg)
 	struct member *m = j->from;
 	uint64_t ms;
 
+	/* The block stayed in flight while its bytes were written. */
+	SHOAL_ASSERT(p->jobs > 0 && j->idx < p->nblocks &&
+	    p->state[j->idx] == B_INFLIGHT);
 	p->jobs--;
 	if (j->rc == 0) {
 		p->state[j->idx] = B_HAVE;
@@ -559,6 +567,8 @@ send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
 	struct req *r;
 	struct buf b;
 
+	SHOAL_ASSERT(p->phase == PULL_FETCHING && idx < p->nblocks &&
+	    p->state[idx] == B_MISSING);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return;
 	r->id = ++sy->next_req;
@@ -691,6 +701,7 @@ pull_member_down(struct sync *sy, struct member *m)
 			continue;
 		TAILQ_REMOVE(&sy->reqs, r, entry);
 		p = r->p;
+		SHOAL_ASSERT(p->ninflight > 0 && p->state[r->idx] == B_INFLIGHT);
 		p->state[r->idx] = B_MISSING;
 		p->ninflight--;
 		free(r);
@@ -842,6 +853,7 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		return;	/* not ours, or already given up */
 	TAILQ_REMOVE(&sy->reqs, r, entry);
 	p = r->p;
+	SHOAL_ASSERT(p->ninflight > 0 && p->state[r->idx] == B_INFLIGHT);
 	p->ninflight--;
 	if (ms && ms->inflight > 0)
 		ms->inflight--;

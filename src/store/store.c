@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "store/path.h"
 #include "store/scan.h"
 
@@ -696,9 +697,7 @@ int
 store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN])
 {
 	char path[4200], hex[2 * NODE_ID_LEN + 2];
-	unsigned v;
 	FILE *f;
-	int i;
 
 	if (str_fmt(path, sizeof(path), "%s/%s/node_id", dir, PATH_PRIVATE) <
 	    0 || (f = fopen(path, "re")) == NULL)
@@ -709,12 +708,8 @@ store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN])
 		return (-EINVAL);
 	}
 	fclose(f);
-	for (i = 0; i < NODE_ID_LEN; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return (-EINVAL);
-		id[i] = (uint8_t)v;
-	}
-	return (0);
+	return (span_hex((struct span){ hex, 2 * NODE_ID_LEN }, id,
+	    NODE_ID_LEN) < 0 ? -EINVAL : 0);
 }
 
 int

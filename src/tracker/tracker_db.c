@@ -30,6 +30,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "base/work.h"
 #include "cluster/members.h"
 
@@ -87,10 +88,27 @@ struct group {
 	bool			 unreachable;	/* nothing written: try again */
 };
 
+/* A number column as the database wrote it; 0 if it is not one. */
+static int64_t
+col_i64(const char *s)
+{
+	int64_t v;
+
+	return (span_i64(span_str(s), INT64_MIN, INT64_MAX, &v) == 0 ? v : 0);
+}
+
+static uint64_t
+col_u64(const char *s)
+{
+	uint64_t v;
+
+	return (span_u64(span_str(s), UINT64_MAX, &v) == 0 ? v : 0);
+}
+
 static int
 count_row(void *arg, const char *const *cols, unsigned n)
 {
-	*(int64_t *)arg = n > 0 ? strtoll(cols[0], NULL, 10) : 0;
+	*(int64_t *)arg = n > 0 ? col_i64(cols[0]) : 0;
 	return (0);
 }
 
@@ -498,16 +516,13 @@ tdb_queue_free(struct tdb_queue *q)
 
 /* Loading at start */
 
+/* Ids are stored as str_hex() wrote them: lower case only. */
 static int
 unhex(const char *s, uint8_t *out, size_t n)
 {
-	size_t i;
-
 	if (strlen(s) != 2 * n || strspn(s, "0123456789abcdef") != 2 * n)
 		return (-EINVAL);
-	for (i = 0; i < n; i++)
-		(void)sscanf(s + 2 * i, "%2hhx", &out[i]);
-	return (0);
+	return (span_hex(span_str(s), out, n));
 }
 
 static int
@@ -526,7 +541,7 @@ load_node(void *arg, const char *const *c, unsigned n)
 	(void)str_copy(t->id_hex, sizeof(t->id_hex), c[0]);
 	(void)str_copy(t->peer_addr, sizeof(t->peer_addr), c[1]);
 	(void)str_copy(t->http_addr, sizeof(t->http_addr), c[2]);
-	t->registered_ms = strtoll(c[3], NULL, 10);
+	t->registered_ms = col_i64(c[3]);
 	/* It gets one expiry interval to register again. */
 	t->last_heard = clock_mono_ms();
 	tracker_node_insert(tr, t);
@@ -542,7 +557,7 @@ load_count(void *arg, const char *const *c, unsigned n)
 
 	if (n >= 2 && unhex(c[0], id, NODE_ID_LEN) == 0 &&
 	    (t = tracker_node(tr, id)) != NULL)
-		t->files = strtoll(c[1], NULL, 10);
+		t->files = col_i64(c[1]);
 	return (0);
 }
 
@@ -556,14 +571,14 @@ load_lock(void *arg, const char *const *c, unsigned n)
 	if (n < 5 || (k = calloc(1, sizeof(*k))) == NULL)
 		return (0);
 	k->l.held = true;
-	exp = strtoll(c[4], NULL, 10);
+	exp = col_i64(c[4]);
 	if (str_copy(k->l.path, sizeof(k->l.path), c[0]) < 0 ||
 	    unhex(c[1], k->l.node, NODE_ID_LEN) < 0 ||
 	    str_copy(k->l.owner, sizeof(k->l.owner), c[2]) < 0) {
 		free(k);
 		return (0);
 	}
-	k->l.token = strtoull(c[3], NULL, 10);
+	k->l.token = col_u64(c[3]);
 	k->l.expires_wall_ms = (uint64_t)exp;
 	/* What was left of the lease when the tracker stopped (wall clock,
 	 * the only clock that spans a restart). */
@@ -578,7 +593,7 @@ static int
 load_token(void *arg, const char *const *c, unsigned n)
 {
 	struct tracker *tr = arg;
-	uint64_t t = n > 0 ? strtoull(c[0], NULL, 10) : 0;
+	uint64_t t = n > 0 ? col_u64(c[0]) : 0;
 
 	if (t > tr->token)
 		tr->token = t;
@@ -645,7 +660,7 @@ add_row(struct query *q, const char *path, const char *size,
 			q->paths++;
 		}
 		c = json_pack("{s:s, s:I, s:s, s:s, s:[]}", "path", path,
-		    "size", (json_int_t)strtoll(size, NULL, 10), "sha256", sha,
+		    "size", (json_int_t)col_i64(size), "sha256", sha,
 		    "version", ver, "holders");
 		if (c == NULL)
 			return (-ENOMEM);

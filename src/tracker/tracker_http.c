@@ -14,11 +14,12 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/parse.h"
+#include "front/http/http_query.h"
 
 static void
 reply(struct evhttp_request *req, int status, const char *json)
@@ -93,9 +94,10 @@ route(struct evhttp_request *req, void *arg)
 	const char *upath = evhttp_uri_get_path(uri);
 	const char *query = evhttp_uri_get_query(uri);
 	char path[PATH_LEN_MAX + 1], after[PATH_LEN_MAX + 1] = "";
-	struct evkeyvalq params;
+	struct http_query q;
 	const char *v;
-	uint32_t limit = 0;
+	uint64_t limit = 0;
+	int rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		reply_error(req, 405, "read-only: use GET");
@@ -125,24 +127,26 @@ route(struct evhttp_request *req, void *arg)
 	    strncmp(upath, "/v1/list/", 9) == 0) {
 		if (path_after(req, upath, "/v1/list", path) < 0)
 			return;
-		TAILQ_INIT(&params);
-		if (query != NULL && evhttp_parse_query_str(query, &params) <
-		    0) {
-			reply_error(req, 400, "bad query string");
+		q.n = 0;
+		if (query != NULL &&
+		    (rc = http_query_parse(&q, query, strlen(query))) < 0) {
+			reply_error(req, 400, http_query_error(rc));
 			return;
 		}
-		if ((v = evhttp_find_header(&params, "after")) != NULL &&
+		if ((v = http_query_get(&q, "after")) != NULL &&
 		    (str_copy(after, sizeof(after), v) < 0 ||
 		    !twire_path_ok(after, true))) {
-			evhttp_clear_headers(&params);
 			reply_error(req, 400, "bad 'after' path");
 			return;
 		}
-		if ((v = evhttp_find_header(&params, "limit")) != NULL)
-			limit = (uint32_t)strtoul(v, NULL, 10);
-		evhttp_clear_headers(&params);
-		tdb_query(tr, TWIRE_Q_FILES, path, after, limit, query_done,
-		    req);
+		if ((v = http_query_get(&q, "limit")) != NULL &&
+		    span_u64(span_str(v), UINT64_MAX, &limit) < 0) {
+			reply_error(req, 400, "bad 'limit': a number");
+			return;
+		}
+		tdb_query(tr, TWIRE_Q_FILES, path, after,
+		    (uint32_t)(limit > UINT32_MAX ? UINT32_MAX : limit),
+		    query_done, req);
 		return;
 	}
 	reply_error(req, 404, "no such endpoint (see docs/TRACKER.md)");

@@ -1261,3 +1261,28 @@ def test_node_id_in_use_is_refused(cluster):
     tracker.stop()
     st = check_db(tracker, Db("sqlite"))
     assert st["ids"].count(n1.id) <= 1, st
+
+
+def test_bad_query_parameters_are_refused(cluster):
+    """A listing's query string is read strictly, at the tracker and
+    through a node: a limit that is not a number and a parameter given
+    twice are 400 with an error, not a guess."""
+    tracker, nodes = start_tracked(cluster, 1)
+    n1 = nodes[0]
+    wait_nodes(tracker, nodes)
+
+    bad = ["limit=abc", "limit=-1", "limit=1x", "limit=",
+           "after=a&after=b", "limit=1&limit=2", "after=%zz", "=1"]
+    for q in bad:
+        status, body = tracker.get("/v1/list?" + q)
+        assert status == 400, (q, status, body)
+        assert isinstance(body, dict) and body.get("error"), (q, body)
+        code, raw = n1.http("GET", "/v1/all?" + q)
+        assert code == 400, (q, code, raw)
+        assert json.loads(raw).get("error"), (q, raw)
+
+    # good ones still answer
+    assert tracker.get("/v1/list?limit=2&after=a+b")[0] == 200
+    assert tracker.get("/v1/list?limit=99999999999999")[0] == 200
+    code, raw = n1.http("GET", "/v1/all?limit=2&after=x%2Fy")
+    assert code == 200, raw

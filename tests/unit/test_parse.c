@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/parse.h"
 
 /*
@@ -366,6 +367,263 @@ test_until_every_prefix(void **state)
 	}
 }
 
+static void
+test_i64_bounds(void **state)
+{
+	struct cursor c;
+	int64_t v = 7;
+
+	(void)state;
+	assert_int_equal(span_i64(span_str("-9223372036854775808"), INT64_MIN,
+				  INT64_MAX, &v),
+			 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(
+	    span_i64(span_str("9223372036854775807"), INT64_MIN, INT64_MAX, &v),
+	    0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(span_i64(span_str("-9223372036854775809"), INT64_MIN,
+				  INT64_MAX, &v),
+			 -ERANGE);
+	assert_int_equal(
+	    span_i64(span_str("9223372036854775808"), INT64_MIN, INT64_MAX, &v),
+	    -ERANGE);
+	assert_int_equal(span_i64(span_str("-0"), 0, 10, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(span_i64(span_str("-3"), -3, -1, &v), 0);
+	assert_true(v == -3);
+	assert_int_equal(span_i64(span_str("-4"), -3, -1, &v), -ERANGE);
+	assert_int_equal(span_i64(span_str("0"), -3, -1, &v), -ERANGE);
+	assert_int_equal(span_i64(span_str("5"), 10, 20, &v), -ERANGE);
+	assert_int_equal(span_i64(span_str("-"), -10, 10, &v), -EINVAL);
+	assert_int_equal(span_i64(span_str(""), -10, 10, &v), -EINVAL);
+	assert_int_equal(span_i64(span_str("+1"), -10, 10, &v), -EINVAL);
+	assert_int_equal(span_i64(span_str(" 1"), -10, 10, &v), -EINVAL);
+	assert_int_equal(span_i64(span_str("1 "), -10, 10, &v), -EINVAL);
+	assert_int_equal(span_i64(span_str(NULL), -10, 10, &v), -EINVAL);
+	assert_true(v == -3);
+
+	/* A refused number leaves the cursor where it was. */
+	cur_init(&c, "-1,", 3);
+	assert_int_equal(cur_i64(&c, 0, 10, &v), -ERANGE);
+	assert_int_equal(c.len, 3);
+	assert_int_equal(cur_i64(&c, -1, 10, &v), 0);
+	assert_true(v == -1);
+	assert_true(cur_eat(&c, ','));
+}
+
+/* Every prefix of "-1234567" is -EINVAL until a digit is in, then the
+ * negative of those digits. */
+static void
+test_i64_every_prefix(void **state)
+{
+	static const char text[] = "-1234567";
+	size_t i, n, len = strlen(text);
+	struct cursor c;
+	int64_t v, want;
+	char *p;
+	int rc;
+
+	(void)state;
+	for (n = 0; n <= len; n++) {
+		p = exact_copy(text, n);
+		cur_init(&c, p, n);
+		rc = cur_i64(&c, -10000000, 10000000, &v);
+		if (n < 2) {
+			assert_int_equal(rc, -EINVAL);
+			assert_int_equal(c.len, n);
+		} else {
+			want = 0;
+			for (i = 1; i < n; i++)
+				want = want * 10 + (text[i] - '0');
+			assert_int_equal(rc, 0);
+			assert_true(v == -want);
+			assert_true(cur_eof(&c));
+		}
+		free(p);
+	}
+}
+
+static void
+test_double_forms(void **state)
+{
+	struct cursor c;
+	double d = 9;
+
+	(void)state;
+	assert_int_equal(span_double(span_str("0.5"), 0, 1, &d), 0);
+	assert_true(d == 0.5);
+	assert_int_equal(span_double(span_str("0.1"), 0, 1, &d), 0);
+	assert_true(d == 0.1);
+	assert_int_equal(span_double(span_str(".25"), 0, 1, &d), 0);
+	assert_true(d == 0.25);
+	assert_int_equal(span_double(span_str("3."), 0, 10, &d), 0);
+	assert_true(d == 3.0);
+	assert_int_equal(span_double(span_str("-2.5"), -10, 10, &d), 0);
+	assert_true(d == -2.5);
+	assert_int_equal(span_double(span_str("1000"), 0, 1000, &d), 0);
+	assert_true(d == 1000.0);
+	assert_int_equal(
+	    span_double(span_str("123456789012345678"), 0, 1e18, &d), 0);
+	assert_int_equal(
+	    span_double(span_str("1234567890123456789"), 0, 1e19, &d), -ERANGE);
+	assert_int_equal(
+	    span_double(span_str("0.0000000000000000001"), 0, 1, &d), -ERANGE);
+	assert_int_equal(span_double(span_str("1.5"), 0, 1, &d), -ERANGE);
+	assert_int_equal(span_double(span_str("-0.5"), 0, 1, &d), -ERANGE);
+	d = 9;
+	assert_int_equal(span_double(span_str("1e3"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("inf"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("nan"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("0x10"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("."), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("-"), -1, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str("1.2.3"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str(" 1"), 0, 1e6, &d), -EINVAL);
+	assert_int_equal(span_double(span_str(""), 0, 1e6, &d), -EINVAL);
+	assert_true(d == 9);
+
+	cur_init(&c, "2.5x", 4);
+	assert_int_equal(cur_double(&c, 0, 2, &d), -ERANGE);
+	assert_int_equal(c.len, 4);
+	assert_int_equal(cur_double(&c, 0, 3, &d), 0);
+	assert_true(d == 2.5);
+	assert_true(cur_eat(&c, 'x'));
+}
+
+/* Every prefix of "12.375" is the number its digits spell. */
+static void
+test_double_every_prefix(void **state)
+{
+	static const char text[] = "12.375";
+	static const double want[] = {0, 1, 12, 12, 12.3, 12.37, 12.375};
+	size_t n, len = strlen(text);
+	struct cursor c;
+	double d;
+	char *p;
+	int rc;
+
+	(void)state;
+	for (n = 0; n <= len; n++) {
+		p = exact_copy(text, n);
+		cur_init(&c, p, n);
+		rc = cur_double(&c, 0, 100, &d);
+		if (n == 0)
+			assert_int_equal(rc, -EINVAL);
+		else {
+			assert_int_equal(rc, 0);
+			assert_true(d == want[n]);
+			assert_true(cur_eof(&c));
+		}
+		free(p);
+	}
+}
+
+static void
+test_hex_forms(void **state)
+{
+	static const unsigned char want[4] = {0x00, 0xff, 0x7f, 0xa0};
+	unsigned char out[4] = {1, 2, 3, 4};
+	struct cursor c;
+
+	(void)state;
+	assert_int_equal(span_hex(span_str("00ff7Fa0"), out, 4), 0);
+	assert_memory_equal(out, want, 4);
+	memset(out, 1, sizeof(out));
+	/* Refused inputs leave out as it was. */
+	assert_int_equal(span_hex(span_str("00ff7Fa"), out, 4), -EINVAL);
+	assert_int_equal(span_hex(span_str("00ff7Fa00"), out, 4), -EINVAL);
+	assert_int_equal(span_hex(span_str("00ff7Fag"), out, 4), -EINVAL);
+	assert_int_equal(span_hex(span_str("00ff 7Fa"), out, 4), -EINVAL);
+	assert_int_equal(span_hex(span_str("0x00ff7F"), out, 4), -EINVAL);
+	assert_int_equal(span_hex(span_str("-0ff7Fa0"), out, 4), -EINVAL);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[3], 1);
+	assert_int_equal(span_hex(span_str(""), out, 0), 0);
+
+	cur_init(&c, "abz", 3);
+	assert_int_equal(cur_hex(&c, out, 2), -EINVAL);
+	assert_int_equal(c.len, 3);
+	assert_int_equal(cur_hex(&c, out, 1), 0);
+	assert_int_equal(out[0], 0xab);
+	assert_true(cur_eat(&c, 'z'));
+}
+
+/*
+ * Every prefix of a 24-digit string decodes the whole bytes it holds,
+ * refuses one byte more without moving, and is a 12-byte span only whole.
+ */
+static void
+test_hex_every_prefix(void **state)
+{
+	static const char text[] = "0123456789abcdefABCDEF00";
+	static const unsigned char want[12] = {0x01, 0x23, 0x45, 0x67,
+					       0x89, 0xab, 0xcd, 0xef,
+					       0xab, 0xcd, 0xef, 0x00};
+	size_t n, len = strlen(text);
+	unsigned char out[13];
+	struct cursor c;
+	char *p;
+
+	(void)state;
+	for (n = 0; n <= len; n++) {
+		p = exact_copy(text, n);
+		cur_init(&c, p, n);
+		assert_int_equal(cur_hex(&c, out, n / 2 + 1), -EINVAL);
+		assert_int_equal(c.len, n);
+		assert_int_equal(cur_hex(&c, out, n / 2), 0);
+		assert_memory_equal(out, want, n / 2);
+		assert_int_equal(c.len, n % 2);
+		cur_init(&c, p, n);
+		assert_int_equal(span_hex((struct span){p, n}, out, 12),
+				 n == len ? 0 : -EINVAL);
+		free(p);
+	}
+}
+
+/* span_hex undoes str_hex for every byte value. */
+static void
+test_hex_round_trip(void **state)
+{
+	unsigned char in[256], out[256];
+	char text[513];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 256; i++)
+		in[i] = (unsigned char)(255 - i);
+	str_hex(in, sizeof(in), text);
+	assert_int_equal(span_hex(span_str(text), out, sizeof(out)), 0);
+	assert_memory_equal(in, out, sizeof(in));
+}
+
+/* cur_word over every prefix of a PEERS line sees the words it holds. */
+static void
+test_word_every_prefix(void **state)
+{
+	static const char line[] = " \t10.0.0.1:4000  2.5\r\n";
+	size_t n, len = strlen(line);
+	struct cursor c;
+	struct span a, b, e;
+	char *p;
+
+	(void)state;
+	for (n = 0; n <= len; n++) {
+		p = exact_copy(line, n);
+		cur_init(&c, p, n);
+		a = cur_word(&c);
+		b = cur_word(&c);
+		e = cur_word(&c);
+		assert_int_equal(a.len, n <= 2 ? 0 : n < 15 ? n - 2 : 13);
+		assert_int_equal(b.len, n <= 17 ? 0 : n < 20 ? n - 17 : 3);
+		if (b.len == 3)
+			assert_true(span_eq(b, "2.5"));
+		assert_int_equal(e.len, 0);
+		assert_true(cur_eof(&c));
+		free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -383,6 +641,14 @@ main(void)
 		cmocka_unit_test(test_u64_every_prefix),
 		cmocka_unit_test(test_list_every_prefix),
 		cmocka_unit_test(test_until_every_prefix),
+		cmocka_unit_test(test_i64_bounds),
+		cmocka_unit_test(test_i64_every_prefix),
+		cmocka_unit_test(test_double_forms),
+		cmocka_unit_test(test_double_every_prefix),
+		cmocka_unit_test(test_hex_forms),
+		cmocka_unit_test(test_hex_every_prefix),
+		cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_word_every_prefix),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

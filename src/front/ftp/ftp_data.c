@@ -31,6 +31,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 
+#include "base/assert.h"
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/work.h"
@@ -121,6 +122,7 @@ ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 	struct ftp_xfer *x = s->xfer;
 	char text[sizeof(x->ok_reply)];
 
+	SHOAL_ASSERT(x == NULL || x->s == s);
 	/* The reply may live in the transfer, which is freed below. */
 	if (reply) {
 		snprintf(text, sizeof(text), "%s", reply);
@@ -153,6 +155,7 @@ ftp_xfer_abort(struct ftp_session *s)
 
 	if (x == NULL)
 		return;
+	SHOAL_ASSERT(x->s == s);
 	log_info("ftp: %s transfer aborted after %llu bytes", s->peer_str,
 	    (unsigned long long)x->bytes);
 	s->xfer = NULL;
@@ -178,6 +181,8 @@ xfer_job(struct ftp_session *s, struct ftp_xfer *x, void (*fn)(void *),
 {
 	struct xfer_job *j;
 
+	/* One job at a time per transfer, and only for the current one. */
+	SHOAL_ASSERT(!x->job_running && x->s == s && s->xfer == x);
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return (-ENOMEM);
 	j->s = s;
@@ -203,6 +208,7 @@ xfer_job_end(struct xfer_job *j)
 	bool alive;
 
 	free(j);
+	SHOAL_ASSERT(x->job_running);
 	x->job_running = false;
 	alive = ftp_job_release(s);
 	if (!alive || x->s == NULL) {
@@ -241,6 +247,7 @@ wait_quorum(struct ftp_session *s, struct ftp_xfer *x, const uint8_t *sha)
 	const struct ftp_server_opts *o = &s->srv->o;
 	struct xfer_job *j;
 
+	SHOAL_ASSERT(!x->job_running && x->s == s);
 	if (o->wait_copies == NULL || (j = calloc(1, sizeof(*j))) == NULL)
 		return (false);
 	j->s = s;
@@ -399,6 +406,7 @@ send_file_part(struct ftp_session *s, struct ftp_xfer *x)
 	uint64_t upto = xfer_readable(x);
 	int fd = x->fd;
 
+	SHOAL_ASSERT(x->fd >= 0 && x->off < upto && s->data.ready);
 	/* The evbuffer owns the fd it is given; a remote file's stays. */
 	if (x->remote && (fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		return (-errno);
@@ -551,6 +559,8 @@ data_attach(struct ftp_session *s)
 	struct timeval tv = { c->ftp_idle_timeout, 0 };
 	SSL *ssl;
 
+	/* An accepted or connected socket, not yet wrapped. */
+	SHOAL_ASSERT(d->fd >= 0 && d->bev == NULL && s->xfer != NULL);
 	sock_nodelay(d->fd);
 	if (s->prot_p) {
 		if ((ssl = SSL_new(s->srv->tls)) == NULL) {
@@ -599,6 +609,8 @@ xfer_flow(struct ftp_session *s)
 	struct ftp_xfer *x = s->xfer;
 	struct evbuffer *out = bufferevent_get_output(s->data.bev);
 
+	/* Bytes flow once per transfer, on a connection that is ready. */
+	SHOAL_ASSERT(x != NULL && x->s == s && !x->started && s->data.ready);
 	x->started = true;
 	switch (x->kind) {
 	case XFER_SEND_BUF:
@@ -673,6 +685,7 @@ data_connect(struct ftp_session *s)
 void
 ftp_xfer_start(struct ftp_session *s, struct ftp_xfer *x, const char *opening)
 {
+	SHOAL_ASSERT(s->xfer == NULL && s->data.bev == NULL);
 	x->s = s;
 	if (x->kind == XFER_RECV && x->flush == NULL &&
 	    (x->flush = evtimer_new(s->srv->o.base, on_flush, s)) == NULL) {

@@ -12,6 +12,7 @@
  * HTTP and in pread chunks over TLS; an upload streams through ingest.
  */
 #include "front/http/http_int.h"
+#include "front/http/http_query.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <event2/buffer.h>
 
 #include "base/log.h"
+#include "base/parse.h"
 #include "base/work.h"
 #include "front/ingest.h"
 #include "store/hash.h"
@@ -1089,9 +1091,10 @@ static void
 route_all(struct http_conn *c)
 {
 	const struct http_ctl *ctl = &c->srv->o.ctl;
-	const char *q = strchr(c->req.target, '?');
-	char after[PATH_LEN_MAX + 1] = "", raw[PATH_LEN_MAX + 1];
-	unsigned long limit = 0;
+	char after[PATH_LEN_MAX + 1] = "";
+	struct http_query q;
+	const char *v;
+	uint64_t limit = 0;
 	int rc;
 
 	if (c->req.method != HTTP_GET) {
@@ -1101,20 +1104,20 @@ route_all(struct http_conn *c)
 	if (target_path(c, starts(c->req.target, "/v1/all/") ? "/v1/all/" :
 	    "/v1/all", true) < 0)
 		return;
-	for (; q != NULL && *q; q = strchr(q + 1, '&')) {
-		const char *v = q + 1;
-		size_t n = strcspn(v, "&#");
-
-		if (strncmp(v, "after=", 6) == 0) {
-			if (http_unescape(v + 6, n - 6, raw, sizeof(raw)) < 0 ||
-			    (raw[0] != '\0' && (path_resolve("", raw,
-			    strlen(raw), after, sizeof(after)) < 0 ||
-			    strstr(raw, "..") != NULL))) {
-				http_error(c, 400, "bad 'after' path");
-				return;
-			}
-		} else if (strncmp(v, "limit=", 6) == 0)
-			limit = strtoul(v + 6, NULL, 10);
+	if ((rc = http_query_target(&q, c->req.target)) < 0) {
+		http_error(c, 400, http_query_error(rc));
+		return;
+	}
+	if ((v = http_query_get(&q, "after")) != NULL && v[0] != '\0' &&
+	    (path_resolve("", v, strlen(v), after, sizeof(after)) < 0 ||
+	    strstr(v, "..") != NULL)) {
+		http_error(c, 400, "bad 'after' path");
+		return;
+	}
+	if ((v = http_query_get(&q, "limit")) != NULL &&
+	    span_u64(span_str(v), UINT64_MAX, &limit) < 0) {
+		http_error(c, 400, "bad 'limit': a number");
+		return;
 	}
 	rc = ctl->tracker_query == NULL ? -ENOSYS : ctl->tracker_query(ctl->arg,
 	    TWIRE_Q_FILES, c->path, after, (uint32_t)(limit > 5000 ? 5000 :

@@ -190,42 +190,28 @@ http_parse_head(const char *buf, size_t len, struct http_req *r)
 	return ((int)(eol + 2 - buf));
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 int
 http_unescape(const char *src, size_t len, char *out, size_t size)
 {
-	size_t i, o = 0;
-	int hi, lo;
+	struct cursor c;
+	unsigned char ch;
+	size_t o = 0;
 
 	if (size == 0)
 		return (-1);
-	for (i = 0; i < len; i++) {
-		char ch = src[i];
-
-		if (ch == '%') {
-			if (i + 2 >= len)
+	cur_init(&c, src, len);
+	while (!cur_eof(&c)) {
+		if (cur_eat(&c, '%')) {
+			if (cur_hex(&c, &ch, 1) < 0)
 				return (-1);
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return (-1);
-			ch = (char)(hi << 4 | lo);
-			i += 2;
+		} else {
+			ch = (unsigned char)*c.p;
+			c.p++;
+			c.len--;
 		}
 		if (ch == '\0' || o + 1 >= size)
 			return (-1);
-		out[o++] = ch;
+		out[o++] = (char)ch;
 	}
 	out[o] = '\0';
 	return ((int)o);

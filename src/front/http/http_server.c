@@ -25,6 +25,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/crypto.h>
 
+#include "base/assert.h"
 #include "base/cfg.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -103,6 +104,8 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Only a closed connection is reaped, and it has no socket left. */
+	SHOAL_ASSERT(c->closing && c->bev == NULL && c->ing == NULL);
 	if (c->jobs == 0)
 		conn_free(c);
 }
@@ -149,6 +152,7 @@ http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
 bool
 http_job_end(struct http_conn *c)
 {
+	SHOAL_ASSERT(c->jobs > 0);
 	c->jobs--;
 	if (c->closing) {
 		if (c->jobs == 0)
@@ -250,6 +254,7 @@ http_response_done(struct http_conn *c)
 static void
 finish_request(struct http_conn *c)
 {
+	SHOAL_ASSERT(c->st == CONN_SENDING && !c->reading && !c->closing);
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;
@@ -264,6 +269,8 @@ finish_request(struct http_conn *c)
 		http_conn_close(c, "done");
 		return;
 	}
+	/* Kept alive: nothing of the request it answered is left. */
+	SHOAL_ASSERT(c->ing == NULL && c->fd < 0 && c->remote == NULL);
 	c->st = CONN_HEAD;
 	buf_reset(&c->body);
 	c->body_left = 0;
@@ -281,6 +288,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->st != CONN_SENDING || c->closing)
 		return;
+	SHOAL_ASSERT(c->off <= c->end || (c->fd < 0 && c->remote == NULL));
 	if ((c->fd >= 0 || c->remote) && c->off < c->end) {
 		http_send_more(c);
 		return;
@@ -474,6 +482,9 @@ next_request(struct http_conn *c)
 		    "unsupported transfer coding" : "malformed request");
 		return;
 	}
+	/* A new request starts from nothing. */
+	SHOAL_ASSERT(c->ing == NULL && c->fd < 0 && c->remote == NULL &&
+	    !c->reading);
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(c->timer);
 	c->close_after = !c->req.keep_alive;
