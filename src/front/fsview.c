@@ -322,6 +322,25 @@ fs_stat(struct store *s, const char *path, int flags, struct fs_entry *e)
 }
 
 int
+fs_stat_target(struct store *s, const char *path, struct fs_entry *e)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = fs_stat(s, path, 0, e)) < 0 || e->type != FS_LINK)
+		return (rc);
+	if ((rc = store_stat(s, path, &st)) < 0)
+		return (rc);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return (-ENOENT);
+	e->type = S_ISDIR(st.st_mode) ? FS_DIR : FS_FILE;
+	e->size = (uint64_t)st.st_size;
+	e->mtime = st.st_mtim.tv_sec;
+	e->target[0] = '\0';
+	return (0);
+}
+
+int
 fs_meta(struct store *s, const char *path, struct file_meta *m)
 {
 	return (store_meta(s, path, m));

@@ -118,6 +118,10 @@ int fs_list(struct store *, const char *dir, int flags, unsigned max,
  */
 int fs_stat(struct store *, const char *path, int flags, struct fs_entry *);
 
+/* As fs_stat, but a link inside is followed: the entry is what it leads
+ * to (a file or a folder), under the link's name. */
+int fs_stat_target(struct store *, const char *path, struct fs_entry *);
+
 /* A file opened for reading. */
 struct fs_file {
 	int fd; /* -1 for a file held elsewhere */
