@@ -432,6 +432,12 @@ fs_unique_name(struct store *s, char *path, size_t size)
 	return (-EEXIST);
 }
 
+const uint8_t *
+fs_node_id(const struct store *s)
+{
+	return (s->node_id);
+}
+
 int
 fs_mkdir(struct store *s, const char *path)
 {

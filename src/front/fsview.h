@@ -152,6 +152,9 @@ int fs_write_begin(struct store *, const char *path, enum upload_mode,
 /* A free name for a unique upload: path, else path.1, path.2, ... */
 int fs_unique_name(struct store *, char *path, size_t size);
 
+/* This node's id, as the store knows it. */
+const uint8_t *fs_node_id(const struct store *);
+
 /* Changes, each keeping the index in step (store.h). */
 int fs_mkdir(struct store *, const char *path);
 int fs_rmdir(struct store *, const char *path);

@@ -83,12 +83,7 @@ conn_free(struct http_conn *c)
 		ingest_cancel(c->ing);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->remote)
-		srv->o.ctl.remote->close(c->remote);
-	if (c->chunk)
-		evbuffer_free(c->chunk);
+	fs_reader_release(&c->rd);
 	buf_release(&c->body);
 	event_free(c->reap);
 	event_free(c->timer);
@@ -250,16 +245,7 @@ http_response_done(struct http_conn *c)
 static void
 finish_request(struct http_conn *c)
 {
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	if (c->remote) {
-		c->srv->o.ctl.remote->close(c->remote);
-		c->remote = NULL;
-	}
-	if (c->chunk)
-		evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
+	fs_reader_release(&c->rd);
 	if (c->close_after) {
 		http_conn_close(c, "done");
 		return;
@@ -281,7 +267,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->st != CONN_SENDING || c->closing)
 		return;
-	if ((c->fd >= 0 || c->remote) && c->off < c->end) {
+	if ((c->rd.fd >= 0 || c->rd.remote) && !fs_reader_done(&c->rd)) {
 		http_send_more(c);
 		return;
 	}
@@ -594,7 +580,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->srv = srv;
-	c->fd = -1;
+	fs_reader_init(&c->rd);
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
 	(void)str_copy(c->host, sizeof(c->host), host);
