@@ -27,50 +27,43 @@
 #include "front/remote.h"
 #include "store/store.h"
 
+/* The one errno -> fs_err mapping; anything not here is FS_IO. */
+static const struct {
+	int err;
+	enum fs_err fs;
+} errno_map[] = {
+    {0, FS_OK},
+    {ENOENT, FS_ENOENT},
+    {ENOTDIR, FS_NOTDIR},
+    {EISDIR, FS_ISDIR},
+    {EEXIST, FS_EXISTS},
+    {ENOTEMPTY, FS_NOTEMPTY},
+    {ENAMETOOLONG, FS_NAMETOOLONG},
+    {EINVAL, FS_INVALID},
+    {ENOSPC, FS_NOSPACE},
+    {EDQUOT, FS_NOSPACE},
+    {EFBIG, FS_TOOBIG},
+    {EACCES, FS_DENIED},
+    {EPERM, FS_DENIED},
+    {EXDEV, FS_DENIED},
+    {ELOOP, FS_DENIED},
+    {EBUSY, FS_BUSY},
+    {EAGAIN, FS_BUSY},
+    {ENOLCK, FS_LOCKED},
+    {ESTALE, FS_STALE},
+    {EHOSTUNREACH, FS_UNAVAILABLE},
+    {ENOMEM, FS_NOMEM},
+};
+
 enum fs_err
 fs_err_of(int rc)
 {
-	switch (-rc) {
-	case 0:
-		return (FS_OK);
-	case ENOENT:
-		return (FS_ENOENT);
-	case ENOTDIR:
-		return (FS_NOTDIR);
-	case EISDIR:
-		return (FS_ISDIR);
-	case EEXIST:
-		return (FS_EXISTS);
-	case ENOTEMPTY:
-		return (FS_NOTEMPTY);
-	case ENAMETOOLONG:
-		return (FS_NAMETOOLONG);
-	case EINVAL:
-		return (FS_INVALID);
-	case ENOSPC:
-	case EDQUOT:
-		return (FS_NOSPACE);
-	case EFBIG:
-		return (FS_TOOBIG);
-	case EACCES:
-	case EPERM:
-	case EXDEV:
-	case ELOOP:
-		return (FS_DENIED);
-	case EBUSY:
-	case EAGAIN:
-		return (FS_BUSY);
-	case ENOLCK:
-		return (FS_LOCKED);
-	case ESTALE:
-		return (FS_STALE);
-	case EHOSTUNREACH:
-		return (FS_UNAVAILABLE);
-	case ENOMEM:
-		return (FS_NOMEM);
-	default:
-		return (FS_IO);
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(errno_map) / sizeof(errno_map[0]); i++)
+		if (errno_map[i].err == -rc)
+			return (errno_map[i].fs);
+	return (FS_IO);
 }
 
 /* SECURITY: names that would break a listing line or a reply. */
@@ -306,8 +299,14 @@ fs_stat(struct store *s, const char *path, int flags, struct fs_entry *e)
 		e->nlink = (unsigned long)st.st_nlink;
 		return (0);
 	}
-	if ((dfd = store_open_parent(s, path, &name)) < 0)
+	if ((dfd = store_open_parent(s, path, &name)) < 0) {
+		/* A file held elsewhere, in a folder not made here. */
+		if (dfd == -ENOENT && store_stat_any(s, path, &st, &m) == 0 &&
+		    m.remote)
+			return (remote_entry(s, path_base(path), m.size,
+					     m.mtime_ns, path, flags, e));
 		return (dfd == -EINVAL ? -EACCES : dfd);
+	}
 	(void)str_fmt(dir, sizeof(dir), "%.*s",
 		      (int)(name > path ? name - path - 1 : 0), path);
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
