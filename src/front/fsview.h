@@ -7,8 +7,9 @@
  *
  *   fs_list      a folder's entries, local ones and those held elsewhere
  *                (replicas = N), through the one listing filter below
- *   fs_stat      one path, as a listing would show it
- *   fs_open      a file to read: an fd here, or FS_REMOTE for a file held
+ *   fs_stat      one path, as a listing would show it (fs_stat_target:
+ *                a link followed, for CWD, SIZE and the like)
+ *   fs_open      a file to read: an fd here, or (f->remote) a file held
  *                elsewhere, which an fs_reader then streams from its holders
  *   fs_reader    the bytes of an open file on their way out: sendfile(2) in
  *                the clear, pread jobs (struct fs_read) under TLS, and a
@@ -31,6 +32,10 @@
  * shown only when it is relative, has no "..", and no control byte, so a
  * listing reveals nothing of what lies outside.  Opening such a link
  * follows it, confined by store (openat2 RESOLVE_BENEATH).
+ *
+ * Paths are opened only through store (openat2 beneath the root); the
+ * folder descriptors it returns are read here (readdir, fstatat,
+ * readlinkat) and nowhere above store but here.
  *
  * Threads: fs_list, fs_stat, fs_open, fs_meta, fs_write_begin, the
  * changes (fs_mkdir ...) and fs_read_run block and run on the worker pool.
