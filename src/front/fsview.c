@@ -214,41 +214,83 @@ remote_entry(struct store *s, const char *name, uint64_t size, int64_t mtime_ns,
 	return (0);
 }
 
-struct list_ctx {
-	struct store *s;
-	const char *dir;
-	int flags;
-	unsigned n, max;
-	struct fs_entry *e;
-	int (*fn)(const struct fs_entry *, void *);
-	void *arg;
+/*
+ * Rows held elsewhere are copied out of the index first and looked at
+ * after: the index is not asked again (FS_LIST_META) while it hands them
+ * over, nor does a front end's callback run while it does.
+ */
+struct remote_row {
+	char *name;
+	uint64_t size;
+	int64_t mtime_ns;
+};
+
+struct remote_rows {
+	struct remote_row *v;
+	size_t n, cap, max;
 };
 
 static int
-list_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
+collect_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
 {
-	struct list_ctx *l = arg;
-	char child[PATH_LEN_MAX + 1];
+	struct remote_rows *r = arg;
+	struct remote_row *v;
+	size_t cap;
 
-	if (l->n >= l->max)
+	if (r->n >= r->max)
 		return (-1);
-	if (child_path(l->dir, name, child, sizeof(child)) < 0 ||
-	    remote_entry(l->s, name, size, mtime_ns, child, l->flags, l->e) < 0)
+	if (!fs_name_shown(name))
 		return (0);
-	if (l->fn(l->e, l->arg) < 0)
+	if (r->n == r->cap) {
+		cap = r->cap ? 2 * r->cap : 16;
+		if ((v = reallocarray(r->v, cap, sizeof(*v))) == NULL)
+			return (-1);
+		r->v = v;
+		r->cap = cap;
+	}
+	if ((r->v[r->n].name = strdup(name)) == NULL)
 		return (-1);
-	l->n++;
+	r->v[r->n].size = size;
+	r->v[r->n].mtime_ns = mtime_ns;
+	r->n++;
 	return (0);
+}
+
+static void
+list_remote(struct store *s, const char *dir, int flags, unsigned *n,
+	    unsigned max, struct fs_entry *e,
+	    int (*fn)(const struct fs_entry *, void *), void *arg)
+{
+	struct remote_rows r = {NULL, 0, 0, max - *n};
+	char child[PATH_LEN_MAX + 1];
+	bool stop = false;
+	size_t i;
+
+	(void)store_remote_children(s, dir, collect_remote, &r);
+	for (i = 0; i < r.n; i++) {
+		if (!stop &&
+		    child_path(dir, r.v[i].name, child, sizeof(child)) == 0 &&
+		    remote_entry(s, r.v[i].name, r.v[i].size, r.v[i].mtime_ns,
+				 child, flags, e) == 0) {
+			if (fn(e, arg) < 0)
+				stop = true;
+			else
+				(*n)++;
+		}
+		free(r.v[i].name);
+	}
+	free(r.v);
 }
 
 int
 fs_list(struct store *s, const char *dir, int flags, unsigned max,
 	int (*fn)(const struct fs_entry *, void *), void *arg)
 {
-	struct list_ctx l = {s, dir, flags, 0, max, NULL, fn, arg};
+	struct fs_entry *e;
 	struct dirent *de;
 	struct stat st;
 	bool stop = false;
+	unsigned n = 0;
 	DIR *d;
 	int fd;
 
@@ -258,24 +300,24 @@ fs_list(struct store *s, const char *dir, int flags, unsigned max,
 		close(fd);
 		return (store_errno(errno));
 	}
-	if ((l.e = malloc(sizeof(*l.e))) == NULL) {
+	if ((e = malloc(sizeof(*e))) == NULL) {
 		closedir(d);
 		return (-ENOMEM);
 	}
-	while (!stop && l.n < max && (de = readdir(d)) != NULL) {
+	while (!stop && n < max && (de = readdir(d)) != NULL) {
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
 			0 ||
-		    entry_of(s, dir, dirfd(d), de->d_name, &st, flags, l.e) < 0)
+		    entry_of(s, dir, dirfd(d), de->d_name, &st, flags, e) < 0)
 			continue;
-		if (fn(l.e, arg) < 0)
+		if (fn(e, arg) < 0)
 			stop = true;
 		else
-			l.n++;
+			n++;
 	}
 	closedir(d);
-	if (!stop)
-		(void)store_remote_children(s, dir, list_remote, &l);
-	free(l.e);
+	if (!stop && n < max)
+		list_remote(s, dir, flags, &n, max, e, fn, arg);
+	free(e);
 	return (0);
 }
 

@@ -24,6 +24,7 @@
 
 #include "front/fsview.h"
 #include "store/store.h"
+#include "store/vv.h"
 
 struct fixture {
 	char base[64]; /* holds both */
@@ -243,6 +244,50 @@ test_list_max(void **state)
 	assert_int_equal(s.n, 2);
 }
 
+/* Records path as a file held only by another node. */
+static void
+held_elsewhere(struct store *s, const char *path, uint64_t size)
+{
+	static const uint8_t other[NODE_ID_LEN] = {0xee, 0xee};
+	struct file_meta m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ENTRY_FILE;
+	m.size = size;
+	m.mtime_ns = 1700000000LL * 1000000000LL;
+	m.sha256[0] = 0xab;
+	memcpy(m.modified_by, other, NODE_ID_LEN);
+	assert_int_equal(vv_bump(&m.vv, other), 0);
+	assert_int_equal(store_apply_remote(s, path, &m), 0);
+}
+
+/* Rows held elsewhere (replicas = N) pass the same filter. */
+static void
+test_list_remote(void **state)
+{
+	struct fixture *f = *state;
+	struct fs_entry *e = malloc(sizeof(*e));
+	struct seen s;
+	int k;
+
+	assert_non_null(e);
+	held_elsewhere(&f->s, "sub/far.txt", 42);
+	held_elsewhere(&f->s, "sub/bad-\xff-far", 1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(
+	    fs_list(&f->s, "sub", FS_LIST_META, FS_LIST_MAX, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(find(&s, "inner.txt") >= 0);
+	assert_true((k = find(&s, "far.txt")) >= 0);
+	assert_int_equal(s.types[k], FS_FILE);
+	assert_int_equal(fs_stat(&f->s, "sub/far.txt", FS_LIST_META, e), 0);
+	assert_true(e->remote);
+	assert_true(e->has_meta);
+	assert_int_equal(e->size, 42);
+	assert_int_equal(fs_stat(&f->s, "sub/bad-\xff-far", 0, e), -ENOENT);
+	free(e);
+}
+
 static void
 test_name_filter(void **state)
 {
@@ -306,6 +351,7 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_list_sub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_max, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_remote, setup, teardown),
 	    cmocka_unit_test(test_name_filter),
 	    cmocka_unit_test(test_err_of),
 	};
