@@ -615,8 +615,10 @@ get_walk(struct client *c, const char *remote, const char *local,
 		const char *type =
 		    json_string_value(json_object_get(e, "type"));
 
+		/* A symlink is listed, not copied: its target is. */
 		if (name == NULL || type == NULL || strchr(name, '/') ||
-		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+		    strcmp(type, "link") == 0)
 			continue;
 		if (str_fmt(lp, sizeof(lp), "%s/%s", local, name) < 0 ||
 		    str_fmt(rp, sizeof(rp), "%s%s%s", remote,

@@ -76,7 +76,9 @@ collect(const struct client_opts *o, const char *path, json_t *files, int depth)
 		    json_string_value(json_object_get(x, "type"));
 		char child[4200];
 
+		/* A symlink is listed, not copied: its target is. */
 		if (name == NULL || type == NULL ||
+		    strcmp(type, "link") == 0 ||
 		    str_fmt(child, sizeof(child), "%s/%s", path, name) < 0)
 			continue;
 		if (strcmp(type, "dir") == 0) {

@@ -31,6 +31,7 @@
 
 #include "base/buf.h"
 #include "front/auth.h"
+#include "front/fsview.h"
 #include "front/remote.h"
 #include "front/ftp/ftp_cmd.h"
 #include "net/addr.h"
@@ -112,12 +113,8 @@ enum ftp_xfer_kind {
 struct ftp_xfer {
 	enum ftp_xfer_kind	 kind;
 	struct ftp_session	*s;		/* NULL once detached */
-	struct evbuffer		*out;		/* SEND_BUF; SEND_FILE over TLS */
-	int			 fd;		/* SEND_FILE */
-	uint64_t		 off, end;	/* SEND_FILE: next byte, EOF */
-	void			*remote;	/* SEND_FILE from holders */
-	const struct remote_reads *ops;
-	uint64_t		 avail;		/* remote: readable up to */
+	struct evbuffer		*out;		/* SEND_BUF */
+	struct fs_reader	 rd;		/* SEND_FILE */
 	struct ingest		*ing;		/* RECV */
 	char			*path;		/* RECV: the file's name */
 	struct event		*flush;		/* RECV: writes a small rest */

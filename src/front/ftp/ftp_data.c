@@ -40,7 +40,7 @@
 #include "front/ingest.h"
 #include "store/upload.h"
 
-#define TLS_READ_CHUNK	(1u << 20)
+#define TLS_READ_CHUNK (1u << 20)
 
 static void xfer_flow(struct ftp_session *);
 static void send_more(struct ftp_session *);
@@ -56,7 +56,7 @@ ftp_xfer_new(enum ftp_xfer_kind kind)
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return (NULL);
 	x->kind = kind;
-	x->fd = -1;
+	fs_reader_init(&x->rd);
 	return (x);
 }
 
@@ -69,10 +69,7 @@ ftp_xfer_free(struct ftp_xfer *x)
 		evbuffer_free(x->out);
 	if (x->flush)
 		event_free(x->flush);
-	if (x->fd >= 0)
-		close(x->fd);
-	if (x->remote)
-		x->ops->close(x->remote);
+	fs_reader_release(&x->rd);
 	if (x->ing)
 		ingest_cancel(x->ing);
 	free(x->path);
@@ -139,7 +136,7 @@ ftp_xfer_finish(struct ftp_session *s, int code, const char *reply)
 			s->srv->bytes_out += x->bytes;
 		x->s = NULL;
 		if (x->job_running)
-			;	/* its done callback frees it */
+			; /* its done callback frees it */
 		else
 			ftp_xfer_free(x);
 	}
@@ -157,7 +154,7 @@ ftp_xfer_abort(struct ftp_session *s)
 		return;
 	SHOAL_ASSERT(x->s == s);
 	log_info("ftp: %s transfer aborted after %llu bytes", s->peer_str,
-	    (unsigned long long)x->bytes);
+		 (unsigned long long)x->bytes);
 	s->xfer = NULL;
 	x->s = NULL;
 	if (x->flush)
@@ -170,31 +167,10 @@ ftp_xfer_abort(struct ftp_session *s)
 /* Jobs of a transfer */
 
 struct xfer_job {
-	struct ftp_session	*s;
-	struct ftp_xfer		*x;
-	int			 rc;
+	struct ftp_session *s;
+	struct ftp_xfer *x;
+	struct fs_read rd; /* a read: what it reads, its bytes */
 };
-
-static int
-xfer_job(struct ftp_session *s, struct ftp_xfer *x, void (*fn)(void *),
-    void (*done)(void *))
-{
-	struct xfer_job *j;
-
-	/* One job at a time per transfer, and only for the current one. */
-	SHOAL_ASSERT(!x->job_running && x->s == s && s->xfer == x);
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return (-ENOMEM);
-	j->s = s;
-	j->x = x;
-	if (work_submit(s->srv->o.pool, fn, done, j) < 0) {
-		free(j);
-		return (-ENOMEM);
-	}
-	s->jobs++;
-	x->job_running = true;
-	return (0);
-}
 
 /*
  * Ends a job: returns the transfer if it is still the session's current
@@ -234,9 +210,10 @@ quorum_done(void *arg, int rc)
 		ftp_xfer_finish(s, 226, x->ok_reply);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "Stored here, but %u other node(s) did "
-	    "not confirm a copy in time; it keeps replicating.",
-	    s->srv->o.cfg->sync_writes);
+	snprintf(msg, sizeof(msg),
+		 "Stored here, but %u other node(s) did "
+		 "not confirm a copy in time; it keeps replicating.",
+		 s->srv->o.cfg->sync_writes);
 	ftp_xfer_finish(s, 451, msg);
 }
 
@@ -252,8 +229,7 @@ wait_quorum(struct ftp_session *s, struct ftp_xfer *x, const uint8_t *sha)
 		return (false);
 	j->s = s;
 	j->x = x;
-	if (o->wait_copies(o->wait_arg, x->path, sha, quorum_done,
-	    j) < 0) {
+	if (o->wait_copies(o->wait_arg, x->path, sha, quorum_done, j) < 0) {
 		free(j);
 		return (false);
 	}
@@ -279,13 +255,13 @@ ftp_ingest_done(void *arg, int rc, const uint8_t sha[HASH_LEN])
 	x->ing = NULL;
 	if (rc < 0) {
 		log_warnx("ftp: %s upload of %s failed: %s", s->peer_str,
-		    x->path, strerror(-rc));
+			  x->path, strerror(-rc));
 		ftp_reply_errno(s, rc, "Upload failed");
 		ftp_xfer_finish(s, 0, NULL);
 		return;
 	}
 	log_info("ftp: %s stored %s (%llu bytes)", s->peer_str, x->path,
-	    (unsigned long long)x->bytes);
+		 (unsigned long long)x->bytes);
 	if (wait_quorum(s, x, sha))
 		return;
 	ftp_xfer_finish(s, 226, x->ok_reply);
@@ -318,9 +294,10 @@ recv_next(struct ftp_session *s)
 	 * Jobs for a few KiB each would cost more than the writing: bytes
 	 * wait for a batch, the end of the upload, or a short pause.
 	 */
-	if (in && evbuffer_get_length(in) > 0 && evbuffer_get_length(in) <
-	    FTP_XFER_BATCH && !x->eof && !x->flush_now) {
-		struct timeval tv = { 0, 50 * 1000 };
+	if (in && evbuffer_get_length(in) > 0 &&
+	    evbuffer_get_length(in) < FTP_XFER_BATCH && !x->eof &&
+	    !x->flush_now) {
+		struct timeval tv = {0, 50 * 1000};
 
 		if (x->flush && !evtimer_pending(x->flush, NULL))
 			evtimer_add(x->flush, &tv);
@@ -346,36 +323,12 @@ recv_next(struct ftp_session *s)
 
 /* RETR over TLS: chunks read by jobs */
 
-/* Bytes of the file that can be sent: all, or what came from holders. */
-static uint64_t
-xfer_readable(const struct ftp_xfer *x)
-{
-	return (x->remote ? x->avail : x->end);
-}
-
 static void
 read_run(void *arg)
 {
 	struct xfer_job *j = arg;
-	struct ftp_xfer *x = j->x;
-	struct evbuffer_iovec v;
-	uint64_t want = xfer_readable(x) - x->off;
-	ssize_t n;
 
-	if (want > TLS_READ_CHUNK)
-		want = TLS_READ_CHUNK;
-	if (evbuffer_reserve_space(x->out, (ev_ssize_t)want, &v, 1) < 1) {
-		j->rc = -ENOMEM;
-		return;
-	}
-	n = pread(x->fd, v.iov_base, (size_t)want, (off_t)x->off);
-	if (n <= 0) {
-		j->rc = n < 0 ? -errno : -EIO;	/* shrank under us */
-		return;
-	}
-	v.iov_len = (size_t)n;
-	evbuffer_commit_space(x->out, &v, 1);
-	x->off += (uint64_t)n;
+	fs_read_run(&j->rd);
 }
 
 static void
@@ -383,56 +336,50 @@ read_done(void *arg)
 {
 	struct xfer_job *j = arg;
 	struct ftp_session *s = j->s;
+	struct fs_read rd = j->rd;
 	struct ftp_xfer *x;
-	int rc = j->rc;
 
-	if ((x = xfer_job_end(j)) == NULL)
+	if ((x = xfer_job_end(j)) == NULL) {
+		fs_read_discard(&rd);
 		return;
-	if (rc < 0) {
+	}
+	if (rd.rc < 0) {
+		fs_read_discard(&rd);
 		ftp_xfer_finish(s, 451, "Read error; transfer aborted.");
 		return;
 	}
-	x->bytes += evbuffer_get_length(x->out);
-	bufferevent_write_buffer(s->data.bev, x->out);
+	x->bytes +=
+	    fs_read_finish(&rd, &x->rd, bufferevent_get_output(s->data.bev));
+}
+
+/* One read job; it carries copies of what it reads. */
+static int
+read_job(struct ftp_session *s, struct ftp_xfer *x)
+{
+	struct xfer_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (-ENOMEM);
+	j->s = s;
+	j->x = x;
+	if (fs_read_prepare(&j->rd, &x->rd, TLS_READ_CHUNK) < 0 ||
+	    work_submit(s->srv->o.pool, read_run, read_done, j) < 0) {
+		fs_read_discard(&j->rd);
+		free(j);
+		return (-ENOMEM);
+	}
+	s->jobs++;
+	x->job_running = true;
+	return (0);
 }
 
 /* Data connection events */
-
-/* Plain RETR: the readable bytes go out with sendfile(2). */
-static int
-send_file_part(struct ftp_session *s, struct ftp_xfer *x)
-{
-	struct evbuffer *out = bufferevent_get_output(s->data.bev);
-	uint64_t upto = xfer_readable(x);
-	int fd = x->fd;
-
-	SHOAL_ASSERT(x->fd >= 0 && x->off < upto && s->data.ready);
-	/* The evbuffer owns the fd it is given; a remote file's stays. */
-	if (x->remote && (fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return (-errno);
-	if (evbuffer_add_file(out, fd, (ev_off_t)x->off,
-	    (ev_off_t)(upto - x->off)) < 0)
-		return (-EIO);
-	if (!x->remote)
-		x->fd = -1;
-	x->bytes += upto - x->off;
-	x->off = upto;
-	return (0);
-}
 
 void
 ftp_xfer_remote_ready(void *arg)
 {
 	struct ftp_xfer *x = arg;
-	uint64_t size;
-	int fd = x->ops->avail(x->remote, &x->avail, &size);
 
-	if (x->fd < 0 && fd >= 0 &&
-	    (x->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		if (x->s)
-			ftp_xfer_finish(x->s, 451, "Out of file descriptors.");
-		return;
-	}
 	if (x->s && x->started)
 		send_more(x->s);
 }
@@ -445,8 +392,8 @@ ftp_xfer_remote_failed(void *arg, const char *why)
 
 	if (x->s == NULL)
 		return;
-	log_info("ftp: %s: reading from the holders failed: %s",
-	    x->s->peer_str, why);
+	log_info("ftp: %s: reading from the holders failed: %s", x->s->peer_str,
+		 why);
 	snprintf(msg, sizeof(msg), "Transfer aborted: %s.", why);
 	ftp_xfer_finish(x->s, 451, msg);
 }
@@ -457,23 +404,29 @@ send_more(struct ftp_session *s)
 	struct ftp_xfer *x = s->xfer;
 	struct evbuffer *out = bufferevent_get_output(s->data.bev);
 
-	if (x->kind == XFER_SEND_FILE && x->off < x->end) {
+	uint64_t sent;
+
+	if (x->kind == XFER_SEND_FILE && !fs_reader_done(&x->rd)) {
 		/* Otherwise wait: the next bytes are still on their way
 		 * from the holders, or being read. */
-		if (x->off >= xfer_readable(x) || x->job_running)
+		if (fs_reader_ready_bytes(&x->rd) == 0 || x->job_running)
 			return;
-		if (x->out) {
-			if (xfer_job(s, x, read_run, read_done) < 0)
+		if (s->prot_p) {
+			/* TLS needs the bytes in memory: read in chunks. */
+			if (read_job(s, x) < 0)
 				ftp_xfer_finish(s, 451, "Server busy.");
-		} else if (send_file_part(s, x) < 0)
+		} else if (fs_reader_send(&x->rd, out, &sent) < 0)
 			ftp_xfer_finish(s, 451, "Read error.");
+		else
+			x->bytes += sent;
 		return;
 	}
 	if (evbuffer_get_length(out) == 0 && !x->job_running) {
 		log_info("ftp: %s sent %llu bytes", s->peer_str,
-		    (unsigned long long)x->bytes);
-		ftp_xfer_finish(s, 226, x->ok_reply[0] ? x->ok_reply :
-		    "Transfer complete.");
+			 (unsigned long long)x->bytes);
+		ftp_xfer_finish(s, 226,
+				x->ok_reply[0] ? x->ok_reply
+					       : "Transfer complete.");
 	}
 }
 
@@ -512,9 +465,11 @@ data_event(struct bufferevent *bev, short what, void *arg)
 		if (ssl && s->srv->o.cfg->ftp_tls_require_reuse &&
 		    !SSL_session_reused(ssl)) {
 			log_info("ftp: %s data connection did not resume the "
-			    "TLS session", s->peer_str);
-			ftp_xfer_finish(s, 522, "TLS session of data "
-			    "connection not resumed.");
+				 "TLS session",
+				 s->peer_str);
+			ftp_xfer_finish(s, 522,
+					"TLS session of data "
+					"connection not resumed.");
 			return;
 		}
 		s->data.ready = true;
@@ -537,16 +492,18 @@ data_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		ftp_xfer_finish(s, 426, "Data connection timed out; transfer "
-		    "aborted.");
+		ftp_xfer_finish(s, 426,
+				"Data connection timed out; transfer "
+				"aborted.");
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (!s->data.ready)
 			ftp_xfer_finish(s, 425, "Can't open data connection.");
 		else
-			ftp_xfer_finish(s, 426, "Connection closed; transfer "
-			    "aborted.");
+			ftp_xfer_finish(s, 426,
+					"Connection closed; transfer "
+					"aborted.");
 	}
 }
 
@@ -556,7 +513,7 @@ data_attach(struct ftp_session *s)
 {
 	struct ftp_data *d = &s->data;
 	const struct cfg *c = s->srv->o.cfg;
-	struct timeval tv = { c->ftp_idle_timeout, 0 };
+	struct timeval tv = {c->ftp_idle_timeout, 0};
 	SSL *ssl;
 
 	/* An accepted or connected socket, not yet wrapped. */
@@ -567,28 +524,28 @@ data_attach(struct ftp_session *s)
 			ftp_xfer_finish(s, 425, "TLS unavailable.");
 			return;
 		}
-		SSL_set_session_id_context(ssl, s->sid_ctx,
-		    sizeof(s->sid_ctx));
+		SSL_set_session_id_context(ssl, s->sid_ctx, sizeof(s->sid_ctx));
 		/*
 		 * No session tickets on data connections: the client has the
 		 * control connection's, and a ticket written after an upload's
 		 * last byte meets a socket the client already closed.
 		 */
 		SSL_set_num_tickets(ssl, 0);
-		d->bev = bufferevent_openssl_socket_new(s->srv->o.base, d->fd,
-		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		d->bev = bufferevent_openssl_socket_new(
+		    s->srv->o.base, d->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
 		if (d->bev)
 			bufferevent_openssl_set_allow_dirty_shutdown(d->bev, 1);
 		else
 			SSL_free(ssl);
 	} else
 		d->bev = bufferevent_socket_new(s->srv->o.base, d->fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+						BEV_OPT_CLOSE_ON_FREE);
 	if (d->bev == NULL) {
 		ftp_xfer_finish(s, 425, "Can't open data connection.");
 		return;
 	}
-	d->fd = -1;	/* the bufferevent owns it */
+	d->fd = -1; /* the bufferevent owns it */
 	bufferevent_setcb(d->bev, data_read, data_write, data_event, s);
 	bufferevent_set_timeouts(d->bev, &tv, &tv);
 	/* libevent reads 16 KiB at a time unless told otherwise. */
@@ -607,7 +564,6 @@ static void
 xfer_flow(struct ftp_session *s)
 {
 	struct ftp_xfer *x = s->xfer;
-	struct evbuffer *out = bufferevent_get_output(s->data.bev);
 
 	/* Bytes flow once per transfer, on a connection that is ready. */
 	SHOAL_ASSERT(x != NULL && x->s == s && !x->started && s->data.ready);
@@ -619,18 +575,9 @@ xfer_flow(struct ftp_session *s)
 		send_more(s);
 		break;
 	case XFER_SEND_FILE:
-		if (s->prot_p) {
-			/* TLS needs the bytes in memory: read in chunks. */
-			if ((x->out = evbuffer_new()) == NULL) {
-				ftp_xfer_finish(s, 451, "Out of memory.");
-				return;
-			}
+		if (s->prot_p)
 			bufferevent_setwatermark(s->data.bev, EV_WRITE,
-			    TLS_READ_CHUNK / 4, 0);
-			send_more(s);
-			return;
-		}
-		(void)out;
+						 TLS_READ_CHUNK / 4, 0);
 		send_more(s);
 		break;
 	case XFER_RECV:
@@ -666,16 +613,16 @@ data_connect(struct ftp_session *s)
 	int fd;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd < 0 || (connect(fd, sa, addr_len(sa)) < 0 &&
-	    errno != EINPROGRESS)) {
+		    0);
+	if (fd < 0 ||
+	    (connect(fd, sa, addr_len(sa)) < 0 && errno != EINPROGRESS)) {
 		if (fd >= 0)
 			close(fd);
 		ftp_xfer_finish(s, 425, "Can't open data connection.");
 		return;
 	}
-	d->connect_ev = event_new(s->srv->o.base, fd, EV_WRITE, on_connected,
-	    s);
+	d->connect_ev =
+	    event_new(s->srv->o.base, fd, EV_WRITE, on_connected, s);
 	if (d->connect_ev == NULL || event_add(d->connect_ev, NULL) < 0) {
 		close(fd);
 		ftp_xfer_finish(s, 425, "Can't open data connection.");
@@ -710,7 +657,7 @@ ftp_xfer_start(struct ftp_session *s, struct ftp_xfer *x, const char *opening)
 
 static void
 on_data_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int socklen, void *arg)
+	       struct sockaddr *sa, int socklen, void *arg)
 {
 	struct ftp_session *s = arg;
 	char who[ADDR_STR_MAX];
@@ -719,7 +666,7 @@ on_data_accept(struct evconnlistener *l, evutil_socket_t fd,
 	/* SECURITY: only the client itself may connect to its data port. */
 	if (!addr_same_host(sa, (struct sockaddr *)&s->peer)) {
 		log_warnx("ftp: %s: refused data connection from %s",
-		    s->peer_str, addr_str(sa, who));
+			  s->peer_str, addr_str(sa, who));
 		close(fd);
 		return;
 	}
@@ -740,18 +687,22 @@ pasv_listen(struct ftp_session *s, struct sockaddr_storage *ss)
 
 	if (srv->pasv_lo == 0) {
 		addr_set_port((struct sockaddr *)ss, 0);
-		return (evconnlistener_new_bind(srv->o.base, on_data_accept, s,
+		return (evconnlistener_new_bind(
+		    srv->o.base, on_data_accept, s,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 8,
-		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss)));
+		    (struct sockaddr *)ss,
+		    (int)addr_len((struct sockaddr *)ss)));
 	}
 	span = srv->pasv_hi - srv->pasv_lo + 1;
 	for (i = 0; i < span; i++) {
 		port = srv->pasv_next;
 		srv->pasv_next = port >= srv->pasv_hi ? srv->pasv_lo : port + 1;
 		addr_set_port((struct sockaddr *)ss, port);
-		l = evconnlistener_new_bind(srv->o.base, on_data_accept, s,
+		l = evconnlistener_new_bind(
+		    srv->o.base, on_data_accept, s,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 8,
-		    (struct sockaddr *)ss, (int)addr_len((struct sockaddr *)ss));
+		    (struct sockaddr *)ss,
+		    (int)addr_len((struct sockaddr *)ss));
 		if (l)
 			return (l);
 	}
@@ -777,19 +728,19 @@ ftp_cmd_pasv(struct ftp_session *s, bool extended)
 		return;
 	}
 	getsockname(evconnlistener_get_fd(s->data.lev), (struct sockaddr *)&ss,
-	    &len);
+		    &len);
 	port = addr_port((struct sockaddr *)&ss);
 	if (extended) {
 		ftp_reply(s, 229, "Entering Extended Passive Mode (|||%u|)",
-		    port);
+			  port);
 		return;
 	}
-	sin = (struct sockaddr_in *)(s->srv->has_pasv_addr ?
-	    &s->srv->pasv_addr : &ss);
+	sin = (struct sockaddr_in *)(s->srv->has_pasv_addr ? &s->srv->pasv_addr
+							   : &ss);
 	a = ntohl(sin->sin_addr.s_addr);
-	ftp_reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%u,%u).",
-	    a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, port >> 8,
-	    port & 255);
+	ftp_reply(s, 227, "Entering Passive Mode (%u,%u,%u,%u,%u,%u).", a >> 24,
+		  (a >> 16) & 255, (a >> 8) & 255, a & 255, port >> 8,
+		  port & 255);
 }
 
 void
@@ -799,18 +750,18 @@ ftp_cmd_port(struct ftp_session *s, const struct ftp_request *req)
 	int rc;
 
 	ftp_data_close(s);
-	rc = req->verb == FTP_PORT ? ftp_parse_port(req->arg, &ss) :
-	    ftp_parse_eprt(req->arg, &ss);
+	rc = req->verb == FTP_PORT ? ftp_parse_port(req->arg, &ss)
+				   : ftp_parse_eprt(req->arg, &ss);
 	if (rc < 0) {
 		ftp_reply(s, 501, "Bad address.");
 		return;
 	}
 	/* SECURITY: no bouncing to other hosts or privileged ports. */
 	if (!addr_same_host((struct sockaddr *)&ss,
-	    (struct sockaddr *)&s->peer) ||
+			    (struct sockaddr *)&s->peer) ||
 	    addr_port((struct sockaddr *)&ss) < 1024) {
 		log_warnx("ftp: %s: refused PORT to another host or port",
-		    s->peer_str);
+			  s->peer_str);
 		ftp_reply(s, 500, "Illegal PORT command.");
 		return;
 	}

@@ -1,79 +1,38 @@
 /*
  * ftp_files: commands that read or change the store.  Each becomes one job
- * (struct file_job) whose run half calls store on a pool thread and whose
- * done half answers on the loop, or starts the transfer it prepared.
+ * (struct file_job) whose run half calls front/fsview.h on a pool thread
+ * and whose done half answers on the loop, or starts the transfer it
+ * prepared.
  */
 #include "front/ftp/ftp.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "base/log.h"
-#include "store/store.h"
+#include "front/fsview.h"
 #include "front/ingest.h"
-#include "store/upload.h"
+#include "store/hash.h"
 
 struct file_job {
-	struct ftp_session	*s;
-	struct store		*store;
-	enum ftp_verb		 verb;
-	char			 path[PATH_LEN_MAX + 1];
-	char			 path2[PATH_LEN_MAX + 1];
-	uint64_t		 rest;
-	int			 rc;
-	struct stat		 st;
-	struct file_meta	 meta;
-	int			 fd;
-	struct upload		*up;
-};
-
-/* A free name for STOU: the requested one, else NAME.1, NAME.2, ... */
-static int
-unique_name(struct file_job *j)
-{
-	char base[PATH_LEN_MAX + 1];
-	struct stat st;
-	unsigned i;
+	struct ftp_session *s;
+	struct store *store;
+	enum ftp_verb verb;
+	char path[PATH_LEN_MAX + 1];
+	char path2[PATH_LEN_MAX + 1];
+	uint64_t rest;
 	int rc;
-
-	memcpy(base, j->path, sizeof(base));
-	for (i = 0; i < 1000; i++) {
-		if (i > 0 && str_fmt(j->path, sizeof(j->path), "%s.%u", base,
-		    i) < 0)
-			return (-ENAMETOOLONG);
-		rc = store_stat(j->store, j->path, &st);
-		if (rc == -ENOENT)
-			return (0);
-		if (rc < 0)
-			return (rc);
-	}
-	return (-EEXIST);
-}
-
-/* The target of an upload must be a file (or nothing) in a folder. */
-static int
-check_upload_target(struct file_job *j)
-{
-	const char *name;
-	struct stat st;
-	int dfd, rc;
-
-	if ((dfd = store_open_parent(j->store, j->path, &name)) < 0)
-		return (dfd);
-	close(dfd);
-	rc = store_stat(j->store, j->path, &st);
-	if (rc == 0 && S_ISDIR(st.st_mode))
-		return (-EISDIR);
-	return (rc == -ENOENT || rc == 0 ? 0 : rc);
-}
+	struct fs_entry e;
+	struct file_meta meta;
+	struct fs_file f;
+	struct upload *up;
+};
 
 static void
 file_run(void *arg)
@@ -87,64 +46,52 @@ file_run(void *arg)
 	case FTP_XCWD:
 	case FTP_CDUP:
 	case FTP_XCUP:
-		j->rc = store_stat(st, j->path, &j->st);
-		if (j->rc == 0 && !S_ISDIR(j->st.st_mode))
+		/* A folder, or a link to one inside: it is followed. */
+		j->rc = fs_stat_target(st, j->path, &j->e);
+		if (j->rc == 0 && j->e.type != FS_DIR)
 			j->rc = -ENOTDIR;
 		break;
 	case FTP_MKD:
 	case FTP_XMKD:
-		j->rc = store_mkdir(st, j->path);
+		j->rc = fs_mkdir(st, j->path);
 		break;
 	case FTP_RMD:
 	case FTP_XRMD:
-		j->rc = store_rmdir(st, j->path);
+		j->rc = fs_rmdir(st, j->path);
 		break;
 	case FTP_DELE:
-		j->rc = store_unlink(st, j->path);
+		j->rc = fs_unlink(st, j->path);
 		break;
 	case FTP_RNFR:
 	case FTP_SIZE:
 	case FTP_MDTM:
-		j->rc = store_stat(st, j->path, &j->st);
-		if (j->rc == 0 && j->verb != FTP_RNFR &&
-		    !S_ISREG(j->st.st_mode))
+		j->rc = fs_stat_target(st, j->path, &j->e);
+		if (j->rc == 0 && j->verb != FTP_RNFR && j->e.type != FS_FILE)
 			j->rc = -ENOENT;
 		break;
 	case FTP_RNTO:
-		j->rc = store_rename(st, j->path2, j->path);
+		j->rc = fs_rename(st, j->path2, j->path);
 		break;
 	case FTP_HASH:
-		j->rc = store_meta(st, j->path, &j->meta);
+		j->rc = fs_meta(st, j->path, &j->meta);
 		break;
 	case FTP_RETR:
-		j->fd = store_openat(st, j->path, O_RDONLY, 0);
-		if (j->fd == -ENOENT && store_is_remote(st, j->path)) {
-			j->rc = -EREMOTE;	/* held by other nodes */
-			break;
-		}
-		if (j->fd < 0) {
-			j->rc = j->fd;
-			break;
-		}
-		if (fstat(j->fd, &j->st) < 0)
-			j->rc = store_errno(errno);
-		else if (!S_ISREG(j->st.st_mode))
-			j->rc = -EISDIR;
-		else if (j->rest > (uint64_t)j->st.st_size)
+		j->rc = fs_open(st, j->path, 0, &j->f);
+		if (j->rc == 0 && j->rest > j->f.size)
 			j->rc = -EINVAL;
 		break;
 	case FTP_STOU:
-		if ((j->rc = unique_name(j)) < 0)
+		if ((j->rc = fs_unique_name(st, j->path, sizeof(j->path))) < 0)
 			break;
 		/* FALLTHROUGH */
 	case FTP_STOR:
 	case FTP_APPE:
-		if ((j->rc = check_upload_target(j)) < 0)
-			break;
-		mode = j->verb == FTP_APPE ? UPLOAD_APPEND :
-		    j->verb == FTP_STOU ? UPLOAD_UNIQUE :
-		    j->rest ? UPLOAD_RESUME : UPLOAD_NEW;
-		j->rc = upload_begin(st, j->path, mode, j->rest, &j->up);
+		mode = j->verb == FTP_APPE   ? UPLOAD_APPEND
+		       : j->verb == FTP_STOU ? UPLOAD_UNIQUE
+		       : j->rest	     ? UPLOAD_RESUME
+					     : UPLOAD_NEW;
+		j->rc =
+		    fs_write_begin(st, j->path, mode, j->rest, NULL, &j->up);
 		break;
 	default:
 		j->rc = -EINVAL;
@@ -158,18 +105,16 @@ start_retr(struct ftp_session *s, struct file_job *j)
 	char msg[PATH_LEN_MAX + 96];
 
 	if (x == NULL) {
-		close(j->fd);
-		j->fd = -1;
 		ftp_reply(s, 451, "Out of memory.");
 		ftp_session_resume(s);
 		return;
 	}
-	x->fd = j->fd;
-	j->fd = -1;
-	x->off = j->rest;
-	x->end = (uint64_t)j->st.st_size;
-	snprintf(msg, sizeof(msg), "Opening BINARY mode data connection for "
-	    "/%s (%llu bytes).", j->path, (unsigned long long)x->end);
+	fs_reader_local(&x->rd, j->f.fd, j->rest, j->f.size);
+	j->f.fd = -1;
+	snprintf(msg, sizeof(msg),
+		 "Opening BINARY mode data connection for "
+		 "/%s (%llu bytes).",
+		 j->path, (unsigned long long)j->f.size);
 	snprintf(x->ok_reply, sizeof(x->ok_reply), "Transfer complete.");
 	ftp_xfer_start(s, x, msg);
 }
@@ -178,7 +123,6 @@ start_retr(struct ftp_session *s, struct file_job *j)
 static void
 start_remote_retr(struct ftp_session *s, struct file_job *j)
 {
-	const struct remote_reads *ops = s->srv->o.remote;
 	struct ftp_xfer *x = ftp_xfer_new(XFER_SEND_FILE);
 	char msg[PATH_LEN_MAX + 96], why[256] = "";
 	uint64_t size;
@@ -189,9 +133,9 @@ start_remote_retr(struct ftp_session *s, struct file_job *j)
 		ftp_session_resume(s);
 		return;
 	}
-	x->ops = ops;
-	rc = ops->open(ops->arg, j->path, ftp_xfer_remote_ready,
-	    ftp_xfer_remote_failed, x, &x->remote, why, sizeof(why));
+	rc = fs_reader_remote(&x->rd, s->srv->o.remote, j->path,
+			      ftp_xfer_remote_ready, ftp_xfer_remote_failed, x,
+			      &size, why, sizeof(why));
 	if (rc < 0) {
 		ftp_xfer_free(x);
 		if (rc == -EHOSTUNREACH)
@@ -201,17 +145,17 @@ start_remote_retr(struct ftp_session *s, struct file_job *j)
 		ftp_session_resume(s);
 		return;
 	}
-	(void)ops->avail(x->remote, &x->avail, &size);
 	if (j->rest > size) {
 		ftp_xfer_free(x);
 		ftp_reply_errno(s, -EINVAL, "RETR");
 		ftp_session_resume(s);
 		return;
 	}
-	x->off = j->rest;
-	x->end = size;
-	snprintf(msg, sizeof(msg), "Opening BINARY mode data connection for "
-	    "/%s (%llu bytes).", j->path, (unsigned long long)x->end);
+	fs_reader_range(&x->rd, j->rest, size);
+	snprintf(msg, sizeof(msg),
+		 "Opening BINARY mode data connection for "
+		 "/%s (%llu bytes).",
+		 j->path, (unsigned long long)size);
 	snprintf(x->ok_reply, sizeof(x->ok_reply), "Transfer complete.");
 	ftp_xfer_start(s, x, msg);
 }
@@ -230,7 +174,7 @@ start_store(struct ftp_session *s, struct file_job *j)
 		return;
 	}
 	{
-		struct ingest_cbs cbs = { ftp_ingest_drained, ftp_ingest_done };
+		struct ingest_cbs cbs = {ftp_ingest_drained, ftp_ingest_done};
 
 		x->path = strdup(upload_path(j->up));
 		x->ing = ingest_new(s->srv->o.pool, j->up, &cbs, s);
@@ -248,12 +192,12 @@ start_store(struct ftp_session *s, struct file_job *j)
 	if (j->verb == FTP_STOU) {
 		snprintf(msg, sizeof(msg), "FILE: %s", path_base(j->path));
 		snprintf(x->ok_reply, sizeof(x->ok_reply),
-		    "Transfer complete (unique file name: %s).",
-		    path_base(j->path));
+			 "Transfer complete (unique file name: %s).",
+			 path_base(j->path));
 	} else {
 		snprintf(msg, sizeof(msg), "Ok to send data.");
 		snprintf(x->ok_reply, sizeof(x->ok_reply),
-		    "Transfer complete.");
+			 "Transfer complete.");
 	}
 	ftp_xfer_start(s, x, msg);
 }
@@ -268,21 +212,23 @@ file_done(void *arg)
 	time_t t;
 
 	if (!ftp_job_release(s)) {
-		if (j->fd >= 0)
-			close(j->fd);
+		if (j->f.fd >= 0)
+			close(j->f.fd);
 		if (j->up)
 			upload_abort(j->up);
 		free(j);
 		return;
 	}
-	if (j->rc == -EREMOTE && j->verb == FTP_RETR && s->srv->o.remote) {
-		start_remote_retr(s, j);
-		free(j);
-		return;
+	if (j->rc == 0 && j->verb == FTP_RETR && j->f.remote) {
+		if (s->srv->o.remote) {
+			start_remote_retr(s, j);
+			free(j);
+			return;
+		}
+		j->rc = -ENOENT;
 	}
 	if (j->rc < 0) {
-		ftp_reply_errno(s, j->rc == -EREMOTE ? -ENOENT : j->rc,
-		    ftp_verb_name(j->verb));
+		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
 		goto out;
 	}
 	switch (j->verb) {
@@ -311,26 +257,26 @@ file_done(void *arg)
 	case FTP_RNFR:
 		free(s->rnfr);
 		s->rnfr = strdup(j->path);
-		ftp_reply(s, s->rnfr ? 350 : 451, s->rnfr ?
-		    "Ready for RNTO." : "Out of memory.");
+		ftp_reply(s, s->rnfr ? 350 : 451,
+			  s->rnfr ? "Ready for RNTO." : "Out of memory.");
 		break;
 	case FTP_RNTO:
 		ftp_reply(s, 250, "Rename successful.");
 		break;
 	case FTP_SIZE:
-		ftp_reply(s, 213, "%llu", (unsigned long long)j->st.st_size);
+		ftp_reply(s, 213, "%llu", (unsigned long long)j->e.size);
 		break;
 	case FTP_MDTM:
-		t = j->st.st_mtim.tv_sec;
+		t = j->e.mtime;
 		gmtime_r(&t, &tm);
-		ftp_reply(s, 213, "%04d%02d%02d%02d%02d%02d",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec);
+		ftp_reply(s, 213, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
+			  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			  tm.tm_sec);
 		break;
 	case FTP_HASH:
 		hash_hex(j->meta.sha256, hex);
 		ftp_reply(s, 213, "SHA-256 0-%llu %s /%s",
-		    (unsigned long long)j->meta.size, hex, j->path);
+			  (unsigned long long)j->meta.size, hex, j->path);
 		break;
 	case FTP_RETR:
 		/* ftp_xfer_start resumes the session. */
@@ -347,8 +293,8 @@ file_done(void *arg)
 		break;
 	}
 out:
-	if (j->fd >= 0)
-		close(j->fd);
+	if (j->f.fd >= 0)
+		close(j->f.fd);
 	free(j);
 	ftp_session_resume(s);
 }
@@ -357,9 +303,16 @@ static bool
 is_write(enum ftp_verb v)
 {
 	switch (v) {
-	case FTP_STOR: case FTP_APPE: case FTP_STOU: case FTP_DELE:
-	case FTP_RNFR: case FTP_RNTO: case FTP_MKD: case FTP_XMKD:
-	case FTP_RMD: case FTP_XRMD:
+	case FTP_STOR:
+	case FTP_APPE:
+	case FTP_STOU:
+	case FTP_DELE:
+	case FTP_RNFR:
+	case FTP_RNTO:
+	case FTP_MKD:
+	case FTP_XMKD:
+	case FTP_RMD:
+	case FTP_XRMD:
 		return (true);
 	default:
 		return (false);
@@ -374,8 +327,9 @@ locked(struct ftp_session *s, const char *path)
 	const struct ftp_server_opts *o = &s->srv->o;
 	char why[512];
 
-	if (o->write_check == NULL || o->write_check(o->write_arg, path,
-	    s->user, s->lock_token, why, sizeof(why)) == 0)
+	if (o->write_check == NULL ||
+	    o->write_check(o->write_arg, path, s->user, s->lock_token, why,
+			   sizeof(why)) == 0)
 		return (false);
 	ftp_reply(s, 450, "%s", why);
 	return (true);
@@ -389,14 +343,27 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	char rnd[8];
 	bool xfer;
 
-	xfer = r.verb == FTP_RETR || r.verb == FTP_STOR ||
-	    r.verb == FTP_APPE || r.verb == FTP_STOU;
+	xfer = r.verb == FTP_RETR || r.verb == FTP_STOR || r.verb == FTP_APPE ||
+	       r.verb == FTP_STOU;
 	switch (r.verb) {
-	case FTP_CWD: case FTP_XCWD: case FTP_MKD: case FTP_XMKD:
-	case FTP_RMD: case FTP_XRMD: case FTP_DELE: case FTP_RNFR:
-	case FTP_RNTO: case FTP_SIZE: case FTP_MDTM: case FTP_HASH:
-	case FTP_RETR: case FTP_STOR: case FTP_APPE: case FTP_STOU:
-	case FTP_CDUP: case FTP_XCUP:
+	case FTP_CWD:
+	case FTP_XCWD:
+	case FTP_MKD:
+	case FTP_XMKD:
+	case FTP_RMD:
+	case FTP_XRMD:
+	case FTP_DELE:
+	case FTP_RNFR:
+	case FTP_RNTO:
+	case FTP_SIZE:
+	case FTP_MDTM:
+	case FTP_HASH:
+	case FTP_RETR:
+	case FTP_STOR:
+	case FTP_APPE:
+	case FTP_STOU:
+	case FTP_CDUP:
+	case FTP_XCUP:
 		break;
 	default:
 		ftp_reply(s, 502, "Command not supported here.");
@@ -431,7 +398,7 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	j->s = s;
 	j->store = s->srv->o.store;
 	j->verb = r.verb;
-	j->fd = -1;
+	j->f.fd = -1;
 	j->rest = s->rest;
 	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
 		free(j);
@@ -448,8 +415,8 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 		free(s->rnfr);
 		s->rnfr = NULL;
 	}
-	if (is_write(r.verb) && (locked(s, j->path) || (r.verb == FTP_RNTO &&
-	    locked(s, j->path2)))) {
+	if (is_write(r.verb) && (locked(s, j->path) ||
+				 (r.verb == FTP_RNTO && locked(s, j->path2)))) {
 		free(j);
 		return;
 	}

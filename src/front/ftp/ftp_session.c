@@ -199,45 +199,36 @@ ftp_quote_path(const char *path, char *out)
 	return (out);
 }
 
+/* The one fs_err -> reply table of the FTP front end. */
+static const struct {
+	int		 code;
+	const char	*text;
+} fs_replies[FS_ERR_COUNT] = {
+	[FS_OK] = { 250, "done" },
+	[FS_ENOENT] = { 550, "no such file or directory" },
+	[FS_NOTDIR] = { 550, "not a directory" },
+	[FS_ISDIR] = { 550, "is a directory" },
+	[FS_EXISTS] = { 550, "already exists" },
+	[FS_NOTEMPTY] = { 550, "directory not empty" },
+	[FS_NAMETOOLONG] = { 553, "name too long" },
+	[FS_INVALID] = { 550, "not allowed" },
+	[FS_NOSPACE] = { 452, "insufficient storage space" },
+	[FS_TOOBIG] = { 552, "file too large" },
+	[FS_DENIED] = { 550, "permission denied" },
+	[FS_BUSY] = { 450, "busy, try again" },
+	[FS_LOCKED] = { 450, "locked" },
+	[FS_STALE] = { 450, "changed meanwhile, try again" },
+	[FS_UNAVAILABLE] = { 450, "no live copy is reachable" },
+	[FS_NOMEM] = { 451, "out of memory" },
+	[FS_IO] = { 451, "local error in processing" },
+};
+
 int
 ftp_reply_errno(struct ftp_session *s, int err, const char *what)
 {
-	switch (-err) {
-	case ENOSPC:
-	case EDQUOT:
-		ftp_reply(s, 452, "%s: insufficient storage space.", what);
-		break;
-	case EFBIG:
-		ftp_reply(s, 552, "%s: file too large.", what);
-		break;
-	case EIO:
-		ftp_reply(s, 451, "%s: local error in processing.", what);
-		break;
-	case ENOENT:
-		ftp_reply(s, 550, "%s: no such file or directory.", what);
-		break;
-	case EEXIST:
-		ftp_reply(s, 550, "%s: already exists.", what);
-		break;
-	case ENOTEMPTY:
-		ftp_reply(s, 550, "%s: directory not empty.", what);
-		break;
-	case ENOTDIR:
-		ftp_reply(s, 550, "%s: not a directory.", what);
-		break;
-	case EISDIR:
-		ftp_reply(s, 550, "%s: is a directory.", what);
-		break;
-	case ENAMETOOLONG:
-		ftp_reply(s, 553, "%s: name too long.", what);
-		break;
-	case EINVAL:
-		ftp_reply(s, 550, "%s: not allowed.", what);
-		break;
-	default:
-		ftp_reply(s, 550, "%s: permission denied.", what);
-		break;
-	}
+	enum fs_err e = fs_err_of(err);
+
+	ftp_reply(s, fs_replies[e].code, "%s: %s.", what, fs_replies[e].text);
 	return (err);
 }
 

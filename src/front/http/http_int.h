@@ -1,6 +1,10 @@
 /*
- * http_int: what http_server.c (connections, parsing, auth, responses) and
- * http_api.c (the routes) share.
+ * http_int: what the files of the HTTP front end share:
+ *   http_server.c  connections, parsing, auth, responses
+ *   http_api.c     the table of routes and what the handlers share
+ *   http_files.c   the files API (/v1/files, /v1/list, mkdir, move)
+ *   http_ctl.c     the control plane (status, peers, bye, send, locks,
+ *                  pins, the tracker's listing, metrics)
  */
 #ifndef SHOAL_FRONT_HTTP_INT_H
 #define SHOAL_FRONT_HTTP_INT_H
@@ -14,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "front/auth.h"
+#include "front/fsview.h"
 #include "front/http/http.h"
 #include "front/http/http_parse.h"
 #include "net/addr.h"
@@ -60,12 +65,7 @@ struct http_conn {
 	struct ingest		*ing;
 	bool			 created;	/* PUT made a new file */
 	bool			 awaited;	/* GET waited for a fetch */
-	/* a file being sent */
-	int			 fd;
-	uint64_t		 off, end;
-	void			*remote;	/* a file streamed from holders */
-	uint64_t		 avail;		/* remote: readable up to */
-	struct evbuffer		*chunk;
+	struct fs_reader	 rd;		/* a file being sent */
 	bool			 reading;	/* a read job runs */
 	unsigned		 jobs;
 	bool			 closing;
@@ -97,9 +97,59 @@ const char *http_status_text(int);
 
 /* http_api.c */
 void	http_route(struct http_conn *);
+/*
+ * Decodes the part of the target after prefix into c->path; answers 400
+ * itself and returns -1 if it is bad (or the root, unless allow_root).
+ */
+int	http_target_path(struct http_conn *, const char *prefix,
+	    bool allow_root);
+/* Answers with the status the fs_err table gives a negative errno. */
+void	http_error_errno(struct http_conn *, int rc);
+/* Reads a JSON body first; true once it is there. */
+bool	http_need_body(struct http_conn *);
+json_t	*http_body_json(struct http_conn *);
+/* A write lock (or a stale fencing token) refuses the write: answered. */
+bool	http_write_refused(struct http_conn *, const char *path);
+
+/* A job over one path: the connection, and slots for what it finds. */
+struct http_pjob {
+	struct http_conn	*c;
+	int			 rc;
+	struct file_meta	 m;
+	struct fs_file		 f;
+	struct upload		*up;
+	json_t			*json;
+	char			 to[PATH_LEN_MAX + 1];
+	bool			 existed;
+	unsigned		 n;		/* entries listed */
+};
+
+struct http_pjob *http_pjob_new(struct http_conn *);
+void	http_pjob_free(struct http_pjob *);
+/* Runs fn on the pool, then done; answers 503 itself if it cannot. */
+void	http_pjob_submit(struct http_conn *, struct http_pjob *,
+	    void (*fn)(void *), void (*done)(void *));
+/* Ends a job; NULL if the connection is gone (the job is freed). */
+struct http_conn *http_pjob_end(struct http_pjob *);
+
+/* Route handlers: http_files.c */
+void	http_route_files(struct http_conn *);
+void	http_route_list(struct http_conn *);
+void	http_route_mkdir(struct http_conn *);
+void	http_route_move(struct http_conn *);
 /* Bytes of a streamed upload arrived (or the body is complete). */
 void	http_upload_more(struct http_conn *);
 /* The file response wants more bytes (output drained below the mark). */
 void	http_send_more(struct http_conn *);
+
+/* Route handlers: http_ctl.c */
+void	http_route_status(struct http_conn *);
+void	http_route_peers(struct http_conn *);
+void	http_route_bye(struct http_conn *);
+void	http_route_send(struct http_conn *);
+void	http_route_metrics(struct http_conn *);
+void	http_route_locks(struct http_conn *);
+void	http_route_pins(struct http_conn *);
+void	http_route_all(struct http_conn *);
 
 #endif

@@ -84,12 +84,7 @@ conn_free(struct http_conn *c)
 		ingest_cancel(c->ing);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->remote)
-		srv->o.ctl.remote->close(c->remote);
-	if (c->chunk)
-		evbuffer_free(c->chunk);
+	fs_reader_release(&c->rd);
 	buf_release(&c->body);
 	event_free(c->reap);
 	event_free(c->timer);
@@ -255,22 +250,13 @@ static void
 finish_request(struct http_conn *c)
 {
 	SHOAL_ASSERT(c->st == CONN_SENDING && !c->reading && !c->closing);
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	if (c->remote) {
-		c->srv->o.ctl.remote->close(c->remote);
-		c->remote = NULL;
-	}
-	if (c->chunk)
-		evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
+	fs_reader_release(&c->rd);
 	if (c->close_after) {
 		http_conn_close(c, "done");
 		return;
 	}
 	/* Kept alive: nothing of the request it answered is left. */
-	SHOAL_ASSERT(c->ing == NULL && c->fd < 0 && c->remote == NULL);
+	SHOAL_ASSERT(c->ing == NULL && c->rd.fd < 0 && c->rd.remote == NULL);
 	c->st = CONN_HEAD;
 	buf_reset(&c->body);
 	c->body_left = 0;
@@ -288,8 +274,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->st != CONN_SENDING || c->closing)
 		return;
-	SHOAL_ASSERT(c->off <= c->end || (c->fd < 0 && c->remote == NULL));
-	if ((c->fd >= 0 || c->remote) && c->off < c->end) {
+	if ((c->rd.fd >= 0 || c->rd.remote) && !fs_reader_done(&c->rd)) {
 		http_send_more(c);
 		return;
 	}
@@ -483,7 +468,7 @@ next_request(struct http_conn *c)
 		return;
 	}
 	/* A new request starts from nothing. */
-	SHOAL_ASSERT(c->ing == NULL && c->fd < 0 && c->remote == NULL &&
+	SHOAL_ASSERT(c->ing == NULL && c->rd.fd < 0 && c->rd.remote == NULL &&
 	    !c->reading);
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(c->timer);
@@ -605,7 +590,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->srv = srv;
-	c->fd = -1;
+	fs_reader_init(&c->rd);
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
 	(void)str_copy(c->host, sizeof(c->host), host);
