@@ -1160,9 +1160,6 @@ sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
 	case WIRE_INDEX:
 		on_index(sy, m, p, h->len);
 		break;
-	case WIRE_BLOCK_REQ:
-		pull_on_block_req(sy, m, p, h->len);
-		break;
 	case WIRE_BLOCK:
 		pull_on_block(sy, m, p, h->len);
 		break;

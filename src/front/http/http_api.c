@@ -128,7 +128,7 @@ submit(struct http_conn *c, struct pjob *j, void (*fn)(void *),
 	c->st = CONN_BUSY;
 	if (http_job(c, fn, done, j) < 0) {
 		pjob_free(j);
-		http_error(c, 503, "busy");
+		http_busy(c);
 	}
 }
 
@@ -428,7 +428,7 @@ http_send_more(struct http_conn *c)
 	if (evbuffer_get_length(out) > HTTP_FILE_CHUNK)
 		return;
 	c->reading = true;
-	if (http_job(c, read_run, read_done, c) < 0) {
+	if (http_job_more(c, read_run, read_done, c) < 0) {
 		c->reading = false;
 		http_conn_close(c, "busy");
 	}
