@@ -613,6 +613,9 @@ bounds_metrics(struct node *n, struct buf *b)
 	    "# HELP shoal_work_queued Jobs waiting for a worker.\n"
 	    "# TYPE shoal_work_queued gauge\n"
 	    "shoal_work_queued %u\n"
+	    "# HELP shoal_work_running Jobs a worker is running.\n"
+	    "# TYPE shoal_work_running gauge\n"
+	    "shoal_work_running %u\n"
 	    "# HELP shoal_work_refused_total Client jobs refused as busy.\n"
 	    "# TYPE shoal_work_refused_total counter\n"
 	    "shoal_work_refused_total %llu\n"
@@ -638,7 +641,7 @@ bounds_metrics(struct node *n, struct buf *b)
 	    "# HELP shoal_peer_links_full Links above that mark.\n"
 	    "# TYPE shoal_peer_links_full gauge\n"
 	    "shoal_peer_links_full %u\n",
-	    ws.queue_max, ws.queued, ws.refused, vs.window, vs.waiting,
+	    ws.queue_max, ws.queued, ws.running, ws.refused, vs.window, vs.waiting,
 	    vs.throttled, (unsigned long long)vs.throttles,
 	    (unsigned long long)n->cfg->peer_out_high_kib * 1024,
 	    members_links_full(n->members)) < 0)
