@@ -175,7 +175,7 @@ def start_with_peer(node, options):
     args = ["--peer", f"127.0.0.1:{peer}"]
     for o in options:
         args += ["-o", o]
-    proc, port, log = node.spawn(directory, args=args, log_level="debug")
+    proc, port, log = node.spawn(directory, args=args)
     wait_for(lambda: probe("127.0.0.1", port), 15, what="FTP listening")
     wait_for(lambda: probe("127.0.0.1", peer), 15, what="peer listening")
     return directory, proc, port, peer, log
