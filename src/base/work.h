@@ -21,8 +21,8 @@
  * queue_max: the node's own work (sync, pulls, serving blocks, repair,
  * scans) and the later jobs of a transfer already under way.  That share
  * above queue_max is bounded by its callers' windows (one or two jobs per
- * transfer, within the session and connection caps; a pull's window per
- * holder; the serve window per member; one index job per link), so a
+ * transfer, within the session and connection caps; at most 64 pulls,
+ * with a window of blocks per holder; the serve window per member), so a
  * crowd of clients cannot starve the cluster, nothing the cluster needs
  * is dropped, and an accepted transfer is not cut halfway.
  */
