@@ -187,7 +187,9 @@ def test_peer_that_does_not_read_is_throttled(node, tmp_path):
     window are unanswered and stops reading blocks for it once its link's
     output is above the mark, so the node's peak RSS grows by far less than
     what was asked; meanwhile FTP and HTTP clients are served, and once the
-    member reads, every block it asked for arrives."""
+    member reads, every block it asked for arrives.  (Like the memory
+    ceiling test, not for the AddressSanitizer build, whose quarantine is
+    what it would measure.)"""
     count, nblocks = 300, 4
     directory, proc, port, peer, log = start_with_peer(node, (
         "peer.serve_window=4", "peer.out_high_kib=4096",
