@@ -641,8 +641,8 @@ bounds_metrics(struct node *n, struct buf *b)
 	    "# HELP shoal_peer_links_full Links above that mark.\n"
 	    "# TYPE shoal_peer_links_full gauge\n"
 	    "shoal_peer_links_full %u\n",
-	    ws.queue_max, ws.queued, ws.running, ws.refused, vs.window, vs.waiting,
-	    vs.throttled, (unsigned long long)vs.throttles,
+	    ws.queue_max, ws.queued, ws.running, ws.refused, vs.window,
+	    vs.waiting, vs.throttled, (unsigned long long)vs.throttles,
 	    (unsigned long long)n->cfg->peer_out_high_kib * 1024,
 	    members_links_full(n->members)) < 0)
 		log_warnx("metrics: out of room");
