@@ -25,6 +25,7 @@
 #include "base/work.h"
 #include "cli/cli.h"
 #include "cluster/members.h"
+#include "cluster/serve.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
 #include "front/auth.h"
@@ -46,6 +47,7 @@ struct node {
 	struct guard		*guard;		/* failed logins, all fronts */
 	struct members		*members;
 	struct sync		*sync;
+	struct serve		*serve;		/* block requests of members */
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;
@@ -594,6 +596,58 @@ learn_replicas(void *arg, unsigned replicas)
 	fclose(f);
 }
 
+/* The limits that keep queues bounded, and how full they are. */
+static void
+bounds_metrics(struct node *n, struct buf *b)
+{
+	struct work_stats ws;
+	struct serve_stats vs;
+
+	work_get_stats(n->pool, &ws);
+	serve_get_stats(n->serve, &vs);
+	if (buf_printf(b,
+	    "# HELP shoal_work_queue_max Jobs that may wait for a worker "
+	    "before client work is refused (work.queue_max).\n"
+	    "# TYPE shoal_work_queue_max gauge\n"
+	    "shoal_work_queue_max %u\n"
+	    "# HELP shoal_work_queued Jobs waiting for a worker.\n"
+	    "# TYPE shoal_work_queued gauge\n"
+	    "shoal_work_queued %u\n"
+	    "# HELP shoal_work_running Jobs a worker is running.\n"
+	    "# TYPE shoal_work_running gauge\n"
+	    "shoal_work_running %u\n"
+	    "# HELP shoal_work_refused_total Client jobs refused as busy.\n"
+	    "# TYPE shoal_work_refused_total counter\n"
+	    "shoal_work_refused_total %llu\n"
+	    "# HELP shoal_serve_window Block requests of a member read at "
+	    "once (peer.serve_window).\n"
+	    "# TYPE shoal_serve_window gauge\n"
+	    "shoal_serve_window %u\n"
+	    "# HELP shoal_serve_waiting Block requests waiting for a window.\n"
+	    "# TYPE shoal_serve_waiting gauge\n"
+	    "shoal_serve_waiting %u\n"
+	    "# HELP shoal_serve_throttled Members not read: too many block "
+	    "requests unanswered.\n"
+	    "# TYPE shoal_serve_throttled gauge\n"
+	    "shoal_serve_throttled %u\n"
+	    "# HELP shoal_serve_throttles_total Times a member was "
+	    "throttled.\n"
+	    "# TYPE shoal_serve_throttles_total counter\n"
+	    "shoal_serve_throttles_total %llu\n"
+	    "# HELP shoal_peer_out_high_bytes A link's output above which it "
+	    "is not read (peer.out_high_kib).\n"
+	    "# TYPE shoal_peer_out_high_bytes gauge\n"
+	    "shoal_peer_out_high_bytes %llu\n"
+	    "# HELP shoal_peer_links_full Links above that mark.\n"
+	    "# TYPE shoal_peer_links_full gauge\n"
+	    "shoal_peer_links_full %u\n",
+	    ws.queue_max, ws.queued, ws.running, ws.refused, vs.window,
+	    vs.waiting, vs.throttled, (unsigned long long)vs.throttles,
+	    (unsigned long long)n->cfg->peer_out_high_kib * 1024,
+	    members_links_full(n->members)) < 0)
+		log_warnx("metrics: out of room");
+}
+
 static void
 ctl_metrics(void *arg, struct buf *b)
 {
@@ -602,6 +656,7 @@ ctl_metrics(void *arg, struct buf *b)
 	uint64_t fin = 0, fout = 0, pin, pout;
 	unsigned sessions = 0;
 
+	bounds_metrics(n, b);
 	sync_get_stats(n->sync, &st);
 	members_counters(n->members, &pin, &pout);
 	if (n->ftp)
@@ -736,6 +791,17 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	mo.heartbeat_ms = n->cfg->peer_heartbeat_ms;
 	mo.dead_after_ms = n->cfg->peer_dead_after_ms;
 	mo.send_limit = (uint64_t)n->cfg->peer_send_limit_kib * 1024;
+	mo.out_high = (size_t)n->cfg->peer_out_high_kib * 1024;
+	{
+		struct serve_opts vo = { .pool = n->pool, .store = &n->store,
+			.window = n->cfg->peer_serve_window };
+
+		if ((n->serve = serve_new(&vo)) == NULL) {
+			(void)str_fmt(err, errlen, "out of memory");
+			return (-ENOMEM);
+		}
+		mo.serve = n->serve;
+	}
 	mo.cbs.on_up = sync_member_up;
 	mo.cbs.on_down = sync_member_down;
 	mo.cbs.on_frame = sync_frame;
@@ -844,6 +910,7 @@ node_run(const char *dir, const struct cfg *c)
 		log_errorx("cannot start worker threads");
 		goto out;
 	}
+	work_set_queue_max(n.pool, c->work_queue_max);
 	if ((n.auth = auth_new(users)) == NULL) {
 		log_errorx("cannot load accounts");
 		goto out;
@@ -897,13 +964,16 @@ node_run(const char *dir, const struct cfg *c)
 out:
 	if (str_fmt(path, sizeof(path), "%s/control", n.priv) == 0)
 		(void)unlink(path);
+	/* Jobs finish before what they use goes away: sessions,
+	 * connections, sync state and the store. */
+	work_pool_drain(n.pool);
 	ftp_server_free(n.ftp);
 	http_server_free(n.http);
-	/* Jobs finish before what they use goes away. */
-	work_pool_free(n.pool);
 	tclient_free(n.tracker);
 	members_free(n.members);
 	sync_free(n.sync);
+	serve_free(n.serve);
+	work_pool_free(n.pool);
 	if (n.space_ev)
 		event_free(n.space_ev);
 	watch_free(n.watch);

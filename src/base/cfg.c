@@ -49,6 +49,9 @@ static const struct cfg_key keys[] = {
 	{ "node", "capacity", CFG_WEIGHT, offsetof(struct cfg, node_capacity),
 	  0, 0, 0, "1", "placement weight with replicas = N: a node of "
 	  "capacity 2 holds twice the files of one of capacity 1" },
+	UINT("work", "queue_max", work_queue_max, 1, 1000000, "256",
+	    "most jobs waiting for a worker thread; past it a new client "
+	    "request is refused as busy (FTP 450/421, HTTP 503)"),
 	STR("ftp", "listen", ftp_listen, "127.0.0.1:2121",
 	    "HOST:PORT for the FTP/FTPS front end, or \"off\""),
 	UINT("ftp", "max_sessions", ftp_max_sessions, 1, 100000, "256",
@@ -87,6 +90,12 @@ static const struct cfg_key keys[] = {
 	    "10000", "a member silent this long is marked dead"),
 	UINT("peer", "send_limit_kib", peer_send_limit_kib, 0, 100000000, "0",
 	    "most KiB/s this node sends to all peers together; 0 = no limit"),
+	UINT("peer", "serve_window", peer_serve_window, 1, 1024, "16",
+	    "block requests of one member read from disk at once; more "
+	    "wait, and past twice this its link is not read"),
+	UINT("peer", "out_high_kib", peer_out_high_kib, 64, 4194304, "65536",
+	    "KiB queued to a member above which its link is not read (and "
+	    "no block served to it) until half of it is sent"),
 	STR("http", "listen", http_listen, "127.0.0.1:8440",
 	    "HOST:PORT of the HTTP endpoint (control and API)"),
 	STR("http", "tls", http_tls, "auto",

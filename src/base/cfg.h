@@ -18,6 +18,8 @@ struct cfg {
 	char		log_level[16];
 	unsigned	workers;
 	double		node_capacity;
+	/* [work] */
+	unsigned	work_queue_max;
 	/* [ftp] */
 	char		ftp_listen[CFG_STR_MAX];
 	unsigned	ftp_max_sessions;
@@ -38,6 +40,8 @@ struct cfg {
 	unsigned	peer_heartbeat_ms;
 	unsigned	peer_dead_after_ms;
 	unsigned	peer_send_limit_kib;
+	unsigned	peer_serve_window;
+	unsigned	peer_out_high_kib;
 	/* [http] */
 	char		http_listen[CFG_STR_MAX];
 	char		http_tls[8];

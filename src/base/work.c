@@ -2,12 +2,15 @@
  * work: the thread pool.  Pool threads take jobs from a FIFO guarded by one
  * mutex; finished jobs go on a second list and an eventfd wakes the loop,
  * which runs their done callbacks.  Invariant: a job is on exactly one of
- * the two lists, or held by exactly one pool thread.
+ * the two lists, or held by exactly one pool thread; nqueued counts the
+ * first list (client work may not grow it past queue_max), nrunning the
+ * jobs held.
  */
 #include "base/work.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -35,7 +38,12 @@ struct work_pool {
 	struct jobq	 queued;
 	struct jobq	 finished;
 	unsigned	 pending;
+	unsigned	 nqueued;
+	unsigned	 nrunning;
+	unsigned	 queue_max;	/* 0: none */
+	unsigned long long refused;
 	int		 stopping;
+	bool		 drained;
 	int		 nthreads;
 	pthread_t	*threads;
 	int		 efd;
@@ -79,9 +87,12 @@ work_thread(void *arg)
 			pthread_cond_wait(&wp->cv, &wp->mu);
 		if ((j = jobq_pop(&wp->queued)) == NULL)
 			break;
+		wp->nqueued--;
+		wp->nrunning++;
 		pthread_mutex_unlock(&wp->mu);
 		j->fn(j->arg);
 		pthread_mutex_lock(&wp->mu);
+		wp->nrunning--;
 		jobq_push(&wp->finished, j);
 		if (write(wp->efd, &one, sizeof(one)) < 0)
 			log_warn("work: eventfd write");
@@ -154,19 +165,30 @@ fail:
 }
 
 void
-work_pool_free(struct work_pool *wp)
+work_pool_drain(struct work_pool *wp)
 {
-	struct job *j;
 	int i;
 
-	if (wp == NULL)
+	if (wp == NULL || wp->drained)
 		return;
 	pthread_mutex_lock(&wp->mu);
 	wp->stopping = 1;
 	pthread_cond_broadcast(&wp->cv);
 	pthread_mutex_unlock(&wp->mu);
+	/* A thread leaves only once the queue is empty. */
 	for (i = 0; i < wp->nthreads; i++)
 		pthread_join(wp->threads[i], NULL);
+	wp->drained = true;
+}
+
+void
+work_pool_free(struct work_pool *wp)
+{
+	struct job *j;
+
+	if (wp == NULL)
+		return;
+	work_pool_drain(wp);
 	while ((j = jobq_pop(&wp->finished)) != NULL)
 		free(j);
 	if (wp->ev)
@@ -179,8 +201,17 @@ work_pool_free(struct work_pool *wp)
 	free(wp);
 }
 
-int
-work_submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg)
+void
+work_set_queue_max(struct work_pool *wp, unsigned max)
+{
+	pthread_mutex_lock(&wp->mu);
+	wp->queue_max = max;
+	pthread_mutex_unlock(&wp->mu);
+}
+
+static int
+submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg,
+    bool client)
 {
 	struct job *j;
 
@@ -190,11 +221,36 @@ work_submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&wp->mu);
+	if (wp->stopping) {
+		pthread_mutex_unlock(&wp->mu);
+		free(j);
+		return (-ESHUTDOWN);
+	}
+	if (client && wp->queue_max > 0 && wp->nqueued >= wp->queue_max) {
+		wp->refused++;
+		pthread_mutex_unlock(&wp->mu);
+		free(j);
+		return (-EBUSY);
+	}
 	jobq_push(&wp->queued, j);
+	wp->nqueued++;
 	wp->pending++;
 	pthread_cond_signal(&wp->cv);
 	pthread_mutex_unlock(&wp->mu);
 	return (0);
+}
+
+int
+work_submit(struct work_pool *wp, work_fn fn, work_fn done, void *arg)
+{
+	return (submit(wp, fn, done, arg, false));
+}
+
+int
+work_submit_client(struct work_pool *wp, work_fn fn, work_fn done,
+    void *arg)
+{
+	return (submit(wp, fn, done, arg, true));
 }
 
 unsigned
@@ -206,4 +262,15 @@ work_pending(struct work_pool *wp)
 	n = wp->pending;
 	pthread_mutex_unlock(&wp->mu);
 	return (n);
+}
+
+void
+work_get_stats(struct work_pool *wp, struct work_stats *st)
+{
+	pthread_mutex_lock(&wp->mu);
+	st->queued = wp->nqueued;
+	st->running = wp->nrunning;
+	st->queue_max = wp->queue_max;
+	st->refused = wp->refused;
+	pthread_mutex_unlock(&wp->mu);
 }

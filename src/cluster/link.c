@@ -7,6 +7,11 @@
  * Frames are cut from the input evbuffer as soon as a whole one is there;
  * the header is checked first, so a peer can make us buffer at most one
  * legal frame of the type it announced.
+ *
+ * Reading (and handing on frames already buffered) stops while the owner
+ * paused the link, or while more than out_high bytes wait to be sent: a
+ * peer that asks without reading the answers stops being heard until it
+ * has taken half of them.  on_drain tells the owner when that happens.
  */
 #include "cluster/link.h"
 
@@ -34,6 +39,9 @@ struct link {
 	bool			 up;
 	bool			 down;
 	bool			 finishing;	/* close once sent */
+	bool			 paused;	/* by the owner */
+	bool			 out_full;	/* output above out_high */
+	struct event		*kick;		/* hands on buffered frames */
 	char			 finish_why[64];
 	void			*owner;
 	struct event		*reap;
@@ -52,6 +60,8 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 	/* Reaped only after link_close, which let the bufferevent go. */
 	SHOAL_ASSERT(l->down && l->bev == NULL);
 	event_free(l->reap);
+	if (l->kick)
+		event_free(l->kick);
 	if (l->bulk)
 		evbuffer_free(l->bulk);
 	free(l);
@@ -89,7 +99,8 @@ link_read(struct bufferevent *bev, void *arg)
 	int rc;
 
 	SHOAL_ASSERT(!l->down && l->bev == bev);
-	while (!l->down && evbuffer_get_length(in) >= WIRE_HDR_LEN) {
+	while (!l->down && !l->paused && !l->out_full &&
+	    evbuffer_get_length(in) >= WIRE_HDR_LEN) {
 		evbuffer_copyout(in, h, sizeof(h));
 		if ((rc = wire_frame_check(h, &hdr)) < 0) {
 			log_warnx("peer %s: bad frame (version %u, type %u, "
@@ -119,14 +130,51 @@ link_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Reading follows the two reasons to pause; frames that arrived while
+ * paused are handed on from the loop, not from inside a caller. */
+static void
+update_reading(struct link *l)
+{
+	if (l->down || l->finishing || l->bev == NULL)
+		return;
+	if (l->paused || l->out_full) {
+		bufferevent_disable(l->bev, EV_READ);
+		return;
+	}
+	bufferevent_enable(l->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(l->bev)) > 0)
+		event_active(l->kick, 0, 0);
+}
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct link *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (!l->down && l->bev != NULL)
+		link_read(l->bev, l);
+}
+
 static void
 link_write(struct bufferevent *bev, void *arg)
 {
 	struct link *l = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
-	(void)bev;
-	if (l->finishing)
-		link_close(l, l->finish_why);
+	if (l->finishing) {
+		if (left == 0)
+			link_close(l, l->finish_why);
+		return;
+	}
+	if (l->out_full && left <= l->env.out_high / 2) {
+		l->out_full = false;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		update_reading(l);
+		if (l->env.cbs.on_drain)
+			l->env.cbs.on_drain(l, l->env.arg);
+	}
 }
 
 void
@@ -138,6 +186,7 @@ link_finish(struct link *l, const char *why)
 	l->finishing = true;
 	(void)str_fmt(l->finish_why, sizeof(l->finish_why), "%s", why);
 	bufferevent_disable(l->bev, EV_READ);
+	bufferevent_setwatermark(l->bev, EV_WRITE, 0, 0);
 	if (evbuffer_get_length(bufferevent_get_output(l->bev)) == 0)
 		link_close(l, why);
 }
@@ -197,9 +246,11 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 	memcpy(&l->sa, sa, addr_len(sa));
 	addr_str(sa, l->peer);
 	l->reap = event_new(env->base, -1, 0, on_reap, l);
+	l->kick = event_new(env->base, -1, 0, on_kick, l);
 	l->bulk = evbuffer_new();
 	ssl = SSL_new(outgoing ? env->client_ctx : env->server_ctx);
-	if (l->reap == NULL || l->bulk == NULL || ssl == NULL) {
+	if (l->reap == NULL || l->kick == NULL || l->bulk == NULL ||
+	    ssl == NULL) {
 		SSL_free(ssl);
 		goto fail;
 	}
@@ -229,6 +280,8 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 fail:
 	if (l->reap)
 		event_free(l->reap);
+	if (l->kick)
+		event_free(l->kick);
 	if (l->bulk)
 		evbuffer_free(l->bulk);
 	free(l);
@@ -247,6 +300,7 @@ link_connect(const struct link_env *env, const struct sockaddr *sa)
 	if (bufferevent_socket_connect(l->bev, sa, (int)addr_len(sa)) < 0) {
 		bufferevent_free(l->bev);
 		event_free(l->reap);
+		event_free(l->kick);
 		evbuffer_free(l->bulk);
 		free(l);
 		return (NULL);
@@ -271,18 +325,28 @@ link_send(struct link *l, const struct buf *frame)
 	if (bufferevent_write(l->bev, frame->data, frame->len) < 0)
 		return (-ENOMEM);
 	l->bytes_out += frame->len;
+	if (l->env.out_high > 0 && !l->out_full && !l->finishing &&
+	    link_pending(l) > l->env.out_high) {
+		/* link_write runs once it is down to the low mark. */
+		l->out_full = true;
+		bufferevent_setwatermark(l->bev, EV_WRITE, l->env.out_high / 2,
+		    0);
+		update_reading(l);
+	}
 	return (0);
 }
 
 void
 link_pause(struct link *l, bool paused)
 {
-	if (l->down || l->finishing || l->bev == NULL)
-		return;
-	if (paused)
-		bufferevent_disable(l->bev, EV_READ);
-	else
-		bufferevent_enable(l->bev, EV_READ);
+	l->paused = paused;
+	update_reading(l);
+}
+
+bool
+link_out_full(const struct link *l)
+{
+	return (l->out_full && !l->down);
 }
 
 size_t

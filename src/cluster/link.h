@@ -36,6 +36,9 @@ struct link_cbs {
 	void	(*on_frame)(struct link *, const struct wire_hdr *,
 		    const uint8_t *payload, void *arg);
 	void	(*on_down)(struct link *, const char *why, void *arg);
+	/* Optional: the output went above out_high and is now down to half
+	 * of it (reading resumed, unless the owner paused the link). */
+	void	(*on_drain)(struct link *, void *arg);
 };
 
 struct link_env {
@@ -44,6 +47,7 @@ struct link_env {
 	SSL_CTX					*server_ctx;
 	struct bufferevent_rate_limit_group	*send_limit;	/* or NULL */
 	bool					 small;	/* small frames only */
+	size_t					 out_high;	/* 0: none */
 	struct link_cbs				 cbs;
 	void					*arg;
 };
@@ -53,8 +57,12 @@ struct link *link_accept(const struct link_env *, evutil_socket_t,
     const struct sockaddr *);
 /* Queues a finished frame (wire_end done).  -ENOTCONN once down. */
 int	link_send(struct link *, const struct buf *frame);
-/* Stops (or resumes) reading from the link: back pressure. */
+/* Stops (or resumes) reading from the link: back pressure.  Reading also
+ * stops by itself while more than env.out_high bytes wait to be sent, and
+ * resumes once half of them are. */
 void	link_pause(struct link *, bool paused);
+/* More than out_high bytes wait to be sent (reading is stopped). */
+bool	link_out_full(const struct link *);
 /* Bytes queued and not yet sent. */
 size_t	link_pending(const struct link *);
 /* Ends the link; on_down runs (once) with why. */

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/work.h"
+#include "cluster/serve.h"
 #include "net/tls.h"
 
 #define PROTO_VERSION	2
@@ -146,6 +147,18 @@ members_counters(const struct members *mb, uint64_t *in, uint64_t *out)
 			*in += link_bytes_in(m->link);
 			*out += link_bytes_out(m->link);
 		}
+}
+
+unsigned
+members_links_full(const struct members *mb)
+{
+	const struct member *m;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(m, &mb->list, entry)
+		if (m->link != NULL && link_out_full(m->link))
+			n++;
+	return (n);
 }
 
 struct member_list *
@@ -357,6 +370,7 @@ member_down(struct members *mb, struct member *m, enum member_state st,
 	bool was_alive = m->state == MEMBER_ALIVE && l != NULL;
 
 	m->link = NULL;
+	serve_member_down(mb->o.serve, m);
 	if (m->state == MEMBER_ALIVE)
 		m->down_at = clock_mono_ms();
 	if (m->state != MEMBER_LEFT)
@@ -592,6 +606,10 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	case WIRE_PONG:
 		on_pong(m, payload, h->len);
 		break;
+	case WIRE_BLOCK_REQ:
+		if (mb->o.serve != NULL)
+			serve_block_req(mb->o.serve, m, payload, h->len);
+		break;
 	case WIRE_BYE:
 		log_info("member %.8s (%s) left the cluster", m->id_hex,
 		    m->addr);
@@ -604,6 +622,16 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 			mb->o.cbs.on_frame(m, h, payload, mb->o.arg);
 		break;
 	}
+}
+
+static void
+link_drain(struct link *l, void *arg)
+{
+	struct members *mb = arg;
+	struct member *m = link_owner(l);
+
+	if (m != NULL && m->link == l)
+		serve_drained(mb->o.serve, m);
 }
 
 static void
@@ -932,6 +960,8 @@ members_new(const struct members_opts *o, char *err, size_t errlen)
 	mb->env.cbs.on_up = link_up;
 	mb->env.cbs.on_frame = link_frame;
 	mb->env.cbs.on_down = link_down;
+	mb->env.cbs.on_drain = link_drain;
+	mb->env.out_high = o->out_high;
 	mb->env.arg = mb;
 	mb->listener = evconnlistener_new_bind(o->base, on_accept, mb,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,

@@ -31,6 +31,7 @@
 #include "store/vv.h"
 
 struct members;
+struct serve;
 struct work_pool;
 
 enum member_state {
@@ -101,6 +102,10 @@ struct members_opts {
 	unsigned		 heartbeat_ms;
 	unsigned		 dead_after_ms;
 	uint64_t		 send_limit;	/* bytes/s, 0 = none */
+	size_t			 out_high;	/* a link's output mark */
+	/* BLOCK_REQ frames go here (not to cbs.on_frame), with each
+	 * member's link going down and draining; borrowed. */
+	struct serve		*serve;
 	const unsigned		*replicas;	/* the node's, may change */
 	double			 capacity;	/* this node's placement weight */
 	struct members_cbs	 cbs;
@@ -119,6 +124,8 @@ void	members_bye(struct members *, void (*done)(void *), void *arg);
 unsigned members_alive(const struct members *);
 /* Bytes received and sent over peer links since start. */
 void	members_counters(const struct members *, uint64_t *in, uint64_t *out);
+/* Links whose output is above out_high (not read until it drains). */
+unsigned members_links_full(const struct members *);
 struct member_list *members_list(struct members *);
 /* Live members with a link, best first; returns how many (<= max). */
 unsigned members_ranked(struct members *, struct member **out, unsigned max);

@@ -1,5 +1,5 @@
 /*
- * pull: fetching file versions from peers, and serving blocks to them.
+ * pull: fetching file versions from peers (serve.c answers theirs).
  *
  * A pull goes queued -> preparing (fetch_begin finds local blocks) ->
  * fetching (block requests to holders) -> committing -> freed.  Each block
@@ -896,98 +896,6 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 	return;
 bad:
 	log_warnx("member %.8s: bad BLOCK", m->id_hex);
-}
-
-/* Serving blocks */
-
-struct serve_block {
-	struct sync	*sy;
-	struct member	*m;
-	uint32_t	 id;
-	uint32_t	 idx;
-	uint8_t		 sha[HASH_LEN];
-	struct buf	 frame;
-};
-
-static void
-serve_block_run(void *arg)
-{
-	struct serve_block *j = arg;
-	char path[PATH_LEN_MAX + 1];
-	struct file_meta m;
-	uint8_t status = 1, *dst;
-	ssize_t n = 0;
-	size_t at;
-	int fd;
-
-	if (wire_begin(&j->frame, WIRE_BLOCK) < 0 ||
-	    wire_u32(&j->frame, j->id) < 0)
-		return;
-	at = j->frame.len;
-	if ((dst = buf_extend(&j->frame, 5 + HASH_BLOCK_SIZE)) == NULL)
-		return;
-	/*
-	 * The file must still be what the index says (store_meta hashes it
-	 * again if it changed): a holder never knowingly sends stale bytes.
-	 */
-	if (index_find_content(j->sy->o.store->index, j->sha, path,
-	    sizeof(path)) == 0 &&
-	    store_meta(j->sy->o.store, path, &m) == 0 &&
-	    memcmp(m.sha256, j->sha, HASH_LEN) == 0 &&
-	    (fd = store_openat(j->sy->o.store, path, O_RDONLY, 0)) >= 0) {
-		n = pread(fd, dst + 5, HASH_BLOCK_SIZE,
-		    (off_t)j->idx * HASH_BLOCK_SIZE);
-		status = n >= 0 ? 0 : 1;
-		close(fd);
-	}
-	if (status != 0)
-		n = 0;
-	dst[0] = status;
-	dst[1] = (uint8_t)((uint32_t)n >> 24);
-	dst[2] = (uint8_t)((uint32_t)n >> 16);
-	dst[3] = (uint8_t)((uint32_t)n >> 8);
-	dst[4] = (uint8_t)n;
-	buf_truncate(&j->frame, at + 5 + (size_t)n);
-	if (wire_end(&j->frame) < 0)
-		buf_reset(&j->frame);
-}
-
-static void
-serve_block_done(void *arg)
-{
-	struct serve_block *j = arg;
-
-	if (j->frame.len >= WIRE_HDR_LEN)
-		(void)members_send(j->m, &j->frame);
-	buf_release(&j->frame);
-	free(j);
-}
-
-void
-pull_on_block_req(struct sync *sy, struct member *m, const uint8_t *payload,
-    uint32_t len)
-{
-	struct serve_block *j;
-	struct wire_rd rd;
-	const uint8_t *sha;
-
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return;
-	wire_rd_init(&rd, payload, len);
-	j->id = wire_get_u32(&rd);
-	sha = wire_get_fixed(&rd, HASH_LEN);
-	j->idx = wire_get_u32(&rd);
-	if (wire_rd_done(&rd) < 0 || j->idx >= HASH_BLOCKS_MAX) {
-		log_warnx("member %.8s: bad BLOCK_REQ", m->id_hex);
-		free(j);
-		return;
-	}
-	memcpy(j->sha, sha, HASH_LEN);
-	j->sy = sy;
-	j->m = m;
-	buf_init(&j->frame, WIRE_FRAME_MAX + WIRE_HDR_LEN);
-	if (work_submit(sy->o.pool, serve_block_run, serve_block_done, j) < 0)
-		free(j);
 }
 
 void

@@ -49,6 +49,7 @@ struct decided {
 	char		*target;
 	struct vv	 expect;
 	bool		 expect_exists;
+	bool		 conflict;	/* counted by the loop, in done */
 };
 
 struct batch {
@@ -618,7 +619,7 @@ decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
 		goto out;
 	}
 	if (ord == VV_CONCURRENT) {
-		sy->st.conflicts++;
+		d->conflict = true;
 		if (!remote_wins(&l, &e->m)) {
 			/*
 			 * Ours stays.  Theirs is kept as a copy; its node
@@ -716,7 +717,11 @@ static void
 decide_done(void *arg)
 {
 	struct batch *b = arg;
+	size_t i;
 
+	for (i = 0; i < b->n; i++)
+		if (b->d[i].conflict)
+			b->sy->st.conflicts++;
 	/* Handed on a step at a time (step). */
 	b->sy->finishing = b;
 	step_later(b->sy);
@@ -1159,9 +1164,6 @@ sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
 		break;
 	case WIRE_INDEX:
 		on_index(sy, m, p, h->len);
-		break;
-	case WIRE_BLOCK_REQ:
-		pull_on_block_req(sy, m, p, h->len);
 		break;
 	case WIRE_BLOCK:
 		pull_on_block(sy, m, p, h->len);

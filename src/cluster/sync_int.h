@@ -131,8 +131,6 @@ void	pull_add_holder(struct sync *, const char *path,
 void	pull_pump(struct sync *);
 bool	pull_pending(struct sync *, const char *path);
 void	pull_member_down(struct sync *, struct member *);
-void	pull_on_block_req(struct sync *, struct member *, const uint8_t *,
-	    uint32_t);
 void	pull_on_block(struct sync *, struct member *, const uint8_t *,
 	    uint32_t);
 void	pull_free_all(struct sync *);

@@ -5,8 +5,10 @@
  *
  *   wire_probe KEYHEX HOST:PORT oversized|unknown-type|dotdot|mixed|garbage|hello
  *   wire_probe KEYHEX HOST:PORT hold|bad N SECONDS [PREFIX]
+ *   wire_probe KEYHEX HOST:PORT noread SHAHEX NBLOCKS COUNT FLAG
  *
- * "mixed" sends one INDEX frame of three folder entries, "before", "Icon"
+ * "mixed" sends one INDEX frame of three folder entries, "before", "Icon
+"
  * (a name with a control byte) and "after".
  *
  * It completes the TLS handshake, sends HELLO (except for "garbage"), then
@@ -19,6 +21,12 @@
  * never answers a block request, bad answers each with bytes that fail
  * the block's hash.  It prints "announced N" once the index is sent, then
  * "closed" or "done".
+ *
+ * noread asks for COUNT blocks (block i % NBLOCKS of the file whose
+ * content hash is SHAHEX) at once, prints "sent COUNT", then reads nothing
+ * while the file FLAG exists; then it reads every answer and prints "got
+ * N", N the whole blocks received, once all COUNT came (or the node closed
+ * the link, or 120 s passed).
  */
 #include <errno.h>
 #include <poll.h>
@@ -210,6 +218,72 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 	}
 }
 
+/* The noread mode: many requests, no reading, then every answer. */
+static int
+noread(SSL *ssl, int fd, const char *shahex, uint32_t nblocks,
+    uint32_t count, const char *flag)
+{
+	static uint8_t in[WIRE_FRAME_MAX + WIRE_HDR_LEN];
+	struct timespec wait = {0, 10 * 1000 * 1000};
+	struct pollfd pfd = {fd, POLLIN, 0};
+	uint8_t sha[HASH_LEN];
+	uint32_t i, got = 0, answers = 0, len;
+	size_t have = 0;
+	struct buf b;
+	time_t deadline;
+	int n;
+
+	/* A content hash is as long as a cluster key: the same hex. */
+	if (nblocks == 0 || cli_parse_key(shahex, sha) < 0)
+		return (-1);
+	buf_init(&b, 256);
+	for (i = 0; i < count; i++) {
+		buf_reset(&b);
+		if (wire_begin(&b, WIRE_BLOCK_REQ) < 0 ||
+		    wire_u32(&b, i + 1) < 0 ||
+		    wire_fixed(&b, sha, HASH_LEN) < 0 ||
+		    wire_u32(&b, i % nblocks) < 0 || wire_end(&b) < 0 ||
+		    send_buf(ssl, &b) < 0) {
+			buf_release(&b);
+			return (-1);
+		}
+	}
+	buf_release(&b);
+	printf("sent %u\n", count);
+	fflush(stdout);
+	while (access(flag, F_OK) == 0)
+		nanosleep(&wait, NULL);
+	deadline = time(NULL) + 120;
+	while (answers < count && time(NULL) < deadline) {
+		if (SSL_pending(ssl) == 0 &&
+		    (poll(&pfd, 1, 1000) <= 0 || !(pfd.revents & POLLIN)))
+			continue;
+		n = SSL_read(ssl, in + have, (int)(sizeof(in) - have));
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		while (have >= WIRE_HDR_LEN) {
+			len = (uint32_t)in[4] << 24 | (uint32_t)in[5] << 16 |
+			      (uint32_t)in[6] << 8 | in[7];
+			if (len > WIRE_FRAME_MAX)
+				return (-1);
+			if (have < WIRE_HDR_LEN + len)
+				break;
+			/* id, status, length, bytes */
+			if (in[1] == WIRE_BLOCK && len >= 9) {
+				answers++;
+				if (in[12] == 0 && len == 9 + HASH_BLOCK_SIZE)
+					got++;
+			}
+			memmove(in, in + WIRE_HDR_LEN + len,
+				have - WIRE_HDR_LEN - len);
+			have -= WIRE_HDR_LEN + len;
+		}
+	}
+	printf("got %u\n", got);
+	return (0);
+}
+
 static void
 dotdot_index(struct buf *b)
 {
@@ -315,6 +389,18 @@ main(int argc, char **argv)
 		printf(stay(ssl, fd, argv[3][0] == 'b', (unsigned)secs) < 0
 			   ? "closed\n"
 			   : "done\n");
+		return (0);
+	}
+	if (strcmp(argv[3], "noread") == 0 && argc >= 8) {
+		struct span nb = {argv[5], strlen(argv[5])};
+		struct span nc = {argv[6], strlen(argv[6])};
+		uint64_t nblocks, count;
+
+		if (span_u64(nb, HASH_BLOCKS_MAX, &nblocks) < 0 ||
+		    span_u64(nc, 10000000, &count) < 0 ||
+		    noread(ssl, fd, argv[4], (uint32_t)nblocks,
+			   (uint32_t)count, argv[7]) < 0)
+			return (2);
 		return (0);
 	}
 	if (strcmp(argv[3], "oversized") == 0) {

@@ -5,9 +5,12 @@
  * What the node relies on: every job's fn runs exactly once, on a pool
  * thread, and its done runs exactly once, on the loop thread, after fn and
  * seeing fn's results; a done callback may queue the next job; freeing the
- * pool finishes queued work without calling done.  Loops run under a
+ * pool finishes queued work without calling done; past queue_max a
+ * client's job is refused with -EBUSY (and nothing grows), while the
+ * node's own work still goes in.  Loops run under a
  * deadline timer, so a lost wake-up fails the test instead of hanging it.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -282,6 +286,125 @@ test_free_finishes_queued(void **state)
 	free(recs);
 }
 
+/* A job that holds its thread until the test opens the gate. */
+static atomic_bool gate_open;
+
+static void
+gated_fn(void *arg)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	while (!atomic_load(&gate_open))
+		nanosleep(&ts, NULL);
+	job_fn(arg);
+}
+
+static void
+wait_running(struct work_pool *wp, unsigned n)
+{
+	struct timespec ts = { 0, 1000000 };
+	struct work_stats st;
+	int i;
+
+	for (i = 0; i < DEADLINE_SEC * 1000; i++) {
+		work_get_stats(wp, &st);
+		if (st.running == n)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("%u jobs never ran", n);
+}
+
+static void
+test_queue_max_refuses_client_work(void **state)
+{
+	enum { MAX = 3 };
+	struct job_rec recs[MAX + 3];
+	struct work_stats st;
+	struct test_ctx ctx;
+	unsigned i;
+
+	(void)state;
+	memset(recs, 0, sizeof(recs));
+	atomic_store(&gate_open, false);
+	setup_ctx(&ctx, 1);
+	work_set_queue_max(ctx.pool, MAX);
+	for (i = 0; i < MAX + 3; i++) {
+		recs[i].ctx = &ctx;
+		recs[i].index = i;
+	}
+	/* The only thread is held: whatever comes next waits. */
+	assert_int_equal(work_submit_client(ctx.pool, gated_fn, job_done,
+	    &recs[0]), 0);
+	wait_running(ctx.pool, 1);
+	for (i = 1; i <= MAX; i++)
+		assert_int_equal(work_submit_client(ctx.pool, job_fn,
+		    job_done, &recs[i]), 0);
+	/* Full: the next client job is refused, again and again. */
+	assert_int_equal(work_submit_client(ctx.pool, job_fn, job_done,
+	    &recs[MAX + 1]), -EBUSY);
+	assert_int_equal(work_submit_client(ctx.pool, job_fn, job_done,
+	    &recs[MAX + 1]), -EBUSY);
+	/* The node's own work takes the share above the limit. */
+	assert_int_equal(work_submit(ctx.pool, job_fn, job_done,
+	    &recs[MAX + 2]), 0);
+	work_get_stats(ctx.pool, &st);
+	assert_int_equal(st.queued, MAX + 1);
+	assert_int_equal(st.running, 1);
+	assert_int_equal(st.queue_max, MAX);
+	assert_int_equal(st.refused, 2);
+	assert_int_equal(atomic_load(&recs[MAX + 1].fn_runs), 0);
+
+	atomic_store(&gate_open, true);
+	ctx.want = MAX + 2;
+	run_loop(&ctx);
+	check_jobs(recs, MAX + 1, ctx.loop_thread);
+	check_jobs(&recs[MAX + 2], 1, ctx.loop_thread);
+	/* Refused means never run, and no done. */
+	assert_int_equal(atomic_load(&recs[MAX + 1].fn_runs), 0);
+	assert_int_equal(atomic_load(&recs[MAX + 1].done_runs), 0);
+
+	/* Drained, there is room again. */
+	work_get_stats(ctx.pool, &st);
+	assert_int_equal(st.queued, 0);
+	ctx.want++;
+	assert_int_equal(work_submit_client(ctx.pool, job_fn, job_done,
+	    &recs[MAX + 1]), 0);
+	run_loop(&ctx);
+	check_jobs(&recs[MAX + 1], 1, ctx.loop_thread);
+	teardown_ctx(&ctx);
+}
+
+/* Shutdown drains: queued and running jobs finish before drain returns
+ * (what they use may be freed right after), and nothing new goes in. */
+static void
+test_drain_finishes_then_refuses(void **state)
+{
+	enum { N = 50 };
+	struct job_rec recs[N + 1];
+	struct test_ctx ctx;
+	unsigned i;
+
+	(void)state;
+	memset(recs, 0, sizeof(recs));
+	setup_ctx(&ctx, 2);
+	for (i = 0; i < N; i++) {
+		recs[i].ctx = &ctx;
+		recs[i].index = i;
+		assert_int_equal(work_submit(ctx.pool, job_fn, job_done,
+		    &recs[i]), 0);
+	}
+	work_pool_drain(ctx.pool);
+	for (i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&recs[i].fn_runs), 1);
+	assert_int_equal(work_submit(ctx.pool, job_fn, job_done, &recs[N]),
+	    -ESHUTDOWN);
+	assert_int_equal(work_submit_client(ctx.pool, job_fn, job_done,
+	    &recs[N]), -ESHUTDOWN);
+	assert_int_equal(atomic_load(&recs[N].fn_runs), 0);
+	teardown_ctx(&ctx);
+}
+
 int
 main(void)
 {
@@ -292,6 +415,8 @@ main(void)
 		cmocka_unit_test(test_chain_from_done),
 		cmocka_unit_test(test_no_done_callback),
 		cmocka_unit_test(test_free_finishes_queued),
+		cmocka_unit_test(test_queue_max_refuses_client_work),
+		cmocka_unit_test(test_drain_finishes_then_refuses),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

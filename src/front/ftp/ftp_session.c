@@ -254,8 +254,17 @@ ftp_job(struct ftp_session *s, void (*fn)(void *), void (*done)(void *),
 {
 	int rc;
 
-	if ((rc = work_submit(s->srv->o.pool, fn, done, arg)) < 0) {
-		ftp_reply(s, 451, "Server busy, try again.");
+	if ((rc = work_submit_client(s->srv->o.pool, fn, done, arg)) < 0) {
+		/* The pool's queue is full: this command is refused, the
+		 * session stays (450); a session not logged in yet has
+		 * nothing else to do and is told so (421). */
+		if (rc == -EBUSY && s->logged_in) {
+			ftp_reply(s, 450, "Server busy, try again later.");
+		} else if (rc == -EBUSY) {
+			ftp_reply(s, 421, "Server busy, try again later.");
+			close_after_flush(s);
+		} else
+			ftp_reply(s, 451, "Server busy, try again.");
 		return (rc);
 	}
 	s->jobs++;

@@ -98,7 +98,7 @@ http_pjob_submit(struct http_conn *c, struct http_pjob *j, void (*fn)(void *),
 	c->st = CONN_BUSY;
 	if (http_job(c, fn, done, j) < 0) {
 		http_pjob_free(j);
-		http_error(c, 503, "busy");
+		http_busy(c);
 	}
 }
 

@@ -295,7 +295,7 @@ http_send_more(struct http_conn *c)
 	}
 	j->c = c;
 	c->reading = true;
-	if (http_job(c, read_run, read_done, j) < 0) {
+	if (http_job_more(c, read_run, read_done, j) < 0) {
 		c->reading = false;
 		fs_read_discard(&j->rd);
 		free(j);

@@ -85,8 +85,15 @@ void	http_respond_head(struct http_conn *, int status, const char *ctype,
 	    const char *extra_headers, uint64_t content_length);
 /* The response is complete once the output drains. */
 void	http_response_done(struct http_conn *);
+/* A request's job: -EBUSY when the pool's queue is full (answer with
+ * http_busy).  A response under way continues with http_job_more, never
+ * refused for being busy. */
 int	http_job(struct http_conn *, void (*fn)(void *), void (*done)(void *),
 	    void *arg);
+int	http_job_more(struct http_conn *, void (*fn)(void *),
+	    void (*done)(void *), void *arg);
+/* 503 with Retry-After. */
+void	http_busy(struct http_conn *);
 /* Ends a job; false if the connection went away (clean up and stop). */
 bool	http_job_end(struct http_conn *);
 void	http_conn_close(struct http_conn *, const char *why);

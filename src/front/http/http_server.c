@@ -138,10 +138,35 @@ int
 http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
     void *arg)
 {
+	int rc;
+
+	if ((rc = work_submit_client(c->srv->o.pool, fn, done, arg)) < 0)
+		return (rc);
+	c->jobs++;
+	return (0);
+}
+
+int
+http_job_more(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
+    void *arg)
+{
 	if (work_submit(c->srv->o.pool, fn, done, arg) < 0)
 		return (-ENOMEM);
 	c->jobs++;
 	return (0);
+}
+
+void
+http_busy(struct http_conn *c)
+{
+	static const char body[] = "{\"error\": \"server busy, try again "
+	    "later\"}\n";
+
+	log_debug("http: %s 503 busy", c->peer);
+	/* The body of the request, if any, is not read: start afresh. */
+	c->close_after = true;
+	http_respond(c, 503, "application/json", "Retry-After: 1\r\n", body,
+	    sizeof(body) - 1);
 }
 
 bool
@@ -430,7 +455,7 @@ check_credentials(struct http_conn *c)
 		return;
 	OPENSSL_cleanse(l->pass, sizeof(l->pass));
 	free(l);
-	http_error(c, 503, "busy");
+	http_busy(c);
 }
 
 /* The header holds the password, barely encoded: wiped once read. */
