@@ -17,7 +17,7 @@
  * that is aborted while its job runs is detached (x->s = NULL) and its
  * job's done callback cleans it up.
  */
-#include "front/ftp/ftp.h"
+#include "front/ftp/ftp_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

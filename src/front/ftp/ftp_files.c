@@ -4,7 +4,7 @@
  * and whose done half answers on the loop, or starts the transfer it
  * prepared.
  */
-#include "front/ftp/ftp.h"
+#include "front/ftp/ftp_int.h"
 
 #include <errno.h>
 #include <stdio.h>

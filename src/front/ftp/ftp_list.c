@@ -13,7 +13,7 @@
  * MLST) a reply, so a file made in the folder by other means could forge
  * replies.  Such names are refused as arguments anyway (path_resolve).
  */
-#include "front/ftp/ftp.h"
+#include "front/ftp/ftp_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * sessions, and enforces the session limits (guard_admit: all sessions,
  * per address, and a reserve for new addresses) before a session is made.
  */
-#include "front/ftp/ftp.h"
+#include "front/ftp/ftp_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  * a command waits for a transfer to end, so a Synch discards what was
  * typed before it and the ABOR behind it is answered at once.
  */
-#include "front/ftp/ftp.h"
+#include "front/ftp/ftp_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
