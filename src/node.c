@@ -24,7 +24,6 @@
 #include "base/cfg.h"
 #include "base/log.h"
 #include "base/work.h"
-#include "cli/cli.h"
 #include "cluster/members.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
@@ -33,6 +32,7 @@
 #include "front/guard.h"
 #include "front/http/http.h"
 #include "net/addr.h"
+#include "net/tls.h"
 #include "store/store.h"
 #include "store/watch.h"
 
@@ -201,7 +201,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	node_ctl_init(n, &ho.ctl);
 	if (str_fmt(path, sizeof(path), "%s/cluster_key", n->priv) < 0 ||
 	    read_line(path, hex, sizeof(hex)) < 0 ||
-	    cli_parse_key(hex, n->key) < 0) {
+	    tls_cluster_key_parse(hex, n->key) < 0) {
 		(void)str_fmt(err, errlen, "%s: missing or damaged cluster key",
 		    path);
 		return (-EINVAL);

@@ -6,7 +6,6 @@
 #include "cli/cli.h"
 
 #include <errno.h>
-#include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -73,25 +72,6 @@ write_hex(const char *path, const uint8_t *b, size_t n)
 	hex[2 * i] = '\n';
 	hex[2 * i + 1] = '\0';
 	return (write_file(path, hex, 0600));
-}
-
-/* 64 hex digits; spaces and a trailing newline are not part of a key. */
-int
-cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
-{
-	unsigned v;
-	int i;
-
-	if (strlen(s) != 2 * TLS_CLUSTER_KEY_LEN)
-		return (-EINVAL);
-	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++) {
-		if (!isxdigit((unsigned char)s[2 * i]) ||
-		    !isxdigit((unsigned char)s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return (-EINVAL);
-		key[i] = (uint8_t)v;
-	}
-	return (0);
 }
 
 static int
@@ -174,7 +154,7 @@ make_private(const char *dir, const char *priv, char *node_id,
 int
 cli_init(int argc, char **argv)
 {
-	char priv[4200], tmp[4200], node_id[33], khex[2 * TLS_CLUSTER_KEY_LEN + 1];
+	char priv[4200], tmp[4200], node_id[33], khex[TLS_CLUSTER_KEY_HEX_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
 	const char *dir = NULL, *join = NULL, *replicas = NULL;
 	struct stat st;
@@ -209,16 +189,15 @@ cli_init(int argc, char **argv)
 	if (replicas == NULL && join == NULL)
 		replicas = "all";
 	if (join) {
-		if (cli_parse_key(join, key) < 0) {
+		if (tls_cluster_key_parse(join, key) < 0) {
 			fprintf(stderr, "shoal: --join: a cluster key is %d "
 			    "hex digits (as 'shoal init' printed it)\n",
-			    2 * TLS_CLUSTER_KEY_LEN);
+			    TLS_CLUSTER_KEY_HEX_LEN);
 			return (1);
 		}
 	} else
 		RAND_bytes(key, sizeof(key));
-	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++)
-		snprintf(khex + 2 * i, 3, "%02x", key[i]);
+	tls_cluster_key_hex(key, khex);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "shoal: %s: %s\n", dir, strerror(errno));
 		return (1);

@@ -3,6 +3,8 @@
  * connection to its control connection: each control connection sets a
  * random session id context, and only a data connection that resumes a
  * session carrying the same context is accepted (see ftp_data.c).
+ * The cluster key's text form is read and written here too, so the node,
+ * the tracker and `shoal init` share one parser.
  */
 #include "net/tls.h"
 
@@ -257,4 +259,44 @@ tls_tracker_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
 	if (ctx != NULL)
 		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return (ctx);
+}
+
+static int
+hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+int
+tls_cluster_key_parse(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
+{
+	uint8_t k[TLS_CLUSTER_KEY_LEN];
+	int i, hi, lo;
+
+	if (strnlen(s, TLS_CLUSTER_KEY_HEX_LEN + 1) != TLS_CLUSTER_KEY_HEX_LEN)
+		return (-EINVAL);
+	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++) {
+		if ((hi = hex_nibble(s[2 * i])) < 0 ||
+		    (lo = hex_nibble(s[2 * i + 1])) < 0) {
+			OPENSSL_cleanse(k, sizeof(k));
+			return (-EINVAL);
+		}
+		k[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(key, k, sizeof(k));
+	OPENSSL_cleanse(k, sizeof(k));
+	return (0);
+}
+
+void
+tls_cluster_key_hex(const uint8_t key[TLS_CLUSTER_KEY_LEN],
+    char out[TLS_CLUSTER_KEY_HEX_LEN + 1])
+{
+	str_hex(key, TLS_CLUSTER_KEY_LEN, out);
 }

@@ -29,7 +29,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
-#include "cli/cli.h"
 #include "cluster/locks.h"
 #include "cluster/members.h"
 #include "net/tls.h"
@@ -801,7 +800,7 @@ static int
 read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
     size_t errlen)
 {
-	char path[4200], hexkey[2 * TLS_CLUSTER_KEY_LEN + 2];
+	char path[4200], hexkey[TLS_CLUSTER_KEY_HEX_LEN + 2];
 	FILE *f;
 	int rc;
 
@@ -815,7 +814,7 @@ read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
 		hexkey[0] = '\0';
 	fclose(f);
 	hexkey[strcspn(hexkey, "\r\n")] = '\0';
-	if ((rc = cli_parse_key(hexkey, key)) < 0)
+	if ((rc = tls_cluster_key_parse(hexkey, key)) < 0)
 		(void)str_fmt(err, errlen, "%s: not a cluster key", path);
 	return (rc);
 }

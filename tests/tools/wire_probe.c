@@ -35,7 +35,6 @@
 
 #include "base/buf.h"
 #include "base/parse.h"
-#include "cli/cli.h"
 #include "cluster/wire.h"
 #include "net/addr.h"
 #include "net/tls.h"
@@ -271,7 +270,7 @@ main(int argc, char **argv)
 	time_t deadline;
 	int fd, n;
 
-	if (argc < 4 || cli_parse_key(argv[1], key) < 0 ||
+	if (argc < 4 || tls_cluster_key_parse(argv[1], key) < 0 ||
 	    addr_parse(argv[2], &ss, &sl) < 0) {
 		fprintf(stderr, "usage: wire_probe KEYHEX HOST:PORT MODE\n");
 		return (2);
