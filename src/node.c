@@ -187,7 +187,7 @@ write_control(struct node *n)
 }
 
 static int
-start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
+start_cluster(struct node *n, char *err, size_t errlen)
 {
 	char path[4300], hex[128];
 	struct members_opts mo;
@@ -280,7 +280,6 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 			return (-EINVAL);
 	}
 	write_control(n);
-	(void)dir;
 	return (0);
 }
 
@@ -357,7 +356,7 @@ node_run(const char *dir, const struct cfg *c)
 		if ((n.guard = guard_new(&gp)) == NULL)
 			fatalx("out of memory");
 	}
-	if (start_cluster(&n, dir, err, sizeof(err)) < 0) {
+	if (start_cluster(&n, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}

@@ -165,7 +165,7 @@ ctl_peers(void *arg)
 	struct member *ranked[256], *m;
 	json_t *a = json_array();
 	uint64_t now = clock_mono_ms();
-	unsigned nr, i, rank;
+	unsigned nr, i;
 
 	nr = members_ranked(n->members, ranked, 256);
 	/* Live members in priority order first, then the others. */
@@ -179,14 +179,12 @@ ctl_peers(void *arg)
 		    m->rtt_ms, "failures", (int)m->failures, "weight",
 		    m->weight, "score", members_score(m)));
 	}
-	rank = nr;
 	TAILQ_FOREACH(m, members_list(n->members), entry) {
 		for (i = 0; i < nr; i++)
 			if (ranked[i] == m)
 				break;
 		if (i < nr)
 			continue;
-		rank++;
 		json_array_append_new(a, json_pack("{s:n, s:s, s:s, s:s,"
 		    " s:o, s:f, s:i, s:f, s:n}", "rank", "id",
 		    m->id_known ? m->id_hex : "", "address", m->addr,
@@ -195,7 +193,6 @@ ctl_peers(void *arg)
 		    1000.0) : json_null(), "rtt_ms", m->rtt_ms, "failures",
 		    (int)m->failures, "weight", m->weight, "score"));
 	}
-	(void)rank;
 	return (a);
 }
 

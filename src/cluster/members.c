@@ -523,7 +523,6 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	m->capacity = wire_get_u32(&r) / 1000.0;
 	m->free_bytes = wire_get_u64(&r);
 	m->full = wire_get_u8(&r) != 0;
-	m->space_known = true;
 	if (wire_rd_done(&r) < 0) {
 		log_warnx("peer %s: bad PING", m->addr);
 		return;

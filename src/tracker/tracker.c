@@ -272,7 +272,6 @@ refuse(struct tracker *tr, struct link *l, const char *fmt, ...)
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_warnx("node at %s refused: %s", link_peer(l), why);
-	tr->refused++;
 	buf_init(&b, 1024);
 	if (twire_put_refuse(&b, why) == 0)
 		(void)link_send(l, &b);
@@ -666,7 +665,6 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	struct buf b;
 	uint64_t t;
 
-	tr->frames++;
 	if (n == NULL) {
 		if ((p = pend_find(tr, l)) == NULL)
 			return;	/* refused, on its way out */
@@ -684,7 +682,6 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	n->last_heard = clock_mono_ms();
 	switch (h->type) {
 	case WIRE_T_BEAT:
-		tr->beats++;
 		buf_init(&b, 64);
 		if (twire_get_beat(payload, h->len, &t) == 0 &&
 		    twire_put_beat(&b, WIRE_T_BEAT_ACK, t) == 0)
