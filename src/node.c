@@ -22,6 +22,7 @@
 
 #include "base/buf.h"
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/work.h"
 #include "cluster/members.h"
@@ -129,7 +130,7 @@ on_space(evutil_socket_t fd, short what, void *arg)
 static void
 load_replicas(struct node *n)
 {
-	char path[4300], line[32];
+	char path[FS_PATH_MAX], line[32];
 	unsigned long v;
 	char *end;
 
@@ -151,7 +152,7 @@ static void
 learn_replicas(void *arg, unsigned replicas)
 {
 	struct node *n = arg;
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	n->replicas = replicas;
@@ -173,7 +174,7 @@ learn_replicas(void *arg, unsigned replicas)
 static void
 write_control(struct node *n)
 {
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	if (str_fmt(path, sizeof(path), "%s/control", n->priv) < 0 ||
@@ -189,7 +190,7 @@ write_control(struct node *n)
 static int
 start_cluster(struct node *n, char *err, size_t errlen)
 {
-	char path[4300], hex[128];
+	char path[FS_PATH_MAX], hex[TLS_CLUSTER_KEY_HEX_LEN + 2];
 	struct members_opts mo;
 	struct sync_opts so;
 	struct http_opts ho = {
@@ -308,7 +309,7 @@ node_run(const char *dir, const struct cfg *c)
 {
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct node n;
-	char err[512] = "", users[4300], path[4300];
+	char err[512] = "", users[FS_PATH_MAX], path[FS_PATH_MAX];
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int status = 1;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/fspath.h"
 #include "front/remote.h"
 #include "store/store.h"
 
@@ -42,7 +43,7 @@ struct node {
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;
-	char			 priv[4200];
+	char			 priv[FS_PATH_MAX];
 	uint8_t			 key[32];
 	char			 token[128];
 	unsigned		 replicas;	/* REPLICAS_ALL, N, UNKNOWN */

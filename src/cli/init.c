@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "front/auth.h"
 #include "net/tls.h"
@@ -78,7 +79,7 @@ static int
 make_private(const char *dir, const char *priv, char *node_id,
     const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
 {
-	char p[4300], err[256];
+	char p[FS_PATH_MAX], err[256];
 	uint8_t id[16];
 	struct index *ix;
 	FILE *f;
@@ -132,7 +133,7 @@ make_private(const char *dir, const char *priv, char *node_id,
 	if (str_fmt(p, sizeof(p), "%s/tmp", priv) < 0 || mkdir(p, 0700) < 0)
 		return (-errno);
 	{
-		char cert[4300], tkey[4300];
+		char cert[FS_PATH_MAX], tkey[FS_PATH_MAX];
 
 		if (str_fmt(cert, sizeof(cert), "%s/tls/cert.pem", priv) < 0 ||
 		    str_fmt(tkey, sizeof(tkey), "%s/tls/key.pem", priv) < 0)
@@ -154,7 +155,8 @@ make_private(const char *dir, const char *priv, char *node_id,
 int
 cli_init(int argc, char **argv)
 {
-	char priv[4200], tmp[4200], node_id[33], khex[TLS_CLUSTER_KEY_HEX_LEN + 1];
+	char priv[FS_PATH_MAX], tmp[FS_PATH_MAX], node_id[33];
+	char khex[TLS_CLUSTER_KEY_HEX_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
 	const char *dir = NULL, *join = NULL, *replicas = NULL;
 	struct stat st;

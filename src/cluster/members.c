@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "base/clock.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/work.h"
@@ -42,7 +43,7 @@ struct pending {
 
 struct members {
 	struct members_opts	 o;
-	char			 priv[4200];
+	char			 priv[FS_PATH_MAX];
 	char			 listen[ADDR_STR_MAX];
 	struct member_list	 list;
 	TAILQ_HEAD(, pending)	 pending;
@@ -218,7 +219,7 @@ static void
 save_run(void *arg)
 {
 	struct save_job *j = arg;
-	char tmp[4300];
+	char tmp[FS_PATH_MAX];
 	FILE *f;
 
 	if (str_fmt(tmp, sizeof(tmp), "%s.new", j->path) < 0 ||
@@ -741,7 +742,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 static void
 load_list(struct members *mb, const char *name, bool with_ids)
 {
-	char path[4300], line[512];
+	char path[FS_PATH_MAX], line[512];
 	FILE *f;
 
 	if (str_fmt(path, sizeof(path), "%s/%s", mb->priv, name) < 0 ||
@@ -801,7 +802,7 @@ members_add(struct members *mb, const char *addr, bool remember, char *err,
 	struct sockaddr_storage ss;
 	struct member *m;
 	socklen_t sl;
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	if (addr_parse(addr, &ss, &sl) < 0) {

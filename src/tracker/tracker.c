@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
@@ -797,7 +798,7 @@ static int
 read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
     size_t errlen)
 {
-	char path[4200], hexkey[TLS_CLUSTER_KEY_HEX_LEN + 2];
+	char path[FS_PATH_MAX], hexkey[TLS_CLUSTER_KEY_HEX_LEN + 2];
 	FILE *f;
 	int rc;
 
@@ -822,7 +823,7 @@ tracker_start(struct tracker *tr, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
-	char dbpath[4200];
+	char dbpath[FS_PATH_MAX];
 	struct timeval tv = { 0, TICK_MS * 1000 };
 
 	if (read_key(tr->o.dir, key, err, errlen) < 0)
