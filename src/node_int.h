@@ -13,12 +13,13 @@
 
 #include "base/fspath.h"
 #include "front/remote.h"
+#include "net/tls.h"
 #include "store/store.h"
 
+struct auth;
 struct cfg;
 struct event;
 struct event_base;
-struct auth;
 struct ftp_server;
 struct guard;
 struct http_ctl;
@@ -44,7 +45,7 @@ struct node {
 	struct ftp_server	*ftp;
 	struct http_server	*http;
 	char			 priv[FS_PATH_MAX];
-	uint8_t			 key[32];
+	uint8_t			 key[TLS_CLUSTER_KEY_LEN];
 	char			 token[128];
 	unsigned		 replicas;	/* REPLICAS_ALL, N, UNKNOWN */
 	struct event		*space_ev;
@@ -62,8 +63,10 @@ void	node_ctl_init(struct node *n, struct http_ctl *ctl);
 /* Reads of files held elsewhere, over n's sync (front/remote.h). */
 struct remote_reads node_remote_reads(struct node *n);
 
-/* FTP's hooks; arg is the node. */
-/* NETS and status: this node and the live members. */
+/*
+ * The hooks FTP is given (arg is the node).  NETS and status: this node
+ * and the live members.
+ */
 unsigned node_network_size(void *arg);
 /* The write quorum: K members hold the upload, or an error. */
 int	node_wait_copies(void *arg, const char *path,
