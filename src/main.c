@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "cli/cli.h"
@@ -105,7 +106,7 @@ static int
 cmd_node(int argc, char **argv)
 {
 	struct cfg c;
-	char path[4200], err[512];
+	char path[FS_PATH_MAX], err[512];
 	const char *dir = NULL;
 	enum log_level lvl;
 	int i;
@@ -282,7 +283,7 @@ int
 main(int argc, char **argv)
 {
 	struct client_opts o;
-	char dirbuf[4096];
+	char dirbuf[FS_PATH_MAX];
 	int i = 1;
 
 	log_init("shoal", LOG_LVL_INFO);

@@ -1,10 +1,14 @@
 /*
- * node: start-up is bottom-up (store, pool, watcher, accounts, cluster,
- * front ends) and shutdown the reverse.  The pool is drained before the
- * modules its jobs use are freed.  This file also answers the control
- * API's questions, since only the node sees all the parts.
+ * node: the lifecycle of one running node.  Start-up is bottom-up (store,
+ * pool, accounts, cluster, watcher, front ends) and shutdown the reverse;
+ * the pool is drained before the modules its jobs use are freed.  This file
+ * wires the modules together: it gives sync its hooks (write locks, the
+ * replication factor, free space) and the front ends the node's control
+ * API, which is in node_ctl.c.  It owns DIR/.shoal/control and
+ * DIR/.shoal/replicas.
  */
 #include "node.h"
+#include "node_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -15,15 +19,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <jansson.h>
 
 #include "base/buf.h"
 #include "base/cfg.h"
-#include "base/clock.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/work.h"
-#include "cli/cli.h"
 #include "cluster/members.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
@@ -33,33 +35,9 @@
 #include "front/guard.h"
 #include "front/http/http.h"
 #include "net/addr.h"
+#include "net/tls.h"
 #include "store/store.h"
 #include "store/watch.h"
-
-struct node {
-	const struct cfg	*cfg;
-	struct event_base	*base;
-	struct work_pool	*pool;
-	struct store		 store;
-	bool			 store_ok;
-	struct watch		*watch;
-	struct auth		*auth;
-	struct guard		*guard;		/* failed logins, all fronts */
-	struct members		*members;
-	struct sync		*sync;
-	struct serve		*serve;		/* block requests of members */
-	struct tclient		*tracker;	/* or NULL */
-	struct ftp_server	*ftp;
-	struct http_server	*http;
-	char			 priv[4200];
-	uint8_t			 key[32];
-	char			 token[128];
-	unsigned		 replicas;	/* REPLICAS_ALL, N, UNKNOWN */
-	struct event		*space_ev;
-	uint64_t		 free_bytes;
-	bool			 full;
-	struct remote_reads	 remote;
-};
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
@@ -110,204 +88,6 @@ read_line(const char *path, char *out, size_t size)
 	return (n > 0 ? 0 : -EINVAL);
 }
 
-/* NETS and status: this node and the live members. */
-static unsigned
-network_size(void *arg)
-{
-	struct node *n = arg;
-
-	return (1 + (n->members ? members_alive(n->members) : 0));
-}
-
-/* FTP's write quorum: K members hold the upload, or an error. */
-static int
-wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
-    void (*done)(void *, int), void *cbarg)
-{
-	struct node *n = arg;
-
-	return (sync_wait(n->sync, path, sha, n->cfg->sync_writes,
-	    n->cfg->sync_write_timeout_ms, done, cbarg));
-}
-
-/* Control API */
-
-struct status_job {
-	struct node	*n;
-	void		(*done)(void *, json_t *);
-	void		*req;
-	int64_t		 files;
-	uint64_t	 seq;
-	uint8_t		 digest[HASH_LEN];
-};
-
-static void
-status_run(void *arg)
-{
-	struct status_job *j = arg;
-
-	j->files = index_count(j->n->store.index);
-	j->seq = index_seq(j->n->store.index);
-	index_digest(j->n->store.index, j->digest);
-}
-
-static void
-add_path(const char *path, void *arg)
-{
-	json_array_append_new(arg, json_string(path));
-}
-
-static void
-status_done(void *arg)
-{
-	struct status_job *j = arg;
-	struct node *n = j->n;
-	struct sync_stats st;
-	char id[33], dg[HASH_HEX_LEN + 1];
-	unsigned known = 0;
-	struct member *m;
-	json_t *s;
-
-	sync_get_stats(n->sync, &st);
-	member_id_hex(n->store.node_id, id);
-	hash_hex(j->digest, dg);
-	TAILQ_FOREACH(m, members_list(n->members), entry)
-		if (m->state != MEMBER_LEFT)
-			known++;
-	s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s,"
-	    " s:{s:i, s:i}, s:{s:i, s:i, s:f}, s:{s:i, s:i, s:i, s:I, s:I,"
-	    " s:I, s:I, s:I}}",
-	    "id", id, "folder", n->store.root,
-	    "ftp", n->ftp ? ftp_server_addr(n->ftp) : "off",
-	    "peer", members_listen_addr(n->members),
-	    "http", http_server_addr(n->http),
-	    "files", (json_int_t)j->files, "index_seq", (json_int_t)j->seq,
-	    "digest", dg,
-	    "members", "alive", (int)(1 + members_alive(n->members)),
-	    "known", (int)(1 + known),
-	    "consistency", "agree", (int)st.agree, "peers", (int)st.alive,
-	    "threshold", n->cfg->sync_consistency_threshold,
-	    "sync", "pulls_active", (int)st.pulls_active,
-	    "pulls_queued", (int)st.pulls_queued,
-	    "pulls_waiting", (int)st.pulls_waiting,
-	    "files_fetched", (json_int_t)st.files_fetched,
-	    "bytes_fetched", (json_int_t)st.bytes_fetched,
-	    "bytes_reused", (json_int_t)st.bytes_reused,
-	    "conflicts", (json_int_t)st.conflicts,
-	    "bad_blocks", (json_int_t)st.bad_blocks);
-	if (s != NULL) {
-		json_t *ua = json_array();
-
-		sync_unavailable(n->sync, 100, add_path, ua);
-		json_object_set_new(s, "replicas", json_integer(
-		    n->replicas == REPLICAS_UNKNOWN ? 0 : n->replicas));
-		json_object_set_new(s, "held_files",
-		    json_integer((json_int_t)st.held));
-		json_object_set_new(s, "under_replicated",
-		    json_integer((json_int_t)st.under));
-		json_object_set_new(s, "repair_bytes",
-		    json_integer((json_int_t)st.repair_bytes));
-		json_object_set_new(s, "unavailable",
-		    json_integer((json_int_t)st.unavailable));
-		json_object_set_new(s, "unavailable_paths", ua);
-		json_object_set_new(s, "disk_free_bytes",
-		    json_integer((json_int_t)n->free_bytes));
-		json_object_set_new(s, "disk_full", json_boolean(n->full));
-	}
-	if (s != NULL && n->tracker != NULL)
-		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
-		    "address", tclient_addr(n->tracker), "registered",
-		    tclient_up(n->tracker)));
-	j->done(j->req, s);
-	free(j);
-}
-
-static void
-ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
-{
-	struct status_job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL) {
-		done(req, json_pack("{s:s}", "error", "out of memory"));
-		return;
-	}
-	j->n = arg;
-	j->done = done;
-	j->req = req;
-	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
-		free(j);
-		done(req, json_pack("{s:s}", "error", "busy"));
-	}
-}
-
-static json_t *
-ctl_peers(void *arg)
-{
-	struct node *n = arg;
-	struct member *ranked[256], *m;
-	json_t *a = json_array();
-	uint64_t now = clock_mono_ms();
-	unsigned nr, i, rank;
-
-	nr = members_ranked(n->members, ranked, 256);
-	/* Live members in priority order first, then the others. */
-	for (i = 0; i < nr; i++) {
-		m = ranked[i];
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s,"
-		    " s:f, s:f, s:i, s:f, s:f}", "rank", (int)i + 1,
-		    "id", m->id_hex, "address", m->addr, "state",
-		    members_state_name(m->state), "last_heard_s",
-		    (double)(now - m->last_heard) / 1000.0, "rtt_ms",
-		    m->rtt_ms, "failures", (int)m->failures, "weight",
-		    m->weight, "score", members_score(m)));
-	}
-	rank = nr;
-	TAILQ_FOREACH(m, members_list(n->members), entry) {
-		for (i = 0; i < nr; i++)
-			if (ranked[i] == m)
-				break;
-		if (i < nr)
-			continue;
-		rank++;
-		json_array_append_new(a, json_pack("{s:n, s:s, s:s, s:s,"
-		    " s:o, s:f, s:i, s:f, s:n}", "rank", "id",
-		    m->id_known ? m->id_hex : "", "address", m->addr,
-		    "state", members_state_name(m->state), "last_heard_s",
-		    m->last_heard ? json_real((double)(now - m->last_heard) /
-		    1000.0) : json_null(), "rtt_ms", m->rtt_ms, "failures",
-		    (int)m->failures, "weight", m->weight, "score"));
-	}
-	(void)rank;
-	return (a);
-}
-
-static int
-ctl_add(void *arg, const char *addr, char *err, size_t errlen)
-{
-	struct node *n = arg;
-
-	log_info("adding member %s", addr);
-	return (members_add(n->members, addr, true, err, errlen));
-}
-
-static void
-bye_done(void *arg)
-{
-	struct node *n = arg;
-
-	log_info("left the cluster");
-	event_base_loopexit(n->base, NULL);
-}
-
-static void
-ctl_bye(void *arg)
-{
-	struct node *n = arg;
-
-	log_info("leaving the cluster");
-	members_bye(n->members, bye_done, n);
-}
-
 /* Write locks and the tracker */
 
 static void
@@ -331,211 +111,6 @@ allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
 	return (false);
 }
 
-static int
-write_check(void *arg, const char *path, const char *user, uint64_t token,
-    char *why, size_t whylen)
-{
-	struct node *n = arg;
-
-	return (locks_check(tclient_locks(n->tracker), path,
-	    n->store.node_id, user, token, why, whylen));
-}
-
-static int
-ctl_lock(void *arg, enum twire_lock_op op, const char *path,
-    const char *owner, uint32_t ttl_s, void (*done)(void *, int,
-    const char *, const struct twire_lock *), void *req)
-{
-	struct node *n = arg;
-
-	if (n->tracker == NULL)
-		return (-ENOSYS);
-	return (tclient_lock(n->tracker, op, path, owner, ttl_s, done, req));
-}
-
-static int
-ctl_tracker_query(void *arg, enum twire_query_kind kind, const char *path,
-    const char *after, uint32_t limit, void (*done)(void *, int,
-    const char *, size_t), void *req)
-{
-	struct node *n = arg;
-
-	if (n->tracker == NULL)
-		return (-ENOSYS);
-	return (tclient_query(n->tracker, kind, path, after, limit, done,
-	    req));
-}
-
-static json_t *
-ctl_locks(void *arg)
-{
-	struct node *n = arg;
-
-	/* NULL: no tracker, so no locks at all. */
-	return (n->tracker ? locks_json(tclient_locks(n->tracker)) : NULL);
-}
-
-static int
-ctl_await(void *arg, const char *path, void (*done)(void *, int),
-    void *cbarg)
-{
-	struct node *n = arg;
-
-	return (sync_await_fetch(n->sync, path, 60000, done, cbarg));
-}
-
-static int
-ctl_send(void *arg, const char *path)
-{
-	struct node *n = arg;
-
-	return (sync_offer(n->sync, path));
-}
-
-static void
-add_live_holder(const char *id, bool alive, void *arg)
-{
-	if (alive)
-		json_array_append_new(arg, json_string(id));
-}
-
-/* The live nodes that hold path's current version, as this node knows. */
-static json_t *
-ctl_holders(void *arg, const char *path)
-{
-	struct node *n = arg;
-	json_t *a = json_array();
-
-	(void)sync_holders(n->sync, path, add_live_holder, a);
-	return (a);
-}
-
-/* ls --all without a tracker: this node's catalog. */
-struct page_ctx {
-	struct node	*n;
-	json_t		*files;
-	char		 last[PATH_LEN_MAX + 1];
-};
-
-static void
-page_file(const char *path, uint64_t size, const uint8_t sha[HASH_LEN],
-    const char *version, void *arg)
-{
-	struct page_ctx *p = arg;
-	char hex[HASH_HEX_LEN + 1];
-	json_t *e;
-
-	hash_hex(sha, hex);
-	e = json_pack("{s:s, s:I, s:s, s:s, s:o}", "path", path, "size",
-	    (json_int_t)size, "sha256", hex, "version", version, "holders",
-	    ctl_holders(p->n, path));
-	json_array_append_new(p->files, e);
-	(void)str_copy(p->last, sizeof(p->last), path);
-}
-
-static json_t *
-ctl_catalog(void *arg, const char *prefix, const char *after, unsigned limit)
-{
-	struct page_ctx p = { arg, json_array(), "" };
-	int more;
-
-	more = sync_catalog_page(p.n->sync, prefix, after, limit ? limit :
-	    5000, page_file, &p);
-	return (json_pack("{s:o, s:o, s:i}", "files", p.files, "next", more ?
-	    json_string(p.last) : json_null(), "not_utf8", 0));
-}
-
-/* Pins */
-
-struct pin_job {
-	struct node	*n;
-	char		 path[PATH_LEN_MAX + 1];
-	bool		 pin;
-	int		 rc;
-	void		(*done)(void *, int);
-	void		*req;
-};
-
-static void
-pin_run(void *arg)
-{
-	struct pin_job *j = arg;
-
-	j->rc = index_pin(j->n->store.index, j->path, j->pin);
-}
-
-static void
-pin_done(void *arg)
-{
-	struct pin_job *j = arg;
-
-	if (j->rc == 0) {
-		(void)sync_pin(j->n->sync, j->path, j->pin);
-		log_info("%s /%s", j->pin ? "pinned" : "unpinned", j->path);
-	}
-	j->done(j->req, j->rc);
-	free(j);
-}
-
-static int
-ctl_pin(void *arg, const char *path, bool pin, void (*done)(void *, int),
-    void *req)
-{
-	struct pin_job *j;
-
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return (-ENOMEM);
-	j->n = arg;
-	j->pin = pin;
-	j->done = done;
-	j->req = req;
-	if (str_copy(j->path, sizeof(j->path), path) < 0 ||
-	    work_submit(j->n->pool, pin_run, pin_done, j) < 0) {
-		free(j);
-		return (-ENOMEM);
-	}
-	return (0);
-}
-
-static json_t *
-ctl_pins(void *arg)
-{
-	struct node *n = arg;
-	json_t *a = json_array();
-
-	sync_pins(n->sync, add_path, a);
-	return (json_pack("{s:o}", "pins", a));
-}
-
-/* Reading files held elsewhere (front/remote.h over sync) */
-
-static int
-remote_open(void *arg, const char *path, void (*ready)(void *),
-    void (*failed)(void *, const char *), void *cbarg, void **handle,
-    char *why, size_t whylen)
-{
-	struct node *n = arg;
-	struct sync_reader *r;
-	int rc;
-
-	rc = sync_read_open(n->sync, path, ready, failed, cbarg, &r, why,
-	    whylen);
-	*handle = r;
-	return (rc);
-}
-
-static int
-remote_avail(void *handle, uint64_t *avail, uint64_t *size)
-{
-	return (sync_reader_avail(handle, avail, size));
-}
-
-static void
-remote_close(void *handle)
-{
-	sync_read_close(handle);
-}
-
 /* Free space: a full node is skipped by placement. */
 static void
 on_space(evutil_socket_t fd, short what, void *arg)
@@ -557,7 +132,7 @@ on_space(evutil_socket_t fd, short what, void *arg)
 static void
 load_replicas(struct node *n)
 {
-	char path[4300], line[32];
+	char path[FS_PATH_MAX], line[32];
 	uint64_t v;
 
 	n->replicas = REPLICAS_UNKNOWN;
@@ -578,7 +153,7 @@ static void
 learn_replicas(void *arg, unsigned replicas)
 {
 	struct node *n = arg;
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	n->replicas = replicas;
@@ -596,131 +171,11 @@ learn_replicas(void *arg, unsigned replicas)
 	fclose(f);
 }
 
-/* The limits that keep queues bounded, and how full they are. */
-static void
-bounds_metrics(struct node *n, struct buf *b)
-{
-	struct work_stats ws;
-	struct serve_stats vs;
-
-	work_get_stats(n->pool, &ws);
-	serve_get_stats(n->serve, &vs);
-	if (buf_printf(b,
-	    "# HELP shoal_work_queue_max Jobs that may wait for a worker "
-	    "before client work is refused (work.queue_max).\n"
-	    "# TYPE shoal_work_queue_max gauge\n"
-	    "shoal_work_queue_max %u\n"
-	    "# HELP shoal_work_queued Jobs waiting for a worker.\n"
-	    "# TYPE shoal_work_queued gauge\n"
-	    "shoal_work_queued %u\n"
-	    "# HELP shoal_work_running Jobs a worker is running.\n"
-	    "# TYPE shoal_work_running gauge\n"
-	    "shoal_work_running %u\n"
-	    "# HELP shoal_work_refused_total Client jobs refused as busy.\n"
-	    "# TYPE shoal_work_refused_total counter\n"
-	    "shoal_work_refused_total %llu\n"
-	    "# HELP shoal_serve_window Block requests of a member read at "
-	    "once (peer.serve_window).\n"
-	    "# TYPE shoal_serve_window gauge\n"
-	    "shoal_serve_window %u\n"
-	    "# HELP shoal_serve_waiting Block requests waiting for a window.\n"
-	    "# TYPE shoal_serve_waiting gauge\n"
-	    "shoal_serve_waiting %u\n"
-	    "# HELP shoal_serve_throttled Members not read: too many block "
-	    "requests unanswered.\n"
-	    "# TYPE shoal_serve_throttled gauge\n"
-	    "shoal_serve_throttled %u\n"
-	    "# HELP shoal_serve_throttles_total Times a member was "
-	    "throttled.\n"
-	    "# TYPE shoal_serve_throttles_total counter\n"
-	    "shoal_serve_throttles_total %llu\n"
-	    "# HELP shoal_peer_out_high_bytes A link's output above which it "
-	    "is not read (peer.out_high_kib).\n"
-	    "# TYPE shoal_peer_out_high_bytes gauge\n"
-	    "shoal_peer_out_high_bytes %llu\n"
-	    "# HELP shoal_peer_links_full Links above that mark.\n"
-	    "# TYPE shoal_peer_links_full gauge\n"
-	    "shoal_peer_links_full %u\n",
-	    ws.queue_max, ws.queued, ws.running, ws.refused, vs.window,
-	    vs.waiting, vs.throttled, (unsigned long long)vs.throttles,
-	    (unsigned long long)n->cfg->peer_out_high_kib * 1024,
-	    members_links_full(n->members)) < 0)
-		log_warnx("metrics: out of room");
-}
-
-static void
-ctl_metrics(void *arg, struct buf *b)
-{
-	struct node *n = arg;
-	struct sync_stats st;
-	uint64_t fin = 0, fout = 0, pin, pout;
-	unsigned sessions = 0;
-
-	bounds_metrics(n, b);
-	sync_get_stats(n->sync, &st);
-	members_counters(n->members, &pin, &pout);
-	if (n->ftp)
-		ftp_server_counters(n->ftp, &sessions, &fin, &fout);
-	if (buf_printf(b,
-	    "# HELP shoal_ftp_sessions Open FTP sessions.\n"
-	    "# TYPE shoal_ftp_sessions gauge\n"
-	    "shoal_ftp_sessions %u\n"
-	    "shoal_bytes_in_total{front=\"ftp\"} %llu\n"
-	    "shoal_bytes_out_total{front=\"ftp\"} %llu\n"
-	    "shoal_bytes_in_total{front=\"peer\"} %llu\n"
-	    "shoal_bytes_out_total{front=\"peer\"} %llu\n"
-	    "# HELP shoal_members_alive Live members, this node included.\n"
-	    "# TYPE shoal_members_alive gauge\n"
-	    "shoal_members_alive %u\n"
-	    "# HELP shoal_sync_lag_files Files waiting to be fetched.\n"
-	    "# TYPE shoal_sync_lag_files gauge\n"
-	    "shoal_sync_lag_files %u\n"
-	    "# HELP shoal_sync_conflicts_total Concurrent versions resolved.\n"
-	    "# TYPE shoal_sync_conflicts_total counter\n"
-	    "shoal_sync_conflicts_total %llu\n"
-	    "# HELP shoal_sync_bad_blocks_total Blocks that failed their hash.\n"
-	    "# TYPE shoal_sync_bad_blocks_total counter\n"
-	    "shoal_sync_bad_blocks_total %llu\n"
-	    "# HELP shoal_sync_files_fetched_total Files fetched from peers.\n"
-	    "# TYPE shoal_sync_files_fetched_total counter\n"
-	    "shoal_sync_files_fetched_total %llu\n"
-	    "# HELP shoal_files_held Files with a copy on this node.\n"
-	    "# TYPE shoal_files_held gauge\n"
-	    "shoal_files_held %llu\n"
-	    "# HELP shoal_files_under_replicated Files with fewer live copies "
-	    "than the cluster keeps.\n"
-	    "# TYPE shoal_files_under_replicated gauge\n"
-	    "shoal_files_under_replicated %llu\n"
-	    "# HELP shoal_repair_bytes_waiting Bytes of the copies missing.\n"
-	    "# TYPE shoal_repair_bytes_waiting gauge\n"
-	    "shoal_repair_bytes_waiting %llu\n"
-	    "# HELP shoal_files_unavailable Files with no live copy.\n"
-	    "# TYPE shoal_files_unavailable gauge\n"
-	    "shoal_files_unavailable %llu\n"
-	    "# HELP shoal_disk_free_bytes Free space under the folder.\n"
-	    "# TYPE shoal_disk_free_bytes gauge\n"
-	    "shoal_disk_free_bytes %llu\n"
-	    "# HELP shoal_disk_full 1 when free space is below the floor.\n"
-	    "# TYPE shoal_disk_full gauge\n"
-	    "shoal_disk_full %d\n",
-	    sessions, (unsigned long long)fin, (unsigned long long)fout,
-	    (unsigned long long)pin, (unsigned long long)pout, network_size(n),
-	    st.pulls_active + st.pulls_queued + st.pulls_waiting,
-	    (unsigned long long)st.conflicts,
-	    (unsigned long long)st.bad_blocks,
-	    (unsigned long long)st.files_fetched,
-	    (unsigned long long)st.held, (unsigned long long)st.under,
-	    (unsigned long long)st.repair_bytes,
-	    (unsigned long long)st.unavailable,
-	    (unsigned long long)n->free_bytes, n->full ? 1 : 0) < 0)
-		log_warnx("metrics: out of room");
-}
-
 /* DIR/.shoal/control: where the running node's HTTP endpoint is. */
 static void
 write_control(struct node *n)
 {
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	if (str_fmt(path, sizeof(path), "%s/control", n->priv) < 0 ||
@@ -734,30 +189,21 @@ write_control(struct node *n)
 }
 
 static int
-start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
+start_cluster(struct node *n, char *err, size_t errlen)
 {
-	char path[4300], hex[128];
+	char path[FS_PATH_MAX], hex[TLS_CLUSTER_KEY_HEX_LEN + 2];
 	struct members_opts mo;
 	struct sync_opts so;
 	struct http_opts ho = {
 		.base = n->base, .pool = n->pool, .store = &n->store,
 		.auth = n->auth, .guard = n->guard, .cfg = n->cfg,
 		.priv_dir = n->priv, .token = n->token,
-		.ctl = {
-			.status = ctl_status, .peers = ctl_peers,
-			.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
-			.metrics = ctl_metrics, .holders = ctl_holders,
-			.await = ctl_await, .write_check = write_check,
-			.lock = ctl_lock, .tracker_query = ctl_tracker_query,
-			.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,
-			.catalog = ctl_catalog, .remote = &n->remote,
-			.arg = n,
-		},
 	};
 
+	node_ctl_init(n, &ho.ctl);
 	if (str_fmt(path, sizeof(path), "%s/cluster_key", n->priv) < 0 ||
 	    read_line(path, hex, sizeof(hex)) < 0 ||
-	    cli_parse_key(hex, n->key) < 0) {
+	    tls_cluster_key_parse(hex, n->key) < 0) {
 		(void)str_fmt(err, errlen, "%s: missing or damaged cluster key",
 		    path);
 		return (-EINVAL);
@@ -820,8 +266,7 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 	if ((n->members = members_new(&mo, err, errlen)) == NULL)
 		return (-EINVAL);
 	sync_set_members(n->sync, n->members);
-	n->remote = (struct remote_reads){ remote_open, remote_avail,
-	    remote_close, n };
+	n->remote = node_remote_reads(n);
 	on_space(-1, 0, n);
 	{
 		struct timeval tv = { 2, 0 };
@@ -848,7 +293,6 @@ start_cluster(struct node *n, const char *dir, char *err, size_t errlen)
 			return (-EINVAL);
 	}
 	write_control(n);
-	(void)dir;
 	return (0);
 }
 
@@ -877,7 +321,7 @@ node_run(const char *dir, const struct cfg *c)
 {
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct node n;
-	char err[512] = "", users[4300], path[4300];
+	char err[512] = "", users[FS_PATH_MAX], path[FS_PATH_MAX];
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int status = 1;
@@ -926,7 +370,7 @@ node_run(const char *dir, const struct cfg *c)
 		if ((n.guard = guard_new(&gp)) == NULL)
 			fatalx("out of memory");
 	}
-	if (start_cluster(&n, dir, err, sizeof(err)) < 0) {
+	if (start_cluster(&n, err, sizeof(err)) < 0) {
 		log_errorx("%s", err);
 		goto out;
 	}
@@ -940,10 +384,11 @@ node_run(const char *dir, const struct cfg *c)
 			.base = n.base, .pool = n.pool, .store = &n.store,
 			.auth = n.auth, .guard = n.guard, .cfg = c,
 			.priv_dir = n.priv,
-			.network_size = network_size, .network_arg = &n,
-			.wait_copies = c->sync_writes ? wait_copies : NULL,
+			.network_size = node_network_size, .network_arg = &n,
+			.wait_copies = c->sync_writes ? node_wait_copies :
+			    NULL,
 			.wait_arg = &n,
-			.write_check = write_check, .write_arg = &n,
+			.write_check = node_write_check, .write_arg = &n,
 			.remote = &n.remote,
 		};
 

@@ -17,12 +17,13 @@
 #include <openssl/evp.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "base/parse.h"
 
 static int
 mkdirs(const char *path)
 {
-	char p[4096], *s;
+	char p[FS_PATH_MAX], *s;
 
 	if (str_copy(p, sizeof(p), path) < 0)
 		return (-ENAMETOOLONG);
@@ -93,7 +94,7 @@ entry(const struct cache *c, const char *key, const char *ext, char *out,
 int
 cache_etag(const struct cache *c, const char *key, char *etag, size_t size)
 {
-	char p[4300];
+	char p[FS_PATH_MAX];
 	FILE *f;
 
 	if (entry(c, key, "data", p, sizeof(p)) < 0 || access(p, R_OK) < 0)
@@ -111,7 +112,7 @@ cache_etag(const struct cache *c, const char *key, char *etag, size_t size)
 int
 cache_begin(const struct cache *c, const char *key)
 {
-	char p[4300];
+	char p[FS_PATH_MAX];
 
 	if (entry(c, key, "part", p, sizeof(p)) < 0)
 		return (-ENAMETOOLONG);
@@ -121,7 +122,7 @@ cache_begin(const struct cache *c, const char *key)
 int
 cache_commit(const struct cache *c, const char *key, const char *etag)
 {
-	char part[4300], data[4300], tag[4300];
+	char part[FS_PATH_MAX], data[FS_PATH_MAX], tag[FS_PATH_MAX];
 	FILE *f;
 
 	if (entry(c, key, "part", part, sizeof(part)) < 0 ||
@@ -140,7 +141,7 @@ cache_commit(const struct cache *c, const char *key, const char *etag)
 void
 cache_discard(const struct cache *c, const char *key)
 {
-	char p[4300];
+	char p[FS_PATH_MAX];
 
 	if (entry(c, key, "part", p, sizeof(p)) == 0)
 		(void)unlink(p);
@@ -173,7 +174,7 @@ copy_to_stdout(int in)
 int
 cache_copy_out(const struct cache *c, const char *key, const char *dest)
 {
-	char p[4300];
+	char p[FS_PATH_MAX];
 	struct stat st;
 	off_t left;
 	ssize_t n;
@@ -228,7 +229,7 @@ cache_evict(const struct cache *c, const char *keep)
 	uint64_t total = 0;
 	struct dirent *de;
 	struct stat st;
-	char p[4300];
+	char p[FS_PATH_MAX];
 	DIR *d;
 
 	if ((d = opendir(c->dir)) == NULL)
@@ -258,7 +259,7 @@ cache_evict(const struct cache *c, const char *keep)
 		qsort(v, n, sizeof(*v), by_age);
 	/* The copy being kept counts against the limit too. */
 	if (keep) {
-		char p2[4300];
+		char p2[FS_PATH_MAX];
 
 		if (entry(c, keep, "data", p2, sizeof(p2)) == 0 &&
 		    stat(p2, &st) == 0)

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/fspath.h"
+
 struct cache {
-	char		dir[4096];
+	char		dir[FS_PATH_MAX];
 	uint64_t	max;
 };
 

@@ -4,12 +4,8 @@
 #ifndef SHOAL_CLI_CLI_H
 #define SHOAL_CLI_CLI_H
 
-#include <stdint.h>
-
 /* shoal init DIR: prepares DIR/.shoal.  Returns the exit status. */
 int	cli_init(int argc, char **argv);
-/* Parses a cluster key as `init` prints it. */
-int	cli_parse_key(const char *, uint8_t key[32]);
 struct client;
 struct client_opts;
 

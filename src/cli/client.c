@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "base/fspath.h"
 #include "base/parse.h"
 
 static bool json_errors;
@@ -86,7 +87,7 @@ read_line_file(const char *path, const char *prefix, char *out, size_t size)
 int
 client_find_node_dir(char *out, size_t size)
 {
-	char cwd[4096], probe[4200], *slash;
+	char cwd[FS_PATH_MAX], probe[FS_PATH_MAX], *slash;
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return (-errno);
@@ -170,7 +171,8 @@ client_prompt_password(char *out, size_t size)
 int
 client_init(struct client *c, const struct client_opts *o)
 {
-	char dir[4096], path[4300], addr[300], scheme[16] = "http";
+	char dir[FS_PATH_MAX], path[FS_PATH_MAX];
+	char addr[300], scheme[16] = "http";
 	char token[128], pw[300];
 	const char *p;
 

@@ -16,12 +16,13 @@
 #include <openssl/ssl.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 
 struct client {
 	char	 host[256];
 	char	 port[8];
 	bool	 tls;
-	char	 cacert[4200];	/* pinned certificate, or "" */
+	char	 cacert[FS_PATH_MAX];	/* pinned certificate, or "" */
 	char	 auth[1024];	/* the Authorization header's value */
 	char	 base[512];	/* scheme://host:port, for cache keys */
 	bool	 json;		/* --json output */

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "cli/cache.h"
 #include "cli/client.h"
 #include "store/path.h"
@@ -128,7 +129,7 @@ static int
 stdin_to_temp(uint64_t *size)
 {
 	const char *t = getenv("TMPDIR");
-	char path[4200], b[65536];
+	char path[FS_PATH_MAX], b[65536];
 	struct stat st;
 	ssize_t n;
 	int fd;
@@ -302,7 +303,7 @@ static int
 put_walk(struct client *c, const char *local, const char *remote,
 	 struct tree *t, int depth)
 {
-	char lp[4200], rp[PATH_LEN_MAX + 2];
+	char lp[FS_PATH_MAX], rp[PATH_LEN_MAX + 2];
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
 	struct dirent *de;
@@ -437,7 +438,7 @@ files_put(struct client *c, const struct cli_args *a)
 			return (cli_fail("put -r", local, "not a folder"));
 		/* put -r DIR /dest/ copies DIR into /dest/DIR */
 		if (l > 1 && remote[l - 1] == '/') {
-			char lc[4200];
+			char lc[FS_PATH_MAX];
 			const char *b;
 
 			(void)str_copy(lc, sizeof(lc), local);
@@ -506,7 +507,7 @@ static int
 get_one(struct client *c, const struct cache *cache, const char *remote,
 	const char *dest, bool *from_cache)
 {
-	char key[65], etag[80], extra[160], tmp[4300];
+	char key[65], etag[80], extra[160], tmp[FS_PATH_MAX];
 	struct response r;
 	struct buf p;
 	bool cached = false;
@@ -574,7 +575,7 @@ get_one(struct client *c, const struct cache *cache, const char *remote,
 		cache_evict(cache, key);
 	response_release(&r);
 	if (rc < 0) {
-		char why[4400];
+		char why[FS_PATH_MAX + 128];
 
 		(void)snprintf(why, sizeof(why), "cannot write %s: %s",
 			       dest ? dest : "standard output", strerror(-rc));
@@ -588,7 +589,7 @@ static int
 get_walk(struct client *c, const char *remote, const char *local,
 	 struct tree *t, int depth)
 {
-	char lp[4200], rp[PATH_LEN_MAX + 2];
+	char lp[FS_PATH_MAX], rp[PATH_LEN_MAX + 2];
 	struct response r;
 	json_t *j, *e;
 	size_t i;
@@ -683,7 +684,7 @@ files_get(struct client *c, const struct cli_args *a)
 	const char *remote = a->path[0], *out = a->out	      ? a->out
 						: a->npos > 1 ? a->pos[1]
 							      : NULL;
-	char dest[4300];
+	char dest[FS_PATH_MAX];
 	struct cache cache;
 	struct stat st;
 	bool hit, to_stdout = out && strcmp(out, "-") == 0;

@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "front/auth.h"
@@ -75,19 +76,11 @@ write_hex(const char *path, const uint8_t *b, size_t n)
 	return (write_file(path, hex, 0600));
 }
 
-/* 64 hex digits; spaces and a trailing newline are not part of a key. */
-int
-cli_parse_key(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
-{
-	return (span_hex(span_str(s), key, TLS_CLUSTER_KEY_LEN) < 0 ? -EINVAL :
-	    0);
-}
-
 static int
 make_private(const char *dir, const char *priv, char *node_id,
     const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
 {
-	char p[4300], err[256];
+	char p[FS_PATH_MAX], err[256];
 	uint8_t id[16];
 	struct index *ix;
 	FILE *f;
@@ -141,7 +134,7 @@ make_private(const char *dir, const char *priv, char *node_id,
 	if (str_fmt(p, sizeof(p), "%s/tmp", priv) < 0 || mkdir(p, 0700) < 0)
 		return (-errno);
 	{
-		char cert[4300], tkey[4300];
+		char cert[FS_PATH_MAX], tkey[FS_PATH_MAX];
 
 		if (str_fmt(cert, sizeof(cert), "%s/tls/cert.pem", priv) < 0 ||
 		    str_fmt(tkey, sizeof(tkey), "%s/tls/key.pem", priv) < 0)
@@ -163,7 +156,8 @@ make_private(const char *dir, const char *priv, char *node_id,
 int
 cli_init(int argc, char **argv)
 {
-	char priv[4200], tmp[4200], node_id[33], khex[2 * TLS_CLUSTER_KEY_LEN + 1];
+	char priv[FS_PATH_MAX], tmp[FS_PATH_MAX], node_id[33];
+	char khex[TLS_CLUSTER_KEY_HEX_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
 	const char *dir = NULL, *join = NULL, *replicas = NULL;
 	struct stat st;
@@ -197,16 +191,15 @@ cli_init(int argc, char **argv)
 	if (replicas == NULL && join == NULL)
 		replicas = "all";
 	if (join) {
-		if (cli_parse_key(join, key) < 0) {
+		if (tls_cluster_key_parse(join, key) < 0) {
 			fprintf(stderr, "shoal: --join: a cluster key is %d "
 			    "hex digits (as 'shoal init' printed it)\n",
-			    2 * TLS_CLUSTER_KEY_LEN);
+			    TLS_CLUSTER_KEY_HEX_LEN);
 			return (1);
 		}
 	} else
 		RAND_bytes(key, sizeof(key));
-	for (i = 0; i < TLS_CLUSTER_KEY_LEN; i++)
-		snprintf(khex + 2 * i, 3, "%02x", key[i]);
+	tls_cluster_key_hex(key, khex);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "shoal: %s: %s\n", dir, strerror(errno));
 		return (1);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "cli/client.h"
 #include "cli/cmd.h"
 
@@ -74,7 +75,7 @@ collect(const struct client_opts *o, const char *path, json_t *files, int depth)
 		const char *name = json_string_value(json_object_get(x, "name"));
 		const char *type =
 		    json_string_value(json_object_get(x, "type"));
-		char child[4200];
+		char child[FS_PATH_MAX];
 
 		/* A symlink is listed, not copied: its target is. */
 		if (name == NULL || type == NULL ||
@@ -230,7 +231,7 @@ run(const struct client_opts *o, int argc, char **argv, bool *quit)
 int
 cli_shell(const struct client_opts *given)
 {
-	char hist[4200] = "", *line, *argv[ARGS_MAX], pw[300];
+	char hist[FS_PATH_MAX] = "", *line, *argv[ARGS_MAX], pw[300];
 	struct client_opts opts = *given, *o = &opts;
 	const char *home = getenv("HOME");
 	bool tty = isatty(STDIN_FILENO), quit = false;

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "front/auth.h"
 
 static int
@@ -45,7 +46,7 @@ read_password(char *out, size_t size)
 int
 cli_user(const char *dir, int argc, char **argv)
 {
-	char users[4200], pw[AUTH_PASS_MAX + 2];
+	char users[FS_PATH_MAX], pw[AUTH_PASS_MAX + 2];
 	const char *op, *name = NULL, *pass = NULL;
 	unsigned flags = 0;
 	int i, rc;

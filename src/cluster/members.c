@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "base/clock.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "base/work.h"
@@ -43,7 +44,7 @@ struct pending {
 
 struct members {
 	struct members_opts	 o;
-	char			 priv[4200];
+	char			 priv[FS_PATH_MAX];
 	char			 listen[ADDR_STR_MAX];
 	struct member_list	 list;
 	TAILQ_HEAD(, pending)	 pending;
@@ -231,7 +232,7 @@ static void
 save_run(void *arg)
 {
 	struct save_job *j = arg;
-	char tmp[4300];
+	char tmp[FS_PATH_MAX];
 	FILE *f;
 
 	if (str_fmt(tmp, sizeof(tmp), "%s.new", j->path) < 0 ||
@@ -537,7 +538,6 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	m->capacity = wire_get_u32(&r) / 1000.0;
 	m->free_bytes = wire_get_u64(&r);
 	m->full = wire_get_u8(&r) != 0;
-	m->space_known = true;
 	if (wire_rd_done(&r) < 0) {
 		log_warnx("peer %s: bad PING", m->addr);
 		return;
@@ -770,7 +770,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 static void
 load_list(struct members *mb, const char *name, bool with_ids)
 {
-	char path[4300], line[512];
+	char path[FS_PATH_MAX], line[512];
 	FILE *f;
 
 	if (str_fmt(path, sizeof(path), "%s/%s", mb->priv, name) < 0 ||
@@ -839,7 +839,7 @@ members_add(struct members *mb, const char *addr, bool remember, char *err,
 	struct sockaddr_storage ss;
 	struct member *m;
 	socklen_t sl;
-	char path[4300];
+	char path[FS_PATH_MAX];
 	FILE *f;
 
 	if (addr_parse(addr, &ss, &sl) < 0) {

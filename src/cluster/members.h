@@ -64,7 +64,6 @@ struct member {
 	double			 capacity;	/* weight, default 1 */
 	uint64_t		 free_bytes;
 	bool			 full;		/* below its free-space floor */
-	bool			 space_known;
 	uint64_t		 down_at;	/* monotonic ms it went down */
 	void			*sync;		/* sync's state for it */
 };

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "net/addr.h"
 
@@ -331,7 +332,7 @@ auth_login(struct auth *au, bool guest_ok, const char *user,
 static int
 save_file(const char *path, const struct account *a, size_t n)
 {
-	char tmp[4200];
+	char tmp[FS_PATH_MAX];
 	size_t i;
 	FILE *f;
 	int fd;

@@ -3,6 +3,8 @@
  * connection to its control connection: each control connection sets a
  * random session id context, and only a data connection that resumes a
  * session carrying the same context is accepted (see ftp_data.c).
+ * The cluster key's text form is read and written here too, so the node,
+ * the tracker and `shoal init` share one parser.
  */
 #include "net/tls.h"
 
@@ -20,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "base/buf.h"
+#include "base/parse.h"
 
 /* What a peer context knows of the cluster key (stored on the SSL_CTX). */
 struct peer_psk {
@@ -257,4 +260,19 @@ tls_tracker_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
 	if (ctx != NULL)
 		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return (ctx);
+}
+
+int
+tls_cluster_key_parse(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
+{
+	/* span_hex leaves key as it was on failure. */
+	return (span_hex(span_str(s), key, TLS_CLUSTER_KEY_LEN) < 0 ? -EINVAL :
+	    0);
+}
+
+void
+tls_cluster_key_hex(const uint8_t key[TLS_CLUSTER_KEY_LEN],
+    char out[TLS_CLUSTER_KEY_HEX_LEN + 1])
+{
+	str_hex(key, TLS_CLUSTER_KEY_LEN, out);
 }

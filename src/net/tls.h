@@ -33,6 +33,18 @@ SSL_CTX	*tls_peer_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
 SSL_CTX	*tls_tracker_ctx(const uint8_t key[TLS_CLUSTER_KEY_LEN], int server,
 	    char *err, size_t errlen);
 
+/*
+ * The cluster key as text, the way `shoal init` prints it and
+ * DIR/.shoal/cluster_key holds it: 64 hex digits, nothing else (a caller
+ * strips the line's newline first).  Parsing returns 0, or -EINVAL with
+ * key unchanged.  Either case of digit is read; lower case is written.
+ */
+#define TLS_CLUSTER_KEY_HEX_LEN	(2 * TLS_CLUSTER_KEY_LEN)
+int	tls_cluster_key_parse(const char *s, uint8_t key[TLS_CLUSTER_KEY_LEN])
+	    __attribute__((warn_unused_result));
+void	tls_cluster_key_hex(const uint8_t key[TLS_CLUSTER_KEY_LEN],
+	    char out[TLS_CLUSTER_KEY_HEX_LEN + 1]);
+
 /* The first OpenSSL error as text, for logs. */
 const char *tls_error(void);
 

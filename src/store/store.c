@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "store/path.h"
@@ -87,7 +88,7 @@ clear_tmp(int tmp_fd)
 int
 store_open(struct store *s, const char *dir, char *err, size_t errlen)
 {
-	char dbpath[4200];
+	char dbpath[FS_PATH_MAX];
 	int n;
 
 	memset(s, 0, sizeof(*s));
@@ -696,7 +697,7 @@ store_tmp_name(struct store *s, char *out)
 int
 store_read_node_id(const char *dir, uint8_t id[NODE_ID_LEN])
 {
-	char path[4200], hex[2 * NODE_ID_LEN + 2];
+	char path[FS_PATH_MAX], hex[2 * NODE_ID_LEN + 2];
 	FILE *f;
 
 	if (str_fmt(path, sizeof(path), "%s/%s/node_id", dir, PATH_PRIVATE) <

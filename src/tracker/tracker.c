@@ -26,10 +26,10 @@
 #include <openssl/crypto.h>
 
 #include "base/buf.h"
+#include "base/fspath.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
-#include "cli/cli.h"
 #include "cluster/locks.h"
 #include "cluster/members.h"
 #include "net/tls.h"
@@ -273,7 +273,6 @@ refuse(struct tracker *tr, struct link *l, const char *fmt, ...)
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_warnx("node at %s refused: %s", link_peer(l), why);
-	tr->refused++;
 	buf_init(&b, 1024);
 	if (twire_put_refuse(&b, why) == 0)
 		(void)link_send(l, &b);
@@ -667,7 +666,6 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	struct buf b;
 	uint64_t t;
 
-	tr->frames++;
 	if (n == NULL) {
 		if ((p = pend_find(tr, l)) == NULL)
 			return;	/* refused, on its way out */
@@ -685,7 +683,6 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	n->last_heard = clock_mono_ms();
 	switch (h->type) {
 	case WIRE_T_BEAT:
-		tr->beats++;
 		buf_init(&b, 64);
 		if (twire_get_beat(payload, h->len, &t) == 0 &&
 		    twire_put_beat(&b, WIRE_T_BEAT_ACK, t) == 0)
@@ -801,7 +798,7 @@ static int
 read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
     size_t errlen)
 {
-	char path[4200], hexkey[2 * TLS_CLUSTER_KEY_LEN + 2];
+	char path[FS_PATH_MAX], hexkey[TLS_CLUSTER_KEY_HEX_LEN + 2];
 	FILE *f;
 	int rc;
 
@@ -815,7 +812,7 @@ read_key(const char *dir, uint8_t key[TLS_CLUSTER_KEY_LEN], char *err,
 		hexkey[0] = '\0';
 	fclose(f);
 	hexkey[strcspn(hexkey, "\r\n")] = '\0';
-	if ((rc = cli_parse_key(hexkey, key)) < 0)
+	if ((rc = tls_cluster_key_parse(hexkey, key)) < 0)
 		(void)str_fmt(err, errlen, "%s: not a cluster key", path);
 	return (rc);
 }
@@ -826,7 +823,7 @@ tracker_start(struct tracker *tr, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
-	char dbpath[4200];
+	char dbpath[FS_PATH_MAX];
 	struct timeval tv = { 0, TICK_MS * 1000 };
 
 	if (read_key(tr->o.dir, key, err, errlen) < 0)

@@ -80,7 +80,6 @@ struct tracker {
 	uint64_t		 token;		/* last fencing token granted */
 	struct event		*tick;
 	struct evhttp		*http;
-	uint64_t		 beats, frames, refused;
 	uint64_t		 last_trim;	/* monotonic ms */
 	unsigned		 npaused;
 };

@@ -33,7 +33,6 @@
 #include <openssl/ssl.h>
 
 #include "base/buf.h"
-#include "cli/cli.h"
 #include "cluster/twire.h"
 #include "net/addr.h"
 #include "net/tls.h"
@@ -149,7 +148,7 @@ main(int argc, char **argv)
 	SSL *ssl;
 	int fd;
 
-	if (argc != 4 || cli_parse_key(argv[1], key) < 0 ||
+	if (argc != 4 || tls_cluster_key_parse(argv[1], key) < 0 ||
 	    addr_parse(argv[2], &ss, &sl) < 0) {
 		fprintf(stderr, "usage: tracker_probe KEYHEX HOST:PORT MODE\n");
 		return (2);

@@ -43,7 +43,6 @@
 
 #include "base/buf.h"
 #include "base/parse.h"
-#include "cli/cli.h"
 #include "cluster/wire.h"
 #include "net/addr.h"
 #include "net/tls.h"
@@ -233,8 +232,7 @@ noread(SSL *ssl, int fd, const char *shahex, uint32_t nblocks,
 	time_t deadline;
 	int n;
 
-	/* A content hash is as long as a cluster key: the same hex. */
-	if (nblocks == 0 || cli_parse_key(shahex, sha) < 0)
+	if (nblocks == 0 || span_hex(span_str(shahex), sha, sizeof(sha)) < 0)
 		return (-1);
 	buf_init(&b, 256);
 	for (i = 0; i < count; i++) {
@@ -345,7 +343,7 @@ main(int argc, char **argv)
 	time_t deadline;
 	int fd, n;
 
-	if (argc < 4 || cli_parse_key(argv[1], key) < 0 ||
+	if (argc < 4 || tls_cluster_key_parse(argv[1], key) < 0 ||
 	    addr_parse(argv[2], &ss, &sl) < 0) {
 		fprintf(stderr, "usage: wire_probe KEYHEX HOST:PORT MODE\n");
 		return (2);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
 #include "front/guard.h"
@@ -87,7 +88,7 @@ ftp_server_new(const struct ftp_server_opts *o, char *err, size_t errlen)
 	const struct cfg *c = o->cfg;
 	struct ftp_server *srv;
 	struct sockaddr_storage ss;
-	char cert[4200], key[4200];
+	char cert[FS_PATH_MAX], key[FS_PATH_MAX];
 	socklen_t sl;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)

@@ -28,6 +28,7 @@
 #include "base/assert.h"
 #include "base/cfg.h"
 #include "base/clock.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/work.h"
 #include "front/guard.h"
@@ -669,7 +670,7 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	struct http_server *srv;
 	struct sockaddr_storage ss;
 	const struct cfg *c = o->cfg;
-	char cert[4300], key[4300];
+	char cert[FS_PATH_MAX], key[FS_PATH_MAX];
 	socklen_t sl;
 	bool tls;
 
