@@ -32,6 +32,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cluster/decide.h"
 #include "store/store.h"
 
 #define REPAIR_MS	1000
@@ -269,8 +270,9 @@ walk_entry(struct cat_entry *e, void *arg)
 {
 	struct walk *w = arg;
 	struct sync *sy = w->sy;
-	unsigned h[PLACE_MAX], n, i, copies, target;
-	bool mine = false, all_hold = true, pinned;
+	unsigned h[PLACE_MAX], n, i, copies, missing;
+	bool mine = false, all_hold = true;
+	struct repair_facts f;
 	struct member *m;
 
 	if (!e->live)
@@ -290,32 +292,42 @@ walk_entry(struct cat_entry *e, void *arg)
 			all_hold = false;
 	}
 	copies = live_copies(sy, e);
-	target = w->view.replicas ? w->view.replicas : w->alive;
-	if (copies < target) {
+	missing = decide_missing(w->view.replicas, w->alive, copies);
+	if (missing > 0) {
 		w->st.under++;
-		w->st.repair_bytes += e->size * (target - copies);
+		w->st.repair_bytes += e->size * missing;
 	}
 	if (copies == 0)
 		w->st.unavailable++;
-	/* With every node a holder, sync fetches each new version and
-	 * nothing is dropped; a copy found damaged is fetched here. */
-	pinned = w->view.replicas != REPLICAS_ALL &&
-	    catalog_pinned(sy->cat, e->path);
-	if ((mine || pinned) && !e->held && !e->fetching && copies > 0 &&
-	    sy->nqueued < 4 * REPAIR_BATCH) {
+	f.replicas = w->view.replicas;
+	f.held = e->held;
+	f.pulling = e->fetching;
+	f.mine = mine;
+	f.pinned = w->view.replicas != REPLICAS_ALL &&
+		   catalog_pinned(sy->cat, e->path);
+	f.all_hold = all_hold;
+	f.holders = n;
+	f.copies = copies;
+	f.room = sy->nqueued < 4 * REPAIR_BATCH;
+	f.dropping = sy->drop_jobs > 0;
+	f.now = w->now;
+	f.keep_until = e->keep_until;
+	switch (decide_repair(&f)) {
+	case REPAIR_FETCH:
 		if (w->fetch == NULL && (w->fetch = calloc(1,
 		    sizeof(*w->fetch))) == NULL)
 			return;
 		if (plist_add(&w->fetch->l, e))
 			e->fetching = true;
-	} else if (w->view.replicas != REPLICAS_ALL && !mine && !pinned &&
-	    e->held && !e->fetching && all_hold &&
-	    n == w->view.replicas && w->now >= e->keep_until &&
-	    sy->drop_jobs == 0) {
+		break;
+	case REPAIR_DROP:
 		if (w->drop == NULL && (w->drop = calloc(1,
 		    sizeof(*w->drop))) == NULL)
 			return;
 		(void)plist_add(&w->drop->l, e);
+		break;
+	case REPAIR_NONE:
+		break;
 	}
 }
 

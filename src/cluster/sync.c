@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,6 +28,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cluster/decide.h"
 #include "store/store.h"
 
 #define ANNOUNCE_ROWS	4096
@@ -49,6 +49,7 @@ struct decided {
 	char		*target;
 	struct vv	 expect;
 	bool		 expect_exists;
+	bool		 conflict;	/* counted on the loop */
 };
 
 struct batch {
@@ -537,52 +538,6 @@ request_index(struct member *m, uint64_t since)
 
 /* Deciding */
 
-/* The version that stays when two were made concurrently; the same on
- * every node, since it only looks at the two versions. */
-static bool
-remote_wins(const struct file_meta *l, const struct file_meta *r)
-{
-	if (l->deleted != r->deleted)
-		return (l->deleted);
-	if (l->type != r->type)
-		return (r->type == ENTRY_DIR);
-	if (l->mtime_ns != r->mtime_ns)
-		return (r->mtime_ns > l->mtime_ns);
-	return (memcmp(r->modified_by, l->modified_by, NODE_ID_LEN) > 0);
-}
-
-static bool
-same_content(const struct file_meta *a, const struct file_meta *b)
-{
-	if (a->deleted || b->deleted)
-		return (a->deleted && b->deleted);
-	return (a->type == b->type && (a->type == ENTRY_DIR ||
-	    memcmp(a->sha256, b->sha256, HASH_LEN) == 0));
-}
-
-/* NAME.sync-conflict-YYYYMMDD-HHMMSS-NODE.EXT for the losing version. */
-static char *
-conflict_name(const char *path, const struct file_meta *loser)
-{
-	const char *base = path_base(path), *dot = strrchr(base, '.');
-	char when[32], node[8], *out;
-	time_t t = (time_t)(loser->mtime_ns / 1000000000);
-	struct tm tm;
-	size_t stem;
-
-	if (dot == NULL || dot == base)
-		dot = base + strlen(base);
-	stem = (size_t)(dot - path);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
-	snprintf(node, sizeof(node), "%02x%02x%02x", loser->modified_by[0],
-	    loser->modified_by[1], loser->modified_by[2]);
-	if (asprintf(&out, "%.*s.sync-conflict-%s-%s%s", (int)stem, path, when,
-	    node, dot) < 0)
-		return (NULL);
-	return (out);
-}
-
 /* Adopts a version whose content we already hold: only the row changes. */
 static int
 adopt(struct store *st, struct decided *d, const struct file_meta *local,
@@ -598,87 +553,79 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	return (index_apply(st->index, d->e.path, &m));
 }
 
+/* Carries out decide_entry's decision for one entry (on the pool). */
 static void
 decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
 {
 	struct store *st = sy->o.store;
 	struct rentry *e = &d->e;
-	struct file_meta l;
+	struct decision dn;
+	struct file_meta l, c;
 	uint8_t *lblocks = NULL;
-	enum vv_order ord;
-	bool have;
+	bool have, have_copy;
 	int rc = 0;
 
 	have = index_get_any(st->index, e->path, &l, &lblocks) == 0;
-	ord = have ? vv_compare(&e->m.vv, &l.vv) : VV_AFTER;
-	if (ord == VV_EQUAL || ord == VV_BEFORE)
-		goto out;
-	if (have && same_content(&l, &e->m)) {
-		rc = adopt(st, d, &l, lblocks);
-		goto out;
-	}
-	if (ord == VV_CONCURRENT) {
-		sy->st.conflicts++;
-		if (!remote_wins(&l, &e->m)) {
-			/*
-			 * Ours stays.  Theirs is kept as a copy; its node
-			 * makes the same decision and the same copy, and the
-			 * two copies merge, so it survives whichever of us
-			 * acts first.
-			 */
-			struct file_meta c;
-
-			log_info("sync: conflict on %s: local version kept",
-			    e->path);
-			if (e->m.type != ENTRY_FILE || e->m.deleted)
-				goto out;
-			if ((d->target = conflict_name(e->path, &e->m)) ==
-			    NULL)
-				goto out;
-			if (index_get(st->index, d->target, &c) == 0 &&
-			    memcmp(c.sha256, e->m.sha256, HASH_LEN) == 0) {
-				free(d->target);
-				d->target = NULL;
-				goto out;
-			}
-			d->act = ACT_PULL_COPY;
-			goto out;
-		}
+	dn = decide_entry(e->path, have ? &l : NULL, &e->m, view);
+	d->conflict = dn.conflict;
+	if (dn.conflict && !dn.merge)
+		log_info("sync: conflict on %s: local version kept", e->path);
+	else if (dn.conflict)
 		log_info("sync: conflict on %s: version of %02x%02x%02x kept",
 		    e->path, e->m.modified_by[0], e->m.modified_by[1],
 		    e->m.modified_by[2]);
-		/* A copy held elsewhere is renamed by its holders. */
-		if (!l.deleted && l.type == ENTRY_FILE && !l.remote) {
-			char *copy = conflict_name(e->path, &l);
-			struct file_meta tomb;
+	if (dn.set_aside) {
+		char *copy = decide_conflict_name(e->path, &l);
+		struct file_meta tomb;
 
-			if (copy == NULL || (rc = store_rename(st, e->path,
-			    copy)) < 0) {
-				free(copy);
-				goto out;
-			}
+		if (copy == NULL ||
+		    (rc = store_rename(st, e->path, copy)) < 0) {
 			free(copy);
-			if (index_get_any(st->index, e->path, &tomb, NULL) == 0)
-				l = tomb;
+			goto out;
 		}
-		(void)vv_merge(&e->m.vv, &l.vv);
+		free(copy);
+		if (index_get_any(st->index, e->path, &tomb, NULL) == 0)
+			l = tomb;
 	}
-	/* Theirs is newer (or won): make it so here. */
-	if (e->m.deleted) {
+	if (dn.merge)
+		(void)vv_merge(&e->m.vv, &l.vv);
+	switch (dn.act) {
+	case DECIDE_IGNORE:
+	case DECIDE_KEEP:
+		break;
+	case DECIDE_ADOPT:
+		rc = adopt(st, d, &l, lblocks);
+		break;
+	case DECIDE_COPY:
+		if ((d->target = decide_conflict_name(e->path, &e->m)) == NULL)
+			break;
+		have_copy = index_get(st->index, d->target, &c) == 0;
+		if (!decide_copy_needed(have_copy ? &c : NULL, &e->m)) {
+			free(d->target);
+			d->target = NULL;
+			break;
+		}
+		d->act = ACT_PULL_COPY;
+		break;
+	case DECIDE_DELETE:
 		rc = store_apply_delete(st, e->path, &e->m);
 		if (rc == -ENOTEMPTY) {
 			/* Files only we know are inside: the folder stays. */
 			rc = index_put_dir(st->index, e->path);
 		}
-	} else if (e->m.type == ENTRY_DIR)
+		break;
+	case DECIDE_DIR:
 		rc = store_apply_dir(st, e->path, &e->m);
-	else if (!place_mine(view, place_key(e->path))) {
+		break;
+	case DECIDE_ROW:
 		/* Not one of its holders: the row, and no copy. */
 		rc = store_apply_remote(st, e->path, &e->m);
-	} else {
+		break;
+	case DECIDE_FETCH:
 		d->act = ACT_PULL;
 		d->expect = l.vv;
 		d->expect_exists = have;
+		break;
 	}
 out:
 	if (rc < 0)
@@ -733,6 +680,8 @@ finish_step(struct sync *sy, struct batch *b)
 		end = b->n;
 	for (; b->done_at < end; b->done_at++) {
 		d = &b->d[b->done_at];
+		if (d->conflict)
+			sy->st.conflicts++;
 		if (d->act == ACT_PULL)
 			pull_enqueue(sy, &d->e, d->e.path, &d->expect,
 			    d->expect_exists);
