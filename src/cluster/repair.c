@@ -72,23 +72,6 @@ repair_view(struct sync *sy, struct place_view *v)
 	}
 }
 
-unsigned
-repair_live_holders(struct sync *sy, const struct cat_entry *e,
-    struct member **out, unsigned max)
-{
-	struct member *m, *ranked[256];
-	unsigned n, i, k = 0;
-
-	/* Best ranked first: peer priority decides where reads go. */
-	n = members_ranked(sy->o.members, ranked, 256);
-	for (i = 0; i < n && k < max; i++) {
-		m = ranked[i];
-		if (catalog_holds(e, m->id))
-			out[k++] = m;
-	}
-	return (k);
-}
-
 /* Paths (with the content each is about) handed to a job. */
 struct plist {
 	char		**paths;
@@ -122,73 +105,6 @@ plist_release(struct plist *l)
 		free(l->paths[i]);
 	free(l->paths);
 	free(l->sha);
-}
-
-/* Fetching copies (the row is read on the pool, with its blocks) */
-
-struct fetch_job {
-	struct sync	*sy;
-	struct plist	 l;
-	struct rentry	*e;		/* e[i].path NULL: not to fetch */
-};
-
-static void
-fetch_load_run(void *arg)
-{
-	struct fetch_job *j = arg;
-	size_t i;
-
-	for (i = 0; i < j->l.n; i++)
-		(void)pull_load_remote(j->sy, j->l.paths[i], j->l.sha[i],
-		    &j->e[i]);
-}
-
-static void
-fetch_load_done(void *arg)
-{
-	struct fetch_job *j = arg;
-	struct sync *sy = j->sy;
-	struct cat_entry *ce;
-	struct pull *p;
-	size_t i;
-
-	for (i = 0; i < j->l.n; i++) {
-		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
-			ce->fetching = false;
-		/* No row (it changed meanwhile): the next walk decides. */
-		if (ce != NULL && j->e[i].path != NULL) {
-			/* Sources come from the catalog: the row names none. */
-			pull_enqueue(sy, &j->e[i], ce->path, &j->e[i].m.vv,
-			    true);
-			if ((p = pull_find(sy, ce->path)) != NULL) {
-				pull_take_holders(sy, p, ce);
-				sy->st.repairs++;
-			}
-		}
-		rentry_release(&j->e[i]);
-	}
-	plist_release(&j->l);
-	free(j->e);
-	free(j);
-	pull_pump(sy);
-}
-
-static void
-fetch_start(struct sync *sy, struct fetch_job *j)
-{
-	size_t i;
-	struct cat_entry *ce;
-
-	j->sy = sy;
-	if ((j->e = calloc(j->l.n, sizeof(*j->e))) != NULL &&
-	    work_submit(sy->o.pool, fetch_load_run, fetch_load_done, j) == 0)
-		return;
-	for (i = 0; i < j->l.n; i++)	/* the next walk tries again */
-		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
-			ce->fetching = false;
-	plist_release(&j->l);
-	free(j->e);
-	free(j);
 }
 
 /* Dropping copies */
@@ -235,8 +151,9 @@ struct walk {
 	struct place_view	 view;
 	uint64_t		 now;
 	unsigned		 alive;		/* live nodes, this one too */
+	unsigned		 queued;	/* pulls waiting for a slot */
 	struct sync_stats	 st;		/* the counts it makes */
-	struct fetch_job	*fetch;
+	struct plist		 fetch;		/* copies to make here */
 	struct drop_job		*drop;
 	struct cat_entry	*cur;		/* the entry placed */
 };
@@ -301,24 +218,20 @@ walk_entry(struct cat_entry *e, void *arg)
 		w->st.unavailable++;
 	f.replicas = w->view.replicas;
 	f.held = e->held;
-	f.pulling = e->fetching;
+	f.pulling = e->pull != NULL || e->loading;
 	f.mine = mine;
 	f.pinned = w->view.replicas != REPLICAS_ALL &&
 		   catalog_pinned(sy->cat, e->path);
 	f.all_hold = all_hold;
 	f.holders = n;
 	f.copies = copies;
-	f.room = sy->nqueued < 4 * REPAIR_BATCH;
+	f.room = w->queued < 4 * REPAIR_BATCH;
 	f.dropping = sy->drop_jobs > 0;
 	f.now = w->now;
 	f.keep_until = e->keep_until;
 	switch (decide_repair(&f)) {
 	case REPAIR_FETCH:
-		if (w->fetch == NULL && (w->fetch = calloc(1,
-		    sizeof(*w->fetch))) == NULL)
-			return;
-		if (plist_add(&w->fetch->l, e))
-			e->fetching = true;
+		(void)plist_add(&w->fetch, e);
 		break;
 	case REPAIR_DROP:
 		if (w->drop == NULL && (w->drop = calloc(1,
@@ -335,6 +248,7 @@ static void
 on_repair(evutil_socket_t fd, short what, void *arg)
 {
 	struct sync *sy = arg;
+	struct pull_stats ps;
 	struct member *m;
 	struct walk *w;
 
@@ -346,6 +260,8 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	w->sy = sy;
 	w->now = clock_mono_ms();
 	w->alive = 1;
+	pull_stats(sy->pulls, &ps);
+	w->queued = ps.queued;
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
 		if (member_up(m))
 			w->alive++;
@@ -356,8 +272,9 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	sy->st.under = w->st.under;
 	sy->st.repair_bytes = w->st.repair_bytes;
 	sy->st.unavailable = w->st.unavailable;
-	if (w->fetch)
-		fetch_start(sy, w->fetch);
+	pull_copies(sy->pulls, w->fetch.paths,
+	    (const uint8_t (*)[HASH_LEN])w->fetch.sha, w->fetch.n);
+	plist_release(&w->fetch);
 	if (w->drop) {
 		w->drop->sy = sy;
 		sy->drop_jobs++;

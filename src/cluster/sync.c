@@ -84,30 +84,6 @@ struct waiter {
 	void			*arg;
 };
 
-void
-rentry_release(struct rentry *e)
-{
-	free(e->path);
-	free(e->blocks);
-	e->path = NULL;
-	e->blocks = NULL;
-}
-
-int
-rentry_copy(struct rentry *dst, const struct rentry *src)
-{
-	*dst = *src;
-	dst->path = strdup(src->path);
-	dst->blocks = malloc(src->m.nblocks * HASH_LEN + 1);
-	if (dst->path == NULL || dst->blocks == NULL) {
-		rentry_release(dst);
-		return (-ENOMEM);
-	}
-	memcpy(dst->blocks, src->blocks, src->m.nblocks * HASH_LEN);
-	dst->m.blocks = dst->blocks;
-	return (0);
-}
-
 /* Encoding entries */
 
 static int
@@ -683,12 +659,12 @@ finish_step(struct sync *sy, struct batch *b)
 		if (d->conflict)
 			sy->st.conflicts++;
 		if (d->act == ACT_PULL)
-			pull_enqueue(sy, &d->e, d->e.path, &d->expect,
+			pull_enqueue(sy->pulls, &d->e, d->e.path, &d->expect,
 			    d->expect_exists);
 		else if (d->act == ACT_PULL_COPY && d->target)
-			pull_enqueue(sy, &d->e, d->target, NULL, false);
+			pull_enqueue(sy->pulls, &d->e, d->target, NULL, false);
 		else if (!d->e.m.deleted && d->e.m.type == ENTRY_FILE)
-			pull_add_holder(sy, d->e.path, d->e.m.sha256,
+			pull_add_holder(sy->pulls, d->e.path, d->e.m.sha256,
 			    d->e.from);
 		free(d->target);
 		d->target = NULL;
@@ -739,15 +715,11 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 	decide_next(sy);
 }
 
-void
-sync_redecide(struct sync *sy, struct rentry *e)
+/* pull's hook: entries to decide again, in one batch (copied). */
+static void
+redecide(void *arg, struct rentry *const *v, size_t n)
 {
-	sync_redecide_n(sy, &e, 1);
-}
-
-void
-sync_redecide_n(struct sync *sy, struct rentry *const *v, size_t n)
-{
+	struct sync *sy = arg;
 	struct decided *d;
 	size_t i, k = 0;
 
@@ -872,7 +844,7 @@ on_step(evutil_socket_t fd, short what, void *arg)
 			sy->classifying = false;
 			decide_next(sy);
 		}
-		pull_pump(sy);
+		pull_pump(sy->pulls);
 	} else if ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
 		if (intake_step(sy, in)) {
 			TAILQ_REMOVE(&sy->intake, in, entry);
@@ -897,9 +869,11 @@ step_later(struct sync *sy)
 
 static void waiter_end(struct waiter *, int);
 
-void
-sync_fetched(struct sync *sy, const struct rentry *e, const char *target)
+/* pull's hook: e's version is committed into target. */
+static void
+fetched(void *arg, const struct rentry *e, const char *target)
 {
+	struct sync *sy = arg;
 	struct member *origin;
 	struct buf b;
 
@@ -977,7 +951,7 @@ sync_await_fetch(struct sync *sy, const char *path, unsigned timeout_ms,
 {
 	static const uint8_t none[HASH_LEN];
 
-	if (!pull_pending(sy, path))
+	if (!pull_pending(sy->pulls, path))
 		return (-ENOENT);
 	return (sync_wait(sy, path, none, 0, timeout_ms, done, arg));
 }
@@ -1019,9 +993,11 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	struct member *m, *best = NULL;
 	uint8_t mine[HASH_LEN];
 	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
+	struct pull_stats ps;
 
 	(void)fd;
 	(void)what;
+	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, mine);
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
@@ -1037,7 +1013,7 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	/* A member still fetching is on its way, not in disagreement. */
 	if (alive == 0 || busy > 0 ||
 	    (double)(alive - agree) <= (1.0 - sy->o.threshold) * alive ||
-	    sy->nactive || sy->nqueued || sy->classifying ||
+	    ps.active || ps.queued || sy->classifying ||
 	    !TAILQ_EMPTY(&sy->intake)) {
 		sy->disagree_ticks = 0;
 		return;
@@ -1087,13 +1063,15 @@ sync_member_up(struct member *m, void *arg)
 		m->sync = calloc(1, sizeof(struct member_sync));
 	/* Catch up both ways, without waiting for a client. */
 	request_index(m, 0);
-	pull_member_up(sy, m);
+	pull_member_up(sy->pulls, m);
 }
 
 void
 sync_member_down(struct member *m, void *arg)
 {
-	pull_member_down(arg, m);
+	struct sync *sy = arg;
+
+	pull_member_down(sy->pulls, m);
 }
 
 void
@@ -1113,7 +1091,7 @@ sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
 		pull_on_block_req(sy, m, p, h->len);
 		break;
 	case WIRE_BLOCK:
-		pull_on_block(sy, m, p, h->len);
+		pull_on_block(sy->pulls, m, p, h->len);
 		break;
 	case WIRE_ACK:
 		on_ack(sy, m, p, h->len);
@@ -1129,19 +1107,37 @@ void
 sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 {
 	struct sync *sy = arg;
+	struct pull_stats ps;
 
+	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, out);
-	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0) +
+	*busy = ps.active + ps.queued + (sy->classifying ? 1 : 0) +
 		(TAILQ_EMPTY(&sy->intake) ? 0 : 1);
 }
 
 void
 sync_get_stats(struct sync *sy, struct sync_stats *out)
 {
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
 	*out = sy->st;
-	out->pulls_active = sy->nactive;
-	out->pulls_queued = sy->nqueued;
-	out->pulls_waiting = sy->nparked;
+	out->pulls_active = ps.active;
+	out->pulls_queued = ps.queued;
+	out->pulls_waiting = ps.parked;
+	out->bytes_fetched = ps.bytes_fetched;
+	out->bytes_reused = ps.bytes_reused;
+	out->bad_blocks = ps.bad_blocks;
+	out->repairs = ps.copies;
+}
+
+int
+sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
+    void (*failed)(void *, const char *), void *arg,
+    struct sync_reader **out, char *why, size_t whylen)
+{
+	return (pull_read_open(sy->pulls, path, ready, failed, arg, out, why,
+	    whylen));
 }
 
 static int
@@ -1183,19 +1179,17 @@ struct sync *
 sync_new(const struct sync_opts *o)
 {
 	struct timeval tv = { CHECK_MS / 1000, 0 };
+	struct pull_opts po;
 	struct sync *sy;
 
 	if ((sy = calloc(1, sizeof(*sy))) == NULL)
 		return (NULL);
 	sy->o = *o;
-	TAILQ_INIT(&sy->queue);
-	TAILQ_INIT(&sy->active);
-	TAILQ_INIT(&sy->reqs);
 	TAILQ_INIT(&sy->batches);
 	TAILQ_INIT(&sy->waiters);
 	TAILQ_INIT(&sy->intake);
 	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sy->efd < 0 || pull_init(sy) < 0)
+	if (sy->efd < 0)
 		goto fail;
 	sy->ev_notify = event_new(o->base, sy->efd, EV_READ | EV_PERSIST,
 	    on_notify, sy);
@@ -1207,7 +1201,21 @@ sync_new(const struct sync_opts *o)
 		goto fail;
 	/* Rows written before we started are sent when members ask. */
 	sy->announced = index_seq(o->store->index);
-	if (load_catalog(sy) < 0 || repair_start(sy) < 0)
+	if (load_catalog(sy) < 0)
+		goto fail;
+	memset(&po, 0, sizeof(po));
+	po.base = o->base;
+	po.pool = o->pool;
+	po.store = o->store;
+	po.cat = sy->cat;
+	po.read_keep_ms = o->read_keep_ms;
+	po.hooks.redecide = redecide;
+	po.hooks.fetched = fetched;
+	po.hooks.arg = sy;
+	if ((sy->pulls = pulls_new(&po)) == NULL)
+		goto fail;
+	pull_set_members(sy->pulls, o->members);
+	if (repair_start(sy) < 0)
 		goto fail;
 	index_set_notify(o->store->index, index_notify, sy);
 	return (sy);
@@ -1220,6 +1228,7 @@ void
 sync_set_members(struct sync *sy, struct members *mb)
 {
 	sy->o.members = mb;
+	pull_set_members(sy->pulls, mb);
 }
 
 void
@@ -1233,7 +1242,7 @@ sync_free(struct sync *sy)
 		return;
 	index_set_notify(sy->o.store->index, NULL, NULL);
 	repair_stop(sy);
-	pull_free_all(sy);
+	pulls_free(sy->pulls);
 	while ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
 		TAILQ_REMOVE(&sy->intake, in, entry);
 		intake_free(in);
