@@ -13,6 +13,23 @@
  * Every row the index writes, local or applied, is announced to all live
  * members (flooding, as the mesh seed did); a member that already has that
  * version ignores it, so the flood stops after one round.
+ *
+ * Calls go one way (a module only calls those to its right):
+ *
+ *   sync    ─> decide, pull, repair, catalog, place, members, store
+ *   lookup  ─> repair, catalog, members   (sync's catalog queries)
+ *   repair  ─> decide, place, catalog, members, store
+ *   pull    ─> catalog, members, store
+ *   decide  ─> place                      (pure: no I/O, no state)
+ *
+ * and what goes back up goes through the hooks sync gives each module
+ * when it creates it:
+ *
+ *   pull   ··> sync   pull_hooks: decide these again; this was fetched
+ *   repair ··> sync   repair_hooks: deciding? pulls queued? copy these
+ *
+ * The block serving kept in pull.c answers BLOCK_REQ for sync with
+ * sync's store and pool; it shares nothing with the pulls.
  */
 #include "cluster/sync_int.h"
 
@@ -688,7 +705,8 @@ decide_next(struct sync *sy)
 	TAILQ_REMOVE(&sy->batches, b, entry);
 	/* Placement as it is now, when the batch is decided. */
 	if (b->view == NULL && (b->view = malloc(sizeof(*b->view))) != NULL)
-		repair_view(sy, b->view);
+		place_view_fill(b->view, *sy->o.replicas, &sy->self,
+		    sy->o.members, clock_mono_ms(), sy->o.repair_delay_ms);
 	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
 	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
@@ -1118,10 +1136,18 @@ sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 void
 sync_get_stats(struct sync *sy, struct sync_stats *out)
 {
+	struct repair_stats rs;
 	struct pull_stats ps;
 
 	pull_stats(sy->pulls, &ps);
+	repair_stats(sy->repair, &rs);
 	*out = sy->st;
+	out->files = rs.files;
+	out->held = rs.held;
+	out->under = rs.under;
+	out->repair_bytes = rs.repair_bytes;
+	out->unavailable = rs.unavailable;
+	out->drops = rs.drops;
 	out->pulls_active = ps.active;
 	out->pulls_queued = ps.queued;
 	out->pulls_waiting = ps.parked;
@@ -1138,6 +1164,36 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 {
 	return (pull_read_open(sy->pulls, path, ready, failed, arg, out, why,
 	    whylen));
+}
+
+/* repair's hooks */
+
+static bool
+deciding(void *arg)
+{
+	struct sync *sy = arg;
+
+	return (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
+	    !TAILQ_EMPTY(&sy->intake));
+}
+
+static unsigned
+queued(void *arg)
+{
+	struct sync *sy = arg;
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
+	return (ps.queued);
+}
+
+static void
+fetch_copies(void *arg, char *const *paths, const uint8_t (*sha)[HASH_LEN],
+    size_t n)
+{
+	struct sync *sy = arg;
+
+	pull_copies(sy->pulls, paths, sha, n);
 }
 
 static int
@@ -1179,12 +1235,15 @@ struct sync *
 sync_new(const struct sync_opts *o)
 {
 	struct timeval tv = { CHECK_MS / 1000, 0 };
+	struct repair_opts ro;
 	struct pull_opts po;
 	struct sync *sy;
 
 	if ((sy = calloc(1, sizeof(*sy))) == NULL)
 		return (NULL);
 	sy->o = *o;
+	memcpy(sy->self.id, o->store->node_id, NODE_ID_LEN);
+	sy->self.weight = o->capacity;
 	TAILQ_INIT(&sy->batches);
 	TAILQ_INIT(&sy->waiters);
 	TAILQ_INIT(&sy->intake);
@@ -1215,8 +1274,21 @@ sync_new(const struct sync_opts *o)
 	if ((sy->pulls = pulls_new(&po)) == NULL)
 		goto fail;
 	pull_set_members(sy->pulls, o->members);
-	if (repair_start(sy) < 0)
+	memset(&ro, 0, sizeof(ro));
+	ro.base = o->base;
+	ro.pool = o->pool;
+	ro.store = o->store;
+	ro.cat = sy->cat;
+	ro.replicas = o->replicas;
+	ro.self = &sy->self;
+	ro.repair_delay_ms = o->repair_delay_ms;
+	ro.hooks.deciding = deciding;
+	ro.hooks.queued = queued;
+	ro.hooks.fetch = fetch_copies;
+	ro.hooks.arg = sy;
+	if ((sy->repair = repair_new(&ro)) == NULL)
 		goto fail;
+	repair_set_members(sy->repair, o->members);
 	index_set_notify(o->store->index, index_notify, sy);
 	return (sy);
 fail:
@@ -1229,6 +1301,7 @@ sync_set_members(struct sync *sy, struct members *mb)
 {
 	sy->o.members = mb;
 	pull_set_members(sy->pulls, mb);
+	repair_set_members(sy->repair, mb);
 }
 
 void
@@ -1241,7 +1314,7 @@ sync_free(struct sync *sy)
 	if (sy == NULL)
 		return;
 	index_set_notify(sy->o.store->index, NULL, NULL);
-	repair_stop(sy);
+	repair_free(sy->repair);
 	pulls_free(sy->pulls);
 	while ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
 		TAILQ_REMOVE(&sy->intake, in, entry);
@@ -1281,3 +1354,35 @@ sync_free(struct sync *sy)
 	catalog_free(sy->cat);
 	free(sy);
 }
+
+/* Space and replicas */
+
+void
+sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
+{
+	if (full != sy->self.full)
+		log_info("repair: this node is %s (%llu MiB free)", full ?
+		    "full: new copies go elsewhere" : "no longer full",
+		    (unsigned long long)(free_bytes >> 20));
+	sy->self.full = full;
+	sy->free_bytes = free_bytes;
+}
+
+void
+sync_space(uint64_t *free_bytes, bool *full, void *arg)
+{
+	struct sync *sy = arg;
+
+	*free_bytes = sy->free_bytes;
+	*full = sy->self.full;
+}
+
+void
+sync_learn_replicas(unsigned replicas, void *arg)
+{
+	struct sync *sy = arg;
+
+	if (sy->o.learned)
+		sy->o.learned(sy->o.hook_arg, replicas);
+}
+

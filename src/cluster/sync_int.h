@@ -1,5 +1,5 @@
 /*
- * sync_int: the state of sync, for sync.c, repair.c and the block serving
+ * sync_int: the state of sync, for sync.c, lookup.c and the block serving
  * in pull.c.  Not for other modules.
  */
 #ifndef SHOAL_CLUSTER_SYNC_INT_H
@@ -10,6 +10,7 @@
 #include "cluster/catalog.h"
 #include "cluster/place.h"
 #include "cluster/pull.h"
+#include "cluster/repair.h"
 #include "cluster/sync.h"
 #include "store/fetch.h"
 #include "store/index.h"
@@ -41,19 +42,13 @@ struct sync {
 	/* replicas = N */
 	struct catalog		*cat;
 	uint64_t		 loaded;	/* catalog read up to this seq */
-	struct event		*ev_repair;
-	bool			 self_full;
+	struct repair		*repair;
+	struct place_self	 self;		/* this node, for placement */
 	uint64_t		 free_bytes;
-	unsigned		 drop_jobs;
 };
 
 /* pull.c: serving blocks */
 void	pull_on_block_req(struct sync *, struct member *, const uint8_t *,
 	    uint32_t);
-
-/* repair.c */
-void	repair_view(struct sync *, struct place_view *);
-int	repair_start(struct sync *);
-void	repair_stop(struct sync *);
 
 #endif
