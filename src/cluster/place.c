@@ -106,8 +106,8 @@ place_mine(const struct place_view *v, uint64_t key)
 
 void
 place_view_fill(struct place_view *v, unsigned replicas,
-    const struct place_self *self, struct members *mb, uint64_t now,
-    unsigned delay_ms)
+		const struct place_self *self, struct members *mb, uint64_t now,
+		unsigned delay_ms)
 {
 	struct member *m;
 	bool up;

@@ -333,7 +333,8 @@ unpark(struct pulls *pl, struct pull *p)
 /* Member id announced p's version: a source, and a reason to try a
  * parked pull again now if it can be asked. */
 static void
-holder_announced(struct pulls *pl, struct pull *p, const uint8_t id[NODE_ID_LEN])
+holder_announced(struct pulls *pl, struct pull *p,
+		 const uint8_t id[NODE_ID_LEN])
 {
 	struct member *m;
 
@@ -393,7 +394,7 @@ park(struct pulls *pl, struct pull *p, uint64_t now)
 
 void
 pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
-    const struct vv *expect, bool expect_exists)
+	     const struct vv *expect, bool expect_exists)
 {
 	struct pull *p = pull_find(pl, target);
 	struct cat_entry *ce;
@@ -444,7 +445,7 @@ pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
 
 void
 pull_add_holder(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
-    const uint8_t id[NODE_ID_LEN])
+		const uint8_t id[NODE_ID_LEN])
 {
 	struct pull *p = pull_find(pl, path);
 
@@ -547,8 +548,8 @@ prepare_run(void *arg)
 	struct pjob *j = arg;
 	struct pull *p = j->p;
 
-	j->rc = fetch_begin(p->pl->o.store, p->e.path, &p->e.m, &p->f,
-	    p->state);
+	j->rc =
+	    fetch_begin(p->pl->o.store, p->e.path, &p->e.m, &p->f, p->state);
 }
 
 static void
@@ -727,7 +728,7 @@ pull_pump(struct pulls *pl)
 	n = members_ranked(pl->members, ranked, 256);
 	now = clock_mono_ms();
 	while (pl->nactive < PULL_ACTIVE_MAX &&
-	    (p = TAILQ_FIRST(&pl->queue)) != NULL) {
+	       (p = TAILQ_FIRST(&pl->queue)) != NULL) {
 		TAILQ_REMOVE(&pl->queue, p, entry);
 		pl->nqueued--;
 		/* Nobody to ask: no slot, no partial file (a bounded number
@@ -763,8 +764,9 @@ pull_pump(struct pulls *pl)
 		if (p->unusable_since == 0)
 			p->unusable_since = now;
 		if (p->nhave < p->nblocks && p->ninflight == 0 &&
-		    p->jobs == 0 && (!holder_down(pl, p) ||
-		    now - p->unusable_since >= PULL_GRACE_MS)) {
+		    p->jobs == 0 &&
+		    (!holder_down(pl, p) ||
+		     now - p->unusable_since >= PULL_GRACE_MS)) {
 			TAILQ_REMOVE(&pl->active, p, entry);
 			pl->nactive--;
 			park(pl, p, now);
@@ -910,9 +912,10 @@ pulls_new(const struct pull_opts *o)
 	TAILQ_INIT(&pl->active);
 	TAILQ_INIT(&pl->parked);
 	TAILQ_INIT(&pl->reqs);
-	if ((pl->phash = calloc(PULL_HASH, sizeof(*pl->phash))) == NULL ||
-	    (pl->ev_pull_tick = event_new(pl->o.base, -1, EV_PERSIST, pull_tick,
-	    pl)) == NULL || event_add(pl->ev_pull_tick, &tv) < 0) {
+	pl->phash = calloc(PULL_HASH, sizeof(*pl->phash));
+	pl->ev_pull_tick = event_new(o->base, -1, EV_PERSIST, pull_tick, pl);
+	if (pl->phash == NULL || pl->ev_pull_tick == NULL ||
+	    event_add(pl->ev_pull_tick, &tv) < 0) {
 		pulls_free(pl);
 		return (NULL);
 	}
@@ -936,7 +939,7 @@ pull_stats(const struct pulls *pl, struct pull_stats *out)
 
 void
 pull_on_block(struct pulls *pl, struct member *m, const uint8_t *payload,
-    uint32_t len)
+	      uint32_t len)
 {
 	struct member_sync *ms = m->sync;
 	struct evbuffer *in = member_bulk(m);
@@ -1212,14 +1215,13 @@ struct read_job {
  * with content sha (else -ESTALE).  Pool only. */
 static int
 load_remote(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
-    struct rentry *e)
+	    struct rentry *e)
 {
 	uint8_t *blocks = NULL;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	if ((rc = index_get_any(pl->o.store->index, path, &e->m, &blocks)) <
-	    0)
+	if ((rc = index_get_any(pl->o.store->index, path, &e->m, &blocks)) < 0)
 		return (rc);
 	if (e->m.deleted || e->m.type != ENTRY_FILE || !e->m.remote ||
 	    memcmp(e->m.sha256, sha, HASH_LEN) != 0) {
@@ -1239,8 +1241,8 @@ load_remote(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
 /* Members alive that announced ce's current version, best ranked first
  * (peer priority decides where reads go), into out. */
 static unsigned
-live_holders(struct pulls *pl, const struct cat_entry *ce,
-    struct member **out, unsigned max)
+live_holders(struct pulls *pl, const struct cat_entry *ce, struct member **out,
+	     unsigned max)
 {
 	struct member *m, *ranked[256];
 	unsigned n, i, k = 0;
@@ -1333,7 +1335,7 @@ copy_load_done(void *arg)
 
 void
 pull_copies(struct pulls *pl, char *const *paths,
-    const uint8_t (*sha)[HASH_LEN], size_t n)
+	    const uint8_t (*sha)[HASH_LEN], size_t n)
 {
 	struct cat_entry *ce;
 	struct copy_job *j;
@@ -1447,8 +1449,8 @@ read_join(evutil_socket_t fd, short what, void *arg)
 
 int
 pull_read_open(struct pulls *pl, const char *path, void (*ready)(void *),
-    void (*failed)(void *, const char *), void *arg,
-    struct sync_reader **out, char *why, size_t whylen)
+	       void (*failed)(void *, const char *), void *arg,
+	       struct sync_reader **out, char *why, size_t whylen)
 {
 	struct member *live[1];
 	struct sync_reader *r;
@@ -1461,8 +1463,8 @@ pull_read_open(struct pulls *pl, const char *path, void (*ready)(void *),
 	    ce->held)
 		return (-ENOENT);
 	p = pull_find(pl, path);
-	if (live_holders(pl, ce, live, 1) == 0 && (p == NULL ||
-	    p->nhave < p->nblocks)) {
+	if (live_holders(pl, ce, live, 1) == 0 &&
+	    (p == NULL || p->nhave < p->nblocks)) {
 		(void)str_copy(why, whylen, "unavailable: no live copy");
 		return (-EHOSTUNREACH);
 	}
@@ -1487,7 +1489,7 @@ pull_read_open(struct pulls *pl, const char *path, void (*ready)(void *),
 
 		r->loading = true;
 		if (event_base_once(pl->o.base, -1, EV_TIMEOUT, read_join, r,
-		    &now) < 0) {
+				    &now) < 0) {
 			free(r->path);
 			free(r);
 			*out = NULL;

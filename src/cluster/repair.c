@@ -109,8 +109,7 @@ drop_run(void *arg)
 	int rc;
 
 	for (i = 0; i < j->l.n; i++) {
-		rc = store_drop_copy(j->r->o.store, j->l.paths[i],
-		    j->l.sha[i]);
+		rc = store_drop_copy(j->r->o.store, j->l.paths[i], j->l.sha[i]);
 		if (rc == 0)
 			j->dropped++;
 		else if (rc != -ESTALE && rc != -EBUSY && rc != -ENOENT)
@@ -206,7 +205,7 @@ walk_entry(struct cat_entry *e, void *arg)
 	f.pulling = e->pull != NULL || e->loading;
 	f.mine = mine;
 	f.pinned = w->view.replicas != REPLICAS_ALL &&
-	    catalog_pinned(r->o.cat, e->path);
+		   catalog_pinned(r->o.cat, e->path);
 	f.all_hold = all_hold;
 	f.holders = n;
 	f.copies = copies;
@@ -249,8 +248,8 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	TAILQ_FOREACH(m, members_list(r->members), entry)
 		if (member_up(m))
 			w->alive++;
-	place_view_fill(&w->view, *r->o.replicas, r->o.self, r->members,
-	    w->now, r->o.repair_delay_ms);
+	place_view_fill(&w->view, *r->o.replicas, r->o.self, r->members, w->now,
+			r->o.repair_delay_ms);
 	catalog_each(r->o.cat, walk_entry, w);
 	r->st.files = w->st.files;
 	r->st.held = w->st.held;
@@ -259,7 +258,8 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	r->st.unavailable = w->st.unavailable;
 	if (w->fetch.n > 0)
 		r->o.hooks.fetch(r->o.hooks.arg, w->fetch.paths,
-		    (const uint8_t (*)[HASH_LEN])w->fetch.sha, w->fetch.n);
+				 (const uint8_t (*)[HASH_LEN])w->fetch.sha,
+				 w->fetch.n);
 	plist_release(&w->fetch);
 	if (w->drop) {
 		w->drop->r = r;
@@ -279,8 +279,8 @@ repair_new(const struct repair_opts *o)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return (NULL);
 	r->o = *o;
-	if ((r->ev_repair = event_new(o->base, -1, EV_PERSIST, on_repair,
-	    r)) == NULL || event_add(r->ev_repair, &tv) < 0) {
+	r->ev_repair = event_new(o->base, -1, EV_PERSIST, on_repair, r);
+	if (r->ev_repair == NULL || event_add(r->ev_repair, &tv) < 0) {
 		repair_free(r);
 		return (NULL);
 	}

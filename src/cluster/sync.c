@@ -677,12 +677,12 @@ finish_step(struct sync *sy, struct batch *b)
 			sy->st.conflicts++;
 		if (d->act == ACT_PULL)
 			pull_enqueue(sy->pulls, &d->e, d->e.path, &d->expect,
-			    d->expect_exists);
+				     d->expect_exists);
 		else if (d->act == ACT_PULL_COPY && d->target)
 			pull_enqueue(sy->pulls, &d->e, d->target, NULL, false);
 		else if (!d->e.m.deleted && d->e.m.type == ENTRY_FILE)
 			pull_add_holder(sy->pulls, d->e.path, d->e.m.sha256,
-			    d->e.from);
+					d->e.from);
 		free(d->target);
 		d->target = NULL;
 		rentry_release(&d->e);
@@ -706,7 +706,8 @@ decide_next(struct sync *sy)
 	/* Placement as it is now, when the batch is decided. */
 	if (b->view == NULL && (b->view = malloc(sizeof(*b->view))) != NULL)
 		place_view_fill(b->view, *sy->o.replicas, &sy->self,
-		    sy->o.members, clock_mono_ms(), sy->o.repair_delay_ms);
+				sy->o.members, clock_mono_ms(),
+				sy->o.repair_delay_ms);
 	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
 	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
@@ -1159,11 +1160,11 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 
 int
 sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
-    void (*failed)(void *, const char *), void *arg,
-    struct sync_reader **out, char *why, size_t whylen)
+	       void (*failed)(void *, const char *), void *arg,
+	       struct sync_reader **out, char *why, size_t whylen)
 {
 	return (pull_read_open(sy->pulls, path, ready, failed, arg, out, why,
-	    whylen));
+			       whylen));
 }
 
 /* repair's hooks */
@@ -1174,7 +1175,7 @@ deciding(void *arg)
 	struct sync *sy = arg;
 
 	return (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
-	    !TAILQ_EMPTY(&sy->intake));
+		!TAILQ_EMPTY(&sy->intake));
 }
 
 static unsigned
@@ -1189,7 +1190,7 @@ queued(void *arg)
 
 static void
 fetch_copies(void *arg, char *const *paths, const uint8_t (*sha)[HASH_LEN],
-    size_t n)
+	     size_t n)
 {
 	struct sync *sy = arg;
 
