@@ -392,18 +392,31 @@ park(struct pulls *pl, struct pull *p, uint64_t now)
 		  p->e.path, (unsigned long long)(wait / 1000));
 }
 
-void
-pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
-	     const struct vv *expect, bool expect_exists)
+/* The entry of the path points at its pull (not a conflict copy's). */
+static void
+point_entry(struct pulls *pl, struct pull *p)
+{
+	struct cat_entry *ce;
+
+	if (strcmp(p->target, p->e.path) == 0 &&
+	    (ce = catalog_find(pl->o.cat, p->target)) != NULL)
+		ce->pull = p;
+}
+
+/* pull_enqueue, returning the pull of target for e's version (NULL
+ * without memory). */
+static struct pull *
+enqueue(struct pulls *pl, struct rentry *e, const char *target,
+	const struct vv *expect, bool expect_exists)
 {
 	struct pull *p = pull_find(pl, target);
-	struct cat_entry *ce;
 
 	if (p && memcmp(p->e.m.sha256, e->m.sha256, HASH_LEN) == 0 &&
 	    vv_compare(&p->e.m.vv, &e->m.vv) == VV_EQUAL) {
 		if (!e->m.remote)
 			holder_announced(pl, p, e->from);
-		return;
+		point_entry(pl, p);
+		return (p);
 	}
 	if (p) {
 		if (p->phase == PULL_QUEUED || p->phase == PULL_PARKED)
@@ -415,13 +428,13 @@ pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
 		}
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return;
+		return (NULL);
 	p->pl = pl;
 	if (rentry_copy(&p->e, e) < 0 || (p->target = strdup(target)) ==
 	    NULL) {
 		rentry_release(&p->e);
 		free(p);
-		return;
+		return (NULL);
 	}
 	if (expect)
 		p->expect = *expect;
@@ -437,10 +450,15 @@ pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
 	pl->nqueued++;
 	p->hnext = pl->phash[pull_bucket(p->target)];
 	pl->phash[pull_bucket(p->target)] = p;
-	/* The entry of the path points at its pull (not a conflict copy's). */
-	if (strcmp(p->target, p->e.path) == 0 &&
-	    (ce = catalog_find(pl->o.cat, p->target)) != NULL)
-		ce->pull = p;
+	point_entry(pl, p);
+	return (p);
+}
+
+void
+pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
+	     const struct vv *expect, bool expect_exists)
+{
+	(void)enqueue(pl, e, target, expect, expect_exists);
 }
 
 void
@@ -1323,8 +1341,8 @@ copy_load_done(void *arg)
 			continue;
 		ce->loading = false;
 		/* Sources come from the catalog: the row names none. */
-		pull_enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true);
-		if ((p = pull_find(pl, ce->path)) != NULL) {
+		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true);
+		if (p != NULL) {
 			take_holders(pl, p, ce);
 			pl->st.copies++;
 		}
@@ -1412,8 +1430,7 @@ read_load_done(void *arg)
 	p = pull_find(pl, r->path);
 	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
 		/* Holders come from the catalog: the row names none. */
-		pull_enqueue(pl, &j->e, r->path, &j->e.m.vv, true);
-		p = pull_find(pl, r->path);
+		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true);
 	}
 	rentry_release(&j->e);
 	free(j);
