@@ -156,8 +156,6 @@ catalog_self(struct catalog *c, const char *path, const struct file_meta *m)
 	}
 	e->size = m->size;
 	memcpy(e->sha, m->sha256, HASH_LEN);
-	if (e->held)
-		e->fetching = false;
 }
 
 static int

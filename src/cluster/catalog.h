@@ -17,6 +17,8 @@
 
 #include "store/index.h"
 
+struct pull;
+
 struct cat_holder {
 	uint8_t		 id[NODE_ID_LEN];
 	uint8_t		 sha[HASH_LEN];
@@ -30,7 +32,10 @@ struct cat_entry {
 	uint8_t			 sha[HASH_LEN];	/* our row's content */
 	bool			 live;		/* our row is a live file */
 	bool			 held;		/* and we hold it */
-	bool			 fetching;	/* a copy is being made here */
+	struct pull		*pull;		/* the pull into path, if any
+						 * (set and cleared by pull.c) */
+	bool			 loading;	/* pull.c reads the row for a
+						 * repair copy */
 	uint64_t		 keep_until;	/* read here: keep until (ms) */
 	char			*version;	/* our row's, as text */
 	struct cat_holder	*h;		/* members that announced it */

@@ -1,5 +1,6 @@
 /*
- * place: rendezvous hashing over a view of candidate nodes.
+ * place: rendezvous hashing over a view of candidate nodes, and the view
+ * taken from the members.
  */
 #include "cluster/place.h"
 
@@ -8,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "cluster/members.h"
 #include "store/hash.h"
 
 uint64_t
@@ -100,4 +102,34 @@ place_mine(const struct place_view *v, uint64_t key)
 		if (h[i] == (unsigned)v->self)
 			return (true);
 	return (false);
+}
+
+void
+place_view_fill(struct place_view *v, unsigned replicas,
+		const struct place_self *self, struct members *mb, uint64_t now,
+		unsigned delay_ms)
+{
+	struct member *m;
+	bool up;
+
+	v->replicas = replicas == REPLICAS_UNKNOWN ? REPLICAS_ALL : replicas;
+	memcpy(v->nodes[0].id, self->id, NODE_ID_LEN);
+	v->nodes[0].weight = self->weight;
+	v->nodes[0].full = self->full;
+	v->self = 0;
+	v->n = 1;
+	TAILQ_FOREACH(m, members_list(mb), entry) {
+		if (v->n == PLACE_MAX)
+			break;
+		if (!m->id_known || m->state == MEMBER_LEFT)
+			continue;
+		/* Down for less than the repair delay: still a holder. */
+		up = m->state == MEMBER_ALIVE && m->link != NULL;
+		if (!up && now - m->down_at >= delay_ms)
+			continue;
+		memcpy(v->nodes[v->n].id, m->id, NODE_ID_LEN);
+		v->nodes[v->n].weight = m->capacity;
+		v->nodes[v->n].full = m->full;
+		v->n++;
+	}
 }

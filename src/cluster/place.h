@@ -8,7 +8,8 @@
  * joining or leaving moves only the files it enters or leaves the top N
  * of, and a node of twice the weight gets twice the files.
  *
- * Pure functions: the caller takes a snapshot of the candidates (a view).
+ * Pure functions over a snapshot of the candidates (a view), which
+ * place_view_fill takes from the members as they are now.
  */
 #ifndef SHOAL_CLUSTER_PLACE_H
 #define SHOAL_CLUSTER_PLACE_H
@@ -32,6 +33,25 @@ struct place_view {
 	int			 self;		/* index in nodes, -1 if none */
 	struct place_node	 nodes[PLACE_MAX];
 };
+
+/* This node, as a candidate. */
+struct place_self {
+	uint8_t		 id[NODE_ID_LEN];
+	double		 weight;	/* its capacity */
+	bool		 full;
+};
+
+struct members;
+
+/*
+ * The view now: this node first, then every member whose id is known and
+ * that has not left, if it is up or went down less than delay_ms ago (a
+ * short outage moves nothing).  replicas is the cluster's (an unknown one
+ * counts as all).
+ */
+void	place_view_fill(struct place_view *, unsigned replicas,
+	    const struct place_self *, struct members *, uint64_t now_ms,
+	    unsigned delay_ms);
 
 /* The file's half of every score: hash it once per path. */
 uint64_t place_key(const char *path);

@@ -23,7 +23,16 @@
  *     |    ^                          |
  *     |    +--- a holder is back --+  | no usable holder
  *     +-- no usable holder ------> parked -- backoff --> redecided, freed
+ *
+ * The catalog entry of a path points at the pull into it (cat_entry.pull)
+ * from enqueue to free, parked or not; sync finds out whether a fetch is
+ * pending from there or from pull_pending.  Whatever pulling needs to
+ * tell sync goes through the hooks given to pulls_new.
+ *
+ * Serving blocks (its own section) answers members' BLOCK_REQ for sync, with
+ * sync's store and pool; it shares nothing with the pulls.
  */
+#include "cluster/pull.h"
 #include "cluster/sync_int.h"
 
 #include <errno.h>
@@ -40,11 +49,98 @@
 #include <event2/event.h>
 #include "store/store.h"
 
+#define PULL_HOLDERS	16
+#define PULL_ACTIVE_MAX	64
+#define PULL_WINDOW	16	/* block requests in flight per member */
+#define PULL_HASH	16384	/* buckets of the pulls by target */
+
 enum { B_MISSING, B_INFLIGHT, B_HAVE };
+
+enum pull_phase {
+	PULL_QUEUED,
+	PULL_PREPARING,
+	PULL_FETCHING,
+	PULL_COMMITTING,
+	PULL_PARKED,		/* no holder can send it: waits, then redecided */
+};
+
+struct pull {
+	TAILQ_ENTRY(pull)	 entry;
+	struct pull		*hnext;		/* chain in pl->phash */
+	struct pulls		*pl;
+	struct rentry		 e;
+	char			*target;	/* path or a conflict copy */
+	struct vv		 expect;	/* local row when decided */
+	bool			 expect_exists;
+	struct fetch		*f;
+	uint8_t			*state;		/* per block, see above */
+	uint32_t		 nblocks, nhave, ninflight;
+	uint8_t			 holders[PULL_HOLDERS][NODE_ID_LEN];
+	unsigned		 nholders;
+	enum pull_phase		 phase;
+	unsigned		 jobs;		/* jobs holding it */
+	bool			 obsolete;	/* drop when the job returns */
+	uint64_t		 reused;
+	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
+	uint64_t		 retry_at;	/* parked: redecided then (ms) */
+	uint64_t		 unusable_since; /* no holder to ask since (ms) */
+	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
+};
+
+struct req {
+	TAILQ_ENTRY(req)	 entry;
+	uint32_t		 id;
+	struct pull		*p;
+	uint32_t		 idx;
+	struct member		*m;
+	uint64_t		 sent_ms;
+};
+
+TAILQ_HEAD(pull_list, pull);
+TAILQ_HEAD(req_list, req);
+
+struct pulls {
+	struct pull_opts	 o;
+	struct members		*members;
+	struct pull_list	 queue;
+	struct pull_list	 active;
+	struct pull_list	 parked;
+	unsigned		 nqueued, nactive, nparked;
+	struct pull		**phash;	/* every pull, by target */
+	struct event		*ev_pull_tick;	/* timeouts and retries */
+	bool			 pumping;
+	struct req_list		 reqs;
+	uint32_t		 next_req;
+	struct pull_stats	 st;		/* the counters */
+};
+
+void
+rentry_release(struct rentry *e)
+{
+	free(e->path);
+	free(e->blocks);
+	e->path = NULL;
+	e->blocks = NULL;
+}
+
+int
+rentry_copy(struct rentry *dst, const struct rentry *src)
+{
+	*dst = *src;
+	dst->path = strdup(src->path);
+	dst->blocks = malloc(src->m.nblocks * HASH_LEN + 1);
+	if (dst->path == NULL || dst->blocks == NULL) {
+		rentry_release(dst);
+		return (-ENOMEM);
+	}
+	memcpy(dst->blocks, src->blocks, src->m.nblocks * HASH_LEN);
+	dst->m.blocks = dst->blocks;
+	return (0);
+}
 
 struct sync_reader {
 	TAILQ_ENTRY(sync_reader) entry;
-	struct sync		*sy;
+	struct pulls		*pl;
 	struct pull		*p;		/* NULL once done or failed */
 	char			*path;
 	uint8_t			 sha[HASH_LEN];
@@ -81,9 +177,9 @@ pull_bucket(const char *target)
 }
 
 static void
-hash_remove(struct sync *sy, struct pull *p)
+hash_remove(struct pulls *pl, struct pull *p)
 {
-	struct pull **pp = &sy->phash[pull_bucket(p->target)];
+	struct pull **pp = &pl->phash[pull_bucket(p->target)];
 
 	while (*pp != NULL && *pp != p)
 		pp = &(*pp)->hnext;
@@ -94,12 +190,12 @@ hash_remove(struct sync *sy, struct pull *p)
 
 /* The pull of target that is not obsolete, if any: O(1), since a node
  * taking in a large index looks up every entry. */
-struct pull *
-pull_find(struct sync *sy, const char *target)
+static struct pull *
+pull_find(struct pulls *pl, const char *target)
 {
 	struct pull *p;
 
-	for (p = sy->phash[pull_bucket(target)]; p != NULL; p = p->hnext)
+	for (p = pl->phash[pull_bucket(target)]; p != NULL; p = p->hnext)
 		if (!p->obsolete && strcmp(p->target, target) == 0)
 			return (p);
 	return (NULL);
@@ -138,23 +234,23 @@ drop_holder(struct pull *p, const uint8_t id[NODE_ID_LEN])
 }
 
 static void
-pull_free(struct sync *sy, struct pull *p, bool keep_partial)
+pull_free(struct pulls *pl, struct pull *p, bool keep_partial)
 {
 	struct cat_entry *ce;
 
 	readers_fail(p, "the transfer from the holders failed");
-	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
-		ce->fetching = false;
-	hash_remove(sy, p);
+	if ((ce = catalog_find(pl->o.cat, p->target)) != NULL && ce->pull == p)
+		ce->pull = NULL;
+	hash_remove(pl, p);
 	if (p->phase == PULL_QUEUED) {
-		TAILQ_REMOVE(&sy->queue, p, entry);
-		sy->nqueued--;
+		TAILQ_REMOVE(&pl->queue, p, entry);
+		pl->nqueued--;
 	} else if (p->phase == PULL_PARKED) {
-		TAILQ_REMOVE(&sy->parked, p, entry);
-		sy->nparked--;
+		TAILQ_REMOVE(&pl->parked, p, entry);
+		pl->nparked--;
 	} else {
-		TAILQ_REMOVE(&sy->active, p, entry);
-		sy->nactive--;
+		TAILQ_REMOVE(&pl->active, p, entry);
+		pl->nactive--;
 	}
 	fetch_abort(p->f, keep_partial);
 	rentry_release(&p->e);
@@ -165,18 +261,18 @@ pull_free(struct sync *sy, struct pull *p, bool keep_partial)
 
 /* Frees an obsolete pull once nothing refers to it; true if freed. */
 static bool
-reap_if_obsolete(struct sync *sy, struct pull *p)
+reap_if_obsolete(struct pulls *pl, struct pull *p)
 {
 	if (!p->obsolete || p->jobs > 0 || p->ninflight > 0)
 		return (false);
-	pull_free(sy, p, false);
+	pull_free(pl, p, false);
 	return (true);
 }
 
 bool
-pull_pending(struct sync *sy, const char *path)
+pull_pending(struct pulls *pl, const char *path)
 {
-	return (pull_find(sy, path) != NULL);
+	return (pull_find(pl, path) != NULL);
 }
 
 static bool
@@ -205,14 +301,14 @@ has_usable_holder(const struct pull *p, struct member **ranked, unsigned n,
 /* Whether one of p's holders is a member that is down (it may be back
  * soon), rather than every one dropped or stalled. */
 static bool
-holder_down(struct sync *sy, const struct pull *p)
+holder_down(struct pulls *pl, const struct pull *p)
 {
 	const struct member_sync *ms;
 	struct member *m;
 	unsigned i;
 
 	for (i = 0; i < p->nholders; i++) {
-		if ((m = members_find(sy->o.members, p->holders[i])) == NULL)
+		if ((m = members_find(pl->members, p->holders[i])) == NULL)
 			continue;
 		ms = m->sync;
 		if ((m->state != MEMBER_ALIVE || m->link == NULL) &&
@@ -225,37 +321,38 @@ holder_down(struct sync *sy, const struct pull *p)
 
 /* A parked pull goes back to the queue (its holders may serve it now). */
 static void
-unpark(struct sync *sy, struct pull *p)
+unpark(struct pulls *pl, struct pull *p)
 {
-	TAILQ_REMOVE(&sy->parked, p, entry);
-	sy->nparked--;
+	TAILQ_REMOVE(&pl->parked, p, entry);
+	pl->nparked--;
 	p->phase = PULL_QUEUED;
-	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
-	sy->nqueued++;
+	TAILQ_INSERT_TAIL(&pl->queue, p, entry);
+	pl->nqueued++;
 }
 
 /* Member id announced p's version: a source, and a reason to try a
  * parked pull again now if it can be asked. */
 static void
-holder_announced(struct sync *sy, struct pull *p, const uint8_t id[NODE_ID_LEN])
+holder_announced(struct pulls *pl, struct pull *p,
+		 const uint8_t id[NODE_ID_LEN])
 {
 	struct member *m;
 
 	add_holder(p, id);
 	if (p->phase == PULL_PARKED &&
-	    (m = members_find(sy->o.members, id)) != NULL &&
+	    (m = members_find(pl->members, id)) != NULL &&
 	    member_usable(m, clock_mono_ms()))
-		unpark(sy, p);
+		unpark(pl, p);
 }
 
 /* Every member the catalog knows to hold p's version is a source. */
 static void
-catalog_holders(struct sync *sy, struct pull *p)
+catalog_holders(struct pulls *pl, struct pull *p)
 {
 	struct cat_entry *ce;
 	unsigned i;
 
-	if ((ce = catalog_find(sy->cat, p->e.path)) == NULL)
+	if ((ce = catalog_find(pl->o.cat, p->e.path)) == NULL)
 		return;
 	for (i = 0; i < ce->nh; i++)
 		if (memcmp(ce->h[i].sha, p->e.m.sha256, HASH_LEN) == 0)
@@ -268,10 +365,9 @@ catalog_holders(struct sync *sy, struct pull *p)
  * list.  A partial file with blocks in it stays for the next try.
  */
 static void
-park(struct sync *sy, struct pull *p, uint64_t now)
+park(struct pulls *pl, struct pull *p, uint64_t now)
 {
 	uint64_t wait = PULL_RETRY_MS;
-	struct cat_entry *ce;
 	unsigned i;
 
 	readers_fail(p, "unavailable: no live copy");
@@ -280,8 +376,6 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	if (wait > PULL_RETRY_MAX_MS)
 		wait = PULL_RETRY_MAX_MS;
 	p->e.tries++;
-	if ((ce = catalog_find(sy->cat, p->e.path)) != NULL)
-		ce->fetching = false;
 	fetch_abort(p->f, p->nhave > 0); /* a start is kept for the retry */
 	p->f = NULL;
 	free(p->state);
@@ -291,42 +385,56 @@ park(struct sync *sy, struct pull *p, uint64_t now)
 	p->phase = PULL_PARKED;
 	p->unusable_since = 0;
 	p->retry_at = now + wait;
-	TAILQ_INSERT_TAIL(&sy->parked, p, entry);
-	sy->nparked++;
+	TAILQ_INSERT_TAIL(&pl->parked, p, entry);
+	pl->nparked++;
 	log_debug("sync: no holder can send %s now: deciding it again in "
 		  "%llu s",
 		  p->e.path, (unsigned long long)(wait / 1000));
 }
 
-void
-pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
-    const struct vv *expect, bool expect_exists)
+/* The entry of the path points at its pull (not a conflict copy's). */
+static void
+point_entry(struct pulls *pl, struct pull *p)
 {
-	struct pull *p = pull_find(sy, target);
+	struct cat_entry *ce;
+
+	if (strcmp(p->target, p->e.path) == 0 &&
+	    (ce = catalog_find(pl->o.cat, p->target)) != NULL)
+		ce->pull = p;
+}
+
+/* pull_enqueue, returning the pull of target for e's version (NULL
+ * without memory). */
+static struct pull *
+enqueue(struct pulls *pl, struct rentry *e, const char *target,
+	const struct vv *expect, bool expect_exists)
+{
+	struct pull *p = pull_find(pl, target);
 
 	if (p && memcmp(p->e.m.sha256, e->m.sha256, HASH_LEN) == 0 &&
 	    vv_compare(&p->e.m.vv, &e->m.vv) == VV_EQUAL) {
 		if (!e->m.remote)
-			holder_announced(sy, p, e->from);
-		return;
+			holder_announced(pl, p, e->from);
+		point_entry(pl, p);
+		return (p);
 	}
 	if (p) {
 		if (p->phase == PULL_QUEUED || p->phase == PULL_PARKED)
-			pull_free(sy, p, false);
+			pull_free(pl, p, false);
 		else {
 			readers_fail(p, "the file changed while it was read");
 			p->obsolete = true;
-			(void)reap_if_obsolete(sy, p);
+			(void)reap_if_obsolete(pl, p);
 		}
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return;
-	p->sy = sy;
+		return (NULL);
+	p->pl = pl;
 	if (rentry_copy(&p->e, e) < 0 || (p->target = strdup(target)) ==
 	    NULL) {
 		rentry_release(&p->e);
 		free(p);
-		return;
+		return (NULL);
 	}
 	if (expect)
 		p->expect = *expect;
@@ -335,23 +443,32 @@ pull_enqueue(struct sync *sy, struct rentry *e, const char *target,
 	/* A member that only records the version is no source for it. */
 	if (!e->m.remote)
 		add_holder(p, e->from);
-	catalog_holders(sy, p);
+	catalog_holders(pl, p);
 	TAILQ_INIT(&p->readers);
 	p->phase = PULL_QUEUED;
-	TAILQ_INSERT_TAIL(&sy->queue, p, entry);
-	sy->nqueued++;
-	p->hnext = sy->phash[pull_bucket(p->target)];
-	sy->phash[pull_bucket(p->target)] = p;
+	TAILQ_INSERT_TAIL(&pl->queue, p, entry);
+	pl->nqueued++;
+	p->hnext = pl->phash[pull_bucket(p->target)];
+	pl->phash[pull_bucket(p->target)] = p;
+	point_entry(pl, p);
+	return (p);
 }
 
 void
-pull_add_holder(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
-    const uint8_t id[NODE_ID_LEN])
+pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
+	     const struct vv *expect, bool expect_exists)
 {
-	struct pull *p = pull_find(sy, path);
+	(void)enqueue(pl, e, target, expect, expect_exists);
+}
+
+void
+pull_add_holder(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
+		const uint8_t id[NODE_ID_LEN])
+{
+	struct pull *p = pull_find(pl, path);
 
 	if (p && memcmp(p->e.m.sha256, sha, HASH_LEN) == 0)
-		holder_announced(sy, p, id);
+		holder_announced(pl, p, id);
 }
 
 /* Jobs */
@@ -371,7 +488,7 @@ pjob_submit(struct pull *p, void (*fn)(void *), void (*done)(void *),
     struct pjob *j)
 {
 	j->p = p;
-	if (work_submit(p->sy->o.pool, fn, done, j) < 0) {
+	if (work_submit(p->pl->o.pool, fn, done, j) < 0) {
 		if (j->data)
 			evbuffer_free(j->data);
 		free(j);
@@ -397,34 +514,36 @@ commit_done(void *arg)
 {
 	struct pjob *j = arg;
 	struct pull *p = j->p;
-	struct sync *sy = p->sy;
+	struct pulls *pl = p->pl;
 	int rc = j->rc;
 
 	free(j);
 	SHOAL_ASSERT(p->jobs > 0 && p->phase == PULL_COMMITTING);
 	p->jobs--;
-	if (reap_if_obsolete(sy, p)) {
-		pull_pump(sy);
+	if (reap_if_obsolete(pl, p)) {
+		pull_pump(pl);
 		return;
 	}
 	if (rc == -EAGAIN) {
+		struct rentry *e = &p->e;
+
 		/* The local file changed while we fetched: decide again. */
-		sync_redecide(sy, &p->e);
-		pull_free(sy, p, true);
+		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
+		pull_free(pl, p, true);
 	} else if (rc < 0) {
 		log_warnx("sync: cannot store %s: %s", p->target,
 		    strerror(-rc));
-		pull_free(sy, p, true);
+		pull_free(pl, p, true);
 	} else {
 		log_debug("sync: fetched %s (%llu bytes, %llu reused)",
 		    p->target, (unsigned long long)p->e.m.size,
 		    (unsigned long long)p->reused);
 		p->prefix = p->nblocks;
 		readers_ready(p);
-		sync_fetched(sy, &p->e, p->target);
-		pull_free(sy, p, false);
+		pl->o.hooks.fetched(pl->o.hooks.arg, &p->e, p->target);
+		pull_free(pl, p, false);
 	}
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
 static void
@@ -450,8 +569,8 @@ prepare_run(void *arg)
 	struct pjob *j = arg;
 	struct pull *p = j->p;
 
-	j->rc = fetch_begin(p->sy->o.store, p->e.path, &p->e.m, &p->f,
-	    p->state);
+	j->rc =
+	    fetch_begin(p->pl->o.store, p->e.path, &p->e.m, &p->f, p->state);
 }
 
 static void
@@ -459,22 +578,22 @@ prepare_done(void *arg)
 {
 	struct pjob *j = arg;
 	struct pull *p = j->p;
-	struct sync *sy = p->sy;
+	struct pulls *pl = p->pl;
 	uint32_t i;
 	int rc = j->rc;
 
 	free(j);
 	SHOAL_ASSERT(p->jobs > 0 && p->phase == PULL_PREPARING);
 	p->jobs--;
-	if (reap_if_obsolete(sy, p)) {
-		pull_pump(sy);
+	if (reap_if_obsolete(pl, p)) {
+		pull_pump(pl);
 		return;
 	}
 	if (rc < 0) {
 		log_warnx("sync: cannot fetch %s: %s", p->e.path,
 		    strerror(-rc));
-		pull_free(sy, p, false);
-		pull_pump(sy);
+		pull_free(pl, p, false);
+		pull_pump(pl);
 		return;
 	}
 	for (i = 0; i < p->nblocks; i++)
@@ -483,11 +602,11 @@ prepare_done(void *arg)
 			p->nhave++;
 			p->reused += fetch_block_len(&p->e.m, i);
 		}
-	sy->st.bytes_reused += p->reused;
+	pl->st.bytes_reused += p->reused;
 	p->phase = PULL_FETCHING;
 	readers_ready(p);
 	maybe_commit(p);
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
 static void
@@ -512,7 +631,7 @@ put_done(void *arg)
 {
 	struct pjob *j = arg;
 	struct pull *p = j->p;
-	struct sync *sy = p->sy;
+	struct pulls *pl = p->pl;
 	struct member *m = j->from;
 	uint64_t ms;
 
@@ -525,7 +644,7 @@ put_done(void *arg)
 		p->nhave++;
 		if (j->idx == p->prefix)
 			readers_ready(p);
-		sy->st.bytes_fetched += j->len;
+		pl->st.bytes_fetched += j->len;
 		ms = clock_mono_ms() - j->sent_ms;
 		if (ms > 0)
 			m->mbps = 0.7 * m->mbps + 0.3 * ((double)j->len /
@@ -534,7 +653,7 @@ put_done(void *arg)
 		p->state[j->idx] = B_MISSING;
 		if (j->rc == -EBADMSG) {
 			/* Fetch it again elsewhere; rank the sender down. */
-			sy->st.bad_blocks++;
+			pl->st.bad_blocks++;
 			m->failures++;
 			drop_holder(p, m->id);
 			log_warnx("sync: block %u of %s from %.8s failed its "
@@ -553,15 +672,15 @@ put_done(void *arg)
 	}
 	evbuffer_free(j->data);
 	free(j);
-	if (!reap_if_obsolete(sy, p))
+	if (!reap_if_obsolete(pl, p))
 		maybe_commit(p);
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
 /* Requests */
 
 static void
-send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
+send_req(struct pulls *pl, struct pull *p, uint32_t idx, struct member *m)
 {
 	struct member_sync *ms = m->sync;
 	struct req *r;
@@ -571,7 +690,7 @@ send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
 	    p->state[idx] == B_MISSING);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return;
-	r->id = ++sy->next_req;
+	r->id = ++pl->next_req;
 	r->p = p;
 	r->idx = idx;
 	r->m = m;
@@ -586,14 +705,14 @@ send_req(struct sync *sy, struct pull *p, uint32_t idx, struct member *m)
 		return;
 	}
 	buf_release(&b);
-	TAILQ_INSERT_TAIL(&sy->reqs, r, entry);
+	TAILQ_INSERT_TAIL(&pl->reqs, r, entry);
 	p->state[idx] = B_INFLIGHT;
 	p->ninflight++;
 	ms->inflight++;
 }
 
 static void
-schedule(struct sync *sy, struct pull *p, struct member **ranked, unsigned n,
+schedule(struct pulls *pl, struct pull *p, struct member **ranked, unsigned n,
 	 uint64_t now)
 {
 	uint32_t i;
@@ -620,12 +739,12 @@ schedule(struct sync *sy, struct pull *p, struct member **ranked, unsigned n,
 		}
 		if (k == n)
 			return;	/* every holder is busy or gone */
-		send_req(sy, p, i, ranked[k]);
+		send_req(pl, p, i, ranked[k]);
 	}
 }
 
 void
-pull_pump(struct sync *sy)
+pull_pump(struct pulls *pl)
 {
 	struct member *ranked[256];
 	struct pull *p, *t;
@@ -633,35 +752,35 @@ pull_pump(struct sync *sy)
 	uint64_t now;
 	unsigned n, parked = 0;
 
-	n = members_ranked(sy->o.members, ranked, 256);
+	n = members_ranked(pl->members, ranked, 256);
 	now = clock_mono_ms();
-	while (sy->nactive < PULL_ACTIVE_MAX &&
-	    (p = TAILQ_FIRST(&sy->queue)) != NULL) {
-		TAILQ_REMOVE(&sy->queue, p, entry);
-		sy->nqueued--;
+	while (pl->nactive < PULL_ACTIVE_MAX &&
+	       (p = TAILQ_FIRST(&pl->queue)) != NULL) {
+		TAILQ_REMOVE(&pl->queue, p, entry);
+		pl->nqueued--;
 		/* Nobody to ask: no slot, no partial file (a bounded number
 		 * a turn, so a long queue is gone through over several). */
 		if (parked < PARK_STEP && TAILQ_EMPTY(&p->readers) &&
 		    !has_usable_holder(p, ranked, n, now)) {
-			park(sy, p, now);
+			park(pl, p, now);
 			parked++;
 			continue;
 		}
-		TAILQ_INSERT_TAIL(&sy->active, p, entry);
-		sy->nactive++;
+		TAILQ_INSERT_TAIL(&pl->active, p, entry);
+		pl->nactive++;
 		p->phase = PULL_PREPARING;
 		if ((p->state = calloc(p->nblocks ? p->nblocks : 1, 1)) ==
 		    NULL || (j = calloc(1, sizeof(*j))) == NULL ||
 		    pjob_submit(p, prepare_run, prepare_done, j) < 0) {
-			pull_free(sy, p, false);
+			pull_free(pl, p, false);
 			continue;
 		}
 	}
-	for (p = TAILQ_FIRST(&sy->active); p != NULL; p = t) {
+	for (p = TAILQ_FIRST(&pl->active); p != NULL; p = t) {
 		t = TAILQ_NEXT(p, entry);
 		if (p->phase != PULL_FETCHING || p->obsolete)
 			continue;
-		schedule(sy, p, ranked, n, now);
+		schedule(pl, p, ranked, n, now);
 		if (has_usable_holder(p, ranked, n, now)) {
 			p->unusable_since = 0;
 			continue;
@@ -672,48 +791,49 @@ pull_pump(struct sync *sy)
 		if (p->unusable_since == 0)
 			p->unusable_since = now;
 		if (p->nhave < p->nblocks && p->ninflight == 0 &&
-		    p->jobs == 0 && (!holder_down(sy, p) ||
-		    now - p->unusable_since >= PULL_GRACE_MS)) {
-			TAILQ_REMOVE(&sy->active, p, entry);
-			sy->nactive--;
-			park(sy, p, now);
+		    p->jobs == 0 &&
+		    (!holder_down(pl, p) ||
+		     now - p->unusable_since >= PULL_GRACE_MS)) {
+			TAILQ_REMOVE(&pl->active, p, entry);
+			pl->nactive--;
+			park(pl, p, now);
 		}
 	}
 	/* A parked pull's slot went to the next one. */
-	if (sy->nactive < PULL_ACTIVE_MAX && !TAILQ_EMPTY(&sy->queue) &&
-	    !sy->pumping) {
-		sy->pumping = true;
-		pull_pump(sy);
-		sy->pumping = false;
+	if (pl->nactive < PULL_ACTIVE_MAX && !TAILQ_EMPTY(&pl->queue) &&
+	    !pl->pumping) {
+		pl->pumping = true;
+		pull_pump(pl);
+		pl->pumping = false;
 	}
 }
 
 void
-pull_member_down(struct sync *sy, struct member *m)
+pull_member_down(struct pulls *pl, struct member *m)
 {
 	struct member_sync *ms = m->sync;
 	struct req *r, *t;
 	struct pull *p;
 
-	for (r = TAILQ_FIRST(&sy->reqs); r != NULL; r = t) {
+	for (r = TAILQ_FIRST(&pl->reqs); r != NULL; r = t) {
 		t = TAILQ_NEXT(r, entry);
 		if (r->m != m)
 			continue;
-		TAILQ_REMOVE(&sy->reqs, r, entry);
+		TAILQ_REMOVE(&pl->reqs, r, entry);
 		p = r->p;
 		SHOAL_ASSERT(p->ninflight > 0 && p->state[r->idx] == B_INFLIGHT);
 		p->state[r->idx] = B_MISSING;
 		p->ninflight--;
 		free(r);
-		(void)reap_if_obsolete(sy, p);
+		(void)reap_if_obsolete(pl, p);
 	}
 	if (ms)
 		ms->inflight = 0;
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
 void
-pull_member_up(struct sync *sy, struct member *m)
+pull_member_up(struct pulls *pl, struct member *m)
 {
 	struct member_sync *ms = m->sync;
 	struct pull *p, *t;
@@ -721,12 +841,12 @@ pull_member_up(struct sync *sy, struct member *m)
 	/* A new link: whatever stalled the old one is gone. */
 	if (ms != NULL)
 		ms->stalled_until = 0;
-	for (p = TAILQ_FIRST(&sy->parked); p != NULL; p = t) {
+	for (p = TAILQ_FIRST(&pl->parked); p != NULL; p = t) {
 		t = TAILQ_NEXT(p, entry);
 		if (is_holder(p, m->id))
-			unpark(sy, p);
+			unpark(pl, p);
 	}
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
 /* A member that leaves a request unanswered is not asked for a while. */
@@ -756,7 +876,7 @@ static void
 pull_tick(evutil_socket_t fd, short what, void *arg)
 {
 	static struct rentry *due[REDECIDE_STEP];
-	struct sync *sy = arg;
+	struct pulls *pl = arg;
 	uint64_t now = clock_mono_ms();
 	struct member_sync *ms;
 	struct pull *p, *t;
@@ -771,7 +891,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 	 * timeout since it was made: a slow link that keeps delivering is
 	 * not a stalled one.  At most PULL_WINDOW requests per member.
 	 */
-	for (r = TAILQ_FIRST(&sy->reqs); r != NULL; r = rt) {
+	for (r = TAILQ_FIRST(&pl->reqs); r != NULL; r = rt) {
 		rt = TAILQ_NEXT(r, entry);
 		ms = r->m->sync;
 		since = r->sent_ms;
@@ -779,7 +899,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 			since = ms->last_reply_ms;
 		if (now - since < PULL_REQ_TIMEOUT_MS)
 			continue;
-		TAILQ_REMOVE(&sy->reqs, r, entry);
+		TAILQ_REMOVE(&pl->reqs, r, entry);
 		stall(r->m, now);
 		if (ms != NULL && ms->inflight > 0)
 			ms->inflight--;
@@ -787,44 +907,67 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		p->state[r->idx] = B_MISSING;
 		p->ninflight--;
 		free(r);
-		(void)reap_if_obsolete(sy, p);
+		(void)reap_if_obsolete(pl, p);
 	}
 	/* The version may have moved on: decide them again, in one batch. */
-	for (p = TAILQ_FIRST(&sy->parked); p != NULL && n < REDECIDE_STEP;
+	for (p = TAILQ_FIRST(&pl->parked); p != NULL && n < REDECIDE_STEP;
 	     p = TAILQ_NEXT(p, entry))
 		if (p->retry_at <= now)
 			due[n++] = &p->e;
 	if (n > 0) {
-		sync_redecide_n(sy, due, n);
-		for (p = TAILQ_FIRST(&sy->parked); p != NULL && n > 0; p = t) {
+		pl->o.hooks.redecide(pl->o.hooks.arg, due, n);
+		for (p = TAILQ_FIRST(&pl->parked); p != NULL && n > 0; p = t) {
 			t = TAILQ_NEXT(p, entry);
 			if (p->retry_at <= now) {
-				pull_free(sy, p, true);
+				pull_free(pl, p, true);
 				n--;
 			}
 		}
 	}
-	pull_pump(sy);
+	pull_pump(pl);
 }
 
-int
-pull_init(struct sync *sy)
+struct pulls *
+pulls_new(const struct pull_opts *o)
 {
 	struct timeval tv = {0, PULL_TICK_MS * 1000};
+	struct pulls *pl;
 
-	TAILQ_INIT(&sy->parked);
-	if ((sy->phash = calloc(PULL_HASH, sizeof(*sy->phash))) == NULL)
-		return (-ENOMEM);
-	if ((sy->ev_pull_tick = event_new(sy->o.base, -1, EV_PERSIST, pull_tick,
-					  sy)) == NULL ||
-	    event_add(sy->ev_pull_tick, &tv) < 0)
-		return (-ENOMEM);
-	return (0);
+	if ((pl = calloc(1, sizeof(*pl))) == NULL)
+		return (NULL);
+	pl->o = *o;
+	TAILQ_INIT(&pl->queue);
+	TAILQ_INIT(&pl->active);
+	TAILQ_INIT(&pl->parked);
+	TAILQ_INIT(&pl->reqs);
+	pl->phash = calloc(PULL_HASH, sizeof(*pl->phash));
+	pl->ev_pull_tick = event_new(o->base, -1, EV_PERSIST, pull_tick, pl);
+	if (pl->phash == NULL || pl->ev_pull_tick == NULL ||
+	    event_add(pl->ev_pull_tick, &tv) < 0) {
+		pulls_free(pl);
+		return (NULL);
+	}
+	return (pl);
 }
 
 void
-pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
-    uint32_t len)
+pull_set_members(struct pulls *pl, struct members *mb)
+{
+	pl->members = mb;
+}
+
+void
+pull_stats(const struct pulls *pl, struct pull_stats *out)
+{
+	*out = pl->st;
+	out->active = pl->nactive;
+	out->queued = pl->nqueued;
+	out->parked = pl->nparked;
+}
+
+void
+pull_on_block(struct pulls *pl, struct member *m, const uint8_t *payload,
+	      uint32_t len)
 {
 	struct member_sync *ms = m->sync;
 	struct evbuffer *in = member_bulk(m);
@@ -846,20 +989,20 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 	    (uint32_t)h[7] << 8 | h[8];
 	if (dlen != len - sizeof(h) || dlen > HASH_BLOCK_SIZE)
 		goto bad;
-	TAILQ_FOREACH(r, &sy->reqs, entry)
+	TAILQ_FOREACH(r, &pl->reqs, entry)
 		if (r->id == id && r->m == m)
 			break;
 	if (r == NULL)
 		return;	/* not ours, or already given up */
-	TAILQ_REMOVE(&sy->reqs, r, entry);
+	TAILQ_REMOVE(&pl->reqs, r, entry);
 	p = r->p;
 	SHOAL_ASSERT(p->ninflight > 0 && p->state[r->idx] == B_INFLIGHT);
 	p->ninflight--;
 	if (ms && ms->inflight > 0)
 		ms->inflight--;
-	if (reap_if_obsolete(sy, p) || p->obsolete) {
+	if (reap_if_obsolete(pl, p) || p->obsolete) {
 		free(r);
-		pull_pump(sy);
+		pull_pump(pl);
 		return;
 	}
 	if (ms != NULL) {
@@ -873,7 +1016,7 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 		p->state[r->idx] = B_MISSING;
 		drop_holder(p, m->id);
 		free(r);
-		pull_pump(sy);
+		pull_pump(pl);
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
@@ -892,50 +1035,52 @@ pull_on_block(struct sync *sy, struct member *m, const uint8_t *payload,
 	if (pjob_submit(p, put_run, put_done, j) < 0)
 		p->state[r->idx] = B_MISSING;
 	free(r);
-	pull_pump(sy);
+	pull_pump(pl);
 	return;
 bad:
 	log_warnx("member %.8s: bad BLOCK", m->id_hex);
 }
 
 void
-pull_free_all(struct sync *sy)
+pulls_free(struct pulls *pl)
 {
 	struct pull *p;
 	struct req *r;
 
-	while ((r = TAILQ_FIRST(&sy->reqs)) != NULL) {
-		TAILQ_REMOVE(&sy->reqs, r, entry);
+	if (pl == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&pl->reqs)) != NULL) {
+		TAILQ_REMOVE(&pl->reqs, r, entry);
 		free(r);
 	}
-	if (sy->phash == NULL)
-		return;
-	while ((p = TAILQ_FIRST(&sy->queue)) != NULL)
-		pull_free(sy, p, true);
-	while ((p = TAILQ_FIRST(&sy->parked)) != NULL)
-		pull_free(sy, p, true);
-	while ((p = TAILQ_FIRST(&sy->active)) != NULL)
-		pull_free(sy, p, true);
-	if (sy->ev_pull_tick)
-		event_free(sy->ev_pull_tick);
-	sy->ev_pull_tick = NULL;
-	free(sy->phash);
-	sy->phash = NULL;
+	if (pl->phash != NULL) {
+		while ((p = TAILQ_FIRST(&pl->queue)) != NULL)
+			pull_free(pl, p, true);
+		while ((p = TAILQ_FIRST(&pl->parked)) != NULL)
+			pull_free(pl, p, true);
+		while ((p = TAILQ_FIRST(&pl->active)) != NULL)
+			pull_free(pl, p, true);
+	}
+	if (pl->ev_pull_tick)
+		event_free(pl->ev_pull_tick);
+	free(pl->phash);
+	free(pl);
 }
 
 /* Streaming readers */
 
-void
-pull_hurry(struct sync *sy, struct pull *p)
+/* A queued pull goes to the front (a parked one back to the queue). */
+static void
+pull_hurry(struct pulls *pl, struct pull *p)
 {
 	if (p->phase == PULL_PARKED)
-		unpark(sy, p);
+		unpark(pl, p);
 	if (p->phase == PULL_QUEUED) {
-		TAILQ_REMOVE(&sy->queue, p, entry);
-		TAILQ_INSERT_HEAD(&sy->queue, p, entry);
+		TAILQ_REMOVE(&pl->queue, p, entry);
+		TAILQ_INSERT_HEAD(&pl->queue, p, entry);
 	} else {
-		TAILQ_REMOVE(&sy->active, p, entry);
-		TAILQ_INSERT_HEAD(&sy->active, p, entry);
+		TAILQ_REMOVE(&pl->active, p, entry);
+		TAILQ_INSERT_HEAD(&pl->active, p, entry);
 	}
 }
 
@@ -990,10 +1135,9 @@ readers_ready(struct pull *p)
 	}
 }
 
-void
-pull_readers_attach(struct sync *sy, struct pull *p)
+static void
+readers_attach(struct pull *p)
 {
-	(void)sy;
 	if (p->phase == PULL_FETCHING || p->phase == PULL_COMMITTING)
 		readers_ready(p);
 }
@@ -1004,16 +1148,17 @@ struct read_job {
 	int			 rc;
 };
 
-int
-pull_load_remote(struct sync *sy, const char *path,
-    const uint8_t sha[HASH_LEN], struct rentry *e)
+/* path's row (with blocks), which must be a live file held elsewhere
+ * with content sha (else -ESTALE).  Pool only. */
+static int
+load_remote(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
+	    struct rentry *e)
 {
 	uint8_t *blocks = NULL;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	if ((rc = index_get_any(sy->o.store->index, path, &e->m, &blocks)) <
-	    0)
+	if ((rc = index_get_any(pl->o.store->index, path, &e->m, &blocks)) < 0)
 		return (rc);
 	if (e->m.deleted || e->m.type != ENTRY_FILE || !e->m.remote ||
 	    memcmp(e->m.sha256, sha, HASH_LEN) != 0) {
@@ -1030,16 +1175,129 @@ pull_load_remote(struct sync *sy, const char *path,
 	return (0);
 }
 
-void
-pull_take_holders(struct sync *sy, struct pull *p, struct cat_entry *ce)
+/* Members alive that announced ce's current version, best ranked first
+ * (peer priority decides where reads go), into out. */
+static unsigned
+live_holders(struct pulls *pl, const struct cat_entry *ce, struct member **out,
+	     unsigned max)
+{
+	struct member *m, *ranked[256];
+	unsigned n, i, k = 0;
+
+	n = members_ranked(pl->members, ranked, 256);
+	for (i = 0; i < n && k < max; i++) {
+		m = ranked[i];
+		if (catalog_holds(ce, m->id))
+			out[k++] = m;
+	}
+	return (k);
+}
+
+/* The live members holding ce's version become p's sources. */
+static void
+take_holders(struct pulls *pl, struct pull *p, const struct cat_entry *ce)
 {
 	struct member *live[PULL_HOLDERS];
 	unsigned n, i;
 
-	n = repair_live_holders(sy, ce, live, PULL_HOLDERS);
+	n = live_holders(pl, ce, live, PULL_HOLDERS);
 	for (i = 0; i < n; i++)
 		add_holder(p, live[i]->id);
-	ce->fetching = true;
+}
+
+/* Copies for repair (the rows are read on the pool, with their blocks) */
+
+struct copy_job {
+	struct pulls	 *pl;
+	char		**paths;
+	uint8_t		(*sha)[HASH_LEN];
+	struct rentry	 *e;		/* e[i].path NULL: not to fetch */
+	size_t		  n;
+};
+
+static void
+copy_job_free(struct copy_job *j)
+{
+	struct cat_entry *ce;
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		if ((ce = catalog_find(j->pl->o.cat, j->paths[i])) != NULL)
+			ce->loading = false;
+		if (j->e != NULL)
+			rentry_release(&j->e[i]);
+		free(j->paths[i]);
+	}
+	free(j->paths);
+	free(j->sha);
+	free(j->e);
+	free(j);
+}
+
+static void
+copy_load_run(void *arg)
+{
+	struct copy_job *j = arg;
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		(void)load_remote(j->pl, j->paths[i], j->sha[i], &j->e[i]);
+}
+
+static void
+copy_load_done(void *arg)
+{
+	struct copy_job *j = arg;
+	struct pulls *pl = j->pl;
+	struct cat_entry *ce;
+	struct pull *p;
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		/* No row (it changed meanwhile): the next walk decides. */
+		if ((ce = catalog_find(pl->o.cat, j->paths[i])) == NULL ||
+		    j->e[i].path == NULL)
+			continue;
+		ce->loading = false;
+		/* Sources come from the catalog: the row names none. */
+		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true);
+		if (p != NULL) {
+			take_holders(pl, p, ce);
+			pl->st.copies++;
+		}
+	}
+	copy_job_free(j);
+	pull_pump(pl);
+}
+
+void
+pull_copies(struct pulls *pl, char *const *paths,
+	    const uint8_t (*sha)[HASH_LEN], size_t n)
+{
+	struct cat_entry *ce;
+	struct copy_job *j;
+
+	if (n == 0 || (j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->pl = pl;
+	if ((j->paths = calloc(n, sizeof(*j->paths))) == NULL ||
+	    (j->sha = calloc(n, sizeof(*j->sha))) == NULL ||
+	    (j->e = calloc(n, sizeof(*j->e))) == NULL) {
+		copy_job_free(j);
+		return;
+	}
+	for (; j->n < n; j->n++) {
+		if ((j->paths[j->n] = strdup(paths[j->n])) == NULL) {
+			copy_job_free(j);
+			return;
+		}
+		memcpy(j->sha[j->n], sha[j->n], HASH_LEN);
+		if ((ce = catalog_find(pl->o.cat, paths[j->n])) != NULL)
+			ce->loading = true;
+	}
+	/* Not submitted: the marks go, and the next walk tries again. */
+	if (work_submit(pl->o.pool, copy_load_run, copy_load_done, j) < 0)
+		copy_job_free(j);
 }
 
 static void
@@ -1047,21 +1305,21 @@ read_load_run(void *arg)
 {
 	struct read_job *j = arg;
 
-	j->rc = pull_load_remote(j->r->sy, j->r->path, j->r->sha, &j->e);
+	j->rc = load_remote(j->r->pl, j->r->path, j->r->sha, &j->e);
 }
 
 static void
-reader_attach(struct sync *sy, struct sync_reader *r, struct pull *p)
+reader_attach(struct pulls *pl, struct sync_reader *r, struct pull *p)
 {
 	struct cat_entry *ce;
 
-	if ((ce = catalog_find(sy->cat, r->path)) != NULL)
-		pull_take_holders(sy, p, ce);
+	if ((ce = catalog_find(pl->o.cat, r->path)) != NULL)
+		take_holders(pl, p, ce);
 	r->p = p;
 	TAILQ_INSERT_TAIL(&p->readers, r, entry);
-	pull_hurry(sy, p);
-	pull_readers_attach(sy, p);
-	pull_pump(sy);
+	pull_hurry(pl, p);
+	readers_attach(p);
+	pull_pump(pl);
 }
 
 static void
@@ -1069,7 +1327,7 @@ read_load_done(void *arg)
 {
 	struct read_job *j = arg;
 	struct sync_reader *r = j->r;
-	struct sync *sy = r->sy;
+	struct pulls *pl = r->pl;
 	struct pull *p;
 
 	r->loading = false;
@@ -1088,11 +1346,10 @@ read_load_done(void *arg)
 		    "opened" : "cannot read the index");
 		return;
 	}
-	p = pull_find(sy, r->path);
+	p = pull_find(pl, r->path);
 	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
 		/* Holders come from the catalog: the row names none. */
-		pull_enqueue(sy, &j->e, r->path, &j->e.m.vv, true);
-		p = pull_find(sy, r->path);
+		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true);
 	}
 	rentry_release(&j->e);
 	free(j);
@@ -1100,14 +1357,14 @@ read_load_done(void *arg)
 		r->failed(r->arg, "out of memory");
 		return;
 	}
-	reader_attach(sy, r, p);
+	reader_attach(pl, r, p);
 }
 
 static void
 read_join(evutil_socket_t fd, short what, void *arg)
 {
 	struct sync_reader *r = arg;
-	struct sync *sy = r->sy;
+	struct pulls *pl = r->pl;
 	struct pull *p;
 
 	(void)fd;
@@ -1118,18 +1375,18 @@ read_join(evutil_socket_t fd, short what, void *arg)
 		free(r);
 		return;
 	}
-	if ((p = pull_find(sy, r->path)) == NULL ||
+	if ((p = pull_find(pl, r->path)) == NULL ||
 	    memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
 		r->failed(r->arg, "the transfer from the holders failed");
 		return;
 	}
-	reader_attach(sy, r, p);
+	reader_attach(pl, r, p);
 }
 
 int
-sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
-    void (*failed)(void *, const char *), void *arg,
-    struct sync_reader **out, char *why, size_t whylen)
+pull_read_open(struct pulls *pl, const char *path, void (*ready)(void *),
+	       void (*failed)(void *, const char *), void *arg,
+	       struct sync_reader **out, char *why, size_t whylen)
 {
 	struct member *live[1];
 	struct sync_reader *r;
@@ -1138,12 +1395,12 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 	struct pull *p;
 
 	*out = NULL;
-	if ((ce = catalog_find(sy->cat, path)) == NULL || !ce->live ||
+	if ((ce = catalog_find(pl->o.cat, path)) == NULL || !ce->live ||
 	    ce->held)
 		return (-ENOENT);
-	p = pull_find(sy, path);
-	if (repair_live_holders(sy, ce, live, 1) == 0 && (p == NULL ||
-	    p->nhave < p->nblocks)) {
+	p = pull_find(pl, path);
+	if (live_holders(pl, ce, live, 1) == 0 &&
+	    (p == NULL || p->nhave < p->nblocks)) {
 		(void)str_copy(why, whylen, "unavailable: no live copy");
 		return (-EHOSTUNREACH);
 	}
@@ -1152,7 +1409,7 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 		free(r);
 		return (-ENOMEM);
 	}
-	r->sy = sy;
+	r->pl = pl;
 	r->fd = -1;
 	r->size = ce->size;
 	memcpy(r->sha, ce->sha, HASH_LEN);
@@ -1160,15 +1417,15 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 	r->failed = failed;
 	r->arg = arg;
 	/* A copy read here is kept a while: the next read is local. */
-	ce->keep_until = clock_mono_ms() + sy->o.read_keep_ms;
+	ce->keep_until = clock_mono_ms() + pl->o.read_keep_ms;
 	*out = r;
 	if (p && memcmp(p->e.m.sha256, ce->sha, HASH_LEN) == 0) {
 		/* Attached from the loop: callbacks never run inside open. */
 		struct timeval now = { 0, 0 };
 
 		r->loading = true;
-		if (event_base_once(sy->o.base, -1, EV_TIMEOUT, read_join, r,
-		    &now) < 0) {
+		if (event_base_once(pl->o.base, -1, EV_TIMEOUT, read_join, r,
+				    &now) < 0) {
 			free(r->path);
 			free(r);
 			*out = NULL;
@@ -1184,7 +1441,7 @@ sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
 	}
 	j->r = r;
 	r->loading = true;
-	if (work_submit(sy->o.pool, read_load_run, read_load_done, j) < 0) {
+	if (work_submit(pl->o.pool, read_load_run, read_load_done, j) < 0) {
 		free(j);
 		free(r->path);
 		free(r);

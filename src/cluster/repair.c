@@ -20,8 +20,12 @@
  * elsewhere).
  *
  * The same walk counts what status and /metrics report.
+ *
+ * The rule for each file is decide_repair (decide.c); the holders come
+ * from the placement view (place_view_fill).  Copies are asked for
+ * through the hooks (sync hands them to pull); drops are done here.
  */
-#include "cluster/sync_int.h"
+#include "cluster/repair.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,61 +36,27 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cluster/decide.h"
 #include "store/store.h"
 
 #define REPAIR_MS	1000
 #define REPAIR_BATCH	256	/* fetches or drops started per walk */
 
-static bool
-member_up(const struct member *m)
+struct repair {
+	struct repair_opts	 o;
+	struct members		*members;
+	struct event		*ev_repair;
+	unsigned		 drop_jobs;
+	struct repair_stats	 st;
+};
+
+bool
+repair_member_up(const struct member *m)
 {
 	return (m != NULL && m->state == MEMBER_ALIVE && m->link != NULL);
 }
 
-void
-repair_view(struct sync *sy, struct place_view *v)
-{
-	uint64_t now = clock_mono_ms();
-	unsigned r = *sy->o.replicas;
-	struct member *m;
-
-	v->replicas = r == REPLICAS_UNKNOWN ? REPLICAS_ALL : r;
-	memcpy(v->nodes[0].id, sy->o.store->node_id, NODE_ID_LEN);
-	v->nodes[0].weight = sy->o.capacity;
-	v->nodes[0].full = sy->self_full;
-	v->self = 0;
-	v->n = 1;
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
-		if (v->n == PLACE_MAX)
-			break;
-		if (!m->id_known || m->state == MEMBER_LEFT)
-			continue;
-		/* Down for less than the repair delay: still a holder. */
-		if (!member_up(m) && now - m->down_at >= sy->o.repair_delay_ms)
-			continue;
-		memcpy(v->nodes[v->n].id, m->id, NODE_ID_LEN);
-		v->nodes[v->n].weight = m->capacity;
-		v->nodes[v->n].full = m->full;
-		v->n++;
-	}
-}
-
-unsigned
-repair_live_holders(struct sync *sy, const struct cat_entry *e,
-    struct member **out, unsigned max)
-{
-	struct member *m, *ranked[256];
-	unsigned n, i, k = 0;
-
-	/* Best ranked first: peer priority decides where reads go. */
-	n = members_ranked(sy->o.members, ranked, 256);
-	for (i = 0; i < n && k < max; i++) {
-		m = ranked[i];
-		if (catalog_holds(e, m->id))
-			out[k++] = m;
-	}
-	return (k);
-}
+#define member_up repair_member_up
 
 /* Paths (with the content each is about) handed to a job. */
 struct plist {
@@ -123,77 +93,10 @@ plist_release(struct plist *l)
 	free(l->sha);
 }
 
-/* Fetching copies (the row is read on the pool, with its blocks) */
-
-struct fetch_job {
-	struct sync	*sy;
-	struct plist	 l;
-	struct rentry	*e;		/* e[i].path NULL: not to fetch */
-};
-
-static void
-fetch_load_run(void *arg)
-{
-	struct fetch_job *j = arg;
-	size_t i;
-
-	for (i = 0; i < j->l.n; i++)
-		(void)pull_load_remote(j->sy, j->l.paths[i], j->l.sha[i],
-		    &j->e[i]);
-}
-
-static void
-fetch_load_done(void *arg)
-{
-	struct fetch_job *j = arg;
-	struct sync *sy = j->sy;
-	struct cat_entry *ce;
-	struct pull *p;
-	size_t i;
-
-	for (i = 0; i < j->l.n; i++) {
-		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
-			ce->fetching = false;
-		/* No row (it changed meanwhile): the next walk decides. */
-		if (ce != NULL && j->e[i].path != NULL) {
-			/* Sources come from the catalog: the row names none. */
-			pull_enqueue(sy, &j->e[i], ce->path, &j->e[i].m.vv,
-			    true);
-			if ((p = pull_find(sy, ce->path)) != NULL) {
-				pull_take_holders(sy, p, ce);
-				sy->st.repairs++;
-			}
-		}
-		rentry_release(&j->e[i]);
-	}
-	plist_release(&j->l);
-	free(j->e);
-	free(j);
-	pull_pump(sy);
-}
-
-static void
-fetch_start(struct sync *sy, struct fetch_job *j)
-{
-	size_t i;
-	struct cat_entry *ce;
-
-	j->sy = sy;
-	if ((j->e = calloc(j->l.n, sizeof(*j->e))) != NULL &&
-	    work_submit(sy->o.pool, fetch_load_run, fetch_load_done, j) == 0)
-		return;
-	for (i = 0; i < j->l.n; i++)	/* the next walk tries again */
-		if ((ce = catalog_find(sy->cat, j->l.paths[i])) != NULL)
-			ce->fetching = false;
-	plist_release(&j->l);
-	free(j->e);
-	free(j);
-}
-
 /* Dropping copies */
 
 struct drop_job {
-	struct sync	*sy;
+	struct repair	*r;
 	struct plist	 l;
 	unsigned	 dropped;
 };
@@ -206,8 +109,7 @@ drop_run(void *arg)
 	int rc;
 
 	for (i = 0; i < j->l.n; i++) {
-		rc = store_drop_copy(j->sy->o.store, j->l.paths[i],
-		    j->l.sha[i]);
+		rc = store_drop_copy(j->r->o.store, j->l.paths[i], j->l.sha[i]);
 		if (rc == 0)
 			j->dropped++;
 		else if (rc != -ESTALE && rc != -EBUSY && rc != -ENOENT)
@@ -221,8 +123,8 @@ drop_done(void *arg)
 {
 	struct drop_job *j = arg;
 
-	j->sy->drop_jobs--;
-	j->sy->st.drops += j->dropped;
+	j->r->drop_jobs--;
+	j->r->st.drops += j->dropped;
 	plist_release(&j->l);
 	free(j);
 }
@@ -230,25 +132,25 @@ drop_done(void *arg)
 /* The walk */
 
 struct walk {
-	struct sync		*sy;
+	struct repair		*r;
 	struct place_view	 view;
 	uint64_t		 now;
 	unsigned		 alive;		/* live nodes, this one too */
-	struct sync_stats	 st;		/* the counts it makes */
-	struct fetch_job	*fetch;
+	unsigned		 queued;	/* pulls waiting for a slot */
+	struct repair_stats	 st;		/* the counts it makes */
+	struct plist		 fetch;		/* copies to make here */
 	struct drop_job		*drop;
 	struct cat_entry	*cur;		/* the entry placed */
 };
 
-/* Live copies of e's current version, this node's included. */
-static unsigned
-live_copies(struct sync *sy, const struct cat_entry *e)
+unsigned
+repair_live_copies(struct members *mb, const struct cat_entry *e)
 {
 	unsigned i, n = e->held ? 1 : 0;
 
 	for (i = 0; i < e->nh; i++)
 		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0 &&
-		    member_up(members_find(sy->o.members, e->h[i].id)))
+		    member_up(members_find(mb, e->h[i].id)))
 			n++;
 	return (n);
 }
@@ -259,7 +161,7 @@ walk_holds(void *arg, const uint8_t id[NODE_ID_LEN])
 {
 	struct walk *w = arg;
 
-	if (memcmp(id, w->sy->o.store->node_id, NODE_ID_LEN) == 0)
+	if (memcmp(id, w->r->o.self->id, NODE_ID_LEN) == 0)
 		return (w->cur->held);
 	return (catalog_holds(w->cur, id));
 }
@@ -268,9 +170,10 @@ static void
 walk_entry(struct cat_entry *e, void *arg)
 {
 	struct walk *w = arg;
-	struct sync *sy = w->sy;
-	unsigned h[PLACE_MAX], n, i, copies, target;
-	bool mine = false, all_hold = true, pinned;
+	struct repair *r = w->r;
+	unsigned h[PLACE_MAX], n, i, copies, missing;
+	bool mine = false, all_hold = true;
+	struct repair_facts f;
 	struct member *m;
 
 	if (!e->live)
@@ -285,240 +188,123 @@ walk_entry(struct cat_entry *e, void *arg)
 			mine = true;
 			continue;
 		}
-		m = members_find(sy->o.members, w->view.nodes[h[i]].id);
+		m = members_find(r->members, w->view.nodes[h[i]].id);
 		if (!member_up(m) || !catalog_holds(e, m->id))
 			all_hold = false;
 	}
-	copies = live_copies(sy, e);
-	target = w->view.replicas ? w->view.replicas : w->alive;
-	if (copies < target) {
+	copies = repair_live_copies(r->members, e);
+	missing = decide_missing(w->view.replicas, w->alive, copies);
+	if (missing > 0) {
 		w->st.under++;
-		w->st.repair_bytes += e->size * (target - copies);
+		w->st.repair_bytes += e->size * missing;
 	}
 	if (copies == 0)
 		w->st.unavailable++;
-	/* With every node a holder, sync fetches each new version and
-	 * nothing is dropped; a copy found damaged is fetched here. */
-	pinned = w->view.replicas != REPLICAS_ALL &&
-	    catalog_pinned(sy->cat, e->path);
-	if ((mine || pinned) && !e->held && !e->fetching && copies > 0 &&
-	    sy->nqueued < 4 * REPAIR_BATCH) {
-		if (w->fetch == NULL && (w->fetch = calloc(1,
-		    sizeof(*w->fetch))) == NULL)
-			return;
-		if (plist_add(&w->fetch->l, e))
-			e->fetching = true;
-	} else if (w->view.replicas != REPLICAS_ALL && !mine && !pinned &&
-	    e->held && !e->fetching && all_hold &&
-	    n == w->view.replicas && w->now >= e->keep_until &&
-	    sy->drop_jobs == 0) {
+	f.replicas = w->view.replicas;
+	f.held = e->held;
+	f.pulling = e->pull != NULL || e->loading;
+	f.mine = mine;
+	f.pinned = w->view.replicas != REPLICAS_ALL &&
+		   catalog_pinned(r->o.cat, e->path);
+	f.all_hold = all_hold;
+	f.holders = n;
+	f.copies = copies;
+	f.room = w->queued < 4 * REPAIR_BATCH;
+	f.dropping = r->drop_jobs > 0;
+	f.now = w->now;
+	f.keep_until = e->keep_until;
+	switch (decide_repair(&f)) {
+	case REPAIR_FETCH:
+		(void)plist_add(&w->fetch, e);
+		break;
+	case REPAIR_DROP:
 		if (w->drop == NULL && (w->drop = calloc(1,
 		    sizeof(*w->drop))) == NULL)
 			return;
 		(void)plist_add(&w->drop->l, e);
+		break;
+	case REPAIR_NONE:
+		break;
 	}
 }
 
 static void
 on_repair(evutil_socket_t fd, short what, void *arg)
 {
-	struct sync *sy = arg;
+	struct repair *r = arg;
 	struct member *m;
 	struct walk *w;
 
 	(void)fd;
 	(void)what;
-	if (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
-	    !TAILQ_EMPTY(&sy->intake) || (w = calloc(1, sizeof(*w))) == NULL)
-		return;	/* decisions first: rows are still arriving */
-	w->sy = sy;
+	/* Decisions first: rows are still arriving. */
+	if (r->o.hooks.deciding(r->o.hooks.arg) ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return;
+	w->r = r;
 	w->now = clock_mono_ms();
 	w->alive = 1;
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+	w->queued = r->o.hooks.queued(r->o.hooks.arg);
+	TAILQ_FOREACH(m, members_list(r->members), entry)
 		if (member_up(m))
 			w->alive++;
-	repair_view(sy, &w->view);
-	catalog_each(sy->cat, walk_entry, w);
-	sy->st.files = w->st.files;
-	sy->st.held = w->st.held;
-	sy->st.under = w->st.under;
-	sy->st.repair_bytes = w->st.repair_bytes;
-	sy->st.unavailable = w->st.unavailable;
-	if (w->fetch)
-		fetch_start(sy, w->fetch);
+	place_view_fill(&w->view, *r->o.replicas, r->o.self, r->members, w->now,
+			r->o.repair_delay_ms);
+	catalog_each(r->o.cat, walk_entry, w);
+	r->st.files = w->st.files;
+	r->st.held = w->st.held;
+	r->st.under = w->st.under;
+	r->st.repair_bytes = w->st.repair_bytes;
+	r->st.unavailable = w->st.unavailable;
+	if (w->fetch.n > 0)
+		r->o.hooks.fetch(r->o.hooks.arg, w->fetch.paths,
+				 (const uint8_t (*)[HASH_LEN])w->fetch.sha,
+				 w->fetch.n);
+	plist_release(&w->fetch);
 	if (w->drop) {
-		w->drop->sy = sy;
-		sy->drop_jobs++;
-		if (work_submit(sy->o.pool, drop_run, drop_done, w->drop) < 0)
+		w->drop->r = r;
+		r->drop_jobs++;
+		if (work_submit(r->o.pool, drop_run, drop_done, w->drop) < 0)
 			drop_done(w->drop);
 	}
 	free(w);
 }
 
-int
-repair_start(struct sync *sy)
+struct repair *
+repair_new(const struct repair_opts *o)
 {
 	struct timeval tv = { 0, REPAIR_MS * 1000 };
+	struct repair *r;
 
-	if ((sy->ev_repair = event_new(sy->o.base, -1, EV_PERSIST,
-	    on_repair, sy)) == NULL || event_add(sy->ev_repair, &tv) < 0)
-		return (-ENOMEM);
-	return (0);
-}
-
-void
-repair_stop(struct sync *sy)
-{
-	if (sy->ev_repair)
-		event_free(sy->ev_repair);
-	sy->ev_repair = NULL;
-}
-
-/* Queries (sync.h) */
-
-void
-sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
-{
-	if (full != sy->self_full)
-		log_info("repair: this node is %s (%llu MiB free)", full ?
-		    "full: new copies go elsewhere" : "no longer full",
-		    (unsigned long long)(free_bytes >> 20));
-	sy->self_full = full;
-	sy->free_bytes = free_bytes;
-}
-
-int
-sync_pin(struct sync *sy, const char *path, bool pin)
-{
-	return (catalog_pin(sy->cat, path, pin));
-}
-
-void
-sync_pins(struct sync *sy, void (*fn)(const char *, void *), void *arg)
-{
-	catalog_pins(sy->cat, fn, arg);
-}
-
-void
-sync_space(uint64_t *free_bytes, bool *full, void *arg)
-{
-	struct sync *sy = arg;
-
-	*free_bytes = sy->free_bytes;
-	*full = sy->self_full;
-}
-
-void
-sync_learn_replicas(unsigned replicas, void *arg)
-{
-	struct sync *sy = arg;
-
-	if (sy->o.learned)
-		sy->o.learned(sy->o.hook_arg, replicas);
-}
-
-struct unavail {
-	struct sync	*sy;
-	void		(*fn)(const char *, void *);
-	void		*arg;
-	size_t		 left;
-};
-
-static void
-unavail_entry(struct cat_entry *e, void *arg)
-{
-	struct unavail *u = arg;
-
-	if (u->left > 0 && e->live && live_copies(u->sy, e) == 0) {
-		u->fn(e->path, u->arg);
-		u->left--;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return (NULL);
+	r->o = *o;
+	r->ev_repair = event_new(o->base, -1, EV_PERSIST, on_repair, r);
+	if (r->ev_repair == NULL || event_add(r->ev_repair, &tv) < 0) {
+		repair_free(r);
+		return (NULL);
 	}
+	return (r);
 }
 
 void
-sync_unavailable(struct sync *sy, size_t max,
-    void (*fn)(const char *, void *), void *arg)
+repair_free(struct repair *r)
 {
-	struct unavail u = { sy, fn, arg, max };
-
-	catalog_each(sy->cat, unavail_entry, &u);
-}
-int
-sync_holders(struct sync *sy, const char *path,
-    void (*fn)(const char *, bool, void *), void *arg)
-{
-	struct cat_entry *e = catalog_find(sy->cat, path);
-	char hex[2 * NODE_ID_LEN + 1];
-	unsigned i;
-
-	if (e == NULL || !e->live)
-		return (-ENOENT);
-	if (e->held) {
-		member_id_hex(sy->o.store->node_id, hex);
-		fn(hex, true, arg);
-	}
-	for (i = 0; i < e->nh; i++)
-		if (memcmp(e->h[i].sha, e->sha, HASH_LEN) == 0) {
-			member_id_hex(e->h[i].id, hex);
-			fn(hex, member_up(members_find(sy->o.members,
-			    e->h[i].id)), arg);
-		}
-	return (0);
-}
-
-/* A page of the catalog, in path order */
-
-struct page {
-	const char		*prefix, *after;
-	size_t			 plen;
-	struct cat_entry	**v;
-	size_t			 n, cap;
-};
-
-static void
-page_collect(struct cat_entry *e, void *arg)
-{
-	struct page *pg = arg;
-	struct cat_entry **nv;
-
-	if (!e->live || strcmp(e->path, pg->after) <= 0)
+	if (r == NULL)
 		return;
-	if (pg->plen > 0 && (strncmp(e->path, pg->prefix, pg->plen) != 0 ||
-	    (e->path[pg->plen] != '\0' && e->path[pg->plen] != '/')))
-		return;
-	if (pg->n == pg->cap) {
-		pg->cap = pg->cap ? pg->cap * 2 : 256;
-		if ((nv = realloc(pg->v, pg->cap * sizeof(*nv))) == NULL) {
-			pg->cap = pg->n;
-			return;
-		}
-		pg->v = nv;
-	}
-	pg->v[pg->n++] = e;
+	if (r->ev_repair)
+		event_free(r->ev_repair);
+	free(r);
 }
 
-static int
-cmp_entry(const void *a, const void *b)
+void
+repair_set_members(struct repair *r, struct members *mb)
 {
-	return (strcmp((*(struct cat_entry *const *)a)->path,
-	    (*(struct cat_entry *const *)b)->path));
+	r->members = mb;
 }
 
-int
-sync_catalog_page(struct sync *sy, const char *prefix, const char *after,
-    unsigned limit, void (*fn)(const char *path, uint64_t size,
-    const uint8_t sha[HASH_LEN], const char *version, void *), void *arg)
+void
+repair_stats(const struct repair *r, struct repair_stats *out)
 {
-	struct page pg = { prefix, after, strlen(prefix), NULL, 0, 0 };
-	size_t i;
-	int more;
-
-	catalog_each(sy->cat, page_collect, &pg);
-	qsort(pg.v, pg.n, sizeof(*pg.v), cmp_entry);
-	for (i = 0; i < pg.n && i < limit; i++)
-		fn(pg.v[i]->path, pg.v[i]->size, pg.v[i]->sha,
-		    pg.v[i]->version ? pg.v[i]->version : "", arg);
-	more = pg.n > limit;
-	free(pg.v);
-	return (more);
+	*out = r->st;
 }

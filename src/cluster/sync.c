@@ -13,6 +13,23 @@
  * Every row the index writes, local or applied, is announced to all live
  * members (flooding, as the mesh seed did); a member that already has that
  * version ignores it, so the flood stops after one round.
+ *
+ * Calls go one way (a module only calls those to its right):
+ *
+ *   sync    ─> decide, pull, repair, catalog, place, members, store
+ *   lookup  ─> repair, catalog, members   (sync's catalog queries)
+ *   repair  ─> decide, place, catalog, members, store
+ *   pull    ─> catalog, members, store
+ *   decide  ─> place                      (pure: no I/O, no state)
+ *
+ * and what goes back up goes through the hooks sync gives each module
+ * when it creates it:
+ *
+ *   pull   ··> sync   pull_hooks: decide these again; this was fetched
+ *   repair ··> sync   repair_hooks: deciding? pulls queued? copy these
+ *
+ * The block serving kept in pull.c answers BLOCK_REQ for sync with
+ * sync's store and pool; it shares nothing with the pulls.
  */
 #include "cluster/sync_int.h"
 
@@ -21,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,6 +45,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cluster/decide.h"
 #include "store/store.h"
 
 #define ANNOUNCE_ROWS	4096
@@ -49,7 +66,7 @@ struct decided {
 	char		*target;
 	struct vv	 expect;
 	bool		 expect_exists;
-	bool		 conflict;	/* counted by the loop, in done */
+	bool		 conflict;	/* counted on the loop */
 };
 
 struct batch {
@@ -83,30 +100,6 @@ struct waiter {
 	void			(*done)(void *, int);
 	void			*arg;
 };
-
-void
-rentry_release(struct rentry *e)
-{
-	free(e->path);
-	free(e->blocks);
-	e->path = NULL;
-	e->blocks = NULL;
-}
-
-int
-rentry_copy(struct rentry *dst, const struct rentry *src)
-{
-	*dst = *src;
-	dst->path = strdup(src->path);
-	dst->blocks = malloc(src->m.nblocks * HASH_LEN + 1);
-	if (dst->path == NULL || dst->blocks == NULL) {
-		rentry_release(dst);
-		return (-ENOMEM);
-	}
-	memcpy(dst->blocks, src->blocks, src->m.nblocks * HASH_LEN);
-	dst->m.blocks = dst->blocks;
-	return (0);
-}
 
 /* Encoding entries */
 
@@ -538,52 +531,6 @@ request_index(struct member *m, uint64_t since)
 
 /* Deciding */
 
-/* The version that stays when two were made concurrently; the same on
- * every node, since it only looks at the two versions. */
-static bool
-remote_wins(const struct file_meta *l, const struct file_meta *r)
-{
-	if (l->deleted != r->deleted)
-		return (l->deleted);
-	if (l->type != r->type)
-		return (r->type == ENTRY_DIR);
-	if (l->mtime_ns != r->mtime_ns)
-		return (r->mtime_ns > l->mtime_ns);
-	return (memcmp(r->modified_by, l->modified_by, NODE_ID_LEN) > 0);
-}
-
-static bool
-same_content(const struct file_meta *a, const struct file_meta *b)
-{
-	if (a->deleted || b->deleted)
-		return (a->deleted && b->deleted);
-	return (a->type == b->type && (a->type == ENTRY_DIR ||
-	    memcmp(a->sha256, b->sha256, HASH_LEN) == 0));
-}
-
-/* NAME.sync-conflict-YYYYMMDD-HHMMSS-NODE.EXT for the losing version. */
-static char *
-conflict_name(const char *path, const struct file_meta *loser)
-{
-	const char *base = path_base(path), *dot = strrchr(base, '.');
-	char when[32], node[8], *out;
-	time_t t = (time_t)(loser->mtime_ns / 1000000000);
-	struct tm tm;
-	size_t stem;
-
-	if (dot == NULL || dot == base)
-		dot = base + strlen(base);
-	stem = (size_t)(dot - path);
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
-	snprintf(node, sizeof(node), "%02x%02x%02x", loser->modified_by[0],
-	    loser->modified_by[1], loser->modified_by[2]);
-	if (asprintf(&out, "%.*s.sync-conflict-%s-%s%s", (int)stem, path, when,
-	    node, dot) < 0)
-		return (NULL);
-	return (out);
-}
-
 /* Adopts a version whose content we already hold: only the row changes. */
 static int
 adopt(struct store *st, struct decided *d, const struct file_meta *local,
@@ -599,87 +546,79 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	return (index_apply(st->index, d->e.path, &m));
 }
 
+/* Carries out decide_entry's decision for one entry (on the pool). */
 static void
 decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
 {
 	struct store *st = sy->o.store;
 	struct rentry *e = &d->e;
-	struct file_meta l;
+	struct decision dn;
+	struct file_meta l, c;
 	uint8_t *lblocks = NULL;
-	enum vv_order ord;
-	bool have;
+	bool have, have_copy;
 	int rc = 0;
 
 	have = index_get_any(st->index, e->path, &l, &lblocks) == 0;
-	ord = have ? vv_compare(&e->m.vv, &l.vv) : VV_AFTER;
-	if (ord == VV_EQUAL || ord == VV_BEFORE)
-		goto out;
-	if (have && same_content(&l, &e->m)) {
-		rc = adopt(st, d, &l, lblocks);
-		goto out;
-	}
-	if (ord == VV_CONCURRENT) {
-		d->conflict = true;
-		if (!remote_wins(&l, &e->m)) {
-			/*
-			 * Ours stays.  Theirs is kept as a copy; its node
-			 * makes the same decision and the same copy, and the
-			 * two copies merge, so it survives whichever of us
-			 * acts first.
-			 */
-			struct file_meta c;
-
-			log_info("sync: conflict on %s: local version kept",
-			    e->path);
-			if (e->m.type != ENTRY_FILE || e->m.deleted)
-				goto out;
-			if ((d->target = conflict_name(e->path, &e->m)) ==
-			    NULL)
-				goto out;
-			if (index_get(st->index, d->target, &c) == 0 &&
-			    memcmp(c.sha256, e->m.sha256, HASH_LEN) == 0) {
-				free(d->target);
-				d->target = NULL;
-				goto out;
-			}
-			d->act = ACT_PULL_COPY;
-			goto out;
-		}
+	dn = decide_entry(e->path, have ? &l : NULL, &e->m, view);
+	d->conflict = dn.conflict;
+	if (dn.conflict && !dn.merge)
+		log_info("sync: conflict on %s: local version kept", e->path);
+	else if (dn.conflict)
 		log_info("sync: conflict on %s: version of %02x%02x%02x kept",
 		    e->path, e->m.modified_by[0], e->m.modified_by[1],
 		    e->m.modified_by[2]);
-		/* A copy held elsewhere is renamed by its holders. */
-		if (!l.deleted && l.type == ENTRY_FILE && !l.remote) {
-			char *copy = conflict_name(e->path, &l);
-			struct file_meta tomb;
+	if (dn.set_aside) {
+		char *copy = decide_conflict_name(e->path, &l);
+		struct file_meta tomb;
 
-			if (copy == NULL || (rc = store_rename(st, e->path,
-			    copy)) < 0) {
-				free(copy);
-				goto out;
-			}
+		if (copy == NULL ||
+		    (rc = store_rename(st, e->path, copy)) < 0) {
 			free(copy);
-			if (index_get_any(st->index, e->path, &tomb, NULL) == 0)
-				l = tomb;
+			goto out;
 		}
-		(void)vv_merge(&e->m.vv, &l.vv);
+		free(copy);
+		if (index_get_any(st->index, e->path, &tomb, NULL) == 0)
+			l = tomb;
 	}
-	/* Theirs is newer (or won): make it so here. */
-	if (e->m.deleted) {
+	if (dn.merge)
+		(void)vv_merge(&e->m.vv, &l.vv);
+	switch (dn.act) {
+	case DECIDE_IGNORE:
+	case DECIDE_KEEP:
+		break;
+	case DECIDE_ADOPT:
+		rc = adopt(st, d, &l, lblocks);
+		break;
+	case DECIDE_COPY:
+		if ((d->target = decide_conflict_name(e->path, &e->m)) == NULL)
+			break;
+		have_copy = index_get(st->index, d->target, &c) == 0;
+		if (!decide_copy_needed(have_copy ? &c : NULL, &e->m)) {
+			free(d->target);
+			d->target = NULL;
+			break;
+		}
+		d->act = ACT_PULL_COPY;
+		break;
+	case DECIDE_DELETE:
 		rc = store_apply_delete(st, e->path, &e->m);
 		if (rc == -ENOTEMPTY) {
 			/* Files only we know are inside: the folder stays. */
 			rc = index_put_dir(st->index, e->path);
 		}
-	} else if (e->m.type == ENTRY_DIR)
+		break;
+	case DECIDE_DIR:
 		rc = store_apply_dir(st, e->path, &e->m);
-	else if (!place_mine(view, place_key(e->path))) {
+		break;
+	case DECIDE_ROW:
 		/* Not one of its holders: the row, and no copy. */
 		rc = store_apply_remote(st, e->path, &e->m);
-	} else {
+		break;
+	case DECIDE_FETCH:
 		d->act = ACT_PULL;
 		d->expect = l.vv;
 		d->expect_exists = have;
+		break;
 	}
 out:
 	if (rc < 0)
@@ -738,14 +677,16 @@ finish_step(struct sync *sy, struct batch *b)
 		end = b->n;
 	for (; b->done_at < end; b->done_at++) {
 		d = &b->d[b->done_at];
+		if (d->conflict)
+			sy->st.conflicts++;
 		if (d->act == ACT_PULL)
-			pull_enqueue(sy, &d->e, d->e.path, &d->expect,
-			    d->expect_exists);
+			pull_enqueue(sy->pulls, &d->e, d->e.path, &d->expect,
+				     d->expect_exists);
 		else if (d->act == ACT_PULL_COPY && d->target)
-			pull_enqueue(sy, &d->e, d->target, NULL, false);
+			pull_enqueue(sy->pulls, &d->e, d->target, NULL, false);
 		else if (!d->e.m.deleted && d->e.m.type == ENTRY_FILE)
-			pull_add_holder(sy, d->e.path, d->e.m.sha256,
-			    d->e.from);
+			pull_add_holder(sy->pulls, d->e.path, d->e.m.sha256,
+					d->e.from);
 		free(d->target);
 		d->target = NULL;
 		rentry_release(&d->e);
@@ -768,7 +709,9 @@ decide_next(struct sync *sy)
 	TAILQ_REMOVE(&sy->batches, b, entry);
 	/* Placement as it is now, when the batch is decided. */
 	if (b->view == NULL && (b->view = malloc(sizeof(*b->view))) != NULL)
-		repair_view(sy, b->view);
+		place_view_fill(b->view, *sy->o.replicas, &sy->self,
+				sy->o.members, clock_mono_ms(),
+				sy->o.repair_delay_ms);
 	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
 	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
@@ -795,15 +738,11 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 	decide_next(sy);
 }
 
-void
-sync_redecide(struct sync *sy, struct rentry *e)
+/* pull's hook: entries to decide again, in one batch (copied). */
+static void
+redecide(void *arg, struct rentry *const *v, size_t n)
 {
-	sync_redecide_n(sy, &e, 1);
-}
-
-void
-sync_redecide_n(struct sync *sy, struct rentry *const *v, size_t n)
-{
+	struct sync *sy = arg;
 	struct decided *d;
 	size_t i, k = 0;
 
@@ -928,7 +867,7 @@ on_step(evutil_socket_t fd, short what, void *arg)
 			sy->classifying = false;
 			decide_next(sy);
 		}
-		pull_pump(sy);
+		pull_pump(sy->pulls);
 	} else if ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
 		if (intake_step(sy, in)) {
 			TAILQ_REMOVE(&sy->intake, in, entry);
@@ -953,9 +892,11 @@ step_later(struct sync *sy)
 
 static void waiter_end(struct waiter *, int);
 
-void
-sync_fetched(struct sync *sy, const struct rentry *e, const char *target)
+/* pull's hook: e's version is committed into target. */
+static void
+fetched(void *arg, const struct rentry *e, const char *target)
 {
+	struct sync *sy = arg;
 	struct member *origin;
 	struct buf b;
 
@@ -1033,7 +974,7 @@ sync_await_fetch(struct sync *sy, const char *path, unsigned timeout_ms,
 {
 	static const uint8_t none[HASH_LEN];
 
-	if (!pull_pending(sy, path))
+	if (!pull_pending(sy->pulls, path))
 		return (-ENOENT);
 	return (sync_wait(sy, path, none, 0, timeout_ms, done, arg));
 }
@@ -1075,9 +1016,11 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	struct member *m, *best = NULL;
 	uint8_t mine[HASH_LEN];
 	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
+	struct pull_stats ps;
 
 	(void)fd;
 	(void)what;
+	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, mine);
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
@@ -1093,7 +1036,7 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	/* A member still fetching is on its way, not in disagreement. */
 	if (alive == 0 || busy > 0 ||
 	    (double)(alive - agree) <= (1.0 - sy->o.threshold) * alive ||
-	    sy->nactive || sy->nqueued || sy->classifying ||
+	    ps.active || ps.queued || sy->classifying ||
 	    !TAILQ_EMPTY(&sy->intake)) {
 		sy->disagree_ticks = 0;
 		return;
@@ -1143,13 +1086,15 @@ sync_member_up(struct member *m, void *arg)
 		m->sync = calloc(1, sizeof(struct member_sync));
 	/* Catch up both ways, without waiting for a client. */
 	request_index(m, 0);
-	pull_member_up(sy, m);
+	pull_member_up(sy->pulls, m);
 }
 
 void
 sync_member_down(struct member *m, void *arg)
 {
-	pull_member_down(arg, m);
+	struct sync *sy = arg;
+
+	pull_member_down(sy->pulls, m);
 }
 
 void
@@ -1166,7 +1111,7 @@ sync_frame(struct member *m, const struct wire_hdr *h, const uint8_t *p,
 		on_index(sy, m, p, h->len);
 		break;
 	case WIRE_BLOCK:
-		pull_on_block(sy, m, p, h->len);
+		pull_on_block(sy->pulls, m, p, h->len);
 		break;
 	case WIRE_ACK:
 		on_ack(sy, m, p, h->len);
@@ -1182,19 +1127,75 @@ void
 sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *arg)
 {
 	struct sync *sy = arg;
+	struct pull_stats ps;
 
+	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, out);
-	*busy = sy->nactive + sy->nqueued + (sy->classifying ? 1 : 0) +
+	*busy = ps.active + ps.queued + (sy->classifying ? 1 : 0) +
 		(TAILQ_EMPTY(&sy->intake) ? 0 : 1);
 }
 
 void
 sync_get_stats(struct sync *sy, struct sync_stats *out)
 {
+	struct repair_stats rs;
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
+	repair_stats(sy->repair, &rs);
 	*out = sy->st;
-	out->pulls_active = sy->nactive;
-	out->pulls_queued = sy->nqueued;
-	out->pulls_waiting = sy->nparked;
+	out->files = rs.files;
+	out->held = rs.held;
+	out->under = rs.under;
+	out->repair_bytes = rs.repair_bytes;
+	out->unavailable = rs.unavailable;
+	out->drops = rs.drops;
+	out->pulls_active = ps.active;
+	out->pulls_queued = ps.queued;
+	out->pulls_waiting = ps.parked;
+	out->bytes_fetched = ps.bytes_fetched;
+	out->bytes_reused = ps.bytes_reused;
+	out->bad_blocks = ps.bad_blocks;
+	out->repairs = ps.copies;
+}
+
+int
+sync_read_open(struct sync *sy, const char *path, void (*ready)(void *),
+	       void (*failed)(void *, const char *), void *arg,
+	       struct sync_reader **out, char *why, size_t whylen)
+{
+	return (pull_read_open(sy->pulls, path, ready, failed, arg, out, why,
+			       whylen));
+}
+
+/* repair's hooks */
+
+static bool
+deciding(void *arg)
+{
+	struct sync *sy = arg;
+
+	return (sy->classifying || !TAILQ_EMPTY(&sy->batches) ||
+		!TAILQ_EMPTY(&sy->intake));
+}
+
+static unsigned
+queued(void *arg)
+{
+	struct sync *sy = arg;
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
+	return (ps.queued);
+}
+
+static void
+fetch_copies(void *arg, char *const *paths, const uint8_t (*sha)[HASH_LEN],
+	     size_t n)
+{
+	struct sync *sy = arg;
+
+	pull_copies(sy->pulls, paths, sha, n);
 }
 
 static int
@@ -1236,19 +1237,20 @@ struct sync *
 sync_new(const struct sync_opts *o)
 {
 	struct timeval tv = { CHECK_MS / 1000, 0 };
+	struct repair_opts ro;
+	struct pull_opts po;
 	struct sync *sy;
 
 	if ((sy = calloc(1, sizeof(*sy))) == NULL)
 		return (NULL);
 	sy->o = *o;
-	TAILQ_INIT(&sy->queue);
-	TAILQ_INIT(&sy->active);
-	TAILQ_INIT(&sy->reqs);
+	memcpy(sy->self.id, o->store->node_id, NODE_ID_LEN);
+	sy->self.weight = o->capacity;
 	TAILQ_INIT(&sy->batches);
 	TAILQ_INIT(&sy->waiters);
 	TAILQ_INIT(&sy->intake);
 	sy->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (sy->efd < 0 || pull_init(sy) < 0)
+	if (sy->efd < 0)
 		goto fail;
 	sy->ev_notify = event_new(o->base, sy->efd, EV_READ | EV_PERSIST,
 	    on_notify, sy);
@@ -1260,8 +1262,35 @@ sync_new(const struct sync_opts *o)
 		goto fail;
 	/* Rows written before we started are sent when members ask. */
 	sy->announced = index_seq(o->store->index);
-	if (load_catalog(sy) < 0 || repair_start(sy) < 0)
+	if (load_catalog(sy) < 0)
 		goto fail;
+	memset(&po, 0, sizeof(po));
+	po.base = o->base;
+	po.pool = o->pool;
+	po.store = o->store;
+	po.cat = sy->cat;
+	po.read_keep_ms = o->read_keep_ms;
+	po.hooks.redecide = redecide;
+	po.hooks.fetched = fetched;
+	po.hooks.arg = sy;
+	if ((sy->pulls = pulls_new(&po)) == NULL)
+		goto fail;
+	pull_set_members(sy->pulls, o->members);
+	memset(&ro, 0, sizeof(ro));
+	ro.base = o->base;
+	ro.pool = o->pool;
+	ro.store = o->store;
+	ro.cat = sy->cat;
+	ro.replicas = o->replicas;
+	ro.self = &sy->self;
+	ro.repair_delay_ms = o->repair_delay_ms;
+	ro.hooks.deciding = deciding;
+	ro.hooks.queued = queued;
+	ro.hooks.fetch = fetch_copies;
+	ro.hooks.arg = sy;
+	if ((sy->repair = repair_new(&ro)) == NULL)
+		goto fail;
+	repair_set_members(sy->repair, o->members);
 	index_set_notify(o->store->index, index_notify, sy);
 	return (sy);
 fail:
@@ -1273,6 +1302,8 @@ void
 sync_set_members(struct sync *sy, struct members *mb)
 {
 	sy->o.members = mb;
+	pull_set_members(sy->pulls, mb);
+	repair_set_members(sy->repair, mb);
 }
 
 void
@@ -1285,8 +1316,8 @@ sync_free(struct sync *sy)
 	if (sy == NULL)
 		return;
 	index_set_notify(sy->o.store->index, NULL, NULL);
-	repair_stop(sy);
-	pull_free_all(sy);
+	repair_free(sy->repair);
+	pulls_free(sy->pulls);
 	while ((in = TAILQ_FIRST(&sy->intake)) != NULL) {
 		TAILQ_REMOVE(&sy->intake, in, entry);
 		intake_free(in);
@@ -1325,3 +1356,35 @@ sync_free(struct sync *sy)
 	catalog_free(sy->cat);
 	free(sy);
 }
+
+/* Space and replicas */
+
+void
+sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
+{
+	if (full != sy->self.full)
+		log_info("repair: this node is %s (%llu MiB free)", full ?
+		    "full: new copies go elsewhere" : "no longer full",
+		    (unsigned long long)(free_bytes >> 20));
+	sy->self.full = full;
+	sy->free_bytes = free_bytes;
+}
+
+void
+sync_space(uint64_t *free_bytes, bool *full, void *arg)
+{
+	struct sync *sy = arg;
+
+	*free_bytes = sy->free_bytes;
+	*full = sy->self.full;
+}
+
+void
+sync_learn_replicas(unsigned replicas, void *arg)
+{
+	struct sync *sy = arg;
+
+	if (sy->o.learned)
+		sy->o.learned(sy->o.hook_arg, replicas);
+}
+

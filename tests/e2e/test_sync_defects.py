@@ -58,12 +58,15 @@ def test_list_folder_with_files_held_elsewhere(cluster):
     afterwards (status, FTP NOOP) and stops on SIGTERM."""
     n1, n2 = cluster.start(2, init_args=["--replicas", "1"],
                            args=["--repair-delay", "3"])
-    files = {f"f{i}.txt": os.urandom(100 + i) for i in range(6)}
+    # Placement is by hash of the node ids (new each run) and the names:
+    # with six files, one run in 32 put them all on one node; with 24,
+    # one in eight million.
+    files = {f"f{i}.txt": os.urandom(100 + i) for i in range(24)}
     f = n1.ftp()
     for name, data in files.items():
         assert stor(f, name, data).startswith("226")
     f.quit()
-    # Both nodes know all six files, and each lacks a copy of some.
+    # Both nodes know every file, and each lacks a copy of some.
     wait_for(lambda: all(
         set(files) <= {e["path"].lstrip("/") for e in
                        x.api("/v1/all/?limit=100")["files"]}
