@@ -677,8 +677,6 @@ finish_step(struct sync *sy, struct batch *b)
 		end = b->n;
 	for (; b->done_at < end; b->done_at++) {
 		d = &b->d[b->done_at];
-		if (d->conflict)
-			sy->st.conflicts++;
 		if (d->act == ACT_PULL)
 			pull_enqueue(sy->pulls, &d->e, d->e.path, &d->expect,
 				     d->expect_exists);
