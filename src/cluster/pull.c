@@ -530,6 +530,15 @@ commit_done(void *arg)
 		/* The local file changed while we fetched: decide again. */
 		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
 		pull_free(pl, p, true);
+	} else if (rc == -EEXIST) {
+		/* A file made here and not indexed yet stands there: it is
+		 * not replaced.  Decided again after a wait, when the scan
+		 * has indexed it (a conflict then keeps both). */
+		log_info("sync: %s: a file not indexed yet is there; deciding "
+		    "it again later", p->target);
+		TAILQ_REMOVE(&pl->active, p, entry);
+		pl->nactive--;
+		park(pl, p, clock_mono_ms());
 	} else if (rc < 0) {
 		log_warnx("sync: cannot store %s: %s", p->target,
 		    strerror(-rc));

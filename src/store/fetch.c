@@ -210,6 +210,7 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	const char *name;
 	bool local_copy = strcmp(target, f->path) != 0;
 	enum store_undo undo;
+	bool noreplace;
 	int dfd, rc, have_row;
 
 	if (ftruncate(f->fd, (off_t)f->m.size) < 0 || fdatasync(f->fd) < 0)
@@ -229,13 +230,24 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 		rc = -EAGAIN;
 		goto out;
 	}
+	/*
+	 * Where the index knows of no file (no row, or a tombstone), a file
+	 * found at target was made here and not scanned yet (written into
+	 * the folder directly, or while the node was down): it is content
+	 * of this node, never replaced.  -EEXIST: decide again once the
+	 * scan has indexed it.
+	 */
+	if (local_copy)
+		have_row = index_get_any(f->store->index, target, &cur,
+		    NULL) == 0;
+	noreplace = !have_row || cur.deleted;
 	if ((rc = store_make_parents(f->store, target)) < 0)
 		goto out;
 	if ((dfd = store_open_parent(f->store, target, &name)) < 0) {
 		rc = dfd;
 		goto out;
 	}
-	if ((rc = store_move_in(f->store, f->tmp, dfd, name, false,
+	if ((rc = store_move_in(f->store, f->tmp, dfd, name, noreplace,
 	    &undo)) < 0) {
 		close(dfd);
 		goto out;

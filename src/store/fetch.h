@@ -43,7 +43,9 @@ int	fetch_put_block(struct fetch *, uint32_t idx, const struct iovec *,
  * expect_local is set, the local row for path (tombstones included) must
  * still be what it was when the fetch was decided: present or not as
  * expect_exists says, with that version vector (else -EAGAIN: it changed
- * meanwhile, decide again).
+ * meanwhile, decide again).  A file at target that the index does not
+ * know (no row, or a tombstone) is this node's own, not scanned yet: it is
+ * never replaced (-EEXIST).
  */
 int	fetch_commit(struct fetch *, const char *target,
 	    const struct vv *expect_local, bool expect_exists)

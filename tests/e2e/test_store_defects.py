@@ -300,3 +300,33 @@ def test_receiver_failed_fsync_is_not_acknowledged(cluster, monkeypatch,
     with n1.ftp() as f:
         assert stor(f, "after.bin", data).startswith("226")
     assert file_sha256(n2.dir / "after.bin") == sha256(data)
+
+
+# A file written into a stopped node's folder is that node's content, even
+# while its start-up scan has not indexed it yet: a peer's version of the
+# same path arriving in that window must not replace it.
+
+def test_unscanned_file_is_not_replaced_by_a_peer_version(cluster):
+    n1, n2 = cluster.start(2)
+    n2.stop()
+    theirs = b"written on n1 while n2 was down\n"
+    with n1.ftp() as f:
+        assert stor(f, "report.bin", theirs).startswith("226")
+    # n2's own version, big enough that hashing it at start-up takes far
+    # longer than learning n1's index: sparse, so it costs no disk here.
+    size = 384 << 20
+    with open(n2.dir / "report.bin", "wb") as out:
+        out.truncate(size)
+    ours = file_sha256(n2.dir / "report.bin")
+    n2.start()
+    cluster.wait_alive([n1, n2], 2)
+
+    def versions(n):
+        t = n.tree()
+        return sorted(v for k, v in t.items() if k.startswith("report"))
+
+    both = sorted([sha256(theirs), ours])
+    wait_for(lambda: all(versions(n) == both for n in (n1, n2)),
+             timeout=REPLICATE,
+             what="both versions of report.bin kept on both nodes",
+             diag=lambda: {n.name: n.tree() for n in (n1, n2)})
