@@ -58,6 +58,8 @@ struct batch {
 	struct decided		*d;
 	size_t			 n;
 	size_t			 done_at;	/* decided entries handed on */
+	struct store		*store;		/* for the job: never sy */
+	uint64_t		 conflicts;	/* counted by the job */
 };
 
 /* An INDEX frame being taken in, a few entries per loop turn. */
@@ -598,10 +600,11 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	return (index_apply(st->index, d->e.path, &m));
 }
 
+/* Runs on a pool thread: counts into the batch, never into sy->st. */
 static void
-decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
+decide_one(struct store *st, const struct place_view *view,
+    struct decided *d, uint64_t *conflicts)
 {
-	struct store *st = sy->o.store;
 	struct rentry *e = &d->e;
 	struct file_meta l;
 	uint8_t *lblocks = NULL;
@@ -618,7 +621,7 @@ decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
 		goto out;
 	}
 	if (ord == VV_CONCURRENT) {
-		sy->st.conflicts++;
+		(*conflicts)++;
 		if (!remote_wins(&l, &e->m)) {
 			/*
 			 * Ours stays.  Theirs is kept as a copy; its node
@@ -706,7 +709,7 @@ decide_run(void *arg)
 
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
 	for (i = 0; i < b->n; i++)
-		decide_one(b->sy, b->view, &b->d[i]);
+		decide_one(b->store, b->view, &b->d[i], &b->conflicts);
 }
 
 static void decide_next(struct sync *);
@@ -717,6 +720,7 @@ decide_done(void *arg)
 {
 	struct batch *b = arg;
 
+	b->sy->st.conflicts += b->conflicts;
 	/* Handed on a step at a time (step). */
 	b->sy->finishing = b;
 	step_later(b->sy);
@@ -784,6 +788,7 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 		return;
 	}
 	b->sy = sy;
+	b->store = sy->o.store;
 	b->d = d;
 	b->n = n;
 	TAILQ_INSERT_TAIL(&sy->batches, b, entry);
