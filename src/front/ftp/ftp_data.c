@@ -166,15 +166,24 @@ ftp_xfer_abort(struct ftp_session *s)
 
 /* Jobs of a transfer */
 
+/*
+ * s and x are for the done callback on the loop; the job function reads
+ * only the copies below it (x->avail and x->off change on the loop while
+ * it runs) and fills out, which nothing else touches until done.
+ */
 struct xfer_job {
 	struct ftp_session	*s;
 	struct ftp_xfer		*x;
 	int			 rc;
+	struct evbuffer		*out;
+	int			 fd;
+	uint64_t		 off, want;
+	uint64_t		 got;
 };
 
 static int
 xfer_job(struct ftp_session *s, struct ftp_xfer *x, void (*fn)(void *),
-    void (*done)(void *))
+    void (*done)(void *), uint64_t want)
 {
 	struct xfer_job *j;
 
@@ -182,6 +191,10 @@ xfer_job(struct ftp_session *s, struct ftp_xfer *x, void (*fn)(void *),
 		return (-ENOMEM);
 	j->s = s;
 	j->x = x;
+	j->out = x->out;
+	j->fd = x->fd;
+	j->off = x->off;
+	j->want = want;
 	if (work_submit(s->srv->o.pool, fn, done, j) < 0) {
 		free(j);
 		return (-ENOMEM);
@@ -350,25 +363,21 @@ static void
 read_run(void *arg)
 {
 	struct xfer_job *j = arg;
-	struct ftp_xfer *x = j->x;
 	struct evbuffer_iovec v;
-	uint64_t want = xfer_readable(x) - x->off;
 	ssize_t n;
 
-	if (want > TLS_READ_CHUNK)
-		want = TLS_READ_CHUNK;
-	if (evbuffer_reserve_space(x->out, (ev_ssize_t)want, &v, 1) < 1) {
+	if (evbuffer_reserve_space(j->out, (ev_ssize_t)j->want, &v, 1) < 1) {
 		j->rc = -ENOMEM;
 		return;
 	}
-	n = pread(x->fd, v.iov_base, (size_t)want, (off_t)x->off);
+	n = pread(j->fd, v.iov_base, (size_t)j->want, (off_t)j->off);
 	if (n <= 0) {
 		j->rc = n < 0 ? -errno : -EIO;	/* shrank under us */
 		return;
 	}
 	v.iov_len = (size_t)n;
-	evbuffer_commit_space(x->out, &v, 1);
-	x->off += (uint64_t)n;
+	evbuffer_commit_space(j->out, &v, 1);
+	j->got = (uint64_t)n;
 }
 
 static void
@@ -378,6 +387,7 @@ read_done(void *arg)
 	struct ftp_session *s = j->s;
 	struct ftp_xfer *x;
 	int rc = j->rc;
+	uint64_t got = j->got;
 
 	if ((x = xfer_job_end(j)) == NULL)
 		return;
@@ -385,6 +395,7 @@ read_done(void *arg)
 		ftp_xfer_finish(s, 451, "Read error; transfer aborted.");
 		return;
 	}
+	x->off += got;
 	x->bytes += evbuffer_get_length(x->out);
 	bufferevent_write_buffer(s->data.bev, x->out);
 }
@@ -455,7 +466,11 @@ send_more(struct ftp_session *s)
 		if (x->off >= xfer_readable(x) || x->job_running)
 			return;
 		if (x->out) {
-			if (xfer_job(s, x, read_run, read_done) < 0)
+			uint64_t want = xfer_readable(x) - x->off;
+
+			if (want > TLS_READ_CHUNK)
+				want = TLS_READ_CHUNK;
+			if (xfer_job(s, x, read_run, read_done, want) < 0)
 				ftp_xfer_finish(s, 451, "Server busy.");
 		} else if (send_file_part(s, x) < 0)
 			ftp_xfer_finish(s, 451, "Read error.");
