@@ -83,8 +83,13 @@ error_errno(struct http_conn *c, int rc)
 
 /* Jobs over one path */
 
+/*
+ * The job functions read store, not c->srv: shutdown frees the server
+ * while a job may still be running (the store outlives the pool).
+ */
 struct pjob {
 	struct http_conn	*c;
+	struct store		*store;
 	int			 rc;
 	struct file_meta	 m;
 	struct stat		 st;
@@ -106,6 +111,7 @@ pjob_new(struct http_conn *c)
 		return (NULL);
 	}
 	j->c = c;
+	j->store = c->srv->o.store;
 	j->fd = -1;
 	return (j);
 }
@@ -206,7 +212,7 @@ static void
 get_run(void *arg)
 {
 	struct pjob *j = arg;
-	struct store *s = j->c->srv->o.store;
+	struct store *s = j->store;
 
 	if ((j->rc = store_meta(s, j->c->path, &j->m)) < 0)
 		return;
@@ -351,32 +357,42 @@ get_done(void *arg)
 	http_send_more(c);
 }
 
-/* Over TLS: one pread job at a time, while the socket drains. */
+/*
+ * Over TLS: one pread job at a time, while the socket drains.  The job
+ * reads copies made on the loop (c->avail and c->off change there while
+ * it runs) and fills c->chunk, which nothing else touches until done.
+ */
+struct read_job {
+	struct http_conn	*c;	/* for read_done only */
+	struct evbuffer		*chunk;
+	int			 fd;
+	uint64_t		 off, want;
+};
+
 static void
 read_run(void *arg)
 {
-	struct http_conn *c = arg;
+	struct read_job *j = arg;
 	struct evbuffer_iovec v;
-	uint64_t want = (c->remote ? c->avail : c->end) - c->off;
 	ssize_t n;
 
-	if (want > HTTP_FILE_CHUNK)
-		want = HTTP_FILE_CHUNK;
-	if (evbuffer_reserve_space(c->chunk, (ev_ssize_t)want, &v, 1) < 1)
+	if (evbuffer_reserve_space(j->chunk, (ev_ssize_t)j->want, &v, 1) < 1)
 		return;
-	n = pread(c->fd, v.iov_base, (size_t)want, (off_t)c->off);
+	n = pread(j->fd, v.iov_base, (size_t)j->want, (off_t)j->off);
 	if (n <= 0)
 		return;
 	v.iov_len = (size_t)n;
-	evbuffer_commit_space(c->chunk, &v, 1);
+	evbuffer_commit_space(j->chunk, &v, 1);
 }
 
 static void
 read_done(void *arg)
 {
-	struct http_conn *c = arg;
+	struct read_job *j = arg;
+	struct http_conn *c = j->c;
 	size_t n;
 
+	free(j);
 	c->reading = false;
 	if (!http_job_end(c))
 		return;
@@ -397,6 +413,7 @@ http_send_more(struct http_conn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	uint64_t upto = c->end;
+	struct read_job *j;
 	int fd = c->fd;
 
 	if (c->remote && c->avail < upto)
@@ -427,8 +444,20 @@ http_send_more(struct http_conn *c)
 	}
 	if (evbuffer_get_length(out) > HTTP_FILE_CHUNK)
 		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		http_conn_close(c, "out of memory");
+		return;
+	}
+	j->c = c;
+	j->chunk = c->chunk;
+	j->fd = c->fd;
+	j->off = c->off;
+	j->want = upto - c->off;
+	if (j->want > HTTP_FILE_CHUNK)
+		j->want = HTTP_FILE_CHUNK;
 	c->reading = true;
-	if (http_job(c, read_run, read_done, c) < 0) {
+	if (http_job(c, read_run, read_done, j) < 0) {
+		free(j);
 		c->reading = false;
 		http_conn_close(c, "busy");
 	}
@@ -514,7 +543,7 @@ put_run(void *arg)
 {
 	struct pjob *j = arg;
 	struct http_conn *c = j->c;
-	struct store *s = c->srv->o.store;
+	struct store *s = j->store;
 	char etag[HASH_HEX_LEN + 3];
 	const char *name;
 	int rc, dfd;
@@ -584,7 +613,7 @@ static void
 simple_run_delete(void *arg)
 {
 	struct pjob *j = arg;
-	struct store *s = j->c->srv->o.store;
+	struct store *s = j->store;
 	struct stat st;
 
 	if ((j->rc = store_stat(s, j->c->path, &st)) < 0)
@@ -598,14 +627,14 @@ simple_run_mkdir(void *arg)
 {
 	struct pjob *j = arg;
 
-	j->rc = store_mkdir(j->c->srv->o.store, j->c->path);
+	j->rc = store_mkdir(j->store, j->c->path);
 }
 
 static void
 simple_run_move(void *arg)
 {
 	struct pjob *j = arg;
-	struct store *s = j->c->srv->o.store;
+	struct store *s = j->store;
 	struct stat st;
 
 	if ((j->rc = store_stat(s, j->c->path, &st)) == 0)
@@ -638,7 +667,7 @@ static int
 list_remote(const char *name, uint64_t size, int64_t mtime_ns, void *arg)
 {
 	struct pjob *j = arg;
-	struct store *s = j->c->srv->o.store;
+	struct store *s = j->store;
 	char child[PATH_LEN_MAX + 1], hex[HASH_HEX_LEN + 1];
 	struct file_meta m;
 	json_t *e;
@@ -666,7 +695,7 @@ list_run(void *arg)
 {
 	struct pjob *j = arg;
 	struct http_conn *c = j->c;
-	struct store *s = c->srv->o.store;
+	struct store *s = j->store;
 	char child[PATH_LEN_MAX + 1], hex[HASH_HEX_LEN + 1];
 	struct dirent *de;
 	struct file_meta m;
@@ -754,7 +783,7 @@ send_check_run(void *arg)
 {
 	struct pjob *j = arg;
 
-	j->rc = store_meta(j->c->srv->o.store, j->c->path, &j->m);
+	j->rc = store_meta(j->store, j->c->path, &j->m);
 }
 
 static void
