@@ -6,6 +6,12 @@
  * runs on the loop thread that owns the pool.  Jobs run in no particular
  * order: a caller that needs ordering keeps one job in flight at a time.
  * The pool never frees arg: done owns it again.
+ *
+ * Ownership: a job carries copies of what fn reads and slots for what fn
+ * writes.  Only the loop touches sessions, connections, transfers and
+ * struct sync; fn never dereferences them, and its results reach them in
+ * done, on the loop.  A counter a job updates is an atomic or travels back
+ * with the result.  make test runs a ThreadSanitizer build to hold this.
  */
 #ifndef SHOAL_BASE_WORK_H
 #define SHOAL_BASE_WORK_H
