@@ -444,6 +444,9 @@ def test_concurrent_writes_keep_both_versions(cluster):
     assert node_tag in {x.id[:6] for x in cluster.nodes}, copy
     for x in cluster.nodes:
         assert x.tree() == t
+    # the conflict was counted (on a pool thread's batch, added on the loop)
+    counted = {x.name: x.status()["sync"]["conflicts"] for x in cluster.nodes}
+    assert sum(counted.values()) >= 1, counted
 
 
 # ---------------------------------------------------------------------------
