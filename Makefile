@@ -4,10 +4,14 @@
 
 BUILD      ?= build
 ASAN       ?= build-asan
+TSAN       ?= build-tsan
 FUZZ       ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTEST     ?= /usr/bin/python3 -m pytest
 MESON      ?= meson
+# A race report stops the process with status 66: the node dies, and the
+# test that drove it fails.
+TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1
 
 .PHONY: all deps run test unit e2e fuzz bench format clean
 
@@ -24,6 +28,10 @@ $(ASAN)/build.ninja: | deps
 	$(MESON) setup $(ASAN) --buildtype=debug \
 	    -Db_sanitize=address,undefined -Db_lundef=false
 
+$(TSAN)/build.ninja: | deps
+	$(MESON) setup $(TSAN) --buildtype=debug \
+	    -Db_sanitize=thread -Db_lundef=false
+
 $(FUZZ)/build.ninja: | deps
 	CC=clang $(MESON) setup $(FUZZ) --buildtype=debugoptimized -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false
@@ -31,15 +39,18 @@ $(FUZZ)/build.ninja: | deps
 run: all
 	@scripts/run.sh
 
-unit: all $(ASAN)/build.ninja
+unit: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	$(MESON) test -C $(BUILD) --print-errorlogs
 	ninja -C $(ASAN)
 	$(MESON) test -C $(ASAN) --print-errorlogs
+	ninja -C $(TSAN)
+	TSAN_OPTIONS="$(TSAN_OPTIONS)" $(MESON) test -C $(TSAN) --print-errorlogs
 
 # The whole suite against the normal build, then most of it again against
-# the AddressSanitizer build (not the memory-ceiling test: ASan's own
-# bookkeeping is what it would measure).
-e2e: all $(ASAN)/build.ninja
+# the AddressSanitizer build, then the cluster, FTP, HTTP and replica
+# suites against the ThreadSanitizer build (not the memory-ceiling test:
+# the sanitizers' own bookkeeping is what it would measure).
+e2e: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	$(PYTEST) -q tests/e2e
 	ninja -C $(ASAN)
 	SHOAL_BIN=$(CURDIR)/$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
@@ -53,6 +64,11 @@ e2e: all $(ASAN)/build.ninja
 	SHOAL_BIN=$(CURDIR)/$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    $(PYTEST) -q tests/e2e/test_replicas.py \
 	    -k "reads_on_a_node or kill_one_holder or both_holders_killed"
+	ninja -C $(TSAN)
+	SHOAL_BIN=$(CURDIR)/$(TSAN)/shoal TSAN_OPTIONS="$(TSAN_OPTIONS)" \
+	    $(PYTEST) -q tests/e2e/test_cluster.py \
+	    tests/e2e/test_ftp_commands.py tests/e2e/test_http_api.py \
+	    tests/e2e/test_replicas.py -k "not large_upload_is_streamed"
 
 test: unit e2e
 
@@ -67,4 +83,4 @@ format:
 	clang-format -i $$(find src tests/unit fuzz -name '*.[ch]')
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
-clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
+libtsan2 clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
 libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev
 python3-pytest curl lftp openssl procps iproute2 postgresql"
 

@@ -51,8 +51,10 @@ node_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 
 /* Control API */
 
+/* status_run reads index alone; n is for status_done, on the loop. */
 struct status_job {
 	struct node	*n;
+	struct index	*index;
 	void		(*done)(void *, json_t *);
 	void		*req;
 	int64_t		 files;
@@ -65,9 +67,9 @@ status_run(void *arg)
 {
 	struct status_job *j = arg;
 
-	j->files = index_count(j->n->store.index);
-	j->seq = index_seq(j->n->store.index);
-	index_digest(j->n->store.index, j->digest);
+	j->files = index_count(j->index);
+	j->seq = index_seq(j->index);
+	index_digest(j->index, j->digest);
 }
 
 static void
@@ -151,6 +153,7 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 		return;
 	}
 	j->n = arg;
+	j->index = j->n->store.index;
 	j->done = done;
 	j->req = req;
 	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
@@ -340,8 +343,10 @@ ctl_catalog(void *arg, const char *prefix, const char *after, unsigned limit)
 
 /* Pins */
 
+/* pin_run reads index and path alone; n is for pin_done, on the loop. */
 struct pin_job {
 	struct node	*n;
+	struct index	*index;
 	char		 path[PATH_LEN_MAX + 1];
 	bool		 pin;
 	int		 rc;
@@ -354,7 +359,7 @@ pin_run(void *arg)
 {
 	struct pin_job *j = arg;
 
-	j->rc = index_pin(j->n->store.index, j->path, j->pin);
+	j->rc = index_pin(j->index, j->path, j->pin);
 }
 
 static void
@@ -379,6 +384,7 @@ ctl_pin(void *arg, const char *path, bool pin, void (*done)(void *, int),
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return (-ENOMEM);
 	j->n = arg;
+	j->index = j->n->store.index;
 	j->pin = pin;
 	j->done = done;
 	j->req = req;

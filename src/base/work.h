@@ -11,7 +11,8 @@
  * and slots for what it writes; only the event loop touches sessions,
  * connections, transfers and struct sync; results come back to the loop
  * (in done).  A counter a job bumps is an atomic, or travels back in the
- * job and is added up in done.
+ * job and is added up in done.  make test runs a ThreadSanitizer build to
+ * hold this.
  *
  * The queue is bounded.  A new request of a client (an FTP command, an
  * HTTP request) goes through work_submit_client(), which refuses it with

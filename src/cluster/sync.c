@@ -76,6 +76,7 @@ struct batch {
 	struct decided		*d;
 	size_t			 n;
 	size_t			 done_at;	/* decided entries handed on */
+	struct store		*store;		/* for the job: never sy */
 };
 
 /* An INDEX frame being taken in, a few entries per loop turn. */
@@ -548,9 +549,9 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 
 /* Carries out decide_entry's decision for one entry (on the pool). */
 static void
-decide_one(struct sync *sy, const struct place_view *view, struct decided *d)
+decide_one(struct store *st, const struct place_view *view,
+    struct decided *d)
 {
-	struct store *st = sy->o.store;
 	struct rentry *e = &d->e;
 	struct decision dn;
 	struct file_meta l, c;
@@ -646,7 +647,7 @@ decide_run(void *arg)
 
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
 	for (i = 0; i < b->n; i++)
-		decide_one(b->sy, b->view, &b->d[i]);
+		decide_one(b->store, b->view, &b->d[i]);
 }
 
 static void decide_next(struct sync *);
@@ -730,6 +731,7 @@ queue_batch(struct sync *sy, struct decided *d, size_t n)
 		return;
 	}
 	b->sy = sy;
+	b->store = sy->o.store;
 	b->d = d;
 	b->n = n;
 	TAILQ_INSERT_TAIL(&sy->batches, b, entry);

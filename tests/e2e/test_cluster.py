@@ -444,6 +444,57 @@ def test_concurrent_writes_keep_both_versions(cluster):
     assert node_tag in {x.id[:6] for x in cluster.nodes}, copy
     for x in cluster.nodes:
         assert x.tree() == t
+    # the conflict was counted (on a pool thread's batch, added on the loop)
+    counted = {x.name: x.status()["sync"]["conflicts"] for x in cluster.nodes}
+    assert sum(counted.values()) >= 1, counted
+
+
+def test_status_while_many_conflicts_are_decided(cluster):
+    """Status is asked again and again while a returning node's versions,
+    each concurrent with one written meanwhile, are decided in batches on
+    the worker pool: every conflict that made a copy is counted (under
+    ThreadSanitizer the counting and the status reads are also checked to
+    share nothing)."""
+    n1, n2 = cluster.start(2)
+    n2.stop()
+    count = 1000
+    for i in range(count):
+        (n1.dir / f"c{i:04d}.txt").write_bytes(b"A %d\n" % i)
+    wait_for(lambda: n1.status()["files"] >= count, REPLICATE,
+             "n1 to index its files")
+    later = time.time() + 120
+    for i in range(count):
+        path = n2.dir / f"c{i:04d}.txt"
+        path.write_bytes(b"version B %d\n" % i)
+        os.utime(path, (later, later))
+
+    stop = threading.Event()
+    asked = []
+
+    def ask():
+        while not stop.is_set():
+            for x in (n1, n2):
+                try:
+                    x.api("/v1/status")
+                    asked.append(x.name)
+                except OSError:
+                    pass    # n2 not listening yet
+    poller = threading.Thread(target=ask)
+    poller.start()
+    try:
+        n2.start()
+
+        def settled(t):
+            return all(f"c{i:04d}.txt" in t for i in range(count))
+        t = cluster.wait_converged(timeout=REPLICATE, extra=settled)
+    finally:
+        stop.set()
+        poller.join()
+    assert asked, "status was never answered"
+    copies = [k for k in t if ".sync-conflict-" in k]
+    assert copies, "no conflict was decided"
+    counted = {x.name: x.status()["sync"]["conflicts"] for x in (n1, n2)}
+    assert sum(counted.values()) >= len(copies), (counted, len(copies))
 
 
 # ---------------------------------------------------------------------------

@@ -929,3 +929,37 @@ def test_https_with_node_certificate(node):
             pass
     assert not got.startswith(b"HTTP/"), got[:200]
     assert n.running()
+
+
+# ---------------------------------------------------------------------------
+# shutdown
+
+
+def test_sigterm_with_listings_in_flight(node):
+    """SIGTERM while folder listings wait for the worker pool: the node
+    exits 0.  The jobs still queued run after the HTTP server is freed, so
+    they must not read it (under ThreadSanitizer one that did stops the
+    node with status 66)."""
+    n = node()
+    api = Api(n)
+    many = n.dir / "many"
+    many.mkdir()
+    for i in range(1500):
+        (many / f"f{i:04d}.txt").write_bytes(b"x")
+    assert api.json("/v1/list/many")["entries"], "the folder is not listed"
+    req = (f"GET /v1/list/many HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: Bearer {api.token}\r\n\r\n").encode()
+    socks = []
+    try:
+        for _ in range(40):
+            s = socket.create_connection((api.host, api.port),
+                                         timeout=NET_TIMEOUT)
+            socks.append(s)
+            s.sendall(req)
+        # the first answer: the node is working through the others
+        assert socks[0].recv(12).startswith(b"HTTP/1.1 200")
+        rc = n.stop()
+    finally:
+        for s in socks:
+            s.close()
+    assert rc == 0, f"the node exited {rc}; log:\n{n.log()[-3000:]}"

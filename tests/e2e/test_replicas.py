@@ -32,6 +32,8 @@ pytest.register_assert_rewrite("cluster")
 from cluster import (SHOAL, Cluster, file_sha256, ftp_tree,  # noqa: E402
                      retr, sha256, stor, wait_for)
 
+from conftest import ReusingFTP_TLS, tls_context  # noqa: E402
+
 pytest_plugins = ["cluster"]
 
 KiB = 1 << 10
@@ -430,6 +432,44 @@ def test_reads_on_a_node_without_a_copy(cluster, tmp_path):
     # the copies made for those reads are dropped again: back to the
     # holders alone, and nothing wrong showed meanwhile
     wait_placed(cluster, expected, want=place)
+
+
+def test_tls_reads_on_a_node_without_a_copy(cluster, tmp_path):
+    """FTPS and HTTPS send a file held elsewhere in chunks that pool jobs
+    read while its blocks still arrive on the loop: what was sent is the
+    file (the ThreadSanitizer run of make test also sees that the jobs and
+    the loop share nothing)."""
+    nodes = start(cluster, 3, options=["http.tls=yes"])
+    files = {"ftps.bin": os.urandom(6 * MiB + 4321),
+             "https.bin": os.urandom(6 * MiB + 1234)}
+    write_files(nodes[0], files)
+    place = wait_placed(cluster, digests(files))
+
+    name = "ftps.bin"
+    x = next(y for y in nodes if y.name not in place[name])
+    f = ReusingFTP_TLS(context=tls_context(), timeout=60)
+    cluster.clients.append(f)
+    f.connect("127.0.0.1", x.ftp_port)
+    f.auth()
+    f.login("guest", "guest")
+    f.prot_p()
+    got = retr(f, name)
+    f.quit()
+    assert sha256(got) == sha256(files[name]), \
+        f"{x.name}: FTPS RETR {name} gave other bytes"
+
+    name = "https.bin"
+    x = next(y for y in nodes if y.name not in place[name])
+    out = tmp_path / name
+    p = subprocess.run(
+        ["curl", "-sS", "--max-time", "60", "-k", "-o", str(out),
+         "-w", "%{http_code}", "-H",
+         f"Authorization: Bearer {api_token(x)}",
+         f"https://{x.http_addr}/v1/files/{name}"],
+        capture_output=True, text=True, timeout=90)
+    assert p.stdout.strip() == "200", (x.name, p.stdout, p.stderr)
+    assert file_sha256(out) == sha256(files[name]), \
+        f"{x.name}: HTTPS GET {name} gave other bytes"
 
 
 # ---------------------------------------------------------------------------

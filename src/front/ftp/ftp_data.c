@@ -166,6 +166,11 @@ ftp_xfer_abort(struct ftp_session *s)
 
 /* Jobs of a transfer */
 
+/*
+ * s and x are for the done callback on the loop; the job function reads
+ * only the copies below it (x->avail and x->off change on the loop while
+ * it runs) and fills out, which nothing else touches until done.
+ */
 struct xfer_job {
 	struct ftp_session *s;
 	struct ftp_xfer *x;

@@ -95,6 +95,11 @@ void
 http_pjob_submit(struct http_conn *c, struct http_pjob *j, void (*fn)(void *),
 		 void (*done)(void *))
 {
+	/* The job reads these copies, never c: only the loop touches a
+	 * connection, and shutdown frees the server. */
+	j->store = c->srv->o.store;
+	memcpy(j->path, c->path, sizeof(j->path));
+	memcpy(j->if_match, c->req.if_match, sizeof(j->if_match));
 	c->st = CONN_BUSY;
 	if (http_job(c, fn, done, j) < 0) {
 		http_pjob_free(j);

@@ -29,7 +29,7 @@ send_check_run(void *arg)
 {
 	struct http_pjob *j = arg;
 
-	j->rc = fs_meta(j->c->srv->o.store, j->c->path, &j->m);
+	j->rc = fs_meta(j->store, j->path, &j->m);
 }
 
 static void

@@ -80,7 +80,7 @@ get_run(void *arg)
 {
 	struct http_pjob *j = arg;
 
-	j->rc = fs_open(j->c->srv->o.store, j->c->path, FS_OPEN_META, &j->f);
+	j->rc = fs_open(j->store, j->path, FS_OPEN_META, &j->f);
 }
 
 static void get_done(void *);
@@ -380,30 +380,29 @@ static void
 put_run(void *arg)
 {
 	struct http_pjob *j = arg;
-	struct http_conn *c = j->c;
-	struct store *s = c->srv->o.store;
+	struct store *s = j->store;
 	char etag[HASH_HEX_LEN + 3];
 	int rc;
 
-	rc = fs_meta(s, c->path, &j->m);
+	rc = fs_meta(s, j->path, &j->m);
 	j->existed = rc == 0;
 	if (rc == -EISDIR) {
 		j->rc = rc;
 		return;
 	}
-	if (c->req.if_match[0]) {
+	if (j->if_match[0]) {
 		/* Conditional: only over the version the client saw. */
 		if (!j->existed) {
 			j->rc = -ESTALE;
 			return;
 		}
 		etag_of(&j->m, etag);
-		if (!etag_matches(c->req.if_match, etag)) {
+		if (!etag_matches(j->if_match, etag)) {
 			j->rc = -ESTALE;
 			return;
 		}
 	}
-	j->rc = fs_write_begin(s, c->path, UPLOAD_NEW, 0, NULL, &j->up);
+	j->rc = fs_write_begin(s, j->path, UPLOAD_NEW, 0, NULL, &j->up);
 }
 
 static void
@@ -447,7 +446,7 @@ run_delete(void *arg)
 {
 	struct http_pjob *j = arg;
 
-	j->rc = fs_remove(j->c->srv->o.store, j->c->path);
+	j->rc = fs_remove(j->store, j->path);
 }
 
 static void
@@ -455,7 +454,7 @@ run_mkdir(void *arg)
 {
 	struct http_pjob *j = arg;
 
-	j->rc = fs_mkdir(j->c->srv->o.store, j->c->path);
+	j->rc = fs_mkdir(j->store, j->path);
 }
 
 static void
@@ -463,7 +462,7 @@ run_move(void *arg)
 {
 	struct http_pjob *j = arg;
 
-	j->rc = fs_rename(j->c->srv->o.store, j->c->path, j->to);
+	j->rc = fs_rename(j->store, j->path, j->to);
 }
 
 static void
@@ -529,7 +528,7 @@ list_run(void *arg)
 		j->rc = -ENOMEM;
 		return;
 	}
-	j->rc = fs_list(j->c->srv->o.store, j->c->path, FS_LIST_META, 100000,
+	j->rc = fs_list(j->store, j->path, FS_LIST_META, 100000,
 			list_entry, j);
 }
 

@@ -120,7 +120,10 @@ bool	http_write_refused(struct http_conn *, const char *path);
 
 /* A job over one path: the connection, and slots for what it finds. */
 struct http_pjob {
-	struct http_conn	*c;
+	struct http_conn	*c;		/* the loop's, never the job's */
+	struct store		*store;		/* copies the job reads, */
+	char			 path[PATH_LEN_MAX + 1];	/* made at submit */
+	char			 if_match[256];
 	int			 rc;
 	struct file_meta	 m;
 	struct fs_file		 f;
