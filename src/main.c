@@ -31,7 +31,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: shoal [-C DIR | --node URL --user NAME] [--json] COMMAND [ARGS]\n"
 	    "\n"
-	    "  init DIR [--join KEY] [--replicas N|all]\n"
+	    "  init DIR [--join KEY] [--replicas N|all] [--tls-names N,...]\n"
 	    "                                prepare DIR as a node (of a new\n"
 	    "                                cluster keeping N copies of each\n"
 	    "                                file, or of KEY's cluster)\n"
@@ -251,7 +251,8 @@ local_help(int argc, char **argv)
 	static const struct {
 		const char *name, *usage;
 	} local[] = {
-		{ "init", "init DIR [--join KEY] [--replicas N|all]" },
+		{ "init", "init DIR [--join KEY] [--replicas N|all] "
+		    "[--tls-names NAME,...]" },
 		{ "node", "node DIR [--ftp HOST:PORT] [--peer HOST:PORT] "
 		    "[--http HOST:PORT] [--tracker HOST:PORT] "
 		    "[--sync-writes K] [--repair-delay SECONDS] "

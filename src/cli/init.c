@@ -78,7 +78,8 @@ write_hex(const char *path, const uint8_t *b, size_t n)
 
 static int
 make_private(const char *dir, const char *priv, char *node_id,
-    const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas)
+    const uint8_t key[TLS_CLUSTER_KEY_LEN], const char *replicas,
+    const char *tls_names)
 {
 	char p[FS_PATH_MAX], err[256];
 	uint8_t id[16];
@@ -139,7 +140,8 @@ make_private(const char *dir, const char *priv, char *node_id,
 		if (str_fmt(cert, sizeof(cert), "%s/tls/cert.pem", priv) < 0 ||
 		    str_fmt(tkey, sizeof(tkey), "%s/tls/key.pem", priv) < 0)
 			return (-ENAMETOOLONG);
-		if ((rc = tls_make_self_signed(cert, tkey, node_id)) < 0)
+		if ((rc = tls_make_self_signed(cert, tkey, node_id,
+		    tls_names)) < 0)
 			return (rc);
 	}
 	if (str_fmt(p, sizeof(p), "%s/index.db", priv) < 0)
@@ -160,6 +162,8 @@ cli_init(int argc, char **argv)
 	char khex[TLS_CLUSTER_KEY_HEX_LEN + 1];
 	uint8_t key[TLS_CLUSTER_KEY_LEN];
 	const char *dir = NULL, *join = NULL, *replicas = NULL;
+	const char *tls_names = NULL;
+	char why[300];
 	struct stat st;
 	int rc, dfd, i;
 
@@ -168,6 +172,8 @@ cli_init(int argc, char **argv)
 			join = argv[++i];
 		else if (strcmp(argv[i], "--replicas") == 0 && i + 1 < argc)
 			replicas = argv[++i];
+		else if (strcmp(argv[i], "--tls-names") == 0 && i + 1 < argc)
+			tls_names = argv[++i];
 		else if (argv[i][0] != '-' && dir == NULL)
 			dir = argv[i];
 		else
@@ -175,7 +181,12 @@ cli_init(int argc, char **argv)
 	}
 	if (dir == NULL || i > argc) {
 		fprintf(stderr, "usage: shoal init DIR [--join KEY] "
-		    "[--replicas N|all]\n");
+		    "[--replicas N|all] [--tls-names NAME,...]\n");
+		return (2);
+	}
+	if (tls_names_check(tls_names, why, sizeof(why)) < 0) {
+		fprintf(stderr, "shoal: --tls-names: %s (give host names or "
+		    "IP addresses, separated by commas)\n", why);
 		return (2);
 	}
 	if (replicas != NULL && strcmp(replicas, "all") != 0) {
@@ -214,7 +225,8 @@ cli_init(int argc, char **argv)
 		fprintf(stderr, "shoal: %s is already a node\n", dir);
 		return (1);
 	}
-	if ((rc = make_private(dir, tmp, node_id, key, replicas)) < 0) {
+	if ((rc = make_private(dir, tmp, node_id, key, replicas,
+	    tls_names)) < 0) {
 		fprintf(stderr, "shoal: cannot initialise %s: %s\n", dir,
 		    strerror(-rc));
 		rm_tree(tmp);

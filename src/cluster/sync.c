@@ -544,6 +544,16 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 		return (-ENOSPC);
 	if (memcmp(d->e.m.modified_by, m.modified_by, NODE_ID_LEN) > 0)
 		memcpy(m.modified_by, d->e.m.modified_by, NODE_ID_LEN);
+	/* Same bytes, another mtime (MFMT, touch): the newer version's,
+	 * or the winner's, as for content. */
+	if (m.type == ENTRY_FILE && !m.deleted &&
+	    m.mtime_ns != d->e.m.mtime_ns &&
+	    (vv_compare(&d->e.m.vv, &local->vv) == VV_AFTER ||
+	     decide_remote_wins(local, &d->e.m))) {
+		m.mtime_ns = d->e.m.mtime_ns;
+		if (!m.remote)
+			return (store_apply_mtime(st, d->e.path, &m, local));
+	}
 	return (index_apply(st->index, d->e.path, &m));
 }
 

@@ -498,6 +498,12 @@ fs_unlink(struct store *s, const char *path)
 }
 
 int
+fs_set_mtime(struct store *s, const char *path, int64_t mtime_ns)
+{
+	return (store_set_mtime(s, path, mtime_ns));
+}
+
+int
 fs_remove(struct store *s, const char *path)
 {
 	struct stat st;

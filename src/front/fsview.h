@@ -167,6 +167,8 @@ int fs_unlink(struct store *, const char *path);
 /* A file or an empty folder. */
 int fs_remove(struct store *, const char *path);
 int fs_rename(struct store *, const char *from, const char *to);
+/* Sets a file's mtime (ns since the epoch); a new version of it. */
+int fs_set_mtime(struct store *, const char *path, int64_t mtime_ns);
 
 /*
  * fs_reader: a file's bytes on their way out, on the loop.

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
 
 #include "base/buf.h"
 #include "base/parse.h"
@@ -70,9 +72,103 @@ fail:
 	return (NULL);
 }
 
+static bool
+is_ip(const char *name, bool *v6)
+{
+	unsigned char a[16];
+
+	*v6 = inet_pton(AF_INET6, name, a) == 1;
+	return (*v6 || inet_pton(AF_INET, name, a) == 1);
+}
+
+static bool
+is_host_name(const char *name)
+{
+	size_t i, label = 0, len = strlen(name);
+	char c;
+
+	if (len == 0 || len > 253)
+		return (false);
+	for (i = 0; i <= len; i++) {
+		c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || name[i - 1] == '-')
+				return (false);
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c == '-' && label > 0))
+			label++;
+		else
+			return (false);
+	}
+	return (true);
+}
+
+int
+tls_names_check(const char *names, char *why, size_t whylen)
+{
+	struct cursor c;
+	struct span s;
+	char one[254];
+	unsigned n = 0;
+	bool v6;
+
+	if (names == NULL)
+		return (0);
+	cur_init(&c, names, strlen(names));
+	do {
+		s = cur_until(&c, ',');
+		if (++n > TLS_NAMES_MAX) {
+			(void)str_fmt(why, whylen, "more than %d names",
+			    TLS_NAMES_MAX);
+			return (-EINVAL);
+		}
+		if (s.len == 0 || s.len >= sizeof(one)) {
+			(void)str_fmt(why, whylen, "'%.*s': %s", (int)s.len,
+			    s.p, s.len ? "too long" : "an empty name");
+			return (-EINVAL);
+		}
+		memcpy(one, s.p, s.len);
+		one[s.len] = '\0';
+		if (!is_ip(one, &v6) && !is_host_name(one)) {
+			(void)str_fmt(why, whylen, "'%s' is neither an IP "
+			    "address nor a host name", one);
+			return (-EINVAL);
+		}
+	} while (cur_eat(&c, ','));
+	return (0);
+}
+
+/* The subjectAltName value: "DNS:localhost,IP:127.0.0.1,IP:::1,...". */
+static int
+san_text(const char *names, struct buf *out)
+{
+	struct cursor c;
+	struct span s;
+	char one[254];
+	bool v6;
+
+	if (buf_printf(out, "DNS:localhost,IP:127.0.0.1,IP:::1") < 0)
+		return (-ENOMEM);
+	if (names == NULL)
+		return (0);
+	cur_init(&c, names, strlen(names));
+	do {
+		s = cur_until(&c, ',');
+		if (s.len == 0 || s.len >= sizeof(one))
+			return (-EINVAL);
+		memcpy(one, s.p, s.len);
+		one[s.len] = '\0';
+		if (buf_printf(out, ",%s:%s", is_ip(one, &v6) ? "IP" : "DNS",
+		    one) < 0)
+			return (-ENOMEM);
+	} while (cur_eat(&c, ','));
+	return (0);
+}
+
 int
 tls_make_self_signed(const char *certpath, const char *keypath,
-    const char *cn)
+    const char *cn, const char *names)
 {
 	EVP_PKEY *pkey = NULL;
 	X509 *x = NULL;
@@ -93,6 +189,31 @@ tls_make_self_signed(const char *certpath, const char *keypath,
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
+	{
+		X509V3_CTX v3;
+		X509_EXTENSION *ext;
+		struct buf san;
+		char why[300];
+
+		if (tls_names_check(names, why, sizeof(why)) < 0) {
+			rc = -EINVAL;
+			goto out;
+		}
+		buf_init(&san, 16384);
+		if (san_text(names, &san) < 0) {
+			buf_release(&san);
+			goto out;
+		}
+		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		ext = X509V3_EXT_nconf_nid(NULL, &v3, NID_subject_alt_name,
+		    san.data);
+		buf_release(&san);
+		if (ext == NULL || X509_add_ext(x, ext, -1) != 1) {
+			X509_EXTENSION_free(ext);
+			goto out;
+		}
+		X509_EXTENSION_free(ext);
+	}
 	if (X509_sign(x, pkey, EVP_sha256()) == 0)
 		goto out;
 

@@ -16,9 +16,24 @@
  */
 SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err,
 	    size_t errlen);
-/* Writes a new P-256 key (mode 0600) and a self-signed certificate for cn. */
+/*
+ * Writes a new P-256 key (mode 0600) and a self-signed certificate for
+ * cn, whose subjectAltNames are localhost, 127.0.0.1, ::1 and the
+ * comma-separated names (NULL: none), each an IP address (an IP SAN) or
+ * a host name (a DNS SAN) that tls_names_check accepts.
+ */
 int	tls_make_self_signed(const char *certpath, const char *keypath,
-	    const char *cn) __attribute__((warn_unused_result));
+	    const char *cn, const char *names)
+	    __attribute__((warn_unused_result));
+#define TLS_NAMES_MAX	32	/* names in --tls-names */
+/*
+ * Checks comma-separated names for the certificate: each an IPv4 or IPv6
+ * address, or a host name of letters, digits and '-' in dot-separated
+ * labels of 1 to 63 bytes (253 at most in all; no '-' at a label's ends).
+ * -EINVAL (why filled with the bad name) otherwise.
+ */
+int	tls_names_check(const char *names, char *why, size_t whylen)
+	    __attribute__((warn_unused_result));
 /*
  * Contexts for the peer protocol: TLS 1.3 only, authenticated by a key
  * derived from the cluster key (external PSK with (EC)DHE, so sessions

@@ -532,6 +532,68 @@ out:
 	return (rc);
 }
 
+static void
+ns_to_times(int64_t ns, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;	/* atime stays */
+	ts[1].tv_sec = (time_t)(ns / 1000000000);
+	ts[1].tv_nsec = (long)(ns % 1000000000);
+	if (ts[1].tv_nsec < 0) {
+		ts[1].tv_sec--;
+		ts[1].tv_nsec += 1000000000;
+	}
+}
+
+int
+store_set_mtime(struct store *s, const char *path, int64_t mtime_ns)
+{
+	struct timespec ts[2];
+	struct file_meta m;
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = store_openat(s, path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
+		return (fd == -ELOOP ? -ENOENT : fd);
+	ns_to_times(mtime_ns, ts);
+	if (fstat(fd, &st) < 0)
+		rc = store_errno(errno);
+	else if (!S_ISREG(st.st_mode))
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENOENT;
+	else if (futimens(fd, ts) < 0)
+		rc = store_errno(errno);
+	close(fd);
+	if (rc == 0)
+		rc = store_index_file(s, path, &m);
+	return (rc);
+}
+
+int
+store_apply_mtime(struct store *s, const char *path, struct file_meta *m,
+    const struct file_meta *old)
+{
+	struct timespec ts[2];
+	struct stat st;
+	int fd, rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	fd = store_openat(s, path, O_RDONLY | O_NOFOLLOW, 0);
+	/* Only the file that was indexed: a local edit since is a change
+	 * of its own, which the scan records. */
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    meta_matches(old, &st)) {
+		ns_to_times(m->mtime_ns, ts);
+		if (futimens(fd, ts) < 0)
+			log_warn("%s: cannot set mtime", path);
+	}
+	if (fd >= 0)
+		close(fd);
+	rc = index_apply(s->index, path, m);
+	store_busy_del(s, path);
+	return (rc);
+}
+
 int
 store_meta(struct store *s, const char *path, struct file_meta *m)
 {

@@ -98,6 +98,20 @@ bool	store_is_damaged(const struct file_meta *row, const struct stat *st);
  */
 int	store_set_aside_damaged(struct store *, const char *path,
 	    const struct file_meta *row, const struct stat *seen);
+/*
+ * Sets the mtime of the regular file at path (a local change): the file
+ * is indexed again, so the new mtime is a new version of its row, which
+ * the peers apply.  -ENOENT if no regular file is there, -EISDIR for a
+ * folder.
+ */
+int	store_set_mtime(struct store *, const char *path, int64_t mtime_ns);
+/*
+ * A version made elsewhere whose content this node holds and whose mtime
+ * differs (sync's adopt): the file here takes m's mtime if it is still
+ * the one indexed as old, and m is recorded.
+ */
+int	store_apply_mtime(struct store *, const char *path,
+	    struct file_meta *m, const struct file_meta *old);
 /* Records the folder at path, if it is (still) one. */
 int	store_note_dir(struct store *, const char *path);
 

@@ -597,6 +597,95 @@ test_eprt_every_prefix(void **state)
 	}
 }
 
+static int
+time_of(const char *p, size_t len, int64_t *ns)
+{
+	char *keep = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(keep);
+	memcpy(keep, p, len);
+	rc = ftp_parse_time((struct span){ keep, len }, ns);
+	free(keep);
+	return (rc);
+}
+
+static void
+test_time_ok_and_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "2001020304050", "20011303040506", "20010230040506",
+		"19000229000000", "20010203240000", "20010203046000",
+		"20010203040560", "2001020304050x", "20010203040506.",
+		"20010203040506.1234567890", "18991231235959",
+		"22010101000000", "-2001020304050", "20010203040506 ",
+		"00000000000000",
+	};
+	int64_t ns;
+	size_t i, n, len;
+	char out[16];
+
+	(void)state;
+	assert_int_equal(time_of("19700101000000", 14, &ns), 0);
+	assert_true(ns == 0);
+	assert_int_equal(time_of("20010203040506", 14, &ns), 0);
+	assert_true(ns == 981173106LL * 1000000000);
+	ftp_format_time(ns, out);
+	assert_string_equal(out, "20010203040506");
+	assert_int_equal(time_of("20000229235959.5", 16, &ns), 0);
+	assert_true(ns == 951868799LL * 1000000000 + 500000000);
+	assert_int_equal(time_of("19691231235959.250", 18, &ns), 0);
+	assert_true(ns == -1000000000LL + 250000000);
+	ftp_format_time(ns, out);
+	assert_string_equal(out, "19691231235959");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_true(time_of(bad[i], strlen(bad[i]), &ns) < 0);
+	/* Every prefix of a good time but the whole is refused. */
+	len = strlen("20010203040506");
+	for (n = 0; n < len; n++)
+		assert_true(time_of("20010203040506", n, &ns) < 0);
+}
+
+static void
+test_set_time_forms(void **state)
+{
+	struct span path;
+	int64_t ns;
+	const char *a;
+
+	(void)state;
+	a = "20010203040506 dir/a b.txt";
+	assert_int_equal(ftp_parse_set_time(FTP_MFMT, span_str(a), &path,
+					    &ns), 0);
+	assert_true(span_eq(path, "dir/a b.txt"));
+	assert_true(ns == 981173106LL * 1000000000);
+	assert_true(ftp_time_then_path(span_str(a)));
+	assert_false(ftp_time_then_path(span_str("a.txt")));
+	assert_false(ftp_time_then_path(span_str("20010203040506")));
+	assert_false(ftp_time_then_path(span_str("2001 a.txt")));
+	a = "UTIME 20010203040506 a.txt";
+	assert_int_equal(ftp_parse_set_time(FTP_SITE, span_str(a), &path,
+					    &ns), 0);
+	assert_true(span_eq(path, "a.txt"));
+	a = "utime my file 20200101000000 20010203040506 20200101000000 UTC";
+	assert_int_equal(ftp_parse_set_time(FTP_SITE, span_str(a), &path,
+					    &ns), 0);
+	assert_true(span_eq(path, "my file"));
+	assert_true(ns == 981173106LL * 1000000000);
+	assert_true(ftp_parse_set_time(FTP_SITE, span_str("UTIME"), &path,
+				       &ns) < 0);
+	assert_true(ftp_parse_set_time(FTP_SITE,
+				       span_str("UTIME 20010203040506 "),
+				       &path, &ns) < 0);
+	assert_true(ftp_parse_set_time(FTP_SITE,
+				       span_str("LOCKTOKEN 20010203040506 x"),
+				       &path, &ns) < 0);
+	assert_true(ftp_parse_set_time(FTP_MFMT, span_str("20010203040506"),
+				       &path, &ns) < 0);
+	assert_true(ftp_parse_set_time(FTP_MDTM, span_str("x a.txt"), &path,
+				       &ns) < 0);
+}
+
 int
 main(void)
 {
@@ -618,6 +707,8 @@ main(void)
 		cmocka_unit_test(test_eprt_bad),
 		cmocka_unit_test(test_eprt_long_address),
 		cmocka_unit_test(test_eprt_every_prefix),
+		cmocka_unit_test(test_time_ok_and_bad),
+		cmocka_unit_test(test_set_time_forms),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -122,6 +122,51 @@ test_refuses_prefixes_and_padding(void **state)
 	assert_refused(s);
 }
 
+static void
+test_tls_names(void **state)
+{
+	static const char *const ok_names[] = {
+		"host1", "10.0.0.5", "::1", "fe80::1", "a.b-c.example",
+		"host1,10.0.0.5", "X1", "1host",
+	};
+	static const char *const bad_names[] = {
+		"", ",", "a,", ",a", "a,,b", "bad_name", "-a", "a-", "a..b",
+		".a", "a.", "a b", "1.2.3.4/24", "a\n", "*.example",
+	};
+	char why[300], s[400];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tls_names_check(NULL, why, sizeof(why)), 0);
+	for (i = 0; i < sizeof(ok_names) / sizeof(ok_names[0]); i++)
+		assert_int_equal(tls_names_check(ok_names[i], why, sizeof(why)),
+		    0);
+	for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++)
+		assert_int_equal(tls_names_check(bad_names[i], why, sizeof(why)),
+		    -EINVAL);
+	/* Labels of 63 bytes pass, 64 do not; 253 bytes in all at most. */
+	memset(s, 'a', 63);
+	s[63] = '\0';
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), 0);
+	memset(s, 'a', 64);
+	s[64] = '\0';
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), -EINVAL);
+	for (i = 0; i < 254; i++)
+		s[i] = i % 2 ? '.' : 'a';
+	s[253] = '\0';
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), 0);
+	s[253] = 'a';
+	s[254] = '\0';
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), -EINVAL);
+	/* TLS_NAMES_MAX names, and one more. */
+	s[0] = '\0';
+	for (i = 0; i < TLS_NAMES_MAX; i++)
+		strcat(s, i ? ",h" : "h");
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), 0);
+	strcat(s, ",h");
+	assert_int_equal(tls_names_check(s, why, sizeof(why)), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -131,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_refuses_every_other_length),
 		cmocka_unit_test(test_refuses_a_bad_byte_anywhere),
 		cmocka_unit_test(test_refuses_prefixes_and_padding),
+		cmocka_unit_test(test_tls_names),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const verb_names[FTP_VERB_COUNT] = {
 	[FTP_UNKNOWN] = "", [FTP_ABOR] = "ABOR", [FTP_ALLO] = "ALLO",
@@ -27,7 +28,7 @@ static const char *const verb_names[FTP_VERB_COUNT] = {
 	[FTP_STOU] = "STOU", [FTP_STRU] = "STRU", [FTP_SYST] = "SYST",
 	[FTP_TYPE] = "TYPE", [FTP_USER] = "USER", [FTP_CCC] = "CCC",
 	[FTP_XCUP] = "XCUP", [FTP_XCWD] = "XCWD", [FTP_XMKD] = "XMKD",
-	[FTP_XPWD] = "XPWD", [FTP_XRMD] = "XRMD",
+	[FTP_XPWD] = "XPWD", [FTP_XRMD] = "XRMD", [FTP_MFMT] = "MFMT",
 };
 
 const char *
@@ -234,4 +235,163 @@ ftp_parse_eprt(struct span arg, struct sockaddr_storage *ss)
 			return (-EINVAL);
 	}
 	return (0);
+}
+
+/* n decimal digits exactly, from c. */
+static int
+fixed_digits(struct cursor *c, size_t n, uint64_t max, uint64_t *v)
+{
+	struct span d;
+	size_t i;
+
+	if (c->len < n)
+		return (-EINVAL);
+	for (i = 0; i < n; i++)
+		if (c->p[i] < '0' || c->p[i] > '9')
+			return (-EINVAL);
+	d.p = c->p;
+	d.len = n;
+	if (span_u64(d, max, v) < 0)
+		return (-EINVAL);
+	c->p += n;
+	c->len -= n;
+	return (0);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468);
+}
+
+int
+ftp_parse_time(struct span sp, int64_t *ns)
+{
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30,
+					   31, 31, 30, 31, 30, 31};
+	struct cursor c;
+	uint64_t y, mo, d, h, mi, se, frac = 0;
+	size_t nfrac = 0;
+	int64_t days;
+
+	cur_init(&c, sp.p, sp.len);
+	if (fixed_digits(&c, 4, 9999, &y) < 0 ||
+	    fixed_digits(&c, 2, 12, &mo) < 0 ||
+	    fixed_digits(&c, 2, 31, &d) < 0 ||
+	    fixed_digits(&c, 2, 23, &h) < 0 ||
+	    fixed_digits(&c, 2, 59, &mi) < 0 ||
+	    fixed_digits(&c, 2, 59, &se) < 0)
+		return (-EINVAL);
+	if (y < 1900 || y > 2200 || mo < 1 || d < 1 || d > mdays[mo - 1])
+		return (-EINVAL);
+	if (mo == 2 && d == 29 &&
+	    (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
+		return (-EINVAL);
+	if (cur_eat(&c, '.')) {
+		while (!cur_eof(&c) && nfrac < 9 && c.p[0] >= '0' &&
+		       c.p[0] <= '9') {
+			frac = frac * 10 + (uint64_t)(c.p[0] - '0');
+			c.p++;
+			c.len--;
+			nfrac++;
+		}
+		if (nfrac == 0)
+			return (-EINVAL);
+		for (size_t i = nfrac; i < 9; i++)
+			frac *= 10;
+	}
+	if (!cur_eof(&c))
+		return (-EINVAL);
+	days = days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d);
+	*ns =
+	    ((days * 86400) + (int64_t)(h * 3600 + mi * 60 + se)) * 1000000000 +
+	    (int64_t)frac;
+	return (0);
+}
+
+bool
+ftp_time_then_path(struct span arg)
+{
+	struct cursor c;
+	struct span t;
+	size_t i;
+
+	cur_init(&c, arg.p, arg.len);
+	t = cur_until(&c, ' ');
+	if (!cur_eat(&c, ' ') || cur_eof(&c) || t.len < 14)
+		return (false);
+	for (i = 0; i < 14; i++)
+		if (t.p[i] < '0' || t.p[i] > '9')
+			return (false);
+	return (true);
+}
+
+/* "TIME path" */
+static int
+time_then_path(struct cursor *c, struct span *path, int64_t *ns)
+{
+	struct span t = cur_until(c, ' ');
+
+	if (!cur_eat(c, ' ') || ftp_parse_time(t, ns) < 0)
+		return (-EINVAL);
+	*path = cur_rest(c);
+	return (path->len > 0 ? 0 : -EINVAL);
+}
+
+int
+ftp_parse_set_time(enum ftp_verb v, struct span arg, struct span *path,
+		   int64_t *ns)
+{
+	struct span w[4], rest;
+	struct cursor c;
+	int64_t t;
+	size_t end, i;
+
+	cur_init(&c, arg.p, arg.len);
+	if (v != FTP_SITE)
+		return (time_then_path(&c, path, ns));
+	if (!span_eq_ci(cur_until(&c, ' '), "UTIME") || !cur_eat(&c, ' '))
+		return (-EINVAL);
+	rest = cur_rest(&c);
+	/* "path atime mtime ctime UTC": four words from the end. */
+	end = rest.len;
+	for (i = 0; i < 4; i++) {
+		size_t e = end;
+
+		while (end > 0 && rest.p[end - 1] != ' ')
+			end--;
+		w[3 - i].p = rest.p + end;
+		w[3 - i].len = e - end;
+		if (end == 0)
+			break;
+		end--; /* the space */
+	}
+	if (i == 4 && end > 0 && span_eq_ci(w[3], "UTC") &&
+	    ftp_parse_time(w[0], &t) == 0 && ftp_parse_time(w[2], &t) == 0 &&
+	    ftp_parse_time(w[1], ns) == 0) {
+		path->p = rest.p;
+		path->len = end;
+		return (0);
+	}
+	cur_init(&c, rest.p, rest.len);
+	return (time_then_path(&c, path, ns));
+}
+
+void
+ftp_format_time(int64_t ns, char *out)
+{
+	time_t t = (time_t)(ns / 1000000000 - (ns % 1000000000 < 0));
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(out, 16, "%Y%m%d%H%M%S", &tm) == 0)
+		out[0] = '\0';
 }

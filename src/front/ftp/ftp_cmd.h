@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "base/parse.h"
@@ -31,7 +32,7 @@ enum ftp_verb {
 	FTP_QUIT, FTP_REST, FTP_RETR, FTP_RMD, FTP_RNFR, FTP_RNTO, FTP_SITE,
 	FTP_SIZE, FTP_STAT, FTP_STOR, FTP_STOU, FTP_STRU, FTP_SYST, FTP_TYPE,
 	FTP_USER, FTP_CCC, FTP_XCUP, FTP_XCWD, FTP_XMKD, FTP_XPWD, FTP_XRMD,
-	FTP_VERB_COUNT
+	FTP_MFMT, FTP_VERB_COUNT
 };
 
 /* Where the Telnet filter is inside a command (state between reads). */
@@ -72,5 +73,23 @@ int	ftp_parse_port(struct span, struct sockaddr_storage *)
 int	ftp_parse_eprt(struct span, struct sockaddr_storage *)
 	    __attribute__((warn_unused_result));
 const char *ftp_verb_name(enum ftp_verb);
+
+/*
+ * Times of MFMT, SITE UTIME and MDTM: YYYYMMDDHHMMSS[.s up to 9 digits],
+ * UTC, a real date of the years 1900 to 2200, into ns since the epoch.
+ */
+int	ftp_parse_time(struct span, int64_t *ns)
+	    __attribute__((warn_unused_result));
+/* "TIME path": the set form of MDTM some clients send. */
+bool	ftp_time_then_path(struct span arg);
+/*
+ * The argument of MFMT or MDTM ("TIME path") or of SITE ("UTIME TIME
+ * path" or "UTIME path atime mtime ctime UTC") into the path (borrowed
+ * from arg) and the mtime.  -EINVAL if it is not one of those forms.
+ */
+int	ftp_parse_set_time(enum ftp_verb, struct span arg, struct span *path,
+	    int64_t *ns) __attribute__((warn_unused_result));
+/* ns since the epoch as YYYYMMDDHHMMSS (out[16]). */
+void	ftp_format_time(int64_t ns, char *out);
 
 #endif

@@ -27,6 +27,8 @@ struct file_job {
 	char path[PATH_LEN_MAX + 1];
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
+	bool set_time; /* MFMT, SITE UTIME, MDTM TIME PATH */
+	int64_t mtime_ns;
 	int rc;
 	struct fs_entry e;
 	struct file_meta meta;
@@ -41,6 +43,10 @@ file_run(void *arg)
 	struct store *st = j->store;
 	enum upload_mode mode;
 
+	if (j->set_time) {
+		j->rc = fs_set_mtime(st, j->path, j->mtime_ns);
+		return;
+	}
 	switch (j->verb) {
 	case FTP_CWD:
 	case FTP_XCWD:
@@ -231,6 +237,17 @@ file_done(void *arg)
 		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
 		goto out;
 	}
+	if (j->set_time) {
+		char when[16];
+
+		ftp_format_time(j->mtime_ns, when);
+		if (j->verb == FTP_SITE)
+			ftp_reply(s, 200, "Modification time of /%s set to %s.",
+				  j->path, when);
+		else
+			ftp_reply(s, 213, "Modify=%s; /%s", when, j->path);
+		goto out;
+	}
 	switch (j->verb) {
 	case FTP_CWD:
 	case FTP_XCWD:
@@ -341,7 +358,8 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	struct ftp_request r = *req;
 	struct file_job *j;
 	char rnd[8];
-	bool xfer;
+	int64_t mtime_ns = 0;
+	bool xfer, set_time = false;
 
 	xfer = r.verb == FTP_RETR || r.verb == FTP_STOR || r.verb == FTP_APPE ||
 	       r.verb == FTP_STOU;
@@ -357,6 +375,8 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	case FTP_RNTO:
 	case FTP_SIZE:
 	case FTP_MDTM:
+	case FTP_MFMT:
+	case FTP_SITE:
 	case FTP_HASH:
 	case FTP_RETR:
 	case FTP_STOR:
@@ -383,6 +403,21 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 		ftp_reply(s, 501, "%s needs an argument.", r.name);
 		return;
 	}
+	if (r.verb == FTP_MFMT || r.verb == FTP_SITE ||
+	    (r.verb == FTP_MDTM && ftp_time_then_path(r.arg))) {
+		if (ftp_parse_set_time(r.verb, r.arg, &r.arg, &mtime_ns) < 0) {
+			ftp_reply(s, 501,
+				  r.verb == FTP_SITE
+				      ? "Use SITE UTIME YYYYMMDDHHMMSS path or "
+					"SITE UTIME path atime mtime ctime UTC "
+					"(UTC, a real date)."
+				      : "Use %s YYYYMMDDHHMMSS[.sss] path "
+					"(UTC, a real date).",
+				  r.name);
+			return;
+		}
+		set_time = true;
+	}
 	if (r.verb == FTP_RNTO && s->rnfr == NULL) {
 		ftp_reply(s, 503, "RNFR required first.");
 		return;
@@ -398,6 +433,8 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	j->s = s;
 	j->store = s->srv->o.store;
 	j->verb = r.verb;
+	j->set_time = set_time;
+	j->mtime_ns = mtime_ns;
 	j->f.fd = -1;
 	j->rest = s->rest;
 	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
@@ -415,8 +452,9 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 		free(s->rnfr);
 		s->rnfr = NULL;
 	}
-	if (is_write(r.verb) && (locked(s, j->path) ||
-				 (r.verb == FTP_RNTO && locked(s, j->path2)))) {
+	if ((is_write(r.verb) || set_time) &&
+	    (locked(s, j->path) ||
+	     (r.verb == FTP_RNTO && locked(s, j->path2)))) {
 		free(j);
 		return;
 	}

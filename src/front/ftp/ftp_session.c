@@ -544,6 +544,7 @@ static const char feat_reply[] =
     " EPRT\r\n"
     " EPSV\r\n"
     " MDTM\r\n"
+    " MFMT\r\n"
     " SIZE\r\n"
     " REST STREAM\r\n"
     " MLST type*;size*;modify*;perm*;\r\n"
@@ -555,9 +556,9 @@ static const char feat_reply[] =
 static const char help_reply[] =
     "214-The following commands are recognized:\r\n"
     " ABOR ALLO APPE AUTH CDUP CWD  DELE EPRT EPSV FEAT HASH HELP LIST\r\n"
-    " MDTM MKD  MLSD MLST MODE NETS NLST NOOP OPTS PASS PASV PBSZ PORT\r\n"
-    " PROT PWD  QUIT REST RETR RMD  RNFR RNTO SIZE STAT STOR STOU STRU\r\n"
-    " SYST TYPE USER XCUP XCWD XMKD XPWD XRMD\r\n"
+    " MDTM MFMT MKD  MLSD MLST MODE NETS NLST NOOP OPTS PASS PASV PBSZ\r\n"
+    " PORT PROT PWD  QUIT REST RETR RMD  RNFR RNTO SITE SIZE STAT STOR\r\n"
+    " STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD\r\n"
     "214 Help OK.\r\n";
 
 static void
@@ -624,8 +625,13 @@ cmd_site(struct ftp_session *s, const struct ftp_request *req)
 
 	cur_init(&c, req->arg.p, req->arg.len);
 	what = cur_until(&c, ' ');
+	if (span_eq_ci(what, "UTIME")) {
+		ftp_cmd_files(s, req);
+		return;
+	}
 	if (!span_eq_ci(what, "LOCKTOKEN") || !cur_eat(&c, ' ')) {
-		ftp_reply(s, 502, "Only SITE LOCKTOKEN N is supported.");
+		ftp_reply(s, 502,
+			  "Only SITE LOCKTOKEN N and SITE UTIME are supported.");
 		return;
 	}
 	num = cur_rest(&c);
