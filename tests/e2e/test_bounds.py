@@ -110,6 +110,12 @@ def held_pool(n, api, flag, uploaders, listers):
     payloads = [os.urandom(3 * MIB + i) for i in range(WORKERS)]
     ups = [in_thread(lambda f=f, d=d, i=i: stor(f, f"up{i}.bin", d))
            for i, (f, d) in enumerate(zip(uploaders, payloads))]
+    # Held, not merely busy: a worker writing an upload's earlier chunks
+    # is free again a moment later.
+    mark = flag.with_name(flag.name + ".held")
+    wait_for(lambda: mark.exists() and
+             len(mark.read_text().splitlines()) >= WORKERS, 30,
+             what="both uploads' fdatasync held")
     wait_for(lambda: metric(api, "shoal_work_running") == WORKERS, 30,
              what="both workers held by the uploads' fdatasync")
 
@@ -216,8 +222,12 @@ def test_peer_that_does_not_read_is_throttled(node, tmp_path):
         try:
             assert p.stdout.readline().strip() == f"sent {count}"
             asked_kb = count * 1024
-            # Either it throttles the member, or its memory runs away.
+            # Either a brake holds the member (too many requests
+            # unanswered, or its link's output at the mark, which stops
+            # reading its requests first when the blocks go out faster
+            # than they are asked for), or the node's memory runs away.
             wait_for(lambda: metric(api, "shoal_serve_throttles_total") >= 1 or
+                     metric(api, "shoal_peer_links_full") >= 1 or
                      status_kb(proc.pid, "VmHWM") - before > asked_kb // 3,
                      60, what="the member throttled")
             wait_for(lambda: metric(api, "shoal_peer_links_full") >= 1 or
