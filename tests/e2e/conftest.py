@@ -56,6 +56,19 @@ def wait_for(cond, timeout=10.0, interval=0.02, what=None):
 _handed_out = set()
 
 
+def preload(shim):
+    """LD_PRELOAD for a test shim (a library under build/tests/unit): a
+    sanitizer runtime the binary links must come first."""
+    libs = []
+    out = subprocess.run(["ldd", str(SHOAL)], capture_output=True,
+                         text=True, timeout=30).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libasan") and len(parts) > 2:
+            libs.append(parts[2])
+    return ":".join([*libs, str(shim)])
+
+
 def free_port(host="127.0.0.1"):
     """A port nothing listens on, below the kernel's ephemeral range: a
     port from bind(0) can be handed to an outgoing connection (a client,

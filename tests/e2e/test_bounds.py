@@ -11,26 +11,14 @@ import threading
 
 import pytest
 
-from conftest import ROOT, SHOAL, free_port, probe, retr, stor, wait_for
+from conftest import (ROOT, SHOAL, free_port, preload, probe, retr, stor,
+                      wait_for)
 from test_http_api import Api, curl, parse_metrics
 
 PROBE = ROOT / "build" / "tests" / "unit" / "wire_probe"
 # The library built beside the shoal under test (build or build-asan).
 HOLD = SHOAL.parent / "tests" / "unit" / "sync_hold.so"
 MIB = 1024 * 1024
-
-
-def preload():
-    """LD_PRELOAD for the shim; a sanitizer runtime the binary links must
-    come first."""
-    libs = []
-    out = subprocess.run(["ldd", str(SHOAL)], capture_output=True,
-                         text=True, timeout=30).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libasan") and len(parts) > 2:
-            libs.append(parts[2])
-    return ":".join([*libs, str(HOLD)])
 
 
 def metrics(api):
@@ -85,7 +73,7 @@ def test_full_pool_answers_busy(node, monkeypatch, tmp_path):
     accepted request completes and both uploads are whole."""
     assert HOLD.exists(), f"{HOLD} is missing: build with ninja -C build"
     flag = tmp_path / "hold"
-    monkeypatch.setenv("LD_PRELOAD", preload())
+    monkeypatch.setenv("LD_PRELOAD", preload(HOLD))
     monkeypatch.setenv("SHOAL_TEST_SYNC_HOLD", str(flag))
     n = node(f"node.workers={WORKERS}", f"work.queue_max={QUEUE_MAX}")
     monkeypatch.delenv("LD_PRELOAD")

@@ -18,6 +18,8 @@ pytest.register_assert_rewrite("cluster")
 from cluster import (ROOT, SHOAL, Cluster, file_sha256, retr,  # noqa: E402
                      sha256, stor, wait_for)
 
+from conftest import preload  # noqa: E402
+
 pytest_plugins = ["cluster"]
 
 REPLICATE = 60.0
@@ -218,24 +220,11 @@ def test_full_version_vector_is_folded(cluster):
 SHIM = SHOAL.parent / "tests" / "unit" / "fsync_fail.so"
 
 
-def preload():
-    """LD_PRELOAD for the shim; a sanitizer runtime the binary links must
-    come first."""
-    libs = []
-    out = subprocess.run(["ldd", str(SHOAL)], capture_output=True,
-                         text=True, timeout=30).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if parts and parts[0].startswith("libasan") and len(parts) > 2:
-            libs.append(parts[2])
-    return ":".join([*libs, str(SHIM)])
-
-
 def start_with_failing_fsync(node, monkeypatch, flag):
     """Starts node with fsync of its shared folders failing while the file
     flag exists (tests/tools/fsync_fail.c)."""
     assert SHIM.exists(), f"{SHIM} is missing: build with ninja -C build"
-    monkeypatch.setenv("LD_PRELOAD", preload())
+    monkeypatch.setenv("LD_PRELOAD", preload(SHIM))
     monkeypatch.setenv("SHOAL_TEST_FSYNC_FAIL", str(flag))
     try:
         node.start()
