@@ -6,6 +6,7 @@
  *   shoal [-C DIR] user add|passwd|del|list [NAME] [--password PW]
  *   shoal tracker DIR [--listen HOST:PORT] [--http HOST:PORT] [--db DB]
  *   shoal [-C DIR] peers|status|add HOST:PORT|bye
+ *   shoal config [--markdown]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +68,8 @@ usage(FILE *f)
 	    "                                stop the node and add members)\n"
 	    "  user passwd NAME [--password PW]\n"
 	    "  user del NAME | user list\n"
+	    "  config [--markdown]           every configuration key, its\n"
+	    "                                default and meaning\n"
 	    "  version\n"
 	    "\n"
 	    "Where: -C DIR (the node in DIR; default: the nearest folder\n"
@@ -263,6 +266,7 @@ local_help(int argc, char **argv)
 		    "[--expire SECONDS] [--log-level LEVEL]" },
 		{ "user", "user add|passwd NAME [--password PW] | user del NAME "
 		    "| user list" },
+		{ "config", "config [--markdown]" },
 	};
 	size_t k;
 	int i;
@@ -330,6 +334,14 @@ main(int argc, char **argv)
 		return (cmd_tracker(argc, argv));
 	if (strcmp(argv[0], "version") == 0) {
 		printf("shoal %s\n", SHOAL_VERSION);
+		return (0);
+	}
+	if (strcmp(argv[0], "config") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--markdown"))) {
+			fprintf(stderr, "usage: shoal config [--markdown]\n");
+			return (2);
+		}
+		cfg_write_keys(stdout, argc == 2);
 		return (0);
 	}
 	if (strcmp(argv[0], "help") == 0) {

@@ -43,17 +43,21 @@ struct cfg_key {
 static const struct cfg_key keys[] = {
 	{ "node", "log_level", CFG_LEVEL, offsetof(struct cfg, log_level),
 	  sizeof(((struct cfg *)0)->log_level), 0, 0, "info",
-	  "error, warn, info or debug (debug logs every protocol message)" },
+	  "error, warn, info or debug (debug logs every command and reply, "
+	  "never a password)" },
 	UINT("node", "workers", workers, 0, 64, "0",
-	    "threads for disk and hashing work; 0 = one per CPU"),
+	    "threads for disk and hashing work; 0 = one per CPU (at least 2)"),
 	{ "node", "capacity", CFG_WEIGHT, offsetof(struct cfg, node_capacity),
 	  0, 0, 0, "1", "placement weight with replicas = N: a node of "
 	  "capacity 2 holds twice the files of one of capacity 1" },
 	UINT("work", "queue_max", work_queue_max, 1, 1000000, "256",
 	    "most jobs waiting for a worker thread; past it a new client "
-	    "request is refused as busy (FTP 450/421, HTTP 503)"),
+	    "request is refused as busy: FTP 450 (a command) or 421 (a login, "
+	    "and the session closes), HTTP 503 with Retry-After: 1"),
 	STR("ftp", "listen", ftp_listen, "127.0.0.1:2121",
-	    "HOST:PORT for the FTP/FTPS front end, or \"off\""),
+	    "HOST:PORT for the FTP/FTPS front end, or \"off\"; numeric only "
+	    "(127.0.0.1:P, [::1]:P): a name such as localhost stops the node "
+	    "at start, before anything listens (--ftp)"),
 	UINT("ftp", "max_sessions", ftp_max_sessions, 1, 100000, "256",
 	    "most FTP sessions at once"),
 	UINT("ftp", "max_per_address", ftp_max_per_address, 1, 100000, "32",
@@ -66,24 +70,25 @@ static const struct cfg_key keys[] = {
 	    "pause before answering a failed login"),
 	UINT("ftp", "reserve", ftp_reserve, 0, 100000, "16",
 	    "the last sessions of max_sessions are kept for client addresses "
-	    "that hold none yet"),
+	    "that hold none yet (at most a quarter of max_sessions)"),
 	STR("ftp", "pasv_ports", ftp_pasv_ports, "",
 	    "LOW-HIGH port range for passive data connections; empty = any"),
 	STR("ftp", "pasv_address", ftp_pasv_address, "",
-	    "IPv4 address announced in PASV replies; empty = the local one"),
+	    "IPv4 address announced in PASV replies (behind NAT); empty = the "
+	    "local one"),
 	BOOL("ftp", "tls", ftp_tls, "yes",
 	    "offer explicit FTPS (AUTH TLS)"),
 	BOOL("ftp", "tls_require_reuse", ftp_tls_require_reuse, "yes",
 	    "data connections must resume the control connection's TLS session"),
 	STR("ftp", "require_tls", ftp_require_tls, "auto",
 	    "refuse logins before AUTH TLS: auto (unless listening on "
-	    "loopback), yes or no"),
+	    "loopback), yes or no (--ftp-require-tls)"),
 	STR("ftp", "tls_cert", ftp_tls_cert, "tls/cert.pem",
 	    "certificate (PEM); relative to DIR/.shoal"),
 	STR("ftp", "tls_key", ftp_tls_key, "tls/key.pem",
 	    "private key (PEM); relative to DIR/.shoal"),
 	STR("peer", "listen", peer_listen, "0.0.0.0:44444",
-	    "HOST:PORT for the peer protocol (TLS, cluster key only)"),
+	    "HOST:PORT for the peer protocol (TLS, cluster key only; --peer)"),
 	UINT("peer", "heartbeat_ms", peer_heartbeat_ms, 100, 600000, "2000",
 	    "milliseconds between heartbeats to each member"),
 	UINT("peer", "dead_after_ms", peer_dead_after_ms, 300, 3600000,
@@ -97,7 +102,7 @@ static const struct cfg_key keys[] = {
 	    "KiB queued to a member above which its link is not read (and "
 	    "no block served to it) until half of it is sent"),
 	STR("http", "listen", http_listen, "127.0.0.1:8440",
-	    "HOST:PORT of the HTTP endpoint (control and API)"),
+	    "HOST:PORT of the HTTP endpoint, control and API (--http)"),
 	STR("http", "tls", http_tls, "auto",
 	    "auto (HTTPS unless listening on loopback), yes or no"),
 	UINT("http", "max_connections", http_max_connections, 1, 100000, "512",
@@ -126,14 +131,15 @@ static const struct cfg_key keys[] = {
 	{ "sync", "consistency_threshold", CFG_RATIO,
 	  offsetof(struct cfg, sync_consistency_threshold), 0, 0, 0, "0.7",
 	  "a node whose index differs from more than (1 - this) of the live "
-	  "members resyncs from the majority" },
+	  "members resyncs from the majority, keeping its own changes" },
 	UINT("sync", "writes", sync_writes, 0, 64, "0",
-	    "FTP answers 226 only once this many other nodes hold the upload"),
+	    "write quorum K: FTP answers 226 only once this many other nodes "
+	    "hold the upload (--sync-writes)"),
 	UINT("sync", "write_timeout_ms", sync_write_timeout_ms, 100, 600000,
 	    "10000", "how long an upload waits for sync.writes nodes"),
 	UINT("sync", "repair_delay", sync_repair_delay, 1, 86400, "60",
 	    "seconds a holder may be dead before its files (replicas = N) "
-	    "are copied to other nodes"),
+	    "are copied to other nodes (--repair-delay)"),
 	UINT("sync", "read_keep", sync_read_keep, 0, 86400, "30",
 	    "seconds a copy fetched to serve a read (replicas = N) is kept "
 	    "after the read before it may be dropped"),
@@ -141,7 +147,8 @@ static const struct cfg_key keys[] = {
 	    "with less free space (MiB) under DIR the node is full: new "
 	    "copies go elsewhere"),
 	STR("tracker", "address", tracker_address, "",
-	    "HOST:PORT of the tracker (nodes, files, locks); empty = none"),
+	    "HOST:PORT of the tracker (nodes, files, locks; --tracker); "
+	    "empty = none"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -321,6 +328,28 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
 	return (0);
 }
 
+/* Writes text as "# " comment lines of at most 76 columns. */
+static void
+write_comment(FILE *f, const char *text)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t n = strlen(p), cut = n;
+
+		if (n > 74) {
+			for (cut = 74; cut > 0 && p[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = 74;
+		}
+		fprintf(f, "# %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 void
 cfg_write_template(FILE *f)
 {
@@ -333,7 +362,28 @@ cfg_write_template(FILE *f)
 			section = keys[i].section;
 			fprintf(f, "\n[%s]\n", section);
 		}
-		fprintf(f, "# %s\n#%s = %s\n", keys[i].help, keys[i].name,
-		    keys[i].def);
+		write_comment(f, keys[i].help);
+		fprintf(f, "#%s = %s\n", keys[i].name, keys[i].def);
+	}
+}
+
+void
+cfg_write_keys(FILE *f, bool markdown)
+{
+	size_t i;
+
+	if (markdown)
+		fprintf(f, "| key | default | meaning |\n|---|---|---|\n");
+	for (i = 0; i < NKEYS; i++) {
+		const struct cfg_key *k = &keys[i];
+
+		if (markdown)
+			fprintf(f, "| `%s.%s` | %s%s%s | %s |\n", k->section,
+			    k->name, k->def[0] ? "`" : "",
+			    k->def[0] ? k->def : "(empty)",
+			    k->def[0] ? "`" : "", k->help);
+		else
+			fprintf(f, "%s.%s = %s\n    %s\n", k->section,
+			    k->name, k->def, k->help);
 	}
 }

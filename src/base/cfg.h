@@ -82,5 +82,10 @@ int	cfg_set(struct cfg *, const char *section, const char *key,
 	    __attribute__((warn_unused_result));
 /* Writes every key with its default and help, as a commented file. */
 void	cfg_write_template(FILE *);
+/*
+ * Every key, its default and its meaning: plain text, or the Markdown
+ * table README.md carries (scripts/config-table.sh keeps it in step).
+ */
+void	cfg_write_keys(FILE *, bool markdown);
 
 #endif
