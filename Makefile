@@ -13,7 +13,7 @@ MESON      ?= meson
 # test that drove it fails.
 TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1
 
-.PHONY: all deps run test unit e2e fuzz bench format clean
+.PHONY: all deps run test unit e2e chaos fuzz bench format clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -52,6 +52,7 @@ unit: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 # the sanitizers' own bookkeeping is what it would measure).
 e2e: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	$(PYTEST) -q tests/e2e
+	$(PYTEST) -q tests/faults
 	ninja -C $(ASAN)
 	SHOAL_BIN=$(CURDIR)/$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    $(PYTEST) -q tests/e2e/test_ftp_commands.py \
@@ -71,6 +72,17 @@ e2e: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	    tests/e2e/test_replicas.py -k "not large_upload_is_streamed"
 
 test: unit e2e
+
+# Seeded fault injection (tests/faults/chaos.py): SEED=N runs that seed's
+# workload and fault schedule again (the timing of each run still varies);
+# MINUTES=M keeps starting new seeds until M minutes have passed.
+SEED       ?=
+NODES      ?= 3
+CHAOS_SECONDS ?= 30
+MINUTES    ?= 0
+chaos: all
+	/usr/bin/python3 tests/faults/chaos.py $(if $(SEED),--seed $(SEED)) \
+	    --nodes $(NODES) --seconds $(CHAOS_SECONDS) --minutes $(MINUTES)
 
 fuzz: $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)

@@ -247,8 +247,16 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 		rc = dfd;
 		goto out;
 	}
+	/* Whose file this is, should the node stop before index_apply. */
+	if (!local_copy && (rc = index_intent_put(f->store->index, target,
+	    &f->m)) < 0) {
+		close(dfd);
+		goto out;
+	}
 	if ((rc = store_move_in(f->store, f->tmp, dfd, name, noreplace,
 	    &undo)) < 0) {
+		if (!local_copy)
+			(void)index_intent_del(f->store->index, target);
 		close(dfd);
 		goto out;
 	}
@@ -276,6 +284,9 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 			f->committed = false;
 	} else if (undo == STORE_UNDO_SWAP)
 		(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+	/* Kept if the file could not be put back: it is the fetched one. */
+	if (!local_copy && !(rc < 0 && f->committed))
+		(void)index_intent_del(f->store->index, target);
 	close(dfd);
 out:
 	store_busy_del(f->store, target);

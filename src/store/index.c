@@ -23,7 +23,8 @@
 enum {
 	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
-	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_N
+	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_INTENT_PUT, ST_INTENT_DEL,
+	ST_INTENT_ALL, ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
@@ -55,6 +56,11 @@ static const char *const stmt_sql[ST_N] = {
 	/* Files held elsewhere between two bounds (a folder's subtree). */
 	[ST_REMOTE_IN] = "SELECT path, size, mtime_ns FROM files WHERE"
 	    " path > ?1 AND path < ?2 AND remote = 1 AND deleted = 0",
+	/* Fetched versions about to be renamed into place (fetch.c). */
+	[ST_INTENT_PUT] = "INSERT OR REPLACE INTO intents(path, " COLS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INTENT_DEL] = "DELETE FROM intents WHERE path = ?1",
+	[ST_INTENT_ALL] = "SELECT " COLS ", path FROM intents ORDER BY path",
 };
 
 static const char schema[] =
@@ -80,6 +86,19 @@ static const char schema[] =
     " seq INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS pins("
     " path TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS intents("
+    " path TEXT PRIMARY KEY NOT NULL,"
+    " type INTEGER NOT NULL,"
+    " deleted INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " mtime_ns INTEGER NOT NULL,"
+    " ino INTEGER NOT NULL,"
+    " sha256 BLOB NOT NULL,"
+    " vv BLOB NOT NULL,"
+    " modified_by BLOB NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " blocks BLOB NOT NULL,"
+    " remote INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "PRAGMA user_version=3;"
     "CREATE TEMP TABLE IF NOT EXISTS seen(path TEXT PRIMARY KEY)"
     " WITHOUT ROWID;";
@@ -230,6 +249,58 @@ notify(struct index *ix)
 		ix->notify(ix->notify_arg);
 }
 
+/* The COLS of the current row of st into m (and a copy of its blocks). */
+static int
+row_columns(sqlite3_stmt *st, struct file_meta *m, uint8_t **blocks)
+{
+	int rc;
+
+	m->type = (uint8_t)sqlite3_column_int(st, 0);
+	m->deleted = sqlite3_column_int(st, 1) != 0;
+	m->size = (uint64_t)sqlite3_column_int64(st, 2);
+	m->mtime_ns = sqlite3_column_int64(st, 3);
+	m->ino = (uint64_t)sqlite3_column_int64(st, 4);
+	if (sqlite3_column_bytes(st, 5) == HASH_LEN)
+		memcpy(m->sha256, sqlite3_column_blob(st, 5), HASH_LEN);
+	rc = vv_decode(&m->vv, sqlite3_column_blob(st, 6),
+	    (size_t)sqlite3_column_bytes(st, 6)) < 0 ? -EIO : 0;
+	if (sqlite3_column_bytes(st, 7) == NODE_ID_LEN)
+		memcpy(m->modified_by, sqlite3_column_blob(st, 7), NODE_ID_LEN);
+	m->seq = (uint64_t)sqlite3_column_int64(st, 8);
+	m->nblocks = (size_t)sqlite3_column_bytes(st, 9) / HASH_LEN;
+	m->remote = sqlite3_column_int(st, 10) != 0;
+	if (rc == 0 && blocks && m->nblocks > 0) {
+		if ((*blocks = malloc(m->nblocks * HASH_LEN)) == NULL)
+			rc = -ENOMEM;
+		else
+			memcpy(*blocks, sqlite3_column_blob(st, 9),
+			    m->nblocks * HASH_LEN);
+		m->blocks = *blocks;
+	}
+	return (rc);
+}
+
+/* Binds path and m's COLS as ?1..?12 of st; vvenc holds the vector. */
+static void
+bind_row(sqlite3_stmt *st, const char *path, const struct file_meta *m,
+    const uint8_t *vvenc, size_t vvlen)
+{
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, m->type);
+	sqlite3_bind_int(st, 3, m->deleted);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->size);
+	sqlite3_bind_int64(st, 5, m->mtime_ns);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)m->ino);
+	sqlite3_bind_blob(st, 7, m->sha256, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, vvenc, (int)vvlen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, m->modified_by, NODE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)m->seq);
+	sqlite3_bind_blob(st, 11, m->blocks ? (const void *)m->blocks : "",
+	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
+	sqlite3_bind_int(st, 12, m->remote && m->type == ENTRY_FILE &&
+	    !m->deleted);
+}
+
 /* Reads path's row (any state); caller holds mu.  -ENOENT if none. */
 static int
 read_row(struct index *ix, const char *path, struct file_meta *m,
@@ -244,29 +315,7 @@ read_row(struct index *ix, const char *path, struct file_meta *m,
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		m->type = (uint8_t)sqlite3_column_int(st, 0);
-		m->deleted = sqlite3_column_int(st, 1) != 0;
-		m->size = (uint64_t)sqlite3_column_int64(st, 2);
-		m->mtime_ns = sqlite3_column_int64(st, 3);
-		m->ino = (uint64_t)sqlite3_column_int64(st, 4);
-		if (sqlite3_column_bytes(st, 5) == HASH_LEN)
-			memcpy(m->sha256, sqlite3_column_blob(st, 5), HASH_LEN);
-		rc = vv_decode(&m->vv, sqlite3_column_blob(st, 6),
-		    (size_t)sqlite3_column_bytes(st, 6)) < 0 ? -EIO : 0;
-		if (sqlite3_column_bytes(st, 7) == NODE_ID_LEN)
-			memcpy(m->modified_by, sqlite3_column_blob(st, 7),
-			    NODE_ID_LEN);
-		m->seq = (uint64_t)sqlite3_column_int64(st, 8);
-		m->nblocks = (size_t)sqlite3_column_bytes(st, 9) / HASH_LEN;
-		m->remote = sqlite3_column_int(st, 10) != 0;
-		if (rc == 0 && blocks && m->nblocks > 0) {
-			if ((*blocks = malloc(m->nblocks * HASH_LEN)) == NULL)
-				rc = -ENOMEM;
-			else
-				memcpy(*blocks, sqlite3_column_blob(st, 9),
-				    m->nblocks * HASH_LEN);
-			m->blocks = *blocks;
-		}
+		rc = row_columns(st, m, blocks);
 	} else if (rc == SQLITE_DONE)
 		rc = -ENOENT;
 	else
@@ -295,20 +344,7 @@ write_row(struct index *ix, const char *path, struct file_meta *m)
 	}
 	vvlen = vv_encode(&m->vv, vvenc);
 	m->seq = ++ix->seq;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, m->type);
-	sqlite3_bind_int(st, 3, m->deleted);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->size);
-	sqlite3_bind_int64(st, 5, m->mtime_ns);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)m->ino);
-	sqlite3_bind_blob(st, 7, m->sha256, HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 8, vvenc, (int)vvlen, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 9, m->modified_by, NODE_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)m->seq);
-	sqlite3_bind_blob(st, 11, m->blocks ? (const void *)m->blocks : "",
-	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
-	sqlite3_bind_int(st, 12, m->remote && m->type == ENTRY_FILE &&
-	    !m->deleted);
+	bind_row(st, path, m, vvenc, vvlen);
 	rc = run(ix, st, "put");
 	row_hash(path, m->type, m->deleted, m->sha256, vvenc, vvlen, h);
 	if (rc == 0)
@@ -536,6 +572,58 @@ index_apply(struct index *ix, const char *path, struct file_meta *m)
 	pthread_mutex_unlock(&ix->mu);
 	if (rc == 0)
 		notify(ix);
+	return (rc);
+}
+
+int
+index_intent_put(struct index *ix, const char *path,
+    const struct file_meta *m)
+{
+	sqlite3_stmt *st = ix->st[ST_INTENT_PUT];
+	uint8_t vvenc[VV_ENC_MAX];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	bind_row(st, path, m, vvenc, vv_encode(&m->vv, vvenc));
+	rc = run(ix, st, "intent");
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_intent_del(struct index *ix, const char *path)
+{
+	sqlite3_stmt *st = ix->st[ST_INTENT_DEL];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	rc = run(ix, st, "intent");
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_intents(struct index *ix, index_row_fn fn, void *arg)
+{
+	sqlite3_stmt *st = ix->st[ST_INTENT_ALL];
+	struct file_meta m;
+	uint8_t *blocks;
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 11);
+
+		memset(&m, 0, sizeof(m));
+		blocks = NULL;
+		if (path != NULL && row_columns(st, &m, &blocks) == 0)
+			(void)fn(path, &m, arg);
+		free(blocks);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_err(ix, "intents");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&ix->mu);
 	return (rc);
 }
 

@@ -101,6 +101,18 @@ typedef int (*index_row_fn)(const char *path, const struct file_meta *,
 int	index_changes(struct index *, uint64_t since, unsigned max_rows,
 	    index_row_fn, void *arg);
 
+/*
+ * Intents: the version a fetch is about to rename into place, recorded
+ * first, so that a crash between the rename and index_apply leaves a
+ * record of whose file it is (store_open adopts it) rather than a file
+ * the scan would take for a change made here.
+ */
+int	index_intent_put(struct index *, const char *path,
+	    const struct file_meta *m);
+int	index_intent_del(struct index *, const char *path);
+/* Every intent; fn runs under the index's lock and must not use it. */
+int	index_intents(struct index *, index_row_fn fn, void *arg);
+
 /* The highest sequence of peer's rows applied here (0 if none). */
 uint64_t index_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN]);
 int	index_set_peer_seq(struct index *, const uint8_t id[NODE_ID_LEN],

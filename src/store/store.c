@@ -20,6 +20,7 @@
 #include "base/fspath.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "store/hash.h"
 #include "store/path.h"
 #include "store/scan.h"
 
@@ -85,6 +86,93 @@ clear_tmp(int tmp_fd)
 	return (n);
 }
 
+struct intent {
+	char		*path;
+	struct file_meta m;
+	uint8_t		*blocks;
+	struct intent	*next;
+};
+
+static int
+intent_collect(const char *path, const struct file_meta *m, void *arg)
+{
+	struct intent **list = arg, *in;
+	size_t n = m->nblocks * HASH_LEN;
+
+	if ((in = calloc(1, sizeof(*in))) == NULL ||
+	    (in->path = strdup(path)) == NULL ||
+	    (n > 0 && (in->blocks = malloc(n)) == NULL)) {
+		if (in != NULL)
+			free(in->path);
+		free(in);
+		return (-ENOMEM);
+	}
+	in->m = *m;
+	if (n > 0)
+		memcpy(in->blocks, m->blocks, n);
+	in->m.blocks = in->blocks;
+	in->next = *list;
+	*list = in;
+	return (0);
+}
+
+/*
+ * A fetched file renamed into place whose row was never written (the node
+ * stopped in between) is the fetched version, not a change made here: if
+ * the file under its name has that content, record it as that version.
+ */
+static bool
+intent_adopt(struct store *s, struct intent *in)
+{
+	struct file_meta cur;
+	struct hasher h;
+	struct stat st;
+	uint8_t sha[HASH_LEN];
+	bool same = false;
+	int fd;
+
+	if (index_get_any(s->index, in->path, &cur, NULL) == 0 &&
+	    vv_compare(&cur.vv, &in->m.vv) == VV_EQUAL)
+		return (false);		/* recorded after all */
+	if ((fd = store_openat(s, in->path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
+		return (false);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == in->m.size && hasher_init(&h) == 0) {
+		same = hasher_fd(&h, fd) == 0 && hasher_final(&h, sha) == 0 &&
+		    memcmp(sha, in->m.sha256, HASH_LEN) == 0;
+		hasher_release(&h);
+	}
+	close(fd);
+	if (!same)
+		return (false);
+	in->m.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+	in->m.ino = (uint64_t)st.st_ino;
+	in->m.remote = false;
+	return (index_apply(s->index, in->path, &in->m) == 0);
+}
+
+static void
+adopt_fetches(struct store *s)
+{
+	struct intent *list = NULL, *in;
+	int n = 0;
+
+	(void)index_intents(s->index, intent_collect, &list);
+	while ((in = list) != NULL) {
+		list = in->next;
+		if (intent_adopt(s, in))
+			n++;
+		(void)index_intent_del(s->index, in->path);
+		free(in->path);
+		free(in->blocks);
+		free(in);
+	}
+	if (n > 0)
+		log_info("recorded %d fetched file(s) the node had put in "
+		    "place but not yet indexed when it stopped", n);
+}
+
 int
 store_open(struct store *s, const char *dir, char *err, size_t errlen)
 {
@@ -130,6 +218,7 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	}
 	if ((s->index = index_open(dbpath, s->node_id, err, errlen)) == NULL)
 		goto fail;
+	adopt_fetches(s);
 	return (0);
 fail:
 	if (err[0] == '\0')
