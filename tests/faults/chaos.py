@@ -29,6 +29,7 @@ accepts either outcome for it.
 """
 
 import argparse
+import errno
 import ftplib
 import hashlib
 import http.client
@@ -156,7 +157,11 @@ class ChaosNode:
         self.net = net
         self.ip = net.client_ip(i)
         self.peer = net.peer_ip(i)
-        self.dir = base / f"n{i}"
+        # Each node's folder is on a file system of its own, so that one
+        # can fill up (the "full" fault) without touching the others.
+        self.fs = base / f"fs{i}"
+        self.dir = self.fs / f"n{i}"
+        self.filler = self.fs / "filler"
         self.proc = None
         self.starts = 0
         self.log = base / f"n{i}.log"
@@ -713,15 +718,21 @@ class Cluster:
         self.nodes = [ChaosNode(i, self.net, self.base) for i in range(n)]
         self.faulted = {}     # node index -> kind
         self.lock = threading.Lock()
+        self.mounts = []
 
     def usable(self, i):
         """Clients use a node that is up: a cut-off one too (its clients
-        are on its side of the partition)."""
+        are on its side of the partition), and a full one (it must refuse
+        what it cannot store, and say so)."""
         with self.lock:
-            return self.faulted.get(i, "partition") == "partition"
+            return self.faulted.get(i, "partition") in ("partition", "full")
 
     def setup(self):
         self.net.up()
+        for node in self.nodes:
+            node.fs.mkdir()
+            sh("mount", "-t", "tmpfs", "-o", "size=4g", "tmpfs", node.fs)
+            self.mounts.append(node.fs)
         key = None
         for node in self.nodes:
             args = ["init", str(node.dir)] + (["--join", key] if key else [])
@@ -744,11 +755,14 @@ class Cluster:
         for node in self.nodes:
             rcs[node.i] = node.stop()
         self.net.down()
+        for m in self.mounts:
+            sh("umount", m, check=False)
+        self.mounts = []
         return rcs
 
 
 class Faults:
-    KINDS = ("kill", "pause", "partition")
+    KINDS = ("kill", "pause", "partition", "full")
 
     def __init__(self, cluster, rng, history, kinds=KINDS):
         self.c = cluster
@@ -776,6 +790,20 @@ class Faults:
             node.signal(signal.SIGSTOP)
             hold = self.rng.uniform(DEAD_AFTER_MS / 1000 + 0.5,
                                     DEAD_AFTER_MS / 1000 + 4)
+        elif kind == "full":
+            # Leave less than store.min_free_mb (64 MiB) free.
+            st = os.statvfs(node.fs)
+            room = st.f_bavail * st.f_frsize - (16 << 20)
+            fd = os.open(node.filler, os.O_CREAT | os.O_WRONLY, 0o600)
+            try:
+                if room > 0:
+                    os.posix_fallocate(fd, 0, room)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:   # full already: as well
+                    raise
+            finally:
+                os.close(fd)
+            hold = self.rng.uniform(2, 8)
         else:
             self.c.net.cut(node.i)
             hold = self.rng.uniform(1, 8)
@@ -791,12 +819,21 @@ class Faults:
                 self.errors.append(f"restart after kill: {e}")
         elif kind == "pause":
             node.signal(signal.SIGCONT)
+        elif kind == "full":
+            os.unlink(node.filler)
         else:
             self.c.net.heal(node.i)
         with self.c.lock:
             del self.c.faulted[node.i]
 
     def run(self):
+        try:
+            self.schedule_faults()
+        except Exception as e:  # a bug in the harness: say so loudly
+            self.errors.append(f"fault thread: {e!r}")
+            raise
+
+    def schedule_faults(self):
         while not self.stop.wait(self.rng.uniform(0.5, 2.5)):
             now = time.monotonic()
             for item in [p for p in self.pending if p[0] <= now]:
