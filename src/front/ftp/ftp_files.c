@@ -29,7 +29,7 @@ struct file_job {
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
 	bool set_time;	   /* MFMT, SITE UTIME, MDTM TIME PATH */
-	uint64_t min_free; /* uploads: store.min_free_mb in bytes */
+	uint64_t min_free; /* uploads: refused below this many free bytes */
 	uint64_t avail;	   /* uploads: free bytes, when refused */
 	bool no_space;	   /* refused before anything was read */
 	int64_t mtime_ns;
@@ -39,6 +39,20 @@ struct file_job {
 	struct fs_file f;
 	struct upload *up;
 };
+
+/*
+ * A disk that cannot take one write batch is full for uploads: a floor of
+ * FTP_XFER_BATCH, or store.min_free_mb if that is lower (0: no check).
+ * store.min_free_mb itself is about placement (a node below it gets no new
+ * copies) and is often more than a small disk ever has free.
+ */
+static uint64_t
+upload_floor(const struct cfg *c)
+{
+	uint64_t min_free = (uint64_t)c->store_min_free_mb << 20;
+
+	return (min_free < FTP_XFER_BATCH ? min_free : FTP_XFER_BATCH);
+}
 
 static void
 file_run(void *arg)
@@ -243,18 +257,15 @@ file_done(void *arg)
 		j->rc = -ENOENT;
 	}
 	if (j->no_space) {
-		log_warnx("ftp: %s %s /%s refused: %llu MiB free, below "
-			  "store.min_free_mb",
-			  s->peer_str, ftp_verb_name(j->verb), j->path,
-			  (unsigned long long)(j->avail >> 20));
+		log_warnx("ftp: %s %s /%s refused: %llu KiB free", s->peer_str,
+			  ftp_verb_name(j->verb), j->path,
+			  (unsigned long long)(j->avail >> 10));
 		/* The client's data connection, if open, carries nothing. */
 		ftp_data_close(s);
 		ftp_reply(s, 452,
-			  "Insufficient storage space: %llu MiB free on this "
-			  "node, below its store.min_free_mb (%llu MiB); "
-			  "nothing stored.",
-			  (unsigned long long)(j->avail >> 20),
-			  (unsigned long long)(j->min_free >> 20));
+			  "Insufficient storage space: %llu KiB free on this "
+			  "node; nothing stored.",
+			  (unsigned long long)(j->avail >> 10));
 		goto out;
 	}
 	if (j->rc < 0) {
@@ -462,7 +473,7 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	j->f.fd = -1;
 	j->rest = s->rest;
 	if (r.verb == FTP_STOR || r.verb == FTP_APPE || r.verb == FTP_STOU)
-		j->min_free = (uint64_t)s->srv->o.cfg->store_min_free_mb << 20;
+		j->min_free = upload_floor(s->srv->o.cfg);
 	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
 		free(j);
 		return;
