@@ -161,6 +161,22 @@ int	ftp_tls_grant(struct ftp_session *, SSL *ssl)
 void	ftp_tls_grant_login(struct ftp_session *);
 void	ftp_tls_grant_closed(struct ftp_session *);
 void	ftp_tls_grants_free(struct ftp_server *);
+/* What is known of a protected data connection's TLS session. */
+struct ftp_tls_facts {
+	bool		 resumed;	/* its handshake resumed a session */
+	bool		 tagged;	/* one carrying a grant's tag */
+	bool		 known;		/* a grant here, not expired */
+	bool		 same_host;	/* granted to this client's address */
+	bool		 grant_open;	/* its control connection is open */
+	const char	*grant_user;	/* its account; "" before login */
+	bool		 logged_in;	/* this control connection */
+	const char	*user;
+};
+/*
+ * The rule: 0 (taken), -EAGAIN (wait for the grant's connection to log in)
+ * or -EACCES with *why (a static string) filled.
+ */
+int	ftp_tls_decide(const struct ftp_tls_facts *, const char **why);
 /*
  * Whether the protected data connection ssl (handshake done) may serve
  * session s: 0, -EACCES (logged with the reason), or -EAGAIN when its

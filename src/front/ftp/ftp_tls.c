@@ -151,28 +151,46 @@ ftp_tls_grants_free(struct ftp_server *srv)
 }
 
 int
-ftp_tls_data_check(struct ftp_session *s, SSL *ssl, uint8_t tag[TLS_TAG_LEN])
+ftp_tls_decide(const struct ftp_tls_facts *f, const char **why)
 {
-	struct ftp_tls_grant *g;
-	const char *why;
-
 	/* SECURITY: a session this node issued to this client's account. */
-	if (!SSL_session_reused(ssl))
-		why = "did not resume a TLS session";
-	else if (tls_tag_resumed(ssl, tag) < 0)
-		why = "resumed a TLS session without a grant";
-	else if ((g = grant_find(s->srv, tag)) == NULL ||
-		 (g->expires_ms != 0 && g->expires_ms <= clock_mono_ms()))
-		why = "resumed a TLS session this node no longer knows";
-	else if (!addr_same_host((struct sockaddr *)&g->peer,
-				 (struct sockaddr *)&s->peer))
-		why = "resumed a TLS session issued to another address";
-	else if (s->logged_in && g->user[0] == '\0' && g->expires_ms == 0)
+	if (!f->resumed)
+		*why = "did not resume a TLS session";
+	else if (!f->tagged)
+		*why = "resumed a TLS session without a grant";
+	else if (!f->known)
+		*why = "resumed a TLS session this node no longer knows";
+	else if (!f->same_host)
+		*why = "resumed a TLS session issued to another address";
+	else if (f->logged_in && f->grant_user[0] == '\0' && f->grant_open)
 		return (-EAGAIN); /* a connection of the client's, logging in */
-	else if (!s->logged_in || strcmp(g->user, s->user) != 0)
-		why = "resumed a TLS session issued to another account";
+	else if (!f->logged_in || strcmp(f->grant_user, f->user) != 0)
+		*why = "resumed a TLS session issued to another account";
 	else
 		return (0);
-	log_info("ftp: %s data connection %s", s->peer_str, why);
 	return (-EACCES);
+}
+
+int
+ftp_tls_data_check(struct ftp_session *s, SSL *ssl, uint8_t tag[TLS_TAG_LEN])
+{
+	struct ftp_tls_facts f = {.grant_user = "", .user = s->user};
+	struct ftp_tls_grant *g = NULL;
+	const char *why = NULL;
+	int rc;
+
+	f.resumed = SSL_session_reused(ssl) == 1;
+	f.tagged = f.resumed && tls_tag_resumed(ssl, tag) == 0;
+	if (f.tagged && (g = grant_find(s->srv, tag)) != NULL &&
+	    (g->expires_ms == 0 || g->expires_ms > clock_mono_ms())) {
+		f.known = true;
+		f.same_host = addr_same_host((struct sockaddr *)&g->peer,
+					     (struct sockaddr *)&s->peer);
+		f.grant_user = g->user;
+		f.grant_open = g->expires_ms == 0;
+	}
+	f.logged_in = s->logged_in;
+	if ((rc = ftp_tls_decide(&f, &why)) == -EACCES)
+		log_info("ftp: %s data connection %s", s->peer_str, why);
+	return (rc);
 }
