@@ -83,6 +83,7 @@ class Rclone:
             f"rclone {args[0]} exited {proc.returncode}:\n" + \
             proc.stderr[-4000:]
         assert "522" not in proc.stderr, proc.stderr[-4000:]
+        assert " ERROR " not in proc.stderr, proc.stderr[-4000:]
         return proc
 
 
