@@ -95,16 +95,17 @@ session_new(SSL *ssl, SSL_SESSION *sess)
 int
 tls_tag_set(SSL *ssl, const uint8_t tag[TLS_TAG_LEN])
 {
-	uint8_t *copy;
+	uint8_t *copy, *old;
 
 	if ((copy = malloc(TLS_TAG_LEN)) == NULL)
 		return (-ENOMEM);
 	memcpy(copy, tag, TLS_TAG_LEN);
-	free(SSL_get_ex_data(ssl, tag_index));
+	old = SSL_get_ex_data(ssl, tag_index);
 	if (SSL_set_ex_data(ssl, tag_index, copy) != 1) {
 		free(copy);
 		return (-ENOMEM);
 	}
+	free(old);
 	return (0);
 }
 
