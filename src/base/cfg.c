@@ -79,7 +79,8 @@ static const struct cfg_key keys[] = {
 	BOOL("ftp", "tls", ftp_tls, "yes",
 	    "offer explicit FTPS (AUTH TLS)"),
 	BOOL("ftp", "tls_require_reuse", ftp_tls_require_reuse, "yes",
-	    "data connections must resume the control connection's TLS session"),
+	    "data connections must resume a TLS session given to the same "
+	    "client (address and account)"),
 	STR("ftp", "require_tls", ftp_require_tls, "auto",
 	    "refuse logins before AUTH TLS: auto (unless listening on "
 	    "loopback), yes or no (--ftp-require-tls)"),

@@ -7,7 +7,8 @@
  * present.  Requests go to the best-ranked holder with room in its window,
  * so a file comes from several holders at once, and more from the faster.
  * A pull that became obsolete (a newer version arrived) is freed as soon
- * as nothing refers to it.
+ * as nothing refers to it; the pull of the newer version starts only then
+ * (superseded_running).
  *
  * No pull holds a slot it cannot use.  A request not answered while its
  * member sends no block for PULL_REQ_TIMEOUT_MS stalls that member (no
@@ -752,6 +753,25 @@ schedule(struct pulls *pl, struct pull *p, struct member **ranked, unsigned n,
 	}
 }
 
+/*
+ * Whether a pull of p's target that p's version made obsolete still has
+ * jobs or requests out.  p waits for it to go: they would share one
+ * partial file (one per content and path), and the old pull's commit
+ * would stamp its own mtime on the file p placed (a version differing only
+ * in its mtime, as MFMT right after STOR makes), or its abort remove the
+ * file p is about to commit.
+ */
+static bool
+superseded_running(struct pulls *pl, const struct pull *p)
+{
+	const struct pull *o;
+
+	for (o = pl->phash[pull_bucket(p->target)]; o != NULL; o = o->hnext)
+		if (o != p && o->obsolete && strcmp(o->target, p->target) == 0)
+			return (true);
+	return (false);
+}
+
 void
 pull_pump(struct pulls *pl)
 {
@@ -763,8 +783,11 @@ pull_pump(struct pulls *pl)
 
 	n = members_ranked(pl->members, ranked, 256);
 	now = clock_mono_ms();
-	while (pl->nactive < PULL_ACTIVE_MAX &&
-	       (p = TAILQ_FIRST(&pl->queue)) != NULL) {
+	for (p = TAILQ_FIRST(&pl->queue);
+	     p != NULL && pl->nactive < PULL_ACTIVE_MAX; p = t) {
+		t = TAILQ_NEXT(p, entry);
+		if (superseded_running(pl, p))
+			continue;
 		TAILQ_REMOVE(&pl->queue, p, entry);
 		pl->nqueued--;
 		/* Nobody to ask: no slot, no partial file (a bounded number

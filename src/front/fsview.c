@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -449,6 +450,18 @@ fs_write_begin(struct store *s, const char *path, enum upload_mode mode,
 	if (existed)
 		*existed = rc == 0;
 	return (upload_begin(s, path, mode, offset, out));
+}
+
+int
+fs_space_check(struct store *s, uint64_t min_free, uint64_t *avail)
+{
+	struct statvfs sv;
+
+	*avail = 0;
+	if (min_free == 0 || fstatvfs(s->root_fd, &sv) < 0)
+		return (0);
+	*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return (*avail < min_free ? -ENOSPC : 0);
 }
 
 int

@@ -154,6 +154,12 @@ int fs_meta(struct store *, const char *path, struct file_meta *);
 int fs_write_begin(struct store *, const char *path, enum upload_mode,
 		   uint64_t offset, bool *existed, struct upload **out)
     __attribute__((warn_unused_result));
+/*
+ * Whether an upload may start: -ENOSPC (*avail filled) when the space
+ * free under DIR for unprivileged writers is below min_free bytes, else 0
+ * (also when it cannot be measured: the writes will tell).
+ */
+int fs_space_check(struct store *, uint64_t min_free, uint64_t *avail);
 /* A free name for a unique upload: path, else path.1, path.2, ... */
 int fs_unique_name(struct store *, char *path, size_t size);
 

@@ -1,8 +1,11 @@
 /*
  * tls: context setup.  Session resumption is what lets FTPS bind a data
- * connection to its control connection: each control connection sets a
- * random session id context, and only a data connection that resumes a
- * session carrying the same context is accepted (see ftp_data.c).
+ * connection to its control connection: a control connection tags its
+ * SSL (tls_tag_set), every session issued on it carries the tag (in the
+ * ticket's application data, which the ticket key seals, and on the
+ * cached session for session-id resumption), and a data connection that
+ * resumed a session shows its tag (tls_tag_resumed).  Which tags a data
+ * connection may carry is the FTP server's decision (ftp_tls.c).
  * The cluster key's text form is read and written here too, so the node,
  * the tracker and `shoal init` share one parser.
  */
@@ -11,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +37,8 @@ struct peer_psk {
 };
 
 static int psk_index = -1;
+/* The tag of a server SSL (a malloc'd TLS_TAG_LEN bytes, or NULL). */
+static int tag_index = -1;
 
 const char *
 tls_error(void)
@@ -47,18 +53,100 @@ tls_error(void)
 	return (msg);
 }
 
+static void
+tag_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* Puts the tag of ssl (if any) on sess; 0 if that fails. */
+static int
+tag_stamp(SSL *ssl, SSL_SESSION *sess)
+{
+	const uint8_t *tag;
+
+	if (sess == NULL || (tag = SSL_get_ex_data(ssl, tag_index)) == NULL)
+		return (1);
+	return (SSL_SESSION_set1_ticket_appdata(sess, tag, TLS_TAG_LEN));
+}
+
+/* A ticket is about to be sealed: the tag goes inside it. */
+static int
+ticket_gen(SSL *ssl, void *arg)
+{
+	(void)arg;
+	return (tag_stamp(ssl, SSL_get0_session(ssl)));
+}
+
+/* A session enters the server's cache (session-id resumption). */
+static int
+session_new(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)tag_stamp(ssl, sess);
+	return (0);	/* no reference kept */
+}
+
+int
+tls_tag_set(SSL *ssl, const uint8_t tag[TLS_TAG_LEN])
+{
+	uint8_t *copy, *old;
+
+	if ((copy = malloc(TLS_TAG_LEN)) == NULL)
+		return (-ENOMEM);
+	memcpy(copy, tag, TLS_TAG_LEN);
+	old = SSL_get_ex_data(ssl, tag_index);
+	if (SSL_set_ex_data(ssl, tag_index, copy) != 1) {
+		free(copy);
+		return (-ENOMEM);
+	}
+	free(old);
+	return (0);
+}
+
+int
+tls_tag_resumed(SSL *ssl, uint8_t tag[TLS_TAG_LEN])
+{
+	SSL_SESSION *sess;
+	void *data = NULL;
+	size_t len = 0;
+
+	if (!SSL_session_reused(ssl) || (sess = SSL_get0_session(ssl)) ==
+	    NULL)
+		return (-ENOENT);
+	SSL_SESSION_get0_ticket_appdata(sess, &data, &len);
+	if (data == NULL || len != TLS_TAG_LEN)
+		return (-ENOENT);
+	memcpy(tag, data, TLS_TAG_LEN);
+	return (0);
+}
+
 SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, char *err, size_t errlen)
 {
-	SSL_CTX *ctx;
+	static const unsigned char sid_ctx[] = "shoal-ftps";
+	SSL_CTX *ctx = NULL;
 
+	if (tag_index < 0 && (tag_index = SSL_get_ex_new_index(0, NULL, NULL,
+	    NULL, tag_free)) < 0)
+		goto fail;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-	SSL_CTX_set_timeout(ctx, 3600);
+	SSL_CTX_set_timeout(ctx, TLS_SESSION_SECS);
+	if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1)
+	    != 1 || SSL_CTX_set_session_ticket_cb(ctx, ticket_gen, NULL,
+	    NULL) != 1)
+		goto fail;
+	SSL_CTX_sess_set_new_cb(ctx, session_new);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
 		goto fail;
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)

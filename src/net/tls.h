@@ -11,11 +11,29 @@
 
 /*
  * A server context for FTPS: TLS 1.2 or newer, session tickets on so data
- * connections can resume the control connection's session.  NULL with err
- * set if the certificate or key cannot be loaded.
+ * connections can resume a control connection's session (for
+ * TLS_SESSION_SECS).  NULL with err set if the certificate or key cannot
+ * be loaded.
  */
+#define TLS_SESSION_SECS	3600
 SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err,
 	    size_t errlen);
+/*
+ * Tags a server SSL made from tls_server_ctx: every session issued on it
+ * from now on carries a copy of tag, sealed in its ticket (the client
+ * cannot read or change it) or kept with the cached session.  0, or
+ * -ENOMEM.
+ */
+#define TLS_TAG_LEN	16
+int	tls_tag_set(SSL *ssl, const uint8_t tag[TLS_TAG_LEN])
+	    __attribute__((warn_unused_result));
+/*
+ * The tag of the session ssl resumed in its handshake: 0 with tag filled,
+ * or -ENOENT when the handshake did not resume a session or resumed one
+ * without a tag.
+ */
+int	tls_tag_resumed(SSL *ssl, uint8_t tag[TLS_TAG_LEN])
+	    __attribute__((warn_unused_result));
 /*
  * Writes a new P-256 key (mode 0600) and a self-signed certificate for
  * cn, whose subjectAltNames are localhost, 127.0.0.1, ::1 and the

@@ -141,3 +141,51 @@ def test_lftp_mirror_keeps_mtimes(cluster, tmp_path):
         assert mtime_is(p, t), (rel, os.stat(p).st_mtime, t)
     f = n1.ftp()
     assert f.sendcmd("MDTM up/sub/b.bin") == "213 19980102030405"
+
+
+@pytest.mark.skipif(shutil.which("lftp") is None, reason="lftp is needed")
+def test_lftp_mirror_mtimes_reach_the_peer(cluster, tmp_path):
+    """lftp sends MFMT right after each STOR, while the peer may still be
+    fetching the first version: the peer's pull of that version, made
+    obsolete by the MFMT's, must not stamp its upload-time mtime on the
+    file (which the peer's scan then took for a new version that won over
+    the origin's) nor remove the partial file the newer pull commits.
+    Both nodes end with the source's mtimes."""
+    n1, n2 = cluster.start(2)
+    src = tmp_path / "src"
+    (src / "sub" / "deeper").mkdir(parents=True)
+    files = {}
+    for i in range(12):
+        rel = ["", "sub/", "sub/deeper/"][i % 3] + f"f{i:02}.bin"
+        t = utc("20050607080910") - i * 86_400 * 37
+        files[rel] = (os.urandom([10, 70_000, 1_500_000][i % 3] + i), t)
+        (src / rel).write_bytes(files[rel][0])
+        os.utime(src / rel, (t, t))
+    env = dict(os.environ, HOME=str(tmp_path), LC_ALL="C.UTF-8")
+    script = ("set net:max-retries 1; set net:timeout 20; "
+              "set cmd:fail-exit true; set ftp:ssl-allow false; "
+              f"mirror -R {src} /up; bye")
+    proc = subprocess.run(
+        ["lftp", "-e", script, "-u", "guest,guest",
+         f"ftp://127.0.0.1:{n1.ftp_port}"], capture_output=True,
+        timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr).decode(
+        errors="replace")[-3000:]
+    for rel, (data, t) in files.items():
+        assert mtime_is(n1.path("up/" + rel), t), rel
+
+    def n2_has_all():
+        return all(n2.path("up/" + rel).exists() and
+                   n2.path("up/" + rel).read_bytes() == data
+                   for rel, (data, _) in files.items())
+
+    wait_for(n2_has_all, REPLICATE, "every file's bytes on n2")
+    for rel, (data, t) in files.items():
+        wait_for(lambda: mtime_is(n2.path("up/" + rel), t), REPLICATE,
+                 f"the source mtime of {rel} on n2 (it has "
+                 f"{os.stat(n2.path('up/' + rel)).st_mtime}, want {t})")
+    # and it stays so on both: no later version undid a time
+    for rel, (data, t) in files.items():
+        for n in (n1, n2):
+            assert mtime_is(n.path("up/" + rel), t), (n.name, rel)
+            assert n.path("up/" + rel).read_bytes() == data

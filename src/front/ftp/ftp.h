@@ -9,6 +9,7 @@
  *   ftp_files.c    commands that touch the store (run on the worker pool)
  *   ftp_list.c     LIST, NLST, MLSD, MLST and STAT formatting
  *   ftp_data.c     data connections: PASV/EPSV/PORT/EPRT, TLS, transfers
+ *   ftp_tls.c      which TLS sessions a protected data connection may carry
  *   ftp_cmd.c      parsing of command lines and PORT/EPRT arguments
  *
  * A session never touches the disk itself: a command that needs the store

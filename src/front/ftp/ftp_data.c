@@ -4,7 +4,8 @@
  * A data connection is prepared by PASV/EPSV (a one-shot listener) or
  * PORT/EPRT (an address to connect to).  A transfer command queues a
  * transfer; once the connection is up (and, with PROT P, its TLS handshake
- * has resumed the control connection's session) the bytes flow:
+ * has resumed a session granted to its client, see ftp_tls.c) the bytes
+ * flow:
  *
  *   listing   an evbuffer made by a job, written out
  *   RETR      sendfile(2) through evbuffer_add_file; over TLS, chunks read
@@ -105,6 +106,7 @@ ftp_data_close(struct ftp_session *s)
 	d->port_set = false;
 	d->ready = false;
 	d->want = false;
+	d->tls_wait = false;
 }
 
 bool
@@ -458,6 +460,53 @@ data_write(struct bufferevent *bev, void *arg)
 }
 
 static void
+data_ready(struct ftp_session *s)
+{
+	s->data.ready = true;
+	ftp_session_arm_timer(s);
+	xfer_flow(s);
+}
+
+/* The TLS handshake is done: is the session one granted to this client? */
+static void
+data_tls_decide(struct ftp_session *s)
+{
+	struct ftp_data *d = &s->data;
+	int rc;
+
+	/* SECURITY: bind the data channel to this client. */
+	rc = ftp_tls_data_check(s, bufferevent_openssl_get_ssl(d->bev),
+				d->wait_tag);
+	if (rc == -EAGAIN) {
+		d->tls_wait = true;
+		bufferevent_disable(d->bev, EV_READ);
+		return;
+	}
+	if (d->tls_wait) {
+		d->tls_wait = false;
+		bufferevent_enable(d->bev, EV_READ);
+	}
+	if (rc < 0) {
+		ftp_xfer_finish(s, 522,
+				"data connection must resume this control "
+				"connection's TLS session (see docs)");
+		return;
+	}
+	data_ready(s);
+}
+
+void
+ftp_data_grant_settled(struct ftp_server *srv, const uint8_t tag[TLS_TAG_LEN])
+{
+	struct ftp_session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+	if (s->data.tls_wait && s->data.bev &&
+	    memcmp(s->data.wait_tag, tag, TLS_TAG_LEN) == 0)
+		data_tls_decide(s);
+}
+
+static void
 data_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ftp_session *s = arg;
@@ -466,20 +515,10 @@ data_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		ssl = bufferevent_openssl_get_ssl(bev);
-		/* SECURITY: bind the data channel to this control channel. */
-		if (ssl && s->srv->o.cfg->ftp_tls_require_reuse &&
-		    !SSL_session_reused(ssl)) {
-			log_info("ftp: %s data connection did not resume the "
-				 "TLS session",
-				 s->peer_str);
-			ftp_xfer_finish(s, 522,
-					"TLS session of data "
-					"connection not resumed.");
-			return;
-		}
-		s->data.ready = true;
-		ftp_session_arm_timer(s);
-		xfer_flow(s);
+		if (ssl && s->srv->o.cfg->ftp_tls_require_reuse)
+			data_tls_decide(s);
+		else
+			data_ready(s);
 		return;
 	}
 	if (x == NULL)
@@ -529,7 +568,6 @@ data_attach(struct ftp_session *s)
 			ftp_xfer_finish(s, 425, "TLS unavailable.");
 			return;
 		}
-		SSL_set_session_id_context(ssl, s->sid_ctx, sizeof(s->sid_ctx));
 		/*
 		 * No session tickets on data connections: the client has the
 		 * control connection's, and a ticket written after an upload's

@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "base/cfg.h"
 #include "base/log.h"
 #include "front/fsview.h"
 #include "front/ingest.h"
@@ -27,7 +28,10 @@ struct file_job {
 	char path[PATH_LEN_MAX + 1];
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
-	bool set_time; /* MFMT, SITE UTIME, MDTM TIME PATH */
+	bool set_time;	   /* MFMT, SITE UTIME, MDTM TIME PATH */
+	uint64_t min_free; /* uploads: refused below this many free bytes */
+	uint64_t avail;	   /* uploads: free bytes, when refused */
+	bool no_space;	   /* refused before anything was read */
 	int64_t mtime_ns;
 	int rc;
 	struct fs_entry e;
@@ -35,6 +39,20 @@ struct file_job {
 	struct fs_file f;
 	struct upload *up;
 };
+
+/*
+ * A disk that cannot take one write batch is full for uploads: a floor of
+ * FTP_XFER_BATCH, or store.min_free_mb if that is lower (0: no check).
+ * store.min_free_mb itself is about placement (a node below it gets no new
+ * copies) and is often more than a small disk ever has free.
+ */
+static uint64_t
+upload_floor(const struct cfg *c)
+{
+	uint64_t min_free = (uint64_t)c->store_min_free_mb << 20;
+
+	return (min_free < FTP_XFER_BATCH ? min_free : FTP_XFER_BATCH);
+}
 
 static void
 file_run(void *arg)
@@ -92,6 +110,11 @@ file_run(void *arg)
 		/* FALLTHROUGH */
 	case FTP_STOR:
 	case FTP_APPE:
+		/* A full disk refuses before the client sends a byte. */
+		if ((j->rc = fs_space_check(st, j->min_free, &j->avail)) < 0) {
+			j->no_space = true;
+			break;
+		}
 		mode = j->verb == FTP_APPE   ? UPLOAD_APPEND
 		       : j->verb == FTP_STOU ? UPLOAD_UNIQUE
 		       : j->rest	     ? UPLOAD_RESUME
@@ -232,6 +255,18 @@ file_done(void *arg)
 			return;
 		}
 		j->rc = -ENOENT;
+	}
+	if (j->no_space) {
+		log_warnx("ftp: %s %s /%s refused: %llu KiB free", s->peer_str,
+			  ftp_verb_name(j->verb), j->path,
+			  (unsigned long long)(j->avail >> 10));
+		/* The client's data connection, if open, carries nothing. */
+		ftp_data_close(s);
+		ftp_reply(s, 452,
+			  "Insufficient storage space: %llu KiB free on this "
+			  "node; nothing stored.",
+			  (unsigned long long)(j->avail >> 10));
+		goto out;
 	}
 	if (j->rc < 0) {
 		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
@@ -437,6 +472,8 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	j->mtime_ns = mtime_ns;
 	j->f.fd = -1;
 	j->rest = s->rest;
+	if (r.verb == FTP_STOR || r.verb == FTP_APPE || r.verb == FTP_STOU)
+		j->min_free = upload_floor(s->srv->o.cfg);
 	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
 		free(j);
 		return;

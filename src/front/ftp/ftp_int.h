@@ -23,6 +23,7 @@
 #include "front/ftp/ftp_cmd.h"
 #include "front/remote.h"
 #include "net/addr.h"
+#include "net/tls.h"
 #include "store/path.h"
 
 #define FTP_REPLY_MAX	(64 * 1024)
@@ -43,6 +44,8 @@ struct ftp_server {
 	bool			 require_tls;	/* no login before AUTH TLS */
 	bool			 guest_ok;	/* listens on loopback */
 	uint64_t		 bytes_in, bytes_out;
+	TAILQ_HEAD(, ftp_tls_grant) grants;	/* ftp_tls.c */
+	unsigned		 ngrants;
 };
 
 enum ftp_xfer_kind {
@@ -75,6 +78,8 @@ struct ftp_data {
 	struct event		*connect_ev;	/* PORT: connect in progress */
 	struct bufferevent	*bev;
 	bool			 ready;		/* connected, TLS checked */
+	bool			 tls_wait;	/* grant's login awaited */
+	uint8_t			 wait_tag[TLS_TAG_LEN];
 	bool			 want;		/* a transfer waits for it */
 };
 
@@ -101,7 +106,8 @@ struct ftp_session {
 	bool			 tls_pending;	/* AUTH answered, not switched */
 	bool			 prot_p;
 	bool			 pbsz;
-	uint8_t			 sid_ctx[16];
+	uint8_t			 tls_tag[TLS_TAG_LEN];	/* of our grant */
+	bool			 has_grant;
 	unsigned		 jobs;		/* jobs referring to us */
 	bool			 busy;		/* a command waits for a job */
 	bool			 closing;
@@ -148,6 +154,38 @@ int	ftp_reply_errno(struct ftp_session *, int err, const char *what);
 #define FTP_QUOTED_MAX	(2 * PATH_LEN_MAX + 2)
 const char *ftp_quote_path(const char *path, char *out);
 
+/* ftp_tls.c */
+/* A grant for the sessions the control connection's ssl will issue. */
+int	ftp_tls_grant(struct ftp_session *, SSL *ssl)
+	    __attribute__((warn_unused_result));
+void	ftp_tls_grant_login(struct ftp_session *);
+void	ftp_tls_grant_closed(struct ftp_session *);
+void	ftp_tls_grants_free(struct ftp_server *);
+/* What is known of a protected data connection's TLS session. */
+struct ftp_tls_facts {
+	bool		 resumed;	/* its handshake resumed a session */
+	bool		 tagged;	/* one carrying a grant's tag */
+	bool		 known;		/* a grant here, not expired */
+	bool		 same_host;	/* granted to this client's address */
+	bool		 grant_open;	/* its control connection is open */
+	const char	*grant_user;	/* its account; "" before login */
+	bool		 logged_in;	/* this control connection */
+	const char	*user;
+};
+/*
+ * The rule: 0 (taken), -EAGAIN (wait for the grant's connection to log in)
+ * or -EACCES with *why (a static string) filled.
+ */
+int	ftp_tls_decide(const struct ftp_tls_facts *, const char **why);
+/*
+ * Whether the protected data connection ssl (handshake done) may serve
+ * session s: 0, -EACCES (logged with the reason), or -EAGAIN when its
+ * session was granted to a control connection of the same address that
+ * has not logged in yet (tag filled: ftp_data_grant_settled follows).
+ */
+int	ftp_tls_data_check(struct ftp_session *, SSL *ssl,
+	    uint8_t tag[TLS_TAG_LEN]) __attribute__((warn_unused_result));
+
 /* ftp_files.c: handlers of commands that touch the store */
 void	ftp_cmd_files(struct ftp_session *, const struct ftp_request *);
 
@@ -168,6 +206,10 @@ void	ftp_xfer_start(struct ftp_session *, struct ftp_xfer *,
 void	ftp_xfer_finish(struct ftp_session *, int code, const char *reply);
 void	ftp_xfer_abort(struct ftp_session *);
 void	ftp_data_close(struct ftp_session *);
+/* The grant tagged tag logged in or closed: data connections that waited
+ * for it are decided now. */
+void	ftp_data_grant_settled(struct ftp_server *,
+	    const uint8_t tag[TLS_TAG_LEN]);
 struct ftp_xfer *ftp_xfer_new(enum ftp_xfer_kind);
 /* ingest callbacks of an upload; arg is the session. */
 void	ftp_ingest_drained(void *);

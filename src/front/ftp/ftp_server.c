@@ -95,6 +95,7 @@ ftp_server_new(const struct ftp_server_opts *o, char *err, size_t errlen)
 		return (NULL);
 	srv->o = *o;
 	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->grants);
 	if (addr_parse(c->ftp_listen, &ss, &sl) < 0) {
 		(void)str_fmt(err, errlen, "ftp.listen: bad address '%s'",
 		    c->ftp_listen);
@@ -169,6 +170,7 @@ ftp_server_free(struct ftp_server *srv)
 		t = TAILQ_NEXT(s, entry);
 		ftp_session_close(s, "shutting down");
 	}
+	ftp_tls_grants_free(srv);
 	SSL_CTX_free(srv->tls);
 	free(srv);
 }

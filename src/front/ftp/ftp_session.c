@@ -77,6 +77,7 @@ session_free(struct ftp_session *s)
 
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
+	ftp_tls_grant_closed(s);
 	ftp_data_close(s);
 	if (s->xfer)
 		ftp_xfer_free(s->xfer);
@@ -372,6 +373,7 @@ login_done(void *arg)
 		s->logged_in = true;
 		s->failed = 0;
 		guard_succeeded(s->srv->o.guard, s->user);
+		ftp_tls_grant_login(s);
 		log_info("ftp: %s logged in as %s", s->peer_str, s->user);
 		ftp_reply(s, 230, "Login successful.");
 		ftp_session_resume(s);
@@ -487,9 +489,12 @@ cmd_auth(struct ftp_session *s, const struct ftp_request *req)
 		ftp_reply(s, 431, "TLS unavailable.");
 		return;
 	}
-	/* Data connections must resume a session carrying this context. */
-	RAND_bytes(s->sid_ctx, sizeof(s->sid_ctx));
-	SSL_set_session_id_context(ssl, s->sid_ctx, sizeof(s->sid_ctx));
+	/* Data connections must resume a session granted to this client. */
+	if (ftp_tls_grant(s, ssl) < 0) {
+		SSL_free(ssl);
+		ftp_reply(s, 431, "TLS unavailable.");
+		return;
+	}
 	ftp_reply(s, 234, "AUTH TLS successful.");
 	/*
 	 * The reply is already queued in plain text on the socket
