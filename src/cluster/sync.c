@@ -51,6 +51,8 @@
 #define ANNOUNCE_ROWS	4096
 #define FRAME_FILL	(WIRE_FRAME_MAX - 64 * 1024)
 #define RESYNC_TICKS	3
+#define RESYNC_MIN_MS	30000	/* at most one resync in this long */
+#define RESYNC_NAMED	4	/* differing members named in the log */
 #define CHECK_MS	2000
 #define STEP_ENTRIES	512	/* index entries handled per loop turn */
 
@@ -1019,6 +1021,43 @@ sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 
 /* Consistency */
 
+/* replicas = all: says once when this node starts and stops being short
+ * of space, with what it lacks (the repair walk counts it). */
+static void
+check_space(struct sync *sy)
+{
+	struct repair_stats rs;
+	bool short_now;
+
+	repair_stats(sy->repair, &rs);
+	short_now = rs.missing_files > 0;
+	if (short_now == sy->space_short)
+		return;
+	sy->space_short = short_now;
+	if (short_now)
+		log_warnx(
+		    "sync: short of space: missing %llu files, %llu MiB "
+		    "needed (%llu MiB free, store.min_free_mb kept); they are "
+		    "read from the peers and fetched as room frees",
+		    (unsigned long long)rs.missing_files,
+		    (unsigned long long)((rs.missing_bytes + (1 << 20) - 1) >>
+					 20),
+		    (unsigned long long)(sy->free_bytes >> 20));
+	else
+		log_info("sync: no longer short of space: every file is "
+			 "held here");
+}
+
+/* Whether m's digest is counted: alive, linked, and not a member short
+ * of space whose index lacks what it has no room for (like is compared
+ * with like). */
+static bool
+counted(const struct member *m, const uint8_t mine[HASH_LEN])
+{
+	return (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
+		(!m->short_space || memcmp(m->digest, mine, HASH_LEN) == 0));
+}
+
 static void
 on_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -1026,14 +1065,20 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	struct member *m, *best = NULL;
 	uint8_t mine[HASH_LEN];
 	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
+	unsigned named = 0;
 	struct pull_stats ps;
+	char who[RESYNC_NAMED * 80 + 16];
+	size_t wl = 0;
+	uint64_t now;
 
 	(void)fd;
 	(void)what;
+	check_space(sy);
 	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, mine);
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
-		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+	{
+		if (!counted(m, mine))
 			continue;
 		alive++;
 		if (memcmp(m->digest, mine, HASH_LEN) == 0)
@@ -1055,17 +1100,17 @@ on_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	sy->disagree_ticks = 0;
 	/* The digest most members share, and ask them for everything. */
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+	{
 		struct member *o;
 
-		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+		if (!counted(m, mine))
 			continue;
 		votes = 0;
 		TAILQ_FOREACH(o, members_list(sy->o.members), entry)
-			if (o->state == MEMBER_ALIVE && o->link &&
-			    o->digest_known && memcmp(o->digest, m->digest,
-			    HASH_LEN) == 0)
-				votes++;
+		if (counted(o, mine) &&
+		    memcmp(o->digest, m->digest, HASH_LEN) == 0)
+			votes++;
 		if (votes > best_votes) {
 			best_votes = votes;
 			best = m;
@@ -1073,13 +1118,45 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (best == NULL)
 		return;
+	/*
+	 * At most one resync in RESYNC_MIN_MS, and none again while neither
+	 * our index nor the majority's changed since the last: it would
+	 * change nothing either.
+	 */
+	now = clock_mono_ms();
+	if (sy->last_resync_ms != 0 && now - sy->last_resync_ms < RESYNC_MIN_MS)
+		return;
+	if (sy->last_resync_ms != 0 &&
+	    memcmp(sy->resync_mine, mine, HASH_LEN) == 0 &&
+	    memcmp(sy->resync_best, best->digest, HASH_LEN) == 0)
+		return;
+	sy->last_resync_ms = now;
+	memcpy(sy->resync_mine, mine, HASH_LEN);
+	memcpy(sy->resync_best, best->digest, HASH_LEN);
 	sy->st.resyncs++;
-	log_info("sync: index differs from %u of %u members: resyncing from "
-	    "the majority", alive - agree, alive);
+	who[0] = '\0';
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-		if (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
-		    memcmp(m->digest, best->digest, HASH_LEN) == 0)
-			request_index(m, 0);
+	{
+		int k;
+
+		if (!counted(m, mine) || memcmp(m->digest, mine, HASH_LEN) == 0)
+			continue;
+		if (named++ == RESYNC_NAMED) {
+			k = snprintf(who + wl, sizeof(who) - wl, ", ...");
+		} else if (named > RESYNC_NAMED)
+			continue;
+		else
+			k = snprintf(who + wl, sizeof(who) - wl, "%s%.8s (%s)",
+				     wl ? ", " : "", m->id_hex, m->addr);
+		if (k > 0 && (size_t)k < sizeof(who) - wl)
+			wl += (size_t)k;
+	}
+	log_info("sync: index differs from %u of %u members (%s): resyncing "
+		 "from the majority (%u share its index)",
+		 alive - agree, alive, who, best_votes);
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
+	if (counted(m, mine) && memcmp(m->digest, best->digest, HASH_LEN) == 0)
+		request_index(m, 0);
 	/* And offer them ours: what only we have reaches them too. */
 	sy->announced = 0;
 	announce(sy);
@@ -1167,6 +1244,9 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->bytes_reused = ps.bytes_reused;
 	out->bad_blocks = ps.bad_blocks;
 	out->repairs = ps.copies;
+	out->missing_files = rs.missing_files;
+	out->missing_bytes = rs.missing_bytes;
+	out->space_short = rs.missing_files > 0;
 }
 
 int
@@ -1206,6 +1286,14 @@ fetch_copies(void *arg, char *const *paths, const uint8_t (*sha)[HASH_LEN],
 	struct sync *sy = arg;
 
 	pull_copies(sy->pulls, paths, sha, n);
+}
+
+static uint64_t
+room(void *arg)
+{
+	struct sync *sy = arg;
+
+	return (pull_room(sy->pulls));
 }
 
 static int
@@ -1280,6 +1368,7 @@ sync_new(const struct sync_opts *o)
 	po.store = o->store;
 	po.cat = sy->cat;
 	po.read_keep_ms = o->read_keep_ms;
+	po.replicas = o->replicas;
 	po.hooks.redecide = redecide;
 	po.hooks.fetched = fetched;
 	po.hooks.arg = sy;
@@ -1297,6 +1386,7 @@ sync_new(const struct sync_opts *o)
 	ro.hooks.deciding = deciding;
 	ro.hooks.queued = queued;
 	ro.hooks.fetch = fetch_copies;
+	ro.hooks.room = room;
 	ro.hooks.arg = sy;
 	if ((sy->repair = repair_new(&ro)) == NULL)
 		goto fail;
@@ -1370,8 +1460,11 @@ sync_free(struct sync *sy)
 /* Space and replicas */
 
 void
-sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
+sync_set_space(struct sync *sy, uint64_t free_bytes, uint64_t floor)
 {
+	bool full = free_bytes < floor;
+
+	pull_set_room(sy->pulls, full ? 0 : free_bytes - floor);
 	if (full != sy->self.full)
 		log_info("repair: this node is %s (%llu MiB free)", full ?
 		    "full: new copies go elsewhere" : "no longer full",
@@ -1381,12 +1474,13 @@ sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
 }
 
 void
-sync_space(uint64_t *free_bytes, bool *full, void *arg)
+sync_space(uint64_t *free_bytes, bool *full, bool *short_space, void *arg)
 {
 	struct sync *sy = arg;
 
 	*free_bytes = sy->free_bytes;
 	*full = sy->self.full;
+	*short_space = sy->space_short;
 }
 
 void
