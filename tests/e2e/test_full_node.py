@@ -103,7 +103,9 @@ def counts(node):
     return {k: st.get(k) for k in keys}
 
 
-def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
+def full_cluster(tmpfs, cluster, tmp_path):
+    """n1, n2 and n3 (its folder on a 20 MiB tmpfs), 39 MiB written to
+    n1; returns once n2 holds everything."""
     tmpfs(tmp_path / "n3", "20m")
     n1 = cluster.new_node()
     n2 = cluster.new_node()
@@ -112,7 +114,6 @@ def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
     for x in (n1, n2, n3):
         x.start()
     cluster.wait_alive([n1, n2, n3], 3)
-
     files = {f"f{i:02d}.bin": os.urandom(SIZE) for i in range(NFILES)}
     f = n1.ftp()
     for name, data in files.items():
@@ -120,6 +121,11 @@ def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
     f.quit()
     wait_for(lambda: held(n2, files) == set(files), SETTLE,
              "n2 to hold every file")
+    return n1, n2, n3, files
+
+
+def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
+    n1, n2, n3, files = full_cluster(tmpfs, cluster, tmp_path)
 
     # n3 settles short of space: what it holds and what it lacks add up
     def settled():
@@ -166,17 +172,6 @@ def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
     f.quit()
     assert sha256(buf.getvalue()) == sha256(files[missing[-1]])
 
-    # the consistency check leaves it alone: over 20 s of heartbeats
-    # (100 at 200 ms), at most one resync on each node
-    nodes = (n1, n2, n3)
-    before = [resyncs(x) for x in nodes]
-    end = time.monotonic() + 20
-    while time.monotonic() < end:
-        assert all(x.running() for x in nodes)
-        time.sleep(0.5)
-    after = [resyncs(x) for x in nodes]
-    assert all(a - b <= 1 for a, b in zip(after, before)), (before, after)
-
     # space frees: it fetches what it is missing and says so once
     p = subprocess.run(["mount", "-o", "remount,size=64m", str(n3.dir)],
                        capture_output=True, text=True)
@@ -192,3 +187,40 @@ def test_full_node_says_so_serves_and_catches_up(tmpfs, cluster, tmp_path):
     wait_for(lambda: "no longer short of space" in n3.log(), 10,
              "n3 to log that it is no longer short of space")
     assert n3.log().count("short of space: missing") == 1
+
+
+def test_full_node_makes_no_resync_storm(tmpfs, cluster, tmp_path):
+    n1, n2, n3, files = full_cluster(tmpfs, cluster, tmp_path)
+    # n3 is full: it holds some files and has no room for another
+    wait_for(lambda: held(n3, files) and
+             (n3.try_status() or {}).get("disk_free_bytes", 1 << 40) <
+             (8 << 20) + SIZE, SETTLE, "n3 to fill up",
+             diag=lambda: counts(n3))
+    # over 20 s of heartbeats (100 at 200 ms) while it stays full: at
+    # most one resync on each node
+    nodes = (n1, n2, n3)
+    before = [resyncs(x) for x in nodes]
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        assert all(x.running() for x in nodes)
+        time.sleep(0.5)
+    after = [resyncs(x) for x in nodes]
+    assert held(n3, files) != set(files)
+    assert all(a - b <= 1 for a, b in zip(after, before)), (before, after)
+
+
+def test_status_free_space_is_measured_when_asked(tmpfs, cluster, tmp_path):
+    tmpfs(tmp_path / "n1", "40m")
+    n1 = cluster.new_node()
+    n1.start()
+    for i in range(3):
+        # the disk fills (outside the folder's files, which a scan would
+        # index): status says so at once, not at the next tick
+        with open(n1.dir / ".shoal" / f"ballast{i}", "wb") as f:
+            f.write(os.urandom(6 * MiB))
+            f.flush()
+            os.fsync(f.fileno())
+        sv = os.statvfs(n1.dir)
+        now = sv.f_bavail * sv.f_frsize
+        st = n1.status()
+        assert abs(st["disk_free_bytes"] - now) < MiB, (i, now, st)
