@@ -50,6 +50,17 @@ node_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 	    n->cfg->sync_write_timeout_ms, done, cbarg));
 }
 
+/* HTTP's write quorum, telling how many members confirmed. */
+static int
+ctl_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
+    void (*done)(void *, int, unsigned), void *cbarg)
+{
+	struct node *n = arg;
+
+	return (sync_wait_count(n->sync, path, sha, n->cfg->sync_writes,
+	    n->cfg->sync_write_timeout_ms, done, cbarg));
+}
+
 /* Control API */
 
 /* status_run reads index alone; n is for status_done, on the loop. */
@@ -603,6 +614,8 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.lock = ctl_lock, .tracker_query = ctl_tracker_query,
 		.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,
 		.catalog = ctl_catalog, .remote = &n->remote,
+		.wait_copies = n->cfg->sync_writes ? ctl_wait_copies : NULL,
+		.sync_writes = n->cfg->sync_writes,
 		.arg = n,
 	};
 }

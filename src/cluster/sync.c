@@ -101,6 +101,7 @@ struct waiter {
 	uint8_t			 acked[VV_MAX][NODE_ID_LEN];
 	struct event		*timer;
 	void			(*done)(void *, int);
+	void			(*done_n)(void *, int, unsigned);
 	void			*arg;
 };
 
@@ -937,7 +938,10 @@ waiter_end(struct waiter *w, int rc)
 {
 	TAILQ_REMOVE(&w->sy->waiters, w, entry);
 	event_free(w->timer);
-	w->done(w->arg, rc);
+	if (w->done_n != NULL)
+		w->done_n(w->arg, rc, w->got);
+	else
+		w->done(w->arg, rc);
 	free(w->path);
 	free(w);
 }
@@ -991,9 +995,10 @@ sync_await_fetch(struct sync *sy, const char *path, unsigned timeout_ms,
 	return (sync_wait(sy, path, none, 0, timeout_ms, done, arg));
 }
 
-int
-sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
-    unsigned need, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+static int
+waiter_new(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
+    void (*done_n)(void *, int, unsigned), void *arg)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	struct waiter *w;
@@ -1007,6 +1012,7 @@ sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 	memcpy(w->sha, sha, HASH_LEN);
 	w->need = need;
 	w->done = done;
+	w->done_n = done_n;
 	w->arg = arg;
 	if ((w->timer = evtimer_new(sy->o.base, on_waiter_timeout, w)) ==
 	    NULL) {
@@ -1017,6 +1023,21 @@ sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 	TAILQ_INSERT_TAIL(&sy->waiters, w, entry);
 	evtimer_add(w->timer, &tv);
 	return (0);
+}
+
+int
+sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    unsigned need, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+{
+	return (waiter_new(sy, path, sha, need, timeout_ms, done, NULL, arg));
+}
+
+int
+sync_wait_count(struct sync *sy, const char *path,
+    const uint8_t sha[HASH_LEN], unsigned need, unsigned timeout_ms,
+    void (*done)(void *, int, unsigned got), void *arg)
+{
+	return (waiter_new(sy, path, sha, need, timeout_ms, NULL, done, arg));
 }
 
 /* Consistency */

@@ -123,6 +123,10 @@ int	sync_await_fetch(struct sync *, const char *path, unsigned timeout_ms,
 int	sync_wait(struct sync *, const char *path, const uint8_t sha[HASH_LEN],
 	    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
 	    void *arg);
+/* The same, telling done how many members did acknowledge. */
+int	sync_wait_count(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN], unsigned need, unsigned timeout_ms,
+	    void (*done)(void *, int, unsigned got), void *arg);
 
 /*
  * replicas = N
