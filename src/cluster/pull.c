@@ -539,7 +539,9 @@ room_done(void *arg)
 static bool
 room_applies(const struct pulls *pl, const struct pull *p)
 {
-	return (pl->o.replicas != NULL && *pl->o.replicas == REPLICAS_ALL &&
+	/* Not yet learned is taken as all, as placement takes it. */
+	return (pl->o.replicas != NULL && (*pl->o.replicas == REPLICAS_ALL ||
+		*pl->o.replicas == REPLICAS_UNKNOWN) &&
 		strcmp(p->target, p->e.path) == 0 && TAILQ_EMPTY(&p->readers) &&
 		p->e.m.type == ENTRY_FILE && !p->e.m.deleted);
 }
