@@ -493,11 +493,11 @@ pull_add_holder(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
  */
 
 struct room_job {
-	struct pulls *pl;
-	struct rentry e;
-	struct vv expect;
-	bool expect_exists;
-	int rc;
+	struct pulls	*pl;
+	struct rentry	 e;
+	struct vv	 expect;
+	bool		 expect_exists;
+	int		 rc;
 };
 
 static void
@@ -506,8 +506,8 @@ room_run(void *arg)
 	struct room_job *j = arg;
 	struct file_meta m = j->e.m;
 
-	j->rc = store_apply_remote_if(j->pl->o.store, j->e.path, &m, &j->expect,
-				      j->expect_exists);
+	j->rc = store_apply_remote_if(j->pl->o.store, j->e.path, &m,
+	    &j->expect, j->expect_exists);
 }
 
 static void
@@ -520,7 +520,7 @@ room_done(void *arg)
 	if (j->rc == 0) {
 		pl->record_warned = false;
 		log_debug("sync: no room for %s: held elsewhere for now",
-			  e->path);
+		    e->path);
 	} else if (j->rc == -EAGAIN)
 		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
 	else if (j->rc != -EEXIST && !pl->record_warned) {
@@ -528,8 +528,7 @@ room_done(void *arg)
 		 * last byte would say it for every file. */
 		pl->record_warned = true;
 		log_warnx("sync: no room for %s, and its row cannot be "
-			  "recorded: %s",
-			  e->path, strerror(-j->rc));
+		    "recorded: %s", e->path, strerror(-j->rc));
 	}
 	rentry_release(&j->e);
 	free(j);

@@ -1056,17 +1056,15 @@ check_space(struct sync *sy)
 		return;
 	sy->space_short = short_now;
 	if (short_now)
-		log_warnx(
-		    "sync: short of space: missing %llu files, %llu MiB "
+		log_warnx("sync: short of space: missing %llu files, %llu MiB "
 		    "needed (%llu MiB free, store.min_free_mb kept); they are "
 		    "read from the peers and fetched as room frees",
 		    (unsigned long long)rs.missing_files,
 		    (unsigned long long)((rs.missing_bytes + (1 << 20) - 1) >>
-					 20),
-		    (unsigned long long)(sy->free_bytes >> 20));
+		    20), (unsigned long long)(sy->free_bytes >> 20));
 	else
 		log_info("sync: no longer short of space: every file is "
-			 "held here");
+		    "held here");
 }
 
 /* Whether m's digest is counted: alive, linked, and not a member short
@@ -1088,8 +1086,7 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
 	unsigned named = 0;
 	struct pull_stats ps;
-	char who[RESYNC_NAMED * 80 + 16];
-	size_t wl = 0;
+	struct buf who;
 	uint64_t now;
 
 	(void)fd;
@@ -1097,8 +1094,7 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	check_space(sy);
 	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, mine);
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-	{
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		if (!counted(m, mine))
 			continue;
 		alive++;
@@ -1121,17 +1117,16 @@ on_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	sy->disagree_ticks = 0;
 	/* The digest most members share, and ask them for everything. */
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-	{
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		struct member *o;
 
 		if (!counted(m, mine))
 			continue;
 		votes = 0;
 		TAILQ_FOREACH(o, members_list(sy->o.members), entry)
-		if (counted(o, mine) &&
-		    memcmp(o->digest, m->digest, HASH_LEN) == 0)
-			votes++;
+			if (counted(o, mine) &&
+			    memcmp(o->digest, m->digest, HASH_LEN) == 0)
+				votes++;
 		if (votes > best_votes) {
 			best_votes = votes;
 			best = m;
@@ -1145,7 +1140,8 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	 * change nothing either.
 	 */
 	now = clock_mono_ms();
-	if (sy->last_resync_ms != 0 && now - sy->last_resync_ms < RESYNC_MIN_MS)
+	if (sy->last_resync_ms != 0 && now - sy->last_resync_ms <
+	    RESYNC_MIN_MS)
 		return;
 	if (sy->last_resync_ms != 0 &&
 	    memcmp(sy->resync_mine, mine, HASH_LEN) == 0 &&
@@ -1155,29 +1151,28 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	memcpy(sy->resync_mine, mine, HASH_LEN);
 	memcpy(sy->resync_best, best->digest, HASH_LEN);
 	sy->st.resyncs++;
-	who[0] = '\0';
-	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-	{
-		int k;
-
+	/* The reason: who differed (a few of them, by id and address). */
+	buf_init(&who, RESYNC_NAMED * 80 + 16);
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		if (!counted(m, mine) || memcmp(m->digest, mine, HASH_LEN) == 0)
 			continue;
+		/* Sized for RESYNC_NAMED: a longer list is cut, not lost. */
 		if (named++ == RESYNC_NAMED) {
-			k = snprintf(who + wl, sizeof(who) - wl, ", ...");
-		} else if (named > RESYNC_NAMED)
-			continue;
-		else
-			k = snprintf(who + wl, sizeof(who) - wl, "%s%.8s (%s)",
-				     wl ? ", " : "", m->id_hex, m->addr);
-		if (k > 0 && (size_t)k < sizeof(who) - wl)
-			wl += (size_t)k;
+			if (buf_puts(&who, ", ...") < 0)
+				break;
+		} else if (named <= RESYNC_NAMED &&
+		    buf_printf(&who, "%s%.8s (%s)", who.len ? ", " : "",
+		    m->id_hex, m->addr) < 0)
+			break;
 	}
 	log_info("sync: index differs from %u of %u members (%s): resyncing "
-		 "from the majority (%u share its index)",
-		 alive - agree, alive, who, best_votes);
+	    "from the majority (%u share its index)", alive - agree, alive,
+	    buf_cstr(&who), best_votes);
+	buf_release(&who);
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-	if (counted(m, mine) && memcmp(m->digest, best->digest, HASH_LEN) == 0)
-		request_index(m, 0);
+		if (counted(m, mine) &&
+		    memcmp(m->digest, best->digest, HASH_LEN) == 0)
+			request_index(m, 0);
 	/* And offer them ours: what only we have reaches them too. */
 	sy->announced = 0;
 	announce(sy);
