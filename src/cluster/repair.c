@@ -213,10 +213,10 @@ walk_entry(struct cat_entry *e, void *arg)
 	f.copies = copies;
 	f.room = w->queued < 4 * REPAIR_BATCH;
 	if (w->view.replicas == REPLICAS_ALL && !e->held) {
-		if (e->pull == NULL) {
-			w->st.missing_files++;
-			w->st.missing_bytes += e->size;
-		}
+		/* Counted until held, its fetch under way or not: the state
+		 * does not flap while a copy is being tried. */
+		w->st.missing_files++;
+		w->st.missing_bytes += e->size;
 		if (e->size > w->budget)
 			f.room = false;
 	}
