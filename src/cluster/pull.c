@@ -519,6 +519,7 @@ room_done(void *arg)
 
 	if (j->rc == 0) {
 		pl->record_warned = false;
+		pl->st.no_room_ms = clock_mono_ms();
 		log_debug("sync: no room for %s: held elsewhere for now",
 		    e->path);
 	} else if (j->rc == -EAGAIN)

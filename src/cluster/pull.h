@@ -75,6 +75,8 @@ struct pull_stats {
 	uint64_t	 bytes_reused;
 	uint64_t	 bad_blocks;
 	uint64_t	 copies;	/* pull_copies that became pulls */
+	uint64_t	 no_room_ms;	/* when a row was last recorded held
+					 * elsewhere for lack of room */
 };
 
 struct pulls *pulls_new(const struct pull_opts *);

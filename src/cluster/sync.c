@@ -53,6 +53,7 @@
 #define RESYNC_TICKS	3
 #define RESYNC_MIN_MS	30000	/* at most one resync in this long */
 #define RESYNC_NAMED	4	/* differing members named in the log */
+#define ROOM_SETTLE_MS	5000	/* a row recorded shows in the walk's counts */
 #define CHECK_MS	2000
 #define STEP_ENTRIES	512	/* index entries handled per loop turn */
 
@@ -1042,8 +1043,23 @@ sync_wait_count(struct sync *sy, const char *path,
 
 /* Consistency */
 
-/* replicas = all: says once when this node starts and stops being short
- * of space, with what it lacks (the repair walk counts it). */
+/*
+ * replicas = all: short of space while files have no copy here and one of
+ * them lacked room since there were none (a copy found damaged at start-up
+ * alone is no lack of space).
+ */
+static bool
+space_short(const struct sync *sy, const struct repair_stats *rs)
+{
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
+	return (rs->missing_files > 0 && ps.no_room_ms != 0 &&
+		(sy->space_short || ps.no_room_ms >= sy->room_clear_ms));
+}
+
+/* Says once when this node starts and stops being short of space, with
+ * what it lacks (the repair walk counts it). */
 static void
 check_space(struct sync *sy)
 {
@@ -1051,7 +1067,11 @@ check_space(struct sync *sy)
 	bool short_now;
 
 	repair_stats(sy->repair, &rs);
-	short_now = rs.missing_files > 0;
+	short_now = space_short(sy, &rs);
+	/* None missing: a lack of room well before this walk is over (a
+	 * row just recorded may not be in its counts yet). */
+	if (rs.missing_files == 0 && clock_mono_ms() > ROOM_SETTLE_MS)
+		sy->room_clear_ms = clock_mono_ms() - ROOM_SETTLE_MS;
 	if (short_now == sy->space_short)
 		return;
 	sy->space_short = short_now;
@@ -1262,7 +1282,7 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->repairs = ps.copies;
 	out->missing_files = rs.missing_files;
 	out->missing_bytes = rs.missing_bytes;
-	out->space_short = rs.missing_files > 0;
+	out->space_short = space_short(sy, &rs);
 }
 
 int
