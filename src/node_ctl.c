@@ -11,9 +11,9 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -63,7 +63,8 @@ ctl_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 
 /* Control API */
 
-/* status_run reads index alone; n is for status_done, on the loop. */
+/* status_run reads index and the folder's free space (root_fd) alone; n
+ * is for status_done, on the loop. */
 struct status_job {
 	struct node	*n;
 	struct index	*index;
@@ -81,7 +82,6 @@ static void
 status_run(void *arg)
 {
 	struct status_job *j = arg;
-
 	struct statvfs sv;
 
 	/* Measured now, not as of the last tick: a filling disk shows. */
