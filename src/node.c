@@ -112,20 +112,27 @@ allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
 }
 
 /* Free space: a full node is skipped by placement. */
+void
+node_set_space(struct node *n, uint64_t free_bytes)
+{
+	uint64_t floor = (uint64_t)n->cfg->store_min_free_mb << 20;
+
+	n->free_bytes = free_bytes;
+	n->full = n->free_bytes < floor;
+	sync_set_space(n->sync, n->free_bytes, floor);
+}
+
 static void
 on_space(evutil_socket_t fd, short what, void *arg)
 {
 	struct node *n = arg;
 	struct statvfs sv;
-	uint64_t floor = (uint64_t)n->cfg->store_min_free_mb << 20;
 
 	(void)fd;
 	(void)what;
 	if (fstatvfs(n->store.root_fd, &sv) < 0)
 		return;
-	n->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
-	n->full = n->free_bytes < floor;
-	sync_set_space(n->sync, n->free_bytes, n->full);
+	node_set_space(n, (uint64_t)sv.f_bavail * sv.f_frsize);
 }
 
 /* DIR/.shoal/replicas: the cluster's replication factor. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -49,15 +50,30 @@ node_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 	    n->cfg->sync_write_timeout_ms, done, cbarg));
 }
 
+/* HTTP's write quorum, telling how many members confirmed. */
+static int
+ctl_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
+    void (*done)(void *, int, unsigned), void *cbarg)
+{
+	struct node *n = arg;
+
+	return (sync_wait_count(n->sync, path, sha, n->cfg->sync_writes,
+	    n->cfg->sync_write_timeout_ms, done, cbarg));
+}
+
 /* Control API */
 
-/* status_run reads index alone; n is for status_done, on the loop. */
+/* status_run reads index and the folder's free space (root_fd) alone; n
+ * is for status_done, on the loop. */
 struct status_job {
 	struct node	*n;
 	struct index	*index;
 	void		(*done)(void *, json_t *);
 	void		*req;
 	int64_t		 files;
+	int		 root_fd;	/* the folder, for its free space */
+	uint64_t	 free_bytes;
+	bool		 free_known;
 	uint64_t	 seq;
 	uint8_t		 digest[HASH_LEN];
 };
@@ -66,7 +82,13 @@ static void
 status_run(void *arg)
 {
 	struct status_job *j = arg;
+	struct statvfs sv;
 
+	/* Measured now, not as of the last tick: a filling disk shows. */
+	if (fstatvfs(j->root_fd, &sv) == 0) {
+		j->free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+		j->free_known = true;
+	}
 	j->files = index_count(j->index);
 	j->seq = index_seq(j->index);
 	index_digest(j->index, j->digest);
@@ -89,6 +111,8 @@ status_done(void *arg)
 	struct member *m;
 	json_t *s;
 
+	if (j->free_known)
+		node_set_space(n, j->free_bytes);
 	sync_get_stats(n->sync, &st);
 	member_id_hex(n->store.node_id, id);
 	hash_hex(j->digest, dg);
@@ -134,6 +158,12 @@ status_done(void *arg)
 		json_object_set_new(s, "disk_free_bytes",
 		    json_integer((json_int_t)n->free_bytes));
 		json_object_set_new(s, "disk_full", json_boolean(n->full));
+		json_object_set_new(s, "space_short",
+		    json_boolean(st.space_short));
+		json_object_set_new(s, "space_missing_files",
+		    json_integer((json_int_t)st.missing_files));
+		json_object_set_new(s, "space_missing_bytes",
+		    json_integer((json_int_t)st.missing_bytes));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
@@ -154,6 +184,7 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 	}
 	j->n = arg;
 	j->index = j->n->store.index;
+	j->root_fd = j->n->store.root_fd;
 	j->done = done;
 	j->req = req;
 	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
@@ -541,7 +572,14 @@ ctl_metrics(void *arg, struct buf *b)
 	    "shoal_disk_free_bytes %llu\n"
 	    "# HELP shoal_disk_full 1 when free space is below the floor.\n"
 	    "# TYPE shoal_disk_full gauge\n"
-	    "shoal_disk_full %d\n",
+	    "shoal_disk_full %d\n"
+	    "# HELP shoal_files_missing_space Files with no copy here for "
+	    "lack of room (replicas = all).\n"
+	    "# TYPE shoal_files_missing_space gauge\n"
+	    "shoal_files_missing_space %llu\n"
+	    "# HELP shoal_bytes_missing_space Bytes those files need.\n"
+	    "# TYPE shoal_bytes_missing_space gauge\n"
+	    "shoal_bytes_missing_space %llu\n",
 	    sessions, (unsigned long long)fin, (unsigned long long)fout,
 	    (unsigned long long)pin, (unsigned long long)pout,
 	    node_network_size(n),
@@ -552,7 +590,9 @@ ctl_metrics(void *arg, struct buf *b)
 	    (unsigned long long)st.held, (unsigned long long)st.under,
 	    (unsigned long long)st.repair_bytes,
 	    (unsigned long long)st.unavailable,
-	    (unsigned long long)n->free_bytes, n->full ? 1 : 0) < 0)
+	    (unsigned long long)n->free_bytes, n->full ? 1 : 0,
+	    (unsigned long long)st.missing_files,
+	    (unsigned long long)st.missing_bytes) < 0)
 		log_warnx("metrics: out of room");
 }
 
@@ -574,6 +614,8 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.lock = ctl_lock, .tracker_query = ctl_tracker_query,
 		.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,
 		.catalog = ctl_catalog, .remote = &n->remote,
+		.wait_copies = n->cfg->sync_writes ? ctl_wait_copies : NULL,
+		.sync_writes = n->cfg->sync_writes,
 		.arg = n,
 	};
 }

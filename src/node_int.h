@@ -63,6 +63,8 @@ struct node {
 void	node_ctl_init(struct node *n, struct http_ctl *ctl);
 /* Reads of files held elsewhere, over n's sync (front/remote.h). */
 struct remote_reads node_remote_reads(struct node *n);
+/* The folder's free space, just measured (on the loop). */
+void	node_set_space(struct node *n, uint64_t free_bytes);
 
 /*
  * The hooks FTP is given (arg is the node).  NETS and status: this node

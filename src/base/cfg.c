@@ -134,8 +134,8 @@ static const struct cfg_key keys[] = {
 	  "a node whose index differs from more than (1 - this) of the live "
 	  "members resyncs from the majority, keeping its own changes" },
 	UINT("sync", "writes", sync_writes, 0, 64, "0",
-	    "write quorum K: FTP answers 226 only once this many other nodes "
-	    "hold the upload (--sync-writes)"),
+	    "write quorum K: FTP's 226 and HTTP PUT's answer come only once "
+	    "this many other nodes hold the upload (--sync-writes)"),
 	UINT("sync", "write_timeout_ms", sync_write_timeout_ms, 100, 600000,
 	    "10000", "how long an upload waits for sync.writes nodes"),
 	UINT("sync", "repair_delay", sync_repair_delay, 1, 86400, "60",

@@ -91,6 +91,11 @@ print_replicas(json_t *s)
 	    (double)num(s, "disk_free_bytes") / 1048576.0,
 	    json_is_true(json_object_get(s, "disk_full")) ? ", FULL: new "
 	    "copies go to other nodes" : "");
+	if (json_is_true(json_object_get(s, "space_short")))
+		printf("           short of space: missing %lld files, %lld MiB "
+		    "needed (read from the peers meanwhile)\n",
+		    num(s, "space_missing_files"),
+		    (num(s, "space_missing_bytes") + 1048575) / 1048576);
 }
 
 static void

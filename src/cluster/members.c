@@ -33,6 +33,9 @@
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	30000
 #define GOSSIP_EVERY	5	/* heartbeats between member lists */
+/* The PING's space flags (nodes before PING_SHORT sent 0 or 1). */
+#define PING_FULL	0x01	/* below its free-space floor */
+#define PING_SHORT	0x02	/* files missing for lack of room */
 #define PENDING_MAX	64
 
 struct pending {
@@ -346,18 +349,20 @@ send_ping(struct members *mb, struct member *m)
 	uint8_t d[HASH_LEN];
 	uint32_t busy = 0;
 	uint64_t free_bytes = 0;
-	bool full = false;
+	bool full = false, short_space = false;
 	struct buf b;
 
 	mb->o.cbs.digest(d, &busy, mb->o.arg);
 	if (mb->o.cbs.space)
-		mb->o.cbs.space(&free_bytes, &full, mb->o.arg);
+		mb->o.cbs.space(&free_bytes, &full, &short_space, mb->o.arg);
 	buf_init(&b, 128);
 	if (wire_begin(&b, WIRE_PING) == 0 &&
 	    wire_u64(&b, clock_mono_ms()) == 0 &&
 	    wire_fixed(&b, d, HASH_LEN) == 0 && wire_u32(&b, busy) == 0 &&
 	    wire_u32(&b, (uint32_t)(mb->o.capacity * 1000.0 + 0.5)) == 0 &&
-	    wire_u64(&b, free_bytes) == 0 && wire_u8(&b, full) == 0 &&
+	    wire_u64(&b, free_bytes) == 0 &&
+	    wire_u8(&b, (full ? PING_FULL : 0) |
+	    (short_space ? PING_SHORT : 0)) == 0 &&
 	    wire_end(&b) == 0)
 		(void)members_send(m, &b);
 	buf_release(&b);
@@ -530,6 +535,7 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	struct wire_rd r;
 	uint64_t t;
 	const uint8_t *d;
+	uint8_t flags;
 
 	wire_rd_init(&r, payload, len);
 	t = wire_get_u64(&r);
@@ -537,7 +543,9 @@ on_ping(struct member *m, const uint8_t *payload, uint32_t len)
 	m->busy = wire_get_u32(&r);
 	m->capacity = wire_get_u32(&r) / 1000.0;
 	m->free_bytes = wire_get_u64(&r);
-	m->full = wire_get_u8(&r) != 0;
+	flags = wire_get_u8(&r);
+	m->full = (flags & PING_FULL) != 0;
+	m->short_space = (flags & PING_SHORT) != 0;
 	if (wire_rd_done(&r) < 0) {
 		log_warnx("peer %s: bad PING", m->addr);
 		return;

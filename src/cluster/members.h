@@ -64,6 +64,7 @@ struct member {
 	double			 capacity;	/* weight, default 1 */
 	uint64_t		 free_bytes;
 	bool			 full;		/* below its free-space floor */
+	bool			 short_space;	/* lacks files for lack of room */
 	uint64_t		 down_at;	/* monotonic ms it went down */
 	void			*sync;		/* sync's state for it */
 };
@@ -81,7 +82,8 @@ struct members_cbs {
 	 * disagreement). */
 	void	(*digest)(uint8_t out[HASH_LEN], uint32_t *busy, void *arg);
 	/* Free space and whether this node is full (heartbeats carry it). */
-	void	(*space)(uint64_t *free_bytes, bool *full, void *arg);
+	void	(*space)(uint64_t *free_bytes, bool *full, bool *short_space,
+		    void *arg);
 	/* The cluster's replication factor, met in a HELLO while ours was
 	 * REPLICAS_UNKNOWN. */
 	void	(*learn_replicas)(unsigned replicas, void *arg);

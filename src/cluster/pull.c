@@ -85,6 +85,7 @@ struct pull {
 	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
 	uint64_t		 retry_at;	/* parked: redecided then (ms) */
 	uint64_t		 unusable_since; /* no holder to ask since (ms) */
+	uint64_t		 reserved;	/* of pl->room, while active */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -113,6 +114,9 @@ struct pulls {
 	struct req_list		 reqs;
 	uint32_t		 next_req;
 	struct pull_stats	 st;		/* the counters */
+	uint64_t		 room;		/* free space above the floor */
+	uint64_t		 reserved;	/* by the active pulls */
+	bool			 record_warned;	/* a failed no-room row, logged */
 };
 
 void
@@ -235,6 +239,14 @@ drop_holder(struct pull *p, const uint8_t id[NODE_ID_LEN])
 }
 
 static void
+unreserve(struct pulls *pl, struct pull *p)
+{
+	SHOAL_ASSERT(pl->reserved >= p->reserved);
+	pl->reserved -= p->reserved;
+	p->reserved = 0;
+}
+
+static void
 pull_free(struct pulls *pl, struct pull *p, bool keep_partial)
 {
 	struct cat_entry *ce;
@@ -243,6 +255,7 @@ pull_free(struct pulls *pl, struct pull *p, bool keep_partial)
 	if ((ce = catalog_find(pl->o.cat, p->target)) != NULL && ce->pull == p)
 		ce->pull = NULL;
 	hash_remove(pl, p);
+	unreserve(pl, p);
 	if (p->phase == PULL_QUEUED) {
 		TAILQ_REMOVE(&pl->queue, p, entry);
 		pl->nqueued--;
@@ -372,6 +385,7 @@ park(struct pulls *pl, struct pull *p, uint64_t now)
 	unsigned i;
 
 	readers_fail(p, "unavailable: no live copy");
+	unreserve(pl, p);
 	for (i = 0; i < p->e.tries && wait < PULL_RETRY_MAX_MS; i++)
 		wait *= 2;
 	if (wait > PULL_RETRY_MAX_MS)
@@ -472,6 +486,99 @@ pull_add_holder(struct pulls *pl, const char *path, const uint8_t sha[HASH_LEN],
 		holder_announced(pl, p, id);
 }
 
+/*
+ * No room (replicas = all): the version's row is recorded as held
+ * elsewhere, as for a file placed on other nodes, so the index stays
+ * like its peers', reads go to the holders, and the repair walk fetches
+ * it once there is room.  The job owns copies of the entry.
+ */
+
+struct room_job {
+	struct pulls	*pl;
+	struct rentry	 e;
+	struct vv	 expect;
+	bool		 expect_exists;
+	int		 rc;
+};
+
+static void
+room_run(void *arg)
+{
+	struct room_job *j = arg;
+	struct file_meta m = j->e.m;
+
+	j->rc = store_apply_remote_if(j->pl->o.store, j->e.path, &m,
+	    &j->expect, j->expect_exists);
+}
+
+static void
+room_done(void *arg)
+{
+	struct room_job *j = arg;
+	struct pulls *pl = j->pl;
+	struct rentry *e = &j->e;
+
+	if (j->rc == 0) {
+		pl->record_warned = false;
+		pl->st.no_room_ms = clock_mono_ms();
+		log_debug("sync: no room for %s: held elsewhere for now",
+		    e->path);
+	} else if (j->rc == -EAGAIN)
+		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
+	else if (j->rc != -EEXIST && !pl->record_warned) {
+		/* Once until a row is recorded again: a disk full to the
+		 * last byte would say it for every file. */
+		pl->record_warned = true;
+		log_warnx("sync: no room for %s, and its row cannot be "
+		    "recorded: %s", e->path, strerror(-j->rc));
+	}
+	rentry_release(&j->e);
+	free(j);
+}
+
+/* Whether p is a fetch of a path's version that may wait for room. */
+static bool
+room_applies(const struct pulls *pl, const struct pull *p)
+{
+	/* Not yet learned is taken as all, as placement takes it. */
+	return (pl->o.replicas != NULL && (*pl->o.replicas == REPLICAS_ALL ||
+		*pl->o.replicas == REPLICAS_UNKNOWN) &&
+		strcmp(p->target, p->e.path) == 0 && TAILQ_EMPTY(&p->readers) &&
+		p->e.m.type == ENTRY_FILE && !p->e.m.deleted);
+}
+
+static void
+no_room(struct pulls *pl, struct pull *p)
+{
+	struct room_job *j;
+
+	if (!room_applies(pl, p) || (j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->pl = pl;
+	j->expect = p->expect;
+	j->expect_exists = p->expect_exists;
+	if (rentry_copy(&j->e, &p->e) < 0) {
+		free(j);
+		return;
+	}
+	if (work_submit(pl->o.pool, room_run, room_done, j) < 0) {
+		rentry_release(&j->e);
+		free(j);
+	}
+}
+
+uint64_t
+pull_room(const struct pulls *pl)
+{
+	return (pl->room > pl->reserved ? pl->room - pl->reserved : 0);
+}
+
+void
+pull_set_room(struct pulls *pl, uint64_t room)
+{
+	pl->room = room;
+}
+
 /* Jobs */
 
 struct pjob {
@@ -540,6 +647,9 @@ commit_done(void *arg)
 		TAILQ_REMOVE(&pl->active, p, entry);
 		pl->nactive--;
 		park(pl, p, clock_mono_ms());
+	} else if ((rc == -ENOSPC || rc == -EDQUOT) && room_applies(pl, p)) {
+		no_room(pl, p);
+		pull_free(pl, p, false);
 	} else if (rc < 0) {
 		log_warnx("sync: cannot store %s: %s", p->target,
 		    strerror(-rc));
@@ -549,6 +659,8 @@ commit_done(void *arg)
 		    p->target, (unsigned long long)p->e.m.size,
 		    (unsigned long long)p->reused);
 		p->prefix = p->nblocks;
+		/* Its bytes are taken until space is measured again. */
+		pl->room -= p->reserved < pl->room ? p->reserved : pl->room;
 		readers_ready(p);
 		pl->o.hooks.fetched(pl->o.hooks.arg, &p->e, p->target);
 		pull_free(pl, p, false);
@@ -596,6 +708,12 @@ prepare_done(void *arg)
 	SHOAL_ASSERT(p->jobs > 0 && p->phase == PULL_PREPARING);
 	p->jobs--;
 	if (reap_if_obsolete(pl, p)) {
+		pull_pump(pl);
+		return;
+	}
+	if ((rc == -ENOSPC || rc == -EDQUOT) && room_applies(pl, p)) {
+		no_room(pl, p);
+		pull_free(pl, p, false);
 		pull_pump(pl);
 		return;
 	}
@@ -670,8 +788,11 @@ put_done(void *arg)
 			    "hash check", j->idx, p->e.path, m->id_hex);
 		} else if (j->rc == -ENOSPC || j->rc == -EDQUOT) {
 			/* Asking again would fail again: give the fetch up
-			 * (a resync or the repair walk tries it later). */
-			if (!p->obsolete)
+			 * (with replicas = all, its row says held elsewhere
+			 * and the repair walk tries it once there is room). */
+			if (!p->obsolete && room_applies(pl, p))
+				no_room(pl, p);
+			else if (!p->obsolete)
 				log_warnx("sync: no room for %s: fetch given "
 				    "up", p->e.path);
 			readers_fail(p, "no space left on this node");
@@ -801,6 +922,17 @@ pull_pump(struct pulls *pl)
 		TAILQ_INSERT_TAIL(&pl->active, p, entry);
 		pl->nactive++;
 		p->phase = PULL_PREPARING;
+		/* Fetched only into room above the floor, which reads of
+		 * what is held elsewhere use. */
+		if (room_applies(pl, p)) {
+			if (p->e.m.size > pull_room(pl)) {
+				no_room(pl, p);
+				pull_free(pl, p, false);
+				continue;
+			}
+			p->reserved = p->e.m.size;
+			pl->reserved += p->reserved;
+		}
 		if ((p->state = calloc(p->nblocks ? p->nblocks : 1, 1)) ==
 		    NULL || (j = calloc(1, sizeof(*j))) == NULL ||
 		    pjob_submit(p, prepare_run, prepare_done, j) < 0) {

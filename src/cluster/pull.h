@@ -63,6 +63,7 @@ struct pull_opts {
 	struct store		*store;
 	struct catalog		*cat;		/* borrowed */
 	unsigned		 read_keep_ms;	/* a copy fetched for a read */
+	const unsigned		*replicas;	/* REPLICAS_ALL, N, UNKNOWN */
 	struct pull_hooks	 hooks;
 };
 
@@ -74,6 +75,8 @@ struct pull_stats {
 	uint64_t	 bytes_reused;
 	uint64_t	 bad_blocks;
 	uint64_t	 copies;	/* pull_copies that became pulls */
+	uint64_t	 no_room_ms;	/* when a row was last recorded held
+					 * elsewhere for lack of room */
 };
 
 struct pulls *pulls_new(const struct pull_opts *);
@@ -104,6 +107,14 @@ void	pull_copies(struct pulls *, char *const *paths,
 	    const uint8_t (*sha)[HASH_LEN], size_t n);
 /* Whether a fetch into path is pending. */
 bool	pull_pending(struct pulls *, const char *path);
+/*
+ * replicas = all: room is the free space above store.min_free_mb.  A
+ * fetch that does not fit in what the active ones leave of it (or fails
+ * for space) records its row as held elsewhere instead; pull_room is
+ * what is left, for the repair walk.
+ */
+void	pull_set_room(struct pulls *, uint64_t room);
+uint64_t pull_room(const struct pulls *);
 /* Start what can be started. */
 void	pull_pump(struct pulls *);
 void	pull_member_up(struct pulls *, struct member *);

@@ -17,7 +17,8 @@
  * With replicas = all every node is a holder: sync fetches each new
  * version, nothing is dropped, and the walk only fetches a copy this node
  * lost (a file found damaged at start-up, whose row is kept as held
- * elsewhere).
+ * elsewhere) or had no room for (pull.c records those rows so): never
+ * more bytes a walk than the room left above store.min_free_mb.
  *
  * The same walk counts what status and /metrics report.
  *
@@ -141,6 +142,7 @@ struct walk {
 	struct plist		 fetch;		/* copies to make here */
 	struct drop_job		*drop;
 	struct cat_entry	*cur;		/* the entry placed */
+	uint64_t		 budget;	/* replicas = all: room left */
 };
 
 unsigned
@@ -210,12 +212,22 @@ walk_entry(struct cat_entry *e, void *arg)
 	f.holders = n;
 	f.copies = copies;
 	f.room = w->queued < 4 * REPAIR_BATCH;
+	if (w->view.replicas == REPLICAS_ALL && !e->held) {
+		/* Counted until held, its fetch under way or not: the state
+		 * does not flap while a copy is being tried. */
+		w->st.missing_files++;
+		w->st.missing_bytes += e->size;
+		if (e->size > w->budget)
+			f.room = false;
+	}
 	f.dropping = r->drop_jobs > 0;
 	f.now = w->now;
 	f.keep_until = e->keep_until;
 	switch (decide_repair(&f)) {
 	case REPAIR_FETCH:
-		(void)plist_add(&w->fetch, e);
+		if (plist_add(&w->fetch, e) && w->view.replicas ==
+		    REPLICAS_ALL)
+			w->budget -= e->size;
 		break;
 	case REPAIR_DROP:
 		if (w->drop == NULL && (w->drop = calloc(1,
@@ -245,6 +257,7 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	w->now = clock_mono_ms();
 	w->alive = 1;
 	w->queued = r->o.hooks.queued(r->o.hooks.arg);
+	w->budget = r->o.hooks.room ? r->o.hooks.room(r->o.hooks.arg) : 0;
 	TAILQ_FOREACH(m, members_list(r->members), entry)
 		if (member_up(m))
 			w->alive++;
@@ -256,6 +269,8 @@ on_repair(evutil_socket_t fd, short what, void *arg)
 	r->st.under = w->st.under;
 	r->st.repair_bytes = w->st.repair_bytes;
 	r->st.unavailable = w->st.unavailable;
+	r->st.missing_files = w->st.missing_files;
+	r->st.missing_bytes = w->st.missing_bytes;
 	if (w->fetch.n > 0)
 		r->o.hooks.fetch(r->o.hooks.arg, w->fetch.paths,
 				 (const uint8_t (*)[HASH_LEN])w->fetch.sha,

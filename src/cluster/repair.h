@@ -31,6 +31,8 @@ struct repair_hooks {
 	/* Make copies here of n paths (sha: the content of each). */
 	void		(*fetch)(void *, char *const *paths,
 			    const uint8_t (*sha)[HASH_LEN], size_t n);
+	/* replicas = all: the bytes fetches may still take here. */
+	uint64_t	(*room)(void *);
 	void		*arg;
 };
 
@@ -53,6 +55,10 @@ struct repair_stats {
 	uint64_t	 repair_bytes;	/* bytes of the copies missing */
 	uint64_t	 unavailable;	/* with no live copy */
 	uint64_t	 drops;		/* copies dropped here */
+	/* replicas = all: files whose row is here but no copy (no room),
+	 * and their bytes */
+	uint64_t	 missing_files;
+	uint64_t	 missing_bytes;
 };
 
 struct repair *repair_new(const struct repair_opts *);

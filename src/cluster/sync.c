@@ -51,6 +51,9 @@
 #define ANNOUNCE_ROWS	4096
 #define FRAME_FILL	(WIRE_FRAME_MAX - 64 * 1024)
 #define RESYNC_TICKS	3
+#define RESYNC_MIN_MS	30000	/* at most one resync in this long */
+#define RESYNC_NAMED	4	/* differing members named in the log */
+#define ROOM_SETTLE_MS	5000	/* a row recorded shows in the walk's counts */
 #define CHECK_MS	2000
 #define STEP_ENTRIES	512	/* index entries handled per loop turn */
 
@@ -99,6 +102,7 @@ struct waiter {
 	uint8_t			 acked[VV_MAX][NODE_ID_LEN];
 	struct event		*timer;
 	void			(*done)(void *, int);
+	void			(*done_n)(void *, int, unsigned);
 	void			*arg;
 };
 
@@ -935,7 +939,10 @@ waiter_end(struct waiter *w, int rc)
 {
 	TAILQ_REMOVE(&w->sy->waiters, w, entry);
 	event_free(w->timer);
-	w->done(w->arg, rc);
+	if (w->done_n != NULL)
+		w->done_n(w->arg, rc, w->got);
+	else
+		w->done(w->arg, rc);
 	free(w->path);
 	free(w);
 }
@@ -989,9 +996,10 @@ sync_await_fetch(struct sync *sy, const char *path, unsigned timeout_ms,
 	return (sync_wait(sy, path, none, 0, timeout_ms, done, arg));
 }
 
-int
-sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
-    unsigned need, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+static int
+waiter_new(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
+    void (*done_n)(void *, int, unsigned), void *arg)
 {
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	struct waiter *w;
@@ -1005,6 +1013,7 @@ sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 	memcpy(w->sha, sha, HASH_LEN);
 	w->need = need;
 	w->done = done;
+	w->done_n = done_n;
 	w->arg = arg;
 	if ((w->timer = evtimer_new(sy->o.base, on_waiter_timeout, w)) ==
 	    NULL) {
@@ -1017,7 +1026,76 @@ sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
 	return (0);
 }
 
+int
+sync_wait(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN],
+    unsigned need, unsigned timeout_ms, void (*done)(void *, int), void *arg)
+{
+	return (waiter_new(sy, path, sha, need, timeout_ms, done, NULL, arg));
+}
+
+int
+sync_wait_count(struct sync *sy, const char *path,
+    const uint8_t sha[HASH_LEN], unsigned need, unsigned timeout_ms,
+    void (*done)(void *, int, unsigned got), void *arg)
+{
+	return (waiter_new(sy, path, sha, need, timeout_ms, NULL, done, arg));
+}
+
 /* Consistency */
+
+/*
+ * replicas = all: short of space while files have no copy here and one of
+ * them lacked room since there were none (a copy found damaged at start-up
+ * alone is no lack of space).
+ */
+static bool
+space_short(const struct sync *sy, const struct repair_stats *rs)
+{
+	struct pull_stats ps;
+
+	pull_stats(sy->pulls, &ps);
+	return (rs->missing_files > 0 && ps.no_room_ms != 0 &&
+		(sy->space_short || ps.no_room_ms >= sy->room_clear_ms));
+}
+
+/* Says once when this node starts and stops being short of space, with
+ * what it lacks (the repair walk counts it). */
+static void
+check_space(struct sync *sy)
+{
+	struct repair_stats rs;
+	bool short_now;
+
+	repair_stats(sy->repair, &rs);
+	short_now = space_short(sy, &rs);
+	/* None missing: a lack of room well before this walk is over (a
+	 * row just recorded may not be in its counts yet). */
+	if (rs.missing_files == 0 && clock_mono_ms() > ROOM_SETTLE_MS)
+		sy->room_clear_ms = clock_mono_ms() - ROOM_SETTLE_MS;
+	if (short_now == sy->space_short)
+		return;
+	sy->space_short = short_now;
+	if (short_now)
+		log_warnx("sync: short of space: missing %llu files, %llu MiB "
+		    "needed (%llu MiB free, store.min_free_mb kept); they are "
+		    "read from the peers and fetched as room frees",
+		    (unsigned long long)rs.missing_files,
+		    (unsigned long long)((rs.missing_bytes + (1 << 20) - 1) >>
+		    20), (unsigned long long)(sy->free_bytes >> 20));
+	else
+		log_info("sync: no longer short of space: every file is "
+		    "held here");
+}
+
+/* Whether m's digest is counted: alive, linked, and not a member short
+ * of space whose index lacks what it has no room for (like is compared
+ * with like). */
+static bool
+counted(const struct member *m, const uint8_t mine[HASH_LEN])
+{
+	return (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
+		(!m->short_space || memcmp(m->digest, mine, HASH_LEN) == 0));
+}
 
 static void
 on_check(evutil_socket_t fd, short what, void *arg)
@@ -1026,14 +1104,18 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	struct member *m, *best = NULL;
 	uint8_t mine[HASH_LEN];
 	unsigned alive = 0, agree = 0, votes, best_votes = 0, busy = 0;
+	unsigned named = 0;
 	struct pull_stats ps;
+	struct buf who;
+	uint64_t now;
 
 	(void)fd;
 	(void)what;
+	check_space(sy);
 	pull_stats(sy->pulls, &ps);
 	index_digest(sy->o.store->index, mine);
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
-		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+		if (!counted(m, mine))
 			continue;
 		alive++;
 		if (memcmp(m->digest, mine, HASH_LEN) == 0)
@@ -1058,13 +1140,12 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
 		struct member *o;
 
-		if (m->state != MEMBER_ALIVE || !m->link || !m->digest_known)
+		if (!counted(m, mine))
 			continue;
 		votes = 0;
 		TAILQ_FOREACH(o, members_list(sy->o.members), entry)
-			if (o->state == MEMBER_ALIVE && o->link &&
-			    o->digest_known && memcmp(o->digest, m->digest,
-			    HASH_LEN) == 0)
+			if (counted(o, mine) &&
+			    memcmp(o->digest, m->digest, HASH_LEN) == 0)
 				votes++;
 		if (votes > best_votes) {
 			best_votes = votes;
@@ -1073,11 +1154,43 @@ on_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (best == NULL)
 		return;
+	/*
+	 * At most one resync in RESYNC_MIN_MS, and none again while neither
+	 * our index nor the majority's changed since the last: it would
+	 * change nothing either.
+	 */
+	now = clock_mono_ms();
+	if (sy->last_resync_ms != 0 && now - sy->last_resync_ms <
+	    RESYNC_MIN_MS)
+		return;
+	if (sy->last_resync_ms != 0 &&
+	    memcmp(sy->resync_mine, mine, HASH_LEN) == 0 &&
+	    memcmp(sy->resync_best, best->digest, HASH_LEN) == 0)
+		return;
+	sy->last_resync_ms = now;
+	memcpy(sy->resync_mine, mine, HASH_LEN);
+	memcpy(sy->resync_best, best->digest, HASH_LEN);
 	sy->st.resyncs++;
-	log_info("sync: index differs from %u of %u members: resyncing from "
-	    "the majority", alive - agree, alive);
+	/* The reason: who differed (a few of them, by id and address). */
+	buf_init(&who, RESYNC_NAMED * 80 + 16);
+	TAILQ_FOREACH(m, members_list(sy->o.members), entry) {
+		if (!counted(m, mine) || memcmp(m->digest, mine, HASH_LEN) == 0)
+			continue;
+		/* Sized for RESYNC_NAMED: a longer list is cut, not lost. */
+		if (named++ == RESYNC_NAMED) {
+			if (buf_puts(&who, ", ...") < 0)
+				break;
+		} else if (named <= RESYNC_NAMED &&
+		    buf_printf(&who, "%s%.8s (%s)", who.len ? ", " : "",
+		    m->id_hex, m->addr) < 0)
+			break;
+	}
+	log_info("sync: index differs from %u of %u members (%s): resyncing "
+	    "from the majority (%u share its index)", alive - agree, alive,
+	    buf_cstr(&who), best_votes);
+	buf_release(&who);
 	TAILQ_FOREACH(m, members_list(sy->o.members), entry)
-		if (m->state == MEMBER_ALIVE && m->link && m->digest_known &&
+		if (counted(m, mine) &&
 		    memcmp(m->digest, best->digest, HASH_LEN) == 0)
 			request_index(m, 0);
 	/* And offer them ours: what only we have reaches them too. */
@@ -1167,6 +1280,9 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->bytes_reused = ps.bytes_reused;
 	out->bad_blocks = ps.bad_blocks;
 	out->repairs = ps.copies;
+	out->missing_files = rs.missing_files;
+	out->missing_bytes = rs.missing_bytes;
+	out->space_short = space_short(sy, &rs);
 }
 
 int
@@ -1206,6 +1322,14 @@ fetch_copies(void *arg, char *const *paths, const uint8_t (*sha)[HASH_LEN],
 	struct sync *sy = arg;
 
 	pull_copies(sy->pulls, paths, sha, n);
+}
+
+static uint64_t
+room(void *arg)
+{
+	struct sync *sy = arg;
+
+	return (pull_room(sy->pulls));
 }
 
 static int
@@ -1280,6 +1404,7 @@ sync_new(const struct sync_opts *o)
 	po.store = o->store;
 	po.cat = sy->cat;
 	po.read_keep_ms = o->read_keep_ms;
+	po.replicas = o->replicas;
 	po.hooks.redecide = redecide;
 	po.hooks.fetched = fetched;
 	po.hooks.arg = sy;
@@ -1297,6 +1422,7 @@ sync_new(const struct sync_opts *o)
 	ro.hooks.deciding = deciding;
 	ro.hooks.queued = queued;
 	ro.hooks.fetch = fetch_copies;
+	ro.hooks.room = room;
 	ro.hooks.arg = sy;
 	if ((sy->repair = repair_new(&ro)) == NULL)
 		goto fail;
@@ -1370,8 +1496,11 @@ sync_free(struct sync *sy)
 /* Space and replicas */
 
 void
-sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
+sync_set_space(struct sync *sy, uint64_t free_bytes, uint64_t floor)
 {
+	bool full = free_bytes < floor;
+
+	pull_set_room(sy->pulls, full ? 0 : free_bytes - floor);
 	if (full != sy->self.full)
 		log_info("repair: this node is %s (%llu MiB free)", full ?
 		    "full: new copies go elsewhere" : "no longer full",
@@ -1381,12 +1510,13 @@ sync_set_space(struct sync *sy, uint64_t free_bytes, bool full)
 }
 
 void
-sync_space(uint64_t *free_bytes, bool *full, void *arg)
+sync_space(uint64_t *free_bytes, bool *full, bool *short_space, void *arg)
 {
 	struct sync *sy = arg;
 
 	*free_bytes = sy->free_bytes;
 	*full = sy->self.full;
+	*short_space = sy->space_short;
 }
 
 void

@@ -17,7 +17,10 @@
  * Consistency: heartbeats carry each node's index digest.  A node that
  * disagrees with more than (1 - threshold) of the live members asks the
  * majority for their whole index again, which merges by the same rules,
- * so its own changes are kept and sent on.
+ * so its own changes are kept and sent on.  A member short of space
+ * (heartbeat flag) is not counted against the majority; resyncs are at
+ * most one in 30 s, logged with the members that differed, and one is not
+ * repeated while neither index changed.
  *
  * Write quorum: sync_wait() tells when K members acknowledged holding a
  * version durably (ACK frames sent after each fetch commits).
@@ -80,6 +83,10 @@ struct sync_stats {
 	uint64_t	 unavailable;	/* with no live copy */
 	uint64_t	 repairs;	/* copies made here by repair */
 	uint64_t	 drops;		/* copies dropped here */
+	/* replicas = all: files with no copy here for lack of room */
+	uint64_t	 missing_files;
+	uint64_t	 missing_bytes;
+	bool		 space_short;
 };
 
 struct sync *sync_new(const struct sync_opts *);
@@ -92,7 +99,8 @@ void	sync_member_down(struct member *, void *sync);
 void	sync_frame(struct member *, const struct wire_hdr *, const uint8_t *,
 	    void *sync);
 void	sync_digest(uint8_t out[HASH_LEN], uint32_t *busy, void *sync);
-void	sync_space(uint64_t *free_bytes, bool *full, void *sync);
+void	sync_space(uint64_t *free_bytes, bool *full, bool *short_space,
+	    void *sync);
 void	sync_learn_replicas(unsigned replicas, void *sync);
 void	sync_get_stats(struct sync *, struct sync_stats *);
 /*
@@ -115,12 +123,21 @@ int	sync_await_fetch(struct sync *, const char *path, unsigned timeout_ms,
 int	sync_wait(struct sync *, const char *path, const uint8_t sha[HASH_LEN],
 	    unsigned need, unsigned timeout_ms, void (*done)(void *, int),
 	    void *arg);
+/* The same, telling done how many members did acknowledge. */
+int	sync_wait_count(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN], unsigned need, unsigned timeout_ms,
+	    void (*done)(void *, int, unsigned got), void *arg);
 
 /*
  * replicas = N
  */
-/* This node's free space and whether it is full (placement skips it). */
-void	sync_set_space(struct sync *, uint64_t free_bytes, bool full);
+/*
+ * This node's free space and its floor (store.min_free_mb): below it the
+ * node is full (placement skips it); with replicas = all, fetches only
+ * take the room above it, and what does not fit is held elsewhere until
+ * it does (status: missing_files, missing_bytes, space_short).
+ */
+void	sync_set_space(struct sync *, uint64_t free_bytes, uint64_t floor);
 /* Pins (persisted by the caller in the index). */
 int	sync_pin(struct sync *, const char *path, bool pin);
 void	sync_pins(struct sync *, void (*fn)(const char *, void *), void *arg);

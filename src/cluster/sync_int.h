@@ -45,6 +45,13 @@ struct sync {
 	struct repair		*repair;
 	struct place_self	 self;		/* this node, for placement */
 	uint64_t		 free_bytes;
+	bool			 space_short;	/* replicas = all: files lack room */
+	uint64_t		 room_clear_ms;	/* lacks of room before this are
+						 * over (ms) */
+	/* the last resync, and the digests it was between */
+	uint64_t		 last_resync_ms;
+	uint8_t			 resync_mine[HASH_LEN];
+	uint8_t			 resync_best[HASH_LEN];
 };
 
 

@@ -975,6 +975,62 @@ out:
 	return (rc);
 }
 
+/*
+ * The row of a version held elsewhere, written with path busy: an older
+ * copy held here goes.  unindexed_ok false: a file where the index knows
+ * of none is content made here and not scanned yet, kept (-EEXIST).
+ */
+static int
+record_remote(struct store *s, const char *path, struct file_meta *m,
+    bool unindexed_ok)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	m->remote = true;
+	if ((dfd = store_open_parent(s, path, &name)) >= 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			if (!unindexed_ok) {
+				close(dfd);
+				return (-EEXIST);
+			}
+			if (unlinkat(dfd, name, 0) == 0)
+				(void)fsync(dfd);
+		}
+		close(dfd);
+	} else if (dfd != -ENOENT)
+		return (dfd);
+	else if ((rc = store_make_parents(s, path)) < 0)
+		return (rc);
+	return (index_apply(s->index, path, m));
+}
+
+int
+store_apply_remote_if(struct store *s, const char *path, struct file_meta *m,
+    const struct vv *expect, bool expect_exists)
+{
+	struct file_meta cur;
+	bool have_row, held;
+	int rc;
+
+	if ((rc = store_busy_wait(s, path)) < 0)
+		return (rc);
+	/* Any row, tombstones included, as fetch_commit checks it. */
+	have_row = index_get_any(s->index, path, &cur, NULL) == 0;
+	if (have_row != expect_exists || (have_row &&
+	    vv_compare(&cur.vv, expect) != VV_EQUAL))
+		rc = -EAGAIN;
+	else {
+		held = have_row && !cur.deleted && !cur.remote &&
+		    cur.type == ENTRY_FILE;
+		rc = record_remote(s, path, m, held);
+	}
+	store_busy_del(s, path);
+	return (rc);
+}
+
 int
 store_apply_remote(struct store *s, const char *path, struct file_meta *m)
 {

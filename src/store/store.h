@@ -62,6 +62,13 @@ int	store_drop_copy(struct store *, const char *path,
  * older local copy removed. */
 int	store_apply_remote(struct store *, const char *path,
 	    struct file_meta *m);
+/*
+ * The same for a version this node has no room for, if path's row is
+ * still as when the fetch was decided (expect, expect_exists; -EAGAIN
+ * otherwise); a file not indexed yet at path is kept (-EEXIST).
+ */
+int	store_apply_remote_if(struct store *, const char *path,
+	    struct file_meta *m, const struct vv *expect, bool expect_exists);
 /* The files held elsewhere directly in folder dir (index_remote_children). */
 int	store_remote_children(struct store *, const char *dir,
 	    int (*fn)(const char *name, uint64_t size, int64_t mtime_ns,

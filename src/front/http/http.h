@@ -75,6 +75,16 @@ struct http_ctl {
 		    unsigned limit);
 	/* Files held by other nodes, or NULL. */
 	const struct remote_reads *remote;
+	/*
+	 * Write quorum (sync.writes K > 0, else NULL): done(cbarg, 0, got)
+	 * once K other nodes hold path with content sha, done(cbarg,
+	 * -ETIMEDOUT, got) after sync.write_timeout_ms, got being how many
+	 * did.  < 0 (and no call) if the wait cannot start.
+	 */
+	int	(*wait_copies)(void *arg, const char *path,
+		    const uint8_t sha[32], void (*done)(void *, int, unsigned),
+		    void *cbarg);
+	unsigned sync_writes;
 	void	*arg;
 };
 

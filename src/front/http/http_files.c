@@ -305,14 +305,47 @@ http_send_more(struct http_conn *c)
 
 /* PUT /v1/files/PATH */
 
+static void put_answer(struct http_conn *, const uint8_t sha[32]);
+
+/* A stored upload waiting for its write quorum (sync.writes). */
+struct put_quorum {
+	struct http_conn	*c;
+	uint8_t			 sha[HASH_LEN];
+};
+
+static void
+put_quorum_done(void *arg, int rc, unsigned got)
+{
+	struct put_quorum *q = arg;
+	struct http_conn *c = q->c;
+	char hex[HASH_HEX_LEN + 1], msg[200];
+	unsigned want = c->srv->o.ctl.sync_writes;
+
+	if (!http_job_end(c)) {
+		free(q);
+		return;
+	}
+	if (rc == 0)
+		put_answer(c, q->sha);
+	else {
+		/* What FTP answers with 451, as an HTTP error. */
+		hash_hex(q->sha, hex);
+		snprintf(msg, sizeof(msg), "stored here, but only %u of %u "
+		    "other node(s) confirmed a copy in time; it keeps "
+		    "replicating", got, want);
+		http_respond_json(c, 504, json_pack("{s:s, s:s, s:s, s:i, s:i}",
+		    "error", msg, "path", c->path, "sha256", hex,
+		    "copies_confirmed", (int)got, "copies_wanted", (int)want));
+	}
+	free(q);
+}
+
 static void
 put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
+	const struct http_ctl *ctl;
 	struct http_conn *c = arg;
-	char etag[HASH_HEX_LEN + 3], hex[HASH_HEX_LEN + 1], extra[256];
-	struct file_meta m;
-	json_t *j;
-	char *s;
+	struct put_quorum *q;
 
 	c->ing = NULL;
 	if (rc < 0) {
@@ -322,10 +355,34 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 		http_error_errno(c, rc);
 		return;
 	}
+	log_info("http: %s stored %s", c->peer, c->path);
+	/* With a write quorum, 201 waits until enough nodes hold it. */
+	ctl = &c->srv->o.ctl;
+	if (ctl->wait_copies != NULL && (q = calloc(1, sizeof(*q))) != NULL) {
+		q->c = c;
+		memcpy(q->sha, sha, HASH_LEN);
+		c->st = CONN_BUSY;
+		c->jobs++;
+		if (ctl->wait_copies(ctl->arg, c->path, sha, put_quorum_done,
+		    q) == 0)
+			return;
+		c->jobs--;
+		free(q);
+	}
+	put_answer(c, sha);
+}
+
+static void
+put_answer(struct http_conn *c, const uint8_t sha[32])
+{
+	char etag[HASH_HEX_LEN + 3], hex[HASH_HEX_LEN + 1], extra[256];
+	struct file_meta m;
+	json_t *j;
+	char *s;
+
 	memcpy(m.sha256, sha, HASH_LEN);
 	etag_of(&m, etag);
 	hash_hex(sha, hex);
-	log_info("http: %s stored %s", c->peer, c->path);
 	snprintf(extra, sizeof(extra), "ETag: %s\r\n", etag);
 	c->st = CONN_BUSY;
 	j = json_pack("{s:s, s:s}", "path", c->path, "sha256", hex);
