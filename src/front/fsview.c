@@ -452,6 +452,55 @@ fs_write_begin(struct store *s, const char *path, enum upload_mode mode,
 }
 
 int
+fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
+		   uint64_t offset, const char *key, uint64_t *have,
+		   bool *existed, struct upload **out)
+{
+	const char *name;
+	struct stat st;
+	uint64_t kept = 0;
+	int dfd, rc;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	close(dfd);
+	rc = store_stat(s, path, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return (-EISDIR);
+	if (rc < 0 && rc != -ENOENT)
+		return (rc);
+	if (existed)
+		*existed = rc == 0;
+	if (rc == 0) {
+		(void)upload_partial_drop(s, key);
+		if (mode == UPLOAD_NEW && offset > 0)
+			mode = UPLOAD_RESUME;
+		return (upload_begin(s, path, mode, offset, out));
+	}
+	if ((rc = upload_partial_size(s, key, &kept)) < 0 && rc != -ENOENT)
+		return (rc);
+	if (mode == UPLOAD_APPEND)
+		offset = kept;
+	else if (offset > 0 && offset != kept) {
+		*have = kept;
+		return (-ERANGE);
+	}
+	return (upload_begin_partial(s, path, key, offset, out));
+}
+
+int
+fs_partial_size(struct store *s, const char *path, const char *key,
+		uint64_t *size)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = store_stat(s, path, &st)) != -ENOENT)
+		return (rc == 0 ? -EEXIST : rc);
+	return (upload_partial_size(s, key, size));
+}
+
+int
 fs_unique_name(struct store *s, char *path, size_t size)
 {
 	char base[PATH_LEN_MAX + 1];

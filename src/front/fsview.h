@@ -15,7 +15,8 @@
  *                the clear, pread jobs (struct fs_read) under TLS, and a
  *                file still being fetched followed as its blocks verify
  *   fs_write_begin  the start of an upload through store/upload.h; the
- *                bytes then go through front/ingest.h
+ *                bytes then go through front/ingest.h (fs_write_resumable:
+ *                one an interrupted client may resume)
  *   fs_err       one error enum, with one errno -> fs_err mapping; each
  *                protocol family keeps one fs_err -> reply table
  *
@@ -154,6 +155,22 @@ int fs_meta(struct store *, const char *path, struct file_meta *);
 int fs_write_begin(struct store *, const char *path, enum upload_mode,
 		   uint64_t offset, bool *existed, struct upload **out)
     __attribute__((warn_unused_result));
+/*
+ * An upload that continues, or leaves behind, the partial `key` of an
+ * account (store/upload.h) while path names no file.  mode UPLOAD_NEW:
+ * offset 0 starts over (the partial goes); offset > 0 continues the
+ * partial, which must hold exactly offset bytes, else -ERANGE with *have
+ * its size (0 for none).  UPLOAD_APPEND continues the partial whatever its
+ * size (or starts one).  When path names a file, the partial is stale: it
+ * goes, and this is fs_write_begin (UPLOAD_RESUME for an offset).
+ */
+int fs_write_resumable(struct store *, const char *path, enum upload_mode,
+		       uint64_t offset, const char *key, uint64_t *have,
+		       bool *existed, struct upload **out)
+    __attribute__((warn_unused_result));
+/* The size of the account's partial of path, while path names no file. */
+int fs_partial_size(struct store *, const char *path, const char *key,
+		    uint64_t *size) __attribute__((warn_unused_result));
 /* A free name for a unique upload: path, else path.1, path.2, ... */
 int fs_unique_name(struct store *, char *path, size_t size);
 

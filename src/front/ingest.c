@@ -41,11 +41,26 @@ abort_run(void *arg)
 }
 
 static void
+suspend_run(void *arg)
+{
+	upload_suspend(arg);
+}
+
+static void
 ingest_free(struct ingest *in)
 {
-	/* Removing a temp file is disk work: on the pool if it can be. */
-	if (in->up && (in->done || work_submit(in->pool, abort_run, NULL,
-	    in->up) < 0))
+	/*
+	 * Removing a temp file is disk work: on the pool if it can be.  A
+	 * cancelled upload (the client went away) keeps its bytes when it has
+	 * a partial's key; one that failed does not.
+	 */
+	if (in->up == NULL)
+		;
+	else if (in->cancelled) {
+		if (work_submit(in->pool, suspend_run, NULL, in->up) < 0)
+			upload_suspend(in->up);
+	} else if (in->done ||
+		   work_submit(in->pool, abort_run, NULL, in->up) < 0)
 		upload_abort(in->up);
 	if (in->chunk)
 		evbuffer_free(in->chunk);
@@ -222,9 +237,8 @@ ingest_finish(struct ingest *in)
 void
 ingest_cancel(struct ingest *in)
 {
-	if (in->jobs > 0)
-		in->cancelled = true;
-	else
+	in->cancelled = true;
+	if (in->jobs == 0)
 		ingest_free(in);
 }
 

@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "base/cfg.h"
 #include "base/log.h"
 #include "front/fsview.h"
 #include "front/ingest.h"
@@ -27,6 +28,10 @@ struct file_job {
 	char path[PATH_LEN_MAX + 1];
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
+	/* the account's partial of path: STOR and APPE of a new file keep
+	 * what they received if interrupted; "" = partials are off */
+	char key[UPLOAD_KEY_LEN + 1];
+	uint64_t have; /* STOR: the partial's size, for a REST that is not */
 	bool set_time; /* MFMT, SITE UTIME, MDTM TIME PATH */
 	int64_t mtime_ns;
 	int rc;
@@ -68,8 +73,19 @@ file_run(void *arg)
 	case FTP_DELE:
 		j->rc = fs_unlink(st, j->path);
 		break;
-	case FTP_RNFR:
 	case FTP_SIZE:
+		/*
+		 * What a resuming client (lftp put -c, curl -C -) asks first:
+		 * while the name holds no file, the size of the account's
+		 * partial of it.
+		 */
+		if (j->key[0] &&
+		    fs_partial_size(st, j->path, j->key, &j->e.size) == 0) {
+			j->rc = 0;
+			break;
+		}
+		/* FALLTHROUGH */
+	case FTP_RNFR:
 	case FTP_MDTM:
 		j->rc = fs_stat_target(st, j->path, &j->e);
 		if (j->rc == 0 && j->verb != FTP_RNFR && j->e.type != FS_FILE)
@@ -92,6 +108,13 @@ file_run(void *arg)
 		/* FALLTHROUGH */
 	case FTP_STOR:
 	case FTP_APPE:
+		if (j->verb != FTP_STOU && j->key[0]) {
+			mode = j->verb == FTP_APPE ? UPLOAD_APPEND : UPLOAD_NEW;
+			j->rc =
+			    fs_write_resumable(st, j->path, mode, j->rest,
+					       j->key, &j->have, NULL, &j->up);
+			break;
+		}
 		mode = j->verb == FTP_APPE   ? UPLOAD_APPEND
 		       : j->verb == FTP_STOU ? UPLOAD_UNIQUE
 		       : j->rest	     ? UPLOAD_RESUME
@@ -232,6 +255,16 @@ file_done(void *arg)
 			return;
 		}
 		j->rc = -ENOENT;
+	}
+	if (j->rc == -ERANGE && j->verb == FTP_STOR) {
+		ftp_reply(s, 554,
+			  "REST %llu does not match the %llu bytes kept of an "
+			  "interrupted upload of /%s: use REST %llu to resume "
+			  "it, or STOR without REST to start over.",
+			  (unsigned long long)j->rest,
+			  (unsigned long long)j->have, j->path,
+			  (unsigned long long)j->have);
+		goto out;
 	}
 	if (j->rc < 0) {
 		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
@@ -441,6 +474,9 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 		free(j);
 		return;
 	}
+	if ((r.verb == FTP_STOR || r.verb == FTP_APPE || r.verb == FTP_SIZE) &&
+	    s->srv->o.cfg->ftp_partial_keep_hours > 0)
+		upload_partial_key(s->user, j->path, j->key);
 	if (j->path[0] == '\0' && r.verb != FTP_CWD && r.verb != FTP_XCWD &&
 	    r.verb != FTP_CDUP && r.verb != FTP_XCUP) {
 		ftp_reply(s, 550, "Not allowed on the root folder.");

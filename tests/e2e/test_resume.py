@@ -1,0 +1,270 @@
+"""Resumable uploads: an interrupted upload of a new file is kept as a
+partial under DIR/.shoal/tmp/partial (never under its name, never sent to
+peers), and the same account resumes it: FTP REST n + STOR (ftplib, lftp
+`put -c`), APPE after SIZE (curl `-C -`), HTTP PUT with Content-Range.
+Every resumed file is checked by its SHA-256 on both nodes, which also
+checks the block hashes: the second node fetches the file block by block
+and verifies each one."""
+
+import hashlib
+import io
+import os
+import shutil
+import socket
+import struct
+import subprocess
+
+import pytest
+
+pytest.register_assert_rewrite("cluster")
+
+from cluster import SHOAL, Cluster, wait_for  # noqa: E402
+
+pytest_plugins = ["cluster"]
+
+REPLICATE = 60.0
+SIZE = 3 * 1024 * 1024 + 12345      # a few blocks and a bit
+CUT = 1536 * 1024 + 777             # where the upload is interrupted
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    if not SHOAL.exists():
+        pytest.fail(f"{SHOAL} does not exist: build it with `ninja -C build`")
+    c = Cluster(tmp_path)
+    yield c
+    problems = c.shutdown()
+    if problems:
+        pytest.fail("\n".join(problems))
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha(path):
+    try:
+        return sha(path.read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def partials(node):
+    d = node.dir / ".shoal" / "tmp" / "partial"
+    return sorted(p for p in d.iterdir() if p.is_file()) if d.exists() \
+        else []
+
+
+def tmp_bytes(node):
+    total = 0
+    for p in (node.dir / ".shoal" / "tmp").rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def reset(sock):
+    """Close with a TCP reset: the peer sees an error, not an end of
+    file (an end of file would be the end of the upload)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def interrupt(node, ftp, name, data, how="data"):
+    """STOR name, send data, wait until the node has written all of it,
+    then interrupt: "data" resets the data connection, "control" drops
+    the control connection, "abor" sends ABOR.  Returns once the node has
+    kept the partial."""
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd(f"STOR {name}")
+    conn.sendall(data)
+    wait_for(lambda: tmp_bytes(node) >= len(data), 30,
+             f"{len(data)} bytes written in {node.name}'s tmp",
+             diag=lambda: tmp_bytes(node))
+    if how == "data":
+        reset(conn)
+        resp = ftp.getmultiline()
+        assert resp.startswith("426"), resp
+    elif how == "control":
+        # The control connection goes first and the node sees it go; only
+        # then does the data connection end (an end of file alone would be
+        # the end of the upload, by FTP's rules).
+        seen = node.log().count("closed: connection error")
+        ftp.file.close()
+        reset(ftp.sock)
+        ftp.sock = ftp.file = None
+        wait_for(lambda: node.log().count("closed: connection error")
+                 > seen, 30, "the node to see the control connection go")
+        conn.close()
+    else:
+        # ABOR in band; the data connection goes with it
+        ftp.putcmd("ABOR")
+        conn.close()
+        resp = ftp.getmultiline()
+        assert resp.startswith("426"), resp
+        resp = ftp.getmultiline()
+        assert resp.startswith("226"), resp
+    wait_for(lambda: [p for p in partials(node)
+                      if p.stat().st_size == len(data)], 30,
+             f"a partial of {len(data)} bytes in {node.name}",
+             diag=lambda: [(p.name, p.stat().st_size)
+                           for p in partials(node)])
+
+
+def raw(ftp, line):
+    ftp.putcmd(line)
+    return ftp.getmultiline()
+
+
+def check_both(n1, n2, name, data):
+    assert file_sha(n1.path(name)) == sha(data)
+    wait_for(lambda: file_sha(n2.path(name)) == sha(data), REPLICATE,
+             f"{name} with the right content on {n2.name}",
+             diag=lambda: file_sha(n2.path(name)))
+    f = n2.ftp()
+    assert f.sendcmd(f"HASH {name}").split()[3] == sha(data)
+
+
+def test_ftplib_rest_stor_resumes_an_interrupted_upload(cluster):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    f = n1.ftp()
+    interrupt(n1, f, "big.bin", data[:CUT], how="data")
+    # Nothing under the name, here or on the peer; the peer is asked after
+    # a write that went through, so anything announced before it is there.
+    assert not n1.path("big.bin").exists()
+    f.storbinary("STOR marker.txt", io.BytesIO(b"after\n"))
+    wait_for(lambda: n2.path("marker.txt").exists(), REPLICATE, "marker")
+    assert not n2.path("big.bin").exists()
+    assert "big.bin" not in f.nlst()
+    assert f.sendcmd("SIZE big.bin") == f"213 {CUT}"
+    # A REST that is not the partial's size is refused, naming it.
+    r = raw(f, "PASV")
+    assert r.startswith("227"), r
+    r = raw(f, f"REST {CUT + 1}")
+    assert r.startswith("350"), r
+    r = raw(f, "STOR big.bin")
+    assert r.startswith("554") and f"REST {CUT}" in r, r
+    assert len(partials(n1)) == 1
+    # The resume itself, with the rest of the bytes.
+    f.storbinary("STOR big.bin", io.BytesIO(data[CUT:]), rest=CUT)
+    assert partials(n1) == []
+    assert f.sendcmd("HASH big.bin").split()[3] == sha(data)
+    check_both(n1, n2, "big.bin", data)
+
+
+def test_dropped_control_connection_keeps_a_partial_across_restart(cluster):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    f = n1.ftp()
+    interrupt(n1, f, "drop.bin", data[:CUT], how="control")
+    assert not n1.path("drop.bin").exists()
+    # It survives a restart (not an unfinished temp file, which would go).
+    n1.stop()
+    n1.start()
+    assert len(partials(n1)) == 1
+    f = n1.ftp()
+    assert f.sendcmd("SIZE drop.bin") == f"213 {CUT}"
+    f.storbinary("STOR drop.bin", io.BytesIO(data[CUT:]), rest=CUT)
+    check_both(n1, n2, "drop.bin", data)
+
+
+def test_stor_without_rest_starts_over(cluster):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    f = n1.ftp()
+    interrupt(n1, f, "again.bin", data[:CUT], how="abor")
+    new = os.urandom(100_000)
+    f.storbinary("STOR again.bin", io.BytesIO(new))
+    assert partials(n1) == []
+    assert f.sendcmd("SIZE again.bin") == f"213 {len(new)}"
+    check_both(n1, n2, "again.bin", new)
+
+
+def lftp(node, script, tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), LC_ALL="C.UTF-8")
+    full = ("set net:max-retries 1; set net:timeout 20; "
+            "set cmd:fail-exit true; set ftp:ssl-allow false; "
+            f"{script}; bye")
+    return subprocess.run(
+        ["lftp", "-d", "-e", full, "-u", "guest,guest",
+         f"ftp://127.0.0.1:{node.ftp_port}"], capture_output=True,
+        timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.skipif(shutil.which("lftp") is None, reason="lftp is needed")
+def test_lftp_put_c_resumes(cluster, tmp_path):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    f = n1.ftp()
+    interrupt(n1, f, "lftp.bin", data[:CUT], how="data")
+    proc = lftp(n1, f"put -c {src} -o lftp.bin", tmp_path)
+    out = (proc.stdout + proc.stderr).decode(errors="replace")
+    assert proc.returncode == 0, out[-3000:]
+    assert f"REST {CUT}" in out, out[-3000:]
+    assert partials(n1) == []
+    check_both(n1, n2, "lftp.bin", data)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is needed")
+def test_curl_continue_upload_resumes(cluster, tmp_path):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    f = n1.ftp()
+    interrupt(n1, f, "curl.bin", data[:CUT], how="data")
+    proc = subprocess.run(
+        ["curl", "-sS", "-v", "--max-time", "120", "-C", "-", "-T", str(src),
+         f"ftp://guest:guest@127.0.0.1:{n1.ftp_port}/curl.bin"],
+        capture_output=True, timeout=150, stdin=subprocess.DEVNULL)
+    out = (proc.stdout + proc.stderr).decode(errors="replace")
+    assert proc.returncode == 0, out[-3000:]
+    assert "APPE curl.bin" in out, out[-3000:]
+    assert partials(n1) == []
+    check_both(n1, n2, "curl.bin", data)
+
+
+def test_stale_partials_expire(cluster):
+    # 0.0005 h = 1.8 s: a partial goes within seconds.
+    (n1,) = cluster.start(1, options=["ftp.partial_keep_hours=0.0005"])
+    data = os.urandom(200_000)
+    f = n1.ftp()
+    ftp_cut = 150_000
+    f.voidcmd("TYPE I")
+    conn = f.transfercmd("STOR old.bin")
+    conn.sendall(data[:ftp_cut])
+    wait_for(lambda: tmp_bytes(n1) >= ftp_cut, 30, "bytes written")
+    reset(conn)
+    assert f.getmultiline().startswith("426")
+    wait_for(lambda: "kept 150000 bytes of old.bin" in n1.log(), 30,
+             "the partial kept")
+    wait_for(lambda: "removed 1 interrupted upload(s)" in n1.log(), 30,
+             "the partial expired", diag=lambda: partials(n1))
+    assert partials(n1) == []
+    r = raw(f, "SIZE old.bin")
+    assert r.startswith("550"), r
+    r = raw(f, "PASV")
+    r = raw(f, f"REST {ftp_cut}")
+    r = raw(f, "STOR old.bin")
+    assert r.startswith("554") and "REST 0" in r, r
+
+
+def test_keep_none_removes_partials_at_start(cluster):
+    (n1,) = cluster.start(1)
+    data = os.urandom(100_000)
+    f = n1.ftp()
+    interrupt(n1, f, "gone.bin", data, how="data")
+    n1.stop()
+    n1.start(options=["ftp.partial_keep_hours=0"])
+    wait_for(lambda: partials(n1) == [], 30, "no partial left",
+             diag=lambda: partials(n1))
+    f = n1.ftp()
+    r = raw(f, "SIZE gone.bin")
+    assert r.startswith("550"), r
