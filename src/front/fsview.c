@@ -501,6 +501,12 @@ fs_partial_size(struct store *s, const char *path, const char *key,
 }
 
 int
+fs_make_parents(struct store *s, const char *path)
+{
+	return (store_make_parents(s, path));
+}
+
+int
 fs_unique_name(struct store *s, char *path, size_t size)
 {
 	char base[PATH_LEN_MAX + 1];

@@ -171,6 +171,9 @@ int fs_write_resumable(struct store *, const char *path, enum upload_mode,
 /* The size of the account's partial of path, while path names no file. */
 int fs_partial_size(struct store *, const char *path, const char *key,
 		    uint64_t *size) __attribute__((warn_unused_result));
+/* Makes the missing folders above path (each one indexed). */
+int fs_make_parents(struct store *, const char *path)
+    __attribute__((warn_unused_result));
 /* A free name for a unique upload: path, else path.1, path.2, ... */
 int fs_unique_name(struct store *, char *path, size_t size);
 

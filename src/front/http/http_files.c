@@ -305,6 +305,16 @@ http_send_more(struct http_conn *c)
 
 /* PUT /v1/files/PATH */
 
+/* If-None-Match: * and a file there: 412. */
+static bool
+refused_existing(struct http_conn *c, int rc)
+{
+	if (rc != -EEXIST || strcmp(c->req.if_none_match, "*") != 0)
+		return (false);
+	http_error(c, 412, "the file exists (If-None-Match: *)");
+	return (true);
+}
+
 static void
 put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
@@ -319,7 +329,8 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 		log_warnx("http: %s upload of %s failed: %s", c->peer, c->path,
 			  strerror(-rc));
 		c->close_after = true;
-		http_error_errno(c, rc);
+		if (!refused_existing(c, rc))
+			http_error_errno(c, rc);
 		return;
 	}
 	memcpy(m.sha256, sha, HASH_LEN);
@@ -390,6 +401,10 @@ put_run(void *arg)
 		j->rc = rc;
 		return;
 	}
+	if (j->create_only && j->existed) {
+		j->rc = -EEXIST;
+		return;
+	}
 	if (j->if_match[0]) {
 		/* Conditional: only over the version the client saw. */
 		if (!j->existed) {
@@ -402,7 +417,14 @@ put_run(void *arg)
 			return;
 		}
 	}
-	j->rc = fs_write_begin(s, j->path, UPLOAD_NEW, 0, NULL, &j->up);
+	/* Missing folders above it are made, unless the client said not to
+	 * (the upload then finds no folder: 404). */
+	if (!j->no_parents && (j->rc = fs_make_parents(s, j->path)) < 0)
+		return;
+	/* If-None-Match: * commits only if no file appeared meanwhile. */
+	j->rc = fs_write_begin(s, j->path,
+			       j->create_only ? UPLOAD_UNIQUE : UPLOAD_NEW, 0,
+			       NULL, &j->up);
 }
 
 static void
@@ -415,7 +437,9 @@ put_ready(void *arg)
 	if ((c = http_pjob_end(j)) == NULL)
 		return;
 	if (j->rc < 0) {
-		if (j->rc == -ESTALE)
+		if (refused_existing(c, j->rc))
+			;
+		else if (j->rc == -ESTALE)
 			http_error(c, 412,
 				   "the file is not at the version "
 				   "If-Match names");
@@ -590,8 +614,11 @@ http_route_files(struct http_conn *c)
 		}
 		if (http_write_refused(c, c->path))
 			return;
-		if ((j = http_pjob_new(c)) != NULL)
-			http_pjob_submit(c, j, put_run, put_ready);
+		if ((j = http_pjob_new(c)) == NULL)
+			return;
+		j->no_parents = c->req.no_parents;
+		j->create_only = strcmp(c->req.if_none_match, "*") == 0;
+		http_pjob_submit(c, j, put_run, put_ready);
 		break;
 	case HTTP_DELETE:
 		if (!http_write_refused(c, c->path) &&

@@ -132,6 +132,8 @@ struct http_pjob {
 	char			 to[PATH_LEN_MAX + 1];
 	bool			 existed;
 	unsigned		 n;		/* entries listed */
+	bool			 no_parents;	/* PUT: Shoal-Parents: no */
+	bool			 create_only;	/* PUT: If-None-Match: * */
 };
 
 struct http_pjob *http_pjob_new(struct http_conn *);
