@@ -451,6 +451,32 @@ fs_write_begin(struct store *s, const char *path, enum upload_mode mode,
 	return (upload_begin(s, path, mode, offset, out));
 }
 
+/* Continues partial key at offset (0: starts over). */
+static int
+partial_begin(struct store *s, const char *path, uint64_t offset,
+	      const char *key, uint64_t *have, struct upload **out)
+{
+	uint64_t kept = 0;
+	int rc;
+
+	if (offset > 0) {
+		if ((rc = upload_partial_size(s, key, &kept)) < 0 &&
+		    rc != -ENOENT)
+			return (rc);
+		if (offset != kept) {
+			*have = kept;
+			return (-ERANGE);
+		}
+	}
+	rc = upload_begin_partial(s, path, key, offset, out);
+	if (offset > 0 && (rc == -ERANGE || rc == -ENOENT)) {
+		/* Taken or changed meanwhile: what is there now. */
+		*have = upload_partial_size(s, key, &kept) == 0 ? kept : 0;
+		rc = -ERANGE;
+	}
+	return (rc);
+}
+
 int
 fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 		   uint64_t offset, const char *key, uint64_t *have,
@@ -477,15 +503,32 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 			mode = UPLOAD_RESUME;
 		return (upload_begin(s, path, mode, offset, out));
 	}
-	if ((rc = upload_partial_size(s, key, &kept)) < 0 && rc != -ENOENT)
-		return (rc);
-	if (mode == UPLOAD_APPEND)
+	if (mode == UPLOAD_APPEND) {
+		if ((rc = upload_partial_size(s, key, &kept)) < 0 &&
+		    rc != -ENOENT)
+			return (rc);
 		offset = kept;
-	else if (offset > 0 && offset != kept) {
-		*have = kept;
-		return (-ERANGE);
 	}
-	return (upload_begin_partial(s, path, key, offset, out));
+	return (partial_begin(s, path, offset, key, have, out));
+}
+
+int
+fs_write_partial(struct store *s, const char *path, uint64_t offset,
+		 const char *key, uint64_t *have, struct upload **out)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	close(dfd);
+	rc = store_stat(s, path, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return (-EISDIR);
+	if (rc < 0 && rc != -ENOENT)
+		return (rc);
+	return (partial_begin(s, path, offset, key, have, out));
 }
 
 int

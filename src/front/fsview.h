@@ -168,6 +168,14 @@ int fs_write_resumable(struct store *, const char *path, enum upload_mode,
 		       uint64_t offset, const char *key, uint64_t *have,
 		       bool *existed, struct upload **out)
     __attribute__((warn_unused_result));
+/*
+ * An upload through the partial `key` whether or not path names a file
+ * (the commit replaces it): offset 0 starts over, offset > 0 continues a
+ * partial of exactly offset bytes, else -ERANGE with *have its size.
+ */
+int fs_write_partial(struct store *, const char *path, uint64_t offset,
+		     const char *key, uint64_t *have, struct upload **out)
+    __attribute__((warn_unused_result));
 /* The size of the account's partial of path, while path names no file. */
 int fs_partial_size(struct store *, const char *path, const char *key,
 		    uint64_t *size) __attribute__((warn_unused_result));

@@ -3,6 +3,7 @@
  *
  *   push ──> [write+file hash] and [block hashes] ──both done──> drained
  *   finish ──> (last chunk) ──> flush job ──> commit job ──> on_done
+ *                                            (keep: suspend job)
  *
  * Any job's error ends the pipeline: on_done(rc) and the temp file goes.
  * A cancelled ingest is freed by the last job to return.
@@ -28,6 +29,7 @@ struct ingest {
 	unsigned		 jobs;		/* in flight */
 	int			 rc, rc2;	/* of the two halves */
 	bool			 finishing;
+	bool			 keep;		/* finish as a partial */
 	bool			 cancelled;
 	bool			 done;
 	uint64_t		 bytes;
@@ -175,6 +177,16 @@ commit_run(void *arg)
 }
 
 static void
+keep_run(void *arg)
+{
+	struct ingest *in = arg;
+
+	upload_suspend(in->up);
+	in->up = NULL;
+	in->rc = INGEST_KEPT;
+}
+
+static void
 commit_done(void *arg)
 {
 	struct ingest *in = arg;
@@ -209,7 +221,8 @@ flush_done(void *arg)
 		end(in, in->rc);
 		return;
 	}
-	if (work_submit(in->pool, commit_run, commit_done, in) < 0) {
+	if (work_submit(in->pool, in->keep ? keep_run : commit_run,
+	    commit_done, in) < 0) {
 		end(in, -ENOMEM);
 		return;
 	}
@@ -232,6 +245,13 @@ ingest_finish(struct ingest *in)
 	in->finishing = true;
 	if (in->jobs == 0)
 		start_tail(in);
+}
+
+void
+ingest_finish_keep(struct ingest *in)
+{
+	in->keep = true;
+	ingest_finish(in);
 }
 
 void

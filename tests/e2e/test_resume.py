@@ -7,6 +7,7 @@ checks the block hashes: the second node fetches the file block by block
 and verifies each one."""
 
 import hashlib
+import json
 import io
 import os
 import shutil
@@ -268,3 +269,107 @@ def test_keep_none_removes_partials_at_start(cluster):
     f = n1.ftp()
     r = raw(f, "SIZE gone.bin")
     assert r.startswith("550"), r
+
+
+# --- HTTP: PUT with Content-Range -------------------------------------------
+
+
+def token(node):
+    return (node.dir / ".shoal" / "api_token").read_text().strip()
+
+
+def curl_http(node, method, path, *args, data=None, tmp=None):
+    """curl against node's API; returns (status, headers, body)."""
+    cmd = ["curl", "-sS", "--max-time", "60", "-X", method,
+           "-H", f"Authorization: Bearer {token(node)}", "-D", "-",
+           "-o", str(tmp / "body"), *args]
+    if data is not None:
+        (tmp / "part").write_bytes(data)
+        cmd += ["--data-binary", f"@{tmp / 'part'}",
+                "-H", "Content-Type: application/octet-stream"]
+    cmd.append(f"http://{node.http_addr}{path}")
+    p = subprocess.run(cmd, capture_output=True, timeout=90,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    heads = p.stdout.decode(errors="replace").split("\r\n\r\n")
+    final = [h for h in heads if h.startswith("HTTP/")
+             and not h.startswith("HTTP/1.1 100")][-1]
+    lines = final.split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, (tmp / "body").read_bytes()
+
+
+def put_part(node, name, data, first, total, tmp):
+    last = first + len(data) - 1
+    return curl_http(node, "PUT", f"/v1/files/{name}", "-H",
+                     f"Content-Range: bytes {first}-{last}/{total}",
+                     data=data, tmp=tmp)
+
+
+def test_http_content_range_parts(cluster, tmp_path):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    st, h, body = put_part(n1, "parts.bin", data[:CUT], 0, SIZE, tmp_path)
+    assert st == 308, (st, h, body)
+    assert h.get("range") == f"bytes=0-{CUT - 1}", h
+    assert json.loads(body)["stored"] == CUT
+    assert not n1.path("parts.bin").exists()
+    st, h, body = curl_http(n1, "GET", "/v1/upload/parts.bin", tmp=tmp_path)
+    assert st == 200 and json.loads(body)["stored"] == CUT, (st, body)
+    assert h.get("range") == f"bytes=0-{CUT - 1}", h
+    # Nothing was announced: a later write reaches n2 first.
+    f = n1.ftp()
+    f.storbinary("STOR marker.txt", io.BytesIO(b"after\n"))
+    wait_for(lambda: n2.path("marker.txt").exists(), REPLICATE, "marker")
+    assert not n2.path("parts.bin").exists()
+    # A part that does not start where the stored bytes end.
+    st, h, body = put_part(n1, "parts.bin", data[CUT + 5:], CUT + 5, SIZE,
+                           tmp_path)
+    assert st == 409, (st, body)
+    assert h.get("range") == f"bytes=0-{CUT - 1}", h
+    assert json.loads(body)["stored"] == CUT
+    # The rest in two parts; the last one commits.
+    mid = CUT + 700_000
+    st, h, body = put_part(n1, "parts.bin", data[CUT:mid], CUT, SIZE,
+                           tmp_path)
+    assert st == 308 and h.get("range") == f"bytes=0-{mid - 1}", (st, h)
+    st, h, body = put_part(n1, "parts.bin", data[mid:], mid, SIZE, tmp_path)
+    assert st == 201, (st, body)
+    assert json.loads(body)["sha256"] == sha(data)
+    assert partials(n1) == []
+    st, _, _ = curl_http(n1, "GET", "/v1/upload/parts.bin", tmp=tmp_path)
+    assert st == 404
+    check_both(n1, n2, "parts.bin", data)
+
+
+def test_http_interrupted_put_resumes(cluster, tmp_path):
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    host, port = n1.http_addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=30)
+    s.sendall((f"PUT /v1/files/cut.bin HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {token(n1)}\r\n"
+               f"Content-Length: {SIZE}\r\n"
+               f"Content-Range: bytes 0-{SIZE - 1}/{SIZE}\r\n\r\n")
+              .encode())
+    s.sendall(data[:CUT])
+    # The node writes whole chunks of 1 MiB while more is to come: what
+    # is kept is what it wrote when the connection broke.
+    wait_for(lambda: tmp_bytes(n1) >= 1 << 20, 30, "bytes written",
+             diag=lambda: tmp_bytes(n1))
+    reset(s)
+
+    def stored():
+        st, _, body = curl_http(n1, "GET", "/v1/upload/cut.bin",
+                                tmp=tmp_path)
+        return st == 200 and json.loads(body)["stored"]
+    have = wait_for(stored, 30, "the interrupted PUT kept")
+    assert 1 << 20 <= have <= CUT
+    assert not n1.path("cut.bin").exists()
+    st, _, body = put_part(n1, "cut.bin", data[have:], have, SIZE, tmp_path)
+    assert st == 201, (st, body)
+    check_both(n1, n2, "cut.bin", data)
