@@ -484,7 +484,6 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 {
 	const char *name;
 	struct stat st;
-	uint64_t kept = 0;
 	int dfd, rc;
 
 	if ((dfd = store_open_parent(s, path, &name)) < 0)
@@ -502,12 +501,6 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 		if (mode == UPLOAD_NEW && offset > 0)
 			mode = UPLOAD_RESUME;
 		return (upload_begin(s, path, mode, offset, out));
-	}
-	if (mode == UPLOAD_APPEND) {
-		if ((rc = upload_partial_size(s, key, &kept)) < 0 &&
-		    rc != -ENOENT)
-			return (rc);
-		offset = kept;
 	}
 	return (partial_begin(s, path, offset, key, have, out));
 }

@@ -157,12 +157,11 @@ int fs_write_begin(struct store *, const char *path, enum upload_mode,
     __attribute__((warn_unused_result));
 /*
  * An upload that continues, or leaves behind, the partial `key` of an
- * account (store/upload.h) while path names no file.  mode UPLOAD_NEW:
- * offset 0 starts over (the partial goes); offset > 0 continues the
- * partial, which must hold exactly offset bytes, else -ERANGE with *have
- * its size (0 for none).  UPLOAD_APPEND continues the partial whatever its
- * size (or starts one).  When path names a file, the partial is stale: it
- * goes, and this is fs_write_begin (UPLOAD_RESUME for an offset).
+ * account (store/upload.h) while path names no file: offset 0 starts over
+ * (the partial goes); offset > 0 continues the partial, which must hold
+ * exactly offset bytes, else -ERANGE with *have its size (0 for none).
+ * When path names a file, the partial is stale: it goes, and this is
+ * fs_write_begin with mode (UPLOAD_NEW with an offset: UPLOAD_RESUME).
  */
 int fs_write_resumable(struct store *, const char *path, enum upload_mode,
 		       uint64_t offset, const char *key, uint64_t *have,

@@ -186,6 +186,18 @@ def test_stor_without_rest_starts_over(cluster):
     check_both(n1, n2, "again.bin", new)
 
 
+def test_appe_without_size_starts_afresh(cluster):
+    # APPE continues a kept upload only after SIZE told the client its
+    # size (curl -C -); otherwise the client does not know what is kept.
+    (n1,) = cluster.start(1)
+    data = os.urandom(SIZE)
+    f = n1.ftp()
+    interrupt(n1, f, "log.txt", data[:CUT], how="data")
+    f.storbinary("APPE log.txt", io.BytesIO(b"first line\n"))
+    assert n1.path("log.txt").read_bytes() == b"first line\n"
+    assert partials(n1) == []
+
+
 def lftp(node, script, tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), LC_ALL="C.UTF-8")
     full = ("set net:max-retries 1; set net:timeout 20; "

@@ -32,6 +32,7 @@ struct file_job {
 	 * what they received if interrupted; "" = partials are off */
 	char key[UPLOAD_KEY_LEN + 1];
 	uint64_t have; /* STOR: the partial's size, for a REST that is not */
+	bool from_partial; /* SIZE: answered with the partial's size */
 	bool set_time; /* MFMT, SITE UTIME, MDTM TIME PATH */
 	int64_t mtime_ns;
 	int rc;
@@ -82,6 +83,7 @@ file_run(void *arg)
 		if (j->key[0] &&
 		    fs_partial_size(st, j->path, j->key, &j->e.size) == 0) {
 			j->rc = 0;
+			j->from_partial = true;
 			break;
 		}
 		/* FALLTHROUGH */
@@ -256,6 +258,14 @@ file_done(void *arg)
 		}
 		j->rc = -ENOENT;
 	}
+	if (j->rc == -ERANGE && j->verb == FTP_APPE) {
+		ftp_reply(s, 554,
+			  "The interrupted upload of /%s now holds %llu bytes, "
+			  "not the %llu SIZE told: ask SIZE again.",
+			  j->path, (unsigned long long)j->have,
+			  (unsigned long long)j->rest);
+		goto out;
+	}
 	if (j->rc == -ERANGE && j->verb == FTP_STOR) {
 		ftp_reply(s, 554,
 			  "REST %llu does not match the %llu bytes kept of an "
@@ -314,6 +324,9 @@ file_done(void *arg)
 		ftp_reply(s, 250, "Rename successful.");
 		break;
 	case FTP_SIZE:
+		free(s->size_told);
+		s->size_told = j->from_partial ? strdup(j->path) : NULL;
+		s->size_told_n = j->e.size;
 		ftp_reply(s, 213, "%llu", (unsigned long long)j->e.size);
 		break;
 	case FTP_MDTM:
@@ -477,6 +490,16 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	if ((r.verb == FTP_STOR || r.verb == FTP_APPE || r.verb == FTP_SIZE) &&
 	    s->srv->o.cfg->ftp_partial_keep_hours > 0)
 		upload_partial_key(s->user, j->path, j->key);
+	if (r.verb == FTP_APPE && j->key[0]) {
+		/* Of a new file: where SIZE said it stands, or afresh. */
+		j->rest = s->size_told && strcmp(s->size_told, j->path) == 0
+			      ? s->size_told_n
+			      : 0;
+	}
+	if ((r.verb == FTP_STOR || r.verb == FTP_APPE) && s->size_told) {
+		free(s->size_told);
+		s->size_told = NULL;
+	}
 	if (j->path[0] == '\0' && r.verb != FTP_CWD && r.verb != FTP_XCWD &&
 	    r.verb != FTP_CDUP && r.verb != FTP_XCUP) {
 		ftp_reply(s, 550, "Not allowed on the root folder.");
