@@ -290,10 +290,12 @@ def token(node):
     return (node.dir / ".shoal" / "api_token").read_text().strip()
 
 
-def curl_http(node, method, path, *args, data=None, tmp=None):
-    """curl against node's API; returns (status, headers, body)."""
-    cmd = ["curl", "-sS", "--max-time", "60", "-X", method,
-           "-H", f"Authorization: Bearer {token(node)}", "-D", "-",
+def curl_http(node, method, path, *args, data=None, tmp=None, user=None):
+    """curl against node's API (the API token, or user=(name, password));
+    returns (status, headers, body)."""
+    auth = ["-u", f"{user[0]}:{user[1]}"] if user else \
+        ["-H", f"Authorization: Bearer {token(node)}"]
+    cmd = ["curl", "-sS", "--max-time", "60", "-X", method, *auth, "-D", "-",
            "-o", str(tmp / "body"), *args]
     if data is not None:
         (tmp / "part").write_bytes(data)
@@ -315,11 +317,11 @@ def curl_http(node, method, path, *args, data=None, tmp=None):
     return status, headers, (tmp / "body").read_bytes()
 
 
-def put_part(node, name, data, first, total, tmp):
+def put_part(node, name, data, first, total, tmp, user=None):
     last = first + len(data) - 1
     return curl_http(node, "PUT", f"/v1/files/{name}", "-H",
                      f"Content-Range: bytes {first}-{last}/{total}",
-                     data=data, tmp=tmp)
+                     data=data, tmp=tmp, user=user)
 
 
 def test_http_content_range_parts(cluster, tmp_path):
@@ -385,3 +387,21 @@ def test_http_interrupted_put_resumes(cluster, tmp_path):
     st, _, body = put_part(n1, "cut.bin", data[have:], have, SIZE, tmp_path)
     assert st == 201, (st, body)
     check_both(n1, n2, "cut.bin", data)
+
+
+def test_ftp_upload_finished_over_http(cluster, tmp_path):
+    # One account, one kept upload, whichever front end goes on with it.
+    n1, n2 = cluster.start(2)
+    data = os.urandom(SIZE)
+    guest = ("guest", "guest")
+    interrupt(n1, n1.ftp(), "both.bin", data[:CUT], how="data")
+    st, _, body = curl_http(n1, "GET", "/v1/upload/both.bin", tmp=tmp_path,
+                            user=guest)
+    assert st == 200 and json.loads(body)["stored"] == CUT, (st, body)
+    # The API token is another account: it sees nothing kept.
+    st, _, _ = curl_http(n1, "GET", "/v1/upload/both.bin", tmp=tmp_path)
+    assert st == 404
+    st, _, body = put_part(n1, "both.bin", data[CUT:], CUT, SIZE, tmp_path,
+                           user=guest)
+    assert st == 201, (st, body)
+    check_both(n1, n2, "both.bin", data)
