@@ -266,6 +266,13 @@ file_done(void *arg)
 			  (unsigned long long)j->rest);
 		goto out;
 	}
+	if (j->rc == -ERANGE && j->verb == FTP_STOR && j->have == 0) {
+		ftp_reply(s, 554,
+			  "REST %llu: nothing is kept of an upload of /%s to "
+			  "resume; STOR without REST to start it.",
+			  (unsigned long long)j->rest, j->path);
+		goto out;
+	}
 	if (j->rc == -ERANGE && j->verb == FTP_STOR) {
 		ftp_reply(s, 554,
 			  "REST %llu does not match the %llu bytes kept of an "
