@@ -33,7 +33,7 @@ struct file_job {
 	char key[UPLOAD_KEY_LEN + 1];
 	uint64_t have; /* STOR: the partial's size, for a REST that is not */
 	bool from_partial; /* SIZE: answered with the partial's size */
-	bool set_time; /* MFMT, SITE UTIME, MDTM TIME PATH */
+	bool set_time;	   /* MFMT, SITE UTIME, MDTM TIME PATH */
 	int64_t mtime_ns;
 	int rc;
 	struct fs_entry e;
