@@ -85,7 +85,7 @@ static const struct cfg_key keys[] = {
 	    "private key (PEM); relative to DIR/.shoal"),
 	{ "ftp", "partial_keep_hours", CFG_HOURS,
 	  offsetof(struct cfg, ftp_partial_keep_hours), 0, 0, 0, "24",
-	  "hours an interrupted upload (FTP or HTTP) of a new file is kept "
+	  "hours an interrupted upload (FTP, or HTTP Content-Range) is kept "
 	  "for its account to resume; fractions allowed (0.001 = 3.6 s); "
 	  "0 = keep none" },
 	STR("peer", "listen", peer_listen, "0.0.0.0:44444",

@@ -484,7 +484,8 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 {
 	const char *name;
 	struct stat st;
-	int dfd, rc;
+	uint64_t kept;
+	int dfd, rc, prc;
 
 	if ((dfd = store_open_parent(s, path, &name)) < 0)
 		return (dfd);
@@ -496,13 +497,21 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 		return (rc);
 	if (existed)
 		*existed = rc == 0;
-	if (rc == 0) {
-		(void)upload_partial_drop(s, key);
-		if (mode == UPLOAD_NEW && offset > 0)
-			mode = UPLOAD_RESUME;
-		return (upload_begin(s, path, mode, offset, out));
-	}
-	return (partial_begin(s, path, offset, key, have, out));
+	if (rc < 0 || (mode == UPLOAD_NEW && offset == 0))
+		return (partial_begin(s, path, offset, key, have, out));
+	/*
+	 * A file is there.  A partial of this account is its interrupted
+	 * replacement: an offset resumes it.  Without one, REST keeps the
+	 * file's first bytes and APPE appends to it, as FTP always did.
+	 */
+	if ((prc = upload_partial_size(s, key, &kept)) < 0 && prc != -ENOENT)
+		return (prc);
+	if (offset > 0 && (prc == 0 || mode == UPLOAD_APPEND))
+		return (partial_begin(s, path, offset, key, have, out));
+	(void)upload_partial_drop(s, key);
+	if (mode == UPLOAD_NEW)
+		mode = UPLOAD_RESUME;
+	return (upload_begin(s, path, mode, offset, out));
 }
 
 int
@@ -528,11 +537,7 @@ int
 fs_partial_size(struct store *s, const char *path, const char *key,
 		uint64_t *size)
 {
-	struct stat st;
-	int rc;
-
-	if ((rc = store_stat(s, path, &st)) != -ENOENT)
-		return (rc == 0 ? -EEXIST : rc);
+	(void)path; /* the key names it */
 	return (upload_partial_size(s, key, size));
 }
 

@@ -157,11 +157,14 @@ int fs_write_begin(struct store *, const char *path, enum upload_mode,
     __attribute__((warn_unused_result));
 /*
  * An upload that continues, or leaves behind, the partial `key` of an
- * account (store/upload.h) while path names no file: offset 0 starts over
- * (the partial goes); offset > 0 continues the partial, which must hold
- * exactly offset bytes, else -ERANGE with *have its size (0 for none).
- * When path names a file, the partial is stale: it goes, and this is
- * fs_write_begin with mode (UPLOAD_NEW with an offset: UPLOAD_RESUME).
+ * account (store/upload.h).  mode UPLOAD_NEW, offset 0: starts over (the
+ * partial goes) and is kept as the partial if interrupted.  An offset > 0
+ * continues the partial, which must hold exactly offset bytes, else
+ * -ERANGE with *have its size (0 for none).  Exceptions, for a path that
+ * names a file and an account with no partial of it: UPLOAD_NEW with an
+ * offset is fs_write_begin's UPLOAD_RESUME (the file's first bytes kept),
+ * and UPLOAD_APPEND with offset 0 appends to the file; neither is kept if
+ * interrupted.
  */
 int fs_write_resumable(struct store *, const char *path, enum upload_mode,
 		       uint64_t offset, const char *key, uint64_t *have,
@@ -175,7 +178,7 @@ int fs_write_resumable(struct store *, const char *path, enum upload_mode,
 int fs_write_partial(struct store *, const char *path, uint64_t offset,
 		     const char *key, uint64_t *have, struct upload **out)
     __attribute__((warn_unused_result));
-/* The size of the account's partial of path, while path names no file. */
+/* The size of the account's partial of path (-ENOENT: none). */
 int fs_partial_size(struct store *, const char *path, const char *key,
 		    uint64_t *size) __attribute__((warn_unused_result));
 /* Makes the missing folders above path (each one indexed). */

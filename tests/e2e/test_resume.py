@@ -1,10 +1,10 @@
-"""Resumable uploads: an interrupted upload of a new file is kept as a
-partial under DIR/.shoal/tmp/partial (never under its name, never sent to
-peers), and the same account resumes it: FTP REST n + STOR (ftplib, lftp
-`put -c`), APPE after SIZE (curl `-C -`), HTTP PUT with Content-Range.
-Every resumed file is checked by its SHA-256 on both nodes, which also
-checks the block hashes: the second node fetches the file block by block
-and verifies each one."""
+"""Resumable uploads: an interrupted upload (of a new file, or of a file
+that replaces one) is kept as a partial under DIR/.shoal/tmp/partial (never
+under its name, never sent to peers), and the same account resumes it: FTP
+REST n + STOR (ftplib, lftp `put -c`), APPE after SIZE (curl `-C -`), HTTP
+PUT with Content-Range.  Every resumed file is checked by its SHA-256 on
+both nodes, which also checks the block hashes: the second node fetches
+the file block by block and verifies each one."""
 
 import hashlib
 import json
@@ -223,6 +223,31 @@ def test_lftp_put_c_resumes(cluster, tmp_path):
     assert f"REST {CUT}" in out, out[-3000:]
     assert partials(n1) == []
     check_both(n1, n2, "lftp.bin", data)
+
+
+@pytest.mark.skipif(shutil.which("lftp") is None, reason="lftp is needed")
+def test_lftp_put_c_resumes_an_interrupted_overwrite(cluster, tmp_path):
+    # The old file stays while its replacement is interrupted; lftp then
+    # asks SIZE and must get where the replacement stopped, not the old
+    # file's size (its bytes are not a prefix of the new ones).
+    n1, n2 = cluster.start(2)
+    old = os.urandom(2 * 1024 * 1024 + 99)
+    data = os.urandom(SIZE)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    f = n1.ftp()
+    f.storbinary("STOR over.bin", io.BytesIO(old))
+    wait_for(lambda: file_sha(n2.path("over.bin")) == sha(old), REPLICATE,
+             "the old version on n2")
+    interrupt(n1, f, "over.bin", data[:CUT], how="data")
+    assert n1.path("over.bin").read_bytes() == old
+    assert f.sendcmd("SIZE over.bin") == f"213 {CUT}"
+    proc = lftp(n1, f"put -c {src} -o over.bin", tmp_path)
+    out = (proc.stdout + proc.stderr).decode(errors="replace")
+    assert proc.returncode == 0, out[-3000:]
+    assert f"REST {CUT}" in out, out[-3000:]
+    assert partials(n1) == []
+    check_both(n1, n2, "over.bin", data)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is needed")

@@ -28,8 +28,8 @@ struct file_job {
 	char path[PATH_LEN_MAX + 1];
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
-	/* the account's partial of path: STOR and APPE of a new file keep
-	 * what they received if interrupted; "" = partials are off */
+	/* the account's partial of path: a STOR (or an APPE of a new file)
+	 * keeps what it received if interrupted; "" = partials are off */
 	char key[UPLOAD_KEY_LEN + 1];
 	uint64_t have; /* STOR: the partial's size, for a REST that is not */
 	bool from_partial; /* SIZE: answered with the partial's size */
