@@ -20,6 +20,8 @@
  *    the input when it holds no '%'.
  *  - http_parse_range returns 0, -1 or -416, and on 0 a range inside the
  *    file.
+ *  - http_parse_content_range returns 0 or -1, and on 0 first <= last <
+ *    total.
  *  - The credentials of an "Authorization: Basic" value decode (0) into
  *    NUL-ended user and password, or are refused (-1) with both empty;
  *    fuzz_http_auth checks the decoder itself against OpenSSL.
@@ -89,6 +91,18 @@ check_range(const char *value, uint64_t size)
 		CHECK(size > 0);
 		CHECK(first <= last && last < size);
 	}
+}
+
+static void
+check_content_range(const char *value)
+{
+	uint64_t first = 0, last = 0, total = 0;
+	int rc;
+
+	rc = http_parse_content_range(value, &first, &last, &total);
+	CHECK(rc == 0 || rc == -1);
+	if (rc == 0)
+		CHECK(first <= last && last < total);
 }
 
 static void
@@ -183,6 +197,8 @@ parse_head(const uint8_t *data, size_t size)
 	check_range(req.range, 1);
 	check_range(req.range, 10000);
 	check_range(req.range, UINT64_MAX);
+	CHECK(nul_ended(req.content_range, sizeof(req.content_range)));
+	check_content_range(req.content_range);
 	if (req.content_length > 0)
 		check_range(req.range, (uint64_t)req.content_length);
 	free(buf);
@@ -218,6 +234,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_range(s, 10);
 	check_range(s, (uint64_t)size * 977 + 1);
 	check_range(s, UINT64_MAX);
+	check_content_range(s);
 	free(s);
 	return (0);
 }

@@ -37,6 +37,7 @@
 #include "net/addr.h"
 #include "net/tls.h"
 #include "store/store.h"
+#include "store/upload.h"
 #include "store/watch.h"
 
 static void
@@ -133,6 +134,76 @@ on_space(evutil_socket_t fd, short what, void *arg)
 	if (fstatvfs(n->store.root_fd, &sv) < 0)
 		return;
 	node_set_space(n, (uint64_t)sv.f_bavail * sv.f_frsize);
+}
+
+/*
+ * Interrupted uploads kept for a resume (store/upload.h) expire after
+ * ftp.partial_keep_hours: a job sweeps them, one at a time.
+ */
+struct partial_job {
+	struct node *n; /* for the done half, on the loop */
+	struct store *store;
+	double keep_s;
+	int rc;
+};
+
+static void
+partial_run(void *arg)
+{
+	struct partial_job *j = arg;
+
+	j->rc = upload_partial_expire(j->store, j->keep_s);
+}
+
+static void
+partial_done(void *arg)
+{
+	struct partial_job *j = arg;
+
+	if (j->rc > 0)
+		log_info("removed %d interrupted upload(s) not resumed within "
+			 "ftp.partial_keep_hours",
+			 j->rc);
+	j->n->partial_busy = false;
+	free(j);
+}
+
+static void
+on_partial(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	struct partial_job *j;
+
+	(void)fd;
+	(void)what;
+	if (n->partial_busy || (j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	j->n = n;
+	j->store = &n->store;
+	j->keep_s = n->cfg->ftp_partial_keep_hours * 3600.0;
+	if (work_submit(n->pool, partial_run, partial_done, j) < 0) {
+		free(j);
+		return;
+	}
+	n->partial_busy = true;
+}
+
+/* A sweep every quarter of the keep time, within 1 s .. 10 min. */
+static int
+start_partial_expiry(struct node *n)
+{
+	double keep_s = n->cfg->ftp_partial_keep_hours * 3600.0;
+	struct timeval tv = {600, 0};
+
+	if (keep_s > 0 && keep_s / 4 < 600) {
+		tv.tv_sec = keep_s / 4 < 1 ? 1 : (time_t)(keep_s / 4);
+	}
+	if ((n->partial_ev =
+		 event_new(n->base, -1, EV_PERSIST, on_partial, n)) == NULL ||
+	    event_add(n->partial_ev, &tv) < 0)
+		return (-ENOMEM);
+	on_partial(-1, 0, n);
+	return (0);
 }
 
 /* DIR/.shoal/replicas: the cluster's replication factor. */
@@ -284,6 +355,10 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			return (-ENOMEM);
 		}
 	}
+	if (start_partial_expiry(n) < 0) {
+		(void)str_fmt(err, errlen, "out of memory");
+		return (-ENOMEM);
+	}
 	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
 	if (n->cfg->tracker_address[0] != '\0') {
@@ -428,6 +503,8 @@ out:
 	work_pool_free(n.pool);
 	if (n.space_ev)
 		event_free(n.space_ev);
+	if (n.partial_ev)
+		event_free(n.partial_ev);
 	watch_free(n.watch);
 	auth_free(n.auth);
 	guard_free(n.guard);

@@ -50,6 +50,8 @@ struct node {
 	char			 token[128];
 	unsigned		 replicas;	/* REPLICAS_ALL, N, UNKNOWN */
 	struct event		*space_ev;
+	struct event		*partial_ev;	/* expires upload partials */
+	bool			 partial_busy;	/* its job runs */
 	uint64_t		 free_bytes;
 	bool			 full;
 	struct remote_reads	 remote;

@@ -18,7 +18,8 @@
 #include "base/parse.h"
 
 enum cfg_type {
-	CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT
+	CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT,
+	CFG_HOURS
 };
 
 struct cfg_key {
@@ -88,6 +89,11 @@ static const struct cfg_key keys[] = {
 	    "certificate (PEM); relative to DIR/.shoal"),
 	STR("ftp", "tls_key", ftp_tls_key, "tls/key.pem",
 	    "private key (PEM); relative to DIR/.shoal"),
+	{ "ftp", "partial_keep_hours", CFG_HOURS,
+	  offsetof(struct cfg, ftp_partial_keep_hours), 0, 0, 0, "24",
+	  "hours an interrupted upload (FTP, or HTTP Content-Range) is kept "
+	  "for its account to resume; fractions allowed (0.001 = 3.6 s); "
+	  "0 = keep none" },
 	STR("peer", "listen", peer_listen, "0.0.0.0:44444",
 	    "HOST:PORT for the peer protocol (TLS, cluster key only; --peer)"),
 	UINT("peer", "heartbeat_ms", peer_heartbeat_ms, 100, 600000, "2000",
@@ -210,11 +216,14 @@ cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
 			goto bad;
 		return (0);
 	case CFG_RATIO:
-	case CFG_WEIGHT: {
-		double d;
+	case CFG_WEIGHT:
+	case CFG_HOURS: {
+		double d, hi = k->type == CFG_RATIO    ? 1.0
+			       : k->type == CFG_WEIGHT ? 1000.0
+						       : 8760.0;
 
-		if (span_double(s, 0.0, k->type == CFG_RATIO ? 1.0 : 1000.0,
-		    &d) < 0 || (k->type == CFG_WEIGHT && d == 0.0))
+		if (span_double(s, 0.0, hi, &d) < 0 ||
+		    (k->type == CFG_WEIGHT && d == 0.0))
 			goto bad;
 		*(double *)(void *)field = d;
 		return (0);

@@ -35,6 +35,7 @@ struct cfg {
 	char		ftp_require_tls[8];
 	char		ftp_tls_cert[CFG_STR_MAX];
 	char		ftp_tls_key[CFG_STR_MAX];
+	double		ftp_partial_keep_hours;
 	/* [peer] */
 	char		peer_listen[CFG_STR_MAX];
 	unsigned	peer_heartbeat_ms;

@@ -452,6 +452,102 @@ fs_write_begin(struct store *s, const char *path, enum upload_mode mode,
 	return (upload_begin(s, path, mode, offset, out));
 }
 
+/* Continues partial key at offset (0: starts over). */
+static int
+partial_begin(struct store *s, const char *path, uint64_t offset,
+	      const char *key, uint64_t *have, struct upload **out)
+{
+	uint64_t kept = 0;
+	int rc;
+
+	if (offset > 0) {
+		if ((rc = upload_partial_size(s, key, &kept)) < 0 &&
+		    rc != -ENOENT)
+			return (rc);
+		if (offset != kept) {
+			*have = kept;
+			return (-ERANGE);
+		}
+	}
+	rc = upload_begin_partial(s, path, key, offset, out);
+	if (offset > 0 && (rc == -ERANGE || rc == -ENOENT)) {
+		/* Taken or changed meanwhile: what is there now. */
+		*have = upload_partial_size(s, key, &kept) == 0 ? kept : 0;
+		rc = -ERANGE;
+	}
+	return (rc);
+}
+
+int
+fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
+		   uint64_t offset, const char *key, uint64_t *have,
+		   bool *existed, struct upload **out)
+{
+	const char *name;
+	struct stat st;
+	uint64_t kept;
+	int dfd, rc, prc;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	close(dfd);
+	rc = store_stat(s, path, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return (-EISDIR);
+	if (rc < 0 && rc != -ENOENT)
+		return (rc);
+	if (existed)
+		*existed = rc == 0;
+	if (rc < 0 || (mode == UPLOAD_NEW && offset == 0))
+		return (partial_begin(s, path, offset, key, have, out));
+	/*
+	 * A file is there.  A partial of this account is its interrupted
+	 * replacement: an offset resumes it.  Without one, REST keeps the
+	 * file's first bytes and APPE appends to it, as FTP always did.
+	 */
+	if ((prc = upload_partial_size(s, key, &kept)) < 0 && prc != -ENOENT)
+		return (prc);
+	if (offset > 0 && (prc == 0 || mode == UPLOAD_APPEND))
+		return (partial_begin(s, path, offset, key, have, out));
+	(void)upload_partial_drop(s, key);
+	if (mode == UPLOAD_NEW)
+		mode = UPLOAD_RESUME;
+	return (upload_begin(s, path, mode, offset, out));
+}
+
+int
+fs_write_partial(struct store *s, const char *path, uint64_t offset,
+		 const char *key, uint64_t *have, struct upload **out)
+{
+	const char *name;
+	struct stat st;
+	int dfd, rc;
+
+	if ((dfd = store_open_parent(s, path, &name)) < 0)
+		return (dfd);
+	close(dfd);
+	rc = store_stat(s, path, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return (-EISDIR);
+	if (rc < 0 && rc != -ENOENT)
+		return (rc);
+	return (partial_begin(s, path, offset, key, have, out));
+}
+
+int
+fs_partial_size(struct store *s, const char *path, const char *key,
+		uint64_t *size)
+{
+	(void)path; /* the key names it */
+	return (upload_partial_size(s, key, size));
+}
+
+int
+fs_make_parents(struct store *s, const char *path)
+{
+	return (store_make_parents(s, path));
+}
+
 int
 fs_space_check(struct store *s, uint64_t min_free, uint64_t *avail)
 {

@@ -15,7 +15,8 @@
  *                the clear, pread jobs (struct fs_read) under TLS, and a
  *                file still being fetched followed as its blocks verify
  *   fs_write_begin  the start of an upload through store/upload.h; the
- *                bytes then go through front/ingest.h
+ *                bytes then go through front/ingest.h (fs_write_resumable:
+ *                one an interrupted client may resume)
  *   fs_err       one error enum, with one errno -> fs_err mapping; each
  *                protocol family keeps one fs_err -> reply table
  *
@@ -160,6 +161,35 @@ int fs_write_begin(struct store *, const char *path, enum upload_mode,
  * (also when it cannot be measured: the writes will tell).
  */
 int fs_space_check(struct store *, uint64_t min_free, uint64_t *avail);
+/*
+ * An upload that continues, or leaves behind, the partial `key` of an
+ * account (store/upload.h).  mode UPLOAD_NEW, offset 0: starts over (the
+ * partial goes) and is kept as the partial if interrupted.  An offset > 0
+ * continues the partial, which must hold exactly offset bytes, else
+ * -ERANGE with *have its size (0 for none).  Exceptions, for a path that
+ * names a file and an account with no partial of it: UPLOAD_NEW with an
+ * offset is fs_write_begin's UPLOAD_RESUME (the file's first bytes kept),
+ * and UPLOAD_APPEND with offset 0 appends to the file; neither is kept if
+ * interrupted.
+ */
+int fs_write_resumable(struct store *, const char *path, enum upload_mode,
+		       uint64_t offset, const char *key, uint64_t *have,
+		       bool *existed, struct upload **out)
+    __attribute__((warn_unused_result));
+/*
+ * An upload through the partial `key` whether or not path names a file
+ * (the commit replaces it): offset 0 starts over, offset > 0 continues a
+ * partial of exactly offset bytes, else -ERANGE with *have its size.
+ */
+int fs_write_partial(struct store *, const char *path, uint64_t offset,
+		     const char *key, uint64_t *have, struct upload **out)
+    __attribute__((warn_unused_result));
+/* The size of the account's partial of path (-ENOENT: none). */
+int fs_partial_size(struct store *, const char *path, const char *key,
+		    uint64_t *size) __attribute__((warn_unused_result));
+/* Makes the missing folders above path (each one indexed). */
+int fs_make_parents(struct store *, const char *path)
+    __attribute__((warn_unused_result));
 /* A free name for a unique upload: path, else path.1, path.2, ... */
 int fs_unique_name(struct store *, char *path, size_t size);
 

@@ -3,6 +3,7 @@
  *
  *   push ──> [write+file hash] and [block hashes] ──both done──> drained
  *   finish ──> (last chunk) ──> flush job ──> commit job ──> on_done
+ *                                            (keep: suspend job)
  *
  * Any job's error ends the pipeline: on_done(rc) and the temp file goes.
  * A cancelled ingest is freed by the last job to return.
@@ -28,6 +29,7 @@ struct ingest {
 	unsigned		 jobs;		/* in flight */
 	int			 rc, rc2;	/* of the two halves */
 	bool			 finishing;
+	bool			 keep;		/* finish as a partial */
 	bool			 cancelled;
 	bool			 done;
 	uint64_t		 bytes;
@@ -41,11 +43,26 @@ abort_run(void *arg)
 }
 
 static void
+suspend_run(void *arg)
+{
+	upload_suspend(arg);
+}
+
+static void
 ingest_free(struct ingest *in)
 {
-	/* Removing a temp file is disk work: on the pool if it can be. */
-	if (in->up && (in->done || work_submit(in->pool, abort_run, NULL,
-	    in->up) < 0))
+	/*
+	 * Removing a temp file is disk work: on the pool if it can be.  A
+	 * cancelled upload (the client went away) keeps its bytes when it has
+	 * a partial's key; one that failed does not.
+	 */
+	if (in->up == NULL)
+		;
+	else if (in->cancelled) {
+		if (work_submit(in->pool, suspend_run, NULL, in->up) < 0)
+			upload_suspend(in->up);
+	} else if (in->done ||
+		   work_submit(in->pool, abort_run, NULL, in->up) < 0)
 		upload_abort(in->up);
 	if (in->chunk)
 		evbuffer_free(in->chunk);
@@ -160,6 +177,16 @@ commit_run(void *arg)
 }
 
 static void
+keep_run(void *arg)
+{
+	struct ingest *in = arg;
+
+	upload_suspend(in->up);
+	in->up = NULL;
+	in->rc = INGEST_KEPT;
+}
+
+static void
 commit_done(void *arg)
 {
 	struct ingest *in = arg;
@@ -194,7 +221,8 @@ flush_done(void *arg)
 		end(in, in->rc);
 		return;
 	}
-	if (work_submit(in->pool, commit_run, commit_done, in) < 0) {
+	if (work_submit(in->pool, in->keep ? keep_run : commit_run,
+	    commit_done, in) < 0) {
 		end(in, -ENOMEM);
 		return;
 	}
@@ -220,11 +248,17 @@ ingest_finish(struct ingest *in)
 }
 
 void
+ingest_finish_keep(struct ingest *in)
+{
+	in->keep = true;
+	ingest_finish(in);
+}
+
+void
 ingest_cancel(struct ingest *in)
 {
-	if (in->jobs > 0)
-		in->cancelled = true;
-	else
+	in->cancelled = true;
+	if (in->jobs == 0)
 		ingest_free(in);
 }
 

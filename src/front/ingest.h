@@ -24,7 +24,8 @@ struct work_pool;
 struct ingest_cbs {
 	/* A chunk is written: more may be pushed. */
 	void	(*on_drained)(void *arg);
-	/* Committed (rc 0, sha of the file) or failed (rc < 0). */
+	/* Committed (rc 0, sha of the file), kept (INGEST_KEPT) or failed
+	 * (rc < 0). */
 	void	(*on_done)(void *arg, int rc, const uint8_t sha[32]);
 };
 
@@ -36,6 +37,12 @@ int	ingest_push(struct ingest *, struct evbuffer *in);
 bool	ingest_busy(const struct ingest *);
 uint64_t ingest_bytes(const struct ingest *);
 void	ingest_finish(struct ingest *);
+/*
+ * As ingest_finish, but what was received is kept as the upload's partial
+ * (upload_suspend) instead of committed: on_done gets INGEST_KEPT.
+ */
+void	ingest_finish_keep(struct ingest *);
+#define INGEST_KEPT	1
 void	ingest_cancel(struct ingest *);
 
 #endif

@@ -61,6 +61,8 @@ store_errno(int e)
 /*
  * Unfinished uploads are never resumed into a file: they go.  Partial
  * fetches (pull-*) are kept for a day, so a fetch resumes after a restart.
+ * The folder partial/ (interrupted uploads a client may resume) stays: its
+ * files expire by ftp.partial_keep_hours.
  */
 static int
 clear_tmp(int tmp_fd)
@@ -204,6 +206,12 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	    O_CLOEXEC | O_NOFOLLOW);
 	if (s->tmp_fd < 0)
 		goto fail;
+	/* Interrupted uploads kept for a resume (store/upload.h). */
+	if (mkdirat(s->tmp_fd, "partial", 0700) < 0 && errno != EEXIST) {
+		(void)str_fmt(err, errlen, "%s/.shoal/tmp/partial: %s", dir,
+			      strerror(errno));
+		goto fail;
+	}
 	/* Partial transfers from a crash are never resumed into a file. */
 	if ((n = clear_tmp(s->tmp_fd)) > 0)
 		log_info("removed %d unfinished transfer(s) from %s/.shoal/tmp",

@@ -6,17 +6,25 @@
  */
 #include "store/upload.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "base/log.h"
 #include "store/hash.h"
 
 #define WRITEBACK_STEP	(8u << 20)
+#define PARTIAL_DIR	"partial/"
+/* "partial/" and the key */
+#define PARTIAL_NAME_LEN (sizeof(PARTIAL_DIR) - 1 + UPLOAD_KEY_LEN + 1)
 
 struct upload {
 	struct store	*store;
@@ -25,6 +33,7 @@ struct upload {
 	int		 fd;
 	bool		 unique;
 	bool		 committed;
+	char		 key[UPLOAD_KEY_LEN + 1];	/* "" = none */
 	uint64_t	 size;
 	uint64_t	 synced;	/* writeback started up to here */
 	struct hasher	 hash;
@@ -284,4 +293,217 @@ const char *
 upload_path(const struct upload *up)
 {
 	return (up->path);
+}
+
+/* Partials */
+
+static void
+partial_name(const char *key, char out[PARTIAL_NAME_LEN])
+{
+	(void)snprintf(out, PARTIAL_NAME_LEN, "%s%s", PARTIAL_DIR, key);
+}
+
+void
+upload_partial_key(const char *account, const char *path,
+		   char key[UPLOAD_KEY_LEN + 1])
+{
+	uint8_t h[HASH_LEN];
+	unsigned hlen = 0;
+	EVP_MD_CTX *c;
+	bool ok;
+
+	/* The NUL between them: ("ab", "c") and ("a", "bc") differ. */
+	ok = (c = EVP_MD_CTX_new()) != NULL &&
+	     EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(c, account, strlen(account) + 1) == 1 &&
+	     EVP_DigestUpdate(c, path, strlen(path)) == 1 &&
+	     EVP_DigestFinal_ex(c, h, &hlen) == 1 && hlen == HASH_LEN;
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		fatalx("upload: SHA-256 unavailable");
+	hash_hex(h, key);
+}
+
+int
+upload_partial_size(struct store *s, const char *key, uint64_t *size)
+{
+	char name[PARTIAL_NAME_LEN];
+	struct stat st;
+
+	partial_name(key, name);
+	if (fstatat(s->tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return (store_errno(errno));
+	if (!S_ISREG(st.st_mode))
+		return (-ENOENT);
+	*size = (uint64_t)st.st_size;
+	return (0);
+}
+
+int
+upload_partial_drop(struct store *s, const char *key)
+{
+	char name[PARTIAL_NAME_LEN];
+
+	partial_name(key, name);
+	if (unlinkat(s->tmp_fd, name, 0) < 0 && errno != ENOENT)
+		return (store_errno(errno));
+	return (0);
+}
+
+/* Hashes the first len bytes of the upload's own file (a taken partial). */
+static int
+hash_kept(struct upload *up, uint64_t len)
+{
+	size_t cap = 1 << 20;
+	uint8_t *b;
+	uint64_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if ((b = malloc(cap)) == NULL)
+		return (-ENOMEM);
+	while (off < len) {
+		n = pread(up->fd, b,
+			  len - off < cap ? (size_t)(len - off) : cap,
+			  (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? store_errno(errno) : -EIO;
+			break;
+		}
+		if ((rc = hasher_update(&up->hash, b, (size_t)n)) < 0)
+			break;
+		off += (uint64_t)n;
+	}
+	free(b);
+	up->size = off;
+	return (rc);
+}
+
+int
+upload_begin_partial(struct store *s, const char *path, const char *key,
+		     uint64_t offset, struct upload **out)
+{
+	char name[PARTIAL_NAME_LEN];
+	struct upload *up;
+	struct stat st;
+	int rc;
+
+	if (offset == 0) {
+		if ((rc = upload_partial_drop(s, key)) < 0)
+			return (rc);
+		if ((rc = upload_begin(s, path, UPLOAD_NEW, 0, &up)) < 0)
+			return (rc);
+		(void)snprintf(up->key, sizeof(up->key), "%s", key);
+		*out = up;
+		return (0);
+	}
+	if ((up = calloc(1, sizeof(*up))) == NULL)
+		return (-ENOMEM);
+	up->store = s;
+	up->fd = -1;
+	(void)snprintf(up->key, sizeof(up->key), "%s", key);
+	if ((up->path = strdup(path)) == NULL) {
+		free(up);
+		return (-ENOMEM);
+	}
+	if ((rc = hasher_init(&up->hash)) < 0) {
+		free(up->path);
+		free(up);
+		return (rc);
+	}
+	/* Taken by a rename: a second resume of the same key finds none. */
+	partial_name(key, name);
+	store_tmp_name(s, up->tmp);
+	if (renameat(s->tmp_fd, name, s->tmp_fd, up->tmp) < 0) {
+		rc = store_errno(errno);
+		up->tmp[0] = '\0';
+		goto fail;
+	}
+	up->fd = openat(s->tmp_fd, up->tmp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (up->fd < 0 || fstat(up->fd, &st) < 0) {
+		rc = store_errno(errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != offset) {
+		/* Not this one: it goes back untouched. */
+		rc = S_ISREG(st.st_mode) ? -ERANGE : -ENOENT;
+		goto fail;
+	}
+	if ((rc = hash_kept(up, offset)) < 0)
+		goto fail;
+	up->synced = up->size;
+	*out = up;
+	return (0);
+fail:
+	if (rc == -ERANGE)
+		upload_suspend(up);
+	else
+		upload_abort(up);
+	return (rc);
+}
+
+void
+upload_suspend(struct upload *up)
+{
+	char name[PARTIAL_NAME_LEN];
+	struct stat st;
+
+	if (up == NULL)
+		return;
+	if (up->committed || up->key[0] == '\0' || up->fd < 0 ||
+	    fstat(up->fd, &st) < 0 || st.st_size == 0) {
+		upload_abort(up);
+		return;
+	}
+	/* A partial a crash left with holes would resume into garbage. */
+	partial_name(up->key, name);
+	(void)futimens(up->fd, NULL); /* its keep time starts now */
+	if (fdatasync(up->fd) < 0 ||
+	    renameat(up->store->tmp_fd, up->tmp, up->store->tmp_fd, name) < 0) {
+		log_warn("upload: keeping the partial upload of %s", up->path);
+		upload_abort(up);
+		return;
+	}
+	log_info("upload: kept %llu bytes of %s for a resume",
+		 (unsigned long long)st.st_size, up->path);
+	up->tmp[0] = '\0';
+	upload_abort(up);
+}
+
+int
+upload_partial_expire(struct store *s, double max_age_s)
+{
+	struct dirent *de;
+	struct stat st;
+	struct timespec now;
+	char name[PARTIAL_NAME_LEN];
+	double age;
+	DIR *d;
+	int fd, n = 0;
+
+	if ((fd = openat(s->tmp_fd, PARTIAL_DIR,
+			 O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return (store_errno(errno));
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (store_errno(errno));
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    strlen(de->d_name) != UPLOAD_KEY_LEN ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		age = (double)(now.tv_sec - st.st_mtim.tv_sec) +
+		      (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
+		if (age < max_age_s)
+			continue;
+		partial_name(de->d_name, name);
+		if (unlinkat(s->tmp_fd, name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return (n);
 }

@@ -11,8 +11,16 @@
  * Nothing appears under the final name before upload_commit, and once it
  * returns 0 the file and its index row are on disk.  The commit is all or
  * nothing: if the folder's fsync or the index fails, the file that was
- * there before (or no file) is put back and an error returned.  One thread at a time
- * may use an upload; all calls block (worker pool).
+ * there before (or no file) is put back and an error returned.  One thread at a
+ * time may use an upload; all calls block (worker pool).
+ *
+ * Partials: an upload begun with upload_begin_partial has a key (one per
+ * account and path, upload_partial_key).  upload_suspend keeps what it
+ * received as DIR/.shoal/tmp/partial/KEY instead of removing it, and a
+ * later upload_begin_partial with the partial's size as offset continues
+ * it: the kept bytes are read back and hashed, so the commit's block list
+ * and file hash cover the whole file.  A partial is never under a shared
+ * name, never indexed and never announced.
  */
 #ifndef SHOAL_STORE_UPLOAD_H
 #define SHOAL_STORE_UPLOAD_H
@@ -54,6 +62,38 @@ int	upload_commit(struct upload *, struct file_meta *m)
 	    __attribute__((warn_unused_result));
 /* Frees the upload; removes the temp file unless it was committed. */
 void	upload_abort(struct upload *);
+/*
+ * Frees the upload; unless it was committed, what it received is kept as
+ * its partial (see above) when it has a key and at least one byte, and
+ * removed otherwise.
+ */
+void	upload_suspend(struct upload *);
+
+#define UPLOAD_KEY_LEN	64	/* hex digits */
+
+/* The partial's name for an account's upload of path (key[65]). */
+void	upload_partial_key(const char *account, const char *path,
+	    char key[UPLOAD_KEY_LEN + 1]);
+/*
+ * An upload of path that may continue or leave partial key.  offset 0:
+ * any partial of key is removed and the upload starts empty.  offset > 0:
+ * the partial is taken over (no one else can take it meanwhile); it must
+ * hold exactly offset bytes, else -ERANGE (it stays as it was) and -ENOENT
+ * when there is none.
+ */
+int	upload_begin_partial(struct store *, const char *path,
+	    const char *key, uint64_t offset, struct upload **out)
+	    __attribute__((warn_unused_result));
+/* The size of partial key, or -ENOENT. */
+int	upload_partial_size(struct store *, const char *key, uint64_t *size)
+	    __attribute__((warn_unused_result));
+/* Removes partial key (0 if there was none). */
+int	upload_partial_drop(struct store *, const char *key);
+/*
+ * Removes the partials not written to for max_age_s seconds or more
+ * (all of them for 0); returns how many went.
+ */
+int	upload_partial_expire(struct store *, double max_age_s);
 uint64_t upload_size(const struct upload *);
 const char *upload_path(const struct upload *);
 

@@ -250,10 +250,13 @@ def test_large_put_to_a_bad_destination_says_why(n, tmp_path, env):
     big = tmp_path / "big.bin"
     with open(big, "wb") as f:
         f.truncate(64 << 20)
-    r = run("-C", n.dir, "put", big, "/no/such/folder/big.bin", env=env)
+    # A missing folder is made (test_http_put.py); a file where the
+    # folder would be is a bad destination.
+    (n.dir / "plain.txt").write_bytes(b"a file\n")
+    r = run("-C", n.dir, "put", big, "/plain.txt/folder/big.bin", env=env)
     assert r.returncode == 1, (r.returncode, r.stderr)
-    assert "No such file" in r.stderr, r.stderr
-    assert "/no/such/folder/big.bin" in r.stderr
+    assert "Not a directory" in r.stderr, r.stderr
+    assert "/plain.txt/folder/big.bin" in r.stderr
 
 
 def test_json_everywhere(n, tmp_path, env):

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import (HASH_RE, names, raw, retr, shoal_init, stor,
-                      tmp_bytes, tmp_leftovers, wait_for)
+from conftest import (HASH_RE, names, raw, retr, run_shoal, shoal_init,
+                      stor, tmp_bytes, tmp_leftovers, wait_for)
 
 
 def sha(data):
@@ -99,7 +99,15 @@ def test_broken_upload_leaves_nothing(node, existing):
         assert final.read_bytes() == old
     else:
         assert not final.exists()
-    check = n.ftp()
+    if existing:
+        check = n.ftp()
+    else:
+        # What was received is kept for the uploading account to resume
+        # (test_resume.py), which SIZE tells it; any other sees nothing.
+        run_shoal("-C", n.dir, "user", "add", "alice", "--password",
+                  "alice-pw", check=True)
+        assert raw(n.ftp(), "SIZE broken.bin").startswith("213 ")
+        check = n.ftp("alice", "alice-pw")
     if existing:
         assert retr(check, "broken.bin") == old
     else:

@@ -385,7 +385,9 @@ def test_get_missing_file_404(api):
 
 
 def test_put_into_missing_folder_404(api):
-    assert_error(put(api, "nodir/x.txt", b"data\n"), 404)
+    # A PUT makes missing folders unless told not to (test_http_put.py).
+    assert_error(put(api, "nodir/x.txt", b"data\n", "-H",
+                     "Shoal-Parents: no"), 404)
     assert not (api.node.dir / "nodir").exists()
 
 

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "front/fsview.h"
+#include "store/hash.h"
 #include "store/store.h"
 #include "store/vv.h"
 
@@ -261,6 +262,107 @@ held_elsewhere(struct store *s, const char *path, uint64_t size)
 	assert_int_equal(store_apply_remote(s, path, &m), 0);
 }
 
+/* Writes n bytes of b through up (a pool would do it in chunks). */
+static void
+write_all(struct upload *up, const uint8_t *b, size_t n)
+{
+	struct iovec iov = {(void *)b, n};
+
+	assert_int_equal(upload_write(up, &iov, 1), 0);
+}
+
+/*
+ * An upload interrupted and resumed from its partial commits the same
+ * file, file hash and block list as one written in one go: the kept
+ * prefix is hashed again when the upload resumes.
+ */
+static void
+test_partial_resume_same_blocks(void **state)
+{
+	struct fixture *f = *state;
+	size_t total = 2 * HASH_BLOCK_SIZE + 12345, cut = HASH_BLOCK_SIZE + 777;
+	char key[UPLOAD_KEY_LEN + 1], other[UPLOAD_KEY_LEN + 1];
+	uint8_t *data = malloc(total), *blocks = NULL, sha[HASH_LEN];
+	struct file_meta m, done;
+	struct fs_entry e;
+	struct hasher h;
+	struct upload *up;
+	uint64_t have = 0, size = 0;
+	size_t i;
+
+	assert_non_null(data);
+	for (i = 0; i < total; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	upload_partial_key("guest", "new.bin", key);
+	upload_partial_key("alice", "new.bin", other);
+	assert_string_not_equal(key, other);
+
+	assert_int_equal(fs_write_resumable(&f->s, "new.bin", UPLOAD_NEW, 0,
+					    key, &have, NULL, &up),
+			 0);
+	write_all(up, data, cut);
+	upload_suspend(up);
+	assert_int_equal(fs_partial_size(&f->s, "new.bin", key, &size), 0);
+	assert_int_equal(size, cut);
+	assert_int_equal(fs_partial_size(&f->s, "new.bin", other, &size),
+			 -ENOENT);
+	assert_int_equal(fs_stat(&f->s, "new.bin", 0, &e), -ENOENT);
+
+	/* Not its size: refused, and the partial stays. */
+	assert_int_equal(fs_write_resumable(&f->s, "new.bin", UPLOAD_NEW,
+					    cut + 1, key, &have, NULL, &up),
+			 -ERANGE);
+	assert_int_equal(have, cut);
+	assert_int_equal(fs_partial_size(&f->s, "new.bin", key, &size), 0);
+	assert_int_equal(size, cut);
+
+	assert_int_equal(fs_write_resumable(&f->s, "new.bin", UPLOAD_NEW, cut,
+					    key, &have, NULL, &up),
+			 0);
+	assert_int_equal(upload_size(up), cut);
+	write_all(up, data + cut, total - cut);
+	assert_int_equal(upload_flush(up), 0);
+	assert_int_equal(upload_commit(up, &done), 0);
+	upload_abort(up);
+	assert_int_equal(fs_partial_size(&f->s, "new.bin", key, &size),
+			 -ENOENT);
+
+	assert_int_equal(hasher_init(&h), 0);
+	assert_int_equal(hasher_update(&h, data, total), 0);
+	assert_int_equal(hasher_final(&h, sha), 0);
+	assert_memory_equal(done.sha256, sha, HASH_LEN);
+	assert_int_equal(index_get_any(f->s.index, "new.bin", &m, &blocks), 0);
+	assert_int_equal(m.size, total);
+	assert_memory_equal(m.sha256, sha, HASH_LEN);
+	assert_int_equal(m.nblocks, h.blocks.len / HASH_LEN);
+	assert_memory_equal(blocks, h.blocks.data, h.blocks.len);
+	hasher_release(&h);
+	free(blocks);
+	free(data);
+}
+
+/* Partials expire by age; 0 removes them all. */
+static void
+test_partial_expire(void **state)
+{
+	struct fixture *f = *state;
+	char key[UPLOAD_KEY_LEN + 1];
+	struct upload *up;
+	uint64_t have = 0, size;
+
+	upload_partial_key("guest", "old.bin", key);
+	assert_int_equal(fs_write_resumable(&f->s, "old.bin", UPLOAD_NEW, 0,
+					    key, &have, NULL, &up),
+			 0);
+	write_all(up, (const uint8_t *)"some bytes", 10);
+	upload_suspend(up);
+	assert_int_equal(upload_partial_expire(&f->s, 3600), 0);
+	assert_int_equal(fs_partial_size(&f->s, "old.bin", key, &size), 0);
+	assert_int_equal(upload_partial_expire(&f->s, 0), 1);
+	assert_int_equal(fs_partial_size(&f->s, "old.bin", key, &size),
+			 -ENOENT);
+}
+
 /* Rows held elsewhere (replicas = N) pass the same filter. */
 static void
 test_list_remote(void **state)
@@ -352,6 +454,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_list_sub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_remote, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_resume_same_blocks,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_expire, setup,
+					    teardown),
 	    cmocka_unit_test(test_name_filter),
 	    cmocka_unit_test(test_err_of),
 	};

@@ -900,6 +900,102 @@ test_range_every_prefix(void **state)
 	free(p);
 }
 
+/* Content-Range of a PUT, and Shoal-Parents */
+
+static void
+test_content_range_forms(void **state)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t a, b, t;
+	} cases[] = {
+		{"bytes 0-9/10", 0, 0, 9, 10},
+		{"bytes 100-199/1000", 0, 100, 199, 1000},
+		{"BYTES 5-5/6", 0, 5, 5, 6},
+		{"bytes 0-18446744073709551614/18446744073709551615", 0, 0,
+		 18446744073709551614ull, 18446744073709551615ull},
+		{"bytes 0-9/9", -1, 0, 0, 0},	/* past the end */
+		{"bytes 9-0/10", -1, 0, 0, 0},	/* backwards */
+		{"bytes */10", -1, 0, 0, 0},
+		{"bytes 0-9/*", -1, 0, 0, 0},
+		{"bytes 0-9", -1, 0, 0, 0},
+		{"bytes=0-9/10", -1, 0, 0, 0},
+		{"bytes 0-9/10 ", -1, 0, 0, 0},
+		{"bytes -1-9/10", -1, 0, 0, 0},
+		{"bytes 0-18446744073709551615/18446744073709551615", -1, 0, 0,
+		 0},
+		{"bytes 0-99999999999999999999/1", -1, 0, 0, 0},
+		{"", -1, 0, 0, 0},
+	};
+	uint64_t a, b, t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(http_parse_content_range(cases[i].s, &a, &b,
+							  &t),
+				 cases[i].rc);
+		if (cases[i].rc == 0) {
+			assert_true(a == cases[i].a && b == cases[i].b &&
+				    t == cases[i].t);
+		}
+	}
+}
+
+static void
+test_content_range_every_prefix(void **state)
+{
+	static const char s[] = "bytes 1048576-2097151/3145728";
+	uint64_t a, b, t;
+	size_t k;
+	char *p;
+
+	(void)state;
+	for (k = 0; k <= sizeof(s) - 1; k++) {
+		p = exact_copy(s, k + 1);
+		p[k] = '\0';
+		/* Some prefixes are ranges of their own; none may be wrong. */
+		if (http_parse_content_range(p, &a, &b, &t) == 0)
+			assert_true(a <= b && b < t);
+		free(p);
+	}
+	p = exact_copy(s, sizeof(s));
+	assert_int_equal(http_parse_content_range(p, &a, &b, &t), 0);
+	assert_true(a == 1048576 && b == 2097151 && t == 3145728);
+	free(p);
+}
+
+static void
+test_head_upload_headers(void **state)
+{
+	static const char put[] =
+	    "PUT /v1/files/docs/a.bin HTTP/1.1\r\n"
+	    "Content-Length: 4\r\n"
+	    "Content-Range: bytes 6-9/10\r\n"
+	    "Shoal-Parents: no\r\n"
+	    "If-None-Match: *\r\n"
+	    "\r\n"
+	    "body";
+	static const char yes[] = "PUT /x HTTP/1.1\r\n"
+				  "Shoal-Parents: YES\r\n\r\n";
+	static const char bad[] = "PUT /x HTTP/1.1\r\n"
+				  "Shoal-Parents: maybe\r\n\r\n";
+	struct http_req req;
+
+	(void)state;
+	assert_int_equal(parse_n(put, sizeof(put) - 1, &req),
+			 (int)(sizeof(put) - 1 - 4));
+	assert_string_equal(req.content_range, "bytes 6-9/10");
+	assert_true(req.no_parents);
+	assert_string_equal(req.if_none_match, "*");
+	check_prefixes_ok(put, sizeof(put) - 1, sizeof(put) - 1 - 4);
+	assert_int_equal(PARSE(yes, &req), (int)(sizeof(yes) - 1));
+	assert_false(req.no_parents);
+	assert_int_equal(PARSE(bad, &req), -400);
+	check_prefixes_bad(bad, sizeof(bad) - 1, -400);
+}
+
 int
 main(void)
 {
@@ -934,6 +1030,9 @@ main(void)
 		cmocka_unit_test(test_range_unsatisfiable),
 		cmocka_unit_test(test_range_ignored),
 		cmocka_unit_test(test_range_every_prefix),
+		cmocka_unit_test(test_content_range_forms),
+		cmocka_unit_test(test_content_range_every_prefix),
+		cmocka_unit_test(test_head_upload_headers),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

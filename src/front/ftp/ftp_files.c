@@ -28,6 +28,11 @@ struct file_job {
 	char path[PATH_LEN_MAX + 1];
 	char path2[PATH_LEN_MAX + 1];
 	uint64_t rest;
+	/* the account's partial of path: a STOR (or an APPE of a new file)
+	 * keeps what it received if interrupted; "" = partials are off */
+	char key[UPLOAD_KEY_LEN + 1];
+	uint64_t have; /* STOR: the partial's size, for a REST that is not */
+	bool from_partial; /* SIZE: answered with the partial's size */
 	bool set_time;	   /* MFMT, SITE UTIME, MDTM TIME PATH */
 	uint64_t min_free; /* uploads: refused below this many free bytes */
 	uint64_t avail;	   /* uploads: free bytes, when refused */
@@ -86,8 +91,20 @@ file_run(void *arg)
 	case FTP_DELE:
 		j->rc = fs_unlink(st, j->path);
 		break;
-	case FTP_RNFR:
 	case FTP_SIZE:
+		/*
+		 * What a resuming client (lftp put -c, curl -C -) asks first:
+		 * while the name holds no file, the size of the account's
+		 * partial of it.
+		 */
+		if (j->key[0] &&
+		    fs_partial_size(st, j->path, j->key, &j->e.size) == 0) {
+			j->rc = 0;
+			j->from_partial = true;
+			break;
+		}
+		/* FALLTHROUGH */
+	case FTP_RNFR:
 	case FTP_MDTM:
 		j->rc = fs_stat_target(st, j->path, &j->e);
 		if (j->rc == 0 && j->verb != FTP_RNFR && j->e.type != FS_FILE)
@@ -113,6 +130,13 @@ file_run(void *arg)
 		/* A full disk refuses before the client sends a byte. */
 		if ((j->rc = fs_space_check(st, j->min_free, &j->avail)) < 0) {
 			j->no_space = true;
+			break;
+		}
+		if (j->verb != FTP_STOU && j->key[0]) {
+			mode = j->verb == FTP_APPE ? UPLOAD_APPEND : UPLOAD_NEW;
+			j->rc =
+			    fs_write_resumable(st, j->path, mode, j->rest,
+					       j->key, &j->have, NULL, &j->up);
 			break;
 		}
 		mode = j->verb == FTP_APPE   ? UPLOAD_APPEND
@@ -268,6 +292,31 @@ file_done(void *arg)
 			  (unsigned long long)(j->avail >> 10));
 		goto out;
 	}
+	if (j->rc == -ERANGE && j->verb == FTP_APPE) {
+		ftp_reply(s, 554,
+			  "The interrupted upload of /%s now holds %llu bytes, "
+			  "not the %llu SIZE told: ask SIZE again.",
+			  j->path, (unsigned long long)j->have,
+			  (unsigned long long)j->rest);
+		goto out;
+	}
+	if (j->rc == -ERANGE && j->verb == FTP_STOR && j->have == 0) {
+		ftp_reply(s, 554,
+			  "REST %llu: nothing is kept of an upload of /%s to "
+			  "resume; STOR without REST to start it.",
+			  (unsigned long long)j->rest, j->path);
+		goto out;
+	}
+	if (j->rc == -ERANGE && j->verb == FTP_STOR) {
+		ftp_reply(s, 554,
+			  "REST %llu does not match the %llu bytes kept of an "
+			  "interrupted upload of /%s: use REST %llu to resume "
+			  "it, or STOR without REST to start over.",
+			  (unsigned long long)j->rest,
+			  (unsigned long long)j->have, j->path,
+			  (unsigned long long)j->have);
+		goto out;
+	}
 	if (j->rc < 0) {
 		ftp_reply_errno(s, j->rc, ftp_verb_name(j->verb));
 		goto out;
@@ -316,6 +365,9 @@ file_done(void *arg)
 		ftp_reply(s, 250, "Rename successful.");
 		break;
 	case FTP_SIZE:
+		free(s->size_told);
+		s->size_told = j->from_partial ? strdup(j->path) : NULL;
+		s->size_told_n = j->e.size;
 		ftp_reply(s, 213, "%llu", (unsigned long long)j->e.size);
 		break;
 	case FTP_MDTM:
@@ -477,6 +529,19 @@ ftp_cmd_files(struct ftp_session *s, const struct ftp_request *req)
 	if (ftp_resolve(s, &r, j->path, sizeof(j->path)) < 0) {
 		free(j);
 		return;
+	}
+	if ((r.verb == FTP_STOR || r.verb == FTP_APPE || r.verb == FTP_SIZE) &&
+	    s->srv->o.cfg->ftp_partial_keep_hours > 0)
+		upload_partial_key(s->user, j->path, j->key);
+	if (r.verb == FTP_APPE && j->key[0]) {
+		/* Of a new file: where SIZE said it stands, or afresh. */
+		j->rest = s->size_told && strcmp(s->size_told, j->path) == 0
+			      ? s->size_told_n
+			      : 0;
+	}
+	if ((r.verb == FTP_STOR || r.verb == FTP_APPE) && s->size_told) {
+		free(s->size_told);
+		s->size_told = NULL;
 	}
 	if (j->path[0] == '\0' && r.verb != FTP_CWD && r.verb != FTP_XCWD &&
 	    r.verb != FTP_CDUP && r.verb != FTP_XCUP) {

@@ -101,6 +101,10 @@ struct ftp_session {
 	char			 cwd[PATH_LEN_MAX + 1];
 	char			*rnfr;
 	uint64_t		 rest;
+	/* the last SIZE answered from a partial: an APPE of that path
+	 * continues it (curl -C -), any other APPE starts afresh */
+	char			*size_told;
+	uint64_t		 size_told_n;
 	uint64_t		 lock_token;	/* SITE LOCKTOKEN */
 	bool			 tls;		/* control channel protected */
 	bool			 tls_pending;	/* AUTH answered, not switched */

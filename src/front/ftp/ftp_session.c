@@ -92,6 +92,7 @@ session_free(struct ftp_session *s)
 		free(s->pass);
 	}
 	free(s->rnfr);
+	free(s->size_told);
 	free(s);
 }
 

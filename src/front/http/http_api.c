@@ -201,6 +201,7 @@ static const struct route {
     {"/v1/list", ROUTE_EXACT, http_route_list, 0},
     {"/v1/list/", ROUTE_PREFIX, http_route_list, 0},
     {"/v1/mkdir/", ROUTE_PREFIX, http_route_mkdir, 0},
+    {"/v1/upload/", ROUTE_PREFIX, http_route_upload, 0},
     {"/v1/move", ROUTE_EXACT, http_route_move, 0},
     {"/v1/locks", ROUTE_EXACT, http_route_locks, 0},
     {"/v1/locks/", ROUTE_PREFIX, http_route_locks, 0},

@@ -340,6 +340,69 @@ put_quorum_done(void *arg, int rc, unsigned got)
 	free(q);
 }
 
+/* If-None-Match: * and a file there: 412. */
+static bool
+refused_existing(struct http_conn *c, int rc)
+{
+	if (rc != -EEXIST || strcmp(c->req.if_none_match, "*") != 0)
+		return (false);
+	http_error(c, 412, "the file exists (If-None-Match: *)");
+	return (true);
+}
+
+/* "Range: bytes=0-N" for a partial of size bytes, or "" for none. */
+static void
+stored_range(uint64_t size, char *out, size_t len)
+{
+	if (size == 0)
+		out[0] = '\0';
+	else
+		snprintf(out, len, "Range: bytes=0-%llu\r\n",
+			 (unsigned long long)(size - 1));
+}
+
+/* A part that does not start where the partial ends: 409, and where. */
+static void
+part_mismatch(struct http_conn *c, uint64_t offset, uint64_t have)
+{
+	char extra[96], msg[160];
+	json_t *j;
+	char *s;
+
+	stored_range(have, extra, sizeof(extra));
+	snprintf(msg, sizeof(msg),
+		 "this part starts at byte %llu but %llu bytes are stored: "
+		 "send from %llu",
+		 (unsigned long long)offset, (unsigned long long)have,
+		 (unsigned long long)have);
+	c->close_after = true;
+	j = json_pack("{s:s, s:I}", "error", msg, "stored", (json_int_t)have);
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	http_respond(c, 409, "application/json", extra, s, s ? strlen(s) : 0);
+	free(s);
+	json_decref(j);
+}
+
+/* A part is stored, the file is not complete yet: 308 and how much. */
+static void
+part_kept(struct http_conn *c)
+{
+	char extra[96];
+	json_t *j;
+	char *s;
+
+	log_info("http: %s stored bytes up to %llu of %s", c->peer,
+		 (unsigned long long)c->part_end, c->path);
+	stored_range(c->part_end, extra, sizeof(extra));
+	c->st = CONN_BUSY;
+	j = json_pack("{s:s, s:I}", "path", c->path, "stored",
+		      (json_int_t)c->part_end);
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	http_respond(c, 308, "application/json", extra, s, s ? strlen(s) : 0);
+	free(s);
+	json_decref(j);
+}
+
 static void
 put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
@@ -348,11 +411,16 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 	struct put_quorum *q;
 
 	c->ing = NULL;
+	if (rc == INGEST_KEPT) {
+		part_kept(c);
+		return;
+	}
 	if (rc < 0) {
 		log_warnx("http: %s upload of %s failed: %s", c->peer, c->path,
 			  strerror(-rc));
 		c->close_after = true;
-		http_error_errno(c, rc);
+		if (!refused_existing(c, rc))
+			http_error_errno(c, rc);
 		return;
 	}
 	log_info("http: %s stored %s", c->peer, c->path);
@@ -408,7 +476,10 @@ http_upload_more(struct http_conn *c)
 	if (c->closing || c->ing == NULL || ingest_busy(c->ing))
 		return;
 	if (c->body_left == 0) {
-		ingest_finish(c->ing);
+		if (c->keep_part)
+			ingest_finish_keep(c->ing);
+		else
+			ingest_finish(c->ing);
 		return;
 	}
 	in = bufferevent_get_input(c->bev);
@@ -447,6 +518,10 @@ put_run(void *arg)
 		j->rc = rc;
 		return;
 	}
+	if (j->create_only && j->existed) {
+		j->rc = -EEXIST;
+		return;
+	}
 	if (j->if_match[0]) {
 		/* Conditional: only over the version the client saw. */
 		if (!j->existed) {
@@ -459,7 +534,19 @@ put_run(void *arg)
 			return;
 		}
 	}
-	j->rc = fs_write_begin(s, j->path, UPLOAD_NEW, 0, NULL, &j->up);
+	/* Missing folders above it are made, unless the client said not to
+	 * (the upload then finds no folder: 404). */
+	if (!j->no_parents && (j->rc = fs_make_parents(s, j->path)) < 0)
+		return;
+	if (j->ranged) {
+		j->rc = fs_write_partial(s, j->path, j->offset, j->key,
+					 &j->have, &j->up);
+		return;
+	}
+	/* If-None-Match: * commits only if no file appeared meanwhile. */
+	j->rc = fs_write_begin(s, j->path,
+			       j->create_only ? UPLOAD_UNIQUE : UPLOAD_NEW, 0,
+			       NULL, &j->up);
 }
 
 static void
@@ -472,7 +559,11 @@ put_ready(void *arg)
 	if ((c = http_pjob_end(j)) == NULL)
 		return;
 	if (j->rc < 0) {
-		if (j->rc == -ESTALE)
+		if (refused_existing(c, j->rc))
+			;
+		else if (j->rc == -ERANGE)
+			part_mismatch(c, j->offset, j->have);
+		else if (j->rc == -ESTALE)
 			http_error(c, 412,
 				   "the file is not at the version "
 				   "If-Match names");
@@ -482,6 +573,11 @@ put_ready(void *arg)
 		return;
 	}
 	c->created = !j->existed;
+	c->keep_part = false;
+	if (j->ranged) {
+		c->part_end = j->offset + (uint64_t)c->req.content_length;
+		c->keep_part = c->part_end < c->req_total;
+	}
 	if ((c->ing = ingest_new(c->srv->o.pool, j->up, &cbs, c)) == NULL) {
 		http_pjob_free(j);
 		http_error(c, 500, "out of memory");
@@ -625,6 +721,83 @@ list_done(void *arg)
 	http_pjob_free(j);
 }
 
+/*
+ * PUT with Content-Range: bytes A-B/T, one part of a resumable upload
+ * kept for the account (store/upload.h) until byte T-1 is in.
+ */
+static int
+put_range(struct http_conn *c, struct http_pjob *j)
+{
+	uint64_t first, last, total;
+
+	if (http_parse_content_range(c->req.content_range, &first, &last,
+				     &total) < 0 ||
+	    last - first + 1 != (uint64_t)c->req.content_length) {
+		http_error(c, 400,
+			   "Content-Range must be bytes A-B/TOTAL, "
+			   "with B-A+1 the Content-Length");
+		return (-1);
+	}
+	j->ranged = true;
+	j->offset = first;
+	c->req_total = total;
+	upload_partial_key(c->user, c->path, j->key);
+	return (0);
+}
+
+/* GET /v1/upload/PATH: how much of a resumable upload is stored. */
+
+static void
+upload_run(void *arg)
+{
+	struct http_pjob *j = arg;
+
+	j->rc = upload_partial_size(j->store, j->key, &j->have);
+}
+
+static void
+upload_done(void *arg)
+{
+	struct http_pjob *j = arg;
+	struct http_conn *c;
+	char extra[96];
+	json_t *o;
+	char *s;
+
+	if ((c = http_pjob_end(j)) == NULL)
+		return;
+	if (j->rc < 0) {
+		http_error(c, 404, "no upload of this path is stored");
+		http_pjob_free(j);
+		return;
+	}
+	stored_range(j->have, extra, sizeof(extra));
+	o = json_pack("{s:s, s:I}", "path", c->path, "stored",
+		      (json_int_t)j->have);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	http_respond(c, 200, "application/json", extra, s, s ? strlen(s) : 0);
+	free(s);
+	json_decref(o);
+	http_pjob_free(j);
+}
+
+void
+http_route_upload(struct http_conn *c)
+{
+	struct http_pjob *j;
+
+	if (http_target_path(c, "/v1/upload/", false) < 0)
+		return;
+	if (c->req.method != HTTP_GET && c->req.method != HTTP_HEAD) {
+		http_error(c, 405, "use GET or HEAD");
+		return;
+	}
+	if ((j = http_pjob_new(c)) == NULL)
+		return;
+	upload_partial_key(c->user, c->path, j->key);
+	http_pjob_submit(c, j, upload_run, upload_done);
+}
+
 /* Routes */
 
 void
@@ -647,8 +820,15 @@ http_route_files(struct http_conn *c)
 		}
 		if (http_write_refused(c, c->path))
 			return;
-		if ((j = http_pjob_new(c)) != NULL)
-			http_pjob_submit(c, j, put_run, put_ready);
+		if ((j = http_pjob_new(c)) == NULL)
+			return;
+		j->no_parents = c->req.no_parents;
+		j->create_only = strcmp(c->req.if_none_match, "*") == 0;
+		if (c->req.content_range[0] && put_range(c, j) < 0) {
+			http_pjob_free(j);
+			return;
+		}
+		http_pjob_submit(c, j, put_run, put_ready);
 		break;
 	case HTTP_DELETE:
 		if (!http_write_refused(c, c->path) &&

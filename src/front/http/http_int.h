@@ -64,6 +64,9 @@ struct http_conn {
 	uint64_t		 body_left;
 	struct ingest		*ing;
 	bool			 created;	/* PUT made a new file */
+	bool			 keep_part;	/* PUT: a part, not the end */
+	uint64_t		 part_end;	/* its last byte + 1 */
+	uint64_t		 req_total;	/* Content-Range: .../TOTAL */
 	bool			 awaited;	/* GET waited for a fetch */
 	struct fs_reader	 rd;		/* a file being sent */
 	bool			 reading;	/* a read job runs */
@@ -132,6 +135,14 @@ struct http_pjob {
 	char			 to[PATH_LEN_MAX + 1];
 	bool			 existed;
 	unsigned		 n;		/* entries listed */
+	bool			 no_parents;	/* PUT: Shoal-Parents: no */
+	bool			 create_only;	/* PUT: If-None-Match: * */
+	/* PUT with Content-Range: the account's partial, where this part
+	 * starts, and (on -ERANGE) how much the partial holds */
+	char			 key[UPLOAD_KEY_LEN + 1];
+	bool			 ranged;
+	uint64_t		 offset;
+	uint64_t		 have;
 };
 
 struct http_pjob *http_pjob_new(struct http_conn *);
@@ -146,6 +157,7 @@ struct http_conn *http_pjob_end(struct http_pjob *);
 void	http_route_files(struct http_conn *);
 void	http_route_list(struct http_conn *);
 void	http_route_mkdir(struct http_conn *);
+void	http_route_upload(struct http_conn *);
 void	http_route_move(struct http_conn *);
 /* Bytes of a streamed upload arrived (or the body is complete). */
 void	http_upload_more(struct http_conn *);

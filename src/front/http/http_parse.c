@@ -148,6 +148,15 @@ parse_header(const char *p, size_t n, struct http_req *r)
 		return (copy_value(r->if_match, sizeof(r->if_match), val));
 	else if (span_eq_ci(name, "Range"))
 		return (copy_value(r->range, sizeof(r->range), val));
+	else if (span_eq_ci(name, "Content-Range"))
+		return (copy_value(r->content_range, sizeof(r->content_range),
+		    val));
+	else if (span_eq_ci(name, "Shoal-Parents")) {
+		if (span_eq_ci(val, "no"))
+			r->no_parents = true;
+		else if (!span_eq_ci(val, "yes"))
+			return (-400);
+	}
 	else if (span_eq_ci(name, "Shoal-Lock-Token")) {
 		if (span_u64(val, INT64_MAX, &cl) < 0 || cl == 0)
 			return (-400);
@@ -248,5 +257,26 @@ http_parse_range(const char *s, uint64_t size, uint64_t *first,
 		return (-416);
 	*first = a;
 	*last = b >= size ? size - 1 : b;
+	return (0);
+}
+
+int
+http_parse_content_range(const char *s, uint64_t *first, uint64_t *last,
+    uint64_t *total)
+{
+	struct cursor c;
+	uint64_t a, b, t;
+
+	if (strncasecmp(s, "bytes ", 6) != 0)
+		return (-1);
+	cur_init(&c, s + 6, strlen(s + 6));
+	if (cur_u64(&c, UINT64_MAX - 1, &a) < 0 || !cur_eat(&c, '-') ||
+	    cur_u64(&c, UINT64_MAX - 1, &b) < 0 || !cur_eat(&c, '/') ||
+	    cur_u64(&c, UINT64_MAX, &t) < 0 || !cur_eof(&c) || b < a ||
+	    b >= t)
+		return (-1);
+	*first = a;
+	*last = b;
+	*total = t;
 	return (0);
 }

@@ -30,6 +30,8 @@ struct http_req {
 	char		 if_none_match[256];
 	char		 if_match[256];
 	char		 range[256];
+	char		 content_range[128];
+	bool		 no_parents;		/* Shoal-Parents: no */
 	uint64_t	 lock_token;		/* Shoal-Lock-Token, 0: none */
 	unsigned	 nheaders;
 };
@@ -52,5 +54,11 @@ int	http_unescape(const char *src, size_t len, char *out, size_t size);
  */
 int	http_parse_range(const char *, uint64_t size, uint64_t *first,
 	    uint64_t *last);
+/*
+ * A PUT's "bytes A-B/T" (B >= A, B < T): the part of a file of T bytes
+ * the body holds; -1 for anything else (an unknown A-B or T included).
+ */
+int	http_parse_content_range(const char *, uint64_t *first,
+	    uint64_t *last, uint64_t *total);
 
 #endif

@@ -52,6 +52,7 @@ http_status_text(int s)
 	case 204: return ("No Content");
 	case 206: return ("Partial Content");
 	case 304: return ("Not Modified");
+	case 308: return ("Resume Incomplete");	/* a PUT part kept */
 	case 400: return ("Bad Request");
 	case 401: return ("Unauthorized");
 	case 403: return ("Forbidden");
