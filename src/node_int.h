@@ -52,6 +52,7 @@ struct node {
 	struct event		*space_ev;
 	uint64_t		 free_bytes;
 	bool			 full;
+	bool			 stopping;	/* a signal came: saying so */
 	struct remote_reads	 remote;
 };
 

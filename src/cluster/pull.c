@@ -84,6 +84,8 @@ struct pull {
 	uint32_t		 prefix;	/* blocks 0..prefix-1 are here */
 	uint64_t		 retry_at;	/* parked: redecided then (ms) */
 	uint64_t		 unusable_since; /* no holder to ask since (ms) */
+	uint8_t			 last_from[NODE_ID_LEN]; /* sent a block last */
+	bool			 from_known;
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -509,6 +511,23 @@ commit_run(void *arg)
 	    p->expect_exists);
 }
 
+/* The log counts a file fetched from the member that sent its last block
+ * (or the first holder, when every block was here already). */
+static void
+note_file(struct pulls *pl, struct pull *p)
+{
+	struct member *m = NULL;
+
+	if (pl->members == NULL)
+		return;
+	if (p->from_known)
+		m = members_find(pl->members, p->last_from);
+	else if (p->nholders > 0)
+		m = members_find(pl->members, p->holders[0]);
+	if (m != NULL)
+		members_note_fetched(m, 0, 1);
+}
+
 static void
 commit_done(void *arg)
 {
@@ -547,6 +566,7 @@ commit_done(void *arg)
 		log_debug("sync: fetched %s (%llu bytes, %llu reused)",
 		    p->target, (unsigned long long)p->e.m.size,
 		    (unsigned long long)p->reused);
+		note_file(pl, p);
 		p->prefix = p->nblocks;
 		readers_ready(p);
 		pl->o.hooks.fetched(pl->o.hooks.arg, &p->e, p->target);
@@ -654,6 +674,9 @@ put_done(void *arg)
 		if (j->idx == p->prefix)
 			readers_ready(p);
 		pl->st.bytes_fetched += j->len;
+		memcpy(p->last_from, m->id, NODE_ID_LEN);
+		p->from_known = true;
+		members_note_fetched(m, j->len, 0);
 		ms = clock_mono_ms() - j->sent_ms;
 		if (ms > 0)
 			m->mbps = 0.7 * m->mbps + 0.3 * ((double)j->len /

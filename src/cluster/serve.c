@@ -184,8 +184,10 @@ read_done(void *arg)
 
 	p->reading--;
 	if (j->frame.len >= WIRE_HDR_LEN && p->m->link == j->link &&
-	    members_send(p->m, &j->frame) == 0)
+	    members_send(p->m, &j->frame) == 0) {
 		p->sv->served++;
+		members_note_sent(p->m, j->sha, j->frame.len);
+	}
 	buf_release(&j->frame);
 	free(j);
 	pump(p);
