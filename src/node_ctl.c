@@ -78,6 +78,28 @@ add_path(const char *path, void *arg)
 	json_array_append_new(arg, json_string(path));
 }
 
+/* What is left of a catch-up or repair in progress; null when none. */
+static json_t *
+progress_json(const struct pull_progress *g)
+{
+	json_t *o;
+
+	if (!g->active)
+		return (json_null());
+	o = json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}",
+	    "files_to_go", (json_int_t)g->files_to_go,
+	    "bytes_to_go", (json_int_t)g->bytes_to_go,
+	    "files_total", (json_int_t)g->files_total,
+	    "bytes_total", (json_int_t)g->bytes_total,
+	    "elapsed_s", (double)g->elapsed_ms / 1000.0,
+	    "rate_bytes_s", g->rate);
+	if (o != NULL)
+		json_object_set_new(o, "eta_s", g->rate > 0 ?
+		    json_real((double)g->bytes_to_go / g->rate) :
+		    json_null());
+	return (o ? o : json_null());
+}
+
 static void
 status_done(void *arg)
 {
@@ -134,6 +156,9 @@ status_done(void *arg)
 		json_object_set_new(s, "disk_free_bytes",
 		    json_integer((json_int_t)n->free_bytes));
 		json_object_set_new(s, "disk_full", json_boolean(n->full));
+		json_object_set_new(s, "progress", json_pack("{s:o, s:o}",
+		    "catch_up", progress_json(&st.progress[PULL_WAVE_SYNC]),
+		    "repair", progress_json(&st.progress[PULL_WAVE_REPAIR])));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",

@@ -29,6 +29,7 @@ enum {
 	CLI_OPT_P = 1 << 2,   /* -p, --parents */
 	CLI_OPT_ALL = 1 << 3, /* --all */
 	CLI_OPT_TTL = 1 << 4, /* --ttl SECONDS */
+	CLI_OPT_WATCH = 1 << 5, /* -w, --watch */
 };
 
 struct cli_cmd;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -176,17 +177,83 @@ ctl_peers(struct client *c, const struct cli_args *a)
 	return (0);
 }
 
+static void
+size_str(double n, char *out, size_t size)
+{
+	if (n < 1024)
+		snprintf(out, size, "%.0f bytes", n);
+	else if (n < 1048576.0)
+		snprintf(out, size, "%.1f KiB", n / 1024.0);
+	else if (n < 1073741824.0)
+		snprintf(out, size, "%.1f MiB", n / 1048576.0);
+	else
+		snprintf(out, size, "%.2f GiB", n / 1073741824.0);
+}
+
+/* "catch-up 120 files, 35.0 MiB to go, 12.1 MiB/s, ETA 3 s" */
+static void
+print_wave(const char *what, json_t *g)
+{
+	json_t *eta = json_object_get(g, "eta_s");
+	char left[32], rate[32];
+
+	if (!json_is_object(g)) {
+		printf("%s idle", what);
+		return;
+	}
+	size_str((double)num(g, "bytes_to_go"), left, sizeof(left));
+	size_str(json_number_value(json_object_get(g, "rate_bytes_s")), rate,
+	    sizeof(rate));
+	printf("%s %lld files, %s to go, %s/s, ETA ", what,
+	    num(g, "files_to_go"), left, rate);
+	if (json_is_number(eta))
+		printf("%.0f s", json_number_value(eta));
+	else
+		printf("-");
+}
+
+static void
+print_progress(json_t *s)
+{
+	json_t *p = json_object_get(s, "progress");
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	printf("%02d:%02d:%02d  ", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	print_wave("catch-up", json_object_get(p, "catch_up"));
+	printf("; ");
+	print_wave("repair", json_object_get(p, "repair"));
+	putchar('\n');
+}
+
 int
 ctl_status(struct client *c, const struct cli_args *a)
 {
 	json_t *j;
 
-	if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL, &j) != 0)
-		return (1);
-	if (!c->json)
-		print_status(j);
-	json_decref(j);
-	return (0);
+	if (!(a->opts & CLI_OPT_WATCH)) {
+		if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL,
+		    &j) != 0)
+			return (1);
+		if (!c->json)
+			print_status(j);
+		json_decref(j);
+		return (0);
+	}
+	/* Once a second until interrupted, or until the node is gone;
+	 * --json: one object per line. */
+	for (;;) {
+		if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL,
+		    &j) != 0)
+			return (1);
+		if (!c->json)
+			print_progress(j);
+		json_decref(j);
+		if (fflush(stdout) != 0)
+			return (1);
+		sleep(1);
+	}
 }
 
 int

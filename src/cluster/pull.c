@@ -64,6 +64,13 @@ enum pull_phase {
 	PULL_PARKED,		/* no holder can send it: waits, then redecided */
 };
 
+struct wave {
+	uint64_t		 start_ms;	/* 0: none */
+	uint64_t		 files_total, files_done;
+	uint64_t		 bytes_total, bytes_done;
+	bool			 logged;	/* its start was */
+};
+
 struct pull {
 	TAILQ_ENTRY(pull)	 entry;
 	struct pull		*hnext;		/* chain in pl->phash */
@@ -86,6 +93,8 @@ struct pull {
 	uint64_t		 unusable_since; /* no holder to ask since (ms) */
 	uint8_t			 last_from[NODE_ID_LEN]; /* sent a block last */
 	bool			 from_known;
+	enum pull_wave_kind	 wave;
+	uint64_t		 wave_bytes;	/* counted done in it */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -114,7 +123,90 @@ struct pulls {
 	struct req_list		 reqs;
 	uint32_t		 next_req;
 	struct pull_stats	 st;		/* the counters */
+	struct wave		 waves[PULL_WAVES];
 };
+
+#define WAVE_LOG_FILES	10	/* a wave this big is logged */
+#define WAVE_LOG_MS	2000	/* or one going on this long */
+
+static const char *const wave_names[] = { "catch-up", "repair" };
+
+static void
+size_str(uint64_t n, char *out, size_t size)
+{
+	if (n < 1024)
+		(void)str_fmt(out, size, "%llu bytes", (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		(void)str_fmt(out, size, "%.1f KiB", (double)n / 1024.0);
+	else if (n < (uint64_t)1 << 30)
+		(void)str_fmt(out, size, "%.1f MiB", (double)n / 1048576.0);
+	else
+		(void)str_fmt(out, size, "%.2f GiB", (double)n /
+		    1073741824.0);
+}
+
+static void
+wave_add(struct pulls *pl, struct pull *p, enum pull_wave_kind kind)
+{
+	struct wave *w = &pl->waves[kind];
+
+	p->wave = kind;
+	if (w->start_ms == 0)
+		w->start_ms = clock_mono_ms();
+	w->files_total++;
+	w->bytes_total += p->e.m.size;
+}
+
+/* Bytes of p's file now here (a block written, or all of it at the end). */
+static void
+wave_bytes(struct pulls *pl, struct pull *p, uint64_t n)
+{
+	if (n > p->e.m.size - p->wave_bytes)
+		n = p->e.m.size - p->wave_bytes;
+	p->wave_bytes += n;
+	pl->waves[p->wave].bytes_done += n;
+}
+
+/* Logs a wave's start once it is worth a line (from the tick). */
+static void
+wave_check(struct pulls *pl, uint64_t now)
+{
+	struct wave *w;
+	char size[32];
+	unsigned k;
+
+	for (k = 0; k < PULL_WAVES; k++) {
+		w = &pl->waves[k];
+		if (w->start_ms == 0 || w->logged)
+			continue;
+		if (k == PULL_WAVE_SYNC && w->files_total - w->files_done <
+		    WAVE_LOG_FILES && now - w->start_ms < WAVE_LOG_MS)
+			continue;
+		w->logged = true;
+		size_str(w->bytes_total - w->bytes_done, size, sizeof(size));
+		log_info("%s: %llu files, %s to fetch", wave_names[k],
+		    (unsigned long long)(w->files_total - w->files_done),
+		    size);
+	}
+}
+
+static void
+wave_done(struct pulls *pl, struct pull *p)
+{
+	struct wave *w = &pl->waves[p->wave];
+	char size[32];
+
+	wave_bytes(pl, p, p->e.m.size);
+	if (++w->files_done < w->files_total)
+		return;
+	if (w->logged) {
+		size_str(w->bytes_done, size, sizeof(size));
+		log_info("%s done: %llu files, %s in %.1f s",
+		    wave_names[p->wave], (unsigned long long)w->files_done,
+		    size, (double)(clock_mono_ms() - w->start_ms) / 1000.0);
+	}
+	memset(w, 0, sizeof(*w));
+}
 
 void
 rentry_release(struct rentry *e)
@@ -254,6 +346,7 @@ pull_free(struct pulls *pl, struct pull *p, bool keep_partial)
 		TAILQ_REMOVE(&pl->active, p, entry);
 		pl->nactive--;
 	}
+	wave_done(pl, p);
 	fetch_abort(p->f, keep_partial);
 	rentry_release(&p->e);
 	free(p->state);
@@ -409,7 +502,7 @@ point_entry(struct pulls *pl, struct pull *p)
  * without memory). */
 static struct pull *
 enqueue(struct pulls *pl, struct rentry *e, const char *target,
-	const struct vv *expect, bool expect_exists)
+	const struct vv *expect, bool expect_exists, enum pull_wave_kind kind)
 {
 	struct pull *p = pull_find(pl, target);
 
@@ -447,6 +540,7 @@ enqueue(struct pulls *pl, struct rentry *e, const char *target,
 		add_holder(p, e->from);
 	catalog_holders(pl, p);
 	TAILQ_INIT(&p->readers);
+	wave_add(pl, p, kind);
 	p->phase = PULL_QUEUED;
 	TAILQ_INSERT_TAIL(&pl->queue, p, entry);
 	pl->nqueued++;
@@ -460,7 +554,7 @@ void
 pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
 	     const struct vv *expect, bool expect_exists)
 {
-	(void)enqueue(pl, e, target, expect, expect_exists);
+	(void)enqueue(pl, e, target, expect, expect_exists, PULL_WAVE_SYNC);
 }
 
 void
@@ -677,6 +771,7 @@ put_done(void *arg)
 		memcpy(p->last_from, m->id, NODE_ID_LEN);
 		p->from_known = true;
 		members_note_fetched(m, j->len, 0);
+		wave_bytes(pl, p, j->len);
 		ms = clock_mono_ms() - j->sent_ms;
 		if (ms > 0)
 			m->mbps = 0.7 * m->mbps + 0.3 * ((double)j->len /
@@ -941,6 +1036,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		free(r);
 		(void)reap_if_obsolete(pl, p);
 	}
+	wave_check(pl, now);
 	/* The version may have moved on: decide them again, in one batch. */
 	for (p = TAILQ_FIRST(&pl->parked); p != NULL && n < REDECIDE_STEP;
 	     p = TAILQ_NEXT(p, entry))
@@ -991,10 +1087,31 @@ pull_set_members(struct pulls *pl, struct members *mb)
 void
 pull_stats(const struct pulls *pl, struct pull_stats *out)
 {
+	uint64_t now = clock_mono_ms();
+	const struct wave *w;
+	struct pull_progress *g;
+	unsigned k;
+
 	*out = pl->st;
 	out->active = pl->nactive;
 	out->queued = pl->nqueued;
 	out->parked = pl->nparked;
+	for (k = 0; k < PULL_WAVES; k++) {
+		w = &pl->waves[k];
+		g = &out->wave[k];
+		memset(g, 0, sizeof(*g));
+		if (w->start_ms == 0)
+			continue;
+		g->active = true;
+		g->files_total = w->files_total;
+		g->files_to_go = w->files_total - w->files_done;
+		g->bytes_total = w->bytes_total;
+		g->bytes_to_go = w->bytes_total - w->bytes_done;
+		g->elapsed_ms = now - w->start_ms;
+		if (g->elapsed_ms > 0)
+			g->rate = (double)w->bytes_done * 1000.0 /
+			    (double)g->elapsed_ms;
+	}
 }
 
 void
@@ -1292,7 +1409,8 @@ copy_load_done(void *arg)
 			continue;
 		ce->loading = false;
 		/* Sources come from the catalog: the row names none. */
-		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true);
+		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true,
+		    PULL_WAVE_REPAIR);
 		if (p != NULL) {
 			take_holders(pl, p, ce);
 			pl->st.copies++;
@@ -1381,7 +1499,8 @@ read_load_done(void *arg)
 	p = pull_find(pl, r->path);
 	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
 		/* Holders come from the catalog: the row names none. */
-		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true);
+		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true,
+		    PULL_WAVE_SYNC);
 	}
 	rentry_release(&j->e);
 	free(j);

@@ -17,6 +17,7 @@
 
 #include "cluster/catalog.h"
 #include "cluster/members.h"
+#include "cluster/sync.h"
 #include "store/index.h"
 
 struct event_base;
@@ -67,6 +68,7 @@ struct pull_opts {
 };
 
 struct pull_stats {
+	struct pull_progress wave[PULL_WAVES];
 	unsigned	 active;
 	unsigned	 queued;
 	unsigned	 parked;	/* no holder could serve: retried later */

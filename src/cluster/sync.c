@@ -1167,6 +1167,7 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->bytes_reused = ps.bytes_reused;
 	out->bad_blocks = ps.bad_blocks;
 	out->repairs = ps.copies;
+	memcpy(out->progress, ps.wave, sizeof(out->progress));
 }
 
 int

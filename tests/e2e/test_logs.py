@@ -8,14 +8,19 @@ a really wrong key is still called so.
 Every test runs real nodes on 127.0.0.1 (cluster.py) and reads their logs.
 """
 
+import json
 import os
 import re
+import select
+import signal
+import subprocess
+import time
 
 import pytest
 
 pytest.register_assert_rewrite("cluster")
 
-from cluster import Cluster, sha256, wait_for  # noqa: E402
+from cluster import SHOAL, Cluster, sha256, wait_for  # noqa: E402
 
 pytest_plugins = ["cluster"]
 
@@ -152,3 +157,69 @@ def test_a_really_wrong_key_is_called_so(cluster):
              WRONG_KEY.search(n1.log()), 30,
              "both logs to suspect the cluster key",
              diag=lambda: (stranger.log()[-1500:], n1.log()[-1500:]))
+
+
+def watch_lines(node, deadline_s, stop):
+    """Run `shoal status --watch --json` on node; yield each line's JSON
+    until stop(obj) is true or the deadline passes; the process is killed
+    by its PID at the end."""
+    proc = subprocess.Popen([str(SHOAL), "-C", str(node.dir), "status",
+                             "--watch", "--json"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = []
+    buf = b""
+    deadline = time.monotonic() + deadline_s
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [],
+                                        max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                obj = json.loads(line)
+                out.append(obj)
+                if stop(obj):
+                    return out
+        pytest.fail(f"status --watch gave no end of the catch-up in "
+                    f"{deadline_s}s; lines: {out[-5:]}; stderr: "
+                    f"{proc.stderr.read1(4096) if proc.poll() else ''}")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_status_watch_shows_a_catch_up_to_its_end(cluster):
+    # n1 sends at most 8 MiB/s: the 40 MiB take a few seconds
+    n1, = cluster.start(1, options=["peer.send_limit_kib=8192"])
+    expected = {}
+    for i in range(200):
+        data = os.urandom(200 * 1024)
+        (n1.dir / f"c{i:03}.bin").write_bytes(data)
+        expected[f"c{i:03}.bin"] = sha256(data)
+    wait_for(lambda: n1.status()["files"] == 200, 60, "n1 to index 200 files")
+    n2 = cluster.new_node("n2")
+    n2.start()
+
+    seen = []
+
+    def stop(obj):
+        cu = obj["progress"]["catch_up"]
+        seen.append(None if cu is None else cu["files_to_go"])
+        return cu is None and any(v for v in seen if v)
+    watch_lines(n2, 120, stop)
+    to_go = [v for v in seen if v is not None]
+    assert to_go and max(to_go) > 0, seen
+    peak = to_go.index(max(to_go))
+    after = to_go[peak:]
+    assert all(b <= a for a, b in zip(after, after[1:])), seen
+    assert len(set(after)) >= 2, seen      # it went down while watched
+    cluster.wait_tree(expected, nodes=[n2])
+    wait_for(lambda: re.search(r"info: catch-up done: \d+ files",
+                               n2.log()), 15, "the end of the catch-up "
+             "in n2's log", diag=lambda: n2.log()[-2000:])
+    assert re.search(r"info: catch-up: \d+ files, .* to fetch", n2.log())
