@@ -187,6 +187,21 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 	}
 }
 
+/* Why a member that is not alive is not: "never reached", "refused:
+ * wrong key?" (a handshake refused), "left", or "" (it was reached). */
+static const char *const dial_names[] = { "trying", "nothing listening",
+	"refused", "linked" };
+
+static const char *
+peer_reason(const struct member *m)
+{
+	if (m->state == MEMBER_LEFT)
+		return ("left");
+	if (m->reach == MEMBER_REACH_REFUSED || !m->reached)
+		return (members_reach_name(m->reach));
+	return ("");
+}
+
 static json_t *
 ctl_peers(void *arg)
 {
@@ -207,6 +222,10 @@ ctl_peers(void *arg)
 		    (double)(now - m->last_heard) / 1000.0, "rtt_ms",
 		    m->rtt_ms, "failures", (int)m->failures, "weight",
 		    m->weight, "score", members_score(m)));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "reason", json_string(""));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "dial", json_string("linked"));
 	}
 	TAILQ_FOREACH(m, members_list(n->members), entry) {
 		for (i = 0; i < nr; i++)
@@ -215,12 +234,16 @@ ctl_peers(void *arg)
 		if (i < nr)
 			continue;
 		json_array_append_new(a, json_pack("{s:n, s:s, s:s, s:s,"
-		    " s:o, s:f, s:i, s:f, s:n}", "rank", "id",
+		    " s:o, s:o, s:i, s:f, s:n, s:s}", "rank", "id",
 		    m->id_known ? m->id_hex : "", "address", m->addr,
 		    "state", members_state_name(m->state), "last_heard_s",
 		    m->last_heard ? json_real((double)(now - m->last_heard) /
-		    1000.0) : json_null(), "rtt_ms", m->rtt_ms, "failures",
-		    (int)m->failures, "weight", m->weight, "score"));
+		    1000.0) : json_null(), "rtt_ms",
+		    m->reached ? json_real(m->rtt_ms) :
+		    json_null(), "failures", (int)m->failures, "weight",
+		    m->weight, "score", "reason", peer_reason(m)));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "dial", json_string(dial_names[m->reach]));
 	}
 	return (a);
 }

@@ -589,6 +589,7 @@ on_hello(struct members *mb, struct link *l, struct pending *p,
 	m->link = l;
 	link_set_owner(l, m);
 	m->reach = MEMBER_REACH_OK;
+	m->reached = true;
 	{
 		char name[LINK_NAME_MAX];
 
@@ -795,8 +796,7 @@ link_down(struct link *l, const char *why, void *arg)
 				    p->dialed->backoff_ms;
 				if (p->dialed->backoff_ms < BACKOFF_MAX_MS)
 					p->dialed->backoff_ms *= 2;
-				if (p->dialed->reach != MEMBER_REACH_OK)
-					p->dialed->reach = strcmp(why,
+				p->dialed->reach = strcmp(why,
 					    "handshake failed") == 0 ?
 					    MEMBER_REACH_REFUSED :
 					    MEMBER_REACH_NOTHING;
@@ -997,6 +997,9 @@ members_add(struct members *mb, const char *addr, bool remember, char *err,
 		m->state = MEMBER_NEW;
 		m->backoff_ms = BACKOFF_MIN_MS;
 	}
+	/* What this dial meets is what `shoal add` reports. */
+	if (m->state != MEMBER_ALIVE)
+		m->reach = MEMBER_REACH_UNTRIED;
 	m->next_dial = 0;
 	if (remember) {
 		if (str_fmt(path, sizeof(path), "%s/peers", mb->priv) < 0 ||

@@ -51,12 +51,12 @@ struct member_tally {
 
 #define MEMBER_SENT_RECENT	32
 
-/* For a member never reached: what the last try met. */
+/* What the last dial (or link) met. */
 enum member_reach {
 	MEMBER_REACH_UNTRIED,
 	MEMBER_REACH_NOTHING,		/* nothing listening, no answer */
 	MEMBER_REACH_REFUSED,		/* TLS refused: wrong key? */
-	MEMBER_REACH_OK,		/* linked at least once */
+	MEMBER_REACH_OK,		/* linked */
 };
 
 struct member {
@@ -89,7 +89,8 @@ struct member {
 	 * a file is counted sent once per batch, whatever its blocks. */
 	uint8_t			 sent_recent[MEMBER_SENT_RECENT][8];
 	unsigned		 sent_next;
-	enum member_reach	 reach;		/* why never reached, if so */
+	enum member_reach	 reach;		/* the last dial's outcome */
+	bool			 reached;	/* linked since the start */
 	void			*sync;		/* sync's state for it */
 };
 
