@@ -134,7 +134,7 @@ def test_nodes_starting_together_see_no_wrong_key(cluster):
     b = cluster.new_node("b", peers=[])
     (a.dir / ".shoal" / "peers").write_text(b.peer_addr + "\n")
     (b.dir / ".shoal" / "peers").write_text(a.peer_addr + "\n")
-    for i in range(8):
+    for i in range(12):
         # at the same moment; or the second just as the first is up, so
         # that its first dial meets a listener at once
         first, second = (a, b) if i % 2 else (b, a)
@@ -189,7 +189,8 @@ def watch_lines(node, deadline_s, stop):
                     f"{deadline_s}s; lines: {out[-5:]}; stderr: "
                     f"{proc.stderr.read1(4096) if proc.poll() else ''}")
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
