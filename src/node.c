@@ -306,6 +306,7 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			.tracker = n->cfg->tracker_address,
 			.peer_addr = members_listen_addr(n->members),
 			.http_addr = http_server_addr(n->http),
+			.log_heartbeats = n->cfg->peer_log_heartbeats,
 		};
 
 		if ((n->tracker = tclient_new(&to, err, errlen)) == NULL)

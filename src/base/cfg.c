@@ -97,7 +97,8 @@ static const struct cfg_key keys[] = {
 	    "KiB queued to a member above which its link is not read (and "
 	    "no block served to it) until half of it is sent"),
 	BOOL("peer", "log_heartbeats", peer_log_heartbeats, "no",
-	    "with log_level = debug, log heartbeats (PING/PONG) too"),
+	    "with log_level = debug, log heartbeats (to members and the "
+	    "tracker) too"),
 	STR("http", "listen", http_listen, "127.0.0.1:8440",
 	    "HOST:PORT of the HTTP endpoint (control and API)"),
 	STR("http", "tls", http_tls, "auto",

@@ -55,8 +55,9 @@ struct link {
 static bool
 logged_type(const struct link *l, uint8_t type)
 {
-	return (l->env.log_heartbeats ||
-	    (type != WIRE_PING && type != WIRE_PONG));
+	return (l->env.log_heartbeats || (type != WIRE_PING &&
+	    type != WIRE_PONG && type != WIRE_T_BEAT &&
+	    type != WIRE_T_BEAT_ACK));
 }
 
 /*
