@@ -94,6 +94,8 @@ progress_json(const struct pull_progress *g)
 	    "elapsed_s", (double)g->elapsed_ms / 1000.0,
 	    "rate_bytes_s", g->rate);
 	if (o != NULL)
+		json_object_set_new(o, "join", json_boolean(g->join));
+	if (o != NULL)
 		json_object_set_new(o, "eta_s", g->rate > 0 ?
 		    json_real((double)g->bytes_to_go / g->rate) :
 		    json_null());

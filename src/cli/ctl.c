@@ -207,6 +207,8 @@ print_wave(const char *what, json_t *g)
 		printf("%s idle", what);
 		return;
 	}
+	if (json_is_true(json_object_get(g, "join")))
+		what = "join";
 	size_str((double)num(g, "bytes_to_go"), left, sizeof(left));
 	size_str(json_number_value(json_object_get(g, "rate_bytes_s")), rate,
 	    sizeof(rate));

@@ -49,7 +49,7 @@ struct member_tally {
 	uint64_t		 last_ms;
 };
 
-#define MEMBER_SENT_RECENT	32
+#define MEMBER_SENT_RECENT	128
 
 /* What the last dial (or link) met. */
 enum member_reach {

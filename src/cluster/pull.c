@@ -69,6 +69,7 @@ struct wave {
 	uint64_t		 files_total, files_done;
 	uint64_t		 bytes_total, bytes_done;
 	bool			 logged;	/* its start was */
+	bool			 join;		/* the first catch-up of a joiner */
 };
 
 struct pull {
@@ -131,6 +132,12 @@ struct pulls {
 
 static const char *const wave_names[] = { "catch-up", "repair" };
 
+static const char *
+wave_name(const struct wave *w, unsigned kind)
+{
+	return (w->join ? "join" : wave_names[kind]);
+}
+
 static void
 size_str(uint64_t n, char *out, size_t size)
 {
@@ -151,8 +158,13 @@ wave_add(struct pulls *pl, struct pull *p, enum pull_wave_kind kind)
 	struct wave *w = &pl->waves[kind];
 
 	p->wave = kind;
-	if (w->start_ms == 0)
+	if (w->start_ms == 0) {
 		w->start_ms = clock_mono_ms();
+		/* A node made with --join: its first catch-up is the join. */
+		w->join = kind == PULL_WAVE_SYNC && pl->o.joining;
+		if (kind == PULL_WAVE_SYNC)
+			pl->o.joining = false;
+	}
 	w->files_total++;
 	w->bytes_total += p->e.m.size;
 }
@@ -184,7 +196,7 @@ wave_check(struct pulls *pl, uint64_t now)
 			continue;
 		w->logged = true;
 		size_str(w->bytes_total - w->bytes_done, size, sizeof(size));
-		log_info("%s: %llu files, %s to fetch", wave_names[k],
+		log_info("%s: %llu files, %s to fetch", wave_name(w, k),
 		    (unsigned long long)(w->files_total - w->files_done),
 		    size);
 	}
@@ -202,7 +214,7 @@ wave_done(struct pulls *pl, struct pull *p)
 	if (w->logged) {
 		size_str(w->bytes_done, size, sizeof(size));
 		log_info("%s done: %llu files, %s in %.1f s",
-		    wave_names[p->wave], (unsigned long long)w->files_done,
+		    wave_name(w, p->wave), (unsigned long long)w->files_done,
 		    size, (double)(clock_mono_ms() - w->start_ms) / 1000.0);
 	}
 	memset(w, 0, sizeof(*w));
@@ -1103,6 +1115,7 @@ pull_stats(const struct pulls *pl, struct pull_stats *out)
 		if (w->start_ms == 0)
 			continue;
 		g->active = true;
+		g->join = w->join;
 		g->files_total = w->files_total;
 		g->files_to_go = w->files_total - w->files_done;
 		g->bytes_total = w->bytes_total;

@@ -64,6 +64,7 @@ struct pull_opts {
 	struct store		*store;
 	struct catalog		*cat;		/* borrowed */
 	unsigned		 read_keep_ms;	/* a copy fetched for a read */
+	bool			 joining;	/* never met the cluster yet */
 	struct pull_hooks	 hooks;
 };
 

@@ -1281,6 +1281,7 @@ sync_new(const struct sync_opts *o)
 	po.store = o->store;
 	po.cat = sy->cat;
 	po.read_keep_ms = o->read_keep_ms;
+	po.joining = *o->replicas == REPLICAS_UNKNOWN;
 	po.hooks.redecide = redecide;
 	po.hooks.fetched = fetched;
 	po.hooks.arg = sy;

@@ -75,6 +75,7 @@ enum pull_wave_kind {
 
 struct pull_progress {
 	bool		 active;
+	bool		 join;		/* the first catch-up of a new node */
 	uint64_t	 files_total;	/* in this wave so far */
 	uint64_t	 files_to_go;
 	uint64_t	 bytes_total;

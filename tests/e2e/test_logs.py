@@ -212,7 +212,7 @@ def test_status_watch_shows_a_catch_up_to_its_end(cluster):
         cu = obj["progress"]["catch_up"]
         seen.append(None if cu is None else cu["files_to_go"])
         return cu is None and any(v for v in seen if v)
-    watch_lines(n2, 120, stop)
+    lines = watch_lines(n2, 120, stop)
     to_go = [v for v in seen if v is not None]
     assert to_go and max(to_go) > 0, seen
     peak = to_go.index(max(to_go))
@@ -220,7 +220,10 @@ def test_status_watch_shows_a_catch_up_to_its_end(cluster):
     assert all(b <= a for a, b in zip(after, after[1:])), seen
     assert len(set(after)) >= 2, seen      # it went down while watched
     cluster.wait_tree(expected, nodes=[n2])
-    wait_for(lambda: re.search(r"info: catch-up done: \d+ files",
-                               n2.log()), 15, "the end of the catch-up "
-             "in n2's log", diag=lambda: n2.log()[-2000:])
-    assert re.search(r"info: catch-up: \d+ files, .* to fetch", n2.log())
+    # n2 was made with init --join: this catch-up is its join
+    assert any(o["progress"]["catch_up"]["join"] for o in lines
+               if o["progress"]["catch_up"]), lines[:3]
+    wait_for(lambda: re.search(r"info: join done: \d+ files", n2.log()),
+             15, "the end of the join in n2's log",
+             diag=lambda: n2.log()[-2000:])
+    assert re.search(r"info: join: \d+ files, .* to fetch", n2.log())
