@@ -227,3 +227,20 @@ def test_status_watch_shows_a_catch_up_to_its_end(cluster):
              15, "the end of the join in n2's log",
              diag=lambda: n2.log()[-2000:])
     assert re.search(r"info: join: \d+ files, .* to fetch", n2.log())
+
+
+def test_status_watch_for_people(cluster):
+    n1, = cluster.start(1)
+    proc = subprocess.Popen([str(SHOAL), "-C", str(n1.dir), "status",
+                             "--watch"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "status --watch printed nothing in 30 s"
+        line = proc.stdout.readline().decode()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  catch-up idle; repair idle\n",
+                        line), line
