@@ -491,7 +491,8 @@ member_down(struct members *mb, struct member *m, enum member_state st,
 		link_close(l, why);
 	}
 	if (was_alive) {
-		if (!logged)
+		/* Leaving or stopping, the links end because we said so. */
+		if (!logged && !mb->leaving)
 			log_info("member %.8s (%s) is %s: %s", m->id_hex,
 			    m->addr, members_state_name(m->state), why);
 		if (mb->o.cbs.on_down)

@@ -147,6 +147,10 @@ def test_nodes_starting_together_see_no_wrong_key(cluster):
         b.stop()
     for x in (a, b):
         assert not WRONG_KEY.search(x.log()), x.log()[-3000:]
+        # a node that stops does not log its members' links ending
+        other = b if x is a else a
+        assert not re.search(rf"member {other.id[:8]} .* is dead",
+                             x.log()), x.log()[-3000:]
 
 
 def test_a_really_wrong_key_is_called_so(cluster):
