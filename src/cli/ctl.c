@@ -260,7 +260,7 @@ ctl_status(struct client *c, const struct cli_args *a)
 		json_decref(j);
 		if (fflush(stdout) != 0)
 			return (1);
-		sleep(1);
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
 	}
 }
 
@@ -323,7 +323,7 @@ add_wait(struct client *c, const char *cmd, const char *addr, char *id,
 			*why = msg;
 			return (0);
 		}
-		usleep(100 * 1000);
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
 	}
 }
 
