@@ -183,25 +183,12 @@ ctl_peers(struct client *c, const struct cli_args *a)
 	return (0);
 }
 
-static void
-size_str(double n, char *out, size_t size)
-{
-	if (n < 1024)
-		snprintf(out, size, "%.0f bytes", n);
-	else if (n < 1048576.0)
-		snprintf(out, size, "%.1f KiB", n / 1024.0);
-	else if (n < 1073741824.0)
-		snprintf(out, size, "%.1f MiB", n / 1048576.0);
-	else
-		snprintf(out, size, "%.2f GiB", n / 1073741824.0);
-}
-
 /* "catch-up 120 files, 35.0 MiB to go, 12.1 MiB/s, ETA 3 s" */
 static void
 print_wave(const char *what, json_t *g)
 {
 	json_t *eta = json_object_get(g, "eta_s");
-	char left[32], rate[32];
+	char left[STR_BYTES_MAX], rate[STR_BYTES_MAX];
 
 	if (!json_is_object(g)) {
 		printf("%s idle", what);
@@ -209,9 +196,9 @@ print_wave(const char *what, json_t *g)
 	}
 	if (json_is_true(json_object_get(g, "join")))
 		what = "join";
-	size_str((double)num(g, "bytes_to_go"), left, sizeof(left));
-	size_str(json_number_value(json_object_get(g, "rate_bytes_s")), rate,
-	    sizeof(rate));
+	str_bytes((uint64_t)num(g, "bytes_to_go"), left);
+	str_bytes((uint64_t)json_number_value(json_object_get(g,
+	    "rate_bytes_s")), rate);
 	printf("%s %lld files, %s to go, %s/s, ETA ", what,
 	    num(g, "files_to_go"), left, rate);
 	if (json_is_number(eta))

@@ -128,31 +128,17 @@ members_note_sent(struct member *m, const uint8_t sha[HASH_LEN],
 	tally_add(&m->sent, bytes, files);
 }
 
-static void
-size_str(uint64_t n, char *out, size_t size)
-{
-	if (n < 1024)
-		(void)str_fmt(out, size, "%llu bytes", (unsigned long long)n);
-	else if (n < 1024 * 1024)
-		(void)str_fmt(out, size, "%.1f KiB", (double)n / 1024.0);
-	else if (n < (uint64_t)1 << 30)
-		(void)str_fmt(out, size, "%.1f MiB", (double)n / 1048576.0);
-	else
-		(void)str_fmt(out, size, "%.2f GiB", (double)n /
-		    1073741824.0);
-}
-
 /* One line for a batch that ended (force: the member or node goes). */
 static void
 tally_flush(struct member *m, struct member_tally *t, bool fetched,
     bool force, uint64_t now)
 {
-	char size[32];
+	char size[STR_BYTES_MAX];
 
 	if (t->first_ms == 0 || (!force && now - t->last_ms < TALLY_IDLE_MS &&
 	    now - t->first_ms < TALLY_MAX_MS))
 		return;
-	size_str(t->bytes, size, sizeof(size));
+	str_bytes(t->bytes, size);
 	log_info("%s %llu file%s, %s %s %.8s (%s) in %.1f s", fetched ?
 	    "fetched" : "sent", (unsigned long long)t->files, t->files == 1 ?
 	    "" : "s", size, fetched ? "from" : "to", m->id_hex, m->addr,

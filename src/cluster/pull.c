@@ -139,20 +139,6 @@ wave_name(const struct wave *w, unsigned kind)
 }
 
 static void
-size_str(uint64_t n, char *out, size_t size)
-{
-	if (n < 1024)
-		(void)str_fmt(out, size, "%llu bytes", (unsigned long long)n);
-	else if (n < 1024 * 1024)
-		(void)str_fmt(out, size, "%.1f KiB", (double)n / 1024.0);
-	else if (n < (uint64_t)1 << 30)
-		(void)str_fmt(out, size, "%.1f MiB", (double)n / 1048576.0);
-	else
-		(void)str_fmt(out, size, "%.2f GiB", (double)n /
-		    1073741824.0);
-}
-
-static void
 wave_add(struct pulls *pl, struct pull *p, enum pull_wave_kind kind)
 {
 	struct wave *w = &pl->waves[kind];
@@ -184,7 +170,7 @@ static void
 wave_check(struct pulls *pl, uint64_t now)
 {
 	struct wave *w;
-	char size[32];
+	char size[STR_BYTES_MAX];
 	unsigned k;
 
 	for (k = 0; k < PULL_WAVES; k++) {
@@ -195,7 +181,7 @@ wave_check(struct pulls *pl, uint64_t now)
 		    WAVE_LOG_FILES && now - w->start_ms < WAVE_LOG_MS)
 			continue;
 		w->logged = true;
-		size_str(w->bytes_total - w->bytes_done, size, sizeof(size));
+		str_bytes(w->bytes_total - w->bytes_done, size);
 		log_info("%s: %llu files, %s to fetch", wave_name(w, k),
 		    (unsigned long long)(w->files_total - w->files_done),
 		    size);
@@ -206,13 +192,13 @@ static void
 wave_done(struct pulls *pl, struct pull *p)
 {
 	struct wave *w = &pl->waves[p->wave];
-	char size[32];
+	char size[STR_BYTES_MAX];
 
 	wave_bytes(pl, p, p->e.m.size);
 	if (++w->files_done < w->files_total)
 		return;
 	if (w->logged) {
-		size_str(w->bytes_done, size, sizeof(size));
+		str_bytes(w->bytes_done, size);
 		log_info("%s done: %llu files, %s in %.1f s",
 		    wave_name(w, p->wave), (unsigned long long)w->files_done,
 		    size, (double)(clock_mono_ms() - w->start_ms) / 1000.0);
