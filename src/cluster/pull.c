@@ -96,6 +96,7 @@ struct pull {
 	bool			 from_known;
 	enum pull_wave_kind	 wave;
 	uint64_t		 wave_bytes;	/* counted done in it */
+	bool			 requeued;	/* freed to be decided again */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -125,6 +126,7 @@ struct pulls {
 	uint32_t		 next_req;
 	struct pull_stats	 st;		/* the counters */
 	struct wave		 waves[PULL_WAVES];
+	bool			 stopping;	/* pulls_free runs */
 };
 
 #define WAVE_LOG_FILES	10	/* a wave this big is logged */
@@ -194,8 +196,18 @@ wave_done(struct pulls *pl, struct pull *p)
 	struct wave *w = &pl->waves[p->wave];
 	char size[STR_BYTES_MAX];
 
-	wave_bytes(pl, p, p->e.m.size);
-	if (++w->files_done < w->files_total)
+	if (pl->stopping)
+		return;
+	if (p->requeued) {
+		/* Not done: decided again, it comes back as a new pull (or
+		 * not at all, when nothing is left to fetch). */
+		w->files_total--;
+		w->bytes_total -= p->e.m.size - p->wave_bytes;
+	} else {
+		wave_bytes(pl, p, p->e.m.size);
+		w->files_done++;
+	}
+	if (w->files_done < w->files_total)
 		return;
 	if (w->logged) {
 		str_bytes(w->bytes_done, size);
@@ -512,6 +524,7 @@ enqueue(struct pulls *pl, struct rentry *e, const char *target,
 		return (p);
 	}
 	if (p) {
+		p->requeued = true;	/* the new version takes its place */
 		if (p->phase == PULL_QUEUED || p->phase == PULL_PARKED)
 			pull_free(pl, p, false);
 		else {
@@ -640,6 +653,7 @@ commit_done(void *arg)
 
 		/* The local file changed while we fetched: decide again. */
 		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
+		p->requeued = true;
 		pull_free(pl, p, true);
 	} else if (rc == -EEXIST) {
 		/* A file made here and not indexed yet stands there: it is
@@ -1045,6 +1059,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		for (p = TAILQ_FIRST(&pl->parked); p != NULL && n > 0; p = t) {
 			t = TAILQ_NEXT(p, entry);
 			if (p->retry_at <= now) {
+				p->requeued = true;
 				pull_free(pl, p, true);
 				n--;
 			}
@@ -1197,6 +1212,7 @@ pulls_free(struct pulls *pl)
 
 	if (pl == NULL)
 		return;
+	pl->stopping = true;	/* no wave ends because the node does */
 	while ((r = TAILQ_FIRST(&pl->reqs)) != NULL) {
 		TAILQ_REMOVE(&pl->reqs, r, entry);
 		free(r);

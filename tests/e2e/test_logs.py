@@ -248,3 +248,20 @@ def test_status_watch_for_people(cluster):
         proc.wait()
     assert re.fullmatch(r"\d\d:\d\d:\d\d  catch-up idle; repair idle\n",
                         line), line
+
+
+def test_a_join_cut_short_is_not_logged_as_done(cluster):
+    # 2 MiB/s: the 40 MiB would take twenty seconds
+    n1, = cluster.start(1, options=["peer.send_limit_kib=2048"])
+    for i in range(200):
+        (n1.dir / f"c{i:03}.bin").write_bytes(os.urandom(200 * 1024))
+    wait_for(lambda: n1.status()["files"] == 200, 60, "n1 to index 200 files")
+    n2 = cluster.new_node("n2")
+    n2.start()
+    wait_for(lambda: re.search(r"info: join: \d+ files", n2.log()), 30,
+             "n2 to log the start of its join",
+             diag=lambda: n2.log()[-2000:])
+    assert n2.status()["progress"]["catch_up"]["files_to_go"] > 0
+    n2.stop()
+    assert "join done" not in n2.log(), n2.log()[-2000:]
+    assert "catch-up done" not in n2.log(), n2.log()[-2000:]
