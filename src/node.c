@@ -41,11 +41,29 @@
 #include "store/watch.h"
 
 static void
+stopped(void *arg)
+{
+	struct node *n = arg;
+
+	event_base_loopexit(n->base, NULL);
+}
+
+/* The members hear that this node stops (so they do not take its link
+ * going for an error) before the loop ends; a second signal ends it at
+ * once. */
+static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct node *n = arg;
+
 	(void)what;
+	if (n->stopping) {
+		event_base_loopexit(n->base, NULL);
+		return;
+	}
+	n->stopping = true;
 	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(arg, NULL);
+	members_stop(n->members, stopped, n);
 }
 
 /*
@@ -316,6 +334,7 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	mo.dead_after_ms = n->cfg->peer_dead_after_ms;
 	mo.send_limit = (uint64_t)n->cfg->peer_send_limit_kib * 1024;
 	mo.out_high = (size_t)n->cfg->peer_out_high_kib * 1024;
+	mo.log_heartbeats = n->cfg->peer_log_heartbeats;
 	{
 		struct serve_opts vo = { .pool = n->pool, .store = &n->store,
 			.window = n->cfg->peer_serve_window };
@@ -369,6 +388,7 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			.tracker = n->cfg->tracker_address,
 			.peer_addr = members_listen_addr(n->members),
 			.http_addr = http_server_addr(n->http),
+			.log_heartbeats = n->cfg->peer_log_heartbeats,
 		};
 
 		if ((n->tracker = tclient_new(&to, err, errlen)) == NULL)
@@ -479,8 +499,8 @@ node_run(const char *dir, const struct cfg *c)
 			goto out;
 		}
 	}
-	sigint = evsignal_new(n.base, SIGINT, on_signal, n.base);
-	sigterm = evsignal_new(n.base, SIGTERM, on_signal, n.base);
+	sigint = evsignal_new(n.base, SIGINT, on_signal, &n);
+	sigterm = evsignal_new(n.base, SIGTERM, on_signal, &n);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) <
 	    0 || evsignal_add(sigterm, NULL) < 0)
 		fatalx("cannot handle signals");

@@ -100,6 +100,30 @@ add_path(const char *path, void *arg)
 	json_array_append_new(arg, json_string(path));
 }
 
+/* What is left of a catch-up or repair in progress; null when none. */
+static json_t *
+progress_json(const struct pull_progress *g)
+{
+	json_t *o;
+
+	if (!g->active)
+		return (json_null());
+	o = json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}",
+	    "files_to_go", (json_int_t)g->files_to_go,
+	    "bytes_to_go", (json_int_t)g->bytes_to_go,
+	    "files_total", (json_int_t)g->files_total,
+	    "bytes_total", (json_int_t)g->bytes_total,
+	    "elapsed_s", (double)g->elapsed_ms / 1000.0,
+	    "rate_bytes_s", g->rate);
+	if (o != NULL)
+		json_object_set_new(o, "join", json_boolean(g->join));
+	if (o != NULL)
+		json_object_set_new(o, "eta_s", g->rate > 0 ?
+		    json_real((double)g->bytes_to_go / g->rate) :
+		    json_null());
+	return (o ? o : json_null());
+}
+
 static void
 status_done(void *arg)
 {
@@ -164,6 +188,9 @@ status_done(void *arg)
 		    json_integer((json_int_t)st.missing_files));
 		json_object_set_new(s, "space_missing_bytes",
 		    json_integer((json_int_t)st.missing_bytes));
+		json_object_set_new(s, "progress", json_pack("{s:o, s:o}",
+		    "catch_up", progress_json(&st.progress[PULL_WAVE_SYNC]),
+		    "repair", progress_json(&st.progress[PULL_WAVE_REPAIR])));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
@@ -193,6 +220,21 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 	}
 }
 
+/* Why a member that is not alive is not: "never reached", "refused:
+ * wrong key?" (a handshake refused), "left", or "" (it was reached). */
+static const char *const dial_names[] = { "trying", "nothing listening",
+	"refused", "linked" };
+
+static const char *
+peer_reason(const struct member *m)
+{
+	if (m->state == MEMBER_LEFT)
+		return ("left");
+	if (m->reach == MEMBER_REACH_REFUSED || !m->reached)
+		return (members_reach_name(m->reach));
+	return ("");
+}
+
 static json_t *
 ctl_peers(void *arg)
 {
@@ -213,6 +255,10 @@ ctl_peers(void *arg)
 		    (double)(now - m->last_heard) / 1000.0, "rtt_ms",
 		    m->rtt_ms, "failures", (int)m->failures, "weight",
 		    m->weight, "score", members_score(m)));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "reason", json_string(""));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "dial", json_string("linked"));
 	}
 	TAILQ_FOREACH(m, members_list(n->members), entry) {
 		for (i = 0; i < nr; i++)
@@ -221,12 +267,16 @@ ctl_peers(void *arg)
 		if (i < nr)
 			continue;
 		json_array_append_new(a, json_pack("{s:n, s:s, s:s, s:s,"
-		    " s:o, s:f, s:i, s:f, s:n}", "rank", "id",
+		    " s:o, s:o, s:i, s:f, s:n, s:s}", "rank", "id",
 		    m->id_known ? m->id_hex : "", "address", m->addr,
 		    "state", members_state_name(m->state), "last_heard_s",
 		    m->last_heard ? json_real((double)(now - m->last_heard) /
-		    1000.0) : json_null(), "rtt_ms", m->rtt_ms, "failures",
-		    (int)m->failures, "weight", m->weight, "score"));
+		    1000.0) : json_null(), "rtt_ms",
+		    m->reached ? json_real(m->rtt_ms) :
+		    json_null(), "failures", (int)m->failures, "weight",
+		    m->weight, "score", "reason", peer_reason(m)));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "dial", json_string(dial_names[m->reach]));
 	}
 	return (a);
 }

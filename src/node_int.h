@@ -54,6 +54,7 @@ struct node {
 	bool			 partial_busy;	/* its job runs */
 	uint64_t		 free_bytes;
 	bool			 full;
+	bool			 stopping;	/* a signal came: saying so */
 	struct remote_reads	 remote;
 };
 

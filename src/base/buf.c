@@ -162,6 +162,23 @@ str_fmt(char *dst, size_t size, const char *fmt, ...)
 }
 
 void
+str_bytes(uint64_t n, char *out)
+{
+	if (n < 1024)
+		(void)str_fmt(out, STR_BYTES_MAX, "%llu bytes",
+		    (unsigned long long)n);
+	else if (n < 1024 * 1024)
+		(void)str_fmt(out, STR_BYTES_MAX, "%.1f KiB", (double)n /
+		    1024.0);
+	else if (n < (uint64_t)1 << 30)
+		(void)str_fmt(out, STR_BYTES_MAX, "%.1f MiB", (double)n /
+		    1048576.0);
+	else
+		(void)str_fmt(out, STR_BYTES_MAX, "%.2f GiB", (double)n /
+		    1073741824.0);
+}
+
+void
 str_hex(const void *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
 	char	*data;
@@ -49,5 +50,9 @@ int	str_copy(char *dst, size_t size, const char *src);
  */
 int	str_fmt(char *dst, size_t size, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* A byte count for people ("512 bytes", "1.5 KiB", "35.0 MiB", "2.00 GiB"),
+ * into out[STR_BYTES_MAX]. */
+#define STR_BYTES_MAX	32
+void	str_bytes(uint64_t n, char *out);
 
 #endif

@@ -108,6 +108,9 @@ static const struct cfg_key keys[] = {
 	UINT("peer", "out_high_kib", peer_out_high_kib, 64, 4194304, "65536",
 	    "KiB queued to a member above which its link is not read (and "
 	    "no block served to it) until half of it is sent"),
+	BOOL("peer", "log_heartbeats", peer_log_heartbeats, "no",
+	    "with log_level = debug, log heartbeats (to members and the "
+	    "tracker) too"),
 	STR("http", "listen", http_listen, "127.0.0.1:8440",
 	    "HOST:PORT of the HTTP endpoint, control and API (--http)"),
 	STR("http", "tls", http_tls, "auto",

@@ -43,6 +43,7 @@ struct cfg {
 	unsigned	peer_send_limit_kib;
 	unsigned	peer_serve_window;
 	unsigned	peer_out_high_kib;
+	bool		peer_log_heartbeats;
 	/* [http] */
 	char		http_listen[CFG_STR_MAX];
 	char		http_tls[8];

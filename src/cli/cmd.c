@@ -57,7 +57,10 @@ static const struct cli_cmd cmds[] = {
     {"unpin", "PATH", "undo pin", 0, 1, 1, R0, files_unpin},
     {"pins", "", "the pinned paths", 0, 0, 0, 0, files_pins},
     {"peers", "", "members, best first", 0, 0, 0, 0, ctl_peers},
-    {"status", "", "this node, its members and files", 0, 0, 0, 0, ctl_status},
+    {"status", "[--watch]",
+     "this node, its members and files; --watch: "
+     "catch-up and repair progress every second until Ctrl-C",
+     CLI_OPT_WATCH, 0, 0, 0, ctl_status},
     {"add", "HOST:PORT", "add a member (remembered)", 0, 1, 1, 0, ctl_add},
     {"bye", "", "leave the cluster and stop the node", 0, 0, 0, 0, ctl_bye},
     {"shell", "", "interactive: ADD LIST GET SEND BYE CMDS", 0, 0, 0, 0, NULL},
@@ -138,6 +141,8 @@ take_option(const struct cli_cmd *c, int argc, char **argv, int *i,
 		a->opts |= CLI_OPT_P;
 	else if ((c->opts & CLI_OPT_ALL) && is(o, "-a", "--all"))
 		a->opts |= CLI_OPT_ALL;
+	else if ((c->opts & CLI_OPT_WATCH) && is(o, "-w", "--watch"))
+		a->opts |= CLI_OPT_WATCH;
 	else if ((c->opts & CLI_OPT_O) && is(o, "-o", "--output")) {
 		if (*i + 1 >= argc)
 			return (usage_error(c, json,

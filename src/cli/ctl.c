@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -34,13 +35,17 @@ print_peers(json_t *a)
 	    "STATE", "HEARD(s)", "RTT(ms)", "FAILS");
 	if (tracker)
 		printf(" %8s %8s", "FILES", "BEAT(s)");
-	putchar('\n');
+	printf(" %s\n", "REASON");
 	json_array_foreach(a, i, p) {
 		json_t *r = json_object_get(p, "rank");
 		json_t *h = json_object_get(p, "last_heard_s");
 		json_t *f = json_object_get(p, "files");
 		json_t *b = json_object_get(p, "last_heartbeat_s");
-		char rank[16], heard[32], files[32], beat[32];
+		json_t *t = json_object_get(p, "rtt_ms");
+		const char *why = json_string_value(json_object_get(p,
+		    "reason"));
+		const char *id = json_string_value(json_object_get(p, "id"));
+		char rank[16], heard[32], files[32], beat[32], rtt[32];
 
 		snprintf(rank, sizeof(rank), json_is_integer(r) ? "%lld" : "-",
 		    (long long)json_integer_value(r));
@@ -50,16 +55,18 @@ print_peers(json_t *a)
 		    "-", (long long)json_integer_value(f));
 		snprintf(beat, sizeof(beat), json_is_number(b) ? "%.1f" : "-",
 		    json_number_value(b));
-		printf("%-4s %-32s %-22s %-7s %9s %8.2f %6lld", rank,
-		    json_string_value(json_object_get(p, "id")),
+		/* No RTT for a member never reached, rather than a guess. */
+		snprintf(rtt, sizeof(rtt), json_is_number(t) ? "%.2f" : "-",
+		    json_number_value(t));
+		printf("%-4s %-32s %-22s %-7s %9s %8s %6lld", rank,
+		    id && id[0] ? id : "-",
 		    json_string_value(json_object_get(p, "address")),
-		    json_string_value(json_object_get(p, "state")), heard,
-		    json_number_value(json_object_get(p, "rtt_ms")),
+		    json_string_value(json_object_get(p, "state")), heard, rtt,
 		    (long long)json_integer_value(json_object_get(p,
 		    "failures")));
 		if (tracker)
 			printf(" %8s %8s", files, beat);
-		putchar('\n');
+		printf(" %s\n", why && why[0] ? why : "-");
 	}
 }
 
@@ -181,23 +188,143 @@ ctl_peers(struct client *c, const struct cli_args *a)
 	return (0);
 }
 
+/* "catch-up 120 files, 35.0 MiB to go, 12.1 MiB/s, ETA 3 s" */
+static void
+print_wave(const char *what, json_t *g)
+{
+	json_t *eta = json_object_get(g, "eta_s");
+	char left[STR_BYTES_MAX], rate[STR_BYTES_MAX];
+
+	if (!json_is_object(g)) {
+		printf("%s idle", what);
+		return;
+	}
+	if (json_is_true(json_object_get(g, "join")))
+		what = "join";
+	str_bytes((uint64_t)num(g, "bytes_to_go"), left);
+	str_bytes((uint64_t)json_number_value(json_object_get(g,
+	    "rate_bytes_s")), rate);
+	printf("%s %lld files, %s to go, %s/s, ETA ", what,
+	    num(g, "files_to_go"), left, rate);
+	if (json_is_number(eta))
+		printf("%.0f s", json_number_value(eta));
+	else
+		printf("-");
+}
+
+static void
+print_progress(json_t *s)
+{
+	json_t *p = json_object_get(s, "progress");
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	printf("%02d:%02d:%02d  ", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	print_wave("catch-up", json_object_get(p, "catch_up"));
+	printf("; ");
+	print_wave("repair", json_object_get(p, "repair"));
+	putchar('\n');
+}
+
 int
 ctl_status(struct client *c, const struct cli_args *a)
 {
 	json_t *j;
 
-	if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL, &j) != 0)
-		return (1);
-	if (!c->json)
-		print_status(j);
-	json_decref(j);
-	return (0);
+	if (!(a->opts & CLI_OPT_WATCH)) {
+		if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL,
+		    &j) != 0)
+			return (1);
+		if (!c->json)
+			print_status(j);
+		json_decref(j);
+		return (0);
+	}
+	/* Once a second until interrupted, or until the node is gone;
+	 * --json: one object per line. */
+	for (;;) {
+		if (ctl_request(c, a->cmd->name, "GET", "/v1/status", NULL,
+		    &j) != 0)
+			return (1);
+		if (!c->json)
+			print_progress(j);
+		json_decref(j);
+		if (fflush(stdout) != 0)
+			return (1);
+		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+	}
+}
+
+#define ADD_WAIT_MS	3000
+
+/*
+ * After POST /v1/peers: what the node's dial met, asked every 100 ms for
+ * up to ADD_WAIT_MS.  0 with *why NULL (linked: id filled) or *why set
+ * (the failure to report); -1 when the node did not answer.
+ */
+static int
+add_wait(struct client *c, const char *cmd, const char *addr, char *id,
+    size_t idlen, const char **why)
+{
+	static char msg[300];
+	struct timespec t0, t1;
+	json_t *j, *p;
+	size_t i;
+
+	*why = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		const char *dial = NULL;
+
+		if (ctl_request(c, cmd, "GET", "/v1/peers", NULL, &j) != 0)
+			return (-1);
+		json_array_foreach(j, i, p) {
+			const char *ad = json_string_value(json_object_get(p,
+			    "address"));
+			const char *st = json_string_value(json_object_get(p,
+			    "state"));
+
+			if (ad == NULL || strcmp(ad, addr) != 0)
+				continue;
+			if (st != NULL && strcmp(st, "alive") == 0) {
+				snprintf(id, idlen, "%s", json_string_value(
+				    json_object_get(p, "id")));
+				json_decref(j);
+				return (0);
+			}
+			dial = json_string_value(json_object_get(p, "dial"));
+		}
+		if (dial != NULL && strcmp(dial, "refused") == 0)
+			*why = "TLS refused (wrong cluster key?)";
+		else if (dial != NULL && strcmp(dial, "nothing listening") ==
+		    0) {
+			snprintf(msg, sizeof(msg), "nothing listening at %s",
+			    addr);
+			*why = msg;
+		}
+		json_decref(j);
+		if (*why != NULL)
+			return (0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec -
+		    t0.tv_nsec) / 1000000 >= ADD_WAIT_MS) {
+			snprintf(msg, sizeof(msg), "no answer from %s within "
+			    "%d s (the node keeps trying)", addr,
+			    ADD_WAIT_MS / 1000);
+			*why = msg;
+			return (0);
+		}
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
 }
 
 int
 ctl_add(struct client *c, const struct cli_args *a)
 {
-	char *payload;
+	const char *why;
+	char *payload, id[64];
+	bool json;
 	json_t *j;
 	int rc;
 
@@ -206,13 +333,28 @@ ctl_add(struct client *c, const struct cli_args *a)
 	json_decref(j);
 	if (payload == NULL)
 		return (1);
+	json = c->json;
+	c->json = false;	/* the answers below are not the output */
 	rc = ctl_request(c, a->cmd->name, "POST", "/v1/peers", payload, &j);
 	free(payload);
-	if (rc != 0)
+	if (rc != 0) {
+		c->json = json;
 		return (1);
-	if (!c->json)
-		printf("added %s\n", a->pos[0]);
+	}
 	json_decref(j);
+	rc = add_wait(c, a->cmd->name, a->pos[0], id, sizeof(id), &why);
+	c->json = json;
+	if (rc < 0)
+		return (1);
+	if (why != NULL)
+		return (cli_fail(a->cmd->name, a->pos[0], why));
+	if (c->json) {
+		j = json_pack("{s:s, s:s, s:s}", "address", a->pos[0],
+		    "result", "linked", "id", id);
+		cli_print_json(j);
+		json_decref(j);
+	} else
+		printf("linked to %s\n", id);
 	return (0);
 }
 

@@ -35,6 +35,7 @@ struct link {
 	struct bufferevent	*bev;
 	struct sockaddr_storage	 sa;
 	char			 peer[ADDR_STR_MAX];
+	char			 name[LINK_NAME_MAX];	/* for the log */
 	bool			 outgoing;
 	bool			 up;
 	bool			 down;
@@ -49,6 +50,29 @@ struct link {
 	uint64_t		 bytes_out;
 	struct evbuffer		*bulk;
 };
+
+/* Heartbeats would drown the rest of a debug log: only on request. */
+static bool
+logged_type(const struct link *l, uint8_t type)
+{
+	return (l->env.log_heartbeats || (type != WIRE_PING &&
+	    type != WIRE_PONG && type != WIRE_T_BEAT &&
+	    type != WIRE_T_BEAT_ACK));
+}
+
+/*
+ * Whether a handshake error is the other end refusing our key (or we
+ * its), rather than the connection going away under it: a peer that
+ * starts, stops or drops a duplicate dial at the same moment resets or
+ * closes a handshake in progress, which says nothing about the key.
+ */
+static bool
+handshake_refused(unsigned long e)
+{
+	if (e == 0 || ERR_GET_LIB(e) == ERR_LIB_SYS)
+		return (false);
+	return (ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING);
+}
 
 static void
 on_reap(evutil_socket_t fd, short what, void *arg)
@@ -82,7 +106,7 @@ link_close(struct link *l, const char *why)
 		bufferevent_free(l->bev);
 		l->bev = NULL;
 	}
-	log_debug("peer %s: link down: %s", l->peer, why);
+	log_debug("peer %s: link down: %s", l->name, why);
 	if (l->env.cbs.on_down)
 		l->env.cbs.on_down(l, why, l->env.arg);
 	event_active(l->reap, 0, 0);
@@ -104,7 +128,7 @@ link_read(struct bufferevent *bev, void *arg)
 		evbuffer_copyout(in, h, sizeof(h));
 		if ((rc = wire_frame_check(h, &hdr)) < 0) {
 			log_warnx("peer %s: bad frame (version %u, type %u, "
-			    "%u bytes): %s", l->peer, h[0], h[1], hdr.len,
+			    "%u bytes): %s", l->name, h[0], h[1], hdr.len,
 			    rc == -EMSGSIZE ? "too large" : "unknown type");
 			link_close(l, "protocol error");
 			return;
@@ -114,8 +138,9 @@ link_read(struct bufferevent *bev, void *arg)
 		SHOAL_ASSERT(hdr.len <= WIRE_FRAME_MAX);
 		evbuffer_drain(in, WIRE_HDR_LEN);
 		l->bytes_in += WIRE_HDR_LEN + hdr.len;
-		log_debug("peer %s -> %s (%u bytes)", l->peer,
-		    wire_type_name(hdr.type), hdr.len);
+		if (log_enabled(LOG_LVL_DEBUG) && logged_type(l, hdr.type))
+			log_debug("peer %s -> %s (%u bytes)", l->name,
+			    wire_type_name(hdr.type), hdr.len);
 		if (wire_is_bulk(hdr.type)) {
 			evbuffer_drain(l->bulk, evbuffer_get_length(l->bulk));
 			evbuffer_remove_buffer(in, l->bulk, hdr.len);
@@ -203,19 +228,31 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		SHOAL_ASSERT(!l->up);
 		l->up = true;
 		sock_nodelay(bufferevent_getfd(bev));
-		log_debug("peer %s: TLS up", l->peer);
+		log_debug("peer %s: TLS up", l->name);
 		if (l->env.cbs.on_up)
 			l->env.cbs.on_up(l, l->env.arg);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
 		e = bufferevent_get_openssl_error(bev);
-		if (!l->up && e) {
-			/* SECURITY: a wrong key never gets past here. */
+		/* SECURITY: a wrong key never gets past here (!l->up). */
+		if (!l->up && handshake_refused(e)) {
 			log_warnx("peer %s: refused: TLS handshake failed "
-			    "(wrong or missing cluster key?): %s", l->peer,
+			    "(wrong or missing cluster key?): %s", l->name,
 			    ERR_reason_error_string(e));
 			link_close(l, "handshake failed");
+			return;
+		}
+		if (!l->up) {
+			log_debug("peer %s: connection ended during the TLS "
+			    "handshake: %s", l->name, e ?
+			    ERR_reason_error_string(e) : (errno ?
+			    strerror(errno) : "connection error"));
+			link_close(l, "connection failed");
+			return;
+		}
+		if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			link_close(l, "connection closed");
 			return;
 		}
 		link_close(l, e ? ERR_reason_error_string(e) :
@@ -227,7 +264,7 @@ link_event(struct bufferevent *bev, short what, void *arg)
 		 * accept our key; a dial that ends so found no listener. */
 		if (!l->up && !l->outgoing)
 			log_info("peer %s: closed during the TLS handshake",
-			    l->peer);
+			    l->name);
 		link_close(l, l->up ? "closed by peer" : "connection failed");
 	}
 }
@@ -245,6 +282,7 @@ link_new(const struct link_env *env, evutil_socket_t fd,
 	l->outgoing = outgoing;
 	memcpy(&l->sa, sa, addr_len(sa));
 	addr_str(sa, l->peer);
+	(void)str_copy(l->name, sizeof(l->name), l->peer);
 	l->reap = event_new(env->base, -1, 0, on_reap, l);
 	l->kick = event_new(env->base, -1, 0, on_kick, l);
 	l->bulk = evbuffer_new();
@@ -320,8 +358,10 @@ link_send(struct link *l, const struct buf *frame)
 {
 	if (l->down || l->bev == NULL)
 		return (-ENOTCONN);
-	log_debug("peer %s <- %s (%zu bytes)", l->peer,
-	    wire_type_name((uint8_t)frame->data[1]), frame->len - WIRE_HDR_LEN);
+	if (log_enabled(LOG_LVL_DEBUG) && logged_type(l, frame->data[1]))
+		log_debug("peer %s <- %s (%zu bytes)", l->name,
+		    wire_type_name((uint8_t)frame->data[1]),
+		    frame->len - WIRE_HDR_LEN);
 	if (bufferevent_write(l->bev, frame->data, frame->len) < 0)
 		return (-ENOMEM);
 	l->bytes_out += frame->len;
@@ -360,6 +400,12 @@ const char *
 link_peer(const struct link *l)
 {
 	return (l->peer);
+}
+
+void
+link_set_name(struct link *l, const char *name)
+{
+	(void)str_copy(l->name, sizeof(l->name), name);
 }
 
 const struct sockaddr *

@@ -48,6 +48,7 @@ struct link_env {
 	struct bufferevent_rate_limit_group	*send_limit;	/* or NULL */
 	bool					 small;	/* small frames only */
 	size_t					 out_high;	/* 0: none */
+	bool					 log_heartbeats; /* debug */
 	struct link_cbs				 cbs;
 	void					*arg;
 };
@@ -71,6 +72,10 @@ void	link_close(struct link *, const char *why);
  * last word, such as a refusal, reaches the other end). */
 void	link_finish(struct link *, const char *why);
 const char *link_peer(const struct link *);
+/* What the log calls the link (its address until named, e.g. by the
+ * member it turned out to be). */
+#define LINK_NAME_MAX	(ADDR_STR_MAX + 48)
+void	link_set_name(struct link *, const char *);
 const struct sockaddr *link_addr(const struct link *);
 bool	link_outgoing(const struct link *);
 bool	link_is_up(const struct link *);

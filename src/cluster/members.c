@@ -37,6 +37,11 @@
 #define PING_FULL	0x01	/* below its free-space floor */
 #define PING_SHORT	0x02	/* files missing for lack of room */
 #define PENDING_MAX	64
+#define TALLY_TICK_MS	250
+#define TALLY_IDLE_MS	1000	/* a batch ends after this long idle */
+#define TALLY_MAX_MS	10000	/* or after this long going on */
+#define BYE_LEAVE	0	/* BYE's word: leaves the cluster */
+#define BYE_STOP	1	/* stops, and will be back */
 
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
@@ -67,16 +72,104 @@ struct members {
 	void			(*bye_done)(void *);
 	void			*bye_arg;
 	struct event		*bye_ev;
+	struct event		*tally_ev;
 };
 
 static void dial(struct members *, struct member *);
 
 static const char *const state_names[] = { "new", "alive", "dead", "left" };
+static const char *const reach_names[] = { "never reached", "never reached",
+	"refused: wrong key?", "" };
 
 const char *
 members_state_name(enum member_state s)
 {
 	return (state_names[s]);
+}
+
+const char *
+members_reach_name(enum member_reach r)
+{
+	return (reach_names[r]);
+}
+
+/* Transfer batches */
+
+static void
+tally_add(struct member_tally *t, uint64_t bytes, unsigned files)
+{
+	uint64_t now = clock_mono_ms();
+
+	if (t->first_ms == 0)
+		t->first_ms = now;
+	t->last_ms = now;
+	t->bytes += bytes;
+	t->files += files;
+}
+
+void
+members_note_fetched(struct member *m, uint64_t bytes, unsigned files)
+{
+	tally_add(&m->fetched, bytes, files);
+}
+
+void
+members_note_sent(struct member *m, const uint8_t sha[HASH_LEN],
+    uint64_t bytes)
+{
+	unsigned i, files = 1;
+
+	for (i = 0; i < MEMBER_SENT_RECENT; i++)
+		if (memcmp(m->sent_recent[i], sha, 8) == 0) {
+			files = 0;
+			break;
+		}
+	if (files) {
+		memcpy(m->sent_recent[m->sent_next], sha, 8);
+		m->sent_next = (m->sent_next + 1) % MEMBER_SENT_RECENT;
+	}
+	tally_add(&m->sent, bytes, files);
+}
+
+/* One line for a batch that ended (force: the member or node goes). */
+static void
+tally_flush(struct member *m, struct member_tally *t, bool fetched,
+    bool force, uint64_t now)
+{
+	char size[STR_BYTES_MAX];
+
+	if (t->first_ms == 0 || (!force && now - t->last_ms < TALLY_IDLE_MS &&
+	    now - t->first_ms < TALLY_MAX_MS))
+		return;
+	str_bytes(t->bytes, size);
+	log_info("%s %llu file%s, %s %s %.8s (%s) in %.1f s", fetched ?
+	    "fetched" : "sent", (unsigned long long)t->files, t->files == 1 ?
+	    "" : "s", size, fetched ? "from" : "to", m->id_hex, m->addr,
+	    (double)(t->last_ms - t->first_ms) / 1000.0);
+	memset(t, 0, sizeof(*t));
+	if (!fetched)
+		memset(m->sent_recent, 0, sizeof(m->sent_recent));
+}
+
+static void
+tallies_flush(struct member *m, bool force)
+{
+	uint64_t now = clock_mono_ms();
+
+	tally_flush(m, &m->fetched, true, force, now);
+	tally_flush(m, &m->sent, false, force, now);
+}
+
+static void
+on_tally(evutil_socket_t fd, short what, void *arg)
+{
+	struct members *mb = arg;
+	struct member *m;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH(m, &mb->list, entry)
+		tallies_flush(m, false);
 }
 
 void
@@ -368,12 +461,15 @@ send_ping(struct members *mb, struct member *m)
 	buf_release(&b);
 }
 
+/* logged: the reason already had its line (BYE). */
 static void
 member_down(struct members *mb, struct member *m, enum member_state st,
-    const char *why)
+    const char *why, bool logged)
 {
 	struct link *l = m->link;
 	bool was_alive = m->state == MEMBER_ALIVE && l != NULL;
+
+	tallies_flush(m, true);
 
 	m->link = NULL;
 	serve_member_down(mb->o.serve, m);
@@ -386,8 +482,10 @@ member_down(struct members *mb, struct member *m, enum member_state st,
 		link_close(l, why);
 	}
 	if (was_alive) {
-		log_info("member %.8s (%s) is %s: %s", m->id_hex, m->addr,
-		    members_state_name(m->state), why);
+		/* Leaving or stopping, the links end because we said so. */
+		if (!logged && !mb->leaving)
+			log_info("member %.8s (%s) is %s: %s", m->id_hex,
+			    m->addr, members_state_name(m->state), why);
 		if (mb->o.cbs.on_down)
 			mb->o.cbs.on_down(m, mb->o.arg);
 	}
@@ -482,6 +580,15 @@ on_hello(struct members *mb, struct link *l, struct pending *p,
 	}
 	m->link = l;
 	link_set_owner(l, m);
+	m->reach = MEMBER_REACH_OK;
+	m->reached = true;
+	{
+		char name[LINK_NAME_MAX];
+
+		if (str_fmt(name, sizeof(name), "%.8s (%s)", m->id_hex,
+		    m->addr) == 0)
+			link_set_name(l, name);
+	}
 	m->last_heard = clock_mono_ms();
 	m->backoff_ms = BACKOFF_MIN_MS;
 	if (m->state != MEMBER_ALIVE) {
@@ -569,6 +676,27 @@ on_pong(struct member *m, const uint8_t *payload, uint32_t len)
 }
 
 static void
+on_bye(struct members *mb, struct member *m, const uint8_t *payload,
+    uint32_t len)
+{
+	struct wire_rd r;
+	uint64_t word;
+
+	wire_rd_init(&r, payload, len);
+	word = wire_get_u64(&r);
+	if (wire_rd_done(&r) == 0 && word == BYE_STOP) {
+		/* It stops and will be back: dialled again, as a dead one. */
+		log_info("member %.8s (%s) stopped", m->id_hex, m->addr);
+		member_down(mb, m, MEMBER_DEAD, "stopped", true);
+		return;
+	}
+	log_info("member %.8s (%s) left the cluster", m->id_hex, m->addr);
+	m->state = MEMBER_LEFT;
+	mb->changed = true;
+	member_down(mb, m, MEMBER_LEFT, "said bye", true);
+}
+
+static void
 link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
     void *arg)
 {
@@ -619,11 +747,7 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 			serve_block_req(mb->o.serve, m, payload, h->len);
 		break;
 	case WIRE_BYE:
-		log_info("member %.8s (%s) left the cluster", m->id_hex,
-		    m->addr);
-		m->state = MEMBER_LEFT;
-		mb->changed = true;
-		member_down(mb, m, MEMBER_LEFT, "said bye");
+		on_bye(mb, m, payload, h->len);
 		break;
 	default:
 		if (mb->o.cbs.on_frame)
@@ -667,6 +791,10 @@ link_down(struct link *l, const char *why, void *arg)
 				    p->dialed->backoff_ms;
 				if (p->dialed->backoff_ms < BACKOFF_MAX_MS)
 					p->dialed->backoff_ms *= 2;
+				p->dialed->reach = strcmp(why,
+					    "handshake failed") == 0 ?
+					    MEMBER_REACH_REFUSED :
+					    MEMBER_REACH_NOTHING;
 			}
 			TAILQ_REMOVE(&mb->pending, p, entry);
 			mb->npending--;
@@ -676,7 +804,7 @@ link_down(struct link *l, const char *why, void *arg)
 	/* member_down tells sync, which gives the link's requests to
 	 * other holders; the link itself is already down. */
 	if (m && m->link == l)
-		member_down(mb, m, MEMBER_DEAD, why);
+		member_down(mb, m, MEMBER_DEAD, why, false);
 }
 
 static int
@@ -753,7 +881,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		if (m->link && m->state == MEMBER_ALIVE) {
 			if (now - m->last_heard > mb->o.dead_after_ms) {
 				member_down(mb, m, MEMBER_DEAD,
-				    "no heartbeat");
+				    "no heartbeat", false);
 				continue;
 			}
 			send_ping(mb, m);
@@ -763,10 +891,11 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		    m->link == NULL && now >= m->next_dial && !mb->leaving)
 			dial(mb, m);
 	}
-	/* A link that never says HELLO is dropped. */
+	/* A link that never says HELLO is dropped.  Links dialled above
+	 * started after now: compare without underflow. */
 	for (p = TAILQ_FIRST(&mb->pending); p != NULL; p = pn) {
 		pn = TAILQ_NEXT(p, entry);
-		if (now - p->since > mb->o.dead_after_ms)
+		if (now > p->since && now - p->since > mb->o.dead_after_ms)
 			link_close(p->link, "no HELLO");
 	}
 	if (mb->changed)
@@ -863,6 +992,9 @@ members_add(struct members *mb, const char *addr, bool remember, char *err,
 		m->state = MEMBER_NEW;
 		m->backoff_ms = BACKOFF_MIN_MS;
 	}
+	/* What this dial meets is what `shoal add` reports. */
+	if (m->state != MEMBER_ALIVE)
+		m->reach = MEMBER_REACH_UNTRIED;
 	m->next_dial = 0;
 	if (remember) {
 		if (str_fmt(path, sizeof(path), "%s/peers", mb->priv) < 0 ||
@@ -901,19 +1033,25 @@ on_bye_flushed(evutil_socket_t fd, short what, void *arg)
 		mb->bye_done(mb->bye_arg);
 }
 
-void
-members_bye(struct members *mb, void (*done)(void *), void *arg)
+static void
+say_bye(struct members *mb, uint64_t word, void (*done)(void *), void *arg)
 {
 	struct member *m;
 	struct buf b;
 	struct timeval tv = { 0, 20000 };
 
+	if (mb->leaving) {
+		/* Already saying it: a second request ends at once. */
+		if (done)
+			done(arg);
+		return;
+	}
 	mb->leaving = true;
 	mb->bye_done = done;
 	mb->bye_arg = arg;
 	mb->ticks = 0;
 	buf_init(&b, 128);
-	if (wire_begin(&b, WIRE_BYE) == 0 && wire_u64(&b, 0) == 0 &&
+	if (wire_begin(&b, WIRE_BYE) == 0 && wire_u64(&b, word) == 0 &&
 	    wire_end(&b) == 0)
 		TAILQ_FOREACH(m, &mb->list, entry)
 			if (m->link)
@@ -924,6 +1062,18 @@ members_bye(struct members *mb, void (*done)(void *), void *arg)
 		evtimer_add(mb->bye_ev, &tv);
 	else if (done)
 		done(arg);
+}
+
+void
+members_bye(struct members *mb, void (*done)(void *), void *arg)
+{
+	say_bye(mb, BYE_LEAVE, done, arg);
+}
+
+void
+members_stop(struct members *mb, void (*done)(void *), void *arg)
+{
+	say_bye(mb, BYE_STOP, done, arg);
 }
 
 struct members *
@@ -970,6 +1120,7 @@ members_new(const struct members_opts *o, char *err, size_t errlen)
 	mb->env.cbs.on_down = link_down;
 	mb->env.cbs.on_drain = link_drain;
 	mb->env.out_high = o->out_high;
+	mb->env.log_heartbeats = o->log_heartbeats;
 	mb->env.arg = mb;
 	mb->listener = evconnlistener_new_bind(o->base, on_accept, mb,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
@@ -985,6 +1136,11 @@ members_new(const struct members_opts *o, char *err, size_t errlen)
 	tv.tv_sec = o->heartbeat_ms / 1000;
 	tv.tv_usec = (o->heartbeat_ms % 1000) * 1000;
 	if (mb->tick == NULL || event_add(mb->tick, &tv) < 0)
+		goto fail;
+	mb->tally_ev = event_new(o->base, -1, EV_PERSIST, on_tally, mb);
+	tv.tv_sec = 0;
+	tv.tv_usec = TALLY_TICK_MS * 1000;
+	if (mb->tally_ev == NULL || event_add(mb->tally_ev, &tv) < 0)
 		goto fail;
 	/* Dial what we know now rather than at the first tick. */
 	event_active(mb->tick, 0, 0);
@@ -1009,6 +1165,7 @@ members_free(struct members *mb)
 	 */
 	mb->stopping = true;
 	TAILQ_FOREACH(m, &mb->list, entry) {
+		tallies_flush(m, true);
 		if (m->link)
 			link_close(m->link, "shutting down");
 		if (m->dialing)
@@ -1021,6 +1178,8 @@ members_free(struct members *mb)
 		event_free(mb->tick);
 	if (mb->bye_ev)
 		event_free(mb->bye_ev);
+	if (mb->tally_ev)
+		event_free(mb->tally_ev);
 	if (mb->listener)
 		evconnlistener_free(mb->listener);
 	while ((p = TAILQ_FIRST(&mb->pending)) != NULL) {

@@ -41,6 +41,24 @@ enum member_state {
 	MEMBER_LEFT,		/* said BYE */
 };
 
+/* What moved to or from a member since the last line the log got. */
+struct member_tally {
+	uint64_t		 files;
+	uint64_t		 bytes;
+	uint64_t		 first_ms;	/* monotonic, 0: empty */
+	uint64_t		 last_ms;
+};
+
+#define MEMBER_SENT_RECENT	128
+
+/* What the last dial (or link) met. */
+enum member_reach {
+	MEMBER_REACH_UNTRIED,
+	MEMBER_REACH_NOTHING,		/* nothing listening, no answer */
+	MEMBER_REACH_REFUSED,		/* TLS refused: wrong key? */
+	MEMBER_REACH_OK,		/* linked */
+};
+
 struct member {
 	TAILQ_ENTRY(member)	 entry;
 	uint8_t			 id[NODE_ID_LEN];
@@ -66,6 +84,14 @@ struct member {
 	bool			 full;		/* below its free-space floor */
 	bool			 short_space;	/* lacks files for lack of room */
 	uint64_t		 down_at;	/* monotonic ms it went down */
+	struct member_tally	 fetched;	/* from it */
+	struct member_tally	 sent;		/* to it */
+	/* Files whose blocks it asked for lately (a prefix of their hash):
+	 * a file is counted sent once per batch, whatever its blocks. */
+	uint8_t			 sent_recent[MEMBER_SENT_RECENT][8];
+	unsigned		 sent_next;
+	enum member_reach	 reach;		/* the last dial's outcome */
+	bool			 reached;	/* linked since the start */
 	void			*sync;		/* sync's state for it */
 };
 
@@ -104,6 +130,7 @@ struct members_opts {
 	unsigned		 dead_after_ms;
 	uint64_t		 send_limit;	/* bytes/s, 0 = none */
 	size_t			 out_high;	/* a link's output mark */
+	bool			 log_heartbeats; /* in debug logs */
 	/* BLOCK_REQ frames go here (not to cbs.on_frame), with each
 	 * member's link going down and draining; borrowed. */
 	struct serve		*serve;
@@ -121,6 +148,20 @@ int	members_add(struct members *, const char *addr, bool remember,
 	    char *err, size_t errlen);
 /* Tells every member we leave; done runs once the words are sent. */
 void	members_bye(struct members *, void (*done)(void *), void *arg);
+/* Tells every member this node stops (and will be back): they log it and
+ * dial it again later; done runs once the words are sent. */
+void	members_stop(struct members *, void (*done)(void *), void *arg);
+/*
+ * Transfers, for the log: bytes (and whole files) fetched from m, blocks
+ * sent to m of the file whose content hash is sha.  The log gets one line
+ * per member and direction once a batch has been idle a second, or every
+ * ten seconds while it goes on.
+ */
+void	members_note_fetched(struct member *, uint64_t bytes, unsigned files);
+void	members_note_sent(struct member *, const uint8_t sha[HASH_LEN],
+	    uint64_t bytes);
+/* "never reached", "refused: wrong key?" or "" (reached). */
+const char *members_reach_name(enum member_reach);
 /* Live members other than this node. */
 unsigned members_alive(const struct members *);
 /* Bytes received and sent over peer links since start. */

@@ -65,6 +65,14 @@ enum pull_phase {
 	PULL_PARKED,		/* no holder can send it: waits, then redecided */
 };
 
+struct wave {
+	uint64_t		 start_ms;	/* 0: none */
+	uint64_t		 files_total, files_done;
+	uint64_t		 bytes_total, bytes_done;
+	bool			 logged;	/* its start was */
+	bool			 join;		/* the first catch-up of a joiner */
+};
+
 struct pull {
 	TAILQ_ENTRY(pull)	 entry;
 	struct pull		*hnext;		/* chain in pl->phash */
@@ -86,6 +94,11 @@ struct pull {
 	uint64_t		 retry_at;	/* parked: redecided then (ms) */
 	uint64_t		 unusable_since; /* no holder to ask since (ms) */
 	uint64_t		 reserved;	/* of pl->room, while active */
+	uint8_t			 last_from[NODE_ID_LEN]; /* sent a block last */
+	bool			 from_known;
+	enum pull_wave_kind	 wave;
+	uint64_t		 wave_bytes;	/* counted done in it */
+	bool			 requeued;	/* freed to be decided again */
 	TAILQ_HEAD(, sync_reader) readers;	/* streaming it to clients */
 };
 
@@ -117,7 +130,98 @@ struct pulls {
 	uint64_t		 room;		/* free space above the floor */
 	uint64_t		 reserved;	/* by the active pulls */
 	bool			 record_warned;	/* a failed no-room row, logged */
+	struct wave		 waves[PULL_WAVES];
+	bool			 stopping;	/* pulls_free runs */
 };
+
+#define WAVE_LOG_FILES	10	/* a wave this big is logged */
+#define WAVE_LOG_MS	2000	/* or one going on this long */
+
+static const char *const wave_names[] = { "catch-up", "repair" };
+
+static const char *
+wave_name(const struct wave *w, unsigned kind)
+{
+	return (w->join ? "join" : wave_names[kind]);
+}
+
+static void
+wave_add(struct pulls *pl, struct pull *p, enum pull_wave_kind kind)
+{
+	struct wave *w = &pl->waves[kind];
+
+	p->wave = kind;
+	if (w->start_ms == 0) {
+		w->start_ms = clock_mono_ms();
+		/* A node made with --join: its first catch-up is the join. */
+		w->join = kind == PULL_WAVE_SYNC && pl->o.joining;
+		if (kind == PULL_WAVE_SYNC)
+			pl->o.joining = false;
+	}
+	w->files_total++;
+	w->bytes_total += p->e.m.size;
+}
+
+/* Bytes of p's file now here (a block written, or all of it at the end). */
+static void
+wave_bytes(struct pulls *pl, struct pull *p, uint64_t n)
+{
+	if (n > p->e.m.size - p->wave_bytes)
+		n = p->e.m.size - p->wave_bytes;
+	p->wave_bytes += n;
+	pl->waves[p->wave].bytes_done += n;
+}
+
+/* Logs a wave's start once it is worth a line (from the tick). */
+static void
+wave_check(struct pulls *pl, uint64_t now)
+{
+	struct wave *w;
+	char size[STR_BYTES_MAX];
+	unsigned k;
+
+	for (k = 0; k < PULL_WAVES; k++) {
+		w = &pl->waves[k];
+		if (w->start_ms == 0 || w->logged)
+			continue;
+		if (k == PULL_WAVE_SYNC && w->files_total - w->files_done <
+		    WAVE_LOG_FILES && now - w->start_ms < WAVE_LOG_MS)
+			continue;
+		w->logged = true;
+		str_bytes(w->bytes_total - w->bytes_done, size);
+		log_info("%s: %llu files, %s to fetch", wave_name(w, k),
+		    (unsigned long long)(w->files_total - w->files_done),
+		    size);
+	}
+}
+
+static void
+wave_done(struct pulls *pl, struct pull *p)
+{
+	struct wave *w = &pl->waves[p->wave];
+	char size[STR_BYTES_MAX];
+
+	if (pl->stopping)
+		return;
+	if (p->requeued) {
+		/* Not done: decided again, it comes back as a new pull (or
+		 * not at all, when nothing is left to fetch). */
+		w->files_total--;
+		w->bytes_total -= p->e.m.size - p->wave_bytes;
+	} else {
+		wave_bytes(pl, p, p->e.m.size);
+		w->files_done++;
+	}
+	if (w->files_done < w->files_total)
+		return;
+	if (w->logged) {
+		str_bytes(w->bytes_done, size);
+		log_info("%s done: %llu files, %s in %.1f s",
+		    wave_name(w, p->wave), (unsigned long long)w->files_done,
+		    size, (double)(clock_mono_ms() - w->start_ms) / 1000.0);
+	}
+	memset(w, 0, sizeof(*w));
+}
 
 void
 rentry_release(struct rentry *e)
@@ -266,6 +370,7 @@ pull_free(struct pulls *pl, struct pull *p, bool keep_partial)
 		TAILQ_REMOVE(&pl->active, p, entry);
 		pl->nactive--;
 	}
+	wave_done(pl, p);
 	fetch_abort(p->f, keep_partial);
 	rentry_release(&p->e);
 	free(p->state);
@@ -422,7 +527,7 @@ point_entry(struct pulls *pl, struct pull *p)
  * without memory). */
 static struct pull *
 enqueue(struct pulls *pl, struct rentry *e, const char *target,
-	const struct vv *expect, bool expect_exists)
+	const struct vv *expect, bool expect_exists, enum pull_wave_kind kind)
 {
 	struct pull *p = pull_find(pl, target);
 
@@ -434,6 +539,7 @@ enqueue(struct pulls *pl, struct rentry *e, const char *target,
 		return (p);
 	}
 	if (p) {
+		p->requeued = true;	/* the new version takes its place */
 		if (p->phase == PULL_QUEUED || p->phase == PULL_PARKED)
 			pull_free(pl, p, false);
 		else {
@@ -460,6 +566,7 @@ enqueue(struct pulls *pl, struct rentry *e, const char *target,
 		add_holder(p, e->from);
 	catalog_holders(pl, p);
 	TAILQ_INIT(&p->readers);
+	wave_add(pl, p, kind);
 	p->phase = PULL_QUEUED;
 	TAILQ_INSERT_TAIL(&pl->queue, p, entry);
 	pl->nqueued++;
@@ -473,7 +580,7 @@ void
 pull_enqueue(struct pulls *pl, struct rentry *e, const char *target,
 	     const struct vv *expect, bool expect_exists)
 {
-	(void)enqueue(pl, e, target, expect, expect_exists);
+	(void)enqueue(pl, e, target, expect, expect_exists, PULL_WAVE_SYNC);
 }
 
 void
@@ -617,6 +724,23 @@ commit_run(void *arg)
 	    p->expect_exists);
 }
 
+/* The log counts a file fetched from the member that sent its last block
+ * (or the first holder, when every block was here already). */
+static void
+note_file(struct pulls *pl, struct pull *p)
+{
+	struct member *m = NULL;
+
+	if (pl->members == NULL)
+		return;
+	if (p->from_known)
+		m = members_find(pl->members, p->last_from);
+	else if (p->nholders > 0)
+		m = members_find(pl->members, p->holders[0]);
+	if (m != NULL)
+		members_note_fetched(m, 0, 1);
+}
+
 static void
 commit_done(void *arg)
 {
@@ -637,6 +761,7 @@ commit_done(void *arg)
 
 		/* The local file changed while we fetched: decide again. */
 		pl->o.hooks.redecide(pl->o.hooks.arg, &e, 1);
+		p->requeued = true;
 		pull_free(pl, p, true);
 	} else if (rc == -EEXIST) {
 		/* A file made here and not indexed yet stands there: it is
@@ -658,6 +783,7 @@ commit_done(void *arg)
 		log_debug("sync: fetched %s (%llu bytes, %llu reused)",
 		    p->target, (unsigned long long)p->e.m.size,
 		    (unsigned long long)p->reused);
+		note_file(pl, p);
 		p->prefix = p->nblocks;
 		/* Its bytes are taken until space is measured again. */
 		pl->room -= p->reserved < pl->room ? p->reserved : pl->room;
@@ -773,6 +899,10 @@ put_done(void *arg)
 		if (j->idx == p->prefix)
 			readers_ready(p);
 		pl->st.bytes_fetched += j->len;
+		memcpy(p->last_from, m->id, NODE_ID_LEN);
+		p->from_known = true;
+		members_note_fetched(m, j->len, 0);
+		wave_bytes(pl, p, j->len);
 		ms = clock_mono_ms() - j->sent_ms;
 		if (ms > 0)
 			m->mbps = 0.7 * m->mbps + 0.3 * ((double)j->len /
@@ -1073,6 +1203,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		free(r);
 		(void)reap_if_obsolete(pl, p);
 	}
+	wave_check(pl, now);
 	/* The version may have moved on: decide them again, in one batch. */
 	for (p = TAILQ_FIRST(&pl->parked); p != NULL && n < REDECIDE_STEP;
 	     p = TAILQ_NEXT(p, entry))
@@ -1083,6 +1214,7 @@ pull_tick(evutil_socket_t fd, short what, void *arg)
 		for (p = TAILQ_FIRST(&pl->parked); p != NULL && n > 0; p = t) {
 			t = TAILQ_NEXT(p, entry);
 			if (p->retry_at <= now) {
+				p->requeued = true;
 				pull_free(pl, p, true);
 				n--;
 			}
@@ -1123,10 +1255,32 @@ pull_set_members(struct pulls *pl, struct members *mb)
 void
 pull_stats(const struct pulls *pl, struct pull_stats *out)
 {
+	uint64_t now = clock_mono_ms();
+	const struct wave *w;
+	struct pull_progress *g;
+	unsigned k;
+
 	*out = pl->st;
 	out->active = pl->nactive;
 	out->queued = pl->nqueued;
 	out->parked = pl->nparked;
+	for (k = 0; k < PULL_WAVES; k++) {
+		w = &pl->waves[k];
+		g = &out->wave[k];
+		memset(g, 0, sizeof(*g));
+		if (w->start_ms == 0)
+			continue;
+		g->active = true;
+		g->join = w->join;
+		g->files_total = w->files_total;
+		g->files_to_go = w->files_total - w->files_done;
+		g->bytes_total = w->bytes_total;
+		g->bytes_to_go = w->bytes_total - w->bytes_done;
+		g->elapsed_ms = now - w->start_ms;
+		if (g->elapsed_ms > 0)
+			g->rate = (double)w->bytes_done * 1000.0 /
+			    (double)g->elapsed_ms;
+	}
 }
 
 void
@@ -1213,6 +1367,7 @@ pulls_free(struct pulls *pl)
 
 	if (pl == NULL)
 		return;
+	pl->stopping = true;	/* no wave ends because the node does */
 	while ((r = TAILQ_FIRST(&pl->reqs)) != NULL) {
 		TAILQ_REMOVE(&pl->reqs, r, entry);
 		free(r);
@@ -1424,7 +1579,8 @@ copy_load_done(void *arg)
 			continue;
 		ce->loading = false;
 		/* Sources come from the catalog: the row names none. */
-		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true);
+		p = enqueue(pl, &j->e[i], ce->path, &j->e[i].m.vv, true,
+		    PULL_WAVE_REPAIR);
 		if (p != NULL) {
 			take_holders(pl, p, ce);
 			pl->st.copies++;
@@ -1513,7 +1669,8 @@ read_load_done(void *arg)
 	p = pull_find(pl, r->path);
 	if (p == NULL || memcmp(p->e.m.sha256, r->sha, HASH_LEN) != 0) {
 		/* Holders come from the catalog: the row names none. */
-		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true);
+		p = enqueue(pl, &j->e, r->path, &j->e.m.vv, true,
+		    PULL_WAVE_SYNC);
 	}
 	rentry_release(&j->e);
 	free(j);

@@ -17,6 +17,7 @@
 
 #include "cluster/catalog.h"
 #include "cluster/members.h"
+#include "cluster/sync.h"
 #include "store/index.h"
 
 struct event_base;
@@ -64,10 +65,12 @@ struct pull_opts {
 	struct catalog		*cat;		/* borrowed */
 	unsigned		 read_keep_ms;	/* a copy fetched for a read */
 	const unsigned		*replicas;	/* REPLICAS_ALL, N, UNKNOWN */
+	bool			 joining;	/* never met the cluster yet */
 	struct pull_hooks	 hooks;
 };
 
 struct pull_stats {
+	struct pull_progress wave[PULL_WAVES];
 	unsigned	 active;
 	unsigned	 queued;
 	unsigned	 parked;	/* no holder could serve: retried later */

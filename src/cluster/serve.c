@@ -184,8 +184,14 @@ read_done(void *arg)
 
 	p->reading--;
 	if (j->frame.len >= WIRE_HDR_LEN && p->m->link == j->link &&
-	    members_send(p->m, &j->frame) == 0)
+	    members_send(p->m, &j->frame) == 0) {
 		p->sv->served++;
+		/* The block's bytes: past the header, id, status and length. */
+		members_note_sent(p->m, j->sha,
+				  j->frame.len > WIRE_HDR_LEN + 9
+				      ? j->frame.len - WIRE_HDR_LEN - 9
+				      : 0);
+	}
 	buf_release(&j->frame);
 	free(j);
 	pump(p);

@@ -1283,6 +1283,7 @@ sync_get_stats(struct sync *sy, struct sync_stats *out)
 	out->missing_files = rs.missing_files;
 	out->missing_bytes = rs.missing_bytes;
 	out->space_short = space_short(sy, &rs);
+	memcpy(out->progress, ps.wave, sizeof(out->progress));
 }
 
 int
@@ -1405,6 +1406,7 @@ sync_new(const struct sync_opts *o)
 	po.cat = sy->cat;
 	po.read_keep_ms = o->read_keep_ms;
 	po.replicas = o->replicas;
+	po.joining = *o->replicas == REPLICAS_UNKNOWN;
 	po.hooks.redecide = redecide;
 	po.hooks.fetched = fetched;
 	po.hooks.arg = sy;

@@ -63,7 +63,33 @@ struct sync_opts {
 	void			*hook_arg;
 };
 
+/*
+ * A wave: fetches that follow one another with no pause, from the first
+ * until none is left (PULL_WAVE_SYNC: catching up with the members;
+ * PULL_WAVE_REPAIR: copies the repair walk asked for).  What is left of
+ * the current one, for status; each wave of some size is logged when it
+ * starts and when it ends.
+ */
+enum pull_wave_kind {
+	PULL_WAVE_SYNC,
+	PULL_WAVE_REPAIR,
+	PULL_WAVES,
+};
+
+struct pull_progress {
+	bool		 active;
+	bool		 join;		/* the first catch-up of a new node */
+	uint64_t	 files_total;	/* in this wave so far */
+	uint64_t	 files_to_go;
+	uint64_t	 bytes_total;
+	uint64_t	 bytes_to_go;
+	uint64_t	 elapsed_ms;
+	double		 rate;		/* bytes/s since the wave started */
+};
+
 struct sync_stats {
+	/* catch-up and repair in progress (see pull.h) */
+	struct pull_progress progress[PULL_WAVES];
 	unsigned	 pulls_active;
 	unsigned	 pulls_queued;
 	unsigned	 pulls_waiting;	/* no holder could serve: retried later */

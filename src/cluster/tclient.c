@@ -602,6 +602,7 @@ tclient_new(const struct tclient_opts *o, char *err, size_t errlen)
 	tc->env.base = o->base;
 	tc->env.client_ctx = tc->ctx;
 	tc->env.small = true;
+	tc->env.log_heartbeats = o->log_heartbeats;
 	tc->env.cbs.on_up = link_up;
 	tc->env.cbs.on_frame = link_frame;
 	tc->env.cbs.on_down = link_down;

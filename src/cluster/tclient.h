@@ -35,6 +35,7 @@ struct tclient_opts {
 	const char		*tracker;	/* HOST:PORT */
 	const char		*peer_addr;	/* what the node listens on */
 	const char		*http_addr;
+	bool			 log_heartbeats; /* in debug logs */
 };
 
 struct tclient *tclient_new(const struct tclient_opts *, char *err,

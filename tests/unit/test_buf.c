@@ -260,6 +260,29 @@ test_str_fmt_too_long(void **state)
 	assert_int_equal(dst[0], 'z');
 }
 
+/* Byte counts for the log and the command line, at each unit's edges. */
+static void
+test_str_bytes(void **state)
+{
+	static const struct {
+		uint64_t	 n;
+		const char	*want;
+	} t[] = {
+		{ 0, "0 bytes" }, { 1023, "1023 bytes" }, { 1024, "1.0 KiB" },
+		{ 1536, "1.5 KiB" }, { 1048575, "1024.0 KiB" },
+		{ 1048576, "1.0 MiB" }, { 35 * 1048576ull, "35.0 MiB" },
+		{ 1ull << 30, "1.00 GiB" }, { UINT64_MAX, "17179869184.00 GiB" },
+	};
+	char out[STR_BYTES_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		str_bytes(t[i].n, out);
+		assert_string_equal(out, t[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -278,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_str_copy_too_long),
 		cmocka_unit_test(test_str_fmt),
 		cmocka_unit_test(test_str_fmt_too_long),
+		cmocka_unit_test(test_str_bytes),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
