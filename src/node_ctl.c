@@ -649,8 +649,9 @@ ctl_metrics(void *arg, struct buf *b)
 struct remote_reads
 node_remote_reads(struct node *n)
 {
-	return ((struct remote_reads){ remote_open, remote_avail,
-	    remote_close, n });
+	return ((struct remote_reads){ .open = remote_open,
+	    .avail = remote_avail, .close = remote_close, .await = ctl_await,
+	    .arg = n });
 }
 
 void

@@ -53,6 +53,7 @@ static const struct {
     {ENOLCK, FS_LOCKED},
     {ESTALE, FS_STALE},
     {EHOSTUNREACH, FS_UNAVAILABLE},
+    {EREMOTE, FS_BUSY}, /* a copy must be fetched here first */
     {ENOMEM, FS_NOMEM},
 };
 
@@ -447,6 +448,11 @@ fs_write_begin(struct store *s, const char *path, enum upload_mode mode,
 		return (-EISDIR);
 	if (rc < 0 && rc != -ENOENT)
 		return (rc);
+	/* Keeping the bytes of a file only other nodes hold (replicas = N). */
+	if (rc == 0 && st.st_size > 0 &&
+	    (mode == UPLOAD_APPEND || (mode == UPLOAD_RESUME && offset > 0)) &&
+	    store_is_remote(s, path))
+		return (-EREMOTE);
 	if (existed)
 		*existed = rc == 0;
 	return (upload_begin(s, path, mode, offset, out));
@@ -498,6 +504,14 @@ fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 		return (rc);
 	if (existed)
 		*existed = rc == 0;
+	/*
+	 * Appending to, or keeping the start of, a file only other nodes
+	 * hold (replicas = N; stat describes their copy): its bytes first.
+	 */
+	if (rc == 0 && st.st_size > 0 && (mode == UPLOAD_APPEND || offset > 0) &&
+	    upload_partial_size(s, key, &kept) == -ENOENT &&
+	    store_is_remote(s, path))
+		return (-EREMOTE);
 	if (rc < 0 || (mode == UPLOAD_NEW && offset == 0))
 		return (partial_begin(s, path, offset, key, have, out));
 	/*

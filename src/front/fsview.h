@@ -150,7 +150,9 @@ int fs_meta(struct store *, const char *path, struct file_meta *);
 
 /*
  * Upload start: path must name a file or nothing in an existing folder.
- * *existed tells whether a file was there (may be NULL).
+ * *existed tells whether a file was there (may be NULL).  -EREMOTE: the
+ * upload keeps the file's bytes (append, resume) but only other nodes
+ * hold them; fetch a copy (remote_reads) and start again.
  */
 int fs_write_begin(struct store *, const char *path, enum upload_mode,
 		   uint64_t offset, bool *existed, struct upload **out)

@@ -24,6 +24,13 @@ struct remote_reads {
 	 * bytes from its start are verified, of size. */
 	int	(*avail)(void *handle, uint64_t *avail, uint64_t *size);
 	void	(*close)(void *handle);
+	/*
+	 * done(cbarg, 0) once path, being fetched, is here whole (a copy a
+	 * writer can extend), done(cbarg, -ETIMEDOUT) if it does not come;
+	 * < 0 at once (no call) when no fetch of path is pending.
+	 */
+	int	(*await)(void *arg, const char *path, void (*done)(void *, int),
+		    void *cbarg);
 	void	*arg;
 };
 

@@ -17,6 +17,7 @@ Every wait has a deadline; nothing asserts how long something took.
 """
 
 import ftplib
+import io
 import json
 import os
 import re
@@ -432,6 +433,45 @@ def test_reads_on_a_node_without_a_copy(cluster, tmp_path):
     # the copies made for those reads are dropped again: back to the
     # holders alone, and nothing wrong showed meanwhile
     wait_placed(cluster, expected, want=place)
+
+
+def test_append_and_resume_on_a_node_without_a_copy(cluster):
+    """APPE, and REST + STOR, on a node that holds no copy of the file
+    extend the file, not an empty one: before, the node started the upload
+    from nothing and the file, on every node, became the appended bytes
+    alone (an acknowledged version lost)."""
+    nodes = start(cluster, 3, replicas=1)
+    files = {f"a{i}.bin": os.urandom(5000 + i) for i in range(6)}
+    files["big.bin"] = os.urandom(2 * MiB + 17)
+    write_files(nodes[0], files)
+    place = wait_placed(cluster, digests(files), n=1)
+    writer = nodes[0]
+    away = [n for n in files if writer.name not in place[n]]
+    assert len(away) >= 2, place
+    expected = dict(files)
+    f = writer.ftp()
+    for i, name in enumerate(away):
+        extra = os.urandom(300 + i)
+        if i % 2 == 0:
+            reply = stor(f, name, extra, cmd="APPE")
+            expected[name] = files[name] + extra
+        else:
+            # REST n + STOR keeps the first n bytes and writes the rest.
+            keep = len(files[name]) // 2
+            reply = f.storbinary(f"STOR {name}", io.BytesIO(extra),
+                                 rest=keep)
+            expected[name] = files[name][:keep] + extra
+        assert reply.startswith("226"), (name, reply)
+    f.quit()
+    want = digests(expected)
+    # Every node reads the extended file, and the holders store it.
+    for x in nodes:
+        for name in away:
+            wait_for(lambda: sha256(ftp_read(x, name)) == want[name], 30,
+                     f"{x.name} to read the extended {name}",
+                     diag=lambda: (len(ftp_read(x, name)),
+                                   len(expected[name]), len(files[name])))
+    wait_placed(cluster, want, n=1)
 
 
 def test_tls_reads_on_a_node_without_a_copy(cluster, tmp_path):
