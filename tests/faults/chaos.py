@@ -712,8 +712,9 @@ class Client:
 
 
 class Cluster:
-    def __init__(self, base, n, rng):
+    def __init__(self, base, n, rng, replicas=None):
         self.base = Path(base)
+        self.replicas = replicas   # None: every node holds every file
         self.net = Net(n, rng)
         self.nodes = [ChaosNode(i, self.net, self.base) for i in range(n)]
         self.faulted = {}     # node index -> kind
@@ -735,7 +736,9 @@ class Cluster:
             self.mounts.append(node.fs)
         key = None
         for node in self.nodes:
-            args = ["init", str(node.dir)] + (["--join", key] if key else [])
+            args = ["init", str(node.dir)] + (["--join", key] if key else
+                                              ["--replicas", str(self.replicas)]
+                                              if self.replicas else [])
             out = sh(SHOAL, *args).stdout
             if key is None:
                 key = re.search(r"cluster key: ([0-9a-f]{64})", out).group(1)
@@ -851,9 +854,25 @@ class Faults:
         self.pending = []
 
 
+def union(cluster, trees):
+    """With replicas = N, the cluster's tree: every path held somewhere,
+    or None while two nodes hold different content for a path or a path
+    has fewer than N copies."""
+    out, copies = {}, {}
+    for t in trees:
+        for p, h in t.items():
+            if out.setdefault(p, h) != h:
+                return None
+            copies[p] = copies.get(p, 0) + 1
+    if any(n < cluster.replicas for n in copies.values()):
+        return None
+    return out
+
+
 def converge(cluster, timeout=CONVERGE_TIMEOUT):
-    """Seconds until every node holds the same tree and index digest with
-    nothing left to fetch, or None."""
+    """Seconds until every node agrees (the same index digest, nothing left
+    to fetch, and the same tree, or with replicas = N every file on N
+    nodes with one content), and the tree; (None, None) on timeout."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         states = [n.answers() for n in cluster.nodes]
@@ -862,9 +881,16 @@ def converge(cluster, timeout=CONVERGE_TIMEOUT):
             idle = all(s["sync"]["pulls_active"] == 0 and
                        s["sync"]["pulls_queued"] == 0 and
                        s["sync"]["pulls_waiting"] == 0 for s in states)
-            if idle and all(t == trees[0] for t in trees) and \
-                    len({s["digest"] for s in states}) == 1:
-                return time.monotonic() - t0, trees[0]
+            same = len({s["digest"] for s in states}) == 1
+            if cluster.replicas:
+                tree = union(cluster, trees)
+                idle = idle and all(s.get("under_replicated", 0) == 0
+                                    for s in states)
+            else:
+                tree = trees[0] if all(t == trees[0] for t in trees) \
+                    else None
+            if idle and same and tree is not None:
+                return time.monotonic() - t0, tree
         time.sleep(0.5)
     return None, None
 
@@ -880,15 +906,16 @@ def disagreement(cluster):
 
 
 def run(seed, nodes=3, seconds=30, clients=None, base=None,
-        kinds=Faults.KINDS):
+        kinds=Faults.KINDS, replicas=None):
     """One seeded run; returns a report dict (report["violations"] must be
     empty)."""
     rng = random.Random(seed)
     own_base = base is None
     base = Path(base or tempfile.mkdtemp(prefix=f"shoal-chaos-{seed}-"))
-    cluster = Cluster(base, nodes, random.Random(rng.random()))
+    cluster = Cluster(base, nodes, random.Random(rng.random()), replicas)
     history = History()
     report = {"seed": seed, "nodes": nodes, "seconds": seconds,
+              "replicas": replicas or "all",
               "base": str(base), "violations": []}
     try:
         cluster.setup()
@@ -929,7 +956,10 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
             report["violations"].append(
                 "no convergence within "
                 f"{CONVERGE_TIMEOUT}s: {dict(list(disagreement(cluster).items())[:20])}")
-            tree = cluster.nodes[0].tree()
+            trees = [n.tree() for n in cluster.nodes]
+            tree = {}
+            for t in trees:
+                tree.update(t)
         checked = demoted = 0
         for c in cl:
             bad, n, d = c.check(tree)
@@ -968,7 +998,8 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
 
 
 def summary(r):
-    lines = [f"seed {r['seed']}: {r['nodes']} nodes, {r['seconds']} s, "
+    lines = [f"seed {r['seed']}: {r['nodes']} nodes, replicas "
+             f"{r['replicas']}, {r['seconds']} s, "
              f"{r.get('operations', 0)} operations "
              f"({r.get('acknowledged', 0)} acknowledged, "
              f"{r.get('unsure', 0)} unsure), faults {r.get('faults')}, "
@@ -979,7 +1010,9 @@ def summary(r):
              f"{len(r['violations'])} violations"]
     if r["violations"]:
         lines.append(f"replay: make chaos SEED={r['seed']} "
-                     f"NODES={r['nodes']} CHAOS_SECONDS={r['seconds']}")
+                     f"NODES={r['nodes']} CHAOS_SECONDS={r['seconds']}"
+                     + (f" REPLICAS={r['replicas']}"
+                        if r['replicas'] != "all" else ""))
         lines.append(f"folders and logs kept in {r['base']}")
         lines += ["  " + v for v in r["violations"][:30]]
         lines.append("schedule: " + json.dumps(r.get("schedule")))
@@ -993,6 +1026,8 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--replicas", type=int, default=None,
+                    help="keep N copies of each file (default: all)")
     ap.add_argument("--minutes", type=float, default=0,
                     help="keep running new seeds for this long")
     args = ap.parse_args()
@@ -1002,7 +1037,8 @@ def main():
     end = time.monotonic() + args.minutes * 60
     failed = False
     while True:
-        r = run(seed, nodes=args.nodes, seconds=args.seconds)
+        r = run(seed, nodes=args.nodes, seconds=args.seconds,
+                replicas=args.replicas)
         print(summary(r), flush=True)
         failed |= bool(r["violations"])
         if time.monotonic() >= end or failed:
