@@ -113,6 +113,12 @@ static const struct cfg_key keys[] = {
 	    "seconds a connection may wait for its next request"),
 	UINT("http", "login_delay_ms", http_login_delay_ms, 0, 10000, "1000",
 	    "pause before answering a failed login (401)"),
+	STR("s3", "listen", s3_listen, "127.0.0.1:9000",
+	    "HOST:PORT of the S3 endpoint (docs/S3.md); off = none"),
+	STR("s3", "tls", s3_tls, "auto",
+	    "auto (HTTPS unless listening on loopback), yes or no"),
+	STR("s3", "region", s3_region, "us-east-1",
+	    "the region S3 clients sign for and GetBucketLocation names"),
 	UINT("login", "max_failures", login_max_failures, 1, 100000, "10",
 	    "failed logins from one address (any front end) within "
 	    "login.window before it is locked out"),

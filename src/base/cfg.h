@@ -51,6 +51,10 @@ struct cfg {
 	unsigned	http_head_timeout;
 	unsigned	http_idle_timeout;
 	unsigned	http_login_delay_ms;
+	/* [s3] */
+	char		s3_listen[CFG_STR_MAX];
+	char		s3_tls[8];
+	char		s3_region[64];
 	/* [login] */
 	unsigned	login_max_failures;
 	unsigned	login_max_account_failures;

@@ -86,7 +86,9 @@ conn_free(struct http_conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	fs_reader_release(&c->rd);
+	http_conn_ext_free(c);
 	buf_release(&c->body);
+	buf_release(&c->head);
 	event_free(c->reap);
 	event_free(c->timer);
 	event_free(c->delay);
@@ -181,6 +183,26 @@ http_job_end(struct http_conn *c)
 		return (false);
 	}
 	return (true);
+}
+
+void
+http_conn_ext_free(struct http_conn *c)
+{
+	if (c->ext && c->ext_free)
+		c->ext_free(c->ext);
+	c->ext = NULL;
+	c->ext_free = NULL;
+	c->upload_more = NULL;
+}
+
+/* The request goes to the server's own route, or to the REST API's. */
+static void
+route(struct http_conn *c)
+{
+	if (c->srv->o.route)
+		c->srv->o.route(c);
+	else
+		http_route(c);
 }
 
 /* Responses */
@@ -288,6 +310,8 @@ finish_request(struct http_conn *c)
 	c->body_left = 0;
 	c->created = false;
 	c->awaited = false;
+	http_conn_ext_free(c);
+	buf_reset(&c->head);
 	arm_timer(c, (int)c->srv->o.cfg->http_idle_timeout);
 	next_request(c);
 }
@@ -495,14 +519,24 @@ next_request(struct http_conn *c)
 	}
 	/* A new request starts from nothing. */
 	SHOAL_ASSERT(c->ing == NULL && c->rd.fd < 0 && c->rd.remote == NULL &&
-	    !c->reading);
+	    !c->reading && c->ext == NULL);
+	if (c->srv->o.route && buf_append(&c->head, evbuffer_pullup(in,
+	    (ev_ssize_t)rc), (size_t)rc) < 0) {
+		c->req.keep_alive = false;
+		http_error(c, 431, "request head too large");
+		return;
+	}
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(c->timer);
 	c->close_after = !c->req.keep_alive;
 	c->body_left = c->req.content_length > 0 ?
 	    (uint64_t)c->req.content_length : 0;
 	c->st = CONN_BUSY;
-	authenticate(c);
+	/* A server with its own route checks its own credentials. */
+	if (c->srv->o.route)
+		route(c);
+	else
+		authenticate(c);
 }
 
 void
@@ -523,7 +557,7 @@ http_read_body(struct http_conn *c)
 	c->srv->bytes_in += n;
 	if (c->body_left == 0) {
 		c->st = CONN_BUSY;
-		http_route(c);
+		route(c);
 	}
 }
 
@@ -541,7 +575,10 @@ conn_read(struct bufferevent *bev, void *arg)
 		http_read_body(c);
 		break;
 	case CONN_UPLOAD:
-		http_upload_more(c);
+		if (c->upload_more)
+			c->upload_more(c);
+		else
+			http_upload_more(c);
 		break;
 	default:
 		/* The next request waits until this one is answered. */
@@ -620,7 +657,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
 	(void)str_copy(c->host, sizeof(c->host), host);
-	buf_init(&c->body, HTTP_BODY_MAX);
+	buf_init(&c->body, srv->o.body_max ? srv->o.body_max :
+	    HTTP_BODY_MAX);
+	buf_init(&c->head, HTTP_HEAD_MAX);
 	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
 	c->timer = evtimer_new(srv->o.base, on_timer, c);
 	c->delay = evtimer_new(srv->o.base, on_login_delay, c);
@@ -671,6 +710,9 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	const struct cfg *c = o->cfg;
 	char cert[FS_PATH_MAX], key[FS_PATH_MAX];
+	const char *name = o->name ? o->name : "http";
+	const char *listen = o->listen ? o->listen : c->http_listen;
+	const char *tls_mode = o->tls_mode ? o->tls_mode : c->http_tls;
 	socklen_t sl;
 	bool tls;
 
@@ -679,14 +721,14 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	srv->o = *o;
 	TAILQ_INIT(&srv->conns);
 	if (str_copy(srv->token, sizeof(srv->token), o->token) < 0 ||
-	    addr_parse(c->http_listen, &ss, &sl) < 0) {
-		(void)str_fmt(err, errlen, "http.listen: bad address '%s'",
-		    c->http_listen);
+	    addr_parse(listen, &ss, &sl) < 0) {
+		(void)str_fmt(err, errlen, "%s.listen: bad address '%s'",
+		    name, listen);
 		goto fail;
 	}
 	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	/* SECURITY: credentials never cross a network in the clear. */
-	tls = strcmp(c->http_tls, "yes") == 0 || (strcmp(c->http_tls,
+	tls = strcmp(tls_mode, "yes") == 0 || (strcmp(tls_mode,
 	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
 	if (tls) {
 		if ((c->ftp_tls_cert[0] == '/' ? str_copy(cert, sizeof(cert),
@@ -703,16 +745,16 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, (int)sl);
 	if (srv->listener == NULL) {
-		(void)str_fmt(err, errlen, "http: cannot listen on %s: %s",
-		    c->http_listen, strerror(errno));
+		(void)str_fmt(err, errlen, "%s: cannot listen on %s: %s",
+		    name, listen, strerror(errno));
 		goto fail;
 	}
 	sl = sizeof(ss);
 	getsockname(evconnlistener_get_fd(srv->listener),
 	    (struct sockaddr *)&ss, &sl);
 	addr_str((struct sockaddr *)&ss, srv->addr);
-	log_info("http listening on %s (%s)", srv->addr, srv->tls ? "https" :
-	    "http");
+	log_info("%s listening on %s (%s)", name, srv->addr, srv->tls ?
+	    "https" : "http");
 	return (srv);
 fail:
 	http_server_free(srv);

@@ -1,0 +1,123 @@
+/*
+ * s3_int: what the files of the S3 front end share:
+ *   s3_api.c     the server, the request's head, authentication, the
+ *                table of operations, S3 errors and XML answers
+ *   s3_bucket.c  buckets (top-level folders) and object listings
+ *   s3_object.c  objects: put, get, head, delete, copy, delete many
+ *
+ * The connections are the HTTP front end's (http_int.h): the S3 server is
+ * an http_server with its own route.  A request's state (struct s3_req)
+ * hangs from the connection (c->ext) until it is answered.
+ */
+#ifndef SHOAL_FRONT_S3_INT_H
+#define SHOAL_FRONT_S3_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "front/http/http_int.h"
+#include "front/http/http_query.h"
+#include "front/s3/s3.h"
+#include "front/s3/s3_chunked.h"
+#include "front/s3/s3_err.h"
+#include "front/s3/s3_sum.h"
+#include "front/s3/sigv4.h"
+
+#define S3_BUCKET_MAX	63
+#define S3_KEY_MAX	1024	/* bytes of a key, as S3 caps it */
+
+struct s3_keys;
+
+/* The server's own context (http_opts.route_arg). */
+struct s3_ctx {
+	struct s3_keys	*keys;
+	char		 region[64];
+};
+
+struct s3_req {
+	struct http_conn	*c;
+	char			 id[17];	/* x-amz-request-id */
+	struct sigv4_header	 hdr[HTTP_HEADERS_COUNT_MAX];
+	size_t			 nhdr;
+	struct span		 rawpath, rawquery;
+	struct http_query	 q;
+	char			 bucket[S3_BUCKET_MAX + 1];
+	char			 key[S3_KEY_MAX + 1];
+	char			 path[PATH_LEN_MAX + 1];	/* bucket/key */
+	char			 account[AUTH_NAME_MAX + 1];
+	struct sigv4_auth	 auth;
+	struct sigv4_chain	 chain;
+	/* An upload's body on its way to the ingest. */
+	struct s3_chunked	*dec;
+	struct evbuffer		*pending;
+	struct s3_sum		 sha, md5;
+	bool			 check_sha, check_md5;
+	uint8_t			 want_md5[16];
+	enum s3_err		 body_err;
+};
+
+/* s3_api.c */
+/* The value of header name (case-insensitive), or false. */
+bool	s3_header(const struct s3_req *, const char *name, struct span *);
+/* Copies a header's value into out[size] ("" if absent); false if it
+ * does not fit. */
+bool	s3_header_str(const struct s3_req *, const char *name, char *out,
+	    size_t size);
+/* Answers with S3's error document. */
+void	s3_error(struct s3_req *, enum s3_err, const char *msg);
+/* Answers with the S3 error a negative errno stands for. */
+void	s3_error_errno(struct s3_req *, int rc, enum s3_err enoent);
+/* 200 with an XML body (taken: released here). */
+void	s3_respond_xml(struct s3_req *, int status, struct buf *);
+/* A write lock held by someone else refuses the write: answered. */
+bool	s3_write_refused(struct s3_req *, const char *path);
+/* True if key may be an object (answers the error itself if not); path
+ * receives bucket/key. */
+bool	s3_key_ok(struct s3_req *, const char *bucket, const char *key,
+	    char *path, size_t size);
+/* The ETag of a file ("..." with quotes), from its content hash. */
+void	s3_etag(const uint8_t sha[32], char out[35]);
+/* Unix seconds as an HTTP date. */
+void	s3_http_date(int64_t t, char out[40]);
+
+/* s3_bucket.c */
+void	s3_list_buckets(struct s3_req *);
+void	s3_create_bucket(struct s3_req *);
+void	s3_head_bucket(struct s3_req *);
+void	s3_delete_bucket(struct s3_req *);
+void	s3_bucket_location(struct s3_req *);
+void	s3_bucket_versioning(struct s3_req *);
+void	s3_list_objects(struct s3_req *);
+
+/* s3_object.c */
+void	s3_put_object(struct s3_req *);
+void	s3_get_object(struct s3_req *);
+void	s3_delete_object(struct s3_req *);
+void	s3_delete_objects(struct s3_req *);
+
+/* A job over one path: copies of what it reads, slots for what it finds. */
+struct s3_job {
+	struct s3_req		*r;		/* the loop's, never the job's */
+	struct store		*store;
+	char			 path[PATH_LEN_MAX + 1];
+	char			 bucket[S3_BUCKET_MAX + 1];
+	char			 account[AUTH_NAME_MAX + 1];
+	int			 rc;
+	enum s3_err		 err;
+	bool			 existed;
+	struct fs_file		 f;
+	struct file_meta	 m;
+	struct upload		*up;
+	struct buf		 out;
+	void			*arg;
+};
+
+struct s3_job *s3_job_new(struct s3_req *);
+void	s3_job_free(struct s3_job *);
+/* Runs fn on the pool, then done; answers SlowDown itself if it cannot. */
+void	s3_job_submit(struct s3_job *, void (*fn)(void *),
+	    void (*done)(void *));
+/* Ends a job; NULL if the connection is gone (the job is freed). */
+struct s3_req *s3_job_end(struct s3_job *);
+
+#endif
