@@ -6,7 +6,8 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libtsan2 clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
-libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev
+libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev libexpat1-dev
+zlib1g-dev
 python3-pytest curl lftp openssl procps iproute2 postgresql"
 
 missing=""
