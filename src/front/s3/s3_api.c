@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "base/cfg.h"
+#include "base/fspath.h"
 #include "base/log.h"
 #include "base/work.h"
 #include "front/s3/s3_keys.h"
@@ -515,7 +516,7 @@ auth_run(void *arg)
 }
 
 static void
-auth_free(struct auth_job *a)
+authjob_free(struct auth_job *a)
 {
 	sigv4_chain_wipe(&a->chain);
 	buf_release(&a->head);
@@ -531,13 +532,13 @@ auth_done(void *arg)
 	enum s3_err err = a->err;
 
 	if (!http_job_end(c)) {
-		auth_free(a);
+		authjob_free(a);
 		return;
 	}
 	r->auth = a->auth;
 	r->chain = a->chain;
 	memcpy(r->account, a->account, sizeof(r->account));
-	auth_free(a);
+	authjob_free(a);
 	if (err != S3_OK) {
 		log_info("s3: %s %s: %s", c->peer, r->auth.access_key[0] ?
 		    r->auth.access_key : "(anonymous)", s3_err_code(err));
@@ -612,13 +613,13 @@ s3_route(struct http_conn *c)
 	    method_names[c->req.method]);
 	buf_init(&a->head, HTTP_HEAD_MAX);
 	if (buf_append(&a->head, c->head.data, c->head.len) < 0) {
-		auth_free(a);
+		authjob_free(a);
 		s3_error(r, S3_ERR_INTERNAL, "out of memory");
 		return;
 	}
 	c->st = CONN_BUSY;
 	if (http_job(c, auth_run, auth_done, a) < 0) {
-		auth_free(a);
+		authjob_free(a);
 		c->close_after = true;
 		s3_error(r, S3_ERR_SLOW_DOWN, NULL);
 	}

@@ -521,8 +521,9 @@ overrides(struct s3_req *r, struct buf *h, const char **ctype)
 		*ctype = v;
 	for (i = 0; i < sizeof(o) / sizeof(o[0]); i++)
 		if ((v = http_query_get(&r->q, o[i].param)) != NULL &&
-		    strpbrk(v, "\r\n") == NULL)
-			(void)buf_printf(h, "%s: %s\r\n", o[i].header, v);
+		    strpbrk(v, "\r\n") == NULL &&
+		    buf_printf(h, "%s: %s\r\n", o[i].header, v) < 0)
+			break;
 }
 
 static void
@@ -537,7 +538,7 @@ get_done(void *arg)
 	uint64_t size, first = 0, last, rsize;
 	struct buf h;
 	struct span rg;
-	int status = 200, rc;
+	int status = 200, rc, bad;
 	enum s3_err e;
 
 	if ((r = s3_job_end(j)) == NULL)
@@ -599,16 +600,22 @@ get_done(void *arg)
 		}
 	}
 	buf_init(&h, 8192);
-	(void)buf_printf(&h, "ETag: %s\r\nLast-Modified: %s\r\n"
+	bad = buf_printf(&h, "ETag: %s\r\nLast-Modified: %s\r\n"
 	    "Accept-Ranges: bytes\r\nx-amz-request-id: %s\r\n", etag, date,
 	    r->id);
-	if (status == 206)
-		(void)buf_printf(&h, "Content-Range: bytes %llu-%llu/%llu\r\n",
+	if (status == 206 && bad == 0)
+		bad = buf_printf(&h, "Content-Range: bytes %llu-%llu/%llu\r\n",
 		    (unsigned long long)first, (unsigned long long)last,
 		    (unsigned long long)size);
 	if (c->req.method == HTTP_GET)
 		overrides(r, &h, &ctype);
-	(void)buf_append(&h, "", 1);
+	if (bad < 0 || buf_append(&h, "", 1) < 0) {
+		buf_release(&h);
+		fs_reader_release(&c->rd);
+		s3_error(r, S3_ERR_INTERNAL, "out of memory");
+		s3_job_free(j);
+		return;
+	}
 	http_respond_head(c, status, ctype, (const char *)h.data,
 	    size ? last - first + 1 : 0);
 	buf_release(&h);
