@@ -219,6 +219,15 @@ ingest_finish(struct ingest *in)
 		start_tail(in);
 }
 
+int
+ingest_set_attrs(struct ingest *in, const void *attrs, size_t len)
+{
+	/* No job holds the upload now. */
+	if (in->jobs > 0 || in->finishing)
+		return (-EBUSY);
+	return (upload_set_attrs(in->up, attrs, len));
+}
+
 void
 ingest_cancel(struct ingest *in)
 {

@@ -36,6 +36,10 @@ int	ingest_push(struct ingest *, struct evbuffer *in);
 bool	ingest_busy(const struct ingest *);
 uint64_t ingest_bytes(const struct ingest *);
 void	ingest_finish(struct ingest *);
+/* The attributes the commit gives the file (upload_set_attrs); only
+ * when !ingest_busy, before ingest_finish. */
+int	ingest_set_attrs(struct ingest *, const void *, size_t)
+	    __attribute__((warn_unused_result));
 void	ingest_cancel(struct ingest *);
 
 #endif

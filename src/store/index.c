@@ -23,20 +23,25 @@
 enum {
 	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
-	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_N
+	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
+	ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
 	"seq, blocks, remote"
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* Attributes not given (?13 NULL) stay with the content: kept if
+	 * the row's content is the same, else none. */
+	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ", attrs) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " CASE WHEN ?13 IS NULL THEN coalesce((SELECT attrs FROM files"
+	    " WHERE path = ?1 AND sha256 = ?7), x'') ELSE ?13 END)",
 	[ST_GET] = "SELECT " COLS " FROM files WHERE path = ?1",
 	[ST_UNDER] = "SELECT path FROM files WHERE deleted = 0 AND"
 	    " (path = ?1 OR substr(path, 1, ?3) = ?2)",
-	[ST_CHANGES] = "SELECT path, " COLS " FROM files WHERE seq > ?1"
-	    " ORDER BY seq LIMIT ?2",
+	[ST_CHANGES] = "SELECT path, " COLS ", attrs FROM files WHERE"
+	    " seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
 	    " deleted = 0 AND type = 0 AND remote = 0 LIMIT 1",
 	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
@@ -55,6 +60,12 @@ static const char *const stmt_sql[ST_N] = {
 	/* Files held elsewhere between two bounds (a folder's subtree). */
 	[ST_REMOTE_IN] = "SELECT path, size, mtime_ns FROM files WHERE"
 	    " path > ?1 AND path < ?2 AND remote = 1 AND deleted = 0",
+	[ST_ATTRS_GET] = "SELECT attrs FROM files WHERE path = ?1 AND"
+	    " sha256 = ?2 AND deleted = 0",
+	/* A cache of what can be computed from the content: no new
+	 * version, no new sequence number. */
+	[ST_ATTRS_SET] = "UPDATE files SET attrs = ?3 WHERE path = ?1 AND"
+	    " sha256 = ?2 AND deleted = 0",
 };
 
 static const char schema[] =
@@ -72,7 +83,8 @@ static const char schema[] =
     " modified_by BLOB NOT NULL,"
     " seq INTEGER NOT NULL,"
     " blocks BLOB NOT NULL,"
-    " remote INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    " remote INTEGER NOT NULL DEFAULT 0,"
+    " attrs BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS files_seq ON files(seq);"
     "CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);"
     "CREATE TABLE IF NOT EXISTS peers("
@@ -184,6 +196,9 @@ index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN], char *err,
 	/* Indexes made before replicas = N: every row was held here. */
 	(void)sqlite3_exec(ix->db, "ALTER TABLE files ADD COLUMN remote"
 	    " INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
+	/* Indexes made before attributes (S3's ETag and metadata). */
+	(void)sqlite3_exec(ix->db, "ALTER TABLE files ADD COLUMN attrs"
+	    " BLOB NOT NULL DEFAULT x''", NULL, NULL, NULL);
 	for (i = 0; i < ST_N; i++)
 		if (sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL) != SQLITE_OK)
@@ -309,6 +324,11 @@ write_row(struct index *ix, const char *path, struct file_meta *m)
 	    (int)(m->nblocks * HASH_LEN), SQLITE_STATIC);
 	sqlite3_bind_int(st, 12, m->remote && m->type == ENTRY_FILE &&
 	    !m->deleted);
+	if (m->attrs && m->type == ENTRY_FILE && !m->deleted)
+		sqlite3_bind_blob(st, 13, m->attrs_len ? (const void *)m->attrs
+		    : "", (int)m->attrs_len, SQLITE_STATIC);
+	else if (m->type != ENTRY_FILE || m->deleted)
+		sqlite3_bind_blob(st, 13, "", 0, SQLITE_STATIC);
 	rc = run(ix, st, "put");
 	row_hash(path, m->type, m->deleted, m->sha256, vvenc, vvlen, h);
 	if (rc == 0)
@@ -623,6 +643,8 @@ index_changes(struct index *ix, uint64_t since, unsigned max_rows,
 		m.blocks = sqlite3_column_blob(st, 10);
 		m.nblocks = (size_t)sqlite3_column_bytes(st, 10) / HASH_LEN;
 		m.remote = sqlite3_column_int(st, 11) != 0;
+		m.attrs = sqlite3_column_blob(st, 12);
+		m.attrs_len = (size_t)sqlite3_column_bytes(st, 12);
 		if (fn((const char *)sqlite3_column_text(st, 0), &m, arg) < 0)
 			break;
 		n++;
@@ -854,4 +876,55 @@ index_remote_children(struct index *ix, const char *dir,
 	}
 	free(v);
 	return (out);
+}
+
+int
+index_get_attrs(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], void *out, size_t size, size_t *len)
+{
+	sqlite3_stmt *st = ix->st[ST_ATTRS_GET];
+	size_t n;
+	int rc;
+
+	*len = 0;
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n > size)
+			rc = -E2BIG;
+		else {
+			if (n)
+				memcpy(out, sqlite3_column_blob(st, 0), n);
+			*len = n;
+			rc = 0;
+		}
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "attrs");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_set_attrs(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], const void *attrs, size_t len)
+{
+	sqlite3_stmt *st = ix->st[ST_ATTRS_SET];
+	int rc;
+
+	if (len > INDEX_ATTRS_MAX)
+		return (-E2BIG);
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, len ? attrs : "", (int)len, SQLITE_STATIC);
+	rc = run(ix, st, "set attrs");
+	if (rc == 0 && sqlite3_changes(ix->db) == 0)
+		rc = -ENOENT;
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
 }
