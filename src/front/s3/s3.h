@@ -20,7 +20,7 @@ struct http_server;
  * err filled if it cannot listen.
  */
 struct http_server *s3_server_new(const struct http_opts *o, char *err,
-    size_t errlen);
-void	s3_server_free(struct http_server *);
+				  size_t errlen);
+void s3_server_free(struct http_server *);
 
 #endif

@@ -47,7 +47,7 @@ split_head(struct s3_req *r, const struct buf *h)
 	do
 		line = cur_until(&cur, '\r');
 	while (cur_eat(&cur, '\r') && cur_eat(&cur, '\n') && line.len == 0 &&
-	    !cur_eof(&cur));
+	       !cur_eof(&cur));
 	{
 		struct cursor lc;
 
@@ -61,8 +61,8 @@ split_head(struct s3_req *r, const struct buf *h)
 
 		cur_init(&tc, target.p, target.len);
 		r->rawpath = cur_until(&tc, '?');
-		r->rawquery = cur_eat(&tc, '?') ? cur_until(&tc, '#') :
-		    (struct span){ "", 0 };
+		r->rawquery = cur_eat(&tc, '?') ? cur_until(&tc, '#')
+						: (struct span){"", 0};
 	}
 	r->nhdr = 0;
 	while (!cur_eof(&cur)) {
@@ -83,7 +83,7 @@ split_head(struct s3_req *r, const struct buf *h)
 			val.len--;
 		}
 		while (val.len && (val.p[val.len - 1] == ' ' ||
-		    val.p[val.len - 1] == '\t'))
+				   val.p[val.len - 1] == '\t'))
 			val.len--;
 		if (r->nhdr == HTTP_HEADERS_COUNT_MAX)
 			return (-1);
@@ -108,8 +108,7 @@ s3_header(const struct s3_req *r, const char *name, struct span *out)
 }
 
 bool
-s3_header_str(const struct s3_req *r, const char *name, char *out,
-    size_t size)
+s3_header_str(const struct s3_req *r, const char *name, char *out, size_t size)
 {
 	struct span v;
 
@@ -144,9 +143,9 @@ s3_error(struct s3_req *r, enum s3_err e, const char *msg)
 	int status = s3_err_http_status(e);
 
 	log_debug("s3: %s %d %s %s", c->peer, status, s3_err_code(e),
-	    msg ? msg : "");
-	(void)str_fmt(res, sizeof(res), "/%s", r->path[0] ? r->path :
-	    r->bucket);
+		  msg ? msg : "");
+	(void)str_fmt(res, sizeof(res), "/%s",
+		      r->path[0] ? r->path : r->bucket);
 	buf_init(&b, 64 * 1024);
 	if (e == S3_ERR_NOT_MODIFIED) {
 		http_respond(c, 304, NULL, NULL, NULL, 0);
@@ -167,23 +166,23 @@ void
 s3_error_errno(struct s3_req *r, int rc, enum s3_err enoent)
 {
 	static const enum s3_err map[FS_ERR_COUNT] = {
-		[FS_OK] = S3_OK,
-		[FS_ENOENT] = S3_ERR_NO_SUCH_KEY,
-		[FS_NOTDIR] = S3_ERR_INVALID_KEY,
-		[FS_ISDIR] = S3_ERR_INVALID_KEY,
-		[FS_EXISTS] = S3_ERR_CONFLICT,
-		[FS_NOTEMPTY] = S3_ERR_BUCKET_NOT_EMPTY,
-		[FS_NAMETOOLONG] = S3_ERR_KEY_TOO_LONG,
-		[FS_INVALID] = S3_ERR_INVALID_KEY,
-		[FS_NOSPACE] = S3_ERR_ENTITY_TOO_LARGE,
-		[FS_TOOBIG] = S3_ERR_ENTITY_TOO_LARGE,
-		[FS_DENIED] = S3_ERR_ACCESS_DENIED,
-		[FS_BUSY] = S3_ERR_SLOW_DOWN,
-		[FS_LOCKED] = S3_ERR_LOCKED,
-		[FS_STALE] = S3_ERR_PRECONDITION_FAILED,
-		[FS_UNAVAILABLE] = S3_ERR_UNAVAILABLE,
-		[FS_NOMEM] = S3_ERR_INTERNAL,
-		[FS_IO] = S3_ERR_INTERNAL,
+	    [FS_OK] = S3_OK,
+	    [FS_ENOENT] = S3_ERR_NO_SUCH_KEY,
+	    [FS_NOTDIR] = S3_ERR_INVALID_KEY,
+	    [FS_ISDIR] = S3_ERR_INVALID_KEY,
+	    [FS_EXISTS] = S3_ERR_CONFLICT,
+	    [FS_NOTEMPTY] = S3_ERR_BUCKET_NOT_EMPTY,
+	    [FS_NAMETOOLONG] = S3_ERR_KEY_TOO_LONG,
+	    [FS_INVALID] = S3_ERR_INVALID_KEY,
+	    [FS_NOSPACE] = S3_ERR_ENTITY_TOO_LARGE,
+	    [FS_TOOBIG] = S3_ERR_ENTITY_TOO_LARGE,
+	    [FS_DENIED] = S3_ERR_ACCESS_DENIED,
+	    [FS_BUSY] = S3_ERR_SLOW_DOWN,
+	    [FS_LOCKED] = S3_ERR_LOCKED,
+	    [FS_STALE] = S3_ERR_PRECONDITION_FAILED,
+	    [FS_UNAVAILABLE] = S3_ERR_UNAVAILABLE,
+	    [FS_NOMEM] = S3_ERR_INTERNAL,
+	    [FS_IO] = S3_ERR_INTERNAL,
 	};
 	enum fs_err fe = fs_err_of(rc);
 
@@ -191,9 +190,10 @@ s3_error_errno(struct s3_req *r, int rc, enum s3_err enoent)
 		s3_error(r, enoent, NULL);
 		return;
 	}
-	s3_error(r, map[fe], fe == FS_ISDIR ? "the key names a folder" :
-	    fe == FS_NOTDIR ? "a part of the key names an object" :
-	    strerror(-rc));
+	s3_error(r, map[fe],
+		 fe == FS_ISDIR	   ? "the key names a folder"
+		 : fe == FS_NOTDIR ? "a part of the key names an object"
+				   : strerror(-rc));
 }
 
 bool
@@ -207,7 +207,7 @@ s3_write_refused(struct s3_req *r, const char *path)
 	if (ctl->write_check == NULL)
 		return (false);
 	rc = ctl->write_check(ctl->arg, path, r->account, c->req.lock_token,
-	    why, sizeof(why));
+			      why, sizeof(why));
 	if (rc == 0)
 		return (false);
 	if (c->body_left > 0) {
@@ -252,11 +252,12 @@ bucket_name_ok(const char *b)
 	if (n < 3 || n > S3_BUCKET_MAX)
 		return (false);
 	for (i = 0; i < n; i++)
-		if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' &&
-		    b[i] <= '9') || b[i] == '.' || b[i] == '-'))
+		if (!((b[i] >= 'a' && b[i] <= 'z') ||
+		      (b[i] >= '0' && b[i] <= '9') || b[i] == '.' ||
+		      b[i] == '-'))
 			return (false);
 	return (b[0] != '.' && b[0] != '-' && b[n - 1] != '.' &&
-	    b[n - 1] != '-' && strstr(b, "..") == NULL);
+		b[n - 1] != '-' && strstr(b, "..") == NULL);
 }
 
 /*
@@ -267,7 +268,7 @@ bucket_name_ok(const char *b)
  */
 bool
 s3_key_ok(struct s3_req *r, const char *bucket, const char *key, char *path,
-    size_t size)
+	  size_t size)
 {
 	size_t i, n = strlen(key), comp = 0;
 
@@ -279,8 +280,8 @@ s3_key_ok(struct s3_req *r, const char *bucket, const char *key, char *path,
 		comp = key[i] == '/' ? 0 : comp + 1;
 		if (comp > PATH_NAME_MAX) {
 			s3_error(r, S3_ERR_KEY_TOO_LONG,
-			    "a part of the key between slashes is longer "
-			    "than a file name may be");
+				 "a part of the key between slashes is longer "
+				 "than a file name may be");
 			return (false);
 		}
 	}
@@ -293,7 +294,9 @@ s3_key_ok(struct s3_req *r, const char *bucket, const char *key, char *path,
 	if (n > 0 && path[n - 1] == '/' && key[0] != '\0')
 		path[n - 1] = '\0';
 	if (!path_valid(path)) {
-		s3_error(r, S3_ERR_INVALID_KEY, "this key cannot be a file "
+		s3_error(
+		    r, S3_ERR_INVALID_KEY,
+		    "this key cannot be a file "
 		    "name: it has an empty, '.' or '..' part, or a control "
 		    "character");
 		return (false);
@@ -364,9 +367,9 @@ s3_job_end(struct s3_job *j)
 /* The table of operations */
 
 enum level {
-	L_SERVICE,	/* GET / */
-	L_BUCKET,	/* /bucket */
-	L_OBJECT,	/* /bucket/key */
+	L_SERVICE, /* GET / */
+	L_BUCKET,  /* /bucket */
+	L_OBJECT,  /* /bucket/key */
 };
 
 static void
@@ -376,35 +379,59 @@ not_implemented(struct s3_req *r)
 }
 
 static const struct op {
-	enum http_method	 method;
-	enum level		 level;
-	const char		*sub;	/* a query parameter, or NULL */
-	void			(*handler)(struct s3_req *);
+	enum http_method method;
+	enum level level;
+	const char *sub; /* a query parameter, or NULL */
+	void (*handler)(struct s3_req *);
 } ops[] = {
-	{ HTTP_GET, L_SERVICE, NULL, s3_list_buckets },
-	{ HTTP_GET, L_BUCKET, "location", s3_bucket_location },
-	{ HTTP_GET, L_BUCKET, "versioning", s3_bucket_versioning },
-	{ HTTP_POST, L_BUCKET, "delete", s3_delete_objects },
-	{ HTTP_GET, L_BUCKET, NULL, s3_list_objects },
-	{ HTTP_HEAD, L_BUCKET, NULL, s3_head_bucket },
-	{ HTTP_PUT, L_BUCKET, NULL, s3_create_bucket },
-	{ HTTP_DELETE, L_BUCKET, NULL, s3_delete_bucket },
-	{ HTTP_GET, L_OBJECT, NULL, s3_get_object },
-	{ HTTP_HEAD, L_OBJECT, NULL, s3_get_object },
-	{ HTTP_PUT, L_OBJECT, NULL, s3_put_object },
-	{ HTTP_DELETE, L_OBJECT, NULL, s3_delete_object },
+    {HTTP_GET, L_SERVICE, NULL, s3_list_buckets},
+    {HTTP_GET, L_BUCKET, "location", s3_bucket_location},
+    {HTTP_GET, L_BUCKET, "versioning", s3_bucket_versioning},
+    {HTTP_POST, L_BUCKET, "delete", s3_delete_objects},
+    {HTTP_GET, L_BUCKET, NULL, s3_list_objects},
+    {HTTP_HEAD, L_BUCKET, NULL, s3_head_bucket},
+    {HTTP_PUT, L_BUCKET, NULL, s3_create_bucket},
+    {HTTP_DELETE, L_BUCKET, NULL, s3_delete_bucket},
+    {HTTP_GET, L_OBJECT, NULL, s3_get_object},
+    {HTTP_HEAD, L_OBJECT, NULL, s3_get_object},
+    {HTTP_PUT, L_OBJECT, NULL, s3_put_object},
+    {HTTP_DELETE, L_OBJECT, NULL, s3_delete_object},
 };
 
 /* Subresources and operations this server does not do (yet): a request
  * naming one is NotImplemented, not taken for a plain GET or PUT. */
 static const char *const unsupported[] = {
-	"acl", "accelerate", "analytics", "cors", "encryption",
-	"intelligent-tiering", "inventory", "legal-hold", "lifecycle",
-	"logging", "metrics", "notification", "object-lock", "ownershipControls",
-	"policy", "policyStatus", "publicAccessBlock", "replication",
-	"requestPayment", "restore", "retention", "select", "tagging",
-	"torrent", "uploadId", "uploads", "versionId", "versions", "website",
-	"attributes", "partNumber",
+    "acl",
+    "accelerate",
+    "analytics",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versions",
+    "website",
+    "attributes",
+    "partNumber",
 };
 
 static void
@@ -447,13 +474,13 @@ dispatch(struct s3_req *r)
 				return;
 			}
 			if (!s3_key_ok(r, r->bucket, r->key, r->path,
-			    sizeof(r->path)))
+				       sizeof(r->path)))
 				return;
 		}
 	}
 	for (i = 0; i < r->q.n; i++)
 		for (k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]);
-		    k++)
+		     k++)
 			if (strcmp(r->q.p[i].key, unsupported[k]) == 0) {
 				not_implemented(r);
 				return;
@@ -463,8 +490,11 @@ dispatch(struct s3_req *r)
 		    (ops[i].sub == NULL || http_query_get(&r->q, ops[i].sub)))
 			break;
 	if (i == sizeof(ops) / sizeof(ops[0])) {
-		s3_error(r, c->req.method == HTTP_OTHER ?
-		    S3_ERR_NOT_IMPLEMENTED : S3_ERR_METHOD_NOT_ALLOWED, NULL);
+		s3_error(r,
+			 c->req.method == HTTP_OTHER
+			     ? S3_ERR_NOT_IMPLEMENTED
+			     : S3_ERR_METHOD_NOT_ALLOWED,
+			 NULL);
 		return;
 	}
 	ops[i].handler(r);
@@ -472,14 +502,14 @@ dispatch(struct s3_req *r)
 
 /* Authentication: a job with copies of the head and slots for the result. */
 struct auth_job {
-	struct s3_req		*r;	/* not touched by auth_run */
-	struct s3_keys		*keys;
-	struct buf		 head;
-	char			 method[8];
-	enum s3_err		 err;
-	struct sigv4_auth	 auth;
-	struct sigv4_chain	 chain;
-	char			 account[AUTH_NAME_MAX + 1];
+	struct s3_req *r; /* not touched by auth_run */
+	struct s3_keys *keys;
+	struct buf head;
+	char method[8];
+	enum s3_err err;
+	struct sigv4_auth auth;
+	struct sigv4_chain chain;
+	char account[AUTH_NAME_MAX + 1];
 };
 
 static void
@@ -496,22 +526,24 @@ auth_run(void *arg)
 		a->err = S3_ERR_INVALID_REQUEST;
 		return;
 	}
-	sr = (struct sigv4_req){ .method = a->method, .path = tmp.rawpath,
-		.query = tmp.rawquery, .headers = tmp.hdr,
-		.nheaders = tmp.nhdr };
+	sr = (struct sigv4_req){.method = a->method,
+				.path = tmp.rawpath,
+				.query = tmp.rawquery,
+				.headers = tmp.hdr,
+				.nheaders = tmp.nhdr};
 	if ((a->err = sigv4_parse(&sr, &a->auth)) != S3_OK)
 		return;
 	if (a->auth.kind == SIGV4_ANONYMOUS) {
 		a->err = S3_ERR_ACCESS_DENIED;
 		return;
 	}
-	if (s3_keys_lookup(a->keys, a->auth.access_key, a->account,
-	    secret) < 0) {
+	if (s3_keys_lookup(a->keys, a->auth.access_key, a->account, secret) <
+	    0) {
 		a->err = S3_ERR_INVALID_ACCESS_KEY;
 		return;
 	}
 	a->err = sigv4_verify(&sr, &a->auth, secret, strlen(secret),
-	    (int64_t)time(NULL), &a->chain);
+			      (int64_t)time(NULL), &a->chain);
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
@@ -540,8 +572,10 @@ auth_done(void *arg)
 	memcpy(r->account, a->account, sizeof(r->account));
 	authjob_free(a);
 	if (err != S3_OK) {
-		log_info("s3: %s %s: %s", c->peer, r->auth.access_key[0] ?
-		    r->auth.access_key : "(anonymous)", s3_err_code(err));
+		log_info("s3: %s %s: %s", c->peer,
+			 r->auth.access_key[0] ? r->auth.access_key
+					       : "(anonymous)",
+			 s3_err_code(err));
 		s3_error(r, err, NULL);
 		return;
 	}
@@ -559,13 +593,14 @@ req_free(void *arg)
 		evbuffer_free(r->pending);
 	s3_sum_release(&r->sha);
 	s3_sum_release(&r->md5);
+	s3_sum_release(&r->etag_md5);
 	sigv4_chain_wipe(&r->chain);
 	free(r);
 }
 
 static const char *const method_names[] = {
-	[HTTP_GET] = "GET", [HTTP_HEAD] = "HEAD", [HTTP_PUT] = "PUT",
-	[HTTP_POST] = "POST", [HTTP_DELETE] = "DELETE", [HTTP_OTHER] = "OTHER",
+    [HTTP_GET] = "GET",	  [HTTP_HEAD] = "HEAD",	    [HTTP_PUT] = "PUT",
+    [HTTP_POST] = "POST", [HTTP_DELETE] = "DELETE", [HTTP_OTHER] = "OTHER",
 };
 
 static void
@@ -610,7 +645,7 @@ s3_route(struct http_conn *c)
 	a->r = r;
 	a->keys = ctx->keys;
 	(void)str_copy(a->method, sizeof(a->method),
-	    method_names[c->req.method]);
+		       method_names[c->req.method]);
 	buf_init(&a->head, HTTP_HEAD_MAX);
 	if (buf_append(&a->head, c->head.data, c->head.len) < 0) {
 		authjob_free(a);
@@ -637,10 +672,10 @@ s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return (NULL);
-	(void)str_copy(ctx->region, sizeof(ctx->region),
-	    base->cfg->s3_region);
-	if (str_fmt(path, sizeof(path), "%s/%s", base->priv_dir,
-	    S3_KEYS_FILE) < 0 || (ctx->keys = s3_keys_new(path)) == NULL) {
+	(void)str_copy(ctx->region, sizeof(ctx->region), base->cfg->s3_region);
+	if (str_fmt(path, sizeof(path), "%s/%s", base->priv_dir, S3_KEYS_FILE) <
+		0 ||
+	    (ctx->keys = s3_keys_new(path)) == NULL) {
 		(void)str_fmt(err, errlen, "s3: out of memory");
 		free(ctx);
 		return (NULL);

@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "front/s3/s3_xml.h"
 
-#define LIST_MAX_KEYS	1000
+#define LIST_MAX_KEYS 1000
 
 /* Buckets */
 
@@ -56,7 +56,7 @@ list_buckets_run(void *arg)
 	}
 	j->rc = fs_list(j->store, "", 0, FS_LIST_MAX, bucket_entry, j);
 	if (j->rc == 0 && (s3_xml_close(&j->out, "Buckets") < 0 ||
-	    s3_xml_close(&j->out, "ListAllMyBucketsResult") < 0))
+			   s3_xml_close(&j->out, "ListAllMyBucketsResult") < 0))
 		j->rc = -ENOMEM;
 }
 
@@ -120,12 +120,15 @@ empty_done(void *arg)
 	else if (j->rc < 0)
 		s3_error_errno(r, j->rc, S3_ERR_NO_SUCH_BUCKET);
 	else {
-		(void)str_fmt(extra, sizeof(extra), "x-amz-request-id: %s\r\n"
-		    "%s%s%s", r->id, r->c->req.method == HTTP_PUT ?
-		    "Location: /" : "", r->c->req.method == HTTP_PUT ?
-		    r->bucket : "", r->c->req.method == HTTP_PUT ? "\r\n" : "");
+		(void)str_fmt(extra, sizeof(extra),
+			      "x-amz-request-id: %s\r\n"
+			      "%s%s%s",
+			      r->id,
+			      r->c->req.method == HTTP_PUT ? "Location: /" : "",
+			      r->c->req.method == HTTP_PUT ? r->bucket : "",
+			      r->c->req.method == HTTP_PUT ? "\r\n" : "");
 		http_respond(r->c, r->c->req.method == HTTP_DELETE ? 204 : 200,
-		    NULL, extra, NULL, 0);
+			     NULL, extra, NULL, 0);
 	}
 	s3_job_free(j);
 }
@@ -147,8 +150,9 @@ create_bucket_run(void *arg)
 	j->rc = fs_mkdir(j->store, j->bucket);
 	if (j->rc == -EEXIST) {
 		j->rc = 0;
-		j->err = bucket_exists(j->store, j->bucket) == S3_OK ?
-		    S3_ERR_BUCKET_OWNED : S3_ERR_BUCKET_EXISTS;
+		j->err = bucket_exists(j->store, j->bucket) == S3_OK
+			     ? S3_ERR_BUCKET_OWNED
+			     : S3_ERR_BUCKET_EXISTS;
 	}
 }
 
@@ -212,7 +216,7 @@ location_run(void *arg)
 	if (s3_xml_decl(&j->out) < 0 ||
 	    s3_xml_open_ns(&j->out, "LocationConstraint") < 0 ||
 	    (strcmp(region, "us-east-1") != 0 &&
-	    s3_xml_text(&j->out, region, strlen(region)) < 0) ||
+	     s3_xml_text(&j->out, region, strlen(region)) < 0) ||
 	    s3_xml_close(&j->out, "LocationConstraint") < 0)
 		j->rc = -ENOMEM;
 }
@@ -255,36 +259,37 @@ s3_bucket_versioning(struct s3_req *r)
 /* Listing objects */
 
 struct list_args {
-	bool		 v2;
-	bool		 url;		/* encoding-type=url */
-	bool		 owner;		/* v1 always; v2 with fetch-owner */
-	char		 prefix[S3_KEY_MAX + 1];
-	char		 delim[64];
-	char		 marker[S3_KEY_MAX + 1];	/* or start-after */
-	char		 token[S3_KEY_MAX + 1];	/* v2 continuation */
-	char		 start_after[S3_KEY_MAX + 1];
-	unsigned	 max;
+	bool v2;
+	bool url;   /* encoding-type=url */
+	bool owner; /* v1 always; v2 with fetch-owner */
+	char prefix[S3_KEY_MAX + 1];
+	char delim[64];
+	char marker[S3_KEY_MAX + 1]; /* or start-after */
+	char token[S3_KEY_MAX + 1];  /* v2 continuation */
+	char start_after[S3_KEY_MAX + 1];
+	unsigned max;
 	/* The walk */
-	unsigned	 count;
-	bool		 truncated;
-	char		 last[S3_KEY_MAX + 2];	/* last key or prefix named */
-	char		 last_cp[S3_KEY_MAX + 2];
-	struct buf	 items;
-	int		 rc;
+	unsigned count;
+	bool truncated;
+	char last[S3_KEY_MAX + 2]; /* last key or prefix named */
+	char last_cp[S3_KEY_MAX + 2];
+	struct buf items;
+	int rc;
 };
 
 struct lent {
-	char		 name[PATH_NAME_MAX + 2];	/* "name/" for a folder */
-	bool		 dir;
-	uint64_t	 size;
-	time_t		 mtime;
-	bool		 has_meta;
-	uint8_t		 sha[HASH_LEN];
+	char name[PATH_NAME_MAX + 2]; /* "name/" for a folder */
+	bool dir;
+	uint64_t size;
+	time_t mtime;
+	bool has_meta;
+	bool remote_entry; /* held elsewhere */
+	uint8_t sha[HASH_LEN];
 };
 
 struct lents {
-	struct lent	*v;
-	size_t		 n, cap;
+	struct lent *v;
+	size_t n, cap;
 };
 
 static int
@@ -306,11 +311,12 @@ collect(const struct fs_entry *e, void *arg)
 	}
 	x = &l->v[l->n++];
 	(void)str_fmt(x->name, sizeof(x->name), "%s%s", e->name,
-	    e->type == FS_DIR ? "/" : "");
+		      e->type == FS_DIR ? "/" : "");
 	x->dir = e->type == FS_DIR;
 	x->size = e->size;
 	x->mtime = e->mtime;
 	x->has_meta = e->has_meta;
+	x->remote_entry = e->remote;
 	if (e->has_meta)
 		memcpy(x->sha, e->meta.sha256, HASH_LEN);
 	return (0);
@@ -320,7 +326,7 @@ static int
 lent_cmp(const void *a, const void *b)
 {
 	return (strcmp(((const struct lent *)a)->name,
-	    ((const struct lent *)b)->name));
+		       ((const struct lent *)b)->name));
 }
 
 /* Percent-encodes s as S3's encoding-type=url does ('/' kept). */
@@ -350,7 +356,7 @@ url_text(struct buf *b, const char *s)
 
 static int
 key_elem(struct buf *b, const struct list_args *a, const char *name,
-    const char *text)
+	 const char *text)
 {
 	if (!a->url)
 		return (s3_xml_elem(b, name, text));
@@ -361,8 +367,11 @@ key_elem(struct buf *b, const struct list_args *a, const char *name,
 		int rc;
 
 		buf_init(&t, 4 * S3_KEY_MAX);
-		rc = url_text(&t, text) < 0 || s3_xml_text(b, t.data ?
-		    (const char *)t.data : "", t.len) < 0 ? -1 : 0;
+		rc = url_text(&t, text) < 0 ||
+			     s3_xml_text(b, t.data ? (const char *)t.data : "",
+					 t.len) < 0
+			 ? -1
+			 : 0;
 		buf_release(&t);
 		if (rc < 0)
 			return (-1);
@@ -374,9 +383,11 @@ static int
 owner_elem(struct buf *b, const char *account)
 {
 	return (s3_xml_open(b, "Owner") < 0 ||
-	    s3_xml_elem(b, "ID", account) < 0 ||
-	    s3_xml_elem(b, "DisplayName", account) < 0 ||
-	    s3_xml_close(b, "Owner") < 0 ? -1 : 0);
+			s3_xml_elem(b, "ID", account) < 0 ||
+			s3_xml_elem(b, "DisplayName", account) < 0 ||
+			s3_xml_close(b, "Owner") < 0
+		    ? -1
+		    : 0);
 }
 
 /* Room for one more item; sets truncated when there is none. */
@@ -400,15 +411,16 @@ emit_prefix(struct list_args *a, const char *cp)
 	(void)str_copy(a->last, sizeof(a->last), cp);
 	a->count++;
 	return (s3_xml_open(&a->items, "CommonPrefixes") < 0 ||
-	    key_elem(&a->items, a, "Prefix", cp) < 0 ||
-	    s3_xml_close(&a->items, "CommonPrefixes") < 0 ? -1 : 0);
+			key_elem(&a->items, a, "Prefix", cp) < 0 ||
+			s3_xml_close(&a->items, "CommonPrefixes") < 0
+		    ? -1
+		    : 0);
 }
 
 /* The common prefix key falls under with the delimiter, into cp; false
  * if none. */
 static bool
-common_prefix(const struct list_args *a, const char *key, char *cp,
-    size_t size)
+common_prefix(const struct list_args *a, const char *key, char *cp, size_t size)
 {
 	size_t pl = strlen(a->prefix);
 	const char *d;
@@ -423,19 +435,19 @@ common_prefix(const struct list_args *a, const char *key, char *cp,
 }
 
 static int walk(struct s3_job *, struct list_args *, const char *dir,
-    const char *kp);
+		const char *kp);
 
 /* One entry of a folder; 1 stops the walk (the page is full). */
 static int
-visit(struct s3_job *j, struct list_args *a, const char *dir,
-    const char *kp, const struct lent *e)
+visit(struct s3_job *j, struct list_args *a, const char *dir, const char *kp,
+      const struct lent *e)
 {
-	char key[S3_KEY_MAX + 2], cp[S3_KEY_MAX + 2], etag[35];
+	char key[S3_KEY_MAX + 2], cp[S3_KEY_MAX + 2], etag[S3_ETAG_MAX + 3];
 	char sub[PATH_LEN_MAX + 1];
 	size_t kl, pl = strlen(a->prefix);
 
 	if (str_fmt(key, sizeof(key), "%s%s", kp, e->name) < 0)
-		return (0);	/* longer than any key */
+		return (0); /* longer than any key */
 	kl = strlen(key);
 	/* Outside the prefix, and nothing under it inside. */
 	if (strncmp(key, a->prefix, kl < pl ? kl : pl) != 0)
@@ -449,7 +461,7 @@ visit(struct s3_job *j, struct list_args *a, const char *dir,
 		    strlen(cp) <= kl)
 			return (emit_prefix(a, cp));
 		if (str_fmt(sub, sizeof(sub), "%s/%.*s", dir,
-		    (int)(strlen(e->name) - 1), e->name) < 0)
+			    (int)(strlen(e->name) - 1), e->name) < 0)
 			return (0);
 		return (walk(j, a, sub, key));
 	}
@@ -461,13 +473,22 @@ visit(struct s3_job *j, struct list_args *a, const char *dir,
 		return (1);
 	a->count++;
 	(void)str_copy(a->last, sizeof(a->last), key);
-	if (e->has_meta)
-		s3_etag(e->sha, etag);
-	else
+	if (e->has_meta) {
+		char path[PATH_LEN_MAX + 1];
+		uint8_t attrs[INDEX_ATTRS_MAX];
+		size_t alen;
+
+		if (str_fmt(path, sizeof(path), "%s/%s", dir, e->name) < 0 ||
+		    s3_etag_of(j->store, path, e->sha,
+			       e->remote_entry ? -1 : S3_FD_OPEN, attrs,
+			       sizeof(attrs), &alen, etag) < 0)
+			s3_etag(e->sha, etag);
+	} else
 		(void)str_copy(etag, sizeof(etag), "\"\"");
 	if (s3_xml_open(&a->items, "Contents") < 0 ||
 	    key_elem(&a->items, a, "Key", key) < 0 ||
-	    s3_xml_elem_time(&a->items, "LastModified", (int64_t)e->mtime) < 0 ||
+	    s3_xml_elem_time(&a->items, "LastModified", (int64_t)e->mtime) <
+		0 ||
 	    s3_xml_elem(&a->items, "ETag", etag) < 0 ||
 	    s3_xml_elem_u64(&a->items, "Size", e->size) < 0 ||
 	    s3_xml_elem(&a->items, "StorageClass", "STANDARD") < 0 ||
@@ -480,7 +501,7 @@ visit(struct s3_job *j, struct list_args *a, const char *dir,
 static int
 walk(struct s3_job *j, struct list_args *a, const char *dir, const char *kp)
 {
-	struct lents l = { NULL, 0, 0 };
+	struct lents l = {NULL, 0, 0};
 	size_t i;
 	int rc;
 
@@ -524,15 +545,15 @@ list_run(void *arg)
 	    s3_xml_elem_bool(o, "IsTruncated", a->truncated) < 0 ||
 	    (a->url && s3_xml_elem(o, "EncodingType", "url") < 0) ||
 	    (!a->v2 && a->truncated && a->delim[0] &&
-	    key_elem(o, a, "NextMarker", a->last) < 0) ||
-	    (a->v2 && a->token[0] && s3_xml_elem(o, "ContinuationToken",
-	    a->token) < 0) ||
-	    (a->v2 && a->truncated && s3_xml_elem(o, "NextContinuationToken",
-	    a->last) < 0) ||
-	    (a->v2 && a->start_after[0] && key_elem(o, a, "StartAfter",
-	    a->start_after) < 0) ||
+	     key_elem(o, a, "NextMarker", a->last) < 0) ||
+	    (a->v2 && a->token[0] &&
+	     s3_xml_elem(o, "ContinuationToken", a->token) < 0) ||
+	    (a->v2 && a->truncated &&
+	     s3_xml_elem(o, "NextContinuationToken", a->last) < 0) ||
+	    (a->v2 && a->start_after[0] &&
+	     key_elem(o, a, "StartAfter", a->start_after) < 0) ||
 	    buf_append(o, a->items.data ? a->items.data : (void *)"",
-	    a->items.len) < 0 ||
+		       a->items.len) < 0 ||
 	    s3_xml_close(o, "ListBucketResult") < 0)
 		j->rc = -ENOMEM;
 	buf_release(&a->items);
@@ -584,7 +605,7 @@ s3_list_objects(struct s3_req *r)
 	if (!query_str(r, "prefix", a->prefix, sizeof(a->prefix)) ||
 	    !query_str(r, "delimiter", a->delim, sizeof(a->delim)) ||
 	    !query_str(r, a->v2 ? "start-after" : "marker", a->marker,
-	    sizeof(a->marker)) ||
+		       sizeof(a->marker)) ||
 	    !query_str(r, "continuation-token", a->token, sizeof(a->token))) {
 		free(a);
 		return;
@@ -592,7 +613,8 @@ s3_list_objects(struct s3_req *r)
 	if ((v = http_query_get(&r->q, "max-keys")) != NULL &&
 	    span_u64(span_str(v), UINT32_MAX, &n) < 0) {
 		free(a);
-		s3_error(r, S3_ERR_INVALID_ARGUMENT, "max-keys is not a number");
+		s3_error(r, S3_ERR_INVALID_ARGUMENT,
+			 "max-keys is not a number");
 		return;
 	}
 	a->max = n > LIST_MAX_KEYS ? LIST_MAX_KEYS : (unsigned)n;

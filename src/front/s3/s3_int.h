@@ -23,100 +23,128 @@
 #include "front/s3/s3_sum.h"
 #include "front/s3/sigv4.h"
 
-#define S3_BUCKET_MAX	63
-#define S3_KEY_MAX	1024	/* bytes of a key, as S3 caps it */
+#define S3_BUCKET_MAX 63
+#define S3_KEY_MAX    1024 /* bytes of a key, as S3 caps it */
+#define S3_META_MAX   2048 /* metadata headers of an object */
+#define S3_ETAG_MAX   48   /* 32 hex digits, "-" and a part count */
 
 struct s3_keys;
 
 /* The server's own context (http_opts.route_arg). */
 struct s3_ctx {
-	struct s3_keys	*keys;
-	char		 region[64];
+	struct s3_keys *keys;
+	char region[64];
 };
 
 struct s3_req {
-	struct http_conn	*c;
-	char			 id[17];	/* x-amz-request-id */
-	struct sigv4_header	 hdr[HTTP_HEADERS_COUNT_MAX];
-	size_t			 nhdr;
-	struct span		 rawpath, rawquery;
-	struct http_query	 q;
-	char			 bucket[S3_BUCKET_MAX + 1];
-	char			 key[S3_KEY_MAX + 1];
-	char			 path[PATH_LEN_MAX + 1];	/* bucket/key */
-	char			 account[AUTH_NAME_MAX + 1];
-	struct sigv4_auth	 auth;
-	struct sigv4_chain	 chain;
+	struct http_conn *c;
+	char id[17]; /* x-amz-request-id */
+	struct sigv4_header hdr[HTTP_HEADERS_COUNT_MAX];
+	size_t nhdr;
+	struct span rawpath, rawquery;
+	struct http_query q;
+	char bucket[S3_BUCKET_MAX + 1];
+	char key[S3_KEY_MAX + 1];
+	char path[PATH_LEN_MAX + 1]; /* bucket/key */
+	char account[AUTH_NAME_MAX + 1];
+	struct sigv4_auth auth;
+	struct sigv4_chain chain;
 	/* An upload's body on its way to the ingest. */
-	struct s3_chunked	*dec;
-	struct evbuffer		*pending;
-	struct s3_sum		 sha, md5;
-	bool			 check_sha, check_md5;
-	uint8_t			 want_md5[16];
-	enum s3_err		 body_err;
+	struct s3_chunked *dec;
+	struct evbuffer *pending;
+	struct s3_sum sha, md5;
+	bool check_sha, check_md5;
+	uint8_t want_md5[16];
+	struct s3_sum etag_md5; /* always, for the ETag */
+	char etag[S3_ETAG_MAX + 3];
+	enum s3_err body_err;
 };
 
 /* s3_api.c */
 /* The value of header name (case-insensitive), or false. */
-bool	s3_header(const struct s3_req *, const char *name, struct span *);
+bool s3_header(const struct s3_req *, const char *name, struct span *);
 /* Copies a header's value into out[size] ("" if absent); false if it
  * does not fit. */
-bool	s3_header_str(const struct s3_req *, const char *name, char *out,
-	    size_t size);
+bool s3_header_str(const struct s3_req *, const char *name, char *out,
+		   size_t size);
 /* Answers with S3's error document. */
-void	s3_error(struct s3_req *, enum s3_err, const char *msg);
+void s3_error(struct s3_req *, enum s3_err, const char *msg);
 /* Answers with the S3 error a negative errno stands for. */
-void	s3_error_errno(struct s3_req *, int rc, enum s3_err enoent);
+void s3_error_errno(struct s3_req *, int rc, enum s3_err enoent);
 /* 200 with an XML body (taken: released here). */
-void	s3_respond_xml(struct s3_req *, int status, struct buf *);
+void s3_respond_xml(struct s3_req *, int status, struct buf *);
 /* A write lock held by someone else refuses the write: answered. */
-bool	s3_write_refused(struct s3_req *, const char *path);
+bool s3_write_refused(struct s3_req *, const char *path);
 /* True if key may be an object (answers the error itself if not); path
  * receives bucket/key. */
-bool	s3_key_ok(struct s3_req *, const char *bucket, const char *key,
-	    char *path, size_t size);
+bool s3_key_ok(struct s3_req *, const char *bucket, const char *key, char *path,
+	       size_t size);
 /* The ETag of a file ("..." with quotes), from its content hash. */
-void	s3_etag(const uint8_t sha[32], char out[35]);
+void s3_etag(const uint8_t sha[32], char out[35]);
 /* Unix seconds as an HTTP date. */
-void	s3_http_date(int64_t t, char out[40]);
+void s3_http_date(int64_t t, char out[40]);
+
+/* s3_meta.c: an object's attributes (see there) */
+/* The kept headers of the request into out; -E2BIG past S3_META_MAX. */
+int s3_meta_from_request(const struct s3_req *, struct buf *out);
+/* The value of name in attributes a[n] into out[size]; false if none. */
+bool s3_meta_get(const uint8_t *a, size_t n, const char *name, char *out,
+		 size_t size);
+/* The header lines of a[n] (all but etag) appended to out, as is. */
+int s3_meta_copy_headers(const uint8_t *a, size_t n, struct buf *out);
+/* HTTP header lines for the stored headers, Content-Type excepted
+ * (*has_ctype tells whether there is one). */
+int s3_meta_headers(const uint8_t *a, size_t n, struct buf *h, bool *has_ctype);
+int s3_md5_fd(int fd, uint8_t md5[16]);
+/*
+ * The attributes of path's content sha into attrs[size] (*len) and its
+ * ETag, quoted: the stored one, else the MD5 of fd computed and cached
+ * (fd < 0, a file held elsewhere: from sha).  Pool only.
+ */
+#define S3_FD_OPEN (-2) /* s3_etag_of opens the file if it must */
+int s3_etag_of(struct store *, const char *path, const uint8_t sha[32], int fd,
+	       uint8_t *attrs, size_t size, size_t *len,
+	       char etag[S3_ETAG_MAX + 3]);
 
 /* s3_bucket.c */
-void	s3_list_buckets(struct s3_req *);
-void	s3_create_bucket(struct s3_req *);
-void	s3_head_bucket(struct s3_req *);
-void	s3_delete_bucket(struct s3_req *);
-void	s3_bucket_location(struct s3_req *);
-void	s3_bucket_versioning(struct s3_req *);
-void	s3_list_objects(struct s3_req *);
+void s3_list_buckets(struct s3_req *);
+void s3_create_bucket(struct s3_req *);
+void s3_head_bucket(struct s3_req *);
+void s3_delete_bucket(struct s3_req *);
+void s3_bucket_location(struct s3_req *);
+void s3_bucket_versioning(struct s3_req *);
+void s3_list_objects(struct s3_req *);
 
 /* s3_object.c */
-void	s3_put_object(struct s3_req *);
-void	s3_get_object(struct s3_req *);
-void	s3_delete_object(struct s3_req *);
-void	s3_delete_objects(struct s3_req *);
+void s3_put_object(struct s3_req *);
+void s3_get_object(struct s3_req *);
+void s3_delete_object(struct s3_req *);
+void s3_delete_objects(struct s3_req *);
 
 /* A job over one path: copies of what it reads, slots for what it finds. */
 struct s3_job {
-	struct s3_req		*r;		/* the loop's, never the job's */
-	struct store		*store;
-	char			 path[PATH_LEN_MAX + 1];
-	char			 bucket[S3_BUCKET_MAX + 1];
-	char			 account[AUTH_NAME_MAX + 1];
-	int			 rc;
-	enum s3_err		 err;
-	bool			 existed;
-	struct fs_file		 f;
-	struct file_meta	 m;
-	struct upload		*up;
-	struct buf		 out;
-	void			*arg;
+	struct s3_req *r; /* the loop's, never the job's */
+	struct store *store;
+	char path[PATH_LEN_MAX + 1];
+	char bucket[S3_BUCKET_MAX + 1];
+	char account[AUTH_NAME_MAX + 1];
+	int rc;
+	enum s3_err err;
+	bool existed;
+	struct fs_file f;
+	struct file_meta m;
+	struct upload *up;
+	struct buf out;
+	void *arg;
+	char etag[S3_ETAG_MAX + 3];
+	uint8_t attrs[INDEX_ATTRS_MAX];
+	size_t attrs_len;
 };
 
 struct s3_job *s3_job_new(struct s3_req *);
-void	s3_job_free(struct s3_job *);
+void s3_job_free(struct s3_job *);
 /* Runs fn on the pool, then done; answers SlowDown itself if it cannot. */
-void	s3_job_submit(struct s3_job *, void (*fn)(void *),
-	    void (*done)(void *));
+void s3_job_submit(struct s3_job *, void (*fn)(void *), void (*done)(void *));
 /* Ends a job; NULL if the connection is gone (the job is freed). */
 struct s3_req *s3_job_end(struct s3_job *);
 

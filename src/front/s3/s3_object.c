@@ -42,7 +42,7 @@ make_parents(struct store *s, const char *path)
 	int rc;
 
 	(void)str_copy(p, sizeof(p), path);
-	slash = strchr(p, '/');	/* after the bucket */
+	slash = strchr(p, '/'); /* after the bucket */
 	if (slash == NULL)
 		return (0);
 	while ((slash = strchr(slash + 1, '/')) != NULL) {
@@ -67,7 +67,7 @@ remove_empty_parents(struct store *s, const char *path)
 	while ((slash = strrchr(p, '/')) != NULL) {
 		*slash = '\0';
 		if (strchr(p, '/') == NULL)
-			break;	/* p is the bucket */
+			break; /* p is the bucket */
 		if (fs_rmdir(s, p) < 0)
 			break;
 	}
@@ -91,20 +91,23 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
 	struct s3_req *r = arg;
 	struct http_conn *c = r->c;
-	char etag[35], extra[128];
+	char etag[S3_ETAG_MAX + 3], extra[160];
 
 	c->ing = NULL;
 	if (rc < 0) {
 		log_warnx("s3: %s upload of %s failed: %s", c->peer, r->path,
-		    strerror(-rc));
+			  strerror(-rc));
 		c->close_after = true;
 		s3_error_errno(r, rc, S3_ERR_NO_SUCH_BUCKET);
 		return;
 	}
-	s3_etag(sha, etag);
+	(void)sha;
+	(void)str_copy(etag, sizeof(etag), r->etag);
 	log_info("s3: %s stored %s", c->peer, r->path);
-	(void)str_fmt(extra, sizeof(extra), "ETag: %s\r\nx-amz-request-id: "
-	    "%s\r\n", etag, r->id);
+	(void)str_fmt(extra, sizeof(extra),
+		      "ETag: %s\r\nx-amz-request-id: "
+		      "%s\r\n",
+		      etag, r->id);
 	c->st = CONN_BUSY;
 	http_respond(c, 200, NULL, extra, NULL, 0);
 }
@@ -140,6 +143,26 @@ body_checks(struct s3_req *r)
 			return (S3_ERR_BAD_DIGEST);
 	}
 	return (S3_OK);
+}
+
+/* The attributes of the new version: its ETag and the kept headers. */
+static int
+set_attrs(struct s3_req *r)
+{
+	uint8_t d[S3_SUM_RAW_MAX];
+	char hex[33];
+	struct buf b;
+	int rc;
+
+	(void)s3_sum_final(&r->etag_md5, d);
+	str_hex(d, 16, hex);
+	(void)str_fmt(r->etag, sizeof(r->etag), "\"%s\"", hex);
+	buf_init(&b, INDEX_ATTRS_MAX);
+	if ((rc = buf_printf(&b, "etag:%s\n", hex)) == 0 &&
+	    (rc = s3_meta_from_request(r, &b)) == 0)
+		rc = ingest_set_attrs(r->c->ing, b.data, b.len);
+	buf_release(&b);
+	return (rc);
 }
 
 static void
@@ -179,14 +202,14 @@ s3_upload_more(struct http_conn *c)
 		if (nv > 8)
 			nv = 8;
 		for (i = 0, used = 0; i < nv && used < n; i++) {
-			size_t k = v[i].iov_len < n - used ? v[i].iov_len :
-			    n - used;
+			size_t k =
+			    v[i].iov_len < n - used ? v[i].iov_len : n - used;
 
 			if (r->dec) {
 				size_t took;
 
 				e = s3_chunked_feed(r->dec, v[i].iov_base, k,
-				    &took);
+						    &took);
 				if (e != S3_OK) {
 					evbuffer_drain(in, used + k);
 					c->body_left -= used + k;
@@ -194,7 +217,7 @@ s3_upload_more(struct http_conn *c)
 					return;
 				}
 			} else if (evbuffer_add(r->pending, v[i].iov_base, k) <
-			    0) {
+				   0) {
 				upload_fail(r, S3_ERR_INTERNAL);
 				return;
 			}
@@ -207,27 +230,30 @@ s3_upload_more(struct http_conn *c)
 	}
 	n = evbuffer_get_length(r->pending);
 	if (n > 0 && (n >= HTTP_FILE_CHUNK || c->body_left == 0)) {
-		if (r->check_sha || r->check_md5) {
+		{
 			nv = evbuffer_peek(r->pending, -1, NULL, NULL, 0);
 			{
-				struct evbuffer_iovec *pv = calloc((size_t)nv,
-				    sizeof(*pv));
+				struct evbuffer_iovec *pv =
+				    calloc((size_t)nv, sizeof(*pv));
 
 				if (pv == NULL) {
 					upload_fail(r, S3_ERR_INTERNAL);
 					return;
 				}
-				nv = evbuffer_peek(r->pending, -1, NULL, pv,
-				    nv);
+				nv =
+				    evbuffer_peek(r->pending, -1, NULL, pv, nv);
 				for (i = 0; i < nv; i++) {
+					s3_sum_update(&r->etag_md5,
+						      pv[i].iov_base,
+						      pv[i].iov_len);
 					if (r->check_sha)
 						s3_sum_update(&r->sha,
-						    pv[i].iov_base,
-						    pv[i].iov_len);
+							      pv[i].iov_base,
+							      pv[i].iov_len);
 					if (r->check_md5)
 						s3_sum_update(&r->md5,
-						    pv[i].iov_base,
-						    pv[i].iov_len);
+							      pv[i].iov_base,
+							      pv[i].iov_len);
 				}
 				free(pv);
 			}
@@ -236,11 +262,15 @@ s3_upload_more(struct http_conn *c)
 			upload_fail(r, S3_ERR_INTERNAL);
 			return;
 		}
-		return;	/* on_drained brings us back */
+		return; /* on_drained brings us back */
 	}
 	if (c->body_left == 0) {
 		if ((e = body_checks(r)) != S3_OK) {
 			upload_fail(r, e);
+			return;
+		}
+		if (set_attrs(r) < 0) {
+			upload_fail(r, S3_ERR_INTERNAL);
 			return;
 		}
 		c->st = CONN_BUSY;
@@ -274,11 +304,11 @@ put_run(void *arg)
 	if ((j->rc = make_parents(j->store, j->path)) < 0)
 		return;
 	j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0, &j->existed,
-	    &j->up);
+			       &j->up);
 	/* A delete emptying the folder meanwhile: once more. */
 	if (j->rc == -ENOENT && (j->rc = make_parents(j->store, j->path)) == 0)
 		j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0,
-		    &j->existed, &j->up);
+				       &j->existed, &j->up);
 }
 
 static void
@@ -287,7 +317,7 @@ put_ready(void *arg)
 	struct s3_job *j = arg;
 	struct s3_req *r;
 	struct http_conn *c;
-	struct ingest_cbs cbs = { put_drained, put_done_cb };
+	struct ingest_cbs cbs = {put_drained, put_done_cb};
 
 	if ((r = s3_job_end(j)) == NULL)
 		return;
@@ -311,7 +341,7 @@ put_ready(void *arg)
 	s3_job_free(j);
 	if (c->req.expect_continue)
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
+				    "HTTP/1.1 100 Continue\r\n\r\n");
 	c->upload_more = s3_upload_more;
 	c->st = CONN_UPLOAD;
 	s3_upload_more(c);
@@ -344,7 +374,8 @@ body_setup(struct s3_req *r)
 	struct span v;
 	uint64_t dl;
 
-	if ((r->pending = evbuffer_new()) == NULL)
+	if ((r->pending = evbuffer_new()) == NULL ||
+	    s3_sum_init(&r->etag_md5, S3_SUM_MD5) < 0)
 		return (S3_ERR_INTERNAL);
 	if (s3_header(r, "Content-MD5", &v)) {
 		if (content_md5(v, r->want_md5) < 0)
@@ -375,8 +406,8 @@ body_setup(struct s3_req *r)
 		cfg.decoded_length = (int64_t)dl;
 	}
 	if (s3_header(r, "x-amz-trailer", &v)) {
-		static const enum s3_sum_alg algs[] = { S3_SUM_CRC32,
-			S3_SUM_CRC32C, S3_SUM_SHA1, S3_SUM_SHA256 };
+		static const enum s3_sum_alg algs[] = {
+		    S3_SUM_CRC32, S3_SUM_CRC32C, S3_SUM_SHA1, S3_SUM_SHA256};
 		size_t i;
 
 		for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
@@ -401,8 +432,9 @@ s3_put_object(struct s3_req *r)
 	enum s3_err e;
 
 	if (s3_header(r, "x-amz-copy-source", &v)) {
-		s3_error(r, S3_ERR_NOT_IMPLEMENTED, "CopyObject is not "
-		    "implemented yet");
+		s3_error(r, S3_ERR_NOT_IMPLEMENTED,
+			 "CopyObject is not "
+			 "implemented yet");
 		return;
 	}
 	if (c->req.chunked || c->req.content_length < 0) {
@@ -412,9 +444,25 @@ s3_put_object(struct s3_req *r)
 	}
 	/* "a/b/": a folder, as clients make them to show one. */
 	if (r->key[strlen(r->key) - 1] == '/') {
-		s3_error(r, S3_ERR_NOT_IMPLEMENTED, "keys ending in '/' "
-		    "(folder markers) are not stored");
+		s3_error(r, S3_ERR_NOT_IMPLEMENTED,
+			 "keys ending in '/' "
+			 "(folder markers) are not stored");
 		return;
+	}
+	{
+		struct buf mb;
+		int rc;
+
+		buf_init(&mb, INDEX_ATTRS_MAX);
+		rc = s3_meta_from_request(r, &mb);
+		buf_release(&mb);
+		if (rc < 0) {
+			c->close_after = c->body_left > 0;
+			s3_error(r, S3_ERR_INVALID_ARGUMENT,
+				 rc == -E2BIG ? "metadata headers over 2 KiB"
+					      : "out of memory");
+			return;
+		}
 	}
 	if (s3_write_refused(r, r->path))
 		return;
@@ -457,7 +505,12 @@ get_run(void *arg)
 	if (j->rc == -ENOENT || j->rc == -ENOTDIR || j->rc == -EISDIR) {
 		j->rc = -ENOENT;
 		j->err = bucket_check(j->store, j->bucket);
+		return;
 	}
+	if (j->rc == 0)
+		j->rc = s3_etag_of(j->store, j->path, j->f.meta.sha256,
+				   j->f.remote ? -1 : j->f.fd, j->attrs,
+				   sizeof(j->attrs), &j->attrs_len, j->etag);
 }
 
 static bool
@@ -505,13 +558,13 @@ static void
 overrides(struct s3_req *r, struct buf *h, const char **ctype)
 {
 	static const struct {
-		const char	*param, *header;
+		const char *param, *header;
 	} o[] = {
-		{ "response-content-language", "Content-Language" },
-		{ "response-expires", "Expires" },
-		{ "response-cache-control", "Cache-Control" },
-		{ "response-content-disposition", "Content-Disposition" },
-		{ "response-content-encoding", "Content-Encoding" },
+	    {"response-content-language", "Content-Language"},
+	    {"response-expires", "Expires"},
+	    {"response-cache-control", "Cache-Control"},
+	    {"response-content-disposition", "Content-Disposition"},
+	    {"response-content-encoding", "Content-Encoding"},
 	};
 	const char *v;
 	size_t i;
@@ -533,8 +586,9 @@ get_done(void *arg)
 	struct s3_req *r;
 	struct http_conn *c;
 	const struct http_ctl *ctl;
-	char etag[35], date[40], why[256] = "";
-	const char *ctype = "binary/octet-stream";
+	char date[40], why[256] = "", stored_ctype[256];
+	const char *etag = j->etag, *ctype = "binary/octet-stream";
+	bool has_ctype;
 	uint64_t size, first = 0, last, rsize;
 	struct buf h;
 	struct span rg;
@@ -553,14 +607,15 @@ get_done(void *arg)
 		s3_job_free(j);
 		return;
 	}
-	s3_etag(j->f.meta.sha256, etag);
 	s3_http_date((int64_t)j->f.mtime, date);
 	if ((e = conditions(r, etag, (int64_t)j->f.mtime)) != S3_OK) {
 		if (e == S3_ERR_NOT_MODIFIED) {
 			char extra[128];
 
-			(void)str_fmt(extra, sizeof(extra), "ETag: %s\r\n"
-			    "Last-Modified: %s\r\n", etag, date);
+			(void)str_fmt(extra, sizeof(extra),
+				      "ETag: %s\r\n"
+				      "Last-Modified: %s\r\n",
+				      etag, date);
 			http_respond(c, 304, NULL, extra, NULL, 0);
 		} else
 			s3_error(r, e, NULL);
@@ -574,7 +629,8 @@ get_done(void *arg)
 			return;
 		}
 		rc = fs_reader_remote(&c->rd, ctl->remote, r->path,
-		    remote_ready, remote_failed, c, &rsize, why, sizeof(why));
+				      remote_ready, remote_failed, c, &rsize,
+				      why, sizeof(why));
 		if (rc < 0) {
 			s3_error(r, S3_ERR_UNAVAILABLE, why[0] ? why : NULL);
 			s3_job_free(j);
@@ -600,13 +656,20 @@ get_done(void *arg)
 		}
 	}
 	buf_init(&h, 8192);
-	bad = buf_printf(&h, "ETag: %s\r\nLast-Modified: %s\r\n"
-	    "Accept-Ranges: bytes\r\nx-amz-request-id: %s\r\n", etag, date,
-	    r->id);
+	bad = buf_printf(&h,
+			 "ETag: %s\r\nLast-Modified: %s\r\n"
+			 "Accept-Ranges: bytes\r\nx-amz-request-id: %s\r\n",
+			 etag, date, r->id);
 	if (status == 206 && bad == 0)
 		bad = buf_printf(&h, "Content-Range: bytes %llu-%llu/%llu\r\n",
-		    (unsigned long long)first, (unsigned long long)last,
-		    (unsigned long long)size);
+				 (unsigned long long)first,
+				 (unsigned long long)last,
+				 (unsigned long long)size);
+	if (bad == 0)
+		bad = s3_meta_headers(j->attrs, j->attrs_len, &h, &has_ctype);
+	if (has_ctype && s3_meta_get(j->attrs, j->attrs_len, "Content-Type",
+				     stored_ctype, sizeof(stored_ctype)))
+		ctype = stored_ctype;
 	if (c->req.method == HTTP_GET)
 		overrides(r, &h, &ctype);
 	if (bad < 0 || buf_append(&h, "", 1) < 0) {
@@ -617,7 +680,7 @@ get_done(void *arg)
 		return;
 	}
 	http_respond_head(c, status, ctype, (const char *)h.data,
-	    size ? last - first + 1 : 0);
+			  size ? last - first + 1 : 0);
 	buf_release(&h);
 	if (c->req.method == HTTP_HEAD || size == 0) {
 		fs_reader_release(&c->rd);
@@ -688,7 +751,7 @@ delete_done(void *arg)
 		s3_error_errno(r, j->rc, S3_ERR_NO_SUCH_KEY);
 	else {
 		(void)str_fmt(extra, sizeof(extra), "x-amz-request-id: %s\r\n",
-		    r->id);
+			      r->id);
 		http_respond(r->c, 204, NULL, extra, NULL, 0);
 	}
 	s3_job_free(j);
@@ -708,9 +771,9 @@ s3_delete_object(struct s3_req *r)
 /* DeleteObjects: POST /bucket?delete with a <Delete> body. */
 
 struct delete_many {
-	struct s3_xml_result	 x;
-	int			*rc;	/* one per key */
-	char			**paths; /* NULL: not a valid key */
+	struct s3_xml_result x;
+	int *rc;      /* one per key */
+	char **paths; /* NULL: not a valid key */
 };
 
 static void
@@ -759,11 +822,14 @@ delete_many_run(void *arg)
 		}
 		if (s3_xml_open(&j->out, "Error") < 0 ||
 		    s3_xml_elem(&j->out, "Key", k) < 0 ||
-		    s3_xml_elem(&j->out, "Code", d->rc[i] == -EINVAL ?
-		    "InvalidArgument" : d->rc[i] == -EBUSY ? "OperationAborted"
-		    : "InternalError") < 0 ||
-		    s3_xml_elem(&j->out, "Message", d->rc[i] == -EINVAL ?
-		    "this key cannot be a file name" : strerror(-d->rc[i])) < 0 ||
+		    s3_xml_elem(&j->out, "Code",
+				d->rc[i] == -EINVAL  ? "InvalidArgument"
+				: d->rc[i] == -EBUSY ? "OperationAborted"
+						     : "InternalError") < 0 ||
+		    s3_xml_elem(&j->out, "Message",
+				d->rc[i] == -EINVAL
+				    ? "this key cannot be a file name"
+				    : strerror(-d->rc[i])) < 0 ||
 		    s3_xml_close(&j->out, "Error") < 0)
 			j->rc = -ENOMEM;
 	}
@@ -817,8 +883,9 @@ s3_delete_objects(struct s3_req *r)
 		s3_error(r, S3_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	e = s3_xml_parse(S3_XML_DELETE, c->body.data ? c->body.data :
-	    (void *)"", c->body.len, &d->x);
+	e = s3_xml_parse(S3_XML_DELETE,
+			 c->body.data ? c->body.data : (void *)"", c->body.len,
+			 &d->x);
 	if (e != S3_OK) {
 		free(d);
 		s3_error(r, e, NULL);
@@ -837,17 +904,19 @@ s3_delete_objects(struct s3_req *r)
 		size_t n = d->x.keys[i].key_len;
 
 		if (n == 0 || n > S3_KEY_MAX || strlen(k) != n ||
-		    k[n - 1] == '/' || str_fmt(path, sizeof(path), "%s/%s",
-		    r->bucket, k) < 0 || !path_valid(path))
+		    k[n - 1] == '/' ||
+		    str_fmt(path, sizeof(path), "%s/%s", r->bucket, k) < 0 ||
+		    !path_valid(path))
 			continue;
 		/* A locked key is refused, the others deleted. */
 		{
 			const struct http_ctl *ctl = &c->srv->o.ctl;
 			char why[256];
 
-			if (ctl->write_check && ctl->write_check(ctl->arg,
-			    path, r->account, c->req.lock_token, why,
-			    sizeof(why)) != 0) {
+			if (ctl->write_check &&
+			    ctl->write_check(ctl->arg, path, r->account,
+					     c->req.lock_token, why,
+					     sizeof(why)) != 0) {
 				d->rc[i] = -EBUSY;
 				continue;
 			}
