@@ -86,6 +86,8 @@ bucket_check(struct store *s, const char *bucket)
 
 /* PUT */
 
+static void s3_copy_object(struct s3_req *, struct span);
+
 static void
 put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
@@ -432,9 +434,7 @@ s3_put_object(struct s3_req *r)
 	enum s3_err e;
 
 	if (s3_header(r, "x-amz-copy-source", &v)) {
-		s3_error(r, S3_ERR_NOT_IMPLEMENTED,
-			 "CopyObject is not "
-			 "implemented yet");
+		s3_copy_object(r, v);
 		return;
 	}
 	if (c->req.chunked || c->req.content_length < 0) {
@@ -473,6 +473,191 @@ s3_put_object(struct s3_req *r)
 	}
 	if ((j = s3_job_new(r)) != NULL)
 		s3_job_submit(j, put_run, put_ready);
+}
+
+/* CopyObject: PUT with x-amz-copy-source. */
+
+struct copy_args {
+	char src[PATH_LEN_MAX + 1];
+	char src_bucket[S3_BUCKET_MAX + 1];
+	bool replace;	 /* metadata from the request */
+	struct buf meta; /* the request's, if replace */
+	int64_t mtime;
+};
+
+/* Copies the source's bytes into the upload; its ETag and metadata (or
+ * the request's) become the new version's. */
+static void
+copy_run(void *arg)
+{
+	struct s3_job *j = arg;
+	struct copy_args *a = j->arg;
+	char bare[S3_ETAG_MAX + 3];
+	struct fs_entry e;
+	struct fs_file f;
+	struct iovec iov;
+	struct buf at;
+	uint8_t *b = NULL;
+	off_t off = 0;
+	ssize_t k;
+	int rc;
+
+	if ((j->err = bucket_check(j->store, a->src_bucket)) != S3_OK ||
+	    (j->err = bucket_check(j->store, j->bucket)) != S3_OK)
+		return;
+	if ((rc = fs_open(j->store, a->src, FS_OPEN_META, &f)) < 0) {
+		j->err = rc == -ENOENT || rc == -ENOTDIR || rc == -EISDIR
+			     ? S3_ERR_NO_SUCH_KEY
+			     : S3_ERR_INTERNAL;
+		return;
+	}
+	if (f.remote) {
+		/* The bytes are held elsewhere: not copied from there yet. */
+		j->err = S3_ERR_NOT_IMPLEMENTED;
+		return;
+	}
+	if ((j->rc = s3_etag_of(j->store, a->src, f.meta.sha256, f.fd, j->attrs,
+				sizeof(j->attrs), &j->attrs_len, j->etag)) < 0)
+		goto out;
+	if (fs_stat(j->store, j->path, 0, &e) == 0 && e.type == FS_DIR) {
+		j->rc = -EISDIR;
+		goto out;
+	}
+	if ((j->rc = make_parents(j->store, j->path)) < 0 ||
+	    (j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0,
+				    &j->existed, &j->up)) < 0)
+		goto out;
+	if ((b = malloc(1 << 20)) == NULL) {
+		j->rc = -ENOMEM;
+		goto out;
+	}
+	while ((k = pread(f.fd, b, 1 << 20, off)) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			j->rc = -errno;
+			goto out;
+		}
+		iov.iov_base = b;
+		iov.iov_len = (size_t)k;
+		if ((j->rc = upload_write(j->up, &iov, 1)) < 0)
+			goto out;
+		off += k;
+	}
+	buf_init(&at, INDEX_ATTRS_MAX);
+	(void)str_copy(bare, sizeof(bare), j->etag + 1);
+	bare[strlen(bare) - 1] = '\0';
+	if ((j->rc = buf_printf(&at, "etag:%s\n", bare)) == 0)
+		j->rc = a->replace
+			    ? buf_append(
+				  &at, a->meta.data ? (void *)a->meta.data : "",
+				  a->meta.len)
+			    : s3_meta_copy_headers(j->attrs, j->attrs_len, &at);
+	if (j->rc == 0)
+		j->rc = upload_set_attrs(j->up, at.data, at.len);
+	buf_release(&at);
+	if (j->rc == 0 && (j->rc = upload_flush(j->up)) == 0 &&
+	    (j->rc = upload_commit(j->up, &j->m)) == 0)
+		a->mtime = j->m.mtime_ns / 1000000000;
+out:
+	free(b);
+	close(f.fd);
+}
+
+static void
+copy_done(void *arg)
+{
+	struct s3_job *j = arg;
+	struct copy_args *a = j->arg;
+	struct s3_req *r;
+
+	j->arg = NULL;
+	if ((r = s3_job_end(j)) == NULL) {
+		buf_release(&a->meta);
+		free(a);
+		return;
+	}
+	if (j->err != S3_OK)
+		s3_error(r, j->err, NULL);
+	else if (j->rc < 0)
+		s3_error_errno(r, j->rc, S3_ERR_NO_SUCH_KEY);
+	else if (s3_xml_decl(&j->out) < 0 ||
+		 s3_xml_open_ns(&j->out, "CopyObjectResult") < 0 ||
+		 s3_xml_elem_time(&j->out, "LastModified", a->mtime) < 0 ||
+		 s3_xml_elem(&j->out, "ETag", j->etag) < 0 ||
+		 s3_xml_close(&j->out, "CopyObjectResult") < 0)
+		s3_error(r, S3_ERR_INTERNAL, "out of memory");
+	else {
+		log_info("s3: %s copied %s to %s", r->c->peer, a->src, r->path);
+		s3_respond_xml(r, 200, &j->out);
+	}
+	buf_release(&a->meta);
+	free(a);
+	s3_job_free(j);
+}
+
+static void
+s3_copy_object(struct s3_req *r, struct span src)
+{
+	char raw[PATH_LEN_MAX + 1], bucket[S3_BUCKET_MAX + 1];
+	struct copy_args *a;
+	struct s3_job *j;
+	struct span d;
+	const char *p, *slash;
+	size_t i, n;
+
+	/* "/bucket/key" or "bucket/key", percent-encoded; no versions. */
+	for (i = 0, n = src.len; i < src.len; i++)
+		if (src.p[i] == '?') {
+			n = i;
+			break;
+		}
+	if (http_unescape(src.p, n, raw, sizeof(raw)) < 0) {
+		s3_error(r, S3_ERR_INVALID_ARGUMENT, "bad x-amz-copy-source");
+		return;
+	}
+	p = raw[0] == '/' ? raw + 1 : raw;
+	if ((slash = strchr(p, '/')) == NULL ||
+	    (size_t)(slash - p) > S3_BUCKET_MAX || slash[1] == '\0') {
+		s3_error(r, S3_ERR_INVALID_ARGUMENT, "bad x-amz-copy-source");
+		return;
+	}
+	memcpy(bucket, p, (size_t)(slash - p));
+	bucket[slash - p] = '\0';
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		s3_error(r, S3_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	buf_init(&a->meta, INDEX_ATTRS_MAX);
+	(void)str_copy(a->src_bucket, sizeof(a->src_bucket), bucket);
+	if (!s3_key_ok(r, bucket, slash + 1, a->src, sizeof(a->src)))
+		goto fail;
+	a->replace = s3_header(r, "x-amz-metadata-directive", &d) &&
+		     span_eq_ci(d, "REPLACE");
+	if (a->replace && s3_meta_from_request(r, &a->meta) < 0) {
+		s3_error(r, S3_ERR_INVALID_ARGUMENT,
+			 "metadata headers over "
+			 "2 KiB");
+		goto fail;
+	}
+	if (!a->replace && strcmp(a->src, r->path) == 0) {
+		s3_error(
+		    r, S3_ERR_INVALID_REQUEST,
+		    "This copy request is "
+		    "illegal because it is trying to copy an object to itself "
+		    "without changing the object's metadata.");
+		goto fail;
+	}
+	if (s3_write_refused(r, r->path))
+		goto fail;
+	if ((j = s3_job_new(r)) == NULL)
+		goto fail;
+	j->arg = a;
+	s3_job_submit(j, copy_run, copy_done);
+	return;
+fail:
+	buf_release(&a->meta);
+	free(a);
 }
 
 /* GET and HEAD */
