@@ -119,6 +119,9 @@ static const struct cfg_key keys[] = {
 	    "auto (HTTPS unless listening on loopback), yes or no"),
 	STR("s3", "region", s3_region, "us-east-1",
 	    "the region S3 clients sign for and GetBucketLocation names"),
+	UINT("s3", "multipart_expiry", s3_multipart_expiry, 1, 315360000,
+	    "604800", "seconds after which an unfinished multipart upload "
+	    "untouched since is removed"),
 	UINT("login", "max_failures", login_max_failures, 1, 100000, "10",
 	    "failed logins from one address (any front end) within "
 	    "login.window before it is locked out"),

@@ -55,6 +55,7 @@ struct cfg {
 	char		s3_listen[CFG_STR_MAX];
 	char		s3_tls[8];
 	char		s3_region[64];
+	unsigned	s3_multipart_expiry;
 	/* [login] */
 	unsigned	login_max_failures;
 	unsigned	login_max_account_failures;

@@ -387,11 +387,17 @@ static const struct op {
     {HTTP_GET, L_SERVICE, NULL, s3_list_buckets},
     {HTTP_GET, L_BUCKET, "location", s3_bucket_location},
     {HTTP_GET, L_BUCKET, "versioning", s3_bucket_versioning},
+    {HTTP_GET, L_BUCKET, "uploads", s3_mp_list_uploads},
     {HTTP_POST, L_BUCKET, "delete", s3_delete_objects},
     {HTTP_GET, L_BUCKET, NULL, s3_list_objects},
     {HTTP_HEAD, L_BUCKET, NULL, s3_head_bucket},
     {HTTP_PUT, L_BUCKET, NULL, s3_create_bucket},
     {HTTP_DELETE, L_BUCKET, NULL, s3_delete_bucket},
+    {HTTP_POST, L_OBJECT, "uploads", s3_mp_create},
+    {HTTP_PUT, L_OBJECT, "uploadId", s3_mp_part},
+    {HTTP_POST, L_OBJECT, "uploadId", s3_mp_complete},
+    {HTTP_DELETE, L_OBJECT, "uploadId", s3_mp_abort},
+    {HTTP_GET, L_OBJECT, "uploadId", s3_mp_list_parts},
     {HTTP_GET, L_OBJECT, NULL, s3_get_object},
     {HTTP_HEAD, L_OBJECT, NULL, s3_get_object},
     {HTTP_PUT, L_OBJECT, NULL, s3_put_object},
@@ -441,7 +447,7 @@ dispatch(struct s3_req *r)
 	char raw[PATH_LEN_MAX + S3_BUCKET_MAX + 2];
 	const char *p, *slash;
 	enum level lv;
-	size_t i, k;
+	size_t i, k, q;
 
 	if (http_unescape(r->rawpath.p, r->rawpath.len, raw, sizeof(raw)) < 0 ||
 	    raw[0] != '/') {
@@ -478,13 +484,6 @@ dispatch(struct s3_req *r)
 				return;
 		}
 	}
-	for (i = 0; i < r->q.n; i++)
-		for (k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]);
-		     k++)
-			if (strcmp(r->q.p[i].key, unsupported[k]) == 0) {
-				not_implemented(r);
-				return;
-			}
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (ops[i].method == c->req.method && ops[i].level == lv &&
 		    (ops[i].sub == NULL || http_query_get(&r->q, ops[i].sub)))
@@ -496,6 +495,21 @@ dispatch(struct s3_req *r)
 			     : S3_ERR_METHOD_NOT_ALLOWED,
 			 NULL);
 		return;
+	}
+	/* A parameter naming something else the row does not do. */
+	for (q = 0; q < r->q.n; q++) {
+		const char *key = r->q.p[q].key;
+
+		if ((ops[i].sub && strcmp(key, ops[i].sub) == 0) ||
+		    (ops[i].handler == s3_mp_part &&
+		     strcmp(key, "partNumber") == 0))
+			continue;
+		for (k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]);
+		     k++)
+			if (strcmp(key, unsupported[k]) == 0) {
+				not_implemented(r);
+				return;
+			}
 	}
 	ops[i].handler(r);
 }
@@ -589,6 +603,8 @@ req_free(void *arg)
 
 	if (r->dec)
 		s3_chunked_free(r->dec);
+	if (r->part)
+		s3_part_cancel(r->part);
 	if (r->pending)
 		evbuffer_free(r->pending);
 	s3_sum_release(&r->sha);
@@ -662,6 +678,16 @@ s3_route(struct http_conn *c)
 
 /* The server */
 
+static void
+on_expire(evutil_socket_t fd, short what, void *arg)
+{
+	struct s3_ctx *ctx = arg;
+
+	(void)fd;
+	(void)what;
+	s3_mp_expire(ctx->pool, ctx->store, ctx->expiry_s);
+}
+
 struct http_server *
 s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 {
@@ -686,9 +712,24 @@ s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 	o.route = s3_route;
 	o.route_arg = ctx;
 	o.body_max = S3_XML_DELETE_BODY_MAX;
+	ctx->pool = base->pool;
+	ctx->store = base->store;
+	ctx->expiry_s = base->cfg->s3_multipart_expiry;
 	if ((srv = http_server_new(&o, err, errlen)) == NULL) {
 		s3_keys_free(ctx->keys);
 		free(ctx);
+		return (NULL);
+	}
+	/* At start (uploads abandoned while the node was down), then
+	 * every hour, or every expiry if it is shorter. */
+	{
+		struct timeval tv = {
+		    ctx->expiry_s < 3600 ? ctx->expiry_s : 3600, 0};
+
+		if ((ctx->expire = event_new(base->base, -1, EV_PERSIST,
+					     on_expire, ctx)) != NULL)
+			(void)event_add(ctx->expire, &tv);
+		on_expire(-1, 0, ctx);
 	}
 	return (srv);
 }
@@ -701,6 +742,8 @@ s3_server_free(struct http_server *srv)
 	if (srv == NULL)
 		return;
 	ctx = srv->o.route_arg;
+	if (ctx->expire)
+		event_free(ctx->expire);
 	http_server_free(srv);
 	s3_keys_free(ctx->keys);
 	free(ctx);

@@ -33,6 +33,10 @@ struct s3_keys;
 /* The server's own context (http_opts.route_arg). */
 struct s3_ctx {
 	struct s3_keys *keys;
+	struct event *expire; /* abandoned multipart uploads */
+	struct work_pool *pool;
+	struct store *store;
+	unsigned expiry_s;
 	char region[64];
 };
 
@@ -51,6 +55,7 @@ struct s3_req {
 	struct sigv4_chain chain;
 	/* An upload's body on its way to the ingest. */
 	struct s3_chunked *dec;
+	struct s3_part *part; /* or an ingest (c->ing) */
 	struct evbuffer *pending;
 	struct s3_sum sha, md5;
 	bool check_sha, check_md5;
@@ -114,6 +119,30 @@ void s3_delete_bucket(struct s3_req *);
 void s3_bucket_location(struct s3_req *);
 void s3_bucket_versioning(struct s3_req *);
 void s3_list_objects(struct s3_req *);
+
+/* s3_object.c: the body of an upload (PutObject, UploadPart) */
+enum s3_err s3_body_setup(struct s3_req *);
+/* Streams the body into r->part or c->ing, whichever is set. */
+void s3_body_start(struct s3_req *);
+void s3_body_more(struct http_conn *);
+/* The folders above bucket/a/b/key (a, a/b) made. */
+int s3_make_parents(struct store *, const char *path);
+
+/* s3_multipart.c */
+struct s3_part;
+bool s3_part_busy(const struct s3_part *);
+int s3_part_push(struct s3_part *, struct evbuffer *);
+/* The part is complete with this ETag: durable, then done runs. */
+void s3_part_finish(struct s3_part *, const char *etag);
+void s3_part_cancel(struct s3_part *);
+void s3_mp_create(struct s3_req *);
+void s3_mp_part(struct s3_req *);
+void s3_mp_complete(struct s3_req *);
+void s3_mp_abort(struct s3_req *);
+void s3_mp_list_parts(struct s3_req *);
+void s3_mp_list_uploads(struct s3_req *);
+/* Removes the uploads untouched for expiry_s seconds (a pool job). */
+void s3_mp_expire(struct work_pool *, struct store *, unsigned expiry_s);
 
 /* s3_object.c */
 void s3_put_object(struct s3_req *);

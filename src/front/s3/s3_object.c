@@ -34,8 +34,8 @@
 
 /* Makes the folders above path (bucket/a/b/key: a, a/b), which must be
  * under an existing bucket. */
-static int
-make_parents(struct store *s, const char *path)
+int
+s3_make_parents(struct store *s, const char *path)
 {
 	char p[PATH_LEN_MAX + 1];
 	char *slash;
@@ -159,6 +159,8 @@ set_attrs(struct s3_req *r)
 	(void)s3_sum_final(&r->etag_md5, d);
 	str_hex(d, 16, hex);
 	(void)str_fmt(r->etag, sizeof(r->etag), "\"%s\"", hex);
+	if (r->part)
+		return (0); /* a part's ETag is all it keeps */
 	buf_init(&b, INDEX_ATTRS_MAX);
 	if ((rc = buf_printf(&b, "etag:%s\n", hex)) == 0 &&
 	    (rc = s3_meta_from_request(r, &b)) == 0)
@@ -177,13 +179,34 @@ upload_fail(struct s3_req *r, enum s3_err e)
 		ingest_cancel(c->ing);
 		c->ing = NULL;
 	}
+	if (r->part) {
+		s3_part_cancel(r->part);
+		r->part = NULL;
+	}
 	c->close_after = c->body_left > 0;
 	c->st = CONN_BUSY;
 	s3_error(r, e, NULL);
 }
 
-static void
-s3_upload_more(struct http_conn *c)
+/* Where the body goes: an object's ingest, or a part being staged. */
+static bool
+target_busy(const struct s3_req *r)
+{
+	if (r->part)
+		return (s3_part_busy(r->part));
+	return (r->c->ing == NULL || ingest_busy(r->c->ing));
+}
+
+static int
+target_push(struct s3_req *r)
+{
+	if (r->part)
+		return (s3_part_push(r->part, r->pending));
+	return (ingest_push(r->c->ing, r->pending));
+}
+
+void
+s3_body_more(struct http_conn *c)
 {
 	struct s3_req *r = c->ext;
 	struct evbuffer *in;
@@ -192,7 +215,7 @@ s3_upload_more(struct http_conn *c)
 	int i, nv;
 	enum s3_err e;
 
-	if (c->closing || c->ing == NULL || ingest_busy(c->ing))
+	if (c->closing || target_busy(r))
 		return;
 	in = bufferevent_get_input(c->bev);
 	n = evbuffer_get_length(in);
@@ -260,7 +283,7 @@ s3_upload_more(struct http_conn *c)
 				free(pv);
 			}
 		}
-		if (ingest_push(c->ing, r->pending) < 0) {
+		if (target_push(r) < 0) {
 			upload_fail(r, S3_ERR_INTERNAL);
 			return;
 		}
@@ -276,7 +299,10 @@ s3_upload_more(struct http_conn *c)
 			return;
 		}
 		c->st = CONN_BUSY;
-		ingest_finish(c->ing);
+		if (r->part)
+			s3_part_finish(r->part, r->etag);
+		else
+			ingest_finish(c->ing);
 	}
 }
 
@@ -285,7 +311,7 @@ put_drained(void *arg)
 {
 	struct s3_req *r = arg;
 
-	s3_upload_more(r->c);
+	s3_body_more(r->c);
 }
 
 static void
@@ -303,12 +329,13 @@ put_run(void *arg)
 		j->rc = -EISDIR;
 		return;
 	}
-	if ((j->rc = make_parents(j->store, j->path)) < 0)
+	if ((j->rc = s3_make_parents(j->store, j->path)) < 0)
 		return;
 	j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0, &j->existed,
 			       &j->up);
 	/* A delete emptying the folder meanwhile: once more. */
-	if (j->rc == -ENOENT && (j->rc = make_parents(j->store, j->path)) == 0)
+	if (j->rc == -ENOENT &&
+	    (j->rc = s3_make_parents(j->store, j->path)) == 0)
 		j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0,
 				       &j->existed, &j->up);
 }
@@ -344,9 +371,15 @@ put_ready(void *arg)
 	if (c->req.expect_continue)
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
 				    "HTTP/1.1 100 Continue\r\n\r\n");
-	c->upload_more = s3_upload_more;
-	c->st = CONN_UPLOAD;
-	s3_upload_more(c);
+	s3_body_start(r);
+}
+
+void
+s3_body_start(struct s3_req *r)
+{
+	r->c->upload_more = s3_body_more;
+	r->c->st = CONN_UPLOAD;
+	s3_body_more(r->c);
 }
 
 /* Base64 of a Content-MD5 into out[16]. */
@@ -369,8 +402,8 @@ content_md5(struct span v, uint8_t out[16])
 }
 
 /* Sets up how the body is read: aws-chunked or not, what is checked. */
-static enum s3_err
-body_setup(struct s3_req *r)
+enum s3_err
+s3_body_setup(struct s3_req *r)
 {
 	struct s3_chunked_cfg cfg;
 	struct span v;
@@ -466,7 +499,7 @@ s3_put_object(struct s3_req *r)
 	}
 	if (s3_write_refused(r, r->path))
 		return;
-	if ((e = body_setup(r)) != S3_OK) {
+	if ((e = s3_body_setup(r)) != S3_OK) {
 		c->close_after = c->body_left > 0;
 		s3_error(r, e, NULL);
 		return;
@@ -523,7 +556,7 @@ copy_run(void *arg)
 		j->rc = -EISDIR;
 		goto out;
 	}
-	if ((j->rc = make_parents(j->store, j->path)) < 0 ||
+	if ((j->rc = s3_make_parents(j->store, j->path)) < 0 ||
 	    (j->rc = fs_write_begin(j->store, j->path, UPLOAD_NEW, 0,
 				    &j->existed, &j->up)) < 0)
 		goto out;
