@@ -67,6 +67,9 @@ usage(FILE *f)
 	    "                                stop the node and add members)\n"
 	    "  user passwd NAME [--password PW]\n"
 	    "  user del NAME | user list\n"
+	    "  s3 key add ACCOUNT            an S3 access key and its secret\n"
+	    "                                for ACCOUNT (printed once)\n"
+	    "  s3 key list | s3 key del ACCESS_KEY\n"
 	    "  version\n"
 	    "\n"
 	    "Where: -C DIR (the node in DIR; default: the nearest folder\n"
@@ -266,6 +269,8 @@ local_help(int argc, char **argv)
 		    "[--expire SECONDS] [--log-level LEVEL]" },
 		{ "user", "user add|passwd NAME [--password PW] | user del NAME "
 		    "| user list" },
+		{ "s3", "s3 key add ACCOUNT | s3 key list | s3 key del "
+		    "ACCESS_KEY [--json]" },
 	};
 	size_t k;
 	int i;
@@ -342,7 +347,7 @@ main(int argc, char **argv)
 	/* The commands through the HTTP API, shell included (cli/cmd.c). */
 	if (cli_is_remote(argv[0]))
 		return (cli_remote(&o, argc, argv));
-	if (strcmp(argv[0], "user") == 0) {
+	if (strcmp(argv[0], "user") == 0 || strcmp(argv[0], "s3") == 0) {
 		if (o.dir == NULL) {
 			if (client_find_node_dir(dirbuf, sizeof(dirbuf)) < 0) {
 				fprintf(stderr, "shoal: not inside a node "
@@ -351,6 +356,8 @@ main(int argc, char **argv)
 			}
 			o.dir = dirbuf;
 		}
+		if (strcmp(argv[0], "s3") == 0)
+			return (cli_s3(o.dir, o.json, argc, argv));
 		return (cli_user(o.dir, argc, argv));
 	}
 	fprintf(stderr, "shoal: unknown command '%s'\n", argv[0]);

@@ -4,6 +4,8 @@
 #ifndef SHOAL_CLI_CLI_H
 #define SHOAL_CLI_CLI_H
 
+#include <stdbool.h>
+
 /* shoal init DIR: prepares DIR/.shoal.  Returns the exit status. */
 int	cli_init(int argc, char **argv);
 struct client;
@@ -19,5 +21,8 @@ int	cli_remote(const struct client_opts *, int argc, char **argv);
 int	cli_shell(const struct client_opts *);
 /* shoal -C DIR user add|passwd|del|list ... */
 int	cli_user(const char *dir, int argc, char **argv);
+/* shoal -C DIR s3 key add ACCOUNT | key list | key del AK (json: --json
+ * given before the command; it is also taken after). */
+int	cli_s3(const char *dir, bool json, int argc, char **argv);
 
 #endif

@@ -485,3 +485,38 @@ auth_file_default_guest(const char *path)
 	auth_free(au);
 	return (guest);
 }
+
+bool
+auth_has(struct auth *au, const char *user, bool *admin)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&au->mu);
+	refresh(au);
+	for (size_t i = 0; i < au->nacct; i++) {
+		if (strcmp(au->acct[i].name, user) != 0)
+			continue;
+		found = true;
+		if (admin != NULL)
+			*admin = au->acct[i].admin;
+		break;
+	}
+	pthread_mutex_unlock(&au->mu);
+	return (found);
+}
+
+bool
+auth_file_has(const char *path, const char *user)
+{
+	struct account *a;
+	size_t n;
+	bool found = false;
+
+	if (load_file(path, &a, &n) < 0)
+		return (false);
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(a[i].name, user) == 0;
+	OPENSSL_cleanse(a, n * sizeof(*a));
+	free(a);
+	return (found);
+}

@@ -65,6 +65,15 @@ int	auth_file_add(const char *path, const char *user, const char *pass,
 int	auth_file_passwd(const char *path, const char *user, const char *pass);
 int	auth_file_del(const char *path, const char *user);
 int	auth_file_list(const char *path, FILE *out);
+/*
+ * Whether the account exists now (the file re-read if it changed), for a
+ * front end that authenticates by other means than the password (S3's
+ * access keys); *admin (may be NULL) tells whether it is an admin.
+ * Thread-safe; a stat when nothing changed.
+ */
+bool	auth_has(struct auth *, const char *user, bool *admin);
+/* The same from the file, for the CLI. */
+bool	auth_file_has(const char *path, const char *user);
 /* True if the guest account exists with the password "guest". */
 bool	auth_file_default_guest(const char *path);
 

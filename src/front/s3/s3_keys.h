@@ -9,7 +9,7 @@
  * key add` takes effect at the next request.
  *
  * Access keys are "AK" and 18 characters of base32 (A-Z, 2-7); secrets 40
- * characters of [A-Za-z0-9+/] from RAND_bytes.  SECURITY: secrets are
+ * characters of base64url ([A-Za-z0-9_-]) from RAND_bytes.  SECURITY: secrets are
  * never logged; lookup copies one out for the caller to wipe.
  *
  * An account's keys do not outlive it for the node: the server checks the
