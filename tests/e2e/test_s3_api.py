@@ -58,60 +58,60 @@ def test_s3_buckets(s3):
 
 def test_s3_objects_round_trip(s3):
     c = s3.client()
-    c.create_bucket(Bucket="b1")
+    c.create_bucket(Bucket="bk1")
     data = os.urandom(3 * 1024 * 1024 + 17)
-    r = c.put_object(Bucket="b1", Key="dir/sub/obj.bin", Body=data)
+    r = c.put_object(Bucket="bk1", Key="dir/sub/obj.bin", Body=data)
     etag = r["ETag"]
-    assert file_sha256(s3.dir / "b1/dir/sub/obj.bin") == sha256(data)
-    g = c.get_object(Bucket="b1", Key="dir/sub/obj.bin")
+    assert file_sha256(s3.dir / "bk1/dir/sub/obj.bin") == sha256(data)
+    g = c.get_object(Bucket="bk1", Key="dir/sub/obj.bin")
     assert g["Body"].read() == data
     assert g["ETag"] == etag
-    h = c.head_object(Bucket="b1", Key="dir/sub/obj.bin")
+    h = c.head_object(Bucket="bk1", Key="dir/sub/obj.bin")
     assert h["ContentLength"] == len(data)
     assert h["ETag"] == etag
     # Range
-    g = c.get_object(Bucket="b1", Key="dir/sub/obj.bin", Range="bytes=10-19")
+    g = c.get_object(Bucket="bk1", Key="dir/sub/obj.bin", Range="bytes=10-19")
     assert g["Body"].read() == data[10:20]
     assert g["ContentRange"] == f"bytes 10-19/{len(data)}"
     with pytest.raises(ClientError) as e:
-        c.get_object(Bucket="b1", Key="dir/sub/obj.bin",
+        c.get_object(Bucket="bk1", Key="dir/sub/obj.bin",
                      Range=f"bytes={len(data) + 5}-")
     assert code_of(e) == "InvalidRange"
     # Conditions
     with pytest.raises(ClientError) as e:
-        c.get_object(Bucket="b1", Key="dir/sub/obj.bin", IfNoneMatch=etag)
+        c.get_object(Bucket="bk1", Key="dir/sub/obj.bin", IfNoneMatch=etag)
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     with pytest.raises(ClientError) as e:
-        c.get_object(Bucket="b1", Key="dir/sub/obj.bin",
+        c.get_object(Bucket="bk1", Key="dir/sub/obj.bin",
                      IfMatch='"0123456789abcdef0123456789abcdef"')
     assert code_of(e) == "PreconditionFailed"
-    assert c.get_object(Bucket="b1", Key="dir/sub/obj.bin",
+    assert c.get_object(Bucket="bk1", Key="dir/sub/obj.bin",
                         IfMatch=etag)["Body"].read() == data
     with pytest.raises(ClientError) as e:
-        c.get_object(Bucket="b1", Key="dir/sub/obj.bin",
+        c.get_object(Bucket="bk1", Key="dir/sub/obj.bin",
                      IfModifiedSince=h["LastModified"])
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
     # Overrides
-    g = c.get_object(Bucket="b1", Key="dir/sub/obj.bin",
+    g = c.get_object(Bucket="bk1", Key="dir/sub/obj.bin",
                      ResponseContentType="text/x-test",
                      ResponseContentDisposition="attachment; filename=x")
     assert g["ContentType"] == "text/x-test"
     assert g["ContentDisposition"] == "attachment; filename=x"
     g["Body"].read()
     # Overwrite, then delete: the folders it leaves empty go too.
-    c.put_object(Bucket="b1", Key="dir/sub/obj.bin", Body=b"small")
-    assert (s3.dir / "b1/dir/sub/obj.bin").read_bytes() == b"small"
-    c.delete_object(Bucket="b1", Key="dir/sub/obj.bin")
-    assert not (s3.dir / "b1/dir").exists()
+    c.put_object(Bucket="bk1", Key="dir/sub/obj.bin", Body=b"small")
+    assert (s3.dir / "bk1/dir/sub/obj.bin").read_bytes() == b"small"
+    c.delete_object(Bucket="bk1", Key="dir/sub/obj.bin")
+    assert not (s3.dir / "bk1/dir").exists()
     with pytest.raises(ClientError) as e:
-        c.get_object(Bucket="b1", Key="dir/sub/obj.bin")
+        c.get_object(Bucket="bk1", Key="dir/sub/obj.bin")
     assert code_of(e) == "NoSuchKey"
     with pytest.raises(ClientError) as e:
         c.put_object(Bucket="nobucket", Key="k", Body=b"1")
     assert code_of(e) == "NoSuchBucket"
     # An empty object.
-    c.put_object(Bucket="b1", Key="empty", Body=b"")
-    assert c.get_object(Bucket="b1", Key="empty")["Body"].read() == b""
+    c.put_object(Bucket="bk1", Key="empty", Body=b"")
+    assert c.get_object(Bucket="bk1", Key="empty")["Body"].read() == b""
 
 
 def test_s3_list_order_prefix_delimiter_pages(s3):
@@ -150,9 +150,9 @@ def test_s3_list_order_prefix_delimiter_pages(s3):
         seen += [o["Key"] for o in p.get("Contents", [])]
         seen += [q["Prefix"] for q in p.get("CommonPrefixes", [])]
     assert sorted(seen) == sorted(["a-c", "a0", "b", "é", "a/", "c/"])
-    # encoding-type=url (boto3 decodes it again)
+        # encoding-type=url asked for explicitly: boto3 leaves it encoded.
     r = c.list_objects_v2(Bucket="lst", EncodingType="url", Prefix="é")
-    assert [o["Key"] for o in r["Contents"]] == ["é"]
+    assert [o["Key"] for o in r["Contents"]] == ["%C3%A9"]
     r = c.list_objects_v2(Bucket="lst", FetchOwner=True, Prefix="b")
     assert r["Contents"][0]["Owner"]["ID"] == "alice"
 
@@ -225,7 +225,12 @@ def test_s3_bad_keys_store_nothing(s3):
                 "x" * 300, "./dot"]:
         with pytest.raises(ClientError) as e:
             c.put_object(Bucket="keys", Key=key, Body=b"bad")
-        assert code_of(e) in ("InvalidArgument", "KeyTooLongError"), key
+        status = e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert status == 400, key
+        # A control byte sent raw is no valid request head: the answer
+        # comes before the body is read, and the connection closes.
+        if "\x01" not in key:
+            assert code_of(e) in ("InvalidArgument", "KeyTooLongError"), key
     with pytest.raises(ClientError) as e:
         c.put_object(Bucket="keys", Key="k" * 1025, Body=b"bad")
     assert code_of(e) == "KeyTooLongError"
@@ -244,12 +249,12 @@ def test_s3_bad_keys_store_nothing(s3):
 
 def test_s3_unsupported_is_not_implemented(s3):
     c = s3.client()
-    c.create_bucket(Bucket="ni")
+    c.create_bucket(Bucket="nim")
     with pytest.raises(ClientError) as e:
-        c.get_bucket_acl(Bucket="ni")
+        c.get_bucket_acl(Bucket="nim")
     assert code_of(e) == "NotImplemented"
     with pytest.raises(ClientError) as e:
-        c.put_bucket_tagging(Bucket="ni", Tagging={"TagSet": []})
+        c.put_bucket_tagging(Bucket="nim", Tagging={"TagSet": []})
     assert code_of(e) == "NotImplemented"
 
 

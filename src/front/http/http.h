@@ -102,6 +102,10 @@ struct http_opts {
 	void			(*route)(struct http_conn *);
 	void			*route_arg;
 	size_t			 body_max;
+	/* Its answer to what the connections refuse themselves (a bad
+	 * head, too busy): the protocol's error document.  NULL: JSON. */
+	void			(*error)(struct http_conn *, int status,
+				    const char *msg);
 };
 
 struct http_server *http_server_new(const struct http_opts *, char *err,

@@ -46,31 +46,56 @@ const char *
 http_status_text(int s)
 {
 	switch (s) {
-	case 100: return ("Continue");
-	case 200: return ("OK");
-	case 201: return ("Created");
-	case 204: return ("No Content");
-	case 206: return ("Partial Content");
-	case 304: return ("Not Modified");
-	case 400: return ("Bad Request");
-	case 401: return ("Unauthorized");
-	case 403: return ("Forbidden");
-	case 404: return ("Not Found");
-	case 405: return ("Method Not Allowed");
-	case 409: return ("Conflict");
-	case 411: return ("Length Required");
-	case 412: return ("Precondition Failed");
-	case 413: return ("Content Too Large");
-	case 416: return ("Range Not Satisfiable");
-	case 423: return ("Locked");
-	case 429: return ("Too Many Requests");
-	case 431: return ("Request Header Fields Too Large");
-	case 500: return ("Internal Server Error");
-	case 501: return ("Not Implemented");
-	case 503: return ("Service Unavailable");
-	case 505: return ("HTTP Version Not Supported");
-	case 507: return ("Insufficient Storage");
-	default: return ("Unknown");
+	case 100:
+		return ("Continue");
+	case 200:
+		return ("OK");
+	case 201:
+		return ("Created");
+	case 204:
+		return ("No Content");
+	case 206:
+		return ("Partial Content");
+	case 304:
+		return ("Not Modified");
+	case 400:
+		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 409:
+		return ("Conflict");
+	case 411:
+		return ("Length Required");
+	case 412:
+		return ("Precondition Failed");
+	case 413:
+		return ("Content Too Large");
+	case 416:
+		return ("Range Not Satisfiable");
+	case 423:
+		return ("Locked");
+	case 429:
+		return ("Too Many Requests");
+	case 431:
+		return ("Request Header Fields Too Large");
+	case 500:
+		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
+	case 503:
+		return ("Service Unavailable");
+	case 505:
+		return ("HTTP Version Not Supported");
+	case 507:
+		return ("Insufficient Storage");
+	default:
+		return ("Unknown");
 	}
 }
 
@@ -132,14 +157,14 @@ http_conn_close(struct http_conn *c, const char *why)
 static void
 arm_timer(struct http_conn *c, int seconds)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = {seconds, 0};
 
 	evtimer_add(c->timer, &tv);
 }
 
 int
 http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+	 void *arg)
 {
 	int rc;
 
@@ -151,7 +176,7 @@ http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
 
 int
 http_job_more(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+	      void *arg)
 {
 	if (work_submit(c->srv->o.pool, fn, done, arg) < 0)
 		return (-ENOMEM);
@@ -163,13 +188,17 @@ void
 http_busy(struct http_conn *c)
 {
 	static const char body[] = "{\"error\": \"server busy, try again "
-	    "later\"}\n";
+				   "later\"}\n";
 
 	log_debug("http: %s 503 busy", c->peer);
 	/* The body of the request, if any, is not read: start afresh. */
 	c->close_after = true;
+	if (c->srv->o.error) {
+		c->srv->o.error(c, 503, "server busy, try again later");
+		return;
+	}
 	http_respond(c, 503, "application/json", "Retry-After: 1\r\n", body,
-	    sizeof(body) - 1);
+		     sizeof(body) - 1);
 }
 
 bool
@@ -209,7 +238,7 @@ route(struct http_conn *c)
 
 static void
 write_head(struct http_conn *c, int status, const char *ctype,
-    const char *extra, uint64_t len, bool has_body)
+	   const char *extra, uint64_t len, bool has_body)
 {
 	char date[64];
 	struct tm tm;
@@ -219,35 +248,38 @@ write_head(struct http_conn *c, int status, const char *ctype,
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (!c->req.keep_alive)
 		c->close_after = true;
-	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	evbuffer_add_printf(
+	    bufferevent_get_output(c->bev),
 	    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: shoal\r\n%s%s%s"
-	    "Connection: %s\r\n", status, http_status_text(status), date,
+	    "Connection: %s\r\n",
+	    status, http_status_text(status), date,
 	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
 	    ctype ? "\r\n" : "", c->close_after ? "close" : "keep-alive");
 	if (has_body)
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "Content-Length: %llu\r\n", (unsigned long long)len);
+				    "Content-Length: %llu\r\n",
+				    (unsigned long long)len);
 	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\r\n",
-	    extra ? extra : "");
+			    extra ? extra : "");
 	if (status >= 400)
 		c->srv->errors++;
 }
 
 void
 http_respond_head(struct http_conn *c, int status, const char *ctype,
-    const char *extra, uint64_t len)
+		  const char *extra, uint64_t len)
 {
 	if (c->bev == NULL)
 		return;
 	c->st = CONN_SENDING;
 	/* 304 and 204 carry no body and no length. */
-	write_head(c, status, ctype, extra, len, status != 304 &&
-	    status != 204);
+	write_head(c, status, ctype, extra, len,
+		   status != 304 && status != 204);
 }
 
 void
 http_respond(struct http_conn *c, int status, const char *ctype,
-    const char *extra, const void *body, size_t len)
+	     const char *extra, const void *body, size_t len)
 {
 	if (c->bev == NULL)
 		return;
@@ -280,6 +312,10 @@ void
 http_error(struct http_conn *c, int status, const char *msg)
 {
 	log_debug("http: %s %d %s", c->peer, status, msg);
+	if (c->srv->o.error) {
+		c->srv->o.error(c, status, msg);
+		return;
+	}
 	http_respond_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
@@ -287,8 +323,7 @@ void
 http_response_done(struct http_conn *c)
 {
 	c->st = CONN_SENDING;
-	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) ==
-	    0)
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_write(c->bev, c);
 }
 
@@ -336,13 +371,13 @@ conn_write(struct bufferevent *bev, void *arg)
 
 /* A login job: copies of what it reads, slots for what it writes. */
 struct login {
-	struct http_conn	*c;	/* not touched by login_run */
-	struct auth		*auth;
-	bool			 guest_ok;
-	char			 user[AUTH_NAME_MAX + 1];
-	char			 pass[AUTH_PASS_MAX + 1];
-	bool			 admin;
-	int			 rc;
+	struct http_conn *c; /* not touched by login_run */
+	struct auth *auth;
+	bool guest_ok;
+	char user[AUTH_NAME_MAX + 1];
+	char pass[AUTH_PASS_MAX + 1];
+	bool admin;
+	int rc;
 };
 
 static void
@@ -361,8 +396,8 @@ respond_401(struct http_conn *c, const char *why)
 	char *body = j ? json_dumps(j, 0) : NULL;
 
 	http_respond(c, 401, "application/json",
-	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
-	    body ? strlen(body) : 0);
+		     "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
+		     body ? strlen(body) : 0);
 	free(body);
 	json_decref(j);
 }
@@ -385,7 +420,7 @@ static void
 login_failed(struct http_conn *c, const char *user)
 {
 	unsigned ms = c->srv->o.cfg->http_login_delay_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	guard_failed(c->srv->o.guard, "http", c->host, user, clock_mono_ms());
 	c->st = CONN_BUSY;
@@ -421,10 +456,12 @@ respond_locked(struct http_conn *c, unsigned retry_s)
 
 	(void)str_fmt(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
 	c->close_after = true;
-	http_respond(c, 429, "application/json", extra,
+	http_respond(
+	    c, 429, "application/json", extra,
 	    "{\"error\": \"too many failed logins; try again later\"}\n",
 	    sizeof("{\"error\": \"too many failed logins; try again later\"}"
-	    "\n") - 1);
+		   "\n") -
+		1);
 }
 
 /* Checks the credentials; routes the request when they are good. */
@@ -460,7 +497,8 @@ check_credentials(struct http_conn *c)
 	l->auth = srv->o.auth;
 	l->guest_ok = srv->guest_ok;
 	if (http_basic_decode(h + 6, strlen(h + 6), l->user, sizeof(l->user),
-	    l->pass, sizeof(l->pass)) < 0 || !auth_valid_name(l->user)) {
+			      l->pass, sizeof(l->pass)) < 0 ||
+	    !auth_valid_name(l->user)) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
 		login_failed(c, NULL);
@@ -469,7 +507,7 @@ check_credentials(struct http_conn *c)
 	/* SECURITY: a locked-out address or account is refused before its
 	 * password is looked at, the right one included. */
 	if (guard_check(srv->o.guard, c->host, l->user, clock_mono_ms(),
-	    &retry) < 0) {
+			&retry) < 0) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
 		respond_locked(c, retry);
@@ -506,22 +544,25 @@ next_request(struct http_conn *c)
 	if (len > HTTP_HEAD_MAX)
 		len = HTTP_HEAD_MAX;
 	rc = http_parse_head((const char *)evbuffer_pullup(in, (ev_ssize_t)len),
-	    len, &c->req);
+			     len, &c->req);
 	if (rc == 0)
-		return;	/* more to come */
+		return; /* more to come */
 	c->srv->requests++;
 	if (rc < 0) {
 		c->req.keep_alive = false;
-		http_error(c, -rc, rc == -431 ? "request head too large" :
-		    rc == -505 ? "only HTTP/1.x" : rc == -501 ?
-		    "unsupported transfer coding" : "malformed request");
+		http_error(c, -rc,
+			   rc == -431	? "request head too large"
+			   : rc == -505 ? "only HTTP/1.x"
+			   : rc == -501 ? "unsupported transfer coding"
+					: "malformed request");
 		return;
 	}
 	/* A new request starts from nothing. */
 	SHOAL_ASSERT(c->ing == NULL && c->rd.fd < 0 && c->rd.remote == NULL &&
-	    !c->reading && c->ext == NULL);
-	if (c->srv->o.route && buf_append(&c->head, evbuffer_pullup(in,
-	    (ev_ssize_t)rc), (size_t)rc) < 0) {
+		     !c->reading && c->ext == NULL);
+	if (c->srv->o.route &&
+	    buf_append(&c->head, evbuffer_pullup(in, (ev_ssize_t)rc),
+		       (size_t)rc) < 0) {
 		c->req.keep_alive = false;
 		http_error(c, 431, "request head too large");
 		return;
@@ -529,8 +570,8 @@ next_request(struct http_conn *c)
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(c->timer);
 	c->close_after = !c->req.keep_alive;
-	c->body_left = c->req.content_length > 0 ?
-	    (uint64_t)c->req.content_length : 0;
+	c->body_left =
+	    c->req.content_length > 0 ? (uint64_t)c->req.content_length : 0;
 	c->st = CONN_BUSY;
 	/* A server with its own route checks its own credentials. */
 	if (c->srv->o.route)
@@ -593,8 +634,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		http_conn_close(c, what & BEV_EVENT_EOF ? "client left" :
-		    "connection error");
+		http_conn_close(c, what & BEV_EVENT_EOF ? "client left"
+							: "connection error");
 	else if (what & BEV_EVENT_TIMEOUT)
 		http_conn_close(c, "stalled");
 }
@@ -607,7 +648,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	http_conn_close(arg, "idle");
 }
 
-static const char too_many[] = "HTTP/1.1 503 Service Unavailable\r\n"
+static const char too_many[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
     "Connection: close\r\nContent-Type: application/json\r\n"
     "Content-Length: 34\r\n\r\n{\"error\": \"too many connections\"}\n";
 
@@ -619,18 +661,18 @@ conns_from(const struct http_server *srv, const char *host)
 	unsigned n = 0;
 
 	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (!c->closing && strcmp(c->host, host) == 0)
-			n++;
+	if (!c->closing && strcmp(c->host, host) == 0)
+		n++;
 	return (n);
 }
 
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int socklen, void *arg)
+	  int socklen, void *arg)
 {
 	struct http_server *srv = arg;
 	const struct cfg *cf = srv->o.cfg;
-	struct timeval stall = { 300, 0 };
+	struct timeval stall = {300, 0};
 	char host[ADDR_STR_MAX];
 	struct http_conn *c;
 	SSL *ssl = NULL;
@@ -639,8 +681,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)socklen;
 	addr_host(sa, host, sizeof(host));
 	if (!guard_admit(srv->nconns, conns_from(srv, host),
-	    cf->http_max_connections, cf->http_max_per_address,
-	    cf->http_reserve)) {
+			 cf->http_max_connections, cf->http_max_per_address,
+			 cf->http_reserve)) {
 		log_info("http: %s refused: too many connections", host);
 		/* Best effort, plain HTTP only: the socket is fresh. */
 		if (!srv->tls && write(fd, too_many, sizeof(too_many) - 1) < 0)
@@ -657,20 +699,20 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
 	(void)str_copy(c->host, sizeof(c->host), host);
-	buf_init(&c->body, srv->o.body_max ? srv->o.body_max :
-	    HTTP_BODY_MAX);
+	buf_init(&c->body, srv->o.body_max ? srv->o.body_max : HTTP_BODY_MAX);
 	buf_init(&c->head, HTTP_HEAD_MAX);
 	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
 	c->timer = evtimer_new(srv->o.base, on_timer, c);
 	c->delay = evtimer_new(srv->o.base, on_login_delay, c);
 	if (srv->tls && (ssl = SSL_new(srv->tls)) != NULL) {
-		c->bev = bufferevent_openssl_socket_new(srv->o.base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_openssl_socket_new(
+		    srv->o.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev)
 			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	} else if (!srv->tls)
 		c->bev = bufferevent_socket_new(srv->o.base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+						BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL || c->reap == NULL || c->timer == NULL ||
 	    c->delay == NULL) {
 		if (c->bev)
@@ -722,39 +764,42 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	TAILQ_INIT(&srv->conns);
 	if (str_copy(srv->token, sizeof(srv->token), o->token) < 0 ||
 	    addr_parse(listen, &ss, &sl) < 0) {
-		(void)str_fmt(err, errlen, "%s.listen: bad address '%s'",
-		    name, listen);
+		(void)str_fmt(err, errlen, "%s.listen: bad address '%s'", name,
+			      listen);
 		goto fail;
 	}
 	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	/* SECURITY: credentials never cross a network in the clear. */
-	tls = strcmp(tls_mode, "yes") == 0 || (strcmp(tls_mode,
-	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
+	tls = strcmp(tls_mode, "yes") == 0 ||
+	      (strcmp(tls_mode, "auto") == 0 &&
+	       !addr_is_loopback((struct sockaddr *)&ss));
 	if (tls) {
-		if ((c->ftp_tls_cert[0] == '/' ? str_copy(cert, sizeof(cert),
-		    c->ftp_tls_cert) : str_fmt(cert, sizeof(cert), "%s/%s",
-		    o->priv_dir, c->ftp_tls_cert)) < 0 ||
-		    (c->ftp_tls_key[0] == '/' ? str_copy(key, sizeof(key),
-		    c->ftp_tls_key) : str_fmt(key, sizeof(key), "%s/%s",
-		    o->priv_dir, c->ftp_tls_key)) < 0 ||
-		    (srv->tls = tls_server_ctx(cert, key, err, errlen)) ==
-		    NULL)
+		if ((c->ftp_tls_cert[0] == '/'
+			 ? str_copy(cert, sizeof(cert), c->ftp_tls_cert)
+			 : str_fmt(cert, sizeof(cert), "%s/%s", o->priv_dir,
+				   c->ftp_tls_cert)) < 0 ||
+		    (c->ftp_tls_key[0] == '/'
+			 ? str_copy(key, sizeof(key), c->ftp_tls_key)
+			 : str_fmt(key, sizeof(key), "%s/%s", o->priv_dir,
+				   c->ftp_tls_key)) < 0 ||
+		    (srv->tls = tls_server_ctx(cert, key, err, errlen)) == NULL)
 			goto fail;
 	}
-	srv->listener = evconnlistener_new_bind(o->base, on_accept, srv,
+	srv->listener = evconnlistener_new_bind(
+	    o->base, on_accept, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, (int)sl);
 	if (srv->listener == NULL) {
-		(void)str_fmt(err, errlen, "%s: cannot listen on %s: %s",
-		    name, listen, strerror(errno));
+		(void)str_fmt(err, errlen, "%s: cannot listen on %s: %s", name,
+			      listen, strerror(errno));
 		goto fail;
 	}
 	sl = sizeof(ss);
 	getsockname(evconnlistener_get_fd(srv->listener),
-	    (struct sockaddr *)&ss, &sl);
+		    (struct sockaddr *)&ss, &sl);
 	addr_str((struct sockaddr *)&ss, srv->addr);
-	log_info("%s listening on %s (%s)", name, srv->addr, srv->tls ?
-	    "https" : "http");
+	log_info("%s listening on %s (%s)", name, srv->addr,
+		 srv->tls ? "https" : "http");
 	return (srv);
 fail:
 	http_server_free(srv);
@@ -792,8 +837,8 @@ http_server_scheme(const struct http_server *srv)
 }
 
 void
-http_server_counters(const struct http_server *srv, uint64_t *in,
-    uint64_t *out, uint64_t *requests, uint64_t *errors)
+http_server_counters(const struct http_server *srv, uint64_t *in, uint64_t *out,
+		     uint64_t *requests, uint64_t *errors)
 {
 	*in = srv->bytes_in;
 	*out = srv->bytes_out;

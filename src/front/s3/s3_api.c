@@ -518,6 +518,7 @@ dispatch(struct s3_req *r)
 struct auth_job {
 	struct s3_req *r; /* not touched by auth_run */
 	struct s3_keys *keys;
+	struct auth *accounts;
 	struct buf head;
 	char method[8];
 	enum s3_err err;
@@ -551,8 +552,11 @@ auth_run(void *arg)
 		a->err = S3_ERR_ACCESS_DENIED;
 		return;
 	}
+	/* SECURITY: a key of an account deleted since is no key. */
 	if (s3_keys_lookup(a->keys, a->auth.access_key, a->account, secret) <
-	    0) {
+		0 ||
+	    !auth_has(a->accounts, a->account, NULL)) {
+		OPENSSL_cleanse(secret, sizeof(secret));
 		a->err = S3_ERR_INVALID_ACCESS_KEY;
 		return;
 	}
@@ -660,6 +664,7 @@ s3_route(struct http_conn *c)
 	}
 	a->r = r;
 	a->keys = ctx->keys;
+	a->accounts = ctx->auth;
 	(void)str_copy(a->method, sizeof(a->method),
 		       method_names[c->req.method]);
 	buf_init(&a->head, HTTP_HEAD_MAX);
@@ -674,6 +679,37 @@ s3_route(struct http_conn *c)
 		c->close_after = true;
 		s3_error(r, S3_ERR_SLOW_DOWN, NULL);
 	}
+}
+
+/* What the connections refuse before a request reaches s3_route. */
+static void
+s3_conn_error(struct http_conn *c, int status, const char *msg)
+{
+	struct buf b;
+	enum s3_err e;
+
+	switch (status) {
+	case 431:
+	case 413:
+		e = S3_ERR_ENTITY_TOO_LARGE;
+		break;
+	case 501:
+		e = S3_ERR_NOT_IMPLEMENTED;
+		break;
+	case 503:
+		e = S3_ERR_SLOW_DOWN;
+		break;
+	default:
+		e = S3_ERR_INVALID_REQUEST;
+	}
+	buf_init(&b, 4096);
+	if (s3_xml_error(&b, e, msg, NULL, NULL) < 0)
+		buf_reset(&b);
+	/* The status is the connection's (431, 505...), the body S3's. */
+	http_respond(c, status, "application/xml",
+		     status == 503 ? "Retry-After: 1\r\n" : NULL, b.data,
+		     b.len);
+	buf_release(&b);
 }
 
 /* The server */
@@ -711,8 +747,10 @@ s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 	o.tls_mode = base->cfg->s3_tls;
 	o.route = s3_route;
 	o.route_arg = ctx;
+	o.error = s3_conn_error;
 	o.body_max = S3_XML_DELETE_BODY_MAX;
 	ctx->pool = base->pool;
+	ctx->auth = base->auth;
 	ctx->store = base->store;
 	ctx->expiry_s = base->cfg->s3_multipart_expiry;
 	if ((srv = http_server_new(&o, err, errlen)) == NULL) {

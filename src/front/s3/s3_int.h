@@ -33,6 +33,7 @@ struct s3_keys;
 /* The server's own context (http_opts.route_arg). */
 struct s3_ctx {
 	struct s3_keys *keys;
+	struct auth *auth; /* the accounts the keys belong to */
 	struct event *expire; /* abandoned multipart uploads */
 	struct work_pool *pool;
 	struct store *store;
