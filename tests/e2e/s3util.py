@@ -10,7 +10,7 @@ import pytest
 
 import socket
 
-from conftest import free_port, run_shoal
+from conftest import Node, free_port, run_shoal
 
 START_TIMEOUT = 20.0
 
@@ -39,13 +39,19 @@ def add_key(directory, account="alice", password="alice-pw-123"):
 
 
 class S3Node:
-    def __init__(self, factory, directory=None, args=()):
+    def __init__(self, factory, directory=None, args=(), keys=None,
+                 port=None):
         self.factory = factory
+        self.args = list(args)
         self.dir = Path(directory or factory.new_dir())
-        self.ak, self.sk = add_key(self.dir)
-        self.port = free_port()
+        self.ak, self.sk = keys or add_key(self.dir)
+        self.port = port or free_port()
         self.proc, self.ftp_port, self.log_path = factory.spawn(
             self.dir, args=["--s3", f"127.0.0.1:{self.port}", *args])
+        # The factory stops it (and reports a crash) at the end.
+        self.node = Node(self.dir, "127.0.0.1", self.ftp_port, self.proc,
+                         self.log_path, factory.clients)
+        factory.nodes.append(self.node)
         deadline = time.monotonic() + START_TIMEOUT
         while not probe("127.0.0.1", self.port):
             if self.proc.poll() is not None:
@@ -55,6 +61,12 @@ class S3Node:
                 pytest.fail("S3 listener not up:\n" +
                             self.log_path.read_text(errors="replace"))
             time.sleep(0.02)
+
+    @classmethod
+    def restart(cls, old):
+        """The same folder, keys and port, started again."""
+        return cls(old.factory, old.dir, old.args, (old.ak, old.sk),
+                   old.port)
 
     @property
     def url(self):
@@ -73,10 +85,7 @@ class S3Node:
                           signature_version="s3v4"))
 
     def stop(self):
-        import signal
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
+        assert self.node.stop() == 0, self.node.log()
 
 
 def sha256(data):

@@ -3,6 +3,7 @@ presigned URLs, conditions, ranges and the bad input of docs/S3.md.  Every
 object written is checked by hash on the node's disk."""
 import hashlib
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -305,3 +306,224 @@ def test_s3_aws_cli(s3, tmp_path):
     r = aws(s3, "s3", "rb", "s3://clibucket", "--force")
     assert r.returncode == 0, r.stderr
     assert not (s3.dir / "clibucket").exists()
+
+
+def test_s3_etag_is_md5_and_metadata_round_trip(s3):
+    c = s3.client()
+    c.create_bucket(Bucket="meta")
+    data = b"metadata body " * 1000
+    r = c.put_object(Bucket="meta", Key="m/obj", Body=data,
+                     ContentType="text/plain; charset=utf-8",
+                     ContentDisposition="inline", CacheControl="max-age=60",
+                     Metadata={"Colour": "blue", "n": "1"})
+    md5 = hashlib.md5(data).hexdigest()
+    assert r["ETag"] == f'"{md5}"'
+    h = c.head_object(Bucket="meta", Key="m/obj")
+    assert h["ETag"] == f'"{md5}"'
+    assert h["ContentType"] == "text/plain; charset=utf-8"
+    assert h["ContentDisposition"] == "inline"
+    assert h["CacheControl"] == "max-age=60"
+    assert h["Metadata"] == {"colour": "blue", "n": "1"}
+    listed = c.list_objects_v2(Bucket="meta")["Contents"][0]
+    assert listed["ETag"] == f'"{md5}"'
+    # Too much metadata is refused, nothing stored.
+    with pytest.raises(ClientError) as e:
+        c.put_object(Bucket="meta", Key="big", Body=b"x",
+                     Metadata={"a": "v" * 2100})
+    assert code_of(e) == "InvalidArgument"
+    assert not (s3.dir / "meta/big").exists()
+
+
+def test_s3_etag_of_a_file_written_otherwise(s3):
+    c = s3.client()
+    c.create_bucket(Bucket="ftpb")
+    data = os.urandom(70000)
+    # Written through the HTTP-less way every node has: straight into
+    # the folder is scanned later; FTP is indexed at once.
+    import ftplib
+    import io
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", s3.ftp_port, timeout=30)
+    f.login("alice", "alice-pw-123")
+    f.storbinary("STOR /ftpb/viaftp.bin", io.BytesIO(data))
+    f.quit()
+    md5 = hashlib.md5(data).hexdigest()
+    assert c.head_object(Bucket="ftpb", Key="viaftp.bin")["ETag"] == \
+        f'"{md5}"'
+    assert c.list_objects_v2(Bucket="ftpb")["Contents"][0]["ETag"] == \
+        f'"{md5}"'
+
+
+def test_s3_copy_object(s3):
+    c = s3.client()
+    c.create_bucket(Bucket="src")
+    c.create_bucket(Bucket="dst")
+    data = os.urandom(200000)
+    c.put_object(Bucket="src", Key="a/orig", Body=data, ContentType="x/y",
+                 Metadata={"k": "v"})
+    r = c.copy_object(Bucket="dst", Key="b/copy",
+                      CopySource={"Bucket": "src", "Key": "a/orig"})
+    md5 = hashlib.md5(data).hexdigest()
+    assert r["CopyObjectResult"]["ETag"] == f'"{md5}"'
+    assert file_sha256(s3.dir / "dst/b/copy") == sha256(data)
+    h = c.head_object(Bucket="dst", Key="b/copy")
+    assert h["Metadata"] == {"k": "v"} and h["ContentType"] == "x/y"
+    # REPLACE
+    c.copy_object(Bucket="dst", Key="b/copy2", MetadataDirective="REPLACE",
+                  CopySource={"Bucket": "src", "Key": "a/orig"},
+                  Metadata={"other": "1"})
+    h = c.head_object(Bucket="dst", Key="b/copy2")
+    assert h["Metadata"] == {"other": "1"}
+    assert h["ContentType"] == "binary/octet-stream"
+    # Onto itself: only with new metadata.
+    with pytest.raises(ClientError) as e:
+        c.copy_object(Bucket="src", Key="a/orig",
+                      CopySource={"Bucket": "src", "Key": "a/orig"})
+    assert code_of(e) == "InvalidRequest"
+    c.copy_object(Bucket="src", Key="a/orig", MetadataDirective="REPLACE",
+                  CopySource={"Bucket": "src", "Key": "a/orig"},
+                  Metadata={"k": "changed"})
+    h = c.head_object(Bucket="src", Key="a/orig")
+    assert h["Metadata"] == {"k": "changed"}
+    assert file_sha256(s3.dir / "src/a/orig") == sha256(data)
+    with pytest.raises(ClientError) as e:
+        c.copy_object(Bucket="dst", Key="x",
+                      CopySource={"Bucket": "src", "Key": "missing"})
+    assert code_of(e) == "NoSuchKey"
+
+
+def test_s3_multipart(s3):
+    c = s3.client()
+    c.create_bucket(Bucket="mpu")
+    up = c.create_multipart_upload(Bucket="mpu", Key="big/file.bin",
+                                   ContentType="application/x-big",
+                                   Metadata={"m": "1"})
+    uid = up["UploadId"]
+    parts = [os.urandom(5 * 1024 * 1024), os.urandom(5 * 1024 * 1024),
+             os.urandom(12345)]
+    etags = []
+    for i, p in enumerate(parts, 1):
+        r = c.upload_part(Bucket="mpu", Key="big/file.bin", UploadId=uid,
+                          PartNumber=i, Body=p)
+        assert r["ETag"] == f'"{hashlib.md5(p).hexdigest()}"'
+        etags.append(r["ETag"])
+    # Staged out of sight: not an object, not in a listing.
+    assert not (s3.dir / "mpu/big").exists()
+    assert "Contents" not in c.list_objects_v2(Bucket="mpu")
+    lp = c.list_parts(Bucket="mpu", Key="big/file.bin", UploadId=uid)
+    assert [p["PartNumber"] for p in lp["Parts"]] == [1, 2, 3]
+    assert [p["Size"] for p in lp["Parts"]] == [len(p) for p in parts]
+    lu = c.list_multipart_uploads(Bucket="mpu")
+    assert [u["UploadId"] for u in lu["Uploads"]] == [uid]
+    # Out of order, and a wrong ETag: refused, nothing stored.
+    with pytest.raises(ClientError) as e:
+        c.complete_multipart_upload(
+            Bucket="mpu", Key="big/file.bin", UploadId=uid,
+            MultipartUpload={"Parts": [
+                {"PartNumber": 2, "ETag": etags[1]},
+                {"PartNumber": 1, "ETag": etags[0]}]})
+    assert code_of(e) == "InvalidPartOrder"
+    with pytest.raises(ClientError) as e:
+        c.complete_multipart_upload(
+            Bucket="mpu", Key="big/file.bin", UploadId=uid,
+            MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": etags[0]},
+                {"PartNumber": 2, "ETag": '"' + "0" * 32 + '"'}]})
+    assert code_of(e) == "InvalidPart"
+    assert not (s3.dir / "mpu/big").exists()
+    r = c.complete_multipart_upload(
+        Bucket="mpu", Key="big/file.bin", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": i + 1, "ETag": t}
+                                   for i, t in enumerate(etags)]})
+    whole = b"".join(parts)
+    md5s = b"".join(hashlib.md5(p).digest() for p in parts)
+    want = f'"{hashlib.md5(md5s).hexdigest()}-3"'
+    assert r["ETag"] == want
+    assert file_sha256(s3.dir / "mpu/big/file.bin") == sha256(whole)
+    h = c.head_object(Bucket="mpu", Key="big/file.bin")
+    assert h["ETag"] == want and h["ContentLength"] == len(whole)
+    assert h["ContentType"] == "application/x-big"
+    assert h["Metadata"] == {"m": "1"}
+    assert "Uploads" not in c.list_multipart_uploads(Bucket="mpu")
+    assert not list((s3.dir / ".shoal/tmp/s3").iterdir())
+    # Abort, and an upload that is gone.
+    up = c.create_multipart_upload(Bucket="mpu", Key="aborted")
+    c.upload_part(Bucket="mpu", Key="aborted", UploadId=up["UploadId"],
+                  PartNumber=1, Body=b"x" * 100)
+    c.abort_multipart_upload(Bucket="mpu", Key="aborted",
+                             UploadId=up["UploadId"])
+    with pytest.raises(ClientError) as e:
+        c.upload_part(Bucket="mpu", Key="aborted", UploadId=up["UploadId"],
+                      PartNumber=1, Body=b"x")
+    assert code_of(e) == "NoSuchUpload"
+    assert not (s3.dir / "mpu/aborted").exists()
+    # UploadPartCopy
+    up = c.create_multipart_upload(Bucket="mpu", Key="copied")
+    r = c.upload_part_copy(Bucket="mpu", Key="copied",
+                           UploadId=up["UploadId"], PartNumber=1,
+                           CopySource={"Bucket": "mpu",
+                                       "Key": "big/file.bin"},
+                           CopySourceRange="bytes=0-5242879")
+    t1 = r["CopyPartResult"]["ETag"]
+    r = c.upload_part_copy(Bucket="mpu", Key="copied",
+                           UploadId=up["UploadId"], PartNumber=2,
+                           CopySource={"Bucket": "mpu",
+                                       "Key": "big/file.bin"},
+                           CopySourceRange="bytes=5242880-5243879")
+    t2 = r["CopyPartResult"]["ETag"]
+    c.complete_multipart_upload(
+        Bucket="mpu", Key="copied", UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": t1},
+                                   {"PartNumber": 2, "ETag": t2}]})
+    assert (s3.dir / "mpu/copied").read_bytes() == whole[:5243880]
+
+
+def test_s3_multipart_parts_survive_a_restart(s3, node):
+    c = s3.client()
+    c.create_bucket(Bucket="rst")
+    uid = c.create_multipart_upload(Bucket="rst", Key="k")["UploadId"]
+    p1 = os.urandom(5 * 1024 * 1024)
+    t1 = c.upload_part(Bucket="rst", Key="k", UploadId=uid, PartNumber=1,
+                       Body=p1)["ETag"]
+    s3.stop()
+    s3b = S3Node.restart(s3)
+    c = s3b.client()
+    t2 = c.upload_part(Bucket="rst", Key="k", UploadId=uid, PartNumber=2,
+                       Body=b"tail")["ETag"]
+    c.complete_multipart_upload(
+        Bucket="rst", Key="k", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": t1},
+                                   {"PartNumber": 2, "ETag": t2}]})
+    assert (s3b.dir / "rst/k").read_bytes() == p1 + b"tail"
+
+
+def test_s3_multipart_expiry(node):
+    s3 = S3Node(node, args=["-o", "s3.multipart_expiry=1"])
+    c = s3.client()
+    c.create_bucket(Bucket="exp")
+    uid = c.create_multipart_upload(Bucket="exp", Key="k")["UploadId"]
+    staged = s3.dir / ".shoal/tmp/s3" / uid
+    assert staged.is_dir()
+    deadline = time.monotonic() + 30
+    while staged.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not staged.exists()
+    with pytest.raises(ClientError) as e:
+        c.upload_part(Bucket="exp", Key="k", UploadId=uid, PartNumber=1,
+                      Body=b"x")
+    assert code_of(e) == "NoSuchUpload"
+
+
+def test_s3_aws_cli_multipart_cp(s3, tmp_path):
+    assert aws(s3, "s3", "mb", "s3://bigcli").returncode == 0
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 * 1024 * 1024))
+    r = aws(s3, "s3", "cp", str(big), "s3://bigcli/dir/big.bin")
+    assert r.returncode == 0, r.stderr
+    assert file_sha256(s3.dir / "bigcli/dir/big.bin") == file_sha256(big)
+    h = s3.client().head_object(Bucket="bigcli", Key="dir/big.bin")
+    assert h["ETag"].endswith('-3"')     # 8 MiB parts: 8 + 8 + 4
+    back = tmp_path / "back.bin"
+    r = aws(s3, "s3", "cp", "s3://bigcli/dir/big.bin", str(back))
+    assert r.returncode == 0, r.stderr
+    assert file_sha256(back) == file_sha256(big)

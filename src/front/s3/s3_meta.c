@@ -96,7 +96,8 @@ s3_meta_copy_headers(const uint8_t *a, size_t n, struct buf *out)
 		}
 		if (span_eq(name, "etag") || name.len == line.len)
 			continue;
-		if (buf_append(out, line.p, line.len) < 0)
+		if (buf_append(out, line.p, line.len) < 0 ||
+		    buf_append(out, "\n", 1) < 0)
 			return (-ENOMEM);
 	}
 	return (0);
