@@ -646,6 +646,11 @@ s3_route(struct http_conn *c)
 	r->c = c;
 	c->ext = r;
 	c->ext_free = req_free;
+	/* A chunked body's end is known once it is read: until then, an
+	 * answer given early ends the connection. */
+	http_chunked_init(&r->te);
+	if (c->req.chunked)
+		c->body_left = UINT64_MAX;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	str_hex(rnd, sizeof(rnd), r->id);

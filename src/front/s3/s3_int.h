@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "front/http/http_int.h"
+#include "front/http/http_chunked.h"
 #include "front/http/http_query.h"
 #include "front/s3/s3.h"
 #include "front/s3/s3_chunked.h"
@@ -33,7 +34,7 @@ struct s3_keys;
 /* The server's own context (http_opts.route_arg). */
 struct s3_ctx {
 	struct s3_keys *keys;
-	struct auth *auth; /* the accounts the keys belong to */
+	struct auth *auth;    /* the accounts the keys belong to */
 	struct event *expire; /* abandoned multipart uploads */
 	struct work_pool *pool;
 	struct store *store;
@@ -56,7 +57,8 @@ struct s3_req {
 	struct sigv4_chain chain;
 	/* An upload's body on its way to the ingest. */
 	struct s3_chunked *dec;
-	struct s3_part *part; /* or an ingest (c->ing) */
+	struct s3_part *part;	/* or an ingest (c->ing) */
+	struct http_chunked te; /* Transfer-Encoding: chunked */
 	struct evbuffer *pending;
 	struct s3_sum sha, md5;
 	bool check_sha, check_md5;

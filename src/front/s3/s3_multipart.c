@@ -705,7 +705,7 @@ s3_mp_part(struct s3_req *r)
 		s3_mp_part_copy(r, v);
 		return;
 	}
-	if (c->req.chunked || c->req.content_length < 0) {
+	if (!c->req.chunked && c->req.content_length < 0) {
 		c->close_after = true;
 		s3_error(r, S3_ERR_MISSING_CONTENT_LENGTH, NULL);
 		return;

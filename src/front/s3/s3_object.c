@@ -205,6 +205,32 @@ target_push(struct s3_req *r)
 	return (ingest_push(r->c->ing, r->pending));
 }
 
+/* Payload bytes of the body: through the aws-chunked decoder, if any. */
+static int
+deliver(struct s3_req *r, const void *p, size_t n)
+{
+	size_t took;
+
+	if (r->dec) {
+		if ((r->body_err = s3_chunked_feed(r->dec, p, n, &took)) !=
+		    S3_OK)
+			return (-1);
+		return (0);
+	}
+	if (evbuffer_add(r->pending, p, n) < 0) {
+		r->body_err = S3_ERR_INTERNAL;
+		return (-1);
+	}
+	return (0);
+}
+
+/* The data of a body sent with Transfer-Encoding: chunked. */
+static int
+te_sink(void *arg, const void *p, size_t n)
+{
+	return (deliver(arg, p, n));
+}
+
 void
 s3_body_more(struct http_conn *c)
 {
@@ -213,6 +239,7 @@ s3_body_more(struct http_conn *c)
 	struct evbuffer_iovec v[8];
 	size_t n, used;
 	int i, nv;
+	bool done = false;
 	enum s3_err e;
 
 	if (c->closing || target_busy(r))
@@ -222,36 +249,44 @@ s3_body_more(struct http_conn *c)
 	if (n > c->body_left)
 		n = (size_t)c->body_left;
 	/* The bytes of the body that are here, into pending. */
-	while (n > 0) {
+	while (n > 0 && !done) {
 		nv = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 8);
 		if (nv > 8)
 			nv = 8;
-		for (i = 0, used = 0; i < nv && used < n; i++) {
+		for (i = 0, used = 0; i < nv && used < n && !done; i++) {
 			size_t k =
 			    v[i].iov_len < n - used ? v[i].iov_len : n - used;
 
-			if (r->dec) {
-				size_t took;
+			if (c->req.chunked) {
+				long t = http_chunked_feed(
+				    &r->te, v[i].iov_base, k, te_sink, r);
 
-				e = s3_chunked_feed(r->dec, v[i].iov_base, k,
-						    &took);
-				if (e != S3_OK) {
+				if (t < 0) {
 					evbuffer_drain(in, used + k);
-					c->body_left -= used + k;
-					upload_fail(r, e);
+					upload_fail(
+					    r, t == -1 ? S3_ERR_INCOMPLETE_BODY
+						       : r->body_err);
 					return;
 				}
-			} else if (evbuffer_add(r->pending, v[i].iov_base, k) <
-				   0) {
-				upload_fail(r, S3_ERR_INTERNAL);
+				k = (size_t)t;
+				done = http_chunked_done(&r->te);
+			} else if (deliver(r, v[i].iov_base, k) < 0) {
+				evbuffer_drain(in, used + k);
+				c->body_left -= used + k;
+				upload_fail(r, r->body_err);
 				return;
 			}
 			used += k;
 		}
 		evbuffer_drain(in, used);
-		c->body_left -= used;
+		if (c->req.chunked)
+			c->body_left = done ? 0 : UINT64_MAX;
+		else
+			c->body_left -= used;
 		c->srv->bytes_in += used;
 		n -= used;
+		if (c->body_left == 0)
+			done = true;
 	}
 	n = evbuffer_get_length(r->pending);
 	if (n > 0 && (n >= HTTP_FILE_CHUNK || c->body_left == 0)) {
@@ -453,6 +488,9 @@ s3_body_setup(struct s3_req *r)
 	}
 	cfg.sink = sink;
 	cfg.arg = r;
+	log_debug("s3: %s: aws-chunked body (%s), trailer %s", r->c->peer,
+		  r->auth.payload_hash,
+		  cfg.trailer_sum ? s3_sum_header(cfg.trailer_sum) : "none");
 	if ((r->dec = s3_chunked_new(&cfg)) == NULL)
 		return (S3_ERR_INTERNAL);
 	return (S3_OK);
@@ -470,7 +508,7 @@ s3_put_object(struct s3_req *r)
 		s3_copy_object(r, v);
 		return;
 	}
-	if (c->req.chunked || c->req.content_length < 0) {
+	if (!c->req.chunked && c->req.content_length < 0) {
 		c->close_after = true;
 		s3_error(r, S3_ERR_MISSING_CONTENT_LENGTH, NULL);
 		return;
