@@ -114,3 +114,87 @@ def aws(node, *args, env=None, cwd=None, timeout=120):
     return subprocess.run(["/usr/bin/aws", "--endpoint-url", node.url,
                            *map(str, args)], capture_output=True, text=True,
                           env=e, cwd=cwd, timeout=timeout)
+
+
+# A Signature V4 signer of our own, for what no client sends on request:
+# signed aws-chunked bodies, wrong chunk signatures, skewed clocks.
+import datetime  # noqa: E402
+import hmac  # noqa: E402
+import urllib.parse  # noqa: E402
+
+STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+EMPTY_SHA = hashlib.sha256(b"").hexdigest()
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+class Signer:
+    def __init__(self, ak, sk, region="us-east-1", when=None):
+        self.ak, self.sk, self.region = ak, sk, region
+        when = when or datetime.datetime.now(datetime.timezone.utc)
+        self.amz_date = when.strftime("%Y%m%dT%H%M%SZ")
+        self.day = when.strftime("%Y%m%d")
+        self.scope = f"{self.day}/{region}/s3/aws4_request"
+        k = _hmac(("AWS4" + sk).encode(), self.day)
+        k = _hmac(k, region)
+        k = _hmac(k, "s3")
+        self.key = _hmac(k, "aws4_request")
+
+    def sign(self, method, path, headers, payload_hash, query=""):
+        """Adds x-amz-date, x-amz-content-sha256 and Authorization to
+        headers (a dict); returns the signature (hex)."""
+        headers["x-amz-date"] = self.amz_date
+        headers["x-amz-content-sha256"] = payload_hash
+        names = sorted(h.lower() for h in headers)
+        low = {h.lower(): " ".join(str(v).split()) for h, v in
+               headers.items()}
+        canon_q = "&".join(
+            f"{urllib.parse.quote(k, safe='-_.~')}="
+            f"{urllib.parse.quote(v, safe='-_.~')}"
+            for k, v in sorted(urllib.parse.parse_qsl(
+                query, keep_blank_values=True)))
+        canon = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"),
+                           canon_q,
+                           "".join(f"{n}:{low[n]}\n" for n in names),
+                           ";".join(names), payload_hash])
+        sts = "\n".join(["AWS4-HMAC-SHA256", self.amz_date, self.scope,
+                         hashlib.sha256(canon.encode()).hexdigest()])
+        sig = hmac.new(self.key, sts.encode(), hashlib.sha256).hexdigest()
+        headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={self.ak}/{self.scope}, "
+            f"SignedHeaders={';'.join(names)}, Signature={sig}")
+        return sig
+
+    def chunk_sig(self, prev, data):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", self.amz_date,
+                         self.scope, prev, EMPTY_SHA,
+                         hashlib.sha256(data).hexdigest()])
+        return hmac.new(self.key, sts.encode(), hashlib.sha256).hexdigest()
+
+
+def aws_chunked(signer, seed, chunks, corrupt=None):
+    """The signed aws-chunked body of chunks (and the final empty one);
+    corrupt=i gives chunk i a wrong signature."""
+    out, prev = b"", seed
+    for i, data in enumerate([*chunks, b""]):
+        sig = signer.chunk_sig(prev, data)
+        prev = sig
+        if corrupt == i:
+            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+        out += f"{len(data):x};chunk-signature={sig}\r\n".encode() + data + \
+            b"\r\n"
+    return out
+
+
+def raw_request(port, method, path, headers, body=b"", query=""):
+    """(status, body) of one request on a fresh connection."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request(method, path + (f"?{query}" if query else ""), body=body,
+              headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
