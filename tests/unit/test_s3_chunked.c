@@ -368,6 +368,54 @@ test_doc_short_and_extra(void **state)
 	free(body);
 }
 
+/* The documentation's body ended with signed trailers instead (the values
+ * of aws-c-auth's chunked signing test). */
+static void
+test_doc_signed_trailer(void **state)
+{
+	static const char tail[] = "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n"
+				   "x-amz-trailer-signature:"
+				   "df5735bd9f3295cd9386572292562fefc93ba94e80a"
+				   "0a1ddcbd652c4e0a75e6c\r\n\r\n";
+	struct sigv4_chain ch;
+	struct s3_chunked_cfg cfg = {
+	    .payload = SIGV4_PAYLOAD_STREAMING_TRAILER,
+	    .chain = &ch,
+	    .trailer_sum = S3_SUM_NONE,
+	    .decoded_length = 66560,
+	};
+	size_t len, n;
+	char *doc = doc_body(&len), *body;
+
+	(void)state;
+	doc_chain(&ch);
+	n = len - 2 + strlen(tail);
+	body = malloc(n);
+	assert_non_null(body);
+	memcpy(body, doc, len - 2);
+	memcpy(body + len - 2, tail, strlen(tail));
+	for (size_t cut = len - 100; cut <= n; cut++) {
+		struct out o;
+
+		out_init(&o, 66560);
+		assert_int_equal(decode_cut(&cfg, body, n, &cut, 1, &o), S3_OK);
+		assert_doc_payload(&o);
+		free(o.p);
+	}
+	/* a trailer value changed */
+	body[len - 2 + 7] = '9';
+	{
+		struct out o;
+
+		out_init(&o, 66560);
+		assert_int_equal(decode_cut(&cfg, body, n, NULL, 0, &o),
+				 S3_ERR_SIGNATURE_MISMATCH);
+		free(o.p);
+	}
+	free(body);
+	free(doc);
+}
+
 /* Unsigned bodies with each checksum trailer ("123456789" in two chunks). */
 static const struct {
 	enum s3_sum_alg alg;
@@ -727,6 +775,7 @@ main(void)
 	    cmocka_unit_test(test_doc_every_split),
 	    cmocka_unit_test(test_doc_tampered),
 	    cmocka_unit_test(test_doc_short_and_extra),
+	    cmocka_unit_test(test_doc_signed_trailer),
 	    cmocka_unit_test(test_unsigned_trailer_every_split),
 	    cmocka_unit_test(test_unsigned_checksum_value),
 	    cmocka_unit_test(test_unsigned_bad),

@@ -671,7 +671,8 @@ test_header_cut_at_every_byte(void **state)
 	}
 }
 
-/* The streaming example: the seed signature, then the chunk chain. */
+/* The streaming example: the seed signature, then the chunk chain, then
+ * a trailer signature. */
 static void
 test_s3_streaming_chain(void **state)
 {
@@ -720,6 +721,25 @@ test_s3_streaming_chain(void **state)
 		assert_memory_equal(&saved, &ch, sizeof(ch));
 		sig[0] ^= 1;
 		assert_int_equal(sigv4_chain_next(&ch, h, sig), S3_OK);
+	}
+	/* Then trailing headers first:1st, second:2nd, third:3rd, as
+	 * aws-c-auth's chunked signing test signs them after this chain. */
+	{
+		static const char trailers[] =
+		    "first:1st\nsecond:2nd\nthird:3rd\n";
+
+		sigv4_sha256(trailers, strlen(trailers), h);
+		assert_int_equal(
+		    span_hex(span_str("df5735bd9f3295cd938657229256"
+				      "2fefc93ba94e80a0a1ddcbd652c4"
+				      "e0a75e6c"),
+			     sig, 32),
+		    0);
+		sig[31] ^= 1;
+		assert_int_equal(sigv4_chain_trailer(&ch, h, sig),
+				 S3_ERR_SIGNATURE_MISMATCH);
+		sig[31] ^= 1;
+		assert_int_equal(sigv4_chain_trailer(&ch, h, sig), S3_OK);
 	}
 	sigv4_chain_wipe(&ch);
 	treq_release(&t);

@@ -72,7 +72,12 @@ void s3_chunked_free(struct s3_chunked *);
  * all of them, unless the body ended inside data (bytes after the final
  * CRLF are not the body's).  Returns S3_OK, or an error that sticks:
  * S3_ERR_INVALID_CHUNK / S3_ERR_INCOMPLETE_BODY (framing, caps, length),
- * S3_ERR_SIGNATURE_MISMATCH (a chunk or the trailer), or the sink's.
+ * S3_ERR_SIGNATURE_MISMATCH (a chunk or the trailer), or the sink's; and
+ * once the final empty line is read, what s3_chunked_finish would answer
+ * about the trailer: S3_ERR_CHECKSUM_MISMATCH, S3_ERR_INVALID_DIGEST (a
+ * checksum that is not base64 of the algorithm's length),
+ * S3_ERR_INVALID_REQUEST (a checksum of another algorithm than
+ * x-amz-trailer names, or two).
  */
 enum s3_err s3_chunked_feed(struct s3_chunked *, const void *data, size_t len,
 			    size_t *used) __attribute__((warn_unused_result));

@@ -5,6 +5,7 @@
 #include "front/s3/s3_err.h"
 
 #include <assert.h>
+#include <stddef.h>
 
 static const struct {
 	const char *code;

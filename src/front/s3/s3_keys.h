@@ -9,8 +9,8 @@
  * key add` takes effect at the next request.
  *
  * Access keys are "AK" and 18 characters of base32 (A-Z, 2-7); secrets 40
- * characters of base64url ([A-Za-z0-9_-]) from RAND_bytes.  SECURITY: secrets are
- * never logged; lookup copies one out for the caller to wipe.
+ * characters of base64url ([A-Za-z0-9_-]) from RAND_bytes.  SECURITY: secrets
+ * are never logged; lookup copies one out for the caller to wipe.
  *
  * An account's keys do not outlive it for the node: the server checks the
  * account still exists when it authenticates (the users file is the
