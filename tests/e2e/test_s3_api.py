@@ -527,3 +527,27 @@ def test_s3_aws_cli_multipart_cp(s3, tmp_path):
     r = aws(s3, "s3", "cp", "s3://bigcli/dir/big.bin", str(back))
     assert r.returncode == 0, r.stderr
     assert file_sha256(back) == file_sha256(big)
+
+
+def test_s3_checksum_headers_checked_stored_echoed(s3):
+    import base64
+    import struct
+    import zlib
+    c = s3.client()
+    c.create_bucket(Bucket="sums")
+    data = os.urandom(100000)
+    crc = base64.b64encode(struct.pack(">I", zlib.crc32(data))).decode()
+    r = c.put_object(Bucket="sums", Key="ok", Body=data, ChecksumCRC32=crc)
+    assert r.get("ChecksumCRC32") == crc
+    h = c.head_object(Bucket="sums", Key="ok", ChecksumMode="ENABLED")
+    assert h.get("ChecksumCRC32") == crc
+    assert "ChecksumCRC32" not in c.head_object(Bucket="sums", Key="ok")
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    c.put_object(Bucket="sums", Key="sha", Body=data, ChecksumSHA256=sha)
+    g = c.get_object(Bucket="sums", Key="sha", ChecksumMode="ENABLED")
+    assert g["Body"].read() == data and g.get("ChecksumSHA256") == sha
+    bad = base64.b64encode(struct.pack(">I", zlib.crc32(b"other"))).decode()
+    with pytest.raises(ClientError) as e:
+        c.put_object(Bucket="sums", Key="bad", Body=data, ChecksumCRC32=bad)
+    assert code_of(e) == "BadDigest"
+    assert not (s3.dir / "sums/bad").exists()

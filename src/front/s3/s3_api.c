@@ -614,6 +614,7 @@ req_free(void *arg)
 	s3_sum_release(&r->sha);
 	s3_sum_release(&r->md5);
 	s3_sum_release(&r->etag_md5);
+	s3_sum_release(&r->csum);
 	sigv4_chain_wipe(&r->chain);
 	free(r);
 }

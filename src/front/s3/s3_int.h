@@ -63,6 +63,13 @@ struct s3_req {
 	struct s3_sum sha, md5;
 	bool check_sha, check_md5;
 	uint8_t want_md5[16];
+	/* x-amz-checksum-*: sent as a header (checked here) or as the
+	 * aws-chunked trailer (checked by the decoder); kept either way. */
+	enum s3_sum_alg csum_alg;
+	struct s3_sum csum;
+	bool check_csum;
+	uint8_t want_csum[S3_SUM_RAW_MAX];
+	char csum_b64[S3_SUM_B64_MAX + 1];
 	struct s3_sum etag_md5; /* always, for the ETag */
 	char etag[S3_ETAG_MAX + 3];
 	enum s3_err body_err;

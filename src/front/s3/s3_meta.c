@@ -141,7 +141,8 @@ s3_meta_headers(const uint8_t *a, size_t n, struct buf *h, bool *has_ctype)
 		(void)cur_eat(&c, '\n');
 		cur_init(&lc, line.p, line.len);
 		k = cur_until(&lc, ':');
-		if (!cur_eat(&lc, ':') || span_eq(k, "etag"))
+		if (!cur_eat(&lc, ':') || span_eq(k, "etag") ||
+		    span_eq(k, "checksum"))
 			continue;
 		v = cur_rest(&lc);
 		if (span_eq_ci(k, "Content-Type")) {

@@ -93,7 +93,7 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 {
 	struct s3_req *r = arg;
 	struct http_conn *c = r->c;
-	char etag[S3_ETAG_MAX + 3], extra[160];
+	char etag[S3_ETAG_MAX + 3], extra[256];
 
 	c->ing = NULL;
 	if (rc < 0) {
@@ -108,8 +108,11 @@ put_done_cb(void *arg, int rc, const uint8_t sha[32])
 	log_info("s3: %s stored %s", c->peer, r->path);
 	(void)str_fmt(extra, sizeof(extra),
 		      "ETag: %s\r\nx-amz-request-id: "
-		      "%s\r\n",
-		      etag, r->id);
+		      "%s\r\n%s%s%s%s",
+		      etag, r->id,
+		      r->csum_b64[0] ? s3_sum_header(r->csum_alg) : "",
+		      r->csum_b64[0] ? ": " : "", r->csum_b64,
+		      r->csum_b64[0] ? "\r\n" : "");
 	c->st = CONN_BUSY;
 	http_respond(c, 200, NULL, extra, NULL, 0);
 }
@@ -144,6 +147,15 @@ body_checks(struct s3_req *r)
 		if (CRYPTO_memcmp(d, r->want_md5, 16) != 0)
 			return (S3_ERR_BAD_DIGEST);
 	}
+	if (r->check_csum) {
+		size_t n = s3_sum_final(&r->csum, d);
+
+		if (CRYPTO_memcmp(d, r->want_csum, n) != 0)
+			return (S3_ERR_CHECKSUM_MISMATCH);
+		s3_b64(d, n, r->csum_b64);
+	} else if (r->dec && r->csum_alg != S3_SUM_NONE &&
+		   s3_chunked_checksum(r->dec, r->csum_b64) < 0)
+		r->csum_b64[0] = '\0';
 	return (S3_OK);
 }
 
@@ -162,8 +174,10 @@ set_attrs(struct s3_req *r)
 	if (r->part)
 		return (0); /* a part's ETag is all it keeps */
 	buf_init(&b, INDEX_ATTRS_MAX);
-	if ((rc = buf_printf(&b, "etag:%s\n", hex)) == 0 &&
-	    (rc = s3_meta_from_request(r, &b)) == 0)
+	if ((rc = buf_printf(&b, "etag:%s\n", hex)) == 0 && r->csum_b64[0])
+		rc = buf_printf(&b, "checksum:%s %s\n",
+				s3_sum_header(r->csum_alg), r->csum_b64);
+	if (rc == 0 && (rc = s3_meta_from_request(r, &b)) == 0)
 		rc = ingest_set_attrs(r->c->ing, b.data, b.len);
 	buf_release(&b);
 	return (rc);
@@ -314,6 +328,10 @@ s3_body_more(struct http_conn *c)
 						s3_sum_update(&r->md5,
 							      pv[i].iov_base,
 							      pv[i].iov_len);
+					if (r->check_csum)
+						s3_sum_update(&r->csum,
+							      pv[i].iov_base,
+							      pv[i].iov_len);
 				}
 				free(pv);
 			}
@@ -454,6 +472,24 @@ s3_body_setup(struct s3_req *r)
 			return (S3_ERR_INTERNAL);
 		r->check_md5 = true;
 	}
+	{
+		static const enum s3_sum_alg algs[] = {
+		    S3_SUM_CRC32, S3_SUM_CRC32C, S3_SUM_SHA1, S3_SUM_SHA256};
+		size_t i;
+
+		for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			if (!s3_header(r, s3_sum_header(algs[i]), &v))
+				continue;
+			if (r->check_csum)
+				return (S3_ERR_INVALID_REQUEST);
+			if (s3_unb64(v, r->want_csum, s3_sum_len(algs[i])) < 0)
+				return (S3_ERR_INVALID_DIGEST);
+			if (s3_sum_init(&r->csum, algs[i]) < 0)
+				return (S3_ERR_INTERNAL);
+			r->csum_alg = algs[i];
+			r->check_csum = true;
+		}
+	}
 	switch (r->auth.payload) {
 	case SIGV4_PAYLOAD_SIGNED:
 		if (s3_sum_init(&r->sha, S3_SUM_SHA256) < 0)
@@ -482,7 +518,7 @@ s3_body_setup(struct s3_req *r)
 
 		for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
 			if (span_eq_ci(v, s3_sum_header(algs[i])))
-				cfg.trailer_sum = algs[i];
+				cfg.trailer_sum = r->csum_alg = algs[i];
 		if (cfg.trailer_sum == S3_SUM_NONE)
 			return (S3_ERR_INVALID_ARGUMENT);
 	}
@@ -928,6 +964,21 @@ get_done(void *arg)
 		ctype = stored_ctype;
 	if (c->req.method == HTTP_GET)
 		overrides(r, &h, &ctype);
+	/* The stored checksum, when asked and the whole object goes out. */
+	if (bad == 0 && status == 200) {
+		char cs[96];
+		struct span mode;
+
+		if (s3_header(r, "x-amz-checksum-mode", &mode) &&
+		    span_eq_ci(mode, "ENABLED") &&
+		    s3_meta_get(j->attrs, j->attrs_len, "checksum", cs,
+				sizeof(cs)) &&
+		    strchr(cs, ' ') != NULL) {
+			*strchr(cs, ' ') = '\0';
+			bad = buf_printf(&h, "%s: %s\r\n", cs,
+					 cs + strlen(cs) + 1);
+		}
+	}
 	if (bad < 0 || buf_append(&h, "", 1) < 0) {
 		buf_release(&h);
 		fs_reader_release(&c->rd);
