@@ -551,3 +551,26 @@ def test_s3_checksum_headers_checked_stored_echoed(s3):
         c.put_object(Bucket="sums", Key="bad", Body=data, ChecksumCRC32=bad)
     assert code_of(e) == "BadDigest"
     assert not (s3.dir / "sums/bad").exists()
+
+
+def test_s3_index_from_before_attributes_is_migrated(node):
+    """An index made before the attrs column (dropped here) opens, takes
+    the column, and keeps its files."""
+    import sqlite3
+    first = S3Node(node)
+    c = first.client()
+    c.create_bucket(Bucket="old")
+    c.put_object(Bucket="old", Key="kept", Body=b"from before")
+    first.stop()
+    db = sqlite3.connect(first.dir / ".shoal" / "index.db")
+    with db:
+        db.execute("ALTER TABLE files DROP COLUMN attrs")
+    db.close()
+    again = S3Node.restart(first)
+    c = again.client()
+    assert c.get_object(Bucket="old", Key="kept")["Body"].read() == \
+        b"from before"
+    assert c.head_object(Bucket="old", Key="kept")["ETag"] == \
+        f'"{hashlib.md5(b"from before").hexdigest()}"'
+    c.put_object(Bucket="old", Key="new", Body=b"n", Metadata={"a": "b"})
+    assert c.head_object(Bucket="old", Key="new")["Metadata"] == {"a": "b"}
