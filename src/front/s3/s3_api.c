@@ -322,8 +322,23 @@ s3_job_new(struct s3_req *r)
 }
 
 void
+s3_read_body(struct s3_req *r)
+{
+	struct http_conn *c = r->c;
+
+	if (c->req.expect_continue && c->body.len == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+				    "HTTP/1.1 100 Continue\r\n\r\n");
+	c->req.expect_continue = false;
+	http_read_body(c);
+}
+
+void
 s3_job_free(struct s3_job *j)
 {
+	if (j->arg && j->arg_free)
+		j->arg_free(j->arg);
 	if (j->f.fd >= 0)
 		close(j->f.fd);
 	if (j->up)

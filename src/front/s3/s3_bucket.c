@@ -170,7 +170,7 @@ s3_create_bucket(struct s3_req *r)
 			s3_error(r, S3_ERR_ENTITY_TOO_LARGE, NULL);
 			return;
 		}
-		http_read_body(c);
+		s3_read_body(r);
 		return;
 	}
 	if (s3_write_refused(r, r->bucket))
@@ -629,5 +629,6 @@ s3_list_objects(struct s3_req *r)
 		return;
 	}
 	j->arg = a;
+	j->arg_free = free;
 	s3_job_submit(j, list_run, list_done);
 }

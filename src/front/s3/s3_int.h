@@ -82,6 +82,9 @@ bool s3_header(const struct s3_req *, const char *name, struct span *);
  * does not fit. */
 bool s3_header_str(const struct s3_req *, const char *name, char *out,
 		   size_t size);
+/* Reads a small body (XML) first, with 100 Continue if asked; the
+ * operation is routed again once it is there. */
+void s3_read_body(struct s3_req *);
 /* Answers with S3's error document. */
 void s3_error(struct s3_req *, enum s3_err, const char *msg);
 /* Answers with the S3 error a negative errno stands for. */
@@ -175,6 +178,7 @@ struct s3_job {
 	struct upload *up;
 	struct buf out;
 	void *arg;
+	void (*arg_free)(void *); /* of arg, if the job ends early */
 	char etag[S3_ETAG_MAX + 3];
 	uint8_t attrs[INDEX_ATTRS_MAX];
 	size_t attrs_len;

@@ -273,6 +273,12 @@ mp_args_free(struct mp_args *a)
 	free(a);
 }
 
+static void
+mp_args_free_v(void *a)
+{
+	mp_args_free(a);
+}
+
 static struct mp_args *
 mp_args_new(struct s3_req *r)
 {
@@ -375,6 +381,7 @@ submit(struct s3_req *r, struct mp_args *a, void (*fn)(void *),
 		return;
 	}
 	j->arg = a;
+	j->arg_free = mp_args_free_v;
 	s3_job_submit(j, fn, done);
 }
 
@@ -599,6 +606,7 @@ part_open_done(void *arg)
 	struct http_conn *c;
 	struct s3_part *p;
 
+	j->arg = NULL; /* ours now, whatever happens */
 	if ((r = s3_job_end(j)) == NULL) {
 		mp_args_free(a);
 		return;
@@ -1016,7 +1024,7 @@ s3_mp_complete(struct s3_req *r)
 		return;
 	}
 	if (c->body_left > 0) {
-		http_read_body(c);
+		s3_read_body(r);
 		return;
 	}
 	if (!id_ok(upload_id(r))) {

@@ -595,6 +595,15 @@ struct copy_args {
 /* Copies the source's bytes into the upload; its ETag and metadata (or
  * the request's) become the new version's. */
 static void
+copy_args_free(void *arg)
+{
+	struct copy_args *a = arg;
+
+	buf_release(&a->meta);
+	free(a);
+}
+
+static void
 copy_run(void *arg)
 {
 	struct s3_job *j = arg;
@@ -760,6 +769,7 @@ s3_copy_object(struct s3_req *r, struct span src)
 	if ((j = s3_job_new(r)) == NULL)
 		goto fail;
 	j->arg = a;
+	j->arg_free = copy_args_free;
 	s3_job_submit(j, copy_run, copy_done);
 	return;
 fail:
@@ -1099,6 +1109,12 @@ delete_many_free(struct delete_many *d)
 }
 
 static void
+delete_many_free_v(void *d)
+{
+	delete_many_free(d);
+}
+
+static void
 delete_many_run(void *arg)
 {
 	struct s3_job *j = arg;
@@ -1183,7 +1199,7 @@ s3_delete_objects(struct s3_req *r)
 		return;
 	}
 	if (c->body_left > 0) {
-		http_read_body(c);
+		s3_read_body(r);
 		return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -1238,5 +1254,6 @@ s3_delete_objects(struct s3_req *r)
 		return;
 	}
 	j->arg = d;
+	j->arg_free = delete_many_free_v;
 	s3_job_submit(j, delete_many_run, delete_many_done);
 }
