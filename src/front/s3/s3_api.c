@@ -626,10 +626,8 @@ req_free(void *arg)
 		s3_part_cancel(r->part);
 	if (r->pending)
 		evbuffer_free(r->pending);
-	s3_sum_release(&r->sha);
-	s3_sum_release(&r->md5);
-	s3_sum_release(&r->etag_md5);
-	s3_sum_release(&r->csum);
+	if (r->h_owned)
+		s3_hash_free(r->h);
 	sigv4_chain_wipe(&r->chain);
 	free(r);
 }

@@ -42,6 +42,16 @@ struct s3_ctx {
 	char region[64];
 };
 
+struct s3_hash {
+	struct s3_sum etag_md5; /* always, for the ETag */
+	struct s3_sum sha, md5, csum;
+	bool check_sha, check_md5, check_csum;
+};
+
+/* Adds bytes to every sum; frees them. */
+void s3_hash_update(struct s3_hash *, const void *, size_t);
+void s3_hash_free(void *);
+
 struct s3_req {
 	struct http_conn *c;
 	char id[17]; /* x-amz-request-id */
@@ -60,17 +70,16 @@ struct s3_req {
 	struct s3_part *part;	/* or an ingest (c->ing) */
 	struct http_chunked te; /* Transfer-Encoding: chunked */
 	struct evbuffer *pending;
-	struct s3_sum sha, md5;
-	bool check_sha, check_md5;
+	/* The sums over the body: hashed by the ingest's jobs (which then
+	 * own them) or, for a part, here on the loop. */
+	struct s3_hash *h;
+	bool h_owned;
 	uint8_t want_md5[16];
 	/* x-amz-checksum-*: sent as a header (checked here) or as the
 	 * aws-chunked trailer (checked by the decoder); kept either way. */
 	enum s3_sum_alg csum_alg;
-	struct s3_sum csum;
-	bool check_csum;
 	uint8_t want_csum[S3_SUM_RAW_MAX];
 	char csum_b64[S3_SUM_B64_MAX + 1];
-	struct s3_sum etag_md5; /* always, for the ETag */
 	char etag[S3_ETAG_MAX + 3];
 	enum s3_err body_err;
 };

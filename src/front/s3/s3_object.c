@@ -137,18 +137,18 @@ body_checks(struct s3_req *r)
 
 	if (r->dec && (e = s3_chunked_finish(r->dec)) != S3_OK)
 		return (e);
-	if (r->check_sha) {
-		(void)s3_sum_final(&r->sha, d);
+	if (r->h->check_sha) {
+		(void)s3_sum_final(&r->h->sha, d);
 		if (CRYPTO_memcmp(d, r->auth.payload_sha256, 32) != 0)
 			return (S3_ERR_CONTENT_SHA256_MISMATCH);
 	}
-	if (r->check_md5) {
-		(void)s3_sum_final(&r->md5, d);
+	if (r->h->check_md5) {
+		(void)s3_sum_final(&r->h->md5, d);
 		if (CRYPTO_memcmp(d, r->want_md5, 16) != 0)
 			return (S3_ERR_BAD_DIGEST);
 	}
-	if (r->check_csum) {
-		size_t n = s3_sum_final(&r->csum, d);
+	if (r->h->check_csum) {
+		size_t n = s3_sum_final(&r->h->csum, d);
 
 		if (CRYPTO_memcmp(d, r->want_csum, n) != 0)
 			return (S3_ERR_CHECKSUM_MISMATCH);
@@ -168,7 +168,7 @@ set_attrs(struct s3_req *r)
 	struct buf b;
 	int rc;
 
-	(void)s3_sum_final(&r->etag_md5, d);
+	(void)s3_sum_final(&r->h->etag_md5, d);
 	str_hex(d, 16, hex);
 	(void)str_fmt(r->etag, sizeof(r->etag), "\"%s\"", hex);
 	if (r->part)
@@ -217,6 +217,42 @@ target_push(struct s3_req *r)
 	if (r->part)
 		return (s3_part_push(r->part, r->pending));
 	return (ingest_push(r->c->ing, r->pending));
+}
+
+void
+s3_hash_update(struct s3_hash *h, const void *p, size_t n)
+{
+	s3_sum_update(&h->etag_md5, p, n);
+	if (h->check_sha)
+		s3_sum_update(&h->sha, p, n);
+	if (h->check_md5)
+		s3_sum_update(&h->md5, p, n);
+	if (h->check_csum)
+		s3_sum_update(&h->csum, p, n);
+}
+
+void
+s3_hash_free(void *arg)
+{
+	struct s3_hash *h = arg;
+
+	if (h == NULL)
+		return;
+	s3_sum_release(&h->etag_md5);
+	s3_sum_release(&h->sha);
+	s3_sum_release(&h->md5);
+	s3_sum_release(&h->csum);
+	free(h);
+}
+
+/* The ingest's third job: the S3 sums of a chunk, on the pool. */
+static void
+hash_chunk(void *arg, const struct iovec *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		s3_hash_update(arg, v[i].iov_base, v[i].iov_len);
 }
 
 /* Payload bytes of the body: through the aws-chunked decoder, if any. */
@@ -304,37 +340,20 @@ s3_body_more(struct http_conn *c)
 	}
 	n = evbuffer_get_length(r->pending);
 	if (n > 0 && (n >= HTTP_FILE_CHUNK || c->body_left == 0)) {
-		{
-			nv = evbuffer_peek(r->pending, -1, NULL, NULL, 0);
-			{
-				struct evbuffer_iovec *pv =
-				    calloc((size_t)nv, sizeof(*pv));
+		/* A part is hashed here; an object by the ingest's jobs. */
+		if (r->part) {
+			struct evbuffer_iovec *pv;
 
-				if (pv == NULL) {
-					upload_fail(r, S3_ERR_INTERNAL);
-					return;
-				}
-				nv =
-				    evbuffer_peek(r->pending, -1, NULL, pv, nv);
-				for (i = 0; i < nv; i++) {
-					s3_sum_update(&r->etag_md5,
-						      pv[i].iov_base,
-						      pv[i].iov_len);
-					if (r->check_sha)
-						s3_sum_update(&r->sha,
-							      pv[i].iov_base,
-							      pv[i].iov_len);
-					if (r->check_md5)
-						s3_sum_update(&r->md5,
-							      pv[i].iov_base,
-							      pv[i].iov_len);
-					if (r->check_csum)
-						s3_sum_update(&r->csum,
-							      pv[i].iov_base,
-							      pv[i].iov_len);
-				}
-				free(pv);
+			nv = evbuffer_peek(r->pending, -1, NULL, NULL, 0);
+			if ((pv = calloc((size_t)nv, sizeof(*pv))) == NULL) {
+				upload_fail(r, S3_ERR_INTERNAL);
+				return;
 			}
+			nv = evbuffer_peek(r->pending, -1, NULL, pv, nv);
+			for (i = 0; i < nv; i++)
+				s3_hash_update(r->h, pv[i].iov_base,
+					       pv[i].iov_len);
+			free(pv);
 		}
 		if (target_push(r) < 0) {
 			upload_fail(r, S3_ERR_INTERNAL);
@@ -421,6 +440,9 @@ put_ready(void *arg)
 	}
 	j->up = NULL;
 	s3_job_free(j);
+	/* From here the ingest owns the sums (its jobs may outlive r). */
+	ingest_set_extra(c->ing, hash_chunk, r->h, s3_hash_free);
+	r->h_owned = false;
 	if (c->req.expect_continue)
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
 				    "HTTP/1.1 100 Continue\r\n\r\n");
@@ -463,14 +485,17 @@ s3_body_setup(struct s3_req *r)
 	uint64_t dl;
 
 	if ((r->pending = evbuffer_new()) == NULL ||
-	    s3_sum_init(&r->etag_md5, S3_SUM_MD5) < 0)
+	    (r->h = calloc(1, sizeof(*r->h))) == NULL)
+		return (S3_ERR_INTERNAL);
+	r->h_owned = true;
+	if (s3_sum_init(&r->h->etag_md5, S3_SUM_MD5) < 0)
 		return (S3_ERR_INTERNAL);
 	if (s3_header(r, "Content-MD5", &v)) {
 		if (content_md5(v, r->want_md5) < 0)
 			return (S3_ERR_INVALID_DIGEST);
-		if (s3_sum_init(&r->md5, S3_SUM_MD5) < 0)
+		if (s3_sum_init(&r->h->md5, S3_SUM_MD5) < 0)
 			return (S3_ERR_INTERNAL);
-		r->check_md5 = true;
+		r->h->check_md5 = true;
 	}
 	{
 		static const enum s3_sum_alg algs[] = {
@@ -480,21 +505,21 @@ s3_body_setup(struct s3_req *r)
 		for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			if (!s3_header(r, s3_sum_header(algs[i]), &v))
 				continue;
-			if (r->check_csum)
+			if (r->h->check_csum)
 				return (S3_ERR_INVALID_REQUEST);
 			if (s3_unb64(v, r->want_csum, s3_sum_len(algs[i])) < 0)
 				return (S3_ERR_INVALID_DIGEST);
-			if (s3_sum_init(&r->csum, algs[i]) < 0)
+			if (s3_sum_init(&r->h->csum, algs[i]) < 0)
 				return (S3_ERR_INTERNAL);
 			r->csum_alg = algs[i];
-			r->check_csum = true;
+			r->h->check_csum = true;
 		}
 	}
 	switch (r->auth.payload) {
 	case SIGV4_PAYLOAD_SIGNED:
-		if (s3_sum_init(&r->sha, S3_SUM_SHA256) < 0)
+		if (s3_sum_init(&r->h->sha, S3_SUM_SHA256) < 0)
 			return (S3_ERR_INTERNAL);
-		r->check_sha = true;
+		r->h->check_sha = true;
 		return (S3_OK);
 	case SIGV4_PAYLOAD_UNSIGNED:
 		return (S3_OK);
