@@ -282,9 +282,7 @@ struct lent {
 	bool dir;
 	uint64_t size;
 	time_t mtime;
-	bool has_meta;
 	bool remote_entry; /* held elsewhere */
-	uint8_t sha[HASH_LEN];
 };
 
 struct lents {
@@ -315,10 +313,7 @@ collect(const struct fs_entry *e, void *arg)
 	x->dir = e->type == FS_DIR;
 	x->size = e->size;
 	x->mtime = e->mtime;
-	x->has_meta = e->has_meta;
 	x->remote_entry = e->remote;
-	if (e->has_meta)
-		memcpy(x->sha, e->meta.sha256, HASH_LEN);
 	return (0);
 }
 
@@ -473,18 +468,22 @@ visit(struct s3_job *j, struct list_args *a, const char *dir, const char *kp,
 		return (1);
 	a->count++;
 	(void)str_copy(a->last, sizeof(a->last), key);
-	if (e->has_meta) {
+	/* The index row only for what the page shows: a folder of many
+	 * files is read once a page, its rows looked up a thousand at most. */
+	{
 		char path[PATH_LEN_MAX + 1];
 		uint8_t attrs[INDEX_ATTRS_MAX];
+		struct file_meta m;
 		size_t alen;
 
 		if (str_fmt(path, sizeof(path), "%s/%s", dir, e->name) < 0 ||
-		    s3_etag_of(j->store, path, e->sha,
-			       e->remote_entry ? -1 : S3_FD_OPEN, attrs,
-			       sizeof(attrs), &alen, etag) < 0)
-			s3_etag(e->sha, etag);
-	} else
-		(void)str_copy(etag, sizeof(etag), "\"\"");
+		    fs_meta(j->store, path, &m) < 0)
+			(void)str_copy(etag, sizeof(etag), "\"\"");
+		else if (s3_etag_of(j->store, path, m.sha256,
+				    e->remote_entry ? -1 : S3_FD_OPEN, attrs,
+				    sizeof(attrs), &alen, etag) < 0)
+			s3_etag(m.sha256, etag);
+	}
 	if (s3_xml_open(&a->items, "Contents") < 0 ||
 	    key_elem(&a->items, a, "Key", key) < 0 ||
 	    s3_xml_elem_time(&a->items, "LastModified", (int64_t)e->mtime) <
@@ -505,7 +504,7 @@ walk(struct s3_job *j, struct list_args *a, const char *dir, const char *kp)
 	size_t i;
 	int rc;
 
-	rc = fs_list(j->store, dir, FS_LIST_META, FS_LIST_MAX, collect, &l);
+	rc = fs_list(j->store, dir, 0, FS_LIST_MAX, collect, &l);
 	if (rc < 0) {
 		free(l.v);
 		/* A folder that went away meanwhile holds nothing. */
