@@ -100,3 +100,44 @@ def test_s3_object_and_metadata_replicate(cluster):
     c2.delete_object(Bucket="shared", Key="dir/obj.bin")
     wait_for(lambda: not (n1.dir / "shared/dir/obj.bin").exists(),
              REPLICATE, "the deletion on n1")
+
+
+def test_s3_write_under_another_nodes_lock_is_refused(cluster):
+    """A key locked through the tracker by another node: PutObject,
+    DeleteObject and CopyObject onto it answer OperationAborted naming the
+    holder, DeleteObjects reports it as an error, nothing changes; the
+    holder's node writes."""
+    import test_tracker as tt
+    from botocore.exceptions import ClientError
+    tracker, (n1, n2) = tt.start_tracked(cluster, 2)
+    keys = [add_key(n.dir) for n in (n1, n2)]
+    for n in (n1, n2):
+        n.stop()
+        n.start()
+    cluster.wait_alive([n1, n2], 2)
+    c1, c2 = client(n1, *keys[0]), client(n2, *keys[1])
+    c1.create_bucket(Bucket="locked")
+    c1.put_object(Bucket="locked", Key="doc.txt", Body=b"v1")
+    wait_for(lambda: (n2.dir / "locked/doc.txt").exists(), REPLICATE,
+             "doc.txt on n2")
+    tt.lock(n1, "/locked/doc.txt")
+    wait_for(lambda: "locked/doc.txt" in tt.node_locks(n2), REPLICATE,
+             "n2 to learn of the lock")
+    for call in (
+            lambda: c2.put_object(Bucket="locked", Key="doc.txt",
+                                  Body=b"v2"),
+            lambda: c2.delete_object(Bucket="locked", Key="doc.txt"),
+            lambda: c2.copy_object(Bucket="locked", Key="doc.txt",
+                                   CopySource="locked/doc.txt",
+                                   MetadataDirective="REPLACE")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "OperationAborted"
+        assert n1.id[:8] in e.value.response["Error"]["Message"]
+    r = c2.delete_objects(Bucket="locked", Delete={"Objects": [
+        {"Key": "doc.txt"}]})
+    assert [x["Key"] for x in r["Errors"]] == ["doc.txt"]
+    assert (n2.dir / "locked/doc.txt").read_bytes() == b"v1"
+    c1.put_object(Bucket="locked", Key="doc.txt", Body=b"v3 by n1")
+    wait_for(lambda: (n2.dir / "locked/doc.txt").read_bytes() ==
+             b"v3 by n1", REPLICATE, "n1's write on n2")
