@@ -37,8 +37,8 @@ usage(FILE *f)
 	    "                                cluster keeping N copies of each\n"
 	    "                                file, or of KEY's cluster)\n"
 	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
-	    "           [--tracker HOST:PORT] [--sync-writes K]\n"
-	    "           [--repair-delay SECONDS]\n"
+	    "           [--s3 HOST:PORT|off] [--tracker HOST:PORT]\n"
+	    "           [--sync-writes K] [--repair-delay SECONDS]\n"
 	    "           [--ftp-require-tls auto|yes|no]\n"
 	    "           [--log-level LEVEL] [-o SECTION.KEY=VALUE ...]\n"
 	    "                                serve DIR until SIGINT/SIGTERM\n"
@@ -125,6 +125,7 @@ cmd_node(int argc, char **argv)
 		    (strcmp(argv[i], "--ftp") == 0 ||
 		    strcmp(argv[i], "--peer") == 0 ||
 		    strcmp(argv[i], "--http") == 0 ||
+		    strcmp(argv[i], "--s3") == 0 ||
 		    strcmp(argv[i], "--ftp-require-tls") == 0 ||
 		    strcmp(argv[i], "--sync-writes") == 0 ||
 		    strcmp(argv[i], "--repair-delay") == 0 ||
@@ -158,6 +159,8 @@ cmd_node(int argc, char **argv)
 			rc = cfg_set(&c, "peer", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--http") == 0)
 			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--s3") == 0)
+			rc = cfg_set(&c, "s3", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--ftp-require-tls") == 0)
 			rc = cfg_set(&c, "ftp", "require_tls", v, err,
 			    sizeof(err));

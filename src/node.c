@@ -34,6 +34,7 @@
 #include "front/ftp/ftp.h"
 #include "front/guard.h"
 #include "front/http/http.h"
+#include "front/s3/s3.h"
 #include "net/addr.h"
 #include "net/tls.h"
 #include "store/store.h"
@@ -380,6 +381,9 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	}
 	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
+	if (strcmp(n->cfg->s3_listen, "off") != 0 &&
+	    (n->s3 = s3_server_new(&ho, err, errlen)) == NULL)
+		return (-EINVAL);
 	if (n->cfg->tracker_address[0] != '\0') {
 		struct tclient_opts to = {
 			.base = n->base, .pool = n->pool,
@@ -515,6 +519,7 @@ out:
 	 * connections, sync state and the store. */
 	work_pool_drain(n.pool);
 	ftp_server_free(n.ftp);
+	s3_server_free(n.s3);
 	http_server_free(n.http);
 	tclient_free(n.tracker);
 	members_free(n.members);

@@ -45,6 +45,7 @@ struct node {
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;
+	struct http_server	*s3;		/* or NULL: s3.listen off */
 	char			 priv[FS_PATH_MAX];
 	uint8_t			 key[TLS_CLUSTER_KEY_LEN];
 	char			 token[128];

@@ -128,6 +128,15 @@ static const struct cfg_key keys[] = {
 	    "seconds a connection may wait for its next request"),
 	UINT("http", "login_delay_ms", http_login_delay_ms, 0, 10000, "1000",
 	    "pause before answering a failed login (401)"),
+	STR("s3", "listen", s3_listen, "127.0.0.1:9000",
+	    "HOST:PORT of the S3 endpoint (docs/S3.md); off = none"),
+	STR("s3", "tls", s3_tls, "auto",
+	    "auto (HTTPS unless listening on loopback), yes or no"),
+	STR("s3", "region", s3_region, "us-east-1",
+	    "the region S3 clients sign for and GetBucketLocation names"),
+	UINT("s3", "multipart_expiry", s3_multipart_expiry, 1, 315360000,
+	    "604800", "seconds after which an unfinished multipart upload "
+	    "untouched since is removed"),
 	UINT("login", "max_failures", login_max_failures, 1, 100000, "10",
 	    "failed logins from one address (any front end) within "
 	    "login.window before it is locked out"),
@@ -378,6 +387,12 @@ cfg_write_template(FILE *f)
 		write_comment(f, keys[i].help);
 		fprintf(f, "#%s = %s\n", keys[i].name, keys[i].def);
 	}
+}
+
+size_t
+cfg_key_count(void)
+{
+	return (NKEYS);
 }
 
 void

@@ -53,6 +53,11 @@ struct cfg {
 	unsigned	http_head_timeout;
 	unsigned	http_idle_timeout;
 	unsigned	http_login_delay_ms;
+	/* [s3] */
+	char		s3_listen[CFG_STR_MAX];
+	char		s3_tls[8];
+	char		s3_region[64];
+	unsigned	s3_multipart_expiry;
 	/* [login] */
 	unsigned	login_max_failures;
 	unsigned	login_max_account_failures;
@@ -89,5 +94,7 @@ void	cfg_write_template(FILE *);
  * table README.md carries (scripts/config-table.sh keeps it in step).
  */
 void	cfg_write_keys(FILE *, bool markdown);
+/* How many keys the table holds. */
+size_t	cfg_key_count(void);
 
 #endif

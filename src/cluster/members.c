@@ -29,7 +29,7 @@
 #include "cluster/serve.h"
 #include "net/tls.h"
 
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3	/* 3: INDEX entries carry attrs */
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	30000
 #define GOSSIP_EVERY	5	/* heartbeats between member lists */

@@ -228,8 +228,10 @@ rentry_release(struct rentry *e)
 {
 	free(e->path);
 	free(e->blocks);
+	free(e->attrs);
 	e->path = NULL;
 	e->blocks = NULL;
+	e->attrs = NULL;
 }
 
 int
@@ -238,12 +240,16 @@ rentry_copy(struct rentry *dst, const struct rentry *src)
 	*dst = *src;
 	dst->path = strdup(src->path);
 	dst->blocks = malloc(src->m.nblocks * HASH_LEN + 1);
-	if (dst->path == NULL || dst->blocks == NULL) {
+	dst->attrs = malloc(src->m.attrs_len + 1);
+	if (dst->path == NULL || dst->blocks == NULL || dst->attrs == NULL) {
 		rentry_release(dst);
 		return (-ENOMEM);
 	}
 	memcpy(dst->blocks, src->blocks, src->m.nblocks * HASH_LEN);
 	dst->m.blocks = dst->blocks;
+	if (src->m.attrs_len)
+		memcpy(dst->attrs, src->m.attrs, src->m.attrs_len);
+	dst->m.attrs = dst->attrs;
 	return (0);
 }
 

@@ -30,6 +30,7 @@ struct rentry {
 	char			*path;
 	struct file_meta	 m;		/* m.blocks points at blocks */
 	uint8_t			*blocks;
+	uint8_t			*attrs;		/* m.attrs points here */
 	uint8_t			 from[NODE_ID_LEN];
 	unsigned		 tries;		/* pulls of it given up so far */
 };

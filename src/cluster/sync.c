@@ -122,7 +122,9 @@ put_entry(struct buf *b, const char *path, const struct file_meta *m)
 	    (uint32_t)(m->nblocks * HASH_LEN)) < 0 ||
 	    wire_bytes(b, vv, (uint32_t)vl) < 0 ||
 	    wire_fixed(b, m->modified_by, NODE_ID_LEN) < 0 ||
-	    wire_u8(b, m->remote) < 0)
+	    wire_u8(b, m->remote) < 0 ||
+	    wire_bytes(b, m->attrs ? (const void *)m->attrs : "",
+	    (uint32_t)(m->attrs ? m->attrs_len : 0)) < 0)
 		return (-ENOBUFS);
 	return (0);
 }
@@ -136,8 +138,8 @@ put_entry(struct buf *b, const char *path, const struct file_meta *m)
 static int
 get_entry(struct wire_rd *r, struct rentry *e, char raw[PATH_LEN_MAX + 1])
 {
-	const uint8_t *sha, *bl, *vv, *by;
-	uint32_t bll, vvl;
+	const uint8_t *sha, *bl, *vv, *by, *at;
+	uint32_t bll, vvl, atl;
 
 	memset(e, 0, sizeof(*e));
 	e->m.seq = wire_get_u64(r);
@@ -152,6 +154,7 @@ get_entry(struct wire_rd *r, struct rentry *e, char raw[PATH_LEN_MAX + 1])
 	vv = wire_get_bytes(r, VV_ENC_MAX, &vvl);
 	by = wire_get_fixed(r, NODE_ID_LEN);
 	e->m.remote = wire_get_u8(r) != 0;
+	at = wire_get_bytes(r, INDEX_ATTRS_MAX, &atl);
 	if (r->bad)
 		return (-EPROTO);
 	/* SECURITY: a peer's path is confined like a client's, by the same
@@ -170,12 +173,16 @@ get_entry(struct wire_rd *r, struct rentry *e, char raw[PATH_LEN_MAX + 1])
 	memcpy(e->m.modified_by, by, NODE_ID_LEN);
 	e->path = strdup(raw);
 	e->blocks = malloc(bll + 1);
-	if (e->path == NULL || e->blocks == NULL) {
+	e->attrs = malloc(atl + 1);
+	if (e->path == NULL || e->blocks == NULL || e->attrs == NULL) {
 		rentry_release(e);
 		return (-ENOMEM);
 	}
 	memcpy(e->blocks, bl, bll);
 	e->m.blocks = e->blocks;
+	memcpy(e->attrs, at, atl);
+	e->m.attrs = e->attrs;
+	e->m.attrs_len = atl;
 	return (0);
 }
 
@@ -302,6 +309,8 @@ announce_row(const char *path, const struct file_meta *m, void *arg)
 		return (-ENOMEM);
 	r->m = *m;
 	r->m.blocks = NULL;
+	r->m.attrs = NULL;	/* borrowed from the row being read */
+	r->m.attrs_len = 0;
 	j->nrows++;
 	return (frames_row(path, m, &j->fr));
 }
@@ -544,6 +553,9 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	struct file_meta m = *local;
 
 	m.blocks = lblocks;
+	/* The version's attributes (a metadata change is a version too). */
+	m.attrs = d->e.m.attrs;
+	m.attrs_len = d->e.m.attrs_len;
 	if (vv_merge(&m.vv, &d->e.m.vv) < 0)
 		return (-ENOSPC);
 	if (memcmp(d->e.m.modified_by, m.modified_by, NODE_ID_LEN) > 0)

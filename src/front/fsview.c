@@ -390,6 +390,20 @@ fs_meta(struct store *s, const char *path, struct file_meta *m)
 }
 
 int
+fs_attrs(struct store *s, const char *path, const uint8_t sha[HASH_LEN],
+    void *out, size_t size, size_t *len)
+{
+	return (index_get_attrs(s->index, path, sha, out, size, len));
+}
+
+int
+fs_cache_attrs(struct store *s, const char *path, const uint8_t sha[HASH_LEN],
+    const void *attrs, size_t len)
+{
+	return (index_set_attrs(s->index, path, sha, attrs, len));
+}
+
+int
 fs_open(struct store *s, const char *path, int flags, struct fs_file *f)
 {
 	struct file_meta m;

@@ -147,6 +147,12 @@ struct fs_file {
  */
 int fs_open(struct store *, const char *path, int flags, struct fs_file *f);
 int fs_meta(struct store *, const char *path, struct file_meta *);
+/* The attributes of path's version with content sha (index.h):
+ * index_get_attrs and index_set_attrs. */
+int fs_attrs(struct store *, const char *path, const uint8_t sha[HASH_LEN],
+	     void *out, size_t size, size_t *len);
+int fs_cache_attrs(struct store *, const char *path,
+		   const uint8_t sha[HASH_LEN], const void *attrs, size_t len);
 
 /*
  * Upload start: path must name a file or nothing in an existing folder.

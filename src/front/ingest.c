@@ -28,12 +28,16 @@ struct ingest {
 	struct evbuffer		*chunk;
 	unsigned		 jobs;		/* in flight */
 	int			 rc, rc2;	/* of the two halves */
+	int			 rc3;		/* of the extra job */
 	bool			 finishing;
 	bool			 keep;		/* finish as a partial */
 	bool			 cancelled;
 	bool			 done;
 	uint64_t		 bytes;
 	uint8_t			 sha[HASH_LEN];
+	void			(*extra)(void *, const struct iovec *, int);
+	void			*extra_arg;
+	void			(*extra_free)(void *);
 };
 
 static void
@@ -66,6 +70,8 @@ ingest_free(struct ingest *in)
 		upload_abort(in->up);
 	if (in->chunk)
 		evbuffer_free(in->chunk);
+	if (in->extra_free)
+		in->extra_free(in->extra_arg);
 	free(in);
 }
 
@@ -102,6 +108,29 @@ blocks_run(void *arg)
 	free(v);
 }
 
+static void
+extra_run(void *arg)
+{
+	struct ingest *in = arg;
+	struct evbuffer_iovec *v;
+	int n = chunk_iov(in->chunk, &v);
+
+	if (n >= 0)
+		in->extra(in->extra_arg, (struct iovec *)v, n);
+	else
+		in->rc3 = n;
+	free(v);
+}
+
+void
+ingest_set_extra(struct ingest *in, void (*fn)(void *, const struct iovec *,
+    int), void *arg, void (*free_fn)(void *))
+{
+	in->extra = fn;
+	in->extra_arg = arg;
+	in->extra_free = free_fn;
+}
+
 static void start_tail(struct ingest *);
 
 /* Ends the pipeline with rc (0 only after a commit). */
@@ -126,7 +155,7 @@ chunk_done(void *arg)
 		return;
 	}
 	evbuffer_drain(in->chunk, evbuffer_get_length(in->chunk));
-	rc = in->rc < 0 ? in->rc : in->rc2;
+	rc = in->rc < 0 ? in->rc : in->rc2 < 0 ? in->rc2 : in->rc3;
 	if (rc < 0) {
 		end(in, rc);
 		return;
@@ -149,7 +178,7 @@ ingest_push(struct ingest *in, struct evbuffer *src)
 		return (0);
 	evbuffer_add_buffer(in->chunk, src);
 	in->bytes += n;
-	in->rc = in->rc2 = 0;
+	in->rc = in->rc2 = in->rc3 = 0;
 	if (work_submit(in->pool, write_run, chunk_done, in) < 0)
 		return (-ENOMEM);
 	in->jobs++;
@@ -157,6 +186,12 @@ ingest_push(struct ingest *in, struct evbuffer *src)
 		in->rc2 = -ENOMEM;
 	else
 		in->jobs++;
+	if (in->extra) {
+		if (work_submit(in->pool, extra_run, chunk_done, in) < 0)
+			in->rc3 = -ENOMEM;
+		else
+			in->jobs++;
+	}
 	return (0);
 }
 
@@ -245,6 +280,15 @@ ingest_finish(struct ingest *in)
 	in->finishing = true;
 	if (in->jobs == 0)
 		start_tail(in);
+}
+
+int
+ingest_set_attrs(struct ingest *in, const void *attrs, size_t len)
+{
+	/* No job holds the upload now. */
+	if (in->jobs > 0 || in->finishing)
+		return (-EBUSY);
+	return (upload_set_attrs(in->up, attrs, len));
 }
 
 void

@@ -18,6 +18,7 @@
 
 struct evbuffer;
 struct ingest;
+struct iovec;
 struct upload;
 struct work_pool;
 
@@ -43,6 +44,19 @@ void	ingest_finish(struct ingest *);
  */
 void	ingest_finish_keep(struct ingest *);
 #define INGEST_KEPT	1
+/*
+ * A third job over each chunk, beside the two hashing ones: fn(arg, the
+ * chunk's pieces) on the pool (a front end's own sums).  The ingest takes
+ * arg and frees it with free_fn when it goes; the caller may read it only
+ * while !ingest_busy.  Before the first push.
+ */
+void	ingest_set_extra(struct ingest *,
+	    void (*fn)(void *arg, const struct iovec *, int n), void *arg,
+	    void (*free_fn)(void *));
+/* The attributes the commit gives the file (upload_set_attrs); only
+ * when !ingest_busy, before ingest_finish. */
+int	ingest_set_attrs(struct ingest *, const void *, size_t)
+	    __attribute__((warn_unused_result));
 void	ingest_cancel(struct ingest *);
 
 #endif

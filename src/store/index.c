@@ -23,21 +23,25 @@
 enum {
 	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
-	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_INTENT_PUT, ST_INTENT_DEL,
-	ST_INTENT_ALL, ST_N
+	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
+	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
 	"seq, blocks, remote"
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ") VALUES"
-	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* Attributes not given (?13 NULL) stay with the content: kept if
+	 * the row's content is the same, else none. */
+	[ST_PUT] = "INSERT OR REPLACE INTO files(path, " COLS ", attrs) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " CASE WHEN ?13 IS NULL THEN coalesce((SELECT attrs FROM files"
+	    " WHERE path = ?1 AND sha256 = ?7), x'') ELSE ?13 END)",
 	[ST_GET] = "SELECT " COLS " FROM files WHERE path = ?1",
 	[ST_UNDER] = "SELECT path FROM files WHERE deleted = 0 AND"
 	    " (path = ?1 OR substr(path, 1, ?3) = ?2)",
-	[ST_CHANGES] = "SELECT path, " COLS " FROM files WHERE seq > ?1"
-	    " ORDER BY seq LIMIT ?2",
+	[ST_CHANGES] = "SELECT path, " COLS ", attrs FROM files WHERE"
+	    " seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
 	    " deleted = 0 AND type = 0 AND remote = 0 LIMIT 1",
 	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
@@ -56,11 +60,19 @@ static const char *const stmt_sql[ST_N] = {
 	/* Files held elsewhere between two bounds (a folder's subtree). */
 	[ST_REMOTE_IN] = "SELECT path, size, mtime_ns FROM files WHERE"
 	    " path > ?1 AND path < ?2 AND remote = 1 AND deleted = 0",
+	[ST_ATTRS_GET] = "SELECT attrs FROM files WHERE path = ?1 AND"
+	    " sha256 = ?2 AND deleted = 0",
+	/* A cache of what can be computed from the content: no new
+	 * version, no new sequence number. */
+	[ST_ATTRS_SET] = "UPDATE files SET attrs = ?3 WHERE path = ?1 AND"
+	    " sha256 = ?2 AND deleted = 0",
 	/* Fetched versions about to be renamed into place (fetch.c). */
-	[ST_INTENT_PUT] = "INSERT OR REPLACE INTO intents(path, " COLS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_INTENT_PUT] = "INSERT OR REPLACE INTO intents(path, " COLS ","
+	    " attrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13)",
 	[ST_INTENT_DEL] = "DELETE FROM intents WHERE path = ?1",
-	[ST_INTENT_ALL] = "SELECT " COLS ", path FROM intents ORDER BY path",
+	[ST_INTENT_ALL] = "SELECT " COLS ", path, attrs FROM intents"
+	    " ORDER BY path",
 };
 
 static const char schema[] =
@@ -78,7 +90,8 @@ static const char schema[] =
     " modified_by BLOB NOT NULL,"
     " seq INTEGER NOT NULL,"
     " blocks BLOB NOT NULL,"
-    " remote INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    " remote INTEGER NOT NULL DEFAULT 0,"
+    " attrs BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS files_seq ON files(seq);"
     "CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);"
     "CREATE TABLE IF NOT EXISTS peers("
@@ -87,6 +100,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS pins("
     " path TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS intents("
+    " attrs BLOB NOT NULL DEFAULT x'',"
     " path TEXT PRIMARY KEY NOT NULL,"
     " type INTEGER NOT NULL,"
     " deleted INTEGER NOT NULL,"
@@ -203,6 +217,9 @@ index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN], char *err,
 	/* Indexes made before replicas = N: every row was held here. */
 	(void)sqlite3_exec(ix->db, "ALTER TABLE files ADD COLUMN remote"
 	    " INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
+	/* Indexes made before attributes (S3's ETag and metadata). */
+	(void)sqlite3_exec(ix->db, "ALTER TABLE files ADD COLUMN attrs"
+	    " BLOB NOT NULL DEFAULT x''", NULL, NULL, NULL);
 	for (i = 0; i < ST_N; i++)
 		if (sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL) != SQLITE_OK)
@@ -345,6 +362,11 @@ write_row(struct index *ix, const char *path, struct file_meta *m)
 	vvlen = vv_encode(&m->vv, vvenc);
 	m->seq = ++ix->seq;
 	bind_row(st, path, m, vvenc, vvlen);
+	if (m->attrs && m->type == ENTRY_FILE && !m->deleted)
+		sqlite3_bind_blob(st, 13, m->attrs_len ? (const void *)m->attrs
+		    : "", (int)m->attrs_len, SQLITE_STATIC);
+	else if (m->type != ENTRY_FILE || m->deleted)
+		sqlite3_bind_blob(st, 13, "", 0, SQLITE_STATIC);
 	rc = run(ix, st, "put");
 	row_hash(path, m->type, m->deleted, m->sha256, vvenc, vvlen, h);
 	if (rc == 0)
@@ -585,6 +607,8 @@ index_intent_put(struct index *ix, const char *path,
 
 	pthread_mutex_lock(&ix->mu);
 	bind_row(st, path, m, vvenc, vv_encode(&m->vv, vvenc));
+	sqlite3_bind_blob(st, 13, m->attrs && m->attrs_len ?
+	    (const void *)m->attrs : "", (int)m->attrs_len, SQLITE_STATIC);
 	rc = run(ix, st, "intent");
 	pthread_mutex_unlock(&ix->mu);
 	return (rc);
@@ -617,8 +641,11 @@ index_intents(struct index *ix, index_row_fn fn, void *arg)
 
 		memset(&m, 0, sizeof(m));
 		blocks = NULL;
-		if (path != NULL && row_columns(st, &m, &blocks) == 0)
+		if (path != NULL && row_columns(st, &m, &blocks) == 0) {
+			m.attrs = sqlite3_column_blob(st, 12);
+			m.attrs_len = (size_t)sqlite3_column_bytes(st, 12);
 			(void)fn(path, &m, arg);
+		}
 		free(blocks);
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_err(ix, "intents");
@@ -711,6 +738,8 @@ index_changes(struct index *ix, uint64_t since, unsigned max_rows,
 		m.blocks = sqlite3_column_blob(st, 10);
 		m.nblocks = (size_t)sqlite3_column_bytes(st, 10) / HASH_LEN;
 		m.remote = sqlite3_column_int(st, 11) != 0;
+		m.attrs = sqlite3_column_blob(st, 12);
+		m.attrs_len = (size_t)sqlite3_column_bytes(st, 12);
 		if (fn((const char *)sqlite3_column_text(st, 0), &m, arg) < 0)
 			break;
 		n++;
@@ -942,4 +971,55 @@ index_remote_children(struct index *ix, const char *dir,
 	}
 	free(v);
 	return (out);
+}
+
+int
+index_get_attrs(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], void *out, size_t size, size_t *len)
+{
+	sqlite3_stmt *st = ix->st[ST_ATTRS_GET];
+	size_t n;
+	int rc;
+
+	*len = 0;
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		if (n > size)
+			rc = -E2BIG;
+		else {
+			if (n)
+				memcpy(out, sqlite3_column_blob(st, 0), n);
+			*len = n;
+			rc = 0;
+		}
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "attrs");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_set_attrs(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], const void *attrs, size_t len)
+{
+	sqlite3_stmt *st = ix->st[ST_ATTRS_SET];
+	int rc;
+
+	if (len > INDEX_ATTRS_MAX)
+		return (-E2BIG);
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, len ? attrs : "", (int)len, SQLITE_STATIC);
+	rc = run(ix, st, "set attrs");
+	if (rc == 0 && sqlite3_changes(ix->db) == 0)
+		rc = -ENOENT;
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
 }

@@ -50,7 +50,19 @@ struct file_meta {
 	 * row describes it, no file is here.  Not part of the version, nor
 	 * of the digest: nodes agree on files, not on who holds them. */
 	bool		 remote;
+	/*
+	 * Attributes of the content that a front end keeps with it (S3's
+	 * ETag and metadata headers; opaque here), at most INDEX_ATTRS_MAX
+	 * bytes; borrowed like blocks.  NULL when writing: those of the row
+	 * stay if its content is the same, else there are none.  Part of
+	 * the version that carries them (they travel with it), not of the
+	 * digest.  Only index_changes fills them when reading.
+	 */
+	const uint8_t	*attrs;
+	size_t		 attrs_len;
 };
+
+#define INDEX_ATTRS_MAX	4096
 
 struct index *index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN],
     char *err, size_t errlen);
@@ -84,6 +96,23 @@ int	index_apply(struct index *, const char *path, struct file_meta *m)
 /* A live file with this content, into path[size]; -ENOENT if none. */
 int	index_find_content(struct index *, const uint8_t sha[HASH_LEN],
 	    char *path, size_t size);
+
+/*
+ * The attributes of path's live row if its content is sha: into
+ * out[size], *len bytes (0: none).  -ENOENT if the row is not that
+ * content, -E2BIG if they do not fit.
+ */
+int	index_get_attrs(struct index *, const char *path,
+	    const uint8_t sha[HASH_LEN], void *out, size_t size, size_t *len)
+	    __attribute__((warn_unused_result));
+/*
+ * Caches attributes computed from the content (an MD5) in path's row if
+ * its content is still sha: no new version, no new sequence number.
+ * -ENOENT if the row has other content now.
+ */
+int	index_set_attrs(struct index *, const char *path,
+	    const uint8_t sha[HASH_LEN], const void *attrs, size_t len)
+	    __attribute__((warn_unused_result));
 
 /* Live files in the index. */
 int64_t	index_count(struct index *);

@@ -92,6 +92,7 @@ struct intent {
 	char		*path;
 	struct file_meta m;
 	uint8_t		*blocks;
+	uint8_t		*attrs;
 	struct intent	*next;
 };
 
@@ -113,6 +114,12 @@ intent_collect(const char *path, const struct file_meta *m, void *arg)
 	if (n > 0)
 		memcpy(in->blocks, m->blocks, n);
 	in->m.blocks = in->blocks;
+	in->m.attrs = NULL;
+	if (m->attrs_len > 0 && (in->attrs = malloc(m->attrs_len)) != NULL) {
+		memcpy(in->attrs, m->attrs, m->attrs_len);
+		in->m.attrs = in->attrs;
+	} else
+		in->m.attrs_len = 0;
 	in->next = *list;
 	*list = in;
 	return (0);
@@ -168,6 +175,7 @@ adopt_fetches(struct store *s)
 		(void)index_intent_del(s->index, in->path);
 		free(in->path);
 		free(in->blocks);
+		free(in->attrs);
 		free(in);
 	}
 	if (n > 0)

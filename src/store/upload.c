@@ -37,6 +37,8 @@ struct upload {
 	uint64_t	 size;
 	uint64_t	 synced;	/* writeback started up to here */
 	struct hasher	 hash;
+	uint8_t		*attrs;		/* or NULL: none given */
+	size_t		 attrs_len;
 };
 
 /* Copies the first len bytes of src into the upload, hashing them. */
@@ -248,6 +250,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 	m.ino = (uint64_t)st.st_ino;
 	m.blocks = (const uint8_t *)up->hash.blocks.data;
 	m.nblocks = up->hash.blocks.len / HASH_LEN;
+	m.attrs = up->attrs;
+	m.attrs_len = up->attrs_len;
 	if ((rc = index_put(up->store->index, up->path, &m)) < 0) {
 		log_warnx("upload: %s: the index refused it (%s): the file "
 		    "is left as it was", up->path, strerror(-rc));
@@ -262,6 +266,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 		*out = m;
 		out->blocks = NULL;
 		out->nblocks = 0;
+		out->attrs = NULL;
+		out->attrs_len = 0;
 	}
 out:
 	store_busy_del(up->store, up->path);
@@ -279,8 +285,26 @@ upload_abort(struct upload *up)
 	if (!up->committed && up->tmp[0])
 		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
 	hasher_release(&up->hash);
+	free(up->attrs);
 	free(up->path);
 	free(up);
+}
+
+int
+upload_set_attrs(struct upload *up, const void *attrs, size_t len)
+{
+	uint8_t *a;
+
+	if (len > INDEX_ATTRS_MAX)
+		return (-E2BIG);
+	if ((a = malloc(len + 1)) == NULL)
+		return (-ENOMEM);
+	if (len)
+		memcpy(a, attrs, len);
+	free(up->attrs);
+	up->attrs = a;
+	up->attrs_len = len;
+	return (0);
 }
 
 uint64_t

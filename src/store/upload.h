@@ -60,6 +60,10 @@ int	upload_flush(struct upload *) __attribute__((warn_unused_result));
 /* On success m (if not NULL) holds the new index row. */
 int	upload_commit(struct upload *, struct file_meta *m)
 	    __attribute__((warn_unused_result));
+/* Attributes the commit gives the new version (index.h, copied): 0,
+ * -E2BIG past INDEX_ATTRS_MAX, -ENOMEM.  Without, the file has none. */
+int	upload_set_attrs(struct upload *, const void *, size_t)
+	    __attribute__((warn_unused_result));
 /* Frees the upload; removes the temp file unless it was committed. */
 void	upload_abort(struct upload *);
 /*

@@ -190,6 +190,7 @@ class ClusterNode:
         self.ftp_port = free_port()
         self.peer_port = free_port()
         self.http_port = free_port()
+        self.s3_port = free_port()
         self.options = []       # -o values
         self.args = []          # other flags (--sync-writes K)
         self.proc = None
@@ -214,6 +215,10 @@ class ClusterNode:
     def http_addr(self):
         return f"127.0.0.1:{self.http_port}"
 
+    @property
+    def s3_addr(self):
+        return f"127.0.0.1:{self.s3_port}"
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -228,7 +233,7 @@ class ClusterNode:
     def command(self, options=(), args=()):
         cmd = [str(SHOAL), "node", str(self.dir),
                "--ftp", self.ftp_addr, "--peer", self.peer_addr,
-               "--http", self.http_addr]
+               "--http", self.http_addr, "--s3", self.s3_addr]
         # later settings of one key replace earlier ones
         settings = {"ftp.login_delay_ms": "0",
                     "peer.heartbeat_ms": str(HEARTBEAT_MS),

@@ -92,7 +92,7 @@ def test_old_row_with_a_bad_name_is_not_sent(cluster):
         for bad, deleted in (("Icon\r", 0), ("old\x01gone.txt", 1)):
             db.execute("INSERT INTO files SELECT ?, type, ?, size, mtime_ns,"
                        " ino, sha256, vv, modified_by, seq + 1000, blocks,"
-                       " remote FROM files WHERE path = 'g00.txt'",
+                       " remote, attrs FROM files WHERE path = 'g00.txt'",
                        (bad, deleted))
     db.close()
     n1.start()

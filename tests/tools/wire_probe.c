@@ -60,8 +60,8 @@ send_buf(SSL *ssl, const struct buf *b)
 static void
 hello(struct buf *b)
 {
-	/* Protocol 2; replicas not known (65535), so any node takes it. */
-	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 2) < 0 ||
+	/* Protocol 3; replicas not known (65535), so any node takes it. */
+	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 3) < 0 ||
 	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 ||
 	    wire_str(b, "127.0.0.1:1") < 0 || wire_u16(b, 0xffff) < 0 ||
 	    wire_end(b) < 0)
@@ -82,7 +82,8 @@ put_file_entry(struct buf *b, const char *path, uint64_t seq)
 	    wire_fixed(b, sha, HASH_LEN) < 0 ||
 	    wire_bytes(b, sha, HASH_LEN) < 0 ||
 	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
-	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0)
+	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0 ||
+	    wire_bytes(b, "", 0) < 0)
 		exit(2);
 }
 
@@ -297,7 +298,7 @@ dotdot_index(struct buf *b)
 	    wire_bytes(b, sha, HASH_LEN) < 0 ||
 	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
 	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0 ||
-	    wire_end(b) < 0)
+	    wire_bytes(b, "", 0) < 0 || wire_end(b) < 0)
 		exit(2);
 }
 
@@ -314,7 +315,8 @@ dir_entry(struct buf *b, uint64_t seq, const char *path)
 	    wire_u64(b, 1700000000000000000ULL) < 0 ||
 	    wire_fixed(b, sha, HASH_LEN) < 0 || wire_bytes(b, "", 0) < 0 ||
 	    wire_bytes(b, vv, sizeof(vv)) < 0 ||
-	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0)
+	    wire_fixed(b, by, NODE_ID_LEN) < 0 || wire_u8(b, 0) < 0 ||
+	    wire_bytes(b, "", 0) < 0)
 		return (-1);
 	return (0);
 }

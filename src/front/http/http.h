@@ -22,6 +22,7 @@ struct auth;
 struct cfg;
 struct guard;
 struct event_base;
+struct http_conn;
 struct http_server;
 struct store;
 struct work_pool;
@@ -98,6 +99,23 @@ struct http_opts {
 	const char		*priv_dir;	/* TLS files, API token */
 	const char		*token;
 	struct http_ctl		 ctl;
+	/*
+	 * Another protocol over the same connections (S3): its listener and
+	 * TLS setting instead of http.listen and http.tls, a name for the
+	 * log, and a route that authenticates requests itself, given the
+	 * raw head (struct http_conn.head) and bodies up to body_max.
+	 * NULL/0: the REST API's.
+	 */
+	const char		*name;
+	const char		*listen;
+	const char		*tls_mode;
+	void			(*route)(struct http_conn *);
+	void			*route_arg;
+	size_t			 body_max;
+	/* Its answer to what the connections refuse themselves (a bad
+	 * head, too busy): the protocol's error document.  NULL: JSON. */
+	void			(*error)(struct http_conn *, int status,
+				    const char *msg);
 };
 
 struct http_server *http_server_new(const struct http_opts *, char *err,

@@ -76,6 +76,11 @@ struct http_conn {
 	struct event		*reap;
 	struct event		*timer;
 	struct event		*delay;		/* a failed login's pause */
+	/* Only for a server with its own route (o.route): */
+	struct buf		 head;		/* the raw request head */
+	void			(*upload_more)(struct http_conn *);
+	void			*ext;		/* the request's state, */
+	void			(*ext_free)(void *);	/* freed with it */
 };
 
 /* http_server.c */
@@ -103,6 +108,8 @@ void	http_conn_close(struct http_conn *, const char *why);
 /* Reads a small body (already announced by Content-Length); routes the
  * request again once it is complete. */
 void	http_read_body(struct http_conn *);
+/* Drops the request state of a server with its own route. */
+void	http_conn_ext_free(struct http_conn *);
 const char *http_status_text(int);
 
 /* http_api.c */

@@ -46,32 +46,58 @@ const char *
 http_status_text(int s)
 {
 	switch (s) {
-	case 100: return ("Continue");
-	case 200: return ("OK");
-	case 201: return ("Created");
-	case 204: return ("No Content");
-	case 206: return ("Partial Content");
-	case 304: return ("Not Modified");
-	case 308: return ("Resume Incomplete");	/* a PUT part kept */
-	case 400: return ("Bad Request");
-	case 401: return ("Unauthorized");
-	case 403: return ("Forbidden");
-	case 404: return ("Not Found");
-	case 405: return ("Method Not Allowed");
-	case 409: return ("Conflict");
-	case 411: return ("Length Required");
-	case 412: return ("Precondition Failed");
-	case 413: return ("Content Too Large");
-	case 416: return ("Range Not Satisfiable");
-	case 423: return ("Locked");
-	case 429: return ("Too Many Requests");
-	case 431: return ("Request Header Fields Too Large");
-	case 500: return ("Internal Server Error");
-	case 501: return ("Not Implemented");
-	case 503: return ("Service Unavailable");
-	case 505: return ("HTTP Version Not Supported");
-	case 507: return ("Insufficient Storage");
-	default: return ("Unknown");
+	case 100:
+		return ("Continue");
+	case 200:
+		return ("OK");
+	case 201:
+		return ("Created");
+	case 204:
+		return ("No Content");
+	case 206:
+		return ("Partial Content");
+	case 304:
+		return ("Not Modified");
+	case 308:
+		return ("Resume Incomplete"); /* a PUT part kept */
+	case 400:
+		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 409:
+		return ("Conflict");
+	case 411:
+		return ("Length Required");
+	case 412:
+		return ("Precondition Failed");
+	case 413:
+		return ("Content Too Large");
+	case 416:
+		return ("Range Not Satisfiable");
+	case 423:
+		return ("Locked");
+	case 429:
+		return ("Too Many Requests");
+	case 431:
+		return ("Request Header Fields Too Large");
+	case 500:
+		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
+	case 503:
+		return ("Service Unavailable");
+	case 505:
+		return ("HTTP Version Not Supported");
+	case 507:
+		return ("Insufficient Storage");
+	default:
+		return ("Unknown");
 	}
 }
 
@@ -87,7 +113,9 @@ conn_free(struct http_conn *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	fs_reader_release(&c->rd);
+	http_conn_ext_free(c);
 	buf_release(&c->body);
+	buf_release(&c->head);
 	event_free(c->reap);
 	event_free(c->timer);
 	event_free(c->delay);
@@ -131,14 +159,14 @@ http_conn_close(struct http_conn *c, const char *why)
 static void
 arm_timer(struct http_conn *c, int seconds)
 {
-	struct timeval tv = { seconds, 0 };
+	struct timeval tv = {seconds, 0};
 
 	evtimer_add(c->timer, &tv);
 }
 
 int
 http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+	 void *arg)
 {
 	int rc;
 
@@ -150,7 +178,7 @@ http_job(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
 
 int
 http_job_more(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+	      void *arg)
 {
 	if (work_submit(c->srv->o.pool, fn, done, arg) < 0)
 		return (-ENOMEM);
@@ -162,13 +190,17 @@ void
 http_busy(struct http_conn *c)
 {
 	static const char body[] = "{\"error\": \"server busy, try again "
-	    "later\"}\n";
+				   "later\"}\n";
 
 	log_debug("http: %s 503 busy", c->peer);
 	/* The body of the request, if any, is not read: start afresh. */
 	c->close_after = true;
+	if (c->srv->o.error) {
+		c->srv->o.error(c, 503, "server busy, try again later");
+		return;
+	}
 	http_respond(c, 503, "application/json", "Retry-After: 1\r\n", body,
-	    sizeof(body) - 1);
+		     sizeof(body) - 1);
 }
 
 bool
@@ -184,11 +216,31 @@ http_job_end(struct http_conn *c)
 	return (true);
 }
 
+void
+http_conn_ext_free(struct http_conn *c)
+{
+	if (c->ext && c->ext_free)
+		c->ext_free(c->ext);
+	c->ext = NULL;
+	c->ext_free = NULL;
+	c->upload_more = NULL;
+}
+
+/* The request goes to the server's own route, or to the REST API's. */
+static void
+route(struct http_conn *c)
+{
+	if (c->srv->o.route)
+		c->srv->o.route(c);
+	else
+		http_route(c);
+}
+
 /* Responses */
 
 static void
 write_head(struct http_conn *c, int status, const char *ctype,
-    const char *extra, uint64_t len, bool has_body)
+	   const char *extra, uint64_t len, bool has_body)
 {
 	char date[64];
 	struct tm tm;
@@ -198,35 +250,38 @@ write_head(struct http_conn *c, int status, const char *ctype,
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	if (!c->req.keep_alive)
 		c->close_after = true;
-	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	evbuffer_add_printf(
+	    bufferevent_get_output(c->bev),
 	    "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: shoal\r\n%s%s%s"
-	    "Connection: %s\r\n", status, http_status_text(status), date,
+	    "Connection: %s\r\n",
+	    status, http_status_text(status), date,
 	    ctype ? "Content-Type: " : "", ctype ? ctype : "",
 	    ctype ? "\r\n" : "", c->close_after ? "close" : "keep-alive");
 	if (has_body)
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "Content-Length: %llu\r\n", (unsigned long long)len);
+				    "Content-Length: %llu\r\n",
+				    (unsigned long long)len);
 	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\r\n",
-	    extra ? extra : "");
+			    extra ? extra : "");
 	if (status >= 400)
 		c->srv->errors++;
 }
 
 void
 http_respond_head(struct http_conn *c, int status, const char *ctype,
-    const char *extra, uint64_t len)
+		  const char *extra, uint64_t len)
 {
 	if (c->bev == NULL)
 		return;
 	c->st = CONN_SENDING;
 	/* 304 and 204 carry no body and no length. */
-	write_head(c, status, ctype, extra, len, status != 304 &&
-	    status != 204);
+	write_head(c, status, ctype, extra, len,
+		   status != 304 && status != 204);
 }
 
 void
 http_respond(struct http_conn *c, int status, const char *ctype,
-    const char *extra, const void *body, size_t len)
+	     const char *extra, const void *body, size_t len)
 {
 	if (c->bev == NULL)
 		return;
@@ -259,6 +314,10 @@ void
 http_error(struct http_conn *c, int status, const char *msg)
 {
 	log_debug("http: %s %d %s", c->peer, status, msg);
+	if (c->srv->o.error) {
+		c->srv->o.error(c, status, msg);
+		return;
+	}
 	http_respond_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
@@ -266,8 +325,7 @@ void
 http_response_done(struct http_conn *c)
 {
 	c->st = CONN_SENDING;
-	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) ==
-	    0)
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_write(c->bev, c);
 }
 
@@ -289,6 +347,8 @@ finish_request(struct http_conn *c)
 	c->body_left = 0;
 	c->created = false;
 	c->awaited = false;
+	http_conn_ext_free(c);
+	buf_reset(&c->head);
 	arm_timer(c, (int)c->srv->o.cfg->http_idle_timeout);
 	next_request(c);
 }
@@ -313,13 +373,13 @@ conn_write(struct bufferevent *bev, void *arg)
 
 /* A login job: copies of what it reads, slots for what it writes. */
 struct login {
-	struct http_conn	*c;	/* not touched by login_run */
-	struct auth		*auth;
-	bool			 guest_ok;
-	char			 user[AUTH_NAME_MAX + 1];
-	char			 pass[AUTH_PASS_MAX + 1];
-	bool			 admin;
-	int			 rc;
+	struct http_conn *c; /* not touched by login_run */
+	struct auth *auth;
+	bool guest_ok;
+	char user[AUTH_NAME_MAX + 1];
+	char pass[AUTH_PASS_MAX + 1];
+	bool admin;
+	int rc;
 };
 
 static void
@@ -338,8 +398,8 @@ respond_401(struct http_conn *c, const char *why)
 	char *body = j ? json_dumps(j, 0) : NULL;
 
 	http_respond(c, 401, "application/json",
-	    "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
-	    body ? strlen(body) : 0);
+		     "WWW-Authenticate: Basic realm=\"shoal\"\r\n", body,
+		     body ? strlen(body) : 0);
 	free(body);
 	json_decref(j);
 }
@@ -362,7 +422,7 @@ static void
 login_failed(struct http_conn *c, const char *user)
 {
 	unsigned ms = c->srv->o.cfg->http_login_delay_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	guard_failed(c->srv->o.guard, "http", c->host, user, clock_mono_ms());
 	c->st = CONN_BUSY;
@@ -398,10 +458,12 @@ respond_locked(struct http_conn *c, unsigned retry_s)
 
 	(void)str_fmt(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
 	c->close_after = true;
-	http_respond(c, 429, "application/json", extra,
+	http_respond(
+	    c, 429, "application/json", extra,
 	    "{\"error\": \"too many failed logins; try again later\"}\n",
 	    sizeof("{\"error\": \"too many failed logins; try again later\"}"
-	    "\n") - 1);
+		   "\n") -
+		1);
 }
 
 /* Checks the credentials; routes the request when they are good. */
@@ -437,7 +499,8 @@ check_credentials(struct http_conn *c)
 	l->auth = srv->o.auth;
 	l->guest_ok = srv->guest_ok;
 	if (http_basic_decode(h + 6, strlen(h + 6), l->user, sizeof(l->user),
-	    l->pass, sizeof(l->pass)) < 0 || !auth_valid_name(l->user)) {
+			      l->pass, sizeof(l->pass)) < 0 ||
+	    !auth_valid_name(l->user)) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
 		login_failed(c, NULL);
@@ -446,7 +509,7 @@ check_credentials(struct http_conn *c)
 	/* SECURITY: a locked-out address or account is refused before its
 	 * password is looked at, the right one included. */
 	if (guard_check(srv->o.guard, c->host, l->user, clock_mono_ms(),
-	    &retry) < 0) {
+			&retry) < 0) {
 		OPENSSL_cleanse(l->pass, sizeof(l->pass));
 		free(l);
 		respond_locked(c, retry);
@@ -483,27 +546,40 @@ next_request(struct http_conn *c)
 	if (len > HTTP_HEAD_MAX)
 		len = HTTP_HEAD_MAX;
 	rc = http_parse_head((const char *)evbuffer_pullup(in, (ev_ssize_t)len),
-	    len, &c->req);
+			     len, &c->req);
 	if (rc == 0)
-		return;	/* more to come */
+		return; /* more to come */
 	c->srv->requests++;
 	if (rc < 0) {
 		c->req.keep_alive = false;
-		http_error(c, -rc, rc == -431 ? "request head too large" :
-		    rc == -505 ? "only HTTP/1.x" : rc == -501 ?
-		    "unsupported transfer coding" : "malformed request");
+		http_error(c, -rc,
+			   rc == -431	? "request head too large"
+			   : rc == -505 ? "only HTTP/1.x"
+			   : rc == -501 ? "unsupported transfer coding"
+					: "malformed request");
 		return;
 	}
 	/* A new request starts from nothing. */
 	SHOAL_ASSERT(c->ing == NULL && c->rd.fd < 0 && c->rd.remote == NULL &&
-	    !c->reading);
+		     !c->reading && c->ext == NULL);
+	if (c->srv->o.route &&
+	    buf_append(&c->head, evbuffer_pullup(in, (ev_ssize_t)rc),
+		       (size_t)rc) < 0) {
+		c->req.keep_alive = false;
+		http_error(c, 431, "request head too large");
+		return;
+	}
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(c->timer);
 	c->close_after = !c->req.keep_alive;
-	c->body_left = c->req.content_length > 0 ?
-	    (uint64_t)c->req.content_length : 0;
+	c->body_left =
+	    c->req.content_length > 0 ? (uint64_t)c->req.content_length : 0;
 	c->st = CONN_BUSY;
-	authenticate(c);
+	/* A server with its own route checks its own credentials. */
+	if (c->srv->o.route)
+		route(c);
+	else
+		authenticate(c);
 }
 
 void
@@ -524,7 +600,7 @@ http_read_body(struct http_conn *c)
 	c->srv->bytes_in += n;
 	if (c->body_left == 0) {
 		c->st = CONN_BUSY;
-		http_route(c);
+		route(c);
 	}
 }
 
@@ -542,7 +618,10 @@ conn_read(struct bufferevent *bev, void *arg)
 		http_read_body(c);
 		break;
 	case CONN_UPLOAD:
-		http_upload_more(c);
+		if (c->upload_more)
+			c->upload_more(c);
+		else
+			http_upload_more(c);
 		break;
 	default:
 		/* The next request waits until this one is answered. */
@@ -557,8 +636,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		http_conn_close(c, what & BEV_EVENT_EOF ? "client left" :
-		    "connection error");
+		http_conn_close(c, what & BEV_EVENT_EOF ? "client left"
+							: "connection error");
 	else if (what & BEV_EVENT_TIMEOUT)
 		http_conn_close(c, "stalled");
 }
@@ -571,7 +650,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	http_conn_close(arg, "idle");
 }
 
-static const char too_many[] = "HTTP/1.1 503 Service Unavailable\r\n"
+static const char too_many[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
     "Connection: close\r\nContent-Type: application/json\r\n"
     "Content-Length: 34\r\n\r\n{\"error\": \"too many connections\"}\n";
 
@@ -583,18 +663,18 @@ conns_from(const struct http_server *srv, const char *host)
 	unsigned n = 0;
 
 	TAILQ_FOREACH(c, &srv->conns, entry)
-		if (!c->closing && strcmp(c->host, host) == 0)
-			n++;
+	if (!c->closing && strcmp(c->host, host) == 0)
+		n++;
 	return (n);
 }
 
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int socklen, void *arg)
+	  int socklen, void *arg)
 {
 	struct http_server *srv = arg;
 	const struct cfg *cf = srv->o.cfg;
-	struct timeval stall = { 300, 0 };
+	struct timeval stall = {300, 0};
 	char host[ADDR_STR_MAX];
 	struct http_conn *c;
 	SSL *ssl = NULL;
@@ -603,8 +683,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)socklen;
 	addr_host(sa, host, sizeof(host));
 	if (!guard_admit(srv->nconns, conns_from(srv, host),
-	    cf->http_max_connections, cf->http_max_per_address,
-	    cf->http_reserve)) {
+			 cf->http_max_connections, cf->http_max_per_address,
+			 cf->http_reserve)) {
 		log_info("http: %s refused: too many connections", host);
 		/* Best effort, plain HTTP only: the socket is fresh. */
 		if (!srv->tls && write(fd, too_many, sizeof(too_many) - 1) < 0)
@@ -621,18 +701,20 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	sock_nodelay(fd);
 	addr_str(sa, c->peer);
 	(void)str_copy(c->host, sizeof(c->host), host);
-	buf_init(&c->body, HTTP_BODY_MAX);
+	buf_init(&c->body, srv->o.body_max ? srv->o.body_max : HTTP_BODY_MAX);
+	buf_init(&c->head, HTTP_HEAD_MAX);
 	c->reap = event_new(srv->o.base, -1, 0, on_reap, c);
 	c->timer = evtimer_new(srv->o.base, on_timer, c);
 	c->delay = evtimer_new(srv->o.base, on_login_delay, c);
 	if (srv->tls && (ssl = SSL_new(srv->tls)) != NULL) {
-		c->bev = bufferevent_openssl_socket_new(srv->o.base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_openssl_socket_new(
+		    srv->o.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev)
 			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	} else if (!srv->tls)
 		c->bev = bufferevent_socket_new(srv->o.base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+						BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL || c->reap == NULL || c->timer == NULL ||
 	    c->delay == NULL) {
 		if (c->bev)
@@ -672,6 +754,9 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	const struct cfg *c = o->cfg;
 	char cert[FS_PATH_MAX], key[FS_PATH_MAX];
+	const char *name = o->name ? o->name : "http";
+	const char *listen = o->listen ? o->listen : c->http_listen;
+	const char *tls_mode = o->tls_mode ? o->tls_mode : c->http_tls;
 	socklen_t sl;
 	bool tls;
 
@@ -680,40 +765,43 @@ http_server_new(const struct http_opts *o, char *err, size_t errlen)
 	srv->o = *o;
 	TAILQ_INIT(&srv->conns);
 	if (str_copy(srv->token, sizeof(srv->token), o->token) < 0 ||
-	    addr_parse(c->http_listen, &ss, &sl) < 0) {
-		(void)str_fmt(err, errlen, "http.listen: bad address '%s'",
-		    c->http_listen);
+	    addr_parse(listen, &ss, &sl) < 0) {
+		(void)str_fmt(err, errlen, "%s.listen: bad address '%s'", name,
+			      listen);
 		goto fail;
 	}
 	srv->guest_ok = auth_guest_allowed((struct sockaddr *)&ss);
 	/* SECURITY: credentials never cross a network in the clear. */
-	tls = strcmp(c->http_tls, "yes") == 0 || (strcmp(c->http_tls,
-	    "auto") == 0 && !addr_is_loopback((struct sockaddr *)&ss));
+	tls = strcmp(tls_mode, "yes") == 0 ||
+	      (strcmp(tls_mode, "auto") == 0 &&
+	       !addr_is_loopback((struct sockaddr *)&ss));
 	if (tls) {
-		if ((c->ftp_tls_cert[0] == '/' ? str_copy(cert, sizeof(cert),
-		    c->ftp_tls_cert) : str_fmt(cert, sizeof(cert), "%s/%s",
-		    o->priv_dir, c->ftp_tls_cert)) < 0 ||
-		    (c->ftp_tls_key[0] == '/' ? str_copy(key, sizeof(key),
-		    c->ftp_tls_key) : str_fmt(key, sizeof(key), "%s/%s",
-		    o->priv_dir, c->ftp_tls_key)) < 0 ||
-		    (srv->tls = tls_server_ctx(cert, key, err, errlen)) ==
-		    NULL)
+		if ((c->ftp_tls_cert[0] == '/'
+			 ? str_copy(cert, sizeof(cert), c->ftp_tls_cert)
+			 : str_fmt(cert, sizeof(cert), "%s/%s", o->priv_dir,
+				   c->ftp_tls_cert)) < 0 ||
+		    (c->ftp_tls_key[0] == '/'
+			 ? str_copy(key, sizeof(key), c->ftp_tls_key)
+			 : str_fmt(key, sizeof(key), "%s/%s", o->priv_dir,
+				   c->ftp_tls_key)) < 0 ||
+		    (srv->tls = tls_server_ctx(cert, key, err, errlen)) == NULL)
 			goto fail;
 	}
-	srv->listener = evconnlistener_new_bind(o->base, on_accept, srv,
+	srv->listener = evconnlistener_new_bind(
+	    o->base, on_accept, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, (int)sl);
 	if (srv->listener == NULL) {
-		(void)str_fmt(err, errlen, "http: cannot listen on %s: %s",
-		    c->http_listen, strerror(errno));
+		(void)str_fmt(err, errlen, "%s: cannot listen on %s: %s", name,
+			      listen, strerror(errno));
 		goto fail;
 	}
 	sl = sizeof(ss);
 	getsockname(evconnlistener_get_fd(srv->listener),
-	    (struct sockaddr *)&ss, &sl);
+		    (struct sockaddr *)&ss, &sl);
 	addr_str((struct sockaddr *)&ss, srv->addr);
-	log_info("http listening on %s (%s)", srv->addr, srv->tls ? "https" :
-	    "http");
+	log_info("%s listening on %s (%s)", name, srv->addr,
+		 srv->tls ? "https" : "http");
 	return (srv);
 fail:
 	http_server_free(srv);
@@ -751,8 +839,8 @@ http_server_scheme(const struct http_server *srv)
 }
 
 void
-http_server_counters(const struct http_server *srv, uint64_t *in,
-    uint64_t *out, uint64_t *requests, uint64_t *errors)
+http_server_counters(const struct http_server *srv, uint64_t *in, uint64_t *out,
+		     uint64_t *requests, uint64_t *errors)
 {
 	*in = srv->bytes_in;
 	*out = srv->bytes_out;
