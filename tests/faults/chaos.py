@@ -753,11 +753,17 @@ class Cluster:
         for node in self.nodes:
             node.wait_up()
 
-    def teardown(self):
+    def teardown(self, keep=False):
+        """Stops everything; keep: copies each node's folder out of its
+        tmpfs first (a failed run's evidence)."""
         rcs = {}
         for node in self.nodes:
             rcs[node.i] = node.stop()
         self.net.down()
+        if keep:
+            for node in self.nodes:
+                shutil.copytree(node.dir, self.base / f"n{node.i}",
+                                symlinks=True, dirs_exist_ok=True)
         for m in self.mounts:
             sh("umount", m, check=False)
         self.mounts = []
@@ -987,7 +993,7 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
             report["history"] = [o for o in ops
                                  if set(o["paths"]) & paths][-40:]
     finally:
-        rcs = cluster.teardown()
+        rcs = cluster.teardown(keep=bool(report["violations"]))
         report["exit"] = rcs
         for i, rc in rcs.items():
             if rc not in (0, None):
