@@ -27,6 +27,7 @@
 #include "base/parse.h"
 #include "base/work.h"
 #include "cluster/members.h"
+#include "cluster/scrub.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
@@ -109,6 +110,15 @@ allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
 		return (true);
 	log_info("a change to %s from another node waits: %s", path, why);
 	return (false);
+}
+
+/* serve.c refused a rotten block and set its file aside. */
+static void
+on_rot(void *arg, const char *path, const uint8_t *sha)
+{
+	struct node *n = arg;
+
+	scrub_found(n->scrub, path, sha);
 }
 
 /* Free space: a full node is skipped by placement. */
@@ -240,9 +250,14 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	mo.out_high = (size_t)n->cfg->peer_out_high_kib * 1024;
 	{
 		struct serve_opts vo = { .pool = n->pool, .store = &n->store,
-			.window = n->cfg->peer_serve_window };
+			.window = n->cfg->peer_serve_window, .rot = on_rot,
+			.rot_arg = n };
+		struct scrub_opts co = { .base = n->base, .pool = n->pool,
+			.store = &n->store, .hours = n->cfg->sync_scrub_hours,
+			.mib_s = n->cfg->sync_scrub_mib_s };
 
-		if ((n->serve = serve_new(&vo)) == NULL) {
+		if ((n->scrub = scrub_new(&co)) == NULL ||
+		    (n->serve = serve_new(&vo)) == NULL) {
 			(void)str_fmt(err, errlen, "out of memory");
 			return (-ENOMEM);
 		}
@@ -418,6 +433,7 @@ out:
 	members_free(n.members);
 	sync_free(n.sync);
 	serve_free(n.serve);
+	scrub_free(n.scrub);
 	work_pool_free(n.pool);
 	if (n.space_ev)
 		event_free(n.space_ev);

@@ -360,7 +360,7 @@ test_template_round_trip(void **state)
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(fclose(mem), 0);
-	assert_int_equal(nkeys, 43);	/* one per field of struct cfg */
+	assert_int_equal(nkeys, 45);	/* one per field of struct cfg */
 
 	assert_int_equal(load_text(&c, text, path, err, sizeof(err)), 0);
 	assert_memory_equal(&c, &d, sizeof(c));
