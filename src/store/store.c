@@ -488,6 +488,7 @@ static int
 record_if_still_there(struct store *s, const char *path, struct file_meta *m,
     const struct stat *hashed)
 {
+	struct file_meta cur;
 	struct stat now;
 	int rc;
 
@@ -498,7 +499,19 @@ record_if_still_there(struct store *s, const char *path, struct file_meta *m,
 	    now.st_mtim.tv_sec != hashed->st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != hashed->st_mtim.tv_nsec)
 		rc = -EAGAIN;
-	else
+	else if (index_get(s->index, path, &cur) == 0 && !cur.remote &&
+	    cur.type == ENTRY_FILE && meta_matches(&cur, hashed) &&
+	    memcmp(cur.sha256, m->sha256, HASH_LEN) == 0) {
+		/*
+		 * Recorded meanwhile, as it is: a version fetched while this
+		 * hash ran (the good copy of a file set aside, a peer's
+		 * version) is not a change made here.
+		 */
+		cur.blocks = NULL;
+		cur.nblocks = 0;
+		*m = cur;
+		rc = 0;
+	} else
 		rc = index_put(s->index, path, m);
 	store_busy_del(s, path);
 	return (rc);
