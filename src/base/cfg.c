@@ -144,8 +144,9 @@ static const struct cfg_key keys[] = {
 	    "seconds a copy fetched to serve a read (replicas = N) is kept "
 	    "after the read before it may be dropped"),
 	UINT("sync", "scrub_hours", sync_scrub_hours, 0, 87600, "168",
-	    "hours between the starts of two full scrubs (every file held "
-	    "here hashed again to find rot); 0: no scrub but on request"),
+	    "hours from the end of one full scrub (every file held here "
+	    "hashed again to find rot) to the start of the next; 0: only "
+	    "on request (shoal scrub)"),
 	UINT("sync", "scrub_mib_s", sync_scrub_mib_s, 1, 100000, "32",
 	    "MiB/s a scrub reads at most"),
 	UINT("store", "min_free_mb", store_min_free_mb, 0, 100000000, "64",

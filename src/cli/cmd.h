@@ -24,11 +24,11 @@ struct response;
 #define CLI_POS_MAX 3
 
 enum {
-	CLI_OPT_R = 1 << 0,   /* -r, --recursive */
-	CLI_OPT_O = 1 << 1,   /* -o FILE */
-	CLI_OPT_P = 1 << 2,   /* -p, --parents */
-	CLI_OPT_ALL = 1 << 3, /* --all */
-	CLI_OPT_TTL = 1 << 4, /* --ttl SECONDS */
+	CLI_OPT_R = 1 << 0,    /* -r, --recursive */
+	CLI_OPT_O = 1 << 1,    /* -o FILE */
+	CLI_OPT_P = 1 << 2,    /* -p, --parents */
+	CLI_OPT_ALL = 1 << 3,  /* --all */
+	CLI_OPT_TTL = 1 << 4,  /* --ttl SECONDS */
 	CLI_OPT_WAIT = 1 << 5, /* --wait */
 };
 

@@ -107,8 +107,8 @@ struct scrub {
 static void
 arm(struct event *ev, uint64_t ms)
 {
-	struct timeval tv = { (time_t)(ms / 1000),
-			      (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = {(time_t)(ms / 1000),
+			     (suseconds_t)(ms % 1000) * 1000};
 
 	(void)event_add(ev, &tv);
 }
@@ -123,7 +123,8 @@ save_state(struct step *st, bool done, int64_t when)
 	int fd, len;
 
 	if (done)
-		len = snprintf(buf, sizeof(buf), "done %lld\n", (long long)when);
+		len =
+		    snprintf(buf, sizeof(buf), "done %lld\n", (long long)when);
 	else
 		len = snprintf(buf, sizeof(buf), "pass %lld\nafter %s\n",
 			       (long long)st->started, st->after);
@@ -324,8 +325,7 @@ watch_add(struct scrub *sc, char *path, const uint8_t sha[HASH_LEN])
 	struct rot *nw;
 
 	if (sc->nwatch >= SCRUB_WATCH_MAX ||
-	    (nw = realloc(sc->watch, (sc->nwatch + 1) * sizeof(*nw))) ==
-		NULL) {
+	    (nw = realloc(sc->watch, (sc->nwatch + 1) * sizeof(*nw))) == NULL) {
 		free(path);
 		return;
 	}
@@ -464,7 +464,8 @@ check_done(void *arg)
 	for (i = 0; i < c->n; i++) {
 		if (c->repaired[i]) {
 			sc->st.rot_repaired++;
-			log_info("scrub: %s repaired from a peer", c->r[i].path);
+			log_info("scrub: %s repaired from a peer",
+				 c->r[i].path);
 		}
 		if (!c->settled[i]) {
 			watch_add(sc, c->r[i].path, c->r[i].sha);
@@ -539,8 +540,8 @@ scrub_new(const struct scrub_opts *o)
 	sc->ev_check = event_new(o->base, -1, 0, on_check, sc);
 	if (sc->ev_step == NULL || sc->ev_check == NULL)
 		goto fail;
-	rc = load_state(o->store, st->after, sizeof(st->after), &started,
-			&done);
+	rc =
+	    load_state(o->store, st->after, sizeof(st->after), &started, &done);
 	if (rc == 1 && o->hours > 0) {
 		/* Go on after the last file finished before the stop. */
 		sc->st.running = true;

@@ -27,28 +27,28 @@ struct store;
 struct work_pool;
 
 struct scrub_opts {
-	struct event_base	*base;
-	struct work_pool	*pool;
-	struct store		*store;	/* borrowed, outlives the scrub */
-	unsigned		 hours;	/* between passes; 0: on request */
-	unsigned		 mib_s;	/* read rate, >= 1 */
+	struct event_base *base;
+	struct work_pool *pool;
+	struct store *store; /* borrowed, outlives the scrub */
+	unsigned hours;	     /* between passes; 0: on request */
+	unsigned mib_s;	     /* read rate, >= 1 */
 };
 
 struct scrub_stats {
-	bool		 running;
-	uint64_t	 pass;		/* the running or last pass (since start) */
-	uint64_t	 passes_done;	/* the last pass finished, or 0 */
-	uint64_t	 pass_files;	/* hashed in the running or last pass */
-	uint64_t	 pass_bytes;
-	uint64_t	 files;		/* hashed since start */
-	uint64_t	 bytes;
-	uint64_t	 rot_found;	/* by the scrub or a peer's block request */
-	uint64_t	 rot_repaired;	/* of those, fetched again from a peer */
-	int64_t		 last_done;	/* unix time the last pass ended, or 0 */
+	bool running;
+	uint64_t pass;	      /* the running or last pass (since start) */
+	uint64_t passes_done; /* the last pass finished, or 0 */
+	uint64_t pass_files;  /* hashed in the running or last pass */
+	uint64_t pass_bytes;
+	uint64_t files; /* hashed since start */
+	uint64_t bytes;
+	uint64_t rot_found;    /* by the scrub or a peer's block request */
+	uint64_t rot_repaired; /* of those, fetched again from a peer */
+	int64_t last_done;     /* unix time the last pass ended, or 0 */
 };
 
 struct scrub *scrub_new(const struct scrub_opts *);
-void	scrub_free(struct scrub *);
+void scrub_free(struct scrub *);
 /*
  * Starts a full pass now; a pass under way starts again from the first
  * file.  Returns the pass's number: it is done when passes_done reaches it.
@@ -56,8 +56,7 @@ void	scrub_free(struct scrub *);
 uint64_t scrub_start(struct scrub *);
 /* Rot found elsewhere (serve.c), already set aside: counted, and its
  * repair watched. */
-void	scrub_found(struct scrub *, const char *path,
-	    const uint8_t sha[HASH_LEN]);
-void	scrub_get_stats(const struct scrub *, struct scrub_stats *);
+void scrub_found(struct scrub *, const char *path, const uint8_t sha[HASH_LEN]);
+void scrub_get_stats(const struct scrub *, struct scrub_stats *);
 
 #endif

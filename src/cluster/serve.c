@@ -197,10 +197,10 @@ read_run(void *arg)
 	    (fd = store_openat(j->store, path, O_RDONLY, 0)) >= 0) {
 		n = pread(fd, dst + 5, HASH_BLOCK_SIZE,
 			  (off_t)j->idx * HASH_BLOCK_SIZE);
-		status = n >= 0 && block_good(j, path, fd, &m, dst + 5,
-					      (size_t)n)
-			     ? 0
-			     : 1;
+		status =
+		    n >= 0 && block_good(j, path, fd, &m, dst + 5, (size_t)n)
+			? 0
+			: 1;
 		close(fd);
 	}
 	if (status != 0)
