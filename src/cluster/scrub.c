@@ -145,29 +145,14 @@ save_state(struct step *st, bool done, int64_t when)
 		log_warn("scrub: cannot record progress");
 }
 
-/*
- * Reads the progress file: 1 and after[] for a pass to go on with, 0 and
- * *done for a finished one, -ENOENT or -EINVAL (not understood: start
- * afresh).
- */
-static int
-load_state(struct store *s, char *after, size_t size, int64_t *started,
-	   int64_t *done)
+int
+scrub_state_parse(const char *buf, size_t len, char *after, size_t size,
+		  int64_t *started, int64_t *done)
 {
-	char buf[SCRUB_STATE_MAX];
 	struct cursor c;
 	struct span w, p;
-	ssize_t n;
-	int fd;
 
-	if ((fd = openat(s->priv_fd, SCRUB_STATE,
-			 O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return (-ENOENT);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0 || (size_t)n >= sizeof(buf))
-		return (-EINVAL);
-	cur_init(&c, buf, (size_t)n);
+	cur_init(&c, buf, len);
 	w = cur_until(&c, ' ');
 	if (!cur_eat(&c, ' '))
 		return (-EINVAL);
@@ -184,11 +169,35 @@ load_state(struct store *s, char *after, size_t size, int64_t *started,
 		return (-EINVAL);
 	p = cur_until(&c, '\n');
 	if (!cur_eat(&c, '\n') || !cur_eof(&c) || p.len >= size ||
-	    span_has_ctl(p))
+	    p.len > PATH_LEN_MAX || span_has_ctl(p))
 		return (-EINVAL);
 	memcpy(after, p.p, p.len);
 	after[p.len] = '\0';
+	/* Only a path the index could hold ("" for the first file). */
+	if (after[0] != '\0' && !path_valid(after)) {
+		after[0] = '\0';
+		return (-EINVAL);
+	}
 	return (1);
+}
+
+/* Reads the progress file (scrub_state_parse), -ENOENT if there is none. */
+static int
+load_state(struct store *s, char *after, size_t size, int64_t *started,
+	   int64_t *done)
+{
+	char buf[SCRUB_STATE_MAX];
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(s->priv_fd, SCRUB_STATE,
+			 O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return (-ENOENT);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof(buf))
+		return (-EINVAL);
+	return (scrub_state_parse(buf, (size_t)n, after, size, started, done));
 }
 
 /* A step (pool) */

@@ -17,6 +17,7 @@
 #define SHOAL_CLUSTER_SCRUB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/hash.h"
@@ -57,6 +58,14 @@ uint64_t scrub_start(struct scrub *);
 /* Rot found elsewhere (serve.c), already set aside: counted, and its
  * repair watched. */
 void scrub_found(struct scrub *, const char *path, const uint8_t sha[HASH_LEN]);
+/*
+ * The progress file's text, buf[len] (not NUL-terminated): 1 for a pass
+ * under way ("pass STARTED\nafter PATH\n": *started, after[size]), 0 for
+ * one finished ("done TIME\n": *done), -EINVAL for anything else.
+ */
+int scrub_state_parse(const char *buf, size_t len, char *after, size_t size,
+		      int64_t *started, int64_t *done)
+    __attribute__((warn_unused_result));
 void scrub_get_stats(const struct scrub *, struct scrub_stats *);
 
 #endif
