@@ -352,12 +352,8 @@ begin_pass(struct scrub *sc)
 	sc->st.running = true;
 	sc->st.pass++;
 	sc->st.pass_files = sc->st.pass_bytes = 0;
-	sc->step->started = (int64_t)time(NULL);
-	sc->step->saved_ms = 0; /* recorded at the first step */
-	if (sc->in_flight)
-		sc->restart_pending = true;
-	else
-		sc->step->restart = true;
+	/* The step is the pool's while in flight: on_step hands it over. */
+	sc->restart_pending = true;
 	log_info("scrub: pass %llu begins", (unsigned long long)sc->st.pass);
 }
 
@@ -381,8 +377,6 @@ step_done(void *arg)
 	}
 	st->nrot = 0;
 	if (sc->restart_pending) {
-		sc->restart_pending = false;
-		st->restart = true;
 		arm(sc->ev_step, 0);
 		return;
 	}
@@ -422,6 +416,12 @@ on_step(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		begin_pass(sc);
+	}
+	if (sc->restart_pending) {
+		sc->restart_pending = false;
+		sc->step->restart = true;
+		sc->step->started = (int64_t)time(NULL);
+		sc->step->saved_ms = 0; /* recorded at the first step */
 	}
 	sc->step_ms = clock_mono_ms();
 	if (work_submit(sc->o.pool, step_run, step_done, sc->step) < 0) {
