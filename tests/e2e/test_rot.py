@@ -179,3 +179,33 @@ def test_rotten_block_is_refused_to_a_peer(cluster):
              what="n1's repair to be counted")
     for n in (n1, n2, n3):
         assert version(n, "data.bin") == before
+
+
+def test_rotten_file_is_never_served(cluster):
+    """Rot found while no peer is up: the file is not served at all (an
+    error, never the rotten bytes) until a peer is back to fetch it from;
+    then reads return the good content."""
+    n1, n2 = cluster.start(2)
+    data = os.urandom((1 << 20) + 4321)
+    with n1.ftp() as f:
+        stor(f, "doc.bin", data)
+    expected = {"doc.bin": sha256(data)}
+    cluster.wait_tree(expected, timeout=REPLICATE)
+    before = version(n2, "doc.bin")
+    n1.stop()
+    rot(n2.dir / "doc.bin", 1000)
+    out = n2.cli("scrub", "--wait")
+    assert out.returncode == 0, out.stderr
+    assert scrub_stats(n2)["rot_found"] == 1
+    rotten = next((n2.dir / ".shoal" / "damaged").iterdir()).read_bytes()
+    assert len(rotten) == len(data) and rotten != data
+    status, body = n2.http("GET", "/v1/files/doc.bin")
+    assert status != 200 and body != rotten, status
+    n1.start()
+    cluster.wait_alive([n1, n2], 2)
+    wait_for(lambda: scrub_stats(n2)["rot_repaired"] == 1, REPLICATE,
+             what="n2 to fetch doc.bin again from n1")
+    cluster.wait_tree(expected, timeout=REPLICATE)
+    status, body = n2.http("GET", "/v1/files/doc.bin")
+    assert status == 200 and body == data
+    assert version(n2, "doc.bin") == before
