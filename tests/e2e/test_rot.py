@@ -209,3 +209,36 @@ def test_rotten_file_is_never_served(cluster):
     status, body = n2.http("GET", "/v1/files/doc.bin")
     assert status == 200 and body == data
     assert version(n2, "doc.bin") == before
+
+
+def test_scrub_goes_on_after_a_restart(cluster):
+    """A pass under way when the node stops goes on after the last file it
+    finished, not from the first one."""
+    n1 = cluster.new_node(options=["sync.scrub_mib_s=1"])
+    n1.start()
+    names = [f"f{i}.bin" for i in range(8)]
+    with n1.ftp() as f:
+        for name in names:
+            stor(f, name, os.urandom(1 << 20))
+    wait_for(lambda: n1.api("/v1/status")["files"] == len(names), REPLICATE,
+             what="the files to be indexed")
+    out = n1.cli("scrub")
+    assert out.returncode == 0, out.stderr
+    state = n1.dir / ".shoal" / "scrub"
+    wait_for(lambda: state.read_text().startswith("pass ") and
+             state.read_text().split("\nafter ")[1].strip() in names,
+             REPLICATE, what="progress recorded after a finished file",
+             diag=lambda: state.read_text())
+    n1.stop()
+    text = state.read_text()
+    assert text.startswith("pass "), text
+    after = text.split("\nafter ")[1].strip()
+    log_at = len(n1.log())
+    n1.start()
+    wait_for(lambda: scrub_stats(n1)["passes_done"] == 1, REPLICATE,
+             what="the pass to end", diag=lambda: scrub_stats(n1))
+    assert f'scrub: pass goes on after "{after}"' in n1.log()[log_at:]
+    st = scrub_stats(n1)
+    # Only the files after the last one finished were hashed.
+    assert st["pass_files"] == len([x for x in names if x > after]), st
+    assert state.read_text().startswith("done ")
