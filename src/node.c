@@ -112,6 +112,16 @@ allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
 	return (false);
 }
 
+/* A rotten copy was set aside: the same version, from a peer, now. */
+static void
+refetch(void *arg, const char *path, const uint8_t *sha)
+{
+	struct node *n = arg;
+
+	if (n->sync != NULL)
+		sync_fetch_copy(n->sync, path, sha);
+}
+
 /* serve.c refused a rotten block and set its file aside. */
 static void
 on_rot(void *arg, const char *path, const uint8_t *sha)
@@ -254,7 +264,8 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			.rot_arg = n };
 		struct scrub_opts co = { .base = n->base, .pool = n->pool,
 			.store = &n->store, .hours = n->cfg->sync_scrub_hours,
-			.mib_s = n->cfg->sync_scrub_mib_s };
+			.mib_s = n->cfg->sync_scrub_mib_s, .refetch = refetch,
+			.arg = n };
 
 		if ((n->scrub = scrub_new(&co)) == NULL ||
 		    (n->serve = serve_new(&vo)) == NULL) {

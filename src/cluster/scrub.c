@@ -372,6 +372,9 @@ step_done(void *arg)
 	sc->st.pass_bytes += st->bytes;
 	for (i = 0; i < st->nrot; i++) {
 		sc->st.rot_found++;
+		if (sc->o.refetch != NULL)
+			sc->o.refetch(sc->o.arg, st->rot[i].path,
+				      st->rot[i].sha);
 		watch_add(sc, st->rot[i].path, st->rot[i].sha);
 		st->rot[i].path = NULL;
 	}
@@ -617,6 +620,8 @@ scrub_found(struct scrub *sc, const char *path, const uint8_t sha[HASH_LEN])
 	if (sc == NULL)
 		return;
 	sc->st.rot_found++;
+	if (sc->o.refetch != NULL)
+		sc->o.refetch(sc->o.arg, path, sha);
 	if ((p = strdup(path)) != NULL)
 		watch_add(sc, p, sha);
 }

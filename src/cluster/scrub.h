@@ -33,6 +33,11 @@ struct scrub_opts {
 	struct store *store; /* borrowed, outlives the scrub */
 	unsigned hours;	     /* between passes; 0: on request */
 	unsigned mib_s;	     /* read rate, >= 1 */
+	/* Fetch path (content sha) again from a peer: a rotten copy was
+	 * set aside.  Called on the loop; may be NULL (the repair walk
+	 * fetches it then). */
+	void (*refetch)(void *, const char *path, const uint8_t *sha);
+	void *arg;
 };
 
 struct scrub_stats {

@@ -121,6 +121,13 @@ int	sync_wait(struct sync *, const char *path, const uint8_t sha[HASH_LEN],
  */
 /* This node's free space and whether it is full (placement skips it). */
 void	sync_set_space(struct sync *, uint64_t free_bytes, bool full);
+/*
+ * This node's copy of path (content sha) was set aside (rot): fetch the
+ * same version again from the members holding it now, rather than at the
+ * next repair walk.
+ */
+void	sync_fetch_copy(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN]);
 /* Pins (persisted by the caller in the index). */
 int	sync_pin(struct sync *, const char *path, bool pin);
 void	sync_pins(struct sync *, void (*fn)(const char *, void *), void *arg);
