@@ -836,7 +836,15 @@ class Faults:
                 fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
             except OSError:
                 continue
-            if not self.indexed(node, path, os.pread(fd, st.st_size, 0)):
+            # Rot of the only copy of a version cannot be repaired: only
+            # content another node (up, not cut off) holds as well.
+            data = os.pread(fd, st.st_size, 0)
+            with self.c.lock:
+                others = [o for o in self.c.nodes
+                          if o is not node and o.i not in self.c.faulted]
+            if not self.indexed(node, path, data) or not any(
+                    self.indexed(o, o.dir / path.relative_to(node.dir), data)
+                    for o in others):
                 os.close(fd)
                 continue
             try:
