@@ -5,8 +5,9 @@
  * in path order, at most sync.scrub_mib_s, on the worker pool.  A file
  * whose inode, size and mtime are those of its row but whose bytes hash to
  * something else has rotted: it is set aside (store_set_aside_rotten), its
- * row stays as it was, marked as held elsewhere, so reads go to peers and
- * the repair walk fetches the same version back; no version is made.
+ * row stays as it was, marked as held elsewhere, so reads go to peers, and
+ * the same version is fetched back (the refetch hook at once, the repair
+ * walk later if that fails); no version is made.
  * Passes start sync.scrub_hours apart (0: only when asked).  Progress is
  * kept in DIR/.shoal/scrub: a node restarted mid-pass goes on after the
  * last file it finished.
