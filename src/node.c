@@ -27,6 +27,7 @@
 #include "base/parse.h"
 #include "base/work.h"
 #include "cluster/members.h"
+#include "cluster/scrub.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
@@ -129,6 +130,25 @@ allow_remote(void *arg, const char *path, const uint8_t writer[NODE_ID_LEN])
 		return (true);
 	log_info("a change to %s from another node waits: %s", path, why);
 	return (false);
+}
+
+/* A rotten copy was set aside: the same version, from a peer, now. */
+static void
+refetch(void *arg, const char *path, const uint8_t *sha)
+{
+	struct node *n = arg;
+
+	if (n->sync != NULL)
+		sync_fetch_copy(n->sync, path, sha);
+}
+
+/* serve.c refused a rotten block and set its file aside. */
+static void
+on_rot(void *arg, const char *path, const uint8_t *sha)
+{
+	struct node *n = arg;
+
+	scrub_found(n->scrub, path, sha);
 }
 
 /* Free space: a full node is skipped by placement. */
@@ -338,9 +358,15 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	mo.log_heartbeats = n->cfg->peer_log_heartbeats;
 	{
 		struct serve_opts vo = { .pool = n->pool, .store = &n->store,
-			.window = n->cfg->peer_serve_window };
+			.window = n->cfg->peer_serve_window, .rot = on_rot,
+			.rot_arg = n };
+		struct scrub_opts co = { .base = n->base, .pool = n->pool,
+			.store = &n->store, .hours = n->cfg->sync_scrub_hours,
+			.mib_s = n->cfg->sync_scrub_mib_s, .refetch = refetch,
+			.arg = n };
 
-		if ((n->serve = serve_new(&vo)) == NULL) {
+		if ((n->scrub = scrub_new(&co)) == NULL ||
+		    (n->serve = serve_new(&vo)) == NULL) {
 			(void)str_fmt(err, errlen, "out of memory");
 			return (-ENOMEM);
 		}
@@ -525,6 +551,7 @@ out:
 	members_free(n.members);
 	sync_free(n.sync);
 	serve_free(n.serve);
+	scrub_free(n.scrub);
 	work_pool_free(n.pool);
 	if (n.space_ev)
 		event_free(n.space_ev);

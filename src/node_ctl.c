@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/work.h"
 #include "cluster/members.h"
+#include "cluster/scrub.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
@@ -124,6 +125,27 @@ progress_json(const struct pull_progress *g)
 	return (o ? o : json_null());
 }
 
+static json_t *
+scrub_json(struct node *n)
+{
+	struct scrub_stats c;
+
+	scrub_get_stats(n->scrub, &c);
+	return (json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:I}",
+	    "running", c.running, "pass", (json_int_t)c.pass,
+	    "passes_done", (json_int_t)c.passes_done,
+	    "pass_files", (json_int_t)c.pass_files,
+	    "pass_bytes", (json_int_t)c.pass_bytes,
+	    "scrub_files", (json_int_t)c.files,
+	    "scrub_bytes", (json_int_t)c.bytes,
+	    "rot_found", (json_int_t)c.rot_found,
+	    "rot_repaired", (json_int_t)c.rot_repaired,
+	    "last_done", (json_int_t)c.last_done,
+	    "hours", (json_int_t)n->cfg->sync_scrub_hours,
+	    "mib_s", (json_int_t)n->cfg->sync_scrub_mib_s));
+}
+
 static void
 status_done(void *arg)
 {
@@ -191,6 +213,7 @@ status_done(void *arg)
 		json_object_set_new(s, "progress", json_pack("{s:o, s:o}",
 		    "catch_up", progress_json(&st.progress[PULL_WAVE_SYNC]),
 		    "repair", progress_json(&st.progress[PULL_WAVE_REPAIR])));
+		json_object_set_new(s, "scrub", scrub_json(n));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
@@ -198,6 +221,14 @@ status_done(void *arg)
 		    tclient_up(n->tracker)));
 	j->done(j->req, s);
 	free(j);
+}
+
+static json_t *
+ctl_scrub(void *arg)
+{
+	struct node *n = arg;
+
+	return (json_pack("{s:I}", "pass", (json_int_t)scrub_start(n->scrub)));
 }
 
 static void
@@ -573,11 +604,13 @@ ctl_metrics(void *arg, struct buf *b)
 {
 	struct node *n = arg;
 	struct sync_stats st;
+	struct scrub_stats sc;
 	uint64_t fin = 0, fout = 0, pin, pout;
 	unsigned sessions = 0;
 
 	bounds_metrics(n, b);
 	sync_get_stats(n->sync, &st);
+	scrub_get_stats(n->scrub, &sc);
 	members_counters(n->members, &pin, &pout);
 	if (n->ftp)
 		ftp_server_counters(n->ftp, &sessions, &fin, &fout);
@@ -629,7 +662,31 @@ ctl_metrics(void *arg, struct buf *b)
 	    "shoal_files_missing_space %llu\n"
 	    "# HELP shoal_bytes_missing_space Bytes those files need.\n"
 	    "# TYPE shoal_bytes_missing_space gauge\n"
-	    "shoal_bytes_missing_space %llu\n",
+	    "shoal_bytes_missing_space %llu\n"
+	    "# HELP shoal_scrub_files_total Files hashed again by the scrub.\n"
+	    "# TYPE shoal_scrub_files_total counter\n"
+	    "shoal_scrub_files_total %llu\n"
+	    "# HELP shoal_scrub_bytes_total Bytes hashed again by the scrub.\n"
+	    "# TYPE shoal_scrub_bytes_total counter\n"
+	    "shoal_scrub_bytes_total %llu\n"
+	    "# HELP shoal_scrub_running 1 while a scrub pass runs.\n"
+	    "# TYPE shoal_scrub_running gauge\n"
+	    "shoal_scrub_running %d\n"
+	    "# HELP shoal_scrub_pass_files Files hashed in the running or last "
+	    "pass.\n"
+	    "# TYPE shoal_scrub_pass_files gauge\n"
+	    "shoal_scrub_pass_files %llu\n"
+	    "# HELP shoal_scrub_passes_total Scrub passes finished.\n"
+	    "# TYPE shoal_scrub_passes_total counter\n"
+	    "shoal_scrub_passes_total %llu\n"
+	    "# HELP shoal_rot_found_total Files found rotten (scrub or a "
+	    "peer's block request).\n"
+	    "# TYPE shoal_rot_found_total counter\n"
+	    "shoal_rot_found_total %llu\n"
+	    "# HELP shoal_rot_repaired_total Rotten files fetched again from "
+	    "a peer.\n"
+	    "# TYPE shoal_rot_repaired_total counter\n"
+	    "shoal_rot_repaired_total %llu\n",
 	    sessions, (unsigned long long)fin, (unsigned long long)fout,
 	    (unsigned long long)pin, (unsigned long long)pout,
 	    node_network_size(n),
@@ -642,7 +699,12 @@ ctl_metrics(void *arg, struct buf *b)
 	    (unsigned long long)st.unavailable,
 	    (unsigned long long)n->free_bytes, n->full ? 1 : 0,
 	    (unsigned long long)st.missing_files,
-	    (unsigned long long)st.missing_bytes) < 0)
+	    (unsigned long long)st.missing_bytes,
+	    (unsigned long long)sc.files, (unsigned long long)sc.bytes,
+	    sc.running ? 1 : 0, (unsigned long long)sc.pass_files,
+	    (unsigned long long)sc.passes_done,
+	    (unsigned long long)sc.rot_found,
+	    (unsigned long long)sc.rot_repaired) < 0)
 		log_warnx("metrics: out of room");
 }
 
@@ -667,6 +729,7 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.catalog = ctl_catalog, .remote = &n->remote,
 		.wait_copies = n->cfg->sync_writes ? ctl_wait_copies : NULL,
 		.sync_writes = n->cfg->sync_writes,
+		.scrub = ctl_scrub,
 		.arg = n,
 	};
 }

@@ -25,6 +25,7 @@ struct guard;
 struct http_ctl;
 struct http_server;
 struct members;
+struct scrub;
 struct sync;
 struct tclient;
 struct watch;
@@ -42,6 +43,7 @@ struct node {
 	struct members		*members;
 	struct sync		*sync;
 	struct serve		*serve;		/* block requests of members */
+	struct scrub		*scrub;		/* rot in the files held here */
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;

@@ -162,6 +162,12 @@ static const struct cfg_key keys[] = {
 	UINT("sync", "read_keep", sync_read_keep, 0, 86400, "30",
 	    "seconds a copy fetched to serve a read (replicas = N) is kept "
 	    "after the read before it may be dropped"),
+	UINT("sync", "scrub_hours", sync_scrub_hours, 0, 87600, "168",
+	    "hours from the end of one full scrub (every file held here "
+	    "hashed again to find rot) to the start of the next; 0: only "
+	    "on request (shoal scrub)"),
+	UINT("sync", "scrub_mib_s", sync_scrub_mib_s, 1, 100000, "32",
+	    "MiB/s a scrub reads at most"),
 	UINT("store", "min_free_mb", store_min_free_mb, 0, 100000000, "64",
 	    "with less free space (MiB) under DIR the node is full: new "
 	    "copies go elsewhere"),

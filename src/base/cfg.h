@@ -69,6 +69,8 @@ struct cfg {
 	unsigned	sync_write_timeout_ms;
 	unsigned	sync_repair_delay;
 	unsigned	sync_read_keep;
+	unsigned	sync_scrub_hours;
+	unsigned	sync_scrub_mib_s;
 	/* [store] */
 	unsigned	store_min_free_mb;
 	/* [tracker] */

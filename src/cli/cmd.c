@@ -63,6 +63,10 @@ static const struct cli_cmd cmds[] = {
      CLI_OPT_WATCH, 0, 0, 0, ctl_status},
     {"add", "HOST:PORT", "add a member (remembered)", 0, 1, 1, 0, ctl_add},
     {"bye", "", "leave the cluster and stop the node", 0, 0, 0, 0, ctl_bye},
+    {"scrub", "[--wait]",
+     "hash every file held here again now, to find rot "
+     "(--wait: until done)",
+     CLI_OPT_WAIT, 0, 0, 0, ctl_scrub},
     {"shell", "", "interactive: ADD LIST GET SEND BYE CMDS", 0, 0, 0, 0, NULL},
     {NULL, NULL, NULL, 0, 0, 0, 0, NULL},
 };
@@ -143,6 +147,8 @@ take_option(const struct cli_cmd *c, int argc, char **argv, int *i,
 		a->opts |= CLI_OPT_ALL;
 	else if ((c->opts & CLI_OPT_WATCH) && is(o, "-w", "--watch"))
 		a->opts |= CLI_OPT_WATCH;
+	else if ((c->opts & CLI_OPT_WAIT) && is(o, NULL, "--wait"))
+		a->opts |= CLI_OPT_WAIT;
 	else if ((c->opts & CLI_OPT_O) && is(o, "-o", "--output")) {
 		if (*i + 1 >= argc)
 			return (usage_error(c, json,

@@ -30,6 +30,7 @@ enum {
 	CLI_OPT_ALL = 1 << 3,	/* --all */
 	CLI_OPT_TTL = 1 << 4,	/* --ttl SECONDS */
 	CLI_OPT_WATCH = 1 << 5, /* -w, --watch */
+	CLI_OPT_WAIT = 1 << 6,	/* --wait */
 };
 
 struct cli_cmd;
@@ -93,6 +94,6 @@ void cli_pad(const char *s, size_t width);
 /* The handlers (files.c, ctl.c). */
 cli_run_fn files_put, files_get, files_ls, files_rm, files_mv, files_mkdir,
     files_send, files_lock, files_unlock, files_pin, files_unpin, files_pins;
-cli_run_fn ctl_peers, ctl_status, ctl_add, ctl_bye;
+cli_run_fn ctl_peers, ctl_status, ctl_add, ctl_bye, ctl_scrub;
 
 #endif

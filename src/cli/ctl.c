@@ -1,5 +1,5 @@
 /*
- * ctl: `shoal peers|status|add|bye` on a running node, printed for people
+ * ctl: `shoal peers|status|add|bye|scrub` on a running node, printed for people
  * (or as the node's JSON with --json).
  */
 #include "cli/cli.h"
@@ -105,6 +105,8 @@ print_replicas(json_t *s)
 		    (num(s, "space_missing_bytes") + 1048575) / 1048576);
 }
 
+static void print_scrub(json_t *);
+
 static void
 print_status(json_t *s)
 {
@@ -132,6 +134,8 @@ print_status(json_t *s)
 	    (long long)json_integer_value(json_object_get(c, "agree")),
 	    (long long)json_integer_value(json_object_get(c, "peers")),
 	    json_number_value(json_object_get(c, "threshold")));
+	if (json_object_get(s, "scrub") != NULL)
+		print_scrub(json_object_get(s, "scrub"));
 	printf("sync       %lld fetching, %lld queued, %lld files fetched, "
 	    "%lld conflicts\n",
 	    (long long)json_integer_value(json_object_get(y, "pulls_active")),
@@ -368,5 +372,72 @@ ctl_bye(struct client *c, const struct cli_args *a)
 	if (!c->json)
 		printf("the node is leaving the cluster\n");
 	json_decref(j);
+	return (0);
+}
+
+static void
+print_scrub(json_t *c)
+{
+	printf("scrub      pass %lld%s: %lld files, %.1f MiB; rot found %lld, "
+	    "repaired %lld\n", num(c, "pass"),
+	    json_is_true(json_object_get(c, "running")) ? " running" : "",
+	    num(c, "pass_files"), (double)num(c, "pass_bytes") / 1048576.0,
+	    num(c, "rot_found"), num(c, "rot_repaired"));
+}
+
+/* Waits until pass is done; 0, or 1 if the node stopped answering. */
+static int
+scrub_wait(struct client *c, const char *cmd, long long pass, json_t **out)
+{
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	bool json = c->json;
+	json_t *s;
+
+	*out = NULL;
+	c->json = false;	/* the last answer only */
+	for (;;) {
+		if (ctl_request(c, cmd, "GET", "/v1/status", NULL, &s) != 0) {
+			c->json = json;
+			return (1);
+		}
+		if (num(json_object_get(s, "scrub"), "passes_done") >= pass)
+			break;
+		json_decref(s);
+		nanosleep(&ts, NULL);
+	}
+	c->json = json;
+	*out = s;
+	return (0);
+}
+
+int
+ctl_scrub(struct client *c, const struct cli_args *a)
+{
+	bool wait = (a->opts & CLI_OPT_WAIT) != 0, json = c->json;
+	long long pass;
+	json_t *j, *s;
+	int rc;
+
+	if (wait)
+		c->json = false;
+	rc = ctl_request(c, a->cmd->name, "POST", "/v1/scrub", NULL, &j);
+	c->json = json;
+	if (rc != 0)
+		return (1);
+	pass = num(j, "pass");
+	json_decref(j);
+	if (!wait) {
+		if (!c->json)
+			printf("scrub pass %lld started\n", pass);
+		return (0);
+	}
+	if (scrub_wait(c, a->cmd->name, pass, &s) != 0)
+		return (1);
+	if (c->json) {
+		json_dumpf(json_object_get(s, "scrub"), stdout, JSON_COMPACT);
+		putchar('\n');
+	} else
+		print_scrub(json_object_get(s, "scrub"));
+	json_decref(s);
 	return (0);
 }

@@ -24,7 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "base/buf.h"
 #include "base/log.h"
@@ -60,6 +63,7 @@ struct serve {
 	TAILQ_HEAD(, serve_peer) peers;
 	uint64_t served;
 	uint64_t throttles;
+	uint64_t rot;
 };
 
 /* A job: copies in, a frame out.  peer and link are only compared and
@@ -72,6 +76,10 @@ struct serve_job {
 	uint32_t idx;
 	uint8_t sha[HASH_LEN];
 	struct buf frame;
+	/* Out: the block read did not match its hash, and path was set
+	 * aside. */
+	bool rot;
+	char path[PATH_LEN_MAX + 1];
 };
 
 struct serve *
@@ -132,9 +140,39 @@ peer_of(struct serve *sv, struct member *m, bool create)
 	return (p);
 }
 
+/*
+ * The bytes read for block idx of path (content sha) against the block's
+ * hash in the index; a file whose bytes no longer match while its inode,
+ * size and mtime are those of its row has rotted: it is set aside, and
+ * the block is refused.  One SHA-256 of a block is cheap beside sending
+ * it.
+ */
+static bool
+block_good(struct serve_job *j, const char *path, int fd,
+	   const struct file_meta *m, const uint8_t *data, size_t len)
+{
+	uint8_t want[HASH_LEN], got[HASH_LEN];
+	unsigned int glen = 0;
+	struct stat st;
+
+	if (index_block_hash(j->store->index, path, j->sha, j->idx, want) < 0)
+		return (false);
+	if (EVP_Digest(data, len, got, &glen, EVP_sha256(), NULL) != 1 ||
+	    glen != HASH_LEN)
+		return (false);
+	if (memcmp(want, got, HASH_LEN) == 0)
+		return (true);
+	if (fstat(fd, &st) == 0 && store_meta_matches(m, &st) &&
+	    store_set_aside_rotten(j->store, path, m, &st) == 0) {
+		j->rot = true;
+		(void)str_copy(j->path, sizeof(j->path), path);
+	}
+	return (false);
+}
+
 /* Pool thread: reads the block, if the file is still what the index says
- * (store_meta hashes it again if it changed): a holder never knowingly
- * sends stale bytes. */
+ * (store_meta hashes it again if it changed) and the block still has its
+ * hash: a holder never knowingly sends stale or rotten bytes. */
 static void
 read_run(void *arg)
 {
@@ -159,7 +197,10 @@ read_run(void *arg)
 	    (fd = store_openat(j->store, path, O_RDONLY, 0)) >= 0) {
 		n = pread(fd, dst + 5, HASH_BLOCK_SIZE,
 			  (off_t)j->idx * HASH_BLOCK_SIZE);
-		status = n >= 0 ? 0 : 1;
+		status =
+		    n >= 0 && block_good(j, path, fd, &m, dst + 5, (size_t)n)
+			? 0
+			: 1;
 		close(fd);
 	}
 	if (status != 0)
@@ -183,6 +224,11 @@ read_done(void *arg)
 	struct serve_peer *p = j->peer;
 
 	p->reading--;
+	if (j->rot) {
+		p->sv->rot++;
+		if (p->sv->o.rot != NULL)
+			p->sv->o.rot(p->sv->o.rot_arg, j->path, j->sha);
+	}
 	if (j->frame.len >= WIRE_HDR_LEN && p->m->link == j->link &&
 	    members_send(p->m, &j->frame) == 0) {
 		p->sv->served++;
@@ -317,6 +363,7 @@ serve_get_stats(const struct serve *sv, struct serve_stats *st)
 		return;
 	st->window = sv->o.window;
 	st->served = sv->served;
+	st->rot = sv->rot;
 	st->throttles = sv->throttles;
 	TAILQ_FOREACH(p, &sv->peers, entry)
 	{

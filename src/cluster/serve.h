@@ -25,6 +25,10 @@ struct serve_opts {
 	struct work_pool *pool;
 	struct store *store;
 	unsigned window; /* >= 1 */
+	/* A block read did not match its hash: path (content sha) was set
+	 * aside as rotten.  Called on the loop; may be NULL. */
+	void (*rot)(void *, const char *path, const uint8_t *sha);
+	void *rot_arg;
 };
 
 struct serve_stats {
@@ -34,6 +38,7 @@ struct serve_stats {
 	unsigned throttled; /* members whose link is not read */
 	uint64_t served;    /* BLOCK frames sent */
 	uint64_t throttles; /* times a member was throttled */
+	uint64_t rot;	    /* blocks refused: their file had rotted */
 };
 
 struct serve *serve_new(const struct serve_opts *);

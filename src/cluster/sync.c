@@ -1345,6 +1345,14 @@ room(void *arg)
 	return (pull_room(sy->pulls));
 }
 
+void
+sync_fetch_copy(struct sync *sy, const char *path, const uint8_t sha[HASH_LEN])
+{
+	char *const paths[1] = { (char *)path };	/* pull_copies copies */
+
+	pull_copies(sy->pulls, paths, (const uint8_t (*)[HASH_LEN])sha, 1);
+}
+
 static int
 load_self_row(const char *path, const struct file_meta *m, void *arg)
 {

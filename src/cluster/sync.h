@@ -164,6 +164,13 @@ int	sync_wait_count(struct sync *, const char *path,
  * it does (status: missing_files, missing_bytes, space_short).
  */
 void	sync_set_space(struct sync *, uint64_t free_bytes, uint64_t floor);
+/*
+ * This node's copy of path (content sha) was set aside (rot): fetch the
+ * same version again from the members holding it now, rather than at the
+ * next repair walk.
+ */
+void	sync_fetch_copy(struct sync *, const char *path,
+	    const uint8_t sha[HASH_LEN]);
 /* Pins (persisted by the caller in the index). */
 int	sync_pin(struct sync *, const char *path, bool pin);
 void	sync_pins(struct sync *, void (*fn)(const char *, void *), void *arg);

@@ -24,7 +24,8 @@ enum {
 	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
 	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
-	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_N
+	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_NEXT_LOCAL, ST_BLOCK,
+	ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
@@ -73,6 +74,12 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_INTENT_DEL] = "DELETE FROM intents WHERE path = ?1",
 	[ST_INTENT_ALL] = "SELECT " COLS ", path, attrs FROM intents"
 	    " ORDER BY path",
+	/* The scrub's walk: files held here, in path order. */
+	[ST_NEXT_LOCAL] = "SELECT " COLS ", path FROM files WHERE path > ?1"
+	    " AND type = 0 AND deleted = 0 AND remote = 0 ORDER BY path"
+	    " LIMIT 1",
+	[ST_BLOCK] = "SELECT substr(blocks, ?2, 32), sha256 FROM files WHERE"
+	    " path = ?1 AND deleted = 0 AND type = 0",
 };
 
 static const char schema[] =
@@ -669,6 +676,60 @@ index_find_content(struct index *ix, const uint8_t sha[HASH_LEN],
 		    (const char *)sqlite3_column_text(st, 0));
 	else
 		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "find");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_next_local(struct index *ix, const char *after, char *path,
+    size_t size, struct file_meta *m)
+{
+	sqlite3_stmt *st = ix->st[ST_NEXT_LOCAL];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* The columns of ST_GET, then the path. */
+		rc = row_columns(st, m, NULL);
+		if (rc == 0)
+			rc = str_copy(path, size,
+			    (const char *)sqlite3_column_text(st, 11));
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "next local");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&ix->mu);
+	return (rc);
+}
+
+int
+index_block_hash(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], uint32_t idx, uint8_t out[HASH_LEN])
+{
+	sqlite3_stmt *st = ix->st[ST_BLOCK];
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)idx * HASH_LEN + 1);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != HASH_LEN ||
+		    memcmp(sqlite3_column_blob(st, 1), sha, HASH_LEN) != 0)
+			rc = -ESTALE;
+		else if (sqlite3_column_bytes(st, 0) != HASH_LEN)
+			rc = -ENOENT;
+		else {
+			memcpy(out, sqlite3_column_blob(st, 0), HASH_LEN);
+			rc = 0;
+		}
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "block");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	pthread_mutex_unlock(&ix->mu);

@@ -113,6 +113,19 @@ int	index_get_attrs(struct index *, const char *path,
 int	index_set_attrs(struct index *, const char *path,
 	    const uint8_t sha[HASH_LEN], const void *attrs, size_t len)
 	    __attribute__((warn_unused_result));
+/*
+ * The scrub's walk: the first live file held here (not remote) whose path
+ * sorts after `after` ("" for the first), into path[size] and m (blocks
+ * not loaded); -ENOENT past the last.
+ */
+int	index_next_local(struct index *, const char *after, char *path,
+	    size_t size, struct file_meta *m);
+/*
+ * The hash of block idx of path's live file, whose content must be sha
+ * (-ESTALE otherwise); -ENOENT if there is no such row or block.
+ */
+int	index_block_hash(struct index *, const char *path,
+	    const uint8_t sha[HASH_LEN], uint32_t idx, uint8_t out[HASH_LEN]);
 
 /* Live files in the index. */
 int64_t	index_count(struct index *);

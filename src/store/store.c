@@ -488,6 +488,12 @@ meta_matches(const struct file_meta *m, const struct stat *st)
 	    st->st_mtim.tv_nsec);
 }
 
+bool
+store_meta_matches(const struct file_meta *m, const struct stat *st)
+{
+	return (meta_matches(m, st));
+}
+
 /*
  * Records what was hashed, unless the file moved or changed meanwhile
  * (renamed away, replaced): the path is held busy for the check and the
@@ -498,6 +504,7 @@ static int
 record_if_still_there(struct store *s, const char *path, struct file_meta *m,
     const struct stat *hashed)
 {
+	struct file_meta cur;
 	struct stat now;
 	int rc;
 
@@ -508,11 +515,26 @@ record_if_still_there(struct store *s, const char *path, struct file_meta *m,
 	    now.st_mtim.tv_sec != hashed->st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != hashed->st_mtim.tv_nsec)
 		rc = -EAGAIN;
-	else
+	else if (index_get(s->index, path, &cur) == 0 && !cur.remote &&
+	    cur.type == ENTRY_FILE && meta_matches(&cur, hashed) &&
+	    memcmp(cur.sha256, m->sha256, HASH_LEN) == 0) {
+		/*
+		 * Recorded meanwhile, as it is: a version fetched while this
+		 * hash ran (the good copy of a file set aside, a peer's
+		 * version) is not a change made here.
+		 */
+		cur.blocks = NULL;
+		cur.nblocks = 0;
+		*m = cur;
+		rc = 0;
+	} else
 		rc = index_put(s->index, path, m);
 	store_busy_del(s, path);
 	return (rc);
 }
+
+static int set_aside(struct store *, const char *, const struct file_meta *,
+    const struct stat *, bool);
 
 bool
 store_is_damaged(const struct file_meta *row, const struct stat *st)
@@ -526,6 +548,23 @@ store_is_damaged(const struct file_meta *row, const struct stat *st)
 int
 store_set_aside_damaged(struct store *s, const char *path,
     const struct file_meta *row, const struct stat *seen)
+{
+	return (set_aside(s, path, row, seen, false));
+}
+
+int
+store_set_aside_rotten(struct store *s, const char *path,
+    const struct file_meta *row, const struct stat *seen)
+{
+	if (!meta_matches(row, seen))
+		return (-EAGAIN);
+	return (set_aside(s, path, row, seen, true));
+}
+
+/* Both kinds of damage: the row stays, held elsewhere; the bytes go. */
+static int
+set_aside(struct store *s, const char *path, const struct file_meta *row,
+    const struct stat *seen, bool rotten)
 {
 	char aside[PATH_NAME_MAX + 1], show[PATH_LEN_MAX + 1];
 	const char *name;
@@ -566,11 +605,17 @@ store_set_aside_damaged(struct store *s, const char *path,
 	}
 	if (fsync(qfd) < 0 || fsync(dfd) < 0)
 		log_warn("fsync after setting %s aside", aside);
-	log_warnx("%s is damaged (%llu bytes, %llu expected, its mtime "
-	    "unchanged): set aside as .shoal/damaged/%s, a good copy is "
-	    "fetched from a peer", path_printable(path, show, sizeof(show)),
-	    (unsigned long long)seen->st_size, (unsigned long long)row->size,
-	    aside);
+	if (rotten)
+		log_warnx("%s has rotted (its bytes no longer match their "
+		    "hash, its size and mtime unchanged): set aside as "
+		    ".shoal/damaged/%s, a good copy is fetched from a peer",
+		    path_printable(path, show, sizeof(show)), aside);
+	else
+		log_warnx("%s is damaged (%llu bytes, %llu expected, its mtime "
+		    "unchanged): set aside as .shoal/damaged/%s, a good copy "
+		    "is fetched from a peer", path_printable(path, show,
+		    sizeof(show)), (unsigned long long)seen->st_size,
+		    (unsigned long long)row->size, aside);
 out:
 	if (qfd >= 0)
 		close(qfd);

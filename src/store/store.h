@@ -105,6 +105,16 @@ bool	store_is_damaged(const struct file_meta *row, const struct stat *st);
  */
 int	store_set_aside_damaged(struct store *, const char *path,
 	    const struct file_meta *row, const struct stat *seen);
+/* The file seen as st has the inode, size and mtime of row m: the index
+ * trusts it without hashing it again. */
+bool	store_meta_matches(const struct file_meta *m, const struct stat *st);
+/*
+ * Rot: the file seen as st at path, the inode, size and mtime of its row
+ * (else -EAGAIN), was found by a hash to hold other bytes (a scrub, or a
+ * block a peer asked for).  Set aside as store_set_aside_damaged does.
+ */
+int	store_set_aside_rotten(struct store *, const char *path,
+	    const struct file_meta *row, const struct stat *seen);
 /*
  * Sets the mtime of the regular file at path (a local change): the file
  * is indexed again, so the new mtime is a new version of its row, which

@@ -771,7 +771,7 @@ class Cluster:
 
 
 class Faults:
-    KINDS = ("kill", "pause", "partition", "full")
+    KINDS = ("kill", "pause", "partition", "full", "rot")
 
     def __init__(self, cluster, rng, history, kinds=KINDS):
         self.c = cluster
@@ -783,6 +783,7 @@ class Faults:
         self.stop = threading.Event()
         self.pending = []     # (when, node, kind)
         self.errors = []
+        self.rot_pass = {}    # node index -> the scrub pass asked for
 
     def most_at_once(self):
         return max(1, (len(self.c.nodes) - 1) // 2)
@@ -813,6 +814,8 @@ class Faults:
             finally:
                 os.close(fd)
             hold = self.rng.uniform(2, 8)
+        elif kind == "rot":
+            hold = self.rot(node)
         else:
             self.c.net.cut(node.i)
             hold = self.rng.uniform(1, 8)
@@ -830,10 +833,100 @@ class Faults:
             node.signal(signal.SIGCONT)
         elif kind == "full":
             os.unlink(node.filler)
+        elif kind == "rot":
+            self.rot_heal(node)
         else:
             self.c.net.heal(node.i)
         with self.c.lock:
             del self.c.faulted[node.i]
+
+    # Bit rot: bytes of a stored file flipped behind the node's back, its
+    # size and mtime kept, then a scrub asked for.  Until the node knows
+    # (the scrub pass is done) its clients keep off it: reads of a file
+    # not yet scrubbed return what the disk holds (docs/FAULTS.md).  After
+    # that, reads of it on that node are checked like any other, and the
+    # trees must converge on the content written.
+    def indexed(self, node, path, data):
+        """The node's index holds path with this content (rot of a file
+        not indexed yet could not be told from a write)."""
+        rel = "/" + str(path.relative_to(node.dir))
+        d, _, name = rel.rpartition("/")
+        try:
+            st, body = http_call(node, "GET", "/v1/list" + quote(d or "/"))
+            entries = json.loads(body)["entries"] if st == 200 else []
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            return False
+        return any(e.get("name") == name and e.get("hash") == sha(data)
+                   for e in entries)
+
+    def rot(self, node):
+        before = (node.answers() or {}).get("scrub", {}).get("rot_found")
+        files = []
+        for cur, dirs, names in os.walk(node.dir):
+            if Path(cur) == node.dir:
+                dirs[:] = [d for d in dirs if d != ".shoal"]
+            files += [Path(cur) / n for n in names]
+        self.rng.shuffle(files)
+        for path in files:
+            try:
+                st = os.stat(path)
+                if st.st_size == 0:
+                    continue
+                fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            # Rot of the only copy of a version cannot be repaired: only
+            # content another node (up, not cut off) holds as well.
+            data = os.pread(fd, st.st_size, 0)
+            with self.c.lock:
+                others = [o for o in self.c.nodes
+                          if o is not node and o.i not in self.c.faulted]
+            if not self.indexed(node, path, data) or not any(
+                    self.indexed(o, o.dir / path.relative_to(node.dir), data)
+                    for o in others):
+                os.close(fd)
+                continue
+            try:
+                for _ in range(self.rng.randint(1, 3)):
+                    at = self.rng.randrange(st.st_size)
+                    b = os.pread(fd, 1, at)
+                    if b:
+                        os.pwrite(fd, bytes([b[0] ^ 0xA5]), at)
+                os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(fd)
+            self.schedule.append((self.h.now(), f"n{node.i}",
+                                  "rot " + str(path.relative_to(node.dir))))
+            break
+        token = (node.dir / ".shoal" / "api_token").read_text().strip()
+        try:
+            st, body = http_call(node, "POST", "/v1/scrub", headers={
+                "Authorization": "Bearer " + token})
+            if st != 200:
+                raise RuntimeError(f"POST /v1/scrub: {st}")
+            self.rot_pass[node.i] = (json.loads(body)["pass"], before)
+        except (OSError, http.client.HTTPException, RuntimeError,
+                ValueError, KeyError) as e:
+            self.errors.append(f"n{node.i}: scrub not started: {e}")
+        return self.rng.uniform(0.5, 3)
+
+    def rot_heal(self, node):
+        want, before = self.rot_pass.pop(node.i, (None, None))
+        deadline = time.monotonic() + 60
+        while want is not None:
+            s = node.answers()
+            if s and s["scrub"]["passes_done"] >= want:
+                # Counted only: a peer's version may have replaced the
+                # file before the scrub reached it.
+                if before is not None and s["scrub"]["rot_found"] > before:
+                    self.count["rot found"] = \
+                        self.count.get("rot found", 0) + 1
+                return
+            if time.monotonic() > deadline:
+                self.errors.append(f"n{node.i}: scrub pass {want} not done"
+                                   " within 60 s")
+                return
+            time.sleep(0.2)
 
     def run(self):
         try:

@@ -70,6 +70,9 @@ struct http_ctl {
 	int	(*pin)(void *arg, const char *path, bool pin,
 		    void (*done)(void *req, int rc), void *req);
 	json_t	*(*pins)(void *arg);
+	/* Starts a full scrub now: {"pass": N} (status's scrub.passes_done
+	 * reaches N when it is done). */
+	json_t	*(*scrub)(void *arg);
 	/* Every file with its holders, from this node's catalog:
 	 * {"files": [...], "next": ...}, paths after `after` under prefix. */
 	json_t	*(*catalog)(void *arg, const char *prefix, const char *after,

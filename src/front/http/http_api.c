@@ -213,6 +213,7 @@ static const struct route {
     {"/v1/status", ROUTE_EXACT, http_route_status, 0},
     {"/v1/peers", ROUTE_EXACT, http_route_peers, ADMIN_POST},
     {"/v1/bye", ROUTE_EXACT, http_route_bye, ADMIN_POST},
+    {"/v1/scrub", ROUTE_EXACT, http_route_scrub, ADMIN_POST},
     {"/v1/send/", ROUTE_PREFIX, http_route_send, 0},
     {"/metrics", ROUTE_EXACT, http_route_metrics, 0},
 };

@@ -2,6 +2,7 @@
  * http_ctl: the control plane of the HTTP API (docs/API.md).
  *
  *   GET /v1/status, GET|POST /v1/peers, POST /v1/bye, POST /v1/send/PATH
+ *   POST /v1/scrub                       a full scrub, now
  *   GET|POST|DELETE /v1/locks/PATH       (need a tracker)
  *   GET /v1/pins, POST|DELETE /v1/pins/PATH
  *   GET /v1/all[/PREFIX]                 the tracker's listing
@@ -473,4 +474,17 @@ http_route_bye(struct http_conn *c)
 		http_respond_json(c, 200, json_pack("{s:b}", "leaving", 1));
 		ctl->bye(ctl->arg);
 	}
+}
+
+void
+http_route_scrub(struct http_conn *c)
+{
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+
+	if (c->req.method != HTTP_POST)
+		http_error(c, 405, "use POST");
+	else if (ctl->scrub == NULL)
+		http_error(c, 501, "scrubbing is not available");
+	else
+		http_respond_json(c, 200, ctl->scrub(ctl->arg));
 }

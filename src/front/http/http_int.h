@@ -175,6 +175,7 @@ void	http_send_more(struct http_conn *);
 void	http_route_status(struct http_conn *);
 void	http_route_peers(struct http_conn *);
 void	http_route_bye(struct http_conn *);
+void	http_route_scrub(struct http_conn *);
 void	http_route_send(struct http_conn *);
 void	http_route_metrics(struct http_conn *);
 void	http_route_locks(struct http_conn *);
