@@ -498,6 +498,12 @@ partial_begin(struct store *s, const char *path, uint64_t offset,
 	return (rc);
 }
 
+void
+fs_write_expect(struct upload *up, const uint8_t sha[HASH_LEN])
+{
+	upload_expect(up, sha);
+}
+
 int
 fs_write_resumable(struct store *s, const char *path, enum upload_mode mode,
 		   uint64_t offset, const char *key, uint64_t *have,

@@ -163,6 +163,9 @@ int fs_cache_attrs(struct store *, const char *path,
 int fs_write_begin(struct store *, const char *path, enum upload_mode,
 		   uint64_t offset, bool *existed, struct upload **out)
     __attribute__((warn_unused_result));
+/* The upload commits only over a file of content sha (If-Match), checked
+ * where it lands: -ESTALE from the commit otherwise. */
+void fs_write_expect(struct upload *, const uint8_t sha[32]);
 /*
  * Whether an upload may start: -ENOSPC (*avail filled) when the space
  * free under DIR for unprivileged writers is below min_free bytes, else 0

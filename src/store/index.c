@@ -420,6 +420,29 @@ index_put(struct index *ix, const char *path, struct file_meta *m)
 }
 
 int
+index_put_if(struct index *ix, const char *path, struct file_meta *m,
+    const uint8_t expect[HASH_LEN])
+{
+	struct file_meta cur;
+	int rc;
+
+	m->type = ENTRY_FILE;
+	m->deleted = false;
+	m->remote = false;
+	pthread_mutex_lock(&ix->mu);
+	/* Checked under the lock that orders it with a version arriving. */
+	if (read_row(ix, path, &cur, NULL) < 0 || cur.deleted ||
+	    cur.type != ENTRY_FILE || memcmp(cur.sha256, expect, HASH_LEN) != 0)
+		rc = -ESTALE;
+	else
+		rc = local_change(ix, path, m);
+	pthread_mutex_unlock(&ix->mu);
+	if (rc == 0)
+		notify(ix);
+	return (rc);
+}
+
+int
 index_put_dir(struct index *ix, const char *path)
 {
 	struct file_meta m, old;

@@ -76,6 +76,10 @@ void	index_set_notify(struct index *, void (*fn)(void *), void *arg);
 /* A local change: path now holds the file described by m. */
 int	index_put(struct index *, const char *path, struct file_meta *m)
 	    __attribute__((warn_unused_result));
+/* index_put only if path still holds a live file of content expect
+ * (-ESTALE otherwise): a conditional write, checked where it lands. */
+int	index_put_if(struct index *, const char *path, struct file_meta *m,
+	    const uint8_t expect[HASH_LEN]);
 /* A local change: path is now a folder. */
 int	index_put_dir(struct index *, const char *path);
 /* The live row for path, or -ENOENT (also for tombstones).  Blocks are

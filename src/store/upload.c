@@ -39,6 +39,8 @@ struct upload {
 	struct hasher	 hash;
 	uint8_t		*attrs;		/* or NULL: none given */
 	size_t		 attrs_len;
+	bool		 expect;	/* commit only over expect_sha */
+	uint8_t		 expect_sha[HASH_LEN];
 };
 
 /* Copies the first len bytes of src into the upload, hashing them. */
@@ -252,7 +254,9 @@ upload_commit(struct upload *up, struct file_meta *out)
 	m.nblocks = up->hash.blocks.len / HASH_LEN;
 	m.attrs = up->attrs;
 	m.attrs_len = up->attrs_len;
-	if ((rc = index_put(up->store->index, up->path, &m)) < 0) {
+	rc = up->expect ? index_put_if(up->store->index, up->path, &m,
+	    up->expect_sha) : index_put(up->store->index, up->path, &m);
+	if (rc < 0) {
 		log_warnx("upload: %s: the index refused it (%s): the file "
 		    "is left as it was", up->path, strerror(-rc));
 		if (store_move_back(up->store, up->tmp, dfd, name, undo) == 0)
@@ -288,6 +292,13 @@ upload_abort(struct upload *up)
 	free(up->attrs);
 	free(up->path);
 	free(up);
+}
+
+void
+upload_expect(struct upload *up, const uint8_t sha[HASH_LEN])
+{
+	up->expect = true;
+	memcpy(up->expect_sha, sha, HASH_LEN);
 }
 
 int

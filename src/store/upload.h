@@ -62,6 +62,12 @@ int	upload_commit(struct upload *, struct file_meta *m)
 	    __attribute__((warn_unused_result));
 /* Attributes the commit gives the new version (index.h, copied): 0,
  * -E2BIG past INDEX_ATTRS_MAX, -ENOMEM.  Without, the file has none. */
+/*
+ * The commit replaces only a file of content sha (else -ESTALE, the file
+ * left as it was): If-Match checked when the upload lands, not only when
+ * it starts, so a version arriving meanwhile is not overwritten.
+ */
+void	upload_expect(struct upload *, const uint8_t sha[HASH_LEN]);
 int	upload_set_attrs(struct upload *, const void *, size_t)
 	    __attribute__((warn_unused_result));
 /* Frees the upload; removes the temp file unless it was committed. */

@@ -68,3 +68,39 @@ def test_cli_put_into_missing_folder(node, tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     assert sha(data) in p.stdout
     assert (n.dir / "docs" / "report.pdf").read_bytes() == data
+
+
+def test_if_match_is_checked_where_the_upload_lands(node):
+    """If-Match is checked again when the upload commits: a version that
+    lands while the body is still arriving (here an FTP STOR; in a cluster
+    a peer's version) is not overwritten by a PUT made against the one
+    before it.  Before, the check ran only when the PUT started, and the
+    other version was silently replaced."""
+    import http.client
+    import io
+
+    n = node()
+    api = Api(n)
+    first = b"first version\n"
+    r = put(api, "doc.txt", first)
+    assert r.status == 201, r
+    body = os.urandom(3 << 20)
+    conn = http.client.HTTPConnection(api.host, api.port, timeout=30)
+    conn.putrequest("PUT", "/v1/files/doc.txt")
+    conn.putheader("Authorization", f"Bearer {api.token}")
+    conn.putheader("If-Match", f'"{sha(first)}"')
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    conn.send(body[:1 << 20])
+    # Another version lands meanwhile.
+    other = b"another writer's version\n"
+    f = n.ftp()
+    assert f.storbinary("STOR doc.txt", io.BytesIO(other)).startswith("226")
+    f.quit()
+    conn.send(body[1 << 20:])
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.status == 412, resp.status
+    assert (n.dir / "doc.txt").read_bytes() == other
+    assert get(api, "doc.txt").body == other

@@ -547,6 +547,8 @@ put_run(void *arg)
 	j->rc = fs_write_begin(s, j->path,
 			       j->create_only ? UPLOAD_UNIQUE : UPLOAD_NEW, 0,
 			       NULL, &j->up);
+	if (j->rc == 0 && j->if_match[0])
+		fs_write_expect(j->up, j->m.sha256);
 }
 
 static void
