@@ -699,7 +699,7 @@ int
 store_set_mtime(struct store *s, const char *path, int64_t mtime_ns)
 {
 	struct timespec ts[2];
-	struct file_meta m;
+	struct file_meta m = { 0 };
 	struct stat st;
 	int fd, rc = 0;
 
