@@ -6,15 +6,10 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libtsan2 clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
-<<<<<<< HEAD
-libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev
-python3-pytest curl lftp openssl procps iproute2 postgresql
-rclone awscli s3cmd restic python3-boto3"
-=======
 libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev libexpat1-dev
 zlib1g-dev
-python3-pytest curl lftp openssl procps iproute2 postgresql"
->>>>>>> s3-sign
+python3-pytest curl lftp openssl procps iproute2 postgresql
+rclone awscli s3cmd restic python3-boto3"
 
 missing=""
 for p in $PKGS; do
