@@ -50,9 +50,12 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_PEER_GET] = "SELECT seq FROM peers WHERE id = ?1",
 	[ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, seq) VALUES (?1, ?2)",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?1)",
-	/* A row held elsewhere has no file here: not missing. */
+	/* A row held elsewhere has no file here: not missing.  Nor is a
+	 * row written since the scan began (seq above ?1): it may be in a
+	 * folder the walk had already passed. */
 	[ST_MISSING] = "SELECT path FROM files WHERE deleted = 0 AND"
-	    " remote = 0 AND path NOT IN (SELECT path FROM temp.seen)",
+	    " remote = 0 AND seq <= ?1 AND"
+	    " path NOT IN (SELECT path FROM temp.seen)",
 	[ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM files",
 	[ST_ALL] = "SELECT path, type, deleted, sha256, vv FROM files",
 	[ST_PIN] = "INSERT OR IGNORE INTO pins(path) VALUES (?1)",
@@ -130,6 +133,7 @@ struct index {
 	sqlite3_stmt	*st[ST_N];
 	uint8_t		 self[NODE_ID_LEN];
 	uint64_t	 seq;
+	uint64_t	 scan_seq;	/* seq when the running scan began */
 	uint8_t		 digest[HASH_LEN];
 	void		(*notify)(void *);
 	void		*notify_arg;
@@ -871,6 +875,7 @@ index_scan_begin(struct index *ix)
 	int rc = 0;
 
 	pthread_mutex_lock(&ix->mu);
+	ix->scan_seq = ix->seq;
 	if (sqlite3_exec(ix->db, "DELETE FROM temp.seen", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		rc = db_err(ix, "scan begin");
@@ -901,6 +906,7 @@ index_scan_end(struct index *ix, int64_t *removed)
 
 	*removed = 0;
 	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)ix->scan_seq);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -914,6 +920,7 @@ index_scan_end(struct index *ix, int64_t *removed)
 		n++;
 	}
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = tombstone(ix, v[i]);

@@ -188,7 +188,9 @@ int	index_remote_children(struct index *, const char *dir,
 /*
  * Scan support: between index_scan_begin and index_scan_end, paths passed
  * to index_scan_seen are kept; at the end every other live row becomes a
- * tombstone (the file was deleted while the node was not watching).
+ * tombstone (the file was deleted while the node was not watching),
+ * except rows written after index_scan_begin: those changed during the
+ * walk, perhaps in a folder it had passed, and are not missing.
  */
 int	index_scan_begin(struct index *);
 int	index_scan_seen(struct index *, const char *path);

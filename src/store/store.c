@@ -646,6 +646,10 @@ store_index_file(struct store *s, const char *path, struct file_meta *m)
 	struct stat st, st2;
 	int fd, rc;
 
+	/* m is output only: nothing a caller left in it (attributes, a
+	 * version) may reach the row. */
+	memset(m, 0, sizeof(*m));
+	m->type = ENTRY_FILE;
 	if ((fd = store_openat(s, path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
 		return (fd == -ELOOP ? -ENOENT : fd);
 	if (fstat(fd, &st) < 0) {

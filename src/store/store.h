@@ -83,7 +83,8 @@ int	store_rename(struct store *, const char *from, const char *to);
  */
 int	store_meta(struct store *, const char *path, struct file_meta *);
 /*
- * Hashes the regular file at path and records it; m receives the row.
+ * Hashes the regular file at path and records it; m (output only)
+ * receives the row.
  * -EAGAIN if the file changed or moved while it was hashed.
  */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
