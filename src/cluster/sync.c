@@ -573,10 +573,100 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	return (index_apply(st->index, d->e.path, &m));
 }
 
+/*
+ * The entries of a batch that will fetch a file here, by content: a
+ * deletion in the same batch may hold what they need (below).
+ */
+struct takers {
+	struct decided	**v;
+	size_t		  n;
+	bool		  built;
+};
+
+static int
+cmp_taker(const void *a, const void *b)
+{
+	const struct decided *x = *(struct decided *const *)a;
+	const struct decided *y = *(struct decided *const *)b;
+
+	return (memcmp(x->e.m.sha256, y->e.m.sha256, HASH_LEN));
+}
+
+/* Called at the batch's first deletion: every live entry is decided. */
+static void
+takers_build(struct takers *tk, struct decided *d, size_t n)
+{
+	size_t i;
+
+	tk->built = true;
+	if ((tk->v = calloc(n + 1, sizeof(*tk->v))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i].act == ACT_PULL && !d[i].e.m.deleted &&
+		    d[i].e.m.type == ENTRY_FILE)
+			tk->v[tk->n++] = &d[i];
+	qsort(tk->v, tk->n, sizeof(*tk->v), cmp_taker);
+}
+
+/*
+ * A local file a peer deleted, whose content a live name still wants: a
+ * rename, seen here as a new name to fetch and the old name's deletion.
+ * The node that renamed may hold no copy (replicas = N), so removing the
+ * old name first could leave the new one with no copy anywhere.  The
+ * bytes go to every such name first: entries of this batch that would
+ * fetch it, and rows held elsewhere (this node then holds a copy that
+ * placement does not ask for; repair drops it once the holders have it).
+ */
+static void
+hand_over(struct store *st, struct takers *tk, const struct file_meta *gone)
+{
+	char q[PATH_LEN_MAX + 1];
+	struct decided key, *kp = &key, **t;
+	struct file_meta m;
+	uint8_t *blocks;
+	size_t i;
+	int rc;
+
+	memcpy(key.e.m.sha256, gone->sha256, HASH_LEN);
+	if (tk->n > 0 && (t = bsearch(&kp, tk->v, tk->n, sizeof(*tk->v),
+	    cmp_taker)) != NULL) {
+		while (t > tk->v && cmp_taker(t - 1, &kp) == 0)
+			t--;
+		for (; t < tk->v + tk->n && cmp_taker(t, &kp) == 0; t++) {
+			if ((*t)->act != ACT_PULL)
+				continue;
+			rc = fetch_local(st, (*t)->e.path, &(*t)->e.m,
+			    &(*t)->expect, (*t)->expect_exists);
+			if (rc == 0)
+				(*t)->act = ACT_NONE;
+			else
+				log_debug("sync: %s: its content not handed "
+				    "over: %s", (*t)->e.path, strerror(-rc));
+		}
+	}
+	/* Bounded: each hand-over makes one such row local. */
+	for (i = 0; i < 16; i++) {
+		if (index_find_content(st->index, gone->sha256, true, q,
+		    sizeof(q)) < 0 ||
+		    index_get_any(st->index, q, &m, &blocks) < 0)
+			break;
+		m.blocks = blocks;
+		rc = fetch_local(st, q, &m, &m.vv, true);
+		free(blocks);
+		if (rc < 0) {
+			log_debug("sync: %s: its content not handed over: %s",
+			    q, strerror(-rc));
+			break;
+		}
+		log_debug("sync: %s now held here (its content was deleted "
+		    "under another name)", q);
+	}
+}
+
 /* Carries out decide_entry's decision for one entry (on the pool). */
 static void
 decide_one(struct store *st, const struct place_view *view,
-    struct decided *d)
+    struct decided *d, struct takers *tk)
 {
 	struct rentry *e = &d->e;
 	struct decision dn;
@@ -628,6 +718,8 @@ decide_one(struct store *st, const struct place_view *view,
 		d->act = ACT_PULL_COPY;
 		break;
 	case DECIDE_DELETE:
+		if (have && l.type == ENTRY_FILE && !l.deleted && !l.remote)
+			hand_over(st, tk, &l);
 		rc = store_apply_delete(st, e->path, &e->m);
 		if (rc == -ENOTEMPTY) {
 			/* Files only we know are inside: the folder stays. */
@@ -671,9 +763,15 @@ decide_run(void *arg)
 	struct batch *b = arg;
 	size_t i;
 
+	struct takers tk = { NULL, 0, false };
+
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
-	for (i = 0; i < b->n; i++)
-		decide_one(b->store, b->view, &b->d[i]);
+	for (i = 0; i < b->n; i++) {
+		if (b->d[i].e.m.deleted && !tk.built)
+			takers_build(&tk, b->d, b->n);
+		decide_one(b->store, b->view, &b->d[i], &tk);
+	}
+	free(tk.v);
 }
 
 static void decide_next(struct sync *);

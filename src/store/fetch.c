@@ -87,7 +87,7 @@ fill_local(struct fetch *f, uint8_t *have)
 			    copy_block(f, f->fd, i, i, buf))
 				have[i] = 1;
 	/* The same content under another name (a rename or a copy). */
-	if (index_find_content(f->store->index, f->m.sha256, other,
+	if (index_find_content(f->store->index, f->m.sha256, false, other,
 	    sizeof(other)) == 0 &&
 	    (src = store_openat(f->store, other, O_RDONLY, 0)) >= 0) {
 		for (i = 0; i < n; i++)
@@ -290,6 +290,29 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	close(dfd);
 out:
 	store_busy_del(f->store, target);
+	return (rc);
+}
+
+int
+fetch_local(struct store *s, const char *path, const struct file_meta *m,
+    const struct vv *expect_local, bool expect_exists)
+{
+	struct fetch *f;
+	uint8_t *have;
+	size_t i;
+	int rc;
+
+	if ((have = malloc(m->nblocks + 1)) == NULL)
+		return (-ENOMEM);
+	if ((rc = fetch_begin(s, path, m, &f, have)) == 0) {
+		for (i = 0; i < m->nblocks && rc == 0; i++)
+			if (!have[i])
+				rc = -ENOENT;
+		if (rc == 0)
+			rc = fetch_commit(f, path, expect_local, expect_exists);
+		fetch_abort(f, false);
+	}
+	free(have);
 	return (rc);
 }
 

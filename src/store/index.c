@@ -25,7 +25,7 @@ enum {
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
 	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
 	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_NEXT_LOCAL, ST_BLOCK,
-	ST_N
+	ST_FIND_SHA_REMOTE, ST_N
 };
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
@@ -45,6 +45,8 @@ static const char *const stmt_sql[ST_N] = {
 	    " seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
 	    " deleted = 0 AND type = 0 AND remote = 0 LIMIT 1",
+	[ST_FIND_SHA_REMOTE] = "SELECT path FROM files WHERE sha256 = ?1 AND"
+	    " deleted = 0 AND type = 0 AND remote = 1 LIMIT 1",
 	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
 	    " type = 0",
 	[ST_PEER_GET] = "SELECT seq FROM peers WHERE id = ?1",
@@ -690,9 +692,9 @@ index_intents(struct index *ix, index_row_fn fn, void *arg)
 
 int
 index_find_content(struct index *ix, const uint8_t sha[HASH_LEN],
-    char *path, size_t size)
+    bool remote, char *path, size_t size)
 {
-	sqlite3_stmt *st = ix->st[ST_FIND_SHA];
+	sqlite3_stmt *st = ix->st[remote ? ST_FIND_SHA_REMOTE : ST_FIND_SHA];
 	int rc;
 
 	pthread_mutex_lock(&ix->mu);
