@@ -400,6 +400,34 @@ pull_pending(struct pulls *pl, const char *path)
 	return (pull_find(pl, path) != NULL);
 }
 
+static int
+cmp_sha(const void *a, const void *b)
+{
+	return (memcmp(a, b, HASH_LEN));
+}
+
+uint8_t *
+pull_wanted(const struct pulls *pl, size_t *n)
+{
+	const struct pull_list *lists[] = { &pl->queue, &pl->active,
+	    &pl->parked };
+	size_t total = pl->nqueued + pl->nactive + pl->nparked, i, k = 0;
+	const struct pull *p;
+	uint8_t *v;
+
+	*n = 0;
+	if (total == 0 || (v = malloc(total * HASH_LEN)) == NULL)
+		return (NULL);
+	for (i = 0; i < 3; i++)
+		TAILQ_FOREACH(p, lists[i], entry)
+			if (k < total)
+				memcpy(v + HASH_LEN * k++, p->e.m.sha256,
+				    HASH_LEN);
+	qsort(v, k, HASH_LEN, cmp_sha);
+	*n = k;
+	return (v);
+}
+
 static bool
 member_usable(const struct member *m, uint64_t now)
 {

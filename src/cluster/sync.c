@@ -76,6 +76,8 @@ struct batch {
 	TAILQ_ENTRY(batch)	 entry;
 	struct sync		*sy;
 	struct place_view	*view;		/* holders, as of arrival */
+	uint8_t			*wanted;	/* pull_wanted, if deletions */
+	size_t			 nwanted;
 	struct decided		*d;
 	size_t			 n;
 	size_t			 done_at;	/* decided entries handed on */
@@ -581,6 +583,8 @@ struct takers {
 	struct decided	**v;
 	size_t		  n;
 	bool		  built;
+	const uint8_t	 *wanted;	/* what pulls queued before want */
+	size_t		  nwanted;
 };
 
 static int
@@ -616,14 +620,24 @@ takers_build(struct takers *tk, struct decided *d, size_t n)
  * bytes go to every such name first: entries of this batch that would
  * fetch it, and rows held elsewhere (this node then holds a copy that
  * placement does not ask for; repair drops it once the holders have it).
+ * A pull queued earlier (the new name came in another batch, perhaps from
+ * another member) finds them held (store_hold).
  */
+static int
+cmp_sha(const void *a, const void *b)
+{
+	return (memcmp(a, b, HASH_LEN));
+}
+
 static void
-hand_over(struct store *st, struct takers *tk, const struct file_meta *gone)
+hand_over(struct store *st, struct takers *tk, const char *gone_path,
+    const struct file_meta *gone)
 {
 	char q[PATH_LEN_MAX + 1];
 	struct decided key, *kp = &key, **t;
 	struct file_meta m;
 	uint8_t *blocks;
+	bool later = false;
 	size_t i;
 	int rc;
 
@@ -639,9 +653,11 @@ hand_over(struct store *st, struct takers *tk, const struct file_meta *gone)
 			    &(*t)->expect, (*t)->expect_exists);
 			if (rc == 0)
 				(*t)->act = ACT_NONE;
-			else
+			else {
 				log_debug("sync: %s: its content not handed "
 				    "over: %s", (*t)->e.path, strerror(-rc));
+				later = true;
+			}
 		}
 	}
 	/* Bounded: each hand-over makes one such row local. */
@@ -661,6 +677,14 @@ hand_over(struct store *st, struct takers *tk, const struct file_meta *gone)
 		log_debug("sync: %s now held here (its content was deleted "
 		    "under another name)", q);
 	}
+	/* A pull queued by an earlier batch, or one this batch queues: the
+	 * bytes wait for it. */
+	if (!later && tk->nwanted > 0)
+		later = bsearch(gone->sha256, tk->wanted, tk->nwanted,
+		    HASH_LEN, cmp_sha) != NULL;
+	if (later && (rc = store_hold(st, gone_path, gone->sha256)) < 0)
+		log_warnx("sync: %s: cannot keep its content for a fetch: %s",
+		    gone_path, strerror(-rc));
 }
 
 /* Carries out decide_entry's decision for one entry (on the pool). */
@@ -718,8 +742,10 @@ decide_one(struct store *st, const struct place_view *view,
 		d->act = ACT_PULL_COPY;
 		break;
 	case DECIDE_DELETE:
-		if (have && l.type == ENTRY_FILE && !l.deleted && !l.remote)
-			hand_over(st, tk, &l);
+		/* An empty file has no bytes to lose. */
+		if (have && l.type == ENTRY_FILE && !l.deleted && !l.remote &&
+		    l.size > 0)
+			hand_over(st, tk, e->path, &l);
 		rc = store_apply_delete(st, e->path, &e->m);
 		if (rc == -ENOTEMPTY) {
 			/* Files only we know are inside: the folder stays. */
@@ -763,7 +789,7 @@ decide_run(void *arg)
 	struct batch *b = arg;
 	size_t i;
 
-	struct takers tk = { NULL, 0, false };
+	struct takers tk = { NULL, 0, false, b->wanted, b->nwanted };
 
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
 	for (i = 0; i < b->n; i++) {
@@ -818,6 +844,7 @@ finish_step(struct sync *sy, struct batch *b)
 		return (false);
 	free(b->d);
 	free(b->view);
+	free(b->wanted);
 	free(b);
 	return (true);
 }
@@ -826,6 +853,7 @@ static void
 decide_next(struct sync *sy)
 {
 	struct batch *b;
+	size_t i;
 
 	if (sy->classifying || (b = TAILQ_FIRST(&sy->batches)) == NULL)
 		return;
@@ -835,6 +863,15 @@ decide_next(struct sync *sy)
 		place_view_fill(b->view, *sy->o.replicas, &sy->self,
 				sy->o.members, clock_mono_ms(),
 				sy->o.repair_delay_ms);
+	/* What pulls want, for the batch's deletions (hand_over). */
+	free(b->wanted);
+	b->wanted = NULL;
+	b->nwanted = 0;
+	for (i = 0; i < b->n; i++)
+		if (b->d[i].e.m.deleted) {
+			b->wanted = pull_wanted(sy->pulls, &b->nwanted);
+			break;
+		}
 	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
 	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
@@ -1585,6 +1622,7 @@ sync_free(struct sync *sy)
 		}
 		free(b->d);
 		free(b->view);
+		free(b->wanted);
 		free(b);
 	}
 	if (sy->ev_step)
@@ -1595,6 +1633,7 @@ sync_free(struct sync *sy)
 			rentry_release(&b->d[--b->n].e);
 		free(b->d);
 		free(b->view);
+		free(b->wanted);
 		free(b);
 	}
 	while ((w = TAILQ_FIRST(&sy->waiters)) != NULL) {

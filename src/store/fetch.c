@@ -95,6 +95,13 @@ fill_local(struct fetch *f, uint8_t *have)
 				have[i] = 1;
 		close(src);
 	}
+	/* The bytes of a name deleted while this fetch was pending. */
+	if ((src = store_held_open(f->store, f->m.sha256)) >= 0) {
+		for (i = 0; i < n; i++)
+			if (!have[i] && copy_block(f, src, i, i, buf))
+				have[i] = 1;
+		close(src);
+	}
 	/* Unchanged blocks of the version of this path we hold. */
 	if (index_get_any(f->store->index, f->path, &old, &oblocks) == 0 &&
 	    !old.deleted && old.type == ENTRY_FILE &&
@@ -282,8 +289,11 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	if (rc < 0) {
 		if (store_move_back(f->store, f->tmp, dfd, name, undo) == 0)
 			f->committed = false;
-	} else if (undo == STORE_UNDO_SWAP)
-		(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+	} else {
+		if (undo == STORE_UNDO_SWAP)
+			(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+		store_held_drop(f->store, f->m.sha256);
+	}
 	/* Kept if the file could not be put back: it is the fetched one. */
 	if (!local_copy && !(rc < 0 && f->committed))
 		(void)index_intent_del(f->store->index, target);
