@@ -455,12 +455,41 @@ static const char *const unsupported[] = {
     "partNumber",
 };
 
+/*
+ * Virtual-host style: with s3.domain set, Host BUCKET.DOMAIN[:PORT] names
+ * the bucket and the path is the key alone.  The bucket, or NULL when the
+ * request is path style (any other Host).
+ */
+static const char *
+host_bucket(const struct s3_req *r, char *out, size_t size)
+{
+	const struct s3_ctx *ctx = r->c->srv->o.route_arg;
+	size_t dl = strlen(ctx->domain), n;
+	struct span h;
+	const char *colon;
+
+	if (dl == 0 || !s3_header(r, "host", &h))
+		return (NULL);
+	if ((colon = memchr(h.p, ':', h.len)) != NULL)
+		h.len = (size_t)(colon - h.p);
+	if (h.len < dl + 2 || h.p[h.len - dl - 1] != '.' ||
+	    strncasecmp(h.p + h.len - dl, ctx->domain, dl) != 0)
+		return (NULL);
+	n = h.len - dl - 1;
+	if (n >= size)
+		return ("");	/* too long: refused as a bad name */
+	memcpy(out, h.p, n);
+	out[n] = '\0';
+	return (out);
+}
+
 static void
 dispatch(struct s3_req *r)
 {
 	struct http_conn *c = r->c;
-	char raw[PATH_LEN_MAX + S3_BUCKET_MAX + 2];
-	const char *p, *slash;
+	char raw[PATH_LEN_MAX + S3_BUCKET_MAX + 2], vb[S3_BUCKET_MAX + 2];
+	char both[sizeof(raw) + sizeof(vb)];
+	const char *p, *slash, *vhost;
 	enum level lv;
 	size_t i, k, q;
 
@@ -468,6 +497,18 @@ dispatch(struct s3_req *r)
 	    raw[0] != '/') {
 		s3_error(r, S3_ERR_INVALID_ARGUMENT, "bad escape in the path");
 		return;
+	}
+	/* BUCKET.DOMAIN/KEY is read as /BUCKET/KEY. */
+	if ((vhost = host_bucket(r, vb, sizeof(vb))) != NULL) {
+		if (vhost[0] == '\0' || strchr(vhost, '/') != NULL) {
+			s3_error(r, S3_ERR_INVALID_BUCKET_NAME, NULL);
+			return;
+		}
+		if (str_fmt(both, sizeof(both), "/%s%s", vhost, raw) < 0 ||
+		    str_copy(raw, sizeof(raw), both) < 0) {
+			s3_error(r, S3_ERR_KEY_TOO_LONG, NULL);
+			return;
+		}
 	}
 	p = raw + 1;
 	if (*p == '\0')
@@ -754,6 +795,7 @@ s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return (NULL);
 	(void)str_copy(ctx->region, sizeof(ctx->region), base->cfg->s3_region);
+	(void)str_copy(ctx->domain, sizeof(ctx->domain), base->cfg->s3_domain);
 	if (str_fmt(path, sizeof(path), "%s/%s", base->priv_dir, S3_KEYS_FILE) <
 		0 ||
 	    (ctx->keys = s3_keys_new(path)) == NULL) {

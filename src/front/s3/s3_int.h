@@ -40,6 +40,7 @@ struct s3_ctx {
 	struct store *store;
 	unsigned expiry_s;
 	char region[64];
+	char domain[256]; /* s3.domain: virtual-host style, or "" */
 };
 
 struct s3_hash {
