@@ -159,6 +159,9 @@ node_set_space(struct node *n, uint64_t free_bytes)
 
 	n->free_bytes = free_bytes;
 	n->full = n->free_bytes < floor;
+	/* Old versions go first when space runs low. */
+	if (n->full && n->vers_ev != NULL)
+		node_vers_tick(n);
 	sync_set_space(n->sync, n->free_bytes, floor);
 }
 
@@ -405,6 +408,10 @@ start_cluster(struct node *n, char *err, size_t errlen)
 		(void)str_fmt(err, errlen, "out of memory");
 		return (-ENOMEM);
 	}
+	if (node_vers_start(n) < 0) {
+		(void)str_fmt(err, errlen, "out of memory");
+		return (-ENOMEM);
+	}
 	if ((n->http = http_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
 	if (strcmp(n->cfg->s3_listen, "off") != 0 &&
@@ -482,6 +489,7 @@ node_run(const char *dir, const struct cfg *c)
 		goto out;
 	}
 	n.store_ok = true;
+	node_vers_policy(&n);
 	if ((n.pool = work_pool_new(n.base, (int)c->workers)) == NULL) {
 		log_errorx("cannot start worker threads");
 		goto out;
@@ -557,6 +565,8 @@ out:
 		event_free(n.space_ev);
 	if (n.partial_ev)
 		event_free(n.partial_ev);
+	if (n.vers_ev)
+		event_free(n.vers_ev);
 	watch_free(n.watch);
 	auth_free(n.auth);
 	guard_free(n.guard);

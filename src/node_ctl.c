@@ -77,6 +77,9 @@ struct status_job {
 	bool		 free_known;
 	uint64_t	 seq;
 	uint8_t		 digest[HASH_LEN];
+	struct store	*store;		/* thread-safe: for vers_stats */
+	struct vers_stats vers;
+	bool		 vers_known;
 };
 
 static void
@@ -93,6 +96,7 @@ status_run(void *arg)
 	j->files = index_count(j->index);
 	j->seq = index_seq(j->index);
 	index_digest(j->index, j->digest);
+	j->vers_known = vers_stats(j->store, &j->vers) == 0;
 }
 
 static void
@@ -214,6 +218,10 @@ status_done(void *arg)
 		    "catch_up", progress_json(&st.progress[PULL_WAVE_SYNC]),
 		    "repair", progress_json(&st.progress[PULL_WAVE_REPAIR])));
 		json_object_set_new(s, "scrub", scrub_json(n));
+		if (j->vers_known)
+			n->vers_stats = j->vers;
+		json_object_set_new(s, "versions",
+		    node_vers_json(&n->vers_stats));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
@@ -243,6 +251,7 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 	j->n = arg;
 	j->index = j->n->store.index;
 	j->root_fd = j->n->store.root_fd;
+	j->store = &j->n->store;
 	j->done = done;
 	j->req = req;
 	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
@@ -609,6 +618,7 @@ ctl_metrics(void *arg, struct buf *b)
 	unsigned sessions = 0;
 
 	bounds_metrics(n, b);
+	node_vers_metrics(n, b);
 	sync_get_stats(n->sync, &st);
 	scrub_get_stats(n->scrub, &sc);
 	members_counters(n->members, &pin, &pout);

@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "store/path.h"
+#include "store/versions.h"
 
 struct fetch {
 	struct store		*store;
@@ -283,7 +284,9 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 		if (store_move_back(f->store, f->tmp, dfd, name, undo) == 0)
 			f->committed = false;
 	} else if (undo == STORE_UNDO_SWAP)
-		(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+		/* The replaced content, now under the temp name. */
+		(void)vers_keep(f->store, f->store->tmp_fd, f->tmp, target,
+		    have_row && !cur.deleted ? &cur : NULL, VERS_VERSION);
 	/* Kept if the file could not be put back: it is the fetched one. */
 	if (!local_copy && !(rc < 0 && f->committed))
 		(void)index_intent_del(f->store->index, target);
