@@ -1,0 +1,544 @@
+/*
+ * http_vers: versions, trash and restores over HTTP (docs/API.md,
+ * docs/VERSIONS.md).
+ *
+ *   GET  /v1/versions/PATH          the versions this node keeps of PATH
+ *   GET  /v1/versions/PATH?id=ID    the bytes of one of them
+ *   GET  /v1/trash[/PATH]           deleted files (under PATH)
+ *   POST /v1/restore/PATH           {"version": ID} | {"before": TIME,
+ *                                   "dry_run": BOOL} | {} (from the trash)
+ *
+ * A restore runs in two jobs: the plan (which files change, and how) on
+ * the pool; on the loop, the write locks of every path it changes (one
+ * refused: nothing changes); then the changes on the pool, each a normal
+ * write here (an upload of kept bytes, or a delete into the trash) that
+ * replicates like any other.  A dry run stops after the plan.
+ */
+#include "front/http/http_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/rfc3339.h"
+#include "front/http/http_query.h"
+#include "store/hash.h"
+#include "store/store.h"
+#include "store/versions.h"
+
+#define VERS_ACTIONS_MAX	100000	/* changes one restore makes */
+
+enum vjob_op {
+	VJ_LIST,
+	VJ_TRASH,
+	VJ_GET,
+	VJ_RESTORE_ID,
+	VJ_RESTORE_TRASH,
+	VJ_RESTORE_BEFORE,
+};
+
+struct vaction {
+	char		*path;
+	enum vers_action a;
+	char		 id[VERS_ID_MAX + 1];
+};
+
+/* A job's copies of what it reads and slots for what it makes. */
+struct vjob {
+	struct http_conn	*c;	/* the loop's, never the job's */
+	struct store		*store;
+	enum vjob_op		 op;
+	char			 path[PATH_LEN_MAX + 1];
+	char			 id[VERS_ID_MAX + 1];
+	int64_t			 before;
+	bool			 dry_run;
+	int			 rc;
+	int			 fd;
+	struct vers_row		 row;
+	json_t			*json;
+	struct vaction		*acts;
+	size_t			 nacts, capacts;
+	json_t			*done[4];	/* by enum vers_action */
+	json_t			*failed;
+};
+
+static struct vjob *
+vjob_new(struct http_conn *c, enum vjob_op op)
+{
+	struct vjob *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		http_error(c, 500, "out of memory");
+		return (NULL);
+	}
+	j->c = c;
+	j->op = op;
+	j->fd = -1;
+	j->store = c->srv->o.store;
+	memcpy(j->path, c->path, sizeof(j->path));
+	return (j);
+}
+
+static void
+vjob_free(struct vjob *j)
+{
+	size_t i;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	json_decref(j->json);
+	for (i = 0; i < 4; i++)
+		json_decref(j->done[i]);
+	json_decref(j->failed);
+	for (i = 0; i < j->nacts; i++)
+		free(j->acts[i].path);
+	free(j->acts);
+	free(j);
+}
+
+static void
+vjob_submit(struct http_conn *c, struct vjob *j, void (*fn)(void *),
+    void (*done)(void *))
+{
+	c->st = CONN_BUSY;
+	if (http_job(c, fn, done, j) < 0) {
+		vjob_free(j);
+		http_busy(c);
+	}
+}
+
+/* Ends a job; NULL if the connection is gone (the job is freed). */
+static struct http_conn *
+vjob_end(struct vjob *j)
+{
+	struct http_conn *c = j->c;
+
+	if (!http_job_end(c)) {
+		vjob_free(j);
+		return (NULL);
+	}
+	return (c);
+}
+
+static json_t *
+row_json(const char *path, const struct vers_row *r, bool with_path)
+{
+	char sha[HASH_HEX_LEN + 1], writer[2 * NODE_ID_LEN + 1];
+	char mt[RFC3339_LEN], kept[RFC3339_LEN];
+	json_t *o;
+
+	hash_hex(r->sha256, sha);
+	str_hex(r->writer, NODE_ID_LEN, writer);
+	rfc3339_format(r->mtime_ns, mt);
+	rfc3339_format(r->kept_ns, kept);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", r->id,
+	    "kind", r->kind == VERS_TRASH ? "trash" : "version", "time", mt,
+	    r->kind == VERS_TRASH ? "deleted" : "replaced", kept,
+	    "size", (json_int_t)r->size, "sha256", sha, "writer", writer);
+	if (o != NULL && with_path)
+		json_object_set_new(o, "path", json_string(path));
+	return (o);
+}
+
+/* The errors a client can act on, in one line each. */
+static void
+vers_error(struct http_conn *c, int rc, const char *path, const char *id)
+{
+	char msg[PATH_LEN_MAX + 200];
+
+	if (rc == -ENOENT && id[0])
+		snprintf(msg, sizeof(msg), "no version %s of /%s is known "
+		    "on this node", id, path);
+	else if (rc == -ENODATA)
+		snprintf(msg, sizeof(msg), "version %s of /%s was pruned on "
+		    "this node", id, path);
+	else {
+		http_error_errno(c, rc);
+		return;
+	}
+	http_error(c, rc == -ENODATA ? 410 : 404, msg);
+}
+
+/* GET /v1/versions/PATH, GET /v1/trash[/PATH] */
+
+static int
+list_row(const char *path, const struct vers_row *r, void *arg)
+{
+	struct vjob *j = arg;
+
+	if (!r->pruned)
+		json_array_append_new(j->json, row_json(path, r,
+		    j->op == VJ_TRASH));
+	return (0);
+}
+
+static void
+list_run(void *arg)
+{
+	struct vjob *j = arg;
+	int n;
+
+	if ((j->json = json_array()) == NULL) {
+		j->rc = -ENOMEM;
+		return;
+	}
+	n = j->op == VJ_TRASH ? index_vers_trash(j->store->index, j->path,
+	    list_row, j) : index_vers_list(j->store->index, j->path,
+	    list_row, j);
+	j->rc = n < 0 ? n : 0;
+}
+
+static void
+list_done(void *arg)
+{
+	struct vjob *j = arg;
+	struct http_conn *c;
+
+	if ((c = vjob_end(j)) == NULL)
+		return;
+	if (j->rc < 0)
+		http_error_errno(c, j->rc);
+	else
+		http_respond_json(c, 200, json_pack("{s:s, s:O}", "path",
+		    j->path, j->op == VJ_TRASH ? "trash" : "versions",
+		    j->json));
+	vjob_free(j);
+}
+
+/* GET /v1/versions/PATH?id=ID: the kept bytes */
+
+static void
+get_run(void *arg)
+{
+	struct vjob *j = arg;
+
+	j->fd = vers_open(j->store, j->path, j->id, &j->row);
+	j->rc = j->fd < 0 ? j->fd : 0;
+}
+
+static void
+get_done(void *arg)
+{
+	struct vjob *j = arg;
+	struct http_conn *c;
+	char sha[HASH_HEX_LEN + 1], extra[160];
+
+	if ((c = vjob_end(j)) == NULL)
+		return;
+	if (j->rc < 0) {
+		vers_error(c, j->rc, j->path, j->id);
+		vjob_free(j);
+		return;
+	}
+	hash_hex(j->row.sha256, sha);
+	snprintf(extra, sizeof(extra), "ETag: \"%s\"\r\n", sha);
+	http_respond_head(c, 200, "application/octet-stream", extra,
+	    j->row.size);
+	if (c->req.method == HTTP_HEAD || j->row.size == 0) {
+		http_response_done(c);
+		vjob_free(j);
+		return;
+	}
+	fs_reader_local(&c->rd, j->fd, 0, j->row.size);
+	j->fd = -1;
+	vjob_free(j);
+	http_send_more(c);
+}
+
+void
+http_route_versions(struct http_conn *c)
+{
+	struct http_query q;
+	struct vjob *j;
+	const char *id;
+	int rc;
+
+	if (c->req.method != HTTP_GET && c->req.method != HTTP_HEAD) {
+		http_error(c, 405, "use GET");
+		return;
+	}
+	if (http_target_path(c, "/v1/versions/", false) < 0)
+		return;
+	if ((rc = http_query_target(&q, c->req.target)) < 0) {
+		http_error(c, 400, http_query_error(rc));
+		return;
+	}
+	id = http_query_get(&q, "id");
+	if (id != NULL && (id[0] == '\0' || strlen(id) > VERS_ID_MAX)) {
+		http_error(c, 400, "id: not a version id");
+		return;
+	}
+	if ((j = vjob_new(c, id ? VJ_GET : VJ_LIST)) == NULL)
+		return;
+	if (id != NULL)
+		(void)str_copy(j->id, sizeof(j->id), id);
+	vjob_submit(c, j, id ? get_run : list_run, id ? get_done : list_done);
+}
+
+void
+http_route_trash(struct http_conn *c)
+{
+	struct vjob *j;
+
+	if (c->req.method != HTTP_GET) {
+		http_error(c, 405, "use GET");
+		return;
+	}
+	if (http_target_path(c, strcmp(c->req.target, "/v1/trash") == 0 ||
+	    strncmp(c->req.target, "/v1/trash?", 10) == 0 ? "/v1/trash" :
+	    "/v1/trash/", true) < 0)
+		return;
+	if ((j = vjob_new(c, VJ_TRASH)) != NULL)
+		vjob_submit(c, j, list_run, list_done);
+}
+
+/* POST /v1/restore/PATH */
+
+static int
+add_action(struct vjob *j, const char *path, enum vers_action a,
+    const char *id)
+{
+	struct vaction *na;
+	size_t cap;
+
+	if (j->nacts == VERS_ACTIONS_MAX)
+		return (-E2BIG);
+	if (j->nacts == j->capacts) {
+		cap = j->capacts ? j->capacts * 2 : 16;
+		if ((na = realloc(j->acts, cap * sizeof(*na))) == NULL)
+			return (-ENOMEM);
+		j->acts = na;
+		j->capacts = cap;
+	}
+	if ((j->acts[j->nacts].path = strdup(path)) == NULL)
+		return (-ENOMEM);
+	j->acts[j->nacts].a = a;
+	(void)str_copy(j->acts[j->nacts].id, VERS_ID_MAX + 1, id ? id : "");
+	j->nacts++;
+	return (0);
+}
+
+static int
+plan_action(const char *path, enum vers_action a, const struct vers_row *r,
+    void *arg)
+{
+	return (add_action(arg, path, a, r ? r->id : NULL));
+}
+
+/* The newest trash of each path; the rows come newest first. */
+static int
+plan_trash(const char *path, const struct vers_row *r, void *arg)
+{
+	struct vjob *j = arg;
+	size_t i;
+
+	for (i = 0; i < j->nacts; i++)
+		if (strcmp(j->acts[i].path, path) == 0)
+			return (0);
+	return (add_action(j, path, VERS_DO_RESTORE, r->id));
+}
+
+static void
+plan_run(void *arg)
+{
+	struct vjob *j = arg;
+	int n;
+
+	switch (j->op) {
+	case VJ_RESTORE_ID:
+		if ((j->fd = vers_open(j->store, j->path, j->id, &j->row)) < 0)
+			j->rc = j->fd;
+		else
+			j->rc = add_action(j, j->path, VERS_DO_RESTORE, j->id);
+		break;
+	case VJ_RESTORE_TRASH:
+		n = index_vers_trash(j->store->index, j->path, plan_trash, j);
+		j->rc = n < 0 ? n : j->nacts == 0 ? -ENOENT : 0;
+		break;
+	case VJ_RESTORE_BEFORE:
+		j->rc = vers_plan(j->store, j->path, j->before, plan_action, j);
+		break;
+	default:
+		j->rc = -EINVAL;
+	}
+}
+
+static void
+apply_run(void *arg)
+{
+	struct vjob *j = arg;
+	struct vaction *a;
+	bool changed;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < j->nacts; i++) {
+		a = &j->acts[i];
+		switch (a->a) {
+		case VERS_DO_RESTORE:
+			rc = vers_restore(j->store, a->path, a->id, &changed);
+			break;
+		case VERS_DO_TRASH:
+			rc = store_unlink(j->store, a->path);
+			break;
+		default:
+			rc = 0;
+		}
+		if (rc < 0) {
+			log_warnx("restore of /%s: %s", a->path,
+			    strerror(-rc));
+			json_array_append_new(j->failed, json_pack("{s:s, s:s}",
+			    "path", a->path, "error", strerror(-rc)));
+		} else
+			json_array_append_new(j->done[a->a],
+			    json_string(a->path));
+	}
+}
+
+static void
+report(struct http_conn *c, struct vjob *j)
+{
+	json_t *o;
+
+	o = json_pack("{s:s, s:O, s:O, s:O, s:O, s:b}", "path", j->path,
+	    "restored", j->done[VERS_DO_RESTORE],
+	    "trashed", j->done[VERS_DO_TRASH], "lost", j->done[VERS_LOST],
+	    "failed", j->failed, "dry_run", j->dry_run);
+	if (o != NULL && j->op == VJ_RESTORE_ID)
+		json_object_set_new(o, "version", json_string(j->id));
+	http_respond_json(c, 200, o);
+}
+
+static void
+apply_done(void *arg)
+{
+	struct vjob *j = arg;
+	struct http_conn *c;
+
+	if ((c = vjob_end(j)) == NULL)
+		return;
+	if (j->op == VJ_RESTORE_ID && json_array_size(j->failed) > 0)
+		http_error(c, 500, json_string_value(json_object_get(
+		    json_array_get(j->failed, 0), "error")));
+	else
+		report(c, j);
+	vjob_free(j);
+}
+
+static void
+plan_done(void *arg)
+{
+	struct vjob *j = arg;
+	struct http_conn *c;
+	char msg[PATH_LEN_MAX + 100];
+	size_t i;
+
+	if ((c = vjob_end(j)) == NULL)
+		return;
+	if (j->rc < 0) {
+		if (j->op == VJ_RESTORE_TRASH && j->rc == -ENOENT) {
+			snprintf(msg, sizeof(msg), "nothing of /%s is in the "
+			    "trash on this node", j->path);
+			http_error(c, 404, msg);
+		} else if (j->rc == -E2BIG)
+			http_error(c, 413, "more than 100000 files would "
+			    "change: restore a smaller folder");
+		else
+			vers_error(c, j->rc, j->path, j->id);
+		vjob_free(j);
+		return;
+	}
+	if (j->fd >= 0) {
+		close(j->fd);
+		j->fd = -1;
+	}
+	for (i = 0; i < 4; i++)
+		j->done[i] = json_array();
+	j->failed = json_array();
+	/* The plan's lost files are reported, never written. */
+	for (i = 0; i < j->nacts; i++)
+		if (j->acts[i].a == VERS_LOST || j->dry_run)
+			json_array_append_new(j->done[j->acts[i].a],
+			    json_string(j->acts[i].path));
+	if (j->dry_run) {
+		report(c, j);
+		vjob_free(j);
+		return;
+	}
+	/* One path under someone else's lock: nothing changes. */
+	for (i = 0; i < j->nacts; i++)
+		if (j->acts[i].a != VERS_LOST &&
+		    http_write_refused(c, j->acts[i].path)) {
+			vjob_free(j);
+			return;
+		}
+	vjob_submit(c, j, apply_run, apply_done);
+}
+
+void
+http_route_restore(struct http_conn *c)
+{
+	const char *id, *before;
+	struct vjob *j;
+	json_t *b, *dry;
+	int64_t t;
+
+	if (c->req.method != HTTP_POST) {
+		http_error(c, 405, "use POST");
+		return;
+	}
+	if (http_target_path(c, strcmp(c->req.target, "/v1/restore") == 0 ?
+	    "/v1/restore" : "/v1/restore/", true) < 0 || !http_need_body(c))
+		return;
+	b = http_body_json(c);
+	if (c->body.len > 0 && !json_is_object(b)) {
+		json_decref(b);
+		http_error(c, 400, "expected {\"version\": ID} or {\"before\":"
+		    " TIME, \"dry_run\": BOOL}");
+		return;
+	}
+	id = json_string_value(json_object_get(b, "version"));
+	before = json_string_value(json_object_get(b, "before"));
+	dry = json_object_get(b, "dry_run");
+	if ((id && before) || (id && (id[0] == '\0' ||
+	    strlen(id) > VERS_ID_MAX)) || (dry && !json_is_boolean(dry)) ||
+	    (json_object_get(b, "version") && !id) ||
+	    (json_object_get(b, "before") && !before)) {
+		json_decref(b);
+		http_error(c, 400, "expected {\"version\": ID} or {\"before\":"
+		    " TIME, \"dry_run\": BOOL}");
+		return;
+	}
+	if (before && rfc3339_parse(before, strlen(before), &t) < 0) {
+		json_decref(b);
+		http_error(c, 400, "before: not a time such as "
+		    "2026-12-03T14:00:00Z");
+		return;
+	}
+	if (before && t > clock_wall_ms() * 1000000) {
+		json_decref(b);
+		http_error(c, 400, "before: that time is in the future");
+		return;
+	}
+	if (!before && c->path[0] == '\0') {
+		json_decref(b);
+		http_error(c, 400, "a path is needed (or \"before\" for all)");
+		return;
+	}
+	if ((j = vjob_new(c, id ? VJ_RESTORE_ID : before ? VJ_RESTORE_BEFORE :
+	    VJ_RESTORE_TRASH)) == NULL) {
+		json_decref(b);
+		return;
+	}
+	if (id)
+		(void)str_copy(j->id, sizeof(j->id), id);
+	j->before = before ? t : 0;
+	j->dry_run = dry && json_is_true(dry);
+	json_decref(b);
+	vjob_submit(c, j, plan_run, plan_done);
+}
