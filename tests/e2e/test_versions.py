@@ -82,3 +82,102 @@ def test_overwrite_list_and_restore_on_another_node(cluster):
     for n in (n1, n2):
         wait_for(lambda: content_is(n, "docs/report.txt", contents[0]),
                  REPLICATE, what=f"the restored content on {n.name}")
+    # the CLI names the same versions, and fetches one without a change
+    out = cli_json(n2, "versions", "/docs/report.txt")
+    assert [v["id"] for v in out["versions"]][:1] != []
+    local = cluster.base / "old.txt"
+    proc = n2.cli("restore", "/docs/report.txt", "--version", vs[0]["id"],
+                  "-o", str(local))
+    assert proc.returncode == 0, proc.stderr
+    assert local.read_bytes() == contents[2]
+    assert content_is(n2, "docs/report.txt", contents[0])
+
+
+def test_rm_r_in_folder_then_restore_from_trash_on_another_node(cluster):
+    n1, n2 = cluster.start(2)
+    files = {f"proj/a{i}.txt": f"a{i}\n".encode() for i in range(3)}
+    files["proj/sub/b.txt"] = b"b\n"
+    files["notes.txt"] = b"notes\n"
+    for rel, data in files.items():
+        put(n1, rel, data)
+    for rel, data in files.items():
+        wait_for(lambda: content_is(n2, rel, data), REPLICATE,
+                 what=f"{rel} on n2")
+    # rm -r straight in n1's folder
+    import shutil
+    shutil.rmtree(n1.path("proj"))
+    os.unlink(n1.path("notes.txt"))
+    for rel in files:
+        wait_for(lambda: gone(n2, rel), REPLICATE, what=f"{rel} gone on n2")
+    trash = wait_for(lambda: len(cli_json(n2, "trash")["trash"]) == 5 and
+                     cli_json(n2, "trash")["trash"], REPLICATE,
+                     what="five files in n2's trash")
+    assert sorted(t["path"] for t in trash) == \
+        sorted("/" + p for p in files)
+    # nothing of it is a file to any front end
+    assert not any(e["name"] == ".shoal" for e in
+                   n2.api("/v1/list")["entries"])
+    assert n2.api("/v1/list")["entries"] == []
+    ftp = n2.ftp()
+    assert ftp.nlst() == []
+    # one file, then the folder
+    proc = n2.cli("restore", "/notes.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert "restored /notes.txt" in proc.stdout
+    proc = n2.cli("restore", "/proj")
+    assert proc.returncode == 0, proc.stderr
+    for rel, data in files.items():
+        for n in (n1, n2):
+            wait_for(lambda: content_is(n, rel, data), REPLICATE,
+                     what=f"{rel} back on {n.name}")
+    assert cli_json(n2, "trash")["trash"] == []
+
+
+def test_ransomware_restore_before(cluster):
+    n1, n2, n3 = cluster.start(3)
+    files = {f"work/f{i:02d}.txt": f"precious {i}\n".encode() * (i + 1)
+             for i in range(25)}
+    files["other/keep.txt"] = b"outside the restored folder\n"
+    for rel, data in files.items():
+        put(n1, rel, data)
+    for n in (n2, n3):
+        for rel, data in files.items():
+            wait_for(lambda: content_is(n, rel, data), REPLICATE,
+                     what=f"{rel} on {n.name}")
+    # T: a moment after every file was written
+    t0 = time.time()
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    T = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + \
+        f".{int((t0 % 1) * 1e6):06d}Z"
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    # the damage, straight in n1's folder: 20 files encrypted, 5 deleted
+    names = sorted(p for p in files if p.startswith("work/"))
+    for rel in names[:20]:
+        n1.path(rel).write_bytes(b"ENCRYPTED" + os.urandom(32))
+    for rel in names[20:]:
+        os.unlink(n1.path(rel))
+    n1.path("work/README-ransom.txt").write_bytes(b"pay\n")
+    for rel in names[:20]:
+        wait_for(lambda: n2.path(rel).exists() and
+                 n2.path(rel).read_bytes().startswith(b"ENCRYPTED"),
+                 REPLICATE, what=f"the damage to {rel} on n2")
+    for rel in names[20:]:
+        wait_for(lambda: gone(n2, rel), REPLICATE, what=f"{rel} gone on n2")
+    wait_for(lambda: n2.path("work/README-ransom.txt").exists(), REPLICATE,
+             what="the note on n2")
+    # a dry run changes nothing and says what would change
+    proc = n2.cli("restore", "/work", "--before", T, "--dry-run", "--json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert sorted(plan["restored"]) == sorted("/" + p for p in names)
+    assert plan["trashed"] == ["/work/README-ransom.txt"]
+    assert plan["lost"] == []
+    assert n2.path("work/README-ransom.txt").exists()
+    proc = n2.cli("restore", "/work", "--before", T)
+    assert proc.returncode == 0, proc.stderr
+    for n in (n1, n2, n3):
+        for rel, data in files.items():
+            wait_for(lambda: content_is(n, rel, data), REPLICATE,
+                     what=f"{rel} restored on {n.name}")
+        wait_for(lambda: gone(n, "work/README-ransom.txt"), REPLICATE,
+                 what=f"the note in the trash on {n.name}")
