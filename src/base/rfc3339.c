@@ -73,7 +73,7 @@ rfc3339_parse(const char *s, size_t len, int64_t *ns)
 	if (len > RFC3339_MAX)
 		return (-EINVAL);
 	cur_init(&c, s, len);
-	if (digits(&c, 4, 1970, 9999, &y) < 0 || !cur_eat(&c, '-') ||
+	if (digits(&c, 4, 1970, 2200, &y) < 0 || !cur_eat(&c, '-') ||
 	    digits(&c, 2, 1, 12, &mo) < 0 || !cur_eat(&c, '-') ||
 	    digits(&c, 2, 1, month_days(y, mo), &d) < 0)
 		return (-EINVAL);

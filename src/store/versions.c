@@ -458,12 +458,13 @@ vers_prune(struct store *s, int64_t now, uint64_t min_free)
 		while ((got = prune_aged(s, VERS_TRASH,
 		    now - (int64_t)(s->keep.trash_days * (double)day))) > 0)
 			n += got;
-	/* Low on space: the oldest go first, a few at a time, until there
-	 * is room again or nothing is left. */
+	/* Low on space: the oldest go first, until there
+	 * is room again or nothing is left: one at a time, as each
+	 * frees its bytes only if no other row names them. */
 	bytes0 = s->vers_pruned_bytes;
 	while (space_low(s, min_free)) {
 		memset(&l, 0, sizeof(l));
-		if (index_vers_oldest(s->index, 8, collect, &l) <= 0) {
+		if (index_vers_oldest(s->index, 1, collect, &l) <= 0) {
 			list_free(&l);
 			break;
 		}

@@ -181,3 +181,128 @@ def test_ransomware_restore_before(cluster):
                      what=f"{rel} restored on {n.name}")
         wait_for(lambda: gone(n, "work/README-ransom.txt"), REPLICATE,
                  what=f"the note in the trash on {n.name}")
+
+
+def metrics(node):
+    code, body = node.http("GET", "/metrics")
+    assert code == 200, (code, body[:300])
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value)
+    return out
+
+
+def versions(node, rel):
+    return node.api(f"/v1/versions/{rel}")["versions"]
+
+
+def test_pruned_by_count_and_bad_input(cluster):
+    (n1,) = cluster.start(1, options=["versions.keep=2"])
+    contents = [f"v{i}\n".encode() for i in range(5)]
+    for data in contents:
+        put(n1, "f.txt", data)
+    vs = versions(n1, "f.txt")
+    assert [v["sha256"] for v in vs] == [sha256(contents[3]),
+                                         sha256(contents[2])]
+    st = n1.status()["versions"]
+    assert st["count"] == 2 and st["prunes"] == 2, st
+    assert metrics(n1)["shoal_versions_pruned_total"] >= 2
+    # nothing of .shoal/versions shows through any front end
+    assert [e["name"] for e in n1.api("/v1/list")["entries"]] == ["f.txt"]
+    assert n1.ftp().nlst() == ["f.txt"]
+    # bad input: one line each, nothing changed
+    for args, why in [
+            (["--version", "0123456789ab-1"], "no version 0123456789ab-1"),
+            (["--before", "yesterday"], "not a time"),
+            (["--before", "2150-01-01T00:00:00Z"], "in the future"),
+            (["--before", "2999-01-01T00:00:00Z"], "not a time"),
+            (["--before", "2026-02-30T00:00:00Z"], "not a time")]:
+        proc = n1.cli("restore", "/f.txt", *args)
+        assert proc.returncode != 0, args
+        assert why in proc.stderr and proc.stderr.count("\n") == 1, \
+            proc.stderr
+    # the version pruned first is named, and gone
+    gone_id = f"{sha256(contents[0])[:12]}-"
+    rows = [v for v in versions(n1, "f.txt") if v["id"].startswith(gone_id)]
+    assert rows == []
+    proc = n1.cli("versions", "/nothing-here.txt")
+    assert proc.returncode == 0 and "no old versions" in proc.stdout
+    assert content_is(n1, "f.txt", contents[4])
+
+
+def test_pruned_by_age(cluster):
+    (n1,) = cluster.start(1, options=["versions.days=0.00002",
+                                      "trash.days=0.00002"])
+    put(n1, "a.txt", b"one\n")
+    put(n1, "a.txt", b"two\n")
+    put(n1, "b.txt", b"bee\n")
+    st, _ = n1.http("DELETE", "/v1/files/b.txt")
+    assert st == 204
+    wait_for(lambda: n1.status()["versions"]["prunes"] >= 2, 30,
+             what="the version and the trash pruned by age")
+    assert versions(n1, "a.txt") == []
+    assert n1.api("/v1/trash")["trash"] == []
+    assert not any((n1.dir / ".shoal" / "versions").iterdir())
+    assert content_is(n1, "a.txt", b"two\n")
+
+
+def test_pruned_under_disk_pressure(cluster, tmp_path):
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    d = tmp_path / "n1"
+    d.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs",
+                        str(d)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {p.stderr}")
+    try:
+        (n1,) = cluster.start(1, options=["store.min_free_mb=6"])
+        blobs = [os.urandom(3 << 20) for _ in range(4)]
+        for data in blobs:
+            put(n1, "big.bin", data)
+        wait_for(lambda: metrics(n1)["shoal_versions_pruned_space_total"]
+                 >= 1, 30, what="a version pruned for free space")
+        assert "below store.min_free_mb: pruned" in n1.log()
+        vs = versions(n1, "big.bin")
+        # oldest first: what is left is the newest
+        assert vs and vs[0]["sha256"] == sha256(blobs[2])
+        assert sha256(blobs[0]) not in [v["sha256"] for v in vs]
+        st = os.statvfs(d)
+        assert st.f_bavail * st.f_frsize >= 6 << 20
+        assert file_sha256(n1.path("big.bin")) == sha256(blobs[3])
+    finally:
+        cluster.shutdown()
+        subprocess.run(["umount", "-l", str(d)])
+
+
+def test_survive_restart_and_a_node_down_during_the_damage(cluster):
+    n1, n2, n3 = cluster.start(3)
+    put(n1, "doc.txt", b"good\n")
+    for n in (n2, n3):
+        wait_for(lambda: content_is(n, "doc.txt", b"good\n"), REPLICATE,
+                 what=f"doc.txt on {n.name}")
+    t0 = time.time()
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    T = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + \
+        f".{int((t0 % 1) * 1e6):06d}Z"
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    n3.stop()
+    n1.path("doc.txt").write_bytes(b"bad\n")
+    wait_for(lambda: content_is(n2, "doc.txt", b"bad\n"), REPLICATE,
+             what="the damage on n2")
+    wait_for(lambda: len(versions(n2, "doc.txt")) == 1, REPLICATE,
+             what="the good version kept on n2")
+    n2.stop()
+    n2.start()
+    assert versions(n2, "doc.txt")[0]["sha256"] == sha256(b"good\n")
+    proc = n2.cli("restore", "/doc.txt", "--before", T)
+    assert proc.returncode == 0, proc.stderr
+    assert "restored /doc.txt" in proc.stdout
+    n3.start()
+    for n in (n1, n2, n3):
+        wait_for(lambda: content_is(n, "doc.txt", b"good\n"), REPLICATE,
+                 what=f"the good content on {n.name}")
