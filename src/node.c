@@ -29,6 +29,7 @@
 #include "cluster/members.h"
 #include "cluster/scrub.h"
 #include "cluster/serve.h"
+#include "cluster/vreq.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
 #include "front/auth.h"
@@ -368,12 +369,17 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			.mib_s = n->cfg->sync_scrub_mib_s, .refetch = refetch,
 			.arg = n };
 
+		struct vreq_opts qo = { .base = n->base, .pool = n->pool,
+			.store = &n->store, .timeout_ms = 5000 };
+
 		if ((n->scrub = scrub_new(&co)) == NULL ||
-		    (n->serve = serve_new(&vo)) == NULL) {
+		    (n->serve = serve_new(&vo)) == NULL ||
+		    (n->vreq = vreq_new(&qo)) == NULL) {
 			(void)str_fmt(err, errlen, "out of memory");
 			return (-ENOMEM);
 		}
 		mo.serve = n->serve;
+		mo.vreq = n->vreq;
 	}
 	mo.cbs.on_up = sync_member_up;
 	mo.cbs.on_down = sync_member_down;
@@ -393,6 +399,7 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	if ((n->members = members_new(&mo, err, errlen)) == NULL)
 		return (-EINVAL);
 	sync_set_members(n->sync, n->members);
+	vreq_set_members(n->vreq, n->members);
 	n->remote = node_remote_reads(n);
 	on_space(-1, 0, n);
 	{
@@ -556,9 +563,13 @@ out:
 	s3_server_free(n.s3);
 	http_server_free(n.http);
 	tclient_free(n.tracker);
+	/* Questions still open die with the members, unanswered. */
+	if (n.vreq != NULL)
+		vreq_set_members(n.vreq, NULL);
 	members_free(n.members);
 	sync_free(n.sync);
 	serve_free(n.serve);
+	vreq_free(n.vreq);
 	scrub_free(n.scrub);
 	work_pool_free(n.pool);
 	if (n.space_ev)

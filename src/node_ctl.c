@@ -27,6 +27,7 @@
 #include "cluster/scrub.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
+#include "cluster/vreq.h"
 #include "cluster/tclient.h"
 #include "front/ftp/ftp.h"
 #include "front/http/http.h"
@@ -60,6 +61,27 @@ ctl_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 
 	return (sync_wait_count(n->sync, path, sha, n->cfg->sync_writes,
 	    n->cfg->sync_write_timeout_ms, done, cbarg));
+}
+
+/* Versions on the other members */
+
+static int
+ctl_vers_list(void *arg, const char *path,
+    void (*done)(void *, struct vreq_rows *), void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_list(n->vreq, path, done, req));
+}
+
+static int
+ctl_vers_fetch(void *arg, const char *path, const char *id,
+    void (*done)(void *, int, struct buf *, const uint8_t *, const char *),
+    void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_fetch(n->vreq, path, id, done, req));
 }
 
 /* Control API */
@@ -733,6 +755,7 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.status = ctl_status, .peers = ctl_peers,
 		.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
 		.metrics = ctl_metrics, .holders = ctl_holders,
+		.vers_list = ctl_vers_list, .vers_fetch = ctl_vers_fetch,
 		.await = ctl_await, .write_check = node_write_check,
 		.lock = ctl_lock, .tracker_query = ctl_tracker_query,
 		.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,

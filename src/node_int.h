@@ -30,6 +30,7 @@ struct members;
 struct scrub;
 struct sync;
 struct tclient;
+struct vreq;
 struct watch;
 struct work_pool;
 
@@ -46,6 +47,7 @@ struct node {
 	struct sync		*sync;
 	struct serve		*serve;		/* block requests of members */
 	struct scrub		*scrub;		/* rot in the files held here */
+	struct vreq		*vreq;		/* versions asked of members */
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;

@@ -234,53 +234,88 @@ vers_open(struct store *s, const char *path, const char *id,
 	return (fd);
 }
 
+/* An upload of len bytes, from fd (>= 0) or from data. */
+static int
+upload_bytes(struct store *s, const char *path, int fd, const void *data,
+    uint64_t len)
+{
+	struct upload *up = NULL;
+	struct iovec iov;
+	char *buf = NULL;
+	uint64_t done = 0;
+	ssize_t n;
+	int rc;
+
+	if (fd >= 0 && (buf = malloc(RESTORE_CHUNK)) == NULL)
+		return (-ENOMEM);
+	if ((rc = store_make_parents(s, path)) < 0 ||
+	    (rc = upload_begin(s, path, UPLOAD_NEW, 0, &up)) < 0)
+		goto out;
+	while (done < len) {
+		if (fd < 0) {
+			iov.iov_base = (char *)(uintptr_t)data + done;
+			iov.iov_len = (size_t)(len - done);
+		} else {
+			if ((n = read(fd, buf, RESTORE_CHUNK)) < 0) {
+				rc = store_errno(errno);
+				goto out;
+			}
+			if (n == 0)
+				break;
+			iov.iov_base = buf;
+			iov.iov_len = (size_t)n;
+		}
+		if ((rc = upload_write(up, &iov, 1)) < 0)
+			goto out;
+		done += iov.iov_len;
+	}
+	if ((rc = upload_flush(up)) == 0)
+		rc = upload_commit(up, NULL);
+out:
+	upload_abort(up);
+	free(buf);
+	return (rc);
+}
+
+/* Whether path's live content is sha already. */
+static bool
+is_current(struct store *s, const char *path, const uint8_t sha[HASH_LEN])
+{
+	struct file_meta cur;
+
+	return (index_get(s->index, path, &cur) == 0 &&
+	    cur.type == ENTRY_FILE && memcmp(cur.sha256, sha, HASH_LEN) == 0);
+}
+
 int
 vers_restore(struct store *s, const char *path, const char *id,
     bool *changed)
 {
-	struct file_meta cur;
 	struct vers_row r;
-	struct upload *up = NULL;
-	struct iovec iov;
-	char *buf = NULL;
-	ssize_t n;
-	int fd, rc;
+	int fd, rc = 0;
 
 	*changed = false;
 	if ((fd = vers_open(s, path, id, &r)) < 0)
 		return (fd);
-	if (index_get(s->index, path, &cur) == 0 && cur.type == ENTRY_FILE &&
-	    memcmp(cur.sha256, r.sha256, HASH_LEN) == 0) {
-		close(fd);
-		return (0);
+	if (!is_current(s, path, r.sha256) &&
+	    (rc = upload_bytes(s, path, fd, NULL, r.size)) == 0) {
+		*changed = true;
+		log_info("restored %s to version %s", path, id);
 	}
-	if ((buf = malloc(RESTORE_CHUNK)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = store_make_parents(s, path)) < 0 ||
-	    (rc = upload_begin(s, path, UPLOAD_NEW, 0, &up)) < 0)
-		goto out;
-	for (;;) {
-		if ((n = read(fd, buf, RESTORE_CHUNK)) < 0) {
-			rc = store_errno(errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		iov.iov_base = buf;
-		iov.iov_len = (size_t)n;
-		if ((rc = upload_write(up, &iov, 1)) < 0)
-			goto out;
-	}
-	if ((rc = upload_flush(up)) < 0 || (rc = upload_commit(up, NULL)) < 0)
-		goto out;
-	*changed = true;
-	log_info("restored %s to version %s", path, id);
-out:
-	upload_abort(up);
-	free(buf);
 	close(fd);
+	return (rc);
+}
+
+int
+vers_restore_bytes(struct store *s, const char *path, const void *data,
+    size_t len, const uint8_t sha[HASH_LEN], bool *changed)
+{
+	int rc = 0;
+
+	*changed = false;
+	if (!is_current(s, path, sha) &&
+	    (rc = upload_bytes(s, path, -1, data, len)) == 0)
+		*changed = true;
 	return (rc);
 }
 

@@ -56,6 +56,12 @@ int	vers_open(struct store *, const char *path, const char *id,
 int	vers_restore(struct store *, const char *path, const char *id,
 	    bool *changed) __attribute__((warn_unused_result));
 
+/* The same with the bytes of a version fetched from another node (data,
+ * len bytes, content sha). */
+int	vers_restore_bytes(struct store *, const char *path, const void *data,
+	    size_t len, const uint8_t sha[HASH_LEN], bool *changed)
+	    __attribute__((warn_unused_result));
+
 /*
  * Point in time: what a path needs to be as it was at time t.  A pure
  * function of path's live state and its rows (any order): the content

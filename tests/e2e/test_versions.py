@@ -306,3 +306,39 @@ def test_survive_restart_and_a_node_down_during_the_damage(cluster):
     for n in (n1, n2, n3):
         wait_for(lambda: content_is(n, "doc.txt", b"good\n"), REPLICATE,
                  what=f"the good content on {n.name}")
+
+
+def test_listed_cluster_wide_and_fetched_from_the_node_that_keeps_it(
+        cluster):
+    n1, n2 = cluster.start(2)
+    put(n1, "plan.txt", b"the plan\n")
+    wait_for(lambda: content_is(n2, "plan.txt", b"the plan\n"), REPLICATE,
+             what="plan.txt on n2")
+    # edited straight in n1's folder: n1 kept nothing of the old bytes,
+    # n2 kept them when the change arrived
+    n1.path("plan.txt").write_bytes(b"scribbled over\n")
+    wait_for(lambda: content_is(n2, "plan.txt", b"scribbled over\n"),
+             REPLICATE, what="the edit on n2")
+    wait_for(lambda: versions(n2, "plan.txt"), REPLICATE,
+             what="the old version kept on n2")
+    assert n1.api("/v1/versions/plan.txt?local=1")["versions"] == []
+    out = cli_json(n1, "versions", "/plan.txt")
+    (v,) = out["versions"]
+    assert v["nodes"] == [n2.id] and v["sha256"] == sha256(b"the plan\n")
+    # the bytes alone, through n1, from n2
+    local = cluster.base / "plan.old"
+    proc = n1.cli("restore", "/plan.txt", "--version", v["id"], "-o",
+                  str(local))
+    assert proc.returncode == 0, proc.stderr
+    assert local.read_bytes() == b"the plan\n"
+    # and a restore on n1 of what only n2 keeps
+    proc = n1.cli("restore", "/plan.txt", "--version", v["id"])
+    assert proc.returncode == 0, proc.stderr
+    for n in (n1, n2):
+        wait_for(lambda: content_is(n, "plan.txt", b"the plan\n"),
+                 REPLICATE, what=f"the restored plan on {n.name}")
+    # an id no node knows
+    proc = n1.cli("restore", "/plan.txt", "--version", "abcdef012345-1")
+    assert proc.returncode != 0
+    assert "no version abcdef012345-1 of /plan.txt is known on any node" \
+        in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr

@@ -65,6 +65,10 @@ struct vjob {
 	size_t			 nacts, capacts;
 	json_t			*done[4];	/* by enum vers_action */
 	json_t			*failed;
+	struct buf		*data;		/* fetched from a member */
+	uint8_t			 sha[HASH_LEN];
+	char			 from[2 * NODE_ID_LEN + 1];
+	bool			 local_only;	/* ?local=1: no members */
 };
 
 static struct vjob *
@@ -95,6 +99,10 @@ vjob_free(struct vjob *j)
 	for (i = 0; i < 4; i++)
 		json_decref(j->done[i]);
 	json_decref(j->failed);
+	if (j->data != NULL) {
+		buf_release(j->data);
+		free(j->data);
+	}
 	for (i = 0; i < j->nacts; i++)
 		free(j->acts[i].path);
 	free(j->acts);
@@ -145,23 +153,96 @@ row_json(const char *path, const struct vers_row *r, bool with_path)
 	return (o);
 }
 
+/* Adds node to the row of id in rows, or r (made a row) if none. */
+static void
+merge_row(json_t *rows, const char *path, const struct vers_row *r,
+    const char *node)
+{
+	json_t *e, *o;
+	size_t i;
+
+	json_array_foreach(rows, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "id")),
+		    r->id) == 0) {
+			json_array_append_new(json_object_get(e, "nodes"),
+			    json_string(node));
+			return;
+		}
+	if ((o = row_json(path, r, false)) == NULL)
+		return;
+	json_object_set_new(o, "nodes", json_pack("[s]", node));
+	json_array_append_new(rows, o);
+}
+
+/* Newest content first, as a node lists its own. */
+static int
+by_time(const void *a, const void *b)
+{
+	json_t *const *x = a, *const *y = b;
+
+	return (-strcmp(json_string_value(json_object_get(*x, "time")),
+	    json_string_value(json_object_get(*y, "time"))));
+}
+
+static void
+sort_rows(json_t **rows)
+{
+	json_t **v, *out;
+	size_t n = json_array_size(*rows), i;
+
+	if (n < 2 || (v = calloc(n, sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(*rows, i);
+	qsort(v, n, sizeof(*v), by_time);
+	if ((out = json_array()) != NULL) {
+		for (i = 0; i < n; i++)
+			json_array_append(out, v[i]);
+		json_decref(*rows);
+		*rows = out;
+	}
+	free(v);
+}
+
 /* The errors a client can act on, in one line each. */
 static void
-vers_error(struct http_conn *c, int rc, const char *path, const char *id)
+vers_error(struct http_conn *c, int rc, const char *path, const char *id,
+    bool cluster)
 {
+	const char *where = cluster ? "any node" : "this node";
 	char msg[PATH_LEN_MAX + 200];
+	int status = 404;
 
 	if (rc == -ENOENT && id[0])
-		snprintf(msg, sizeof(msg), "no version %s of /%s is known "
-		    "on this node", id, path);
-	else if (rc == -ENODATA)
+		snprintf(msg, sizeof(msg), "no version %s of /%s is known on "
+		    "%s", id, path, where);
+	else if (rc == -ENODATA) {
 		snprintf(msg, sizeof(msg), "version %s of /%s was pruned on "
-		    "this node", id, path);
-	else {
+		    "%s that had it", id, path, cluster ? "every node" :
+		    "this node");
+		status = 410;
+	} else if (rc == -EFBIG) {
+		snprintf(msg, sizeof(msg), "version %s of /%s is too large "
+		    "to fetch from another node: restore it on a node that "
+		    "keeps it", id, path);
+		status = 507;
+	} else if (rc == -ETIMEDOUT || rc == -EBUSY) {
+		snprintf(msg, sizeof(msg), "version %s of /%s: the nodes "
+		    "that may keep it did not answer in time", id, path);
+		status = 503;
+	} else {
 		http_error_errno(c, rc);
 		return;
 	}
-	http_error(c, rc == -ENODATA ? 410 : 404, msg);
+	http_error(c, status, msg);
+}
+
+/* A local miss that another member may answer. */
+static bool
+ask_members(struct http_conn *c, int rc)
+{
+	return ((rc == -ENOENT || rc == -ENODATA) &&
+	    c->srv->o.ctl.vers_fetch != NULL);
 }
 
 /* GET /v1/versions/PATH, GET /v1/trash[/PATH] */
@@ -170,11 +251,47 @@ static int
 list_row(const char *path, const struct vers_row *r, void *arg)
 {
 	struct vjob *j = arg;
+	char self[2 * NODE_ID_LEN + 1];
+	json_t *o;
 
-	if (!r->pruned)
-		json_array_append_new(j->json, row_json(path, r,
-		    j->op == VJ_TRASH));
+	if (r->pruned)
+		return (0);
+	if ((o = row_json(path, r, j->op == VJ_TRASH)) == NULL)
+		return (-1);
+	if (j->op == VJ_LIST) {
+		str_hex(j->store->node_id, NODE_ID_LEN, self);
+		json_object_set_new(o, "nodes", json_pack("[s]", self));
+	}
+	json_array_append_new(j->json, o);
 	return (0);
+}
+
+static void
+list_answer(struct http_conn *c, struct vjob *j)
+{
+	http_respond_json(c, 200, json_pack("{s:s, s:O}", "path", j->path,
+	    j->op == VJ_TRASH ? "trash" : "versions", j->json));
+}
+
+/* What the other members keep of it, merged into the listing. */
+static void
+list_members_done(void *arg, struct vreq_rows *rows)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	size_t i;
+
+	if (!http_job_end(c)) {
+		vreq_rows_free(rows);
+		vjob_free(j);
+		return;
+	}
+	for (i = 0; rows != NULL && i < rows->n; i++)
+		merge_row(j->json, j->path, &rows->v[i].r, rows->v[i].node);
+	sort_rows(&j->json);
+	vreq_rows_free(rows);
+	list_answer(c, j);
+	vjob_free(j);
 }
 
 static void
@@ -199,14 +316,23 @@ list_done(void *arg)
 	struct vjob *j = arg;
 	struct http_conn *c;
 
+	const struct http_ctl *ctl;
+
 	if ((c = vjob_end(j)) == NULL)
 		return;
+	ctl = &c->srv->o.ctl;
+	if (j->rc == 0 && j->op == VJ_LIST && !j->local_only &&
+	    ctl->vers_list != NULL) {
+		c->jobs++;
+		if (ctl->vers_list(ctl->arg, j->path, list_members_done,
+		    j) == 0)
+			return;
+		c->jobs--;
+	}
 	if (j->rc < 0)
 		http_error_errno(c, j->rc);
 	else
-		http_respond_json(c, 200, json_pack("{s:s, s:O}", "path",
-		    j->path, j->op == VJ_TRASH ? "trash" : "versions",
-		    j->json));
+		list_answer(c, j);
 	vjob_free(j);
 }
 
@@ -221,6 +347,33 @@ get_run(void *arg)
 	j->rc = j->fd < 0 ? j->fd : 0;
 }
 
+/* The bytes came from another member (or did not). */
+static void
+get_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
+    const char *node)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	char hex[HASH_HEX_LEN + 1], extra[200];
+
+	j->data = data;
+	if (!http_job_end(c)) {
+		vjob_free(j);
+		return;
+	}
+	if (rc < 0) {
+		vers_error(c, rc, j->path, j->id, true);
+		vjob_free(j);
+		return;
+	}
+	hash_hex(sha, hex);
+	snprintf(extra, sizeof(extra), "ETag: \"%s\"\r\nShoal-From: %s\r\n",
+	    hex, node);
+	http_respond(c, 200, "application/octet-stream", extra,
+	    data->data, data->len);
+	vjob_free(j);
+}
+
 static void
 get_done(void *arg)
 {
@@ -230,8 +383,15 @@ get_done(void *arg)
 
 	if ((c = vjob_end(j)) == NULL)
 		return;
+	if (j->rc < 0 && ask_members(c, j->rc)) {
+		c->jobs++;
+		if (c->srv->o.ctl.vers_fetch(c->srv->o.ctl.arg, j->path, j->id,
+		    get_fetched, j) == 0)
+			return;
+		c->jobs--;
+	}
 	if (j->rc < 0) {
-		vers_error(c, j->rc, j->path, j->id);
+		vers_error(c, j->rc, j->path, j->id, false);
 		vjob_free(j);
 		return;
 	}
@@ -275,6 +435,7 @@ http_route_versions(struct http_conn *c)
 	}
 	if ((j = vjob_new(c, id ? VJ_GET : VJ_LIST)) == NULL)
 		return;
+	j->local_only = http_query_get(&q, "local") != NULL;
 	if (id != NULL)
 		(void)str_copy(j->id, sizeof(j->id), id);
 	vjob_submit(c, j, id ? get_run : list_run, id ? get_done : list_done);
@@ -431,6 +592,53 @@ apply_done(void *arg)
 }
 
 static void
+bytes_run(void *arg)
+{
+	struct vjob *j = arg;
+	bool changed;
+	int rc;
+
+	rc = vers_restore_bytes(j->store, j->path, j->data->data,
+	    j->data->len, j->sha, &changed);
+	if (rc < 0)
+		json_array_append_new(j->failed, json_pack("{s:s, s:s}",
+		    "path", j->path, "error", strerror(-rc)));
+	else {
+		json_array_append_new(j->done[VERS_DO_RESTORE],
+		    json_string(j->path));
+		if (changed)
+			log_info("restored %s to version %s, fetched from "
+			    "node %.8s", j->path, j->id, j->from);
+	}
+}
+
+static void
+restore_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
+    const char *node)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	size_t i;
+
+	j->data = data;
+	if (!http_job_end(c)) {
+		vjob_free(j);
+		return;
+	}
+	if (rc < 0) {
+		vers_error(c, rc, j->path, j->id, true);
+		vjob_free(j);
+		return;
+	}
+	memcpy(j->sha, sha, HASH_LEN);
+	(void)str_copy(j->from, sizeof(j->from), node);
+	for (i = 0; i < 4; i++)
+		j->done[i] = json_array();
+	j->failed = json_array();
+	vjob_submit(c, j, bytes_run, apply_done);
+}
+
+static void
 plan_done(void *arg)
 {
 	struct vjob *j = arg;
@@ -440,6 +648,18 @@ plan_done(void *arg)
 
 	if ((c = vjob_end(j)) == NULL)
 		return;
+	/* A version this node lacks: from a member that keeps it. */
+	if (j->op == VJ_RESTORE_ID && ask_members(c, j->rc)) {
+		if (http_write_refused(c, j->path)) {
+			vjob_free(j);
+			return;
+		}
+		c->jobs++;
+		if (c->srv->o.ctl.vers_fetch(c->srv->o.ctl.arg, j->path, j->id,
+		    restore_fetched, j) == 0)
+			return;
+		c->jobs--;
+	}
 	if (j->rc < 0) {
 		if (j->op == VJ_RESTORE_TRASH && j->rc == -ENOENT) {
 			snprintf(msg, sizeof(msg), "nothing of /%s is in the "
@@ -449,7 +669,7 @@ plan_done(void *arg)
 			http_error(c, 413, "more than 100000 files would "
 			    "change: restore a smaller folder");
 		else
-			vers_error(c, j->rc, j->path, j->id);
+			vers_error(c, j->rc, j->path, j->id, false);
 		vjob_free(j);
 		return;
 	}
