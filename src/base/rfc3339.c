@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/parse.h"
 
 /* Exactly n decimal digits in lo..hi. */
@@ -130,6 +131,7 @@ rfc3339_format(int64_t ns, char *out)
 	long frac = (long)(ns % 1000000000);
 	int64_t y;
 	unsigned m, d, secs;
+	char tmp[128];
 
 	if (ns < 0) {
 		t = 0;
@@ -148,11 +150,14 @@ rfc3339_format(int64_t ns, char *out)
 	d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
 	m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
 	y += m <= 2;
+	/* Room for any value of the fields: the compiler cannot see that
+	 * they are in range. */
 	if (frac)
-		snprintf(out, RFC3339_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u."
+		snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02u:%02u:%02u."
 		    "%09ldZ", (long long)y, m, d, secs / 3600, secs / 60 % 60,
 		    secs % 60, frac);
 	else
-		snprintf(out, RFC3339_LEN, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
+		snprintf(tmp, sizeof(tmp), "%04lld-%02u-%02uT%02u:%02u:%02uZ",
 		    (long long)y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+	(void)str_copy(out, RFC3339_LEN, tmp);
 }
