@@ -342,3 +342,50 @@ def test_listed_cluster_wide_and_fetched_from_the_node_that_keeps_it(
     assert proc.returncode != 0
     assert "no version abcdef012345-1 of /plan.txt is known on any node" \
         in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_restore_onto_a_locked_path_changes_nothing(cluster):
+    from test_tracker import TRACKED, lock, node_locks, start_tracked
+    tracker, (n1, n2) = start_tracked(cluster, 2)
+    put(n1, "w/a.txt", b"a1\n")
+    put(n1, "w/b.txt", b"b1\n")
+    for rel, data in (("w/a.txt", b"a1\n"), ("w/b.txt", b"b1\n")):
+        wait_for(lambda: content_is(n2, rel, data), REPLICATE,
+                 what=f"{rel} on n2")
+    t0 = time.time()
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    T = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + \
+        f".{int((t0 % 1) * 1e6):06d}Z"
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    put(n1, "w/a.txt", b"a2\n")
+    put(n1, "w/b.txt", b"b2\n")
+    for rel, data in (("w/a.txt", b"a2\n"), ("w/b.txt", b"b2\n")):
+        wait_for(lambda: content_is(n2, rel, data), REPLICATE,
+                 what=f"{rel} changed on n2")
+    wait_for(lambda: versions(n2, "w/a.txt") and versions(n2, "w/b.txt"),
+             REPLICATE, what="the old versions kept on n2")
+    lock(n1, "/w/b.txt")
+    wait_for(lambda: "w/b.txt" in node_locks(n2), TRACKED,
+             what="n2 to learn of the lock")
+    proc = n2.cli("restore", "/w", "--before", T)
+    assert proc.returncode != 0
+    assert "w/b.txt" in proc.stderr and proc.stderr.count("\n") == 1, \
+        proc.stderr
+    vid = versions(n2, "w/b.txt")[0]["id"]
+    proc = n2.cli("restore", "/w/b.txt", "--version", vid)
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1, \
+        proc.stderr
+    # nothing changed, not even the file that is not locked
+    assert content_is(n2, "w/a.txt", b"a2\n")
+    assert content_is(n2, "w/b.txt", b"b2\n")
+    assert len(versions(n2, "w/a.txt")) == 1
+    # the lock gone, the same restore goes through
+    cli_json(n1, "unlock", "/w/b.txt")
+    wait_for(lambda: "w/b.txt" not in node_locks(n2), TRACKED,
+             what="n2 to learn the lock is gone")
+    proc = n2.cli("restore", "/w", "--before", T)
+    assert proc.returncode == 0, proc.stderr
+    for rel, data in (("w/a.txt", b"a1\n"), ("w/b.txt", b"b1\n")):
+        for n in (n1, n2):
+            wait_for(lambda: content_is(n, rel, data), REPLICATE,
+                     what=f"{rel} restored on {n.name}")
