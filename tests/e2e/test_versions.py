@@ -389,3 +389,67 @@ def test_restore_onto_a_locked_path_changes_nothing(cluster):
         for n in (n1, n2):
             wait_for(lambda: content_is(n, rel, data), REPLICATE,
                      what=f"{rel} restored on {n.name}")
+
+
+def test_s3_reads_the_same_versions_and_lists_nothing_of_them(cluster):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from s3util import add_key
+
+    n1 = cluster.new_node()
+    n2 = cluster.new_node()
+    keys = [add_key(n.dir) for n in (n1, n2)]
+    for n in (n1, n2):
+        n.start()
+    cluster.wait_alive([n1, n2], 2)
+
+    def client(node, ak, sk):
+        return boto3.client(
+            "s3", endpoint_url=f"http://{node.s3_addr}",
+            region_name="us-east-1", aws_access_key_id=ak,
+            aws_secret_access_key=sk,
+            config=Config(s3={"addressing_style": "path"},
+                          retries={"max_attempts": 1}))
+
+    c1, c2 = client(n1, *keys[0]), client(n2, *keys[1])
+    c1.create_bucket(Bucket="bkt")
+    for body in (b"one\n", b"two\n", b"three\n"):
+        c1.put_object(Bucket="bkt", Key="k.txt", Body=body)
+        wait_for(lambda: content_is(n2, "bkt/k.txt", body), REPLICATE,
+                 what="the object on n2")
+    c1.put_object(Bucket="bkt", Key="gone.txt", Body=b"bye\n")
+    wait_for(lambda: content_is(n2, "bkt/gone.txt", b"bye\n"), REPLICATE,
+             what="gone.txt on n2")
+    c1.delete_object(Bucket="bkt", Key="gone.txt")
+    wait_for(lambda: gone(n2, "bkt/gone.txt"), REPLICATE,
+             what="gone.txt deleted on n2")
+    wait_for(lambda: len(versions(n2, "bkt/k.txt")) == 2, REPLICATE,
+             what="two old versions on n2")
+    assert c2.get_bucket_versioning(Bucket="bkt")["Status"] == "Enabled"
+    out = c2.list_object_versions(Bucket="bkt")
+    vs = [v for v in out["Versions"] if v["Key"] == "k.txt"]
+    assert [v["IsLatest"] for v in vs] == [True, False, False]
+    assert [v["Size"] for v in vs] == [6, 4, 4]
+    (marker,) = out["DeleteMarkers"]
+    assert marker["Key"] == "gone.txt" and marker["IsLatest"]
+    assert [v["Key"] for v in out["Versions"]].count("gone.txt") == 1
+    # the same ids as `shoal versions`, read through S3
+    ids = [v["id"] for v in versions(n2, "bkt/k.txt")]
+    assert [v["VersionId"] for v in vs[1:]] == ids
+    got = c2.get_object(Bucket="bkt", Key="k.txt", VersionId=ids[1])
+    assert got["Body"].read() == b"one\n"
+    assert got["VersionId"] == ids[1]
+    cur = c2.get_object(Bucket="bkt", Key="k.txt",
+                        VersionId=vs[0]["VersionId"])
+    assert cur["Body"].read() == b"three\n"
+    try:
+        c2.get_object(Bucket="bkt", Key="k.txt", VersionId="abcdef012345-1")
+        raise AssertionError("an unknown version was read")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "NoSuchVersion"
+    # the listings show objects, never what .shoal keeps
+    keys_listed = [o["Key"] for o in
+                   c2.list_objects_v2(Bucket="bkt").get("Contents", [])]
+    assert keys_listed == ["k.txt"]
+    assert [b["Name"] for b in c2.list_buckets()["Buckets"]] == ["bkt"]
