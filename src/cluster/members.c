@@ -30,7 +30,7 @@
 #include "cluster/vreq.h"
 #include "net/tls.h"
 
-#define PROTO_VERSION	3	/* 3: INDEX entries carry attrs */
+#define PROTO_VERSION	4	/* 3: INDEX entries carry attrs; 4: VERS_REQ, VERS */
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	30000
 #define GOSSIP_EVERY	5	/* heartbeats between member lists */

@@ -60,8 +60,8 @@ send_buf(SSL *ssl, const struct buf *b)
 static void
 hello(struct buf *b)
 {
-	/* Protocol 3; replicas not known (65535), so any node takes it. */
-	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 3) < 0 ||
+	/* Protocol 4; replicas not known (65535), so any node takes it. */
+	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 4) < 0 ||
 	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 ||
 	    wire_str(b, "127.0.0.1:1") < 0 || wire_u16(b, 0xffff) < 0 ||
 	    wire_end(b) < 0)
