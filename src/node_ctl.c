@@ -75,6 +75,15 @@ ctl_vers_list(void *arg, const char *path,
 }
 
 static int
+ctl_vers_trash(void *arg, const char *prefix,
+    void (*done)(void *, struct vreq_rows *), void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_trash(n->vreq, prefix, done, req));
+}
+
+static int
 ctl_vers_fetch(void *arg, const char *path, const char *id,
     void (*done)(void *, int, struct buf *, const uint8_t *, const char *),
     void *req)
@@ -755,7 +764,8 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.status = ctl_status, .peers = ctl_peers,
 		.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
 		.metrics = ctl_metrics, .holders = ctl_holders,
-		.vers_list = ctl_vers_list, .vers_fetch = ctl_vers_fetch,
+		.vers_list = ctl_vers_list, .vers_trash = ctl_vers_trash,
+		.vers_fetch = ctl_vers_fetch,
 		.await = ctl_await, .write_check = node_write_check,
 		.lock = ctl_lock, .tracker_query = ctl_tracker_query,
 		.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,

@@ -57,12 +57,12 @@ static const struct cli_cmd cmds[] = {
     {"unpin", "PATH", "undo pin", 0, 1, 1, R0, files_unpin},
     {"pins", "", "the pinned paths", 0, 0, 0, 0, files_pins},
     {"versions", "PATH",
-     "the old versions this node keeps of a file: id, time, size, "
+     "the old versions the nodes keep of a file: id, time, size, "
      "sha256, the node that wrote it",
      0, 1, 1, R0, vers_list},
     {"trash", "[PATH]",
-     "deleted files (under PATH) this node keeps: when, and which node "
-     "deleted them",
+     "deleted files (under PATH) the nodes keep: when, which node wrote "
+     "them, which nodes keep them",
      0, 0, 1, R0, vers_trash},
     {"restore", "PATH [--version ID [-o FILE]] [--before TIME] [--dry-run]",
      "a version becomes the current content (-o: only fetch it); no "

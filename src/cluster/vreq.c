@@ -2,10 +2,12 @@
  * vreq: questions about versions to the members, and the answers to
  * theirs (vreq.h).
  *
- * VERS_REQ: u32 rid, u8 op (0 list, 1 read), text path, text id, u64 offset
+ * VERS_REQ: u32 rid, u8 op (0 list, 1 read, 2 trash), text path, text id,
+ *           u64 offset
  * VERS:     u32 rid, u8 op, u32 status (0 or a positive errno), then
  *           list: u32 n, n x { text id, u8 kind, u64 kept_ns, u64 mtime_ns,
  *                 u64 size, 32 sha256, 16 writer }
+ *           trash: the same, each row led by its text path
  *           read: u64 size, 32 sha256, bytes chunk (from offset)
  *
  * A question is a struct vask, found again by its rid; an answer from a
@@ -32,7 +34,7 @@
 
 #define VREQ_MEMBERS_MAX	64
 
-enum { OP_LIST = 0, OP_READ = 1 };
+enum { OP_LIST = 0, OP_READ = 1, OP_TRASH = 2 };
 
 struct vask {
 	TAILQ_ENTRY(vask)	 entry;
@@ -108,8 +110,12 @@ vreq_free(struct vreq *vr)
 void
 vreq_rows_free(struct vreq_rows *r)
 {
+	size_t i;
+
 	if (r == NULL)
 		return;
+	for (i = 0; i < r->n; i++)
+		free(r->v[i].path);
 	free(r->v);
 	free(r);
 }
@@ -184,7 +190,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (a->op == OP_LIST)
+	if (a->op != OP_READ)
 		list_finish(a);
 	else {
 		if (a->why == -ENOENT)
@@ -227,15 +233,15 @@ ask_new(struct vreq *vr, uint8_t op, const char *path, const char *id,
 	return (a);
 }
 
-int
-vreq_list(struct vreq *vr, const char *path,
+static int
+ask_all(struct vreq *vr, uint8_t op, const char *path,
     void (*done)(void *, struct vreq_rows *), void *arg)
 {
 	struct member *m;
 	struct vask *a;
 	unsigned i, sent = 0;
 
-	if ((a = ask_new(vr, OP_LIST, path, "", arg)) == NULL)
+	if ((a = ask_new(vr, op, path, "", arg)) == NULL)
 		return (-ENOMEM);
 	a->list_done = done;
 	if ((a->rows = calloc(1, sizeof(*a->rows))) == NULL) {
@@ -252,6 +258,20 @@ vreq_list(struct vreq *vr, const char *path,
 	if (sent == 0)
 		list_finish(a);
 	return (0);
+}
+
+int
+vreq_list(struct vreq *vr, const char *path,
+    void (*done)(void *, struct vreq_rows *), void *arg)
+{
+	return (ask_all(vr, OP_LIST, path, done, arg));
+}
+
+int
+vreq_trash(struct vreq *vr, const char *prefix,
+    void (*done)(void *, struct vreq_rows *), void *arg)
+{
+	return (ask_all(vr, OP_TRASH, prefix, done, arg));
 }
 
 int
@@ -299,6 +319,7 @@ on_list_answer(struct vask *a, int who, struct member *m, uint32_t status,
 {
 	struct vreq_rows *r = a->rows;
 	struct vreq_row *nv, row;
+	char path[PATH_LEN_MAX + 1];
 	uint32_t n, i;
 	unsigned k;
 
@@ -312,6 +333,14 @@ on_list_answer(struct vask *a, int who, struct member *m, uint32_t status,
 	for (i = 0; i < n && !rd->bad; i++) {
 		memset(&row, 0, sizeof(row));
 		memcpy(row.node, m->id_hex, sizeof(row.node));
+		if (a->op == OP_TRASH) {
+			(void)wire_get_str(rd, path, PATH_LEN_MAX);
+			/* SECURITY: a path from a peer is checked as any. */
+			if (!rd->bad && !path_valid(path))
+				rd->bad = true;
+			if (rd->bad || (row.path = strdup(path)) == NULL)
+				break;
+		}
 		(void)wire_get_str(rd, row.r.id, VERS_ID_MAX);
 		row.r.kind = wire_get_u8(rd) == VERS_TRASH ? VERS_TRASH :
 		    VERS_VERSION;
@@ -324,10 +353,11 @@ on_list_answer(struct vask *a, int who, struct member *m, uint32_t status,
 		if (!rd->bad)
 			memcpy(row.r.writer, wire_get_fixed(rd, NODE_ID_LEN),
 			    NODE_ID_LEN);
-		if (rd->bad)
+		if (rd->bad ||
+		    (nv = realloc(r->v, (r->n + 1) * sizeof(*nv))) == NULL) {
+			free(row.path);
 			break;
-		if ((nv = realloc(r->v, (r->n + 1) * sizeof(*nv))) == NULL)
-			break;
+		}
 		r->v = nv;
 		r->v[r->n++] = row;
 	}
@@ -413,7 +443,7 @@ on_answer(struct vreq *vr, struct member *m, const uint8_t *p, uint32_t len)
 	if (rd.bad || (a = ask_find(vr, rid)) == NULL || a->op != op ||
 	    (who = ask_member(a, m)) < 0)
 		return;
-	if (op == OP_LIST)
+	if (op != OP_READ)
 		on_list_answer(a, who, m, status, &rd);
 	else
 		on_read_answer(a, who, m, status, &rd);
@@ -431,7 +461,7 @@ vreq_member_down(struct vreq *vr, struct member *m)
 		next = TAILQ_NEXT(a, entry);
 		if ((who = ask_member(a, m)) < 0)
 			continue;
-		if (a->op == OP_LIST && a->pending[who]) {
+		if (a->op != OP_READ && a->pending[who]) {
 			on_list_answer(a, who, m, EHOSTDOWN, NULL);
 		} else if (a->op == OP_READ && (unsigned)who == a->cur) {
 			(void)event_del(a->timer);
@@ -453,7 +483,9 @@ struct vserve {
 	uint64_t	 offset;
 	uint32_t	 status;
 	struct vers_row	*rows;
+	char		**paths;	/* OP_TRASH */
 	size_t		 n;
+	size_t		 bytes;		/* of the answer, about */
 	uint64_t	 size;
 	uint8_t		 sha[HASH_LEN];
 	uint8_t		*chunk;
@@ -465,9 +497,14 @@ serve_row(const char *path, const struct vers_row *r, void *arg)
 {
 	struct vserve *j = arg;
 
-	(void)path;
 	if (r->pruned || j->n == VREQ_ROWS_MAX)
 		return (0);
+	/* What fits in one frame: the rest is left out. */
+	j->bytes += strlen(path) + 2 + sizeof(*r);
+	if (j->bytes > WIRE_FRAME_MAX - 65536)
+		return (-1);
+	if (j->paths != NULL && (j->paths[j->n] = strdup(path)) == NULL)
+		return (-1);
 	j->rows[j->n++] = *r;
 	return (0);
 }
@@ -481,13 +518,16 @@ serve_run(void *arg)
 	size_t want;
 	int fd, rc;
 
-	if (j->op == OP_LIST) {
+	if (j->op != OP_READ) {
 		if ((j->rows = calloc(VREQ_ROWS_MAX, sizeof(*j->rows))) ==
-		    NULL) {
+		    NULL || (j->op == OP_TRASH && (j->paths =
+		    calloc(VREQ_ROWS_MAX, sizeof(*j->paths))) == NULL)) {
 			j->status = ENOMEM;
 			return;
 		}
-		rc = index_vers_list(j->store->index, j->path, serve_row, j);
+		rc = j->op == OP_LIST ? index_vers_list(j->store->index,
+		    j->path, serve_row, j) : index_vers_trash(j->store->index,
+		    j->path, serve_row, j);
 		j->status = rc < 0 ? (uint32_t)-rc : 0;
 		return;
 	}
@@ -523,10 +563,12 @@ serve_answer(struct vreq *vr, const uint8_t member[NODE_ID_LEN],
 	buf_init(&b, WIRE_FRAME_MAX + WIRE_HDR_LEN);
 	bad = wire_begin(&b, WIRE_VERS) < 0 || wire_u32(&b, j->rid) < 0 ||
 	    wire_u8(&b, j->op) < 0 || wire_u32(&b, j->status) < 0;
-	if (!bad && j->status == 0 && j->op == OP_LIST) {
+	if (!bad && j->status == 0 && j->op != OP_READ) {
 		bad = wire_u32(&b, (uint32_t)j->n) < 0;
 		for (i = 0; i < j->n && !bad; i++)
-			bad = wire_str(&b, j->rows[i].id) < 0 ||
+			bad = (j->paths != NULL &&
+			    wire_str(&b, j->paths[i]) < 0) ||
+			    wire_str(&b, j->rows[i].id) < 0 ||
 			    wire_u8(&b, j->rows[i].kind) < 0 ||
 			    wire_u64(&b, (uint64_t)j->rows[i].kept_ns) < 0 ||
 			    wire_u64(&b, (uint64_t)j->rows[i].mtime_ns) < 0 ||
@@ -545,6 +587,11 @@ serve_answer(struct vreq *vr, const uint8_t member[NODE_ID_LEN],
 static void
 serve_free_job(struct vserve *j)
 {
+	size_t i;
+
+	for (i = 0; j->paths != NULL && i < j->n; i++)
+		free(j->paths[i]);
+	free(j->paths);
 	free(j->rows);
 	free(j->chunk);
 	free(j);
@@ -579,12 +626,13 @@ on_request(struct vreq *vr, struct member *m, const uint8_t *p, uint32_t len)
 	j->offset = wire_get_u64(&rd);
 	/* SECURITY: a path from a peer is normalised and confined like
 	 * any other; a bad one is answered "invalid". */
-	if (wire_rd_done(&rd) < 0 || (j->op != OP_LIST && j->op != OP_READ)) {
+	if (wire_rd_done(&rd) < 0 || j->op > OP_TRASH) {
 		log_warnx("member %.8s: bad VERS_REQ", m->id_hex);
 		serve_free_job(j);
 		return;
 	}
-	if (!path_valid(j->path) || path_is_private(j->path))
+	if ((!path_valid(j->path) && !(j->op == OP_TRASH && !j->path[0])) ||
+	    path_is_private(j->path))
 		j->status = EINVAL;
 	else if (vr->serving >= VREQ_SERVE_MAX)
 		j->status = EBUSY;

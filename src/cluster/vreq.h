@@ -7,6 +7,7 @@
  *
  *   vreq_list:  VERS_REQ(list) to each live member ──> VERS(rows) from
  *               each, merged; done once all answered or after timeout_ms
+ *               (vreq_trash: the same for the trash under a folder)
  *   vreq_fetch: VERS_REQ(read, offset) to one member at a time ──>
  *               VERS(chunk) until the whole version is here, its SHA-256
  *               checked; a member without it: the next one
@@ -60,6 +61,7 @@ void	vreq_member_down(struct vreq *, struct member *);
 /* What the members answered: each row with the node that keeps it. */
 struct vreq_row {
 	char		 node[2 * NODE_ID_LEN + 1];
+	char		*path;		/* vreq_trash only */
 	struct vers_row	 r;
 };
 
@@ -77,6 +79,10 @@ void	vreq_rows_free(struct vreq_rows *);
  * < 0 (and no call) if the question cannot start.
  */
 int	vreq_list(struct vreq *, const char *path,
+	    void (*done)(void *, struct vreq_rows *), void *arg);
+/* The same for the trash under prefix ("" for all): the unpruned trash
+ * rows, each with its path, of files not live on that member. */
+int	vreq_trash(struct vreq *, const char *prefix,
 	    void (*done)(void *, struct vreq_rows *), void *arg);
 /*
  * The bytes of version id of path from a member that has them:

@@ -120,10 +120,19 @@ def test_rm_r_in_folder_then_restore_from_trash_on_another_node(cluster):
     assert n2.api("/v1/list")["entries"] == []
     ftp = n2.ftp()
     assert ftp.nlst() == []
-    # one file, then the folder
-    proc = n2.cli("restore", "/notes.txt")
+    # n1, whose folder it was, kept nothing of it: its trash listing is
+    # n2's, and a restore through n1 reads the bytes from n2
+    assert n1.api("/v1/trash?local=1")["trash"] == []
+    on_n1 = cli_json(n1, "trash", "/")["trash"]
+    assert sorted(t["path"] for t in on_n1) == \
+        sorted("/" + p for p in files)
+    assert all(t["nodes"] == [n2.id] for t in on_n1)
+    proc = n1.cli("restore", "/notes.txt")
     assert proc.returncode == 0, proc.stderr
     assert "restored /notes.txt" in proc.stdout
+    wait_for(lambda: content_is(n2, "notes.txt", files["notes.txt"]),
+             REPLICATE, what="notes.txt back on n2")
+    # then the folder, on n2 from its own trash
     proc = n2.cli("restore", "/proj")
     assert proc.returncode == 0, proc.stderr
     for rel, data in files.items():
@@ -131,6 +140,9 @@ def test_rm_r_in_folder_then_restore_from_trash_on_another_node(cluster):
             wait_for(lambda: content_is(n, rel, data), REPLICATE,
                      what=f"{rel} back on {n.name}")
     assert cli_json(n2, "trash")["trash"] == []
+    proc = n1.cli("restore", "/proj")
+    assert proc.returncode != 0
+    assert "nothing of /proj is in the trash on any node" in proc.stderr
 
 
 def test_ransomware_restore_before(cluster):

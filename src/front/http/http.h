@@ -96,6 +96,8 @@ struct http_ctl {
 	 */
 	int	(*vers_list)(void *arg, const char *path,
 		    void (*done)(void *req, struct vreq_rows *), void *req);
+	int	(*vers_trash)(void *arg, const char *prefix,
+		    void (*done)(void *req, struct vreq_rows *), void *req);
 	int	(*vers_fetch)(void *arg, const char *path, const char *id,
 		    void (*done)(void *req, int rc, struct buf *data,
 		    const uint8_t *sha, const char *node), void *req);

@@ -63,6 +63,7 @@ struct vjob {
 	json_t			*json;
 	struct vaction		*acts;
 	size_t			 nacts, capacts;
+	size_t			 cur;		/* the one being fetched */
 	json_t			*done[4];	/* by enum vers_action */
 	json_t			*failed;
 	struct buf		*data;		/* fetched from a member */
@@ -153,22 +154,24 @@ row_json(const char *path, const struct vers_row *r, bool with_path)
 	return (o);
 }
 
-/* Adds node to the row of id in rows, or r (made a row) if none. */
+/* Adds node to the row of id (of path, for the trash) in rows, or r (made
+ * a row) if none. */
 static void
 merge_row(json_t *rows, const char *path, const struct vers_row *r,
-    const char *node)
+    const char *node, bool trash)
 {
 	json_t *e, *o;
 	size_t i;
 
 	json_array_foreach(rows, i, e)
 		if (strcmp(json_string_value(json_object_get(e, "id")),
-		    r->id) == 0) {
+		    r->id) == 0 && (!trash || strcmp(json_string_value(
+		    json_object_get(e, "path")), path) == 0)) {
 			json_array_append_new(json_object_get(e, "nodes"),
 			    json_string(node));
 			return;
 		}
-	if ((o = row_json(path, r, false)) == NULL)
+	if ((o = row_json(path, r, trash)) == NULL)
 		return;
 	json_object_set_new(o, "nodes", json_pack("[s]", node));
 	json_array_append_new(rows, o);
@@ -184,8 +187,18 @@ by_time(const void *a, const void *b)
 	    json_string_value(json_object_get(*y, "time"))));
 }
 
+/* The trash: the latest deletion first. */
+static int
+by_deletion(const void *a, const void *b)
+{
+	json_t *const *x = a, *const *y = b;
+
+	return (-strcmp(json_string_value(json_object_get(*x, "deleted")),
+	    json_string_value(json_object_get(*y, "deleted"))));
+}
+
 static void
-sort_rows(json_t **rows)
+sort_rows(json_t **rows, bool trash)
 {
 	json_t **v, *out;
 	size_t n = json_array_size(*rows), i;
@@ -194,7 +207,7 @@ sort_rows(json_t **rows)
 		return;
 	for (i = 0; i < n; i++)
 		v[i] = json_array_get(*rows, i);
-	qsort(v, n, sizeof(*v), by_time);
+	qsort(v, n, sizeof(*v), trash ? by_deletion : by_time);
 	if ((out = json_array()) != NULL) {
 		for (i = 0; i < n; i++)
 			json_array_append(out, v[i]);
@@ -258,10 +271,8 @@ list_row(const char *path, const struct vers_row *r, void *arg)
 		return (0);
 	if ((o = row_json(path, r, j->op == VJ_TRASH)) == NULL)
 		return (-1);
-	if (j->op == VJ_LIST) {
-		str_hex(j->store->node_id, NODE_ID_LEN, self);
-		json_object_set_new(o, "nodes", json_pack("[s]", self));
-	}
+	str_hex(j->store->node_id, NODE_ID_LEN, self);
+	json_object_set_new(o, "nodes", json_pack("[s]", self));
 	json_array_append_new(j->json, o);
 	return (0);
 }
@@ -287,8 +298,9 @@ list_members_done(void *arg, struct vreq_rows *rows)
 		return;
 	}
 	for (i = 0; rows != NULL && i < rows->n; i++)
-		merge_row(j->json, j->path, &rows->v[i].r, rows->v[i].node);
-	sort_rows(&j->json);
+		merge_row(j->json, j->op == VJ_TRASH ? rows->v[i].path :
+		    j->path, &rows->v[i].r, rows->v[i].node, j->op == VJ_TRASH);
+	sort_rows(&j->json, j->op == VJ_TRASH);
 	vreq_rows_free(rows);
 	list_answer(c, j);
 	vjob_free(j);
@@ -321,11 +333,12 @@ list_done(void *arg)
 	if ((c = vjob_end(j)) == NULL)
 		return;
 	ctl = &c->srv->o.ctl;
-	if (j->rc == 0 && j->op == VJ_LIST && !j->local_only &&
-	    ctl->vers_list != NULL) {
+	if (j->rc == 0 && !j->local_only && (j->op == VJ_LIST ?
+	    ctl->vers_list != NULL : ctl->vers_trash != NULL)) {
 		c->jobs++;
-		if (ctl->vers_list(ctl->arg, j->path, list_members_done,
-		    j) == 0)
+		if ((j->op == VJ_LIST ? ctl->vers_list(ctl->arg, j->path,
+		    list_members_done, j) : ctl->vers_trash(ctl->arg, j->path,
+		    list_members_done, j)) == 0)
 			return;
 		c->jobs--;
 	}
@@ -444,7 +457,9 @@ http_route_versions(struct http_conn *c)
 void
 http_route_trash(struct http_conn *c)
 {
+	struct http_query q;
 	struct vjob *j;
+	int rc;
 
 	if (c->req.method != HTTP_GET) {
 		http_error(c, 405, "use GET");
@@ -454,8 +469,14 @@ http_route_trash(struct http_conn *c)
 	    strncmp(c->req.target, "/v1/trash?", 10) == 0 ? "/v1/trash" :
 	    "/v1/trash/", true) < 0)
 		return;
-	if ((j = vjob_new(c, VJ_TRASH)) != NULL)
+	if ((rc = http_query_target(&q, c->req.target)) < 0) {
+		http_error(c, 400, http_query_error(rc));
+		return;
+	}
+	if ((j = vjob_new(c, VJ_TRASH)) != NULL) {
+		j->local_only = http_query_get(&q, "local") != NULL;
 		vjob_submit(c, j, list_run, list_done);
+	}
 }
 
 /* POST /v1/restore/PATH */
@@ -638,6 +659,138 @@ restore_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
 	vjob_submit(c, j, bytes_run, apply_done);
 }
 
+/* From the members' trash, one file at a time: fetch, then restore. */
+static void trash_next(struct vjob *);
+
+static void
+trash_bytes_run(void *arg)
+{
+	struct vjob *j = arg;
+	struct vaction *a = &j->acts[j->cur];
+	bool changed;
+	int rc;
+
+	rc = vers_restore_bytes(j->store, a->path, j->data->data,
+	    j->data->len, j->sha, &changed);
+	if (rc < 0)
+		json_array_append_new(j->failed, json_pack("{s:s, s:s}",
+		    "path", a->path, "error", strerror(-rc)));
+	else
+		json_array_append_new(j->done[VERS_DO_RESTORE],
+		    json_string(a->path));
+}
+
+static void
+trash_bytes_done(void *arg)
+{
+	struct vjob *j = arg;
+
+	if (vjob_end(j) == NULL)
+		return;
+	buf_release(j->data);
+	free(j->data);
+	j->data = NULL;
+	j->cur++;
+	trash_next(j);
+}
+
+static void
+trash_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
+    const char *node)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	const char *path = j->acts[j->cur].path;
+
+	(void)node;
+	j->data = data;
+	if (!http_job_end(c)) {
+		vjob_free(j);
+		return;
+	}
+	if (rc < 0) {
+		if (rc == -ENODATA)
+			json_array_append_new(j->done[VERS_LOST],
+			    json_string(path));
+		else
+			json_array_append_new(j->failed, json_pack("{s:s, s:s}",
+			    "path", path, "error", strerror(-rc)));
+		j->cur++;
+		trash_next(j);
+		return;
+	}
+	memcpy(j->sha, sha, HASH_LEN);
+	vjob_submit(c, j, trash_bytes_run, trash_bytes_done);
+}
+
+static void
+trash_next(struct vjob *j)
+{
+	struct http_conn *c = j->c;
+	const struct http_ctl *ctl = &c->srv->o.ctl;
+
+	while (j->cur < j->nacts) {
+		c->jobs++;
+		c->st = CONN_BUSY;
+		if (ctl->vers_fetch(ctl->arg, j->acts[j->cur].path,
+		    j->acts[j->cur].id, trash_fetched, j) == 0)
+			return;
+		c->jobs--;
+		json_array_append_new(j->failed, json_pack("{s:s, s:s}",
+		    "path", j->acts[j->cur].path, "error", "out of memory"));
+		j->cur++;
+	}
+	report(c, j);
+	vjob_free(j);
+}
+
+/* The members' trash under the path: the newest deletion of each file. */
+static void
+trash_rows(void *arg, struct vreq_rows *rows)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	char msg[PATH_LEN_MAX + 100];
+	size_t i, k, best;
+	bool seen;
+
+	if (!http_job_end(c)) {
+		vreq_rows_free(rows);
+		vjob_free(j);
+		return;
+	}
+	for (i = 0; rows != NULL && i < rows->n; i++) {
+		for (k = 0, seen = false; k < j->nacts && !seen; k++)
+			seen = strcmp(j->acts[k].path, rows->v[i].path) == 0;
+		if (seen)
+			continue;
+		for (k = i, best = i; k < rows->n; k++)
+			if (strcmp(rows->v[k].path, rows->v[i].path) == 0 &&
+			    rows->v[k].r.kept_ns > rows->v[best].r.kept_ns)
+				best = k;
+		if (add_action(j, rows->v[best].path, VERS_DO_RESTORE,
+		    rows->v[best].r.id) < 0)
+			break;
+	}
+	vreq_rows_free(rows);
+	if (j->nacts == 0) {
+		snprintf(msg, sizeof(msg), "nothing of /%s is in the trash on "
+		    "any node", j->path);
+		http_error(c, 404, msg);
+		vjob_free(j);
+		return;
+	}
+	for (i = 0; i < j->nacts; i++)
+		if (http_write_refused(c, j->acts[i].path)) {
+			vjob_free(j);
+			return;
+		}
+	for (i = 0; i < 4; i++)
+		j->done[i] = json_array();
+	j->failed = json_array();
+	trash_next(j);
+}
+
 static void
 plan_done(void *arg)
 {
@@ -657,6 +810,16 @@ plan_done(void *arg)
 		c->jobs++;
 		if (c->srv->o.ctl.vers_fetch(c->srv->o.ctl.arg, j->path, j->id,
 		    restore_fetched, j) == 0)
+			return;
+		c->jobs--;
+	}
+	/* Nothing in this node's trash: the members' may have it. */
+	if (j->op == VJ_RESTORE_TRASH && j->rc == -ENOENT &&
+	    c->srv->o.ctl.vers_trash != NULL &&
+	    c->srv->o.ctl.vers_fetch != NULL) {
+		c->jobs++;
+		if (c->srv->o.ctl.vers_trash(c->srv->o.ctl.arg, j->path,
+		    trash_rows, j) == 0)
 			return;
 		c->jobs--;
 	}
