@@ -80,6 +80,33 @@ str(json_t *o, const char *k)
 	return (s ? s : "");
 }
 
+/* The nodes that keep a row: their ids' first 8 digits, comma-separated,
+ * padded to width (0: none, and a newline). */
+static void
+print_nodes_width(json_t *v, int width)
+{
+	json_t *n;
+	size_t i;
+	int w = 0;
+
+	printf(" ");
+	json_array_foreach(json_object_get(v, "nodes"), i, n) {
+		w += printf("%s%.8s", i ? "," : "",
+		    json_string_value(n) ? json_string_value(n) : "");
+	}
+	if (width == 0)
+		printf("\n");
+	else
+		for (; w < width; w++)
+			putchar(' ');
+}
+
+static void
+print_nodes(json_t *v)
+{
+	print_nodes_width(v, 0);
+}
+
 int
 vers_list(struct client *c, const struct cli_args *a)
 {
@@ -93,13 +120,15 @@ vers_list(struct client *c, const struct cli_args *a)
 	if (json_array_size(json_object_get(j, "versions")) == 0)
 		printf("no old versions of %s on this node\n", a->path[0]);
 	else
-		printf("%-30s %-31s %12s  %-12s %s\n", "ID", "TIME", "SIZE",
-		    "SHA256", "WRITER");
-	json_array_foreach(json_object_get(j, "versions"), i, v)
-		printf("%-30s %-31s %12lld  %.12s %.8s\n", str(v, "id"),
+		printf("%-30s %-31s %12s  %-12s %-8s %s\n", "ID", "TIME",
+		    "SIZE", "SHA256", "WRITER", "KEPT ON");
+	json_array_foreach(json_object_get(j, "versions"), i, v) {
+		printf("%-30s %-31s %12lld  %.12s %-8.8s", str(v, "id"),
 		    str(v, "time"), (long long)json_integer_value(
 		    json_object_get(v, "size")), str(v, "sha256"),
 		    str(v, "writer"));
+		print_nodes(v);
+	}
 	json_decref(j);
 	return (0);
 }
@@ -119,12 +148,15 @@ vers_trash(struct client *c, const struct cli_args *a)
 	if (json_array_size(json_object_get(j, "trash")) == 0)
 		printf("nothing of %s in the trash on this node\n", path);
 	else
-		printf("%-31s %12s  %-30s %-8s %s\n", "DELETED", "SIZE", "ID",
-		    "WRITER", "PATH");
-	json_array_foreach(json_object_get(j, "trash"), i, v)
-		printf("%-31s %12lld  %-30s %.8s /%s\n", str(v, "deleted"),
+		printf("%-31s %12s  %-30s %-8s %-17s %s\n", "DELETED", "SIZE",
+		    "ID", "WRITER", "KEPT ON", "PATH");
+	json_array_foreach(json_object_get(j, "trash"), i, v) {
+		printf("%-31s %12lld  %-30s %-8.8s", str(v, "deleted"),
 		    (long long)json_integer_value(json_object_get(v, "size")),
-		    str(v, "id"), str(v, "writer"), str(v, "path"));
+		    str(v, "id"), str(v, "writer"));
+		print_nodes_width(v, 17);
+		printf(" /%s\n", str(v, "path"));
+	}
 	json_decref(j);
 	return (0);
 }
