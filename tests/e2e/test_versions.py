@@ -465,3 +465,18 @@ def test_s3_reads_the_same_versions_and_lists_nothing_of_them(cluster):
                    c2.list_objects_v2(Bucket="bkt").get("Contents", [])]
     assert keys_listed == ["k.txt"]
     assert [b["Name"] for b in c2.list_buckets()["Buckets"]] == ["bkt"]
+
+
+def test_restore_of_a_version_waits_for_the_write_quorum(cluster):
+    n1, n2, n3 = cluster.start(3, node_args={0: ["--sync-writes", "2"]})
+    data = [os.urandom(300000), os.urandom(300000)]
+    for d in data:
+        put(n1, "q.bin", d)
+    vs = versions(n1, "q.bin")
+    (old,) = [v for v in vs if v["sha256"] == sha256(data[0])]
+    proc = n1.cli("restore", "/q.bin", "--version", old["id"])
+    assert proc.returncode == 0, proc.stderr
+    # no waiting: the answer came after both others held it
+    for n in (n2, n3):
+        assert file_sha256(n.path("q.bin")) == sha256(data[0]), \
+            f"the restore answered before {n.name} held it"

@@ -535,8 +535,10 @@ plan_run(void *arg)
 	case VJ_RESTORE_ID:
 		if ((j->fd = vers_open(j->store, j->path, j->id, &j->row)) < 0)
 			j->rc = j->fd;
-		else
+		else {
+			memcpy(j->sha, j->row.sha256, HASH_LEN);
 			j->rc = add_action(j, j->path, VERS_DO_RESTORE, j->id);
+		}
 		break;
 	case VJ_RESTORE_TRASH:
 		n = index_vers_trash(j->store->index, j->path, plan_trash, j);
@@ -596,19 +598,55 @@ report(struct http_conn *c, struct vjob *j)
 	http_respond_json(c, 200, o);
 }
 
+/* A restored version waiting for its write quorum (sync.writes), as a
+ * PUT does. */
+static void
+quorum_done(void *arg, int rc, unsigned got)
+{
+	struct vjob *j = arg;
+	struct http_conn *c = j->c;
+	char msg[200];
+
+	if (!http_job_end(c)) {
+		vjob_free(j);
+		return;
+	}
+	if (rc == 0)
+		report(c, j);
+	else {
+		snprintf(msg, sizeof(msg), "restored here, but only %u of %u "
+		    "other node(s) confirmed a copy in time; it keeps "
+		    "replicating", got, c->srv->o.ctl.sync_writes);
+		http_error(c, 504, msg);
+	}
+	vjob_free(j);
+}
+
 static void
 apply_done(void *arg)
 {
 	struct vjob *j = arg;
+	const struct http_ctl *ctl;
 	struct http_conn *c;
 
 	if ((c = vjob_end(j)) == NULL)
 		return;
-	if (j->op == VJ_RESTORE_ID && json_array_size(j->failed) > 0)
+	ctl = &c->srv->o.ctl;
+	if (j->op == VJ_RESTORE_ID && json_array_size(j->failed) > 0) {
 		http_error(c, 500, json_string_value(json_object_get(
 		    json_array_get(j->failed, 0), "error")));
-	else
-		report(c, j);
+		vjob_free(j);
+		return;
+	}
+	if (j->op == VJ_RESTORE_ID && ctl->wait_copies != NULL) {
+		c->jobs++;
+		c->st = CONN_BUSY;
+		if (ctl->wait_copies(ctl->arg, j->path, j->sha, quorum_done,
+		    j) == 0)
+			return;
+		c->jobs--;
+	}
+	report(c, j);
 	vjob_free(j);
 }
 
