@@ -158,6 +158,7 @@ vers_keep(struct store *s, int dfd, const char *name, const char *path,
 	struct row_list excess = { 0 };
 	struct vers_row r;
 	struct stat st;
+	bool moved = false;
 	int rc = 0;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -191,19 +192,22 @@ vers_keep(struct store *s, int dfd, const char *name, const char *path,
 	hash_hex(r.sha256, hex);
 	pthread_mutex_lock(&s->vers_mu);
 	/* The same bytes kept before: stored once. */
-	if (renameat2(dfd, name, s->vers_fd, hex, RENAME_NOREPLACE) < 0) {
-		if (errno != EEXIST) {
-			rc = -errno;
-			log_warn("versions: keeping %s", path);
-			pthread_mutex_unlock(&s->vers_mu);
-			goto drop;
-		}
+	if (renameat2(dfd, name, s->vers_fd, hex, RENAME_NOREPLACE) == 0)
+		moved = true;
+	else if (errno != EEXIST) {
+		rc = -errno;
+		log_warn("versions: keeping %s", path);
+		pthread_mutex_unlock(&s->vers_mu);
+		goto drop;
+	} else
 		(void)unlinkat(dfd, name, 0);
-	}
-	if ((rc = index_vers_put(s->index, path, &r)) < 0)
+	if ((rc = index_vers_put(s->index, path, &r)) < 0) {
 		log_warnx("versions: %s: not recorded (%s)", path,
 		    strerror(-rc));
-	else if (kind == VERS_VERSION &&
+		/* Bytes no row names would stay for ever. */
+		if (moved)
+			(void)unlinkat(s->vers_fd, hex, 0);
+	} else if (kind == VERS_VERSION &&
 	    index_vers_excess(s->index, path, s->keep.keep, collect,
 	    &excess) >= 0)
 		(void)prune_list(s, &excess, false);

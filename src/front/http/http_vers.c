@@ -46,6 +46,7 @@ struct vaction {
 	char		*path;
 	enum vers_action a;
 	char		 id[VERS_ID_MAX + 1];
+	int64_t		 kept_ns;	/* the trash: when it was deleted */
 };
 
 /* A job's copies of what it reads and slots for what it makes. */
@@ -512,17 +513,45 @@ plan_action(const char *path, enum vers_action a, const struct vers_row *r,
 	return (add_action(arg, path, a, r ? r->id : NULL));
 }
 
-/* The newest trash of each path; the rows come newest first. */
+/* Every trash row; trash_newest keeps the newest of each path. */
 static int
 plan_trash(const char *path, const struct vers_row *r, void *arg)
 {
 	struct vjob *j = arg;
-	size_t i;
+	int rc;
 
-	for (i = 0; i < j->nacts; i++)
-		if (strcmp(j->acts[i].path, path) == 0)
-			return (0);
-	return (add_action(j, path, VERS_DO_RESTORE, r->id));
+	if ((rc = add_action(j, path, VERS_DO_RESTORE, r->id)) == 0)
+		j->acts[j->nacts - 1].kept_ns = r->kept_ns;
+	return (rc);
+}
+
+static int
+by_path_newest(const void *x, const void *y)
+{
+	const struct vaction *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	if (c != 0)
+		return (c);
+	return (a->kept_ns > b->kept_ns ? -1 : a->kept_ns < b->kept_ns);
+}
+
+/* Sorted by path, newest deletion first: the first of each path stays. */
+static void
+trash_newest(struct vjob *j)
+{
+	size_t i, n = 0;
+
+	qsort(j->acts, j->nacts, sizeof(*j->acts), by_path_newest);
+	for (i = 0; i < j->nacts; i++) {
+		if (n > 0 && strcmp(j->acts[n - 1].path, j->acts[i].path) ==
+		    0) {
+			free(j->acts[i].path);
+			continue;
+		}
+		j->acts[n++] = j->acts[i];
+	}
+	j->nacts = n;
 }
 
 static void
@@ -542,6 +571,7 @@ plan_run(void *arg)
 		break;
 	case VJ_RESTORE_TRASH:
 		n = index_vers_trash(j->store->index, j->path, plan_trash, j);
+		trash_newest(j);
 		j->rc = n < 0 ? n : j->nacts == 0 ? -ENOENT : 0;
 		break;
 	case VJ_RESTORE_BEFORE:
@@ -789,8 +819,7 @@ trash_rows(void *arg, struct vreq_rows *rows)
 	struct vjob *j = arg;
 	struct http_conn *c = j->c;
 	char msg[PATH_LEN_MAX + 100];
-	size_t i, k, best;
-	bool seen;
+	size_t i;
 
 	if (!http_job_end(c)) {
 		vreq_rows_free(rows);
@@ -798,18 +827,10 @@ trash_rows(void *arg, struct vreq_rows *rows)
 		return;
 	}
 	for (i = 0; rows != NULL && i < rows->n; i++) {
-		for (k = 0, seen = false; k < j->nacts && !seen; k++)
-			seen = strcmp(j->acts[k].path, rows->v[i].path) == 0;
-		if (seen)
-			continue;
-		for (k = i, best = i; k < rows->n; k++)
-			if (strcmp(rows->v[k].path, rows->v[i].path) == 0 &&
-			    rows->v[k].r.kept_ns > rows->v[best].r.kept_ns)
-				best = k;
-		if (add_action(j, rows->v[best].path, VERS_DO_RESTORE,
-		    rows->v[best].r.id) < 0)
+		if (plan_trash(rows->v[i].path, &rows->v[i].r, j) < 0)
 			break;
 	}
+	trash_newest(j);
 	vreq_rows_free(rows);
 	if (j->nacts == 0) {
 		snprintf(msg, sizeof(msg), "nothing of /%s is in the trash on "
