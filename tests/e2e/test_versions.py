@@ -223,7 +223,10 @@ def versions(node, rel):
 def test_pruned_by_count_and_bad_input(cluster):
     (n1,) = cluster.start(1, options=["versions.keep=2"])
     contents = [f"v{i}\n".encode() for i in range(5)]
-    for data in contents:
+    for data in contents[:2]:
+        put(n1, "f.txt", data)
+    out_before = versions(n1, "f.txt")
+    for data in contents[2:]:
         put(n1, "f.txt", data)
     vs = versions(n1, "f.txt")
     assert [v["sha256"] for v in vs] == [sha256(contents[3]),
@@ -245,10 +248,16 @@ def test_pruned_by_count_and_bad_input(cluster):
         assert proc.returncode != 0, args
         assert why in proc.stderr and proc.stderr.count("\n") == 1, \
             proc.stderr
-    # the version pruned first is named, and gone
-    gone_id = f"{sha256(contents[0])[:12]}-"
-    rows = [v for v in versions(n1, "f.txt") if v["id"].startswith(gone_id)]
-    assert rows == []
+    # the version pruned first is listed no more, and a restore of it
+    # says it was pruned
+    pruned = [v["id"] for v in out_before
+              if v["sha256"] == sha256(contents[0])]
+    assert pruned and all(v["sha256"] != sha256(contents[0])
+                          for v in versions(n1, "f.txt"))
+    proc = n1.cli("restore", "/f.txt", "--version", pruned[0])
+    assert proc.returncode != 0
+    assert "was pruned on every node that had it" in proc.stderr and \
+        proc.stderr.count("\n") == 1, proc.stderr
     proc = n1.cli("versions", "/nothing-here.txt")
     assert proc.returncode == 0 and "no old versions" in proc.stdout
     assert content_is(n1, "f.txt", contents[4])

@@ -375,6 +375,9 @@ get_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
 		vjob_free(j);
 		return;
 	}
+	/* Pruned here and unknown elsewhere: pruned wherever it was. */
+	if (rc == -ENOENT && j->rc == -ENODATA)
+		rc = -ENODATA;
 	if (rc < 0) {
 		vers_error(c, rc, j->path, j->id, true);
 		vjob_free(j);
@@ -714,6 +717,9 @@ restore_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
 		vjob_free(j);
 		return;
 	}
+	/* Pruned here and unknown elsewhere: pruned wherever it was. */
+	if (rc == -ENOENT && j->rc == -ENODATA)
+		rc = -ENODATA;
 	if (rc < 0) {
 		vers_error(c, rc, j->path, j->id, true);
 		vjob_free(j);
