@@ -14,7 +14,8 @@
 #define RFC3339_LEN	31	/* "YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ" + NUL */
 
 /* s[len] (not NUL-terminated) into *ns; -EINVAL if it is not one, years
- * 1970..2200 only (the range of int64 nanoseconds).  *ns is untouched on failure. */
+ * 1970..2200 only (the range of int64 nanoseconds).  *ns is untouched on
+ * failure. */
 int	rfc3339_parse(const char *s, size_t len, int64_t *ns)
 	    __attribute__((warn_unused_result));
 /* ns as UTC with nanoseconds (out[RFC3339_LEN]); fractions left out when

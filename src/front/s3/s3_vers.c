@@ -312,7 +312,8 @@ s3_list_versions(struct s3_req *r)
 	if ((v = http_query_get(&r->q, "max-keys")) != NULL &&
 	    span_u64(span_str(v), UINT32_MAX, &n) < 0) {
 		free(a);
-		s3_error(r, S3_ERR_INVALID_ARGUMENT, "max-keys is not a number");
+		s3_error(r, S3_ERR_INVALID_ARGUMENT,
+		    "max-keys is not a number");
 		return;
 	}
 	a->max = n > VERSIONS_MAX_KEYS ? VERSIONS_MAX_KEYS : (unsigned)n;
