@@ -263,8 +263,8 @@ local_help(int argc, char **argv)
 		{ "init", "init DIR [--join KEY] [--replicas N|all] "
 		    "[--tls-names NAME,...]" },
 		{ "node", "node DIR [--ftp HOST:PORT] [--peer HOST:PORT] "
-		    "[--http HOST:PORT] [--tracker HOST:PORT] "
-		    "[--sync-writes K] [--repair-delay SECONDS] "
+		    "[--http HOST:PORT] [--s3 HOST:PORT|off] "
+		    "[--tracker HOST:PORT] [--sync-writes K] [--repair-delay SECONDS] "
 		    "[--ftp-require-tls auto|yes|no] [--log-level LEVEL] "
 		    "[-o SECTION.KEY=VALUE ...]" },
 		{ "tracker", "tracker DIR [--listen HOST:PORT] "

@@ -134,6 +134,9 @@ static const struct cfg_key keys[] = {
 	    "auto (HTTPS unless listening on loopback), yes or no"),
 	STR("s3", "region", s3_region, "us-east-1",
 	    "the region S3 clients sign for and GetBucketLocation names"),
+	STR("s3", "domain", s3_domain, "",
+	    "virtual-host style: a request to BUCKET.DOMAIN is for bucket "
+	    "BUCKET (empty: path style only)"),
 	UINT("s3", "multipart_expiry", s3_multipart_expiry, 1, 315360000,
 	    "604800", "seconds after which an unfinished multipart upload "
 	    "untouched since is removed"),

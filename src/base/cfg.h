@@ -57,6 +57,7 @@ struct cfg {
 	char		s3_listen[CFG_STR_MAX];
 	char		s3_tls[8];
 	char		s3_region[64];
+	char		s3_domain[256];
 	unsigned	s3_multipart_expiry;
 	/* [login] */
 	unsigned	login_max_failures;

@@ -249,7 +249,9 @@ rentry_copy(struct rentry *dst, const struct rentry *src)
 	dst->m.blocks = dst->blocks;
 	if (src->m.attrs_len)
 		memcpy(dst->attrs, src->m.attrs, src->m.attrs_len);
-	dst->m.attrs = dst->attrs;
+	/* NULL stays NULL: "the row's own, if the content is the same" (a
+	 * row read back from the index, for a read or a repair), not "none". */
+	dst->m.attrs = src->m.attrs ? dst->attrs : NULL;
 	return (0);
 }
 
@@ -398,6 +400,34 @@ bool
 pull_pending(struct pulls *pl, const char *path)
 {
 	return (pull_find(pl, path) != NULL);
+}
+
+static int
+cmp_sha(const void *a, const void *b)
+{
+	return (memcmp(a, b, HASH_LEN));
+}
+
+uint8_t *
+pull_wanted(const struct pulls *pl, size_t *n)
+{
+	const struct pull_list *lists[] = { &pl->queue, &pl->active,
+	    &pl->parked };
+	size_t total = pl->nqueued + pl->nactive + pl->nparked, i, k = 0;
+	const struct pull *p;
+	uint8_t *v;
+
+	*n = 0;
+	if (total == 0 || (v = malloc(total * HASH_LEN)) == NULL)
+		return (NULL);
+	for (i = 0; i < 3; i++)
+		TAILQ_FOREACH(p, lists[i], entry)
+			if (k < total)
+				memcpy(v + HASH_LEN * k++, p->e.m.sha256,
+				    HASH_LEN);
+	qsort(v, k, HASH_LEN, cmp_sha);
+	*n = k;
+	return (v);
 }
 
 static bool

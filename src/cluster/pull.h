@@ -112,6 +112,12 @@ void	pull_copies(struct pulls *, char *const *paths,
 /* Whether a fetch into path is pending. */
 bool	pull_pending(struct pulls *, const char *path);
 /*
+ * The content (SHA-256) of every file a pull is to fetch, queued, active
+ * or parked: a new sorted array of *n hashes (NULL if none, or out of
+ * memory), the caller's to free.
+ */
+uint8_t	*pull_wanted(const struct pulls *, size_t *n);
+/*
  * replicas = all: room is the free space above store.min_free_mb.  A
  * fetch that does not fit in what the active ones leave of it (or fails
  * for space) records its row as held elsewhere instead; pull_room is

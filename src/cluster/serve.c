@@ -190,8 +190,8 @@ read_run(void *arg)
 	at = j->frame.len;
 	if ((dst = buf_extend(&j->frame, 5 + HASH_BLOCK_SIZE)) == NULL)
 		return;
-	if (index_find_content(j->store->index, j->sha, path, sizeof(path)) ==
-		0 &&
+	if (index_find_content(j->store->index, j->sha, false, path,
+	    sizeof(path)) == 0 &&
 	    store_meta(j->store, path, &m) == 0 &&
 	    memcmp(m.sha256, j->sha, HASH_LEN) == 0 &&
 	    (fd = store_openat(j->store, path, O_RDONLY, 0)) >= 0) {

@@ -76,6 +76,8 @@ struct batch {
 	TAILQ_ENTRY(batch)	 entry;
 	struct sync		*sy;
 	struct place_view	*view;		/* holders, as of arrival */
+	uint8_t			*wanted;	/* pull_wanted, if deletions */
+	size_t			 nwanted;
 	struct decided		*d;
 	size_t			 n;
 	size_t			 done_at;	/* decided entries handed on */
@@ -573,10 +575,124 @@ adopt(struct store *st, struct decided *d, const struct file_meta *local,
 	return (index_apply(st->index, d->e.path, &m));
 }
 
+/*
+ * The entries of a batch that will fetch a file here, by content: a
+ * deletion in the same batch may hold what they need (below).
+ */
+struct takers {
+	struct decided	**v;
+	size_t		  n;
+	bool		  built;
+	const uint8_t	 *wanted;	/* what pulls queued before want */
+	size_t		  nwanted;
+};
+
+static int
+cmp_taker(const void *a, const void *b)
+{
+	const struct decided *x = *(struct decided *const *)a;
+	const struct decided *y = *(struct decided *const *)b;
+
+	return (memcmp(x->e.m.sha256, y->e.m.sha256, HASH_LEN));
+}
+
+/* Called at the batch's first deletion: every live entry is decided. */
+static void
+takers_build(struct takers *tk, struct decided *d, size_t n)
+{
+	size_t i;
+
+	tk->built = true;
+	if ((tk->v = calloc(n + 1, sizeof(*tk->v))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i].act == ACT_PULL && !d[i].e.m.deleted &&
+		    d[i].e.m.type == ENTRY_FILE)
+			tk->v[tk->n++] = &d[i];
+	qsort(tk->v, tk->n, sizeof(*tk->v), cmp_taker);
+}
+
+/*
+ * A local file a peer deleted, whose content a live name still wants: a
+ * rename, seen here as a new name to fetch and the old name's deletion.
+ * The node that renamed may hold no copy (replicas = N), so removing the
+ * old name first could leave the new one with no copy anywhere.  The
+ * bytes go to every such name first: entries of this batch that would
+ * fetch it, and rows held elsewhere (this node then holds a copy that
+ * placement does not ask for; repair drops it once the holders have it).
+ * A pull queued earlier (the new name came in another batch, perhaps from
+ * another member) finds them held (store_hold).
+ */
+static int
+cmp_sha(const void *a, const void *b)
+{
+	return (memcmp(a, b, HASH_LEN));
+}
+
+static void
+hand_over(struct store *st, struct takers *tk, const char *gone_path,
+    const struct file_meta *gone)
+{
+	char q[PATH_LEN_MAX + 1];
+	struct decided key, *kp = &key, **t;
+	struct file_meta m;
+	uint8_t *blocks;
+	bool later = false;
+	size_t i;
+	int rc;
+
+	memcpy(key.e.m.sha256, gone->sha256, HASH_LEN);
+	if (tk->n > 0 && (t = bsearch(&kp, tk->v, tk->n, sizeof(*tk->v),
+	    cmp_taker)) != NULL) {
+		while (t > tk->v && cmp_taker(t - 1, &kp) == 0)
+			t--;
+		for (; t < tk->v + tk->n && cmp_taker(t, &kp) == 0; t++) {
+			if ((*t)->act != ACT_PULL)
+				continue;
+			rc = fetch_local(st, (*t)->e.path, &(*t)->e.m,
+			    &(*t)->expect, (*t)->expect_exists);
+			if (rc == 0)
+				(*t)->act = ACT_NONE;
+			else {
+				log_debug("sync: %s: its content not handed "
+				    "over: %s", (*t)->e.path, strerror(-rc));
+				later = true;
+			}
+		}
+	}
+	/* Bounded: each hand-over makes one such row local. */
+	for (i = 0; i < 16; i++) {
+		if (index_find_content(st->index, gone->sha256, true, q,
+		    sizeof(q)) < 0 ||
+		    index_get_any(st->index, q, &m, &blocks) < 0)
+			break;
+		m.blocks = blocks;
+		rc = fetch_local(st, q, &m, &m.vv, true);
+		free(blocks);
+		if (rc < 0) {
+			/* A full disk, say: a hard link still fits. */
+			log_debug("sync: %s: its content not handed over: %s",
+			    q, strerror(-rc));
+			later = true;
+			break;
+		}
+		log_debug("sync: %s now held here (its content was deleted "
+		    "under another name)", q);
+	}
+	/* A pull queued by an earlier batch, or one this batch queues: the
+	 * bytes wait for it. */
+	if (!later && tk->nwanted > 0)
+		later = bsearch(gone->sha256, tk->wanted, tk->nwanted,
+		    HASH_LEN, cmp_sha) != NULL;
+	if (later && (rc = store_hold(st, gone_path, gone->sha256)) < 0)
+		log_warnx("sync: %s: cannot keep its content for a fetch: %s",
+		    gone_path, strerror(-rc));
+}
+
 /* Carries out decide_entry's decision for one entry (on the pool). */
 static void
 decide_one(struct store *st, const struct place_view *view,
-    struct decided *d)
+    struct decided *d, struct takers *tk)
 {
 	struct rentry *e = &d->e;
 	struct decision dn;
@@ -628,6 +744,10 @@ decide_one(struct store *st, const struct place_view *view,
 		d->act = ACT_PULL_COPY;
 		break;
 	case DECIDE_DELETE:
+		/* An empty file has no bytes to lose. */
+		if (have && l.type == ENTRY_FILE && !l.deleted && !l.remote &&
+		    l.size > 0)
+			hand_over(st, tk, e->path, &l);
 		rc = store_apply_delete(st, e->path, &e->m);
 		if (rc == -ENOTEMPTY) {
 			/* Files only we know are inside: the folder stays. */
@@ -671,9 +791,15 @@ decide_run(void *arg)
 	struct batch *b = arg;
 	size_t i;
 
+	struct takers tk = { NULL, 0, false, b->wanted, b->nwanted };
+
 	qsort(b->d, b->n, sizeof(*b->d), cmp_decided);
-	for (i = 0; i < b->n; i++)
-		decide_one(b->store, b->view, &b->d[i]);
+	for (i = 0; i < b->n; i++) {
+		if (b->d[i].e.m.deleted && !tk.built)
+			takers_build(&tk, b->d, b->n);
+		decide_one(b->store, b->view, &b->d[i], &tk);
+	}
+	free(tk.v);
 }
 
 static void decide_next(struct sync *);
@@ -720,6 +846,7 @@ finish_step(struct sync *sy, struct batch *b)
 		return (false);
 	free(b->d);
 	free(b->view);
+	free(b->wanted);
 	free(b);
 	return (true);
 }
@@ -728,6 +855,7 @@ static void
 decide_next(struct sync *sy)
 {
 	struct batch *b;
+	size_t i;
 
 	if (sy->classifying || (b = TAILQ_FIRST(&sy->batches)) == NULL)
 		return;
@@ -737,6 +865,15 @@ decide_next(struct sync *sy)
 		place_view_fill(b->view, *sy->o.replicas, &sy->self,
 				sy->o.members, clock_mono_ms(),
 				sy->o.repair_delay_ms);
+	/* What pulls want, for the batch's deletions (hand_over). */
+	free(b->wanted);
+	b->wanted = NULL;
+	b->nwanted = 0;
+	for (i = 0; i < b->n; i++)
+		if (b->d[i].e.m.deleted) {
+			b->wanted = pull_wanted(sy->pulls, &b->nwanted);
+			break;
+		}
 	if (b->view == NULL || work_submit(sy->o.pool, decide_run,
 	    decide_done, b) < 0) {
 		TAILQ_INSERT_HEAD(&sy->batches, b, entry);
@@ -1487,6 +1624,7 @@ sync_free(struct sync *sy)
 		}
 		free(b->d);
 		free(b->view);
+		free(b->wanted);
 		free(b);
 	}
 	if (sy->ev_step)
@@ -1497,6 +1635,7 @@ sync_free(struct sync *sy)
 			rentry_release(&b->d[--b->n].e);
 		free(b->d);
 		free(b->view);
+		free(b->wanted);
 		free(b);
 	}
 	while ((w = TAILQ_FIRST(&sy->waiters)) != NULL) {

@@ -88,9 +88,16 @@ fill_local(struct fetch *f, uint8_t *have)
 			    copy_block(f, f->fd, i, i, buf))
 				have[i] = 1;
 	/* The same content under another name (a rename or a copy). */
-	if (index_find_content(f->store->index, f->m.sha256, other,
+	if (index_find_content(f->store->index, f->m.sha256, false, other,
 	    sizeof(other)) == 0 &&
 	    (src = store_openat(f->store, other, O_RDONLY, 0)) >= 0) {
+		for (i = 0; i < n; i++)
+			if (!have[i] && copy_block(f, src, i, i, buf))
+				have[i] = 1;
+		close(src);
+	}
+	/* The bytes of a name deleted while this fetch was pending. */
+	if ((src = store_held_open(f->store, f->m.sha256)) >= 0) {
 		for (i = 0; i < n; i++)
 			if (!have[i] && copy_block(f, src, i, i, buf))
 				have[i] = 1;
@@ -283,16 +290,43 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 	if (rc < 0) {
 		if (store_move_back(f->store, f->tmp, dfd, name, undo) == 0)
 			f->committed = false;
-	} else if (undo == STORE_UNDO_SWAP)
-		/* The replaced content, now under the temp name. */
-		(void)vers_keep(f->store, f->store->tmp_fd, f->tmp, target,
-		    have_row && !cur.deleted ? &cur : NULL, VERS_VERSION);
+	} else {
+		if (undo == STORE_UNDO_SWAP)
+			/* The replaced content, now under the temp name. */
+			(void)vers_keep(f->store, f->store->tmp_fd, f->tmp,
+			    target, have_row && !cur.deleted ? &cur : NULL,
+			    VERS_VERSION);
+		store_held_drop(f->store, f->m.sha256);
+	}
 	/* Kept if the file could not be put back: it is the fetched one. */
 	if (!local_copy && !(rc < 0 && f->committed))
 		(void)index_intent_del(f->store->index, target);
 	close(dfd);
 out:
 	store_busy_del(f->store, target);
+	return (rc);
+}
+
+int
+fetch_local(struct store *s, const char *path, const struct file_meta *m,
+    const struct vv *expect_local, bool expect_exists)
+{
+	struct fetch *f;
+	uint8_t *have;
+	size_t i;
+	int rc;
+
+	if ((have = malloc(m->nblocks + 1)) == NULL)
+		return (-ENOMEM);
+	if ((rc = fetch_begin(s, path, m, &f, have)) == 0) {
+		for (i = 0; i < m->nblocks && rc == 0; i++)
+			if (!have[i])
+				rc = -ENOENT;
+		if (rc == 0)
+			rc = fetch_commit(f, path, expect_local, expect_exists);
+		fetch_abort(f, false);
+	}
+	free(have);
 	return (rc);
 }
 

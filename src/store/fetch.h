@@ -51,6 +51,14 @@ int	fetch_commit(struct fetch *, const char *target,
 	    const struct vv *expect_local, bool expect_exists)
 	    __attribute__((warn_unused_result));
 /*
+ * fetch_begin and fetch_commit in one, for a version whose every block is
+ * here already (the same content under another name): -ENOENT if one is
+ * missing, else what fetch_commit returns.  m as for fetch_begin.
+ */
+int	fetch_local(struct store *, const char *path, const struct file_meta *m,
+	    const struct vv *expect_local, bool expect_exists)
+	    __attribute__((warn_unused_result));
+/*
  * The partial file (the same inode becomes the committed file): a reader
  * may dup it and read the blocks fetch_put_block has written.
  */

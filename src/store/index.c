@@ -37,14 +37,19 @@ static const char *const stmt_sql[ST_N] = {
 	    " seq > ?1 ORDER BY seq LIMIT ?2",
 	[ST_FIND_SHA] = "SELECT path FROM files WHERE sha256 = ?1 AND"
 	    " deleted = 0 AND type = 0 AND remote = 0 LIMIT 1",
+	[ST_FIND_SHA_REMOTE] = "SELECT path FROM files WHERE sha256 = ?1 AND"
+	    " deleted = 0 AND type = 0 AND remote = 1 LIMIT 1",
 	[ST_COUNT] = "SELECT count(*) FROM files WHERE deleted = 0 AND"
 	    " type = 0",
 	[ST_PEER_GET] = "SELECT seq FROM peers WHERE id = ?1",
 	[ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, seq) VALUES (?1, ?2)",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?1)",
-	/* A row held elsewhere has no file here: not missing. */
+	/* A row held elsewhere has no file here: not missing.  Nor is a
+	 * row written since the scan began (seq above ?1): it may be in a
+	 * folder the walk had already passed. */
 	[ST_MISSING] = "SELECT path FROM files WHERE deleted = 0 AND"
-	    " remote = 0 AND path NOT IN (SELECT path FROM temp.seen)",
+	    " remote = 0 AND seq <= ?1 AND"
+	    " path NOT IN (SELECT path FROM temp.seen)",
 	[ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM files",
 	[ST_ALL] = "SELECT path, type, deleted, sha256, vv FROM files",
 	[ST_PIN] = "INSERT OR IGNORE INTO pins(path) VALUES (?1)",
@@ -670,9 +675,9 @@ index_intents(struct index *ix, index_row_fn fn, void *arg)
 
 int
 index_find_content(struct index *ix, const uint8_t sha[HASH_LEN],
-    char *path, size_t size)
+    bool remote, char *path, size_t size)
 {
-	sqlite3_stmt *st = ix->st[ST_FIND_SHA];
+	sqlite3_stmt *st = ix->st[remote ? ST_FIND_SHA_REMOTE : ST_FIND_SHA];
 	int rc;
 
 	pthread_mutex_lock(&ix->mu);
@@ -855,6 +860,7 @@ index_scan_begin(struct index *ix)
 	int rc = 0;
 
 	pthread_mutex_lock(&ix->mu);
+	ix->scan_seq = ix->seq;
 	if (sqlite3_exec(ix->db, "DELETE FROM temp.seen", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		rc = db_err(ix, "scan begin");
@@ -885,6 +891,7 @@ index_scan_end(struct index *ix, int64_t *removed)
 
 	*removed = 0;
 	pthread_mutex_lock(&ix->mu);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)ix->scan_seq);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -898,6 +905,7 @@ index_scan_end(struct index *ix, int64_t *removed)
 		n++;
 	}
 	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = tombstone(ix, v[i]);

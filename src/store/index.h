@@ -97,9 +97,10 @@ int	index_rename(struct index *, const char *path, const char *newpath);
 /* Records a version made elsewhere (m->vv and m->modified_by as given). */
 int	index_apply(struct index *, const char *path, struct file_meta *m)
 	    __attribute__((warn_unused_result));
-/* A live file with this content, into path[size]; -ENOENT if none. */
+/* A live file with this content, held here (or, if remote, held only
+ * elsewhere), into path[size]; -ENOENT if none. */
 int	index_find_content(struct index *, const uint8_t sha[HASH_LEN],
-	    char *path, size_t size);
+	    bool remote, char *path, size_t size);
 
 /*
  * The attributes of path's live row if its content is sha: into
@@ -188,7 +189,9 @@ int	index_remote_children(struct index *, const char *dir,
 /*
  * Scan support: between index_scan_begin and index_scan_end, paths passed
  * to index_scan_seen are kept; at the end every other live row becomes a
- * tombstone (the file was deleted while the node was not watching).
+ * tombstone (the file was deleted while the node was not watching),
+ * except rows written after index_scan_begin: those changed during the
+ * walk, perhaps in a folder it had passed, and are not missing.
  */
 int	index_scan_begin(struct index *);
 int	index_scan_seen(struct index *, const char *path);

@@ -20,7 +20,7 @@ enum {
 	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
 	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
 	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_NEXT_LOCAL, ST_BLOCK,
-	ST_N
+	ST_FIND_SHA_REMOTE, ST_N
 };
 
 enum {
@@ -37,6 +37,7 @@ struct index {
 	sqlite3_stmt	*vst[VST_N];
 	uint8_t		 self[NODE_ID_LEN];
 	uint64_t	 seq;
+	uint64_t	 scan_seq;	/* seq when the running scan began */
 	uint8_t		 digest[HASH_LEN];
 	void		(*notify)(void *);
 	void		*notify_arg;

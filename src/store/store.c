@@ -61,7 +61,8 @@ store_errno(int e)
 
 /*
  * Unfinished uploads are never resumed into a file: they go.  Partial
- * fetches (pull-*) are kept for a day, so a fetch resumes after a restart.
+ * fetches (pull-*) and held content (held-*) are kept for a day, so a
+ * fetch resumes after a restart.
  * The folder partial/ (interrupted uploads a client may resume) stays: its
  * files expire by ftp.partial_keep_hours.
  */
@@ -78,7 +79,8 @@ clear_tmp(int tmp_fd)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (strncmp(de->d_name, "pull-", 5) == 0 &&
+		if ((strncmp(de->d_name, "pull-", 5) == 0 ||
+		    strncmp(de->d_name, "held-", 5) == 0) &&
 		    fstatat(tmp_fd, de->d_name, &st, 0) == 0 &&
 		    st.st_mtime > time(NULL) - 86400)
 			continue;
@@ -689,6 +691,10 @@ store_index_file(struct store *s, const char *path, struct file_meta *m)
 	struct stat st, st2;
 	int fd, rc;
 
+	/* m is output only: nothing a caller left in it (attributes, a
+	 * version) may reach the row. */
+	memset(m, 0, sizeof(*m));
+	m->type = ENTRY_FILE;
 	if ((fd = store_openat(s, path, O_RDONLY | O_NOFOLLOW, 0)) < 0)
 		return (fd == -ELOOP ? -ENOENT : fd);
 	if (fstat(fd, &st) < 0) {
@@ -1014,6 +1020,56 @@ store_apply_dir(struct store *s, const char *path, struct file_meta *m)
 	if (rc == 0)
 		rc = index_apply(s->index, path, m);
 	return (rc);
+}
+
+static void
+held_name(const uint8_t sha[HASH_LEN], char *out, size_t size)
+{
+	char hex[HASH_HEX_LEN + 1];
+
+	hash_hex(sha, hex);
+	(void)str_fmt(out, size, "held-%s", hex);
+}
+
+int
+store_hold(struct store *s, const char *path, const uint8_t sha[HASH_LEN])
+{
+	char name[HASH_HEX_LEN + 16], tmp[HASH_HEX_LEN + 16];
+	const char *base;
+	int dfd, rc = 0;
+
+	held_name(sha, name, sizeof(name));
+	(void)str_fmt(tmp, sizeof(tmp), "%s.new", name);
+	if ((dfd = store_open_parent(s, path, &base)) < 0)
+		return (dfd);
+	(void)unlinkat(s->tmp_fd, tmp, 0);
+	if (linkat(dfd, base, s->tmp_fd, tmp, 0) < 0 ||
+	    renameat(s->tmp_fd, tmp, s->tmp_fd, name) < 0) {
+		rc = store_errno(errno);
+		(void)unlinkat(s->tmp_fd, tmp, 0);
+	}
+	close(dfd);
+	return (rc);
+}
+
+int
+store_held_open(struct store *s, const uint8_t sha[HASH_LEN])
+{
+	char name[HASH_HEX_LEN + 16];
+	int fd;
+
+	held_name(sha, name, sizeof(name));
+	fd = openat(s->tmp_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return (fd < 0 ? -errno : fd);
+}
+
+void
+store_held_drop(struct store *s, const uint8_t sha[HASH_LEN])
+{
+	char name[HASH_HEX_LEN + 16];
+
+	held_name(sha, name, sizeof(name));
+	(void)unlinkat(s->tmp_fd, name, 0);
 }
 
 int

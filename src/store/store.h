@@ -97,7 +97,8 @@ int	store_rename(struct store *, const char *from, const char *to);
  */
 int	store_meta(struct store *, const char *path, struct file_meta *);
 /*
- * Hashes the regular file at path and records it; m receives the row.
+ * Hashes the regular file at path and records it; m (output only)
+ * receives the row.
  * -EAGAIN if the file changed or moved while it was hashed.
  */
 int	store_index_file(struct store *, const char *path, struct file_meta *);
@@ -154,6 +155,16 @@ int	store_busy_add(struct store *, const char *path);
 int	store_busy_wait(struct store *, const char *path);
 void	store_busy_del(struct store *, const char *path);
 bool	store_is_busy(struct store *, const char *path);
+/*
+ * Held content: the bytes of a file a peer deleted while a fetch here
+ * still wants that content (the new name of a rename, to be fetched),
+ * kept as DIR/.shoal/tmp/held-SHA, a hard link (no copy), where fetch
+ * finds them.  Dropped when a fetch of that content commits, else after
+ * a day (at start-up).  store_held_open returns a read-only fd or -errno.
+ */
+int	store_hold(struct store *, const char *path, const uint8_t sha[HASH_LEN]);
+int	store_held_open(struct store *, const uint8_t sha[HASH_LEN]);
+void	store_held_drop(struct store *, const uint8_t sha[HASH_LEN]);
 /*
  * Versions made elsewhere (sync): change the folder and record m as it
  * is, without counting it as a change made here.

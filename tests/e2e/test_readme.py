@@ -23,6 +23,8 @@ def cluster_block():
     text = (ROOT / "README.md").read_text()
     section = text.split("## Running a cluster\n", 1)[1]
     block = section.split("```\n", 2)[1]
+    # A line ending in a backslash goes on on the next, as in a shell.
+    block = re.sub(r"\\\n\s*", "", block)
     lines = []
     for line in block.splitlines():
         # A comment starts at a "#" after two spaces.

@@ -474,6 +474,46 @@ def test_append_and_resume_on_a_node_without_a_copy(cluster):
     wait_placed(cluster, want, n=1)
 
 
+def test_rename_on_a_node_without_a_copy(cluster):
+    """A rename made on a node that holds no copy of the file: the nodes
+    holding it took the new name as a file to fetch and the old name's
+    deletion as a file to remove; the deletion went first, and the renamer
+    had no bytes to give, so the content was gone from every node (an
+    acknowledged write lost).  Now a holder hands its copy to the new name
+    before it removes the old one."""
+    nodes = start(cluster, 3, replicas=1)
+    files = {f"r{i}.bin": os.urandom(3000 + 977 * i) for i in range(8)}
+    files["rbig.bin"] = os.urandom(2 * MiB + 5)
+    write_files(nodes[0], files)
+    place = wait_placed(cluster, digests(files), n=1)
+    renamer = nodes[0]
+    away = [n for n in files if renamer.name not in place[n]]
+    assert len(away) >= 2, place
+    expected = {n: d for n, d in files.items() if n not in away}
+    f = renamer.ftp()
+    for name in away:
+        f.rename(name, "moved-" + name)
+        expected["moved-" + name] = files[name]
+    f.quit()
+    want = digests(expected)
+
+    def reads(x, name):
+        # 450 while the holders have not yet taken the new name
+        try:
+            return sha256(ftp_read(x, name)) == want[name]
+        except ftplib.error_temp:
+            return False
+    wait_placed(cluster, want, n=1)
+    for x in nodes:
+        for name in away:
+            new = "moved-" + name
+            wait_for(lambda: reads(x, new), 30,
+                     f"{x.name} to read the renamed {new}")
+    for x in nodes:
+        for name in away:
+            assert disk_sha(x.path(name)) is None, (x.name, name)
+
+
 def test_tls_reads_on_a_node_without_a_copy(cluster, tmp_path):
     """FTPS and HTTPS send a file held elsewhere in chunks that pool jobs
     read while its blocks still arrive on the loop: what was sent is the

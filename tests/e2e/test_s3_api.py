@@ -3,6 +3,7 @@ presigned URLs, conditions, ranges and the bad input of docs/S3.md.  Every
 object written is checked by hash on the node's disk."""
 import hashlib
 import os
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -575,3 +576,56 @@ def test_s3_index_from_before_attributes_is_migrated(node):
         f'"{hashlib.md5(b"from before").hexdigest()}"'
     c.put_object(Bucket="old", Key="new", Body=b"n", Metadata={"a": "b"})
     assert c.head_object(Bucket="old", Key="new")["Metadata"] == {"a": "b"}
+
+
+def test_s3_virtual_host_style(node, monkeypatch):
+    """With s3.domain set, BUCKET.DOMAIN names the bucket: boto3 with
+    virtual addressing and curl's own SigV4 signing, on the same objects
+    as path style.  Names under the domain resolve to 127.0.0.1 for the
+    client (there is no DNS here); everything else is real."""
+    import socket
+
+    import boto3
+    from botocore.config import Config
+
+    s3 = S3Node(node, args=["-o", "s3.domain=s3.shoal.test"])
+    real = socket.getaddrinfo
+
+    def resolve(host, *a, **kw):
+        if isinstance(host, str) and host.endswith(".shoal.test"):
+            host = "127.0.0.1"
+        return real(host, *a, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    v = boto3.client(
+        "s3", endpoint_url=f"http://s3.shoal.test:{s3.port}",
+        region_name="us-east-1", aws_access_key_id=s3.ak,
+        aws_secret_access_key=s3.sk,
+        config=Config(s3={"addressing_style": "virtual"},
+                      retries={"max_attempts": 1}, signature_version="s3v4"))
+    v.create_bucket(Bucket="vhost")
+    assert (s3.dir / "vhost").is_dir()
+    data = os.urandom(70000)
+    v.put_object(Bucket="vhost", Key="a/b.bin", Body=data)
+    assert file_sha256(s3.dir / "vhost/a/b.bin") == sha256(data)
+    assert v.get_object(Bucket="vhost", Key="a/b.bin")["Body"].read() == data
+    keys = [o["Key"] for o in v.list_objects_v2(Bucket="vhost")["Contents"]]
+    assert keys == ["a/b.bin"]
+    # Path style on the same endpoint still works, and sees the same.
+    assert s3.client().get_object(Bucket="vhost",
+                                  Key="a/b.bin")["Body"].read() == data
+    # curl signs for the Host it sends.
+    out = subprocess.run(
+        ["curl", "-sS", "--aws-sigv4", "aws:amz:us-east-1:s3",
+         "--user", f"{s3.ak}:{s3.sk}",
+         "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "--connect-to",
+         f"vhost.s3.shoal.test:{s3.port}:127.0.0.1:{s3.port}",
+         f"http://vhost.s3.shoal.test:{s3.port}/a/b.bin"],
+        capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == data, out.stdout[:400]
+    # A name under the domain that is no bucket name.
+    with pytest.raises(ClientError) as e:
+        v.head_bucket(Bucket="Bad_Name")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    v.delete_object(Bucket="vhost", Key="a/b.bin")
+    assert not (s3.dir / "vhost/a/b.bin").exists()

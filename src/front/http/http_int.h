@@ -103,6 +103,9 @@ int	http_job_more(struct http_conn *, void (*fn)(void *),
 	    void (*done)(void *), void *arg);
 /* 503 with Retry-After. */
 void	http_busy(struct http_conn *);
+/* A wait on the loop that is no pool job (a copy being fetched) counts as
+ * one: the connection stays until the matching http_job_end. */
+void	http_job_hold(struct http_conn *);
 /* Ends a job; false if the connection went away (clean up and stop). */
 bool	http_job_end(struct http_conn *);
 void	http_conn_close(struct http_conn *, const char *why);

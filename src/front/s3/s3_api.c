@@ -29,6 +29,7 @@
 #include "base/fspath.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/prefetch.h"
 #include "front/s3/s3_keys.h"
 #include "front/s3/s3_xml.h"
 #include "store/hash.h"
@@ -379,6 +380,47 @@ s3_job_end(struct s3_job *j)
 	return (r);
 }
 
+#define S3_PREFETCH_TRIES 3
+
+static void
+fetched_first(void *arg, int rc, const char *why)
+{
+	struct s3_job *j = arg;
+	struct s3_req *r;
+
+	if ((r = s3_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		s3_error(r, S3_ERR_UNAVAILABLE, why);
+		s3_job_free(j);
+		return;
+	}
+	j->rc = 0;
+	j->err = S3_OK;
+	s3_job_submit(j, j->again_fn, j->again_done);
+}
+
+void
+s3_job_fetch_first(struct s3_job *j, const char *src, void (*fn)(void *),
+		   void (*done)(void *))
+{
+	struct s3_req *r = j->r;
+	struct http_conn *c = r->c;
+	char why[256] = "its copy here is not ready yet, try again";
+
+	if (j->prefetch_tries++ >= S3_PREFETCH_TRIES ||
+	    prefetch_start(c->srv->o.ctl.remote, c->srv->o.base, src,
+			   fetched_first, j, why, sizeof(why)) == NULL) {
+		s3_error(r, S3_ERR_UNAVAILABLE, why);
+		s3_job_free(j);
+		return;
+	}
+	j->again_fn = fn;
+	j->again_done = done;
+	/* The connection stays until fetched_first: it ends this hold. */
+	http_job_hold(c);
+}
+
 /* The table of operations */
 
 enum level {
@@ -458,12 +500,41 @@ static const char *const unsupported[] = {
     "partNumber",
 };
 
+/*
+ * Virtual-host style: with s3.domain set, Host BUCKET.DOMAIN[:PORT] names
+ * the bucket and the path is the key alone.  The bucket, or NULL when the
+ * request is path style (any other Host).
+ */
+static const char *
+host_bucket(const struct s3_req *r, char *out, size_t size)
+{
+	const struct s3_ctx *ctx = r->c->srv->o.route_arg;
+	size_t dl = strlen(ctx->domain), n;
+	struct span h;
+	const char *colon;
+
+	if (dl == 0 || !s3_header(r, "host", &h))
+		return (NULL);
+	if ((colon = memchr(h.p, ':', h.len)) != NULL)
+		h.len = (size_t)(colon - h.p);
+	if (h.len < dl + 2 || h.p[h.len - dl - 1] != '.' ||
+	    strncasecmp(h.p + h.len - dl, ctx->domain, dl) != 0)
+		return (NULL);
+	n = h.len - dl - 1;
+	if (n >= size)
+		return (""); /* too long: refused as a bad name */
+	memcpy(out, h.p, n);
+	out[n] = '\0';
+	return (out);
+}
+
 static void
 dispatch(struct s3_req *r)
 {
 	struct http_conn *c = r->c;
-	char raw[PATH_LEN_MAX + S3_BUCKET_MAX + 2];
-	const char *p, *slash;
+	char raw[PATH_LEN_MAX + S3_BUCKET_MAX + 2], vb[S3_BUCKET_MAX + 2];
+	char both[sizeof(raw) + sizeof(vb)];
+	const char *p, *slash, *vhost;
 	enum level lv;
 	size_t i, k, q;
 
@@ -471,6 +542,18 @@ dispatch(struct s3_req *r)
 	    raw[0] != '/') {
 		s3_error(r, S3_ERR_INVALID_ARGUMENT, "bad escape in the path");
 		return;
+	}
+	/* BUCKET.DOMAIN/KEY is read as /BUCKET/KEY. */
+	if ((vhost = host_bucket(r, vb, sizeof(vb))) != NULL) {
+		if (vhost[0] == '\0' || strchr(vhost, '/') != NULL) {
+			s3_error(r, S3_ERR_INVALID_BUCKET_NAME, NULL);
+			return;
+		}
+		if (str_fmt(both, sizeof(both), "/%s%s", vhost, raw) < 0 ||
+		    str_copy(raw, sizeof(raw), both) < 0) {
+			s3_error(r, S3_ERR_KEY_TOO_LONG, NULL);
+			return;
+		}
 	}
 	p = raw + 1;
 	if (*p == '\0')
@@ -757,6 +840,7 @@ s3_server_new(const struct http_opts *base, char *err, size_t errlen)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return (NULL);
 	(void)str_copy(ctx->region, sizeof(ctx->region), base->cfg->s3_region);
+	(void)str_copy(ctx->domain, sizeof(ctx->domain), base->cfg->s3_domain);
 	if (str_fmt(path, sizeof(path), "%s/%s", base->priv_dir, S3_KEYS_FILE) <
 		0 ||
 	    (ctx->keys = s3_keys_new(path)) == NULL) {

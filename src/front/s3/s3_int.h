@@ -40,6 +40,7 @@ struct s3_ctx {
 	struct store *store;
 	unsigned expiry_s;
 	char region[64];
+	char domain[256]; /* s3.domain: virtual-host style, or "" */
 };
 
 struct s3_hash {
@@ -194,6 +195,10 @@ struct s3_job {
 	char etag[S3_ETAG_MAX + 3];
 	uint8_t attrs[INDEX_ATTRS_MAX];
 	size_t attrs_len;
+	/* s3_job_fetch_first: what runs again once the copy is here. */
+	unsigned prefetch_tries;
+	void (*again_fn)(void *);
+	void (*again_done)(void *);
 };
 
 struct s3_job *s3_job_new(struct s3_req *);
@@ -202,5 +207,13 @@ void s3_job_free(struct s3_job *);
 void s3_job_submit(struct s3_job *, void (*fn)(void *), void (*done)(void *));
 /* Ends a job; NULL if the connection is gone (the job is freed). */
 struct s3_req *s3_job_end(struct s3_job *);
+/*
+ * For a job that found its source held only by other nodes (replicas =
+ * N), ended with s3_job_end: fetches a copy of src here (front/prefetch.c)
+ * and submits the job again with fn and done, or answers ServiceUnavailable
+ * (and frees the job) if none can be had.
+ */
+void s3_job_fetch_first(struct s3_job *, const char *src, void (*fn)(void *),
+			void (*done)(void *));
 
 #endif

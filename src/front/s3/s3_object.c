@@ -654,8 +654,8 @@ copy_run(void *arg)
 		return;
 	}
 	if (f.remote) {
-		/* The bytes are held elsewhere: not copied from there yet. */
-		j->err = S3_ERR_NOT_IMPLEMENTED;
+		/* The bytes are held elsewhere: copy_done fetches them. */
+		j->rc = -EREMOTE;
 		return;
 	}
 	if ((j->rc = s3_etag_of(j->store, a->src, f.meta.sha256, f.fd, j->attrs,
@@ -713,12 +713,13 @@ copy_done(void *arg)
 	struct copy_args *a = j->arg;
 	struct s3_req *r;
 
-	j->arg = NULL;
-	if ((r = s3_job_end(j)) == NULL) {
-		buf_release(&a->meta);
-		free(a);
+	if ((r = s3_job_end(j)) == NULL)
+		return; /* a goes with j */
+	if (j->rc == -EREMOTE) {
+		s3_job_fetch_first(j, a->src, copy_run, copy_done);
 		return;
 	}
+	j->arg = NULL;
 	if (j->err != S3_OK)
 		s3_error(r, j->err, NULL);
 	else if (j->rc < 0)
