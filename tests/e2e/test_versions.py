@@ -499,3 +499,46 @@ def test_restore_of_a_version_waits_for_the_write_quorum(cluster):
     for n in (n2, n3):
         assert file_sha256(n.path("q.bin")) == sha256(data[0]), \
             f"the restore answered before {n.name} held it"
+
+
+def test_restore_before_reads_what_was_pruned_here_from_another_node(
+        cluster):
+    n1, n2 = cluster.start(2, node_options={0: ["versions.keep=1"]})
+    put(n1, "p.txt", b"at T\n")
+    wait_for(lambda: content_is(n2, "p.txt", b"at T\n"), REPLICATE,
+             what="p.txt on n2")
+    t0 = time.time()
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    T = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0)) + \
+        f".{int((t0 % 1) * 1e6):06d}Z"
+    wait_for(lambda: time.time() > t0 + 0.01, 5, what="the clock to move")
+    for data in (b"later\n", b"latest\n"):
+        put(n1, "p.txt", data)
+        wait_for(lambda: content_is(n2, "p.txt", data), REPLICATE,
+                 what="the change on n2")
+    wait_for(lambda: len(n2.api("/v1/versions/p.txt?local=1")["versions"])
+             == 2, REPLICATE, what="both old versions kept on n2")
+    # n1 keeps one version: what p.txt had at T was pruned there
+    assert [v["sha256"] for v in
+            n1.api("/v1/versions/p.txt?local=1")["versions"]] == \
+        [sha256(b"later\n")]
+    proc = n1.cli("restore", "/", "--before", T, "--dry-run", "--json")
+    assert proc.returncode != 0
+    assert json.loads(proc.stdout)["lost"] == ["/p.txt"]
+    # with n2 down no node has it: lost, reported once, nothing changed
+    n2.stop()
+    proc = n1.cli("restore", "/", "--before", T, "--json")
+    assert proc.returncode != 0
+    out = json.loads(proc.stdout)
+    assert out["lost"] == ["/p.txt"] and out["restored"] == [], out
+    assert content_is(n1, "p.txt", b"latest\n")
+    # n2 back: its copy is read
+    n2.start()
+    cluster.wait_alive([n1, n2], 2)
+    proc = n1.cli("restore", "/", "--before", T, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["restored"] == ["/p.txt"] and out["lost"] == [], out
+    for n in (n1, n2):
+        wait_for(lambda: content_is(n, "p.txt", b"at T\n"), REPLICATE,
+                 what=f"the content at T on {n.name}")

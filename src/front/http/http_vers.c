@@ -65,6 +65,7 @@ struct vjob {
 	struct vaction		*acts;
 	size_t			 nacts, capacts;
 	size_t			 cur;		/* the one being fetched */
+	bool			 lost_pass;	/* fetching what was pruned here */
 	json_t			*done[4];	/* by enum vers_action */
 	json_t			*failed;
 	struct buf		*data;		/* fetched from a member */
@@ -604,7 +605,8 @@ apply_run(void *arg)
 			rc = store_unlink(j->store, a->path);
 			break;
 		default:
-			rc = 0;
+			/* Pruned here: reported, or asked of the members. */
+			continue;
 		}
 		if (rc < 0) {
 			log_warnx("restore of /%s: %s", a->path,
@@ -629,6 +631,30 @@ report(struct http_conn *c, struct vjob *j)
 	if (o != NULL && j->op == VJ_RESTORE_ID)
 		json_object_set_new(o, "version", json_string(j->id));
 	http_respond_json(c, 200, o);
+}
+
+static void trash_next(struct vjob *);
+
+/*
+ * Keeps only the actions whose content was pruned here, for a member
+ * that still keeps it (the id is the same on every node); false if none.
+ */
+static bool
+lost_to_fetch(struct vjob *j)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < j->nacts; i++) {
+		if (j->acts[i].a != VERS_LOST) {
+			free(j->acts[i].path);
+			continue;
+		}
+		j->acts[n] = j->acts[i];
+		j->acts[n++].a = VERS_DO_RESTORE;
+	}
+	j->nacts = n;
+	j->cur = 0;
+	return (n > 0);
 }
 
 /* A restored version waiting for its write quorum (sync.writes), as a
@@ -669,6 +695,12 @@ apply_done(void *arg)
 		http_error(c, 500, json_string_value(json_object_get(
 		    json_array_get(j->failed, 0), "error")));
 		vjob_free(j);
+		return;
+	}
+	if (j->op == VJ_RESTORE_BEFORE && ctl->vers_fetch != NULL &&
+	    lost_to_fetch(j)) {
+		j->lost_pass = true;
+		trash_next(j);
 		return;
 	}
 	if (j->op == VJ_RESTORE_ID && ctl->wait_copies != NULL) {
@@ -733,8 +765,11 @@ restore_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
 	vjob_submit(c, j, bytes_run, apply_done);
 }
 
-/* From the members' trash, one file at a time: fetch, then restore. */
-static void trash_next(struct vjob *);
+/*
+ * From the members, one file at a time: fetch, then restore.  For the
+ * trash of a folder this node has nothing of, and for the files of a
+ * point-in-time restore whose content was pruned here.
+ */
 
 static void
 trash_bytes_run(void *arg)
@@ -783,7 +818,9 @@ trash_fetched(void *arg, int rc, struct buf *data, const uint8_t *sha,
 		return;
 	}
 	if (rc < 0) {
-		if (rc == -ENODATA)
+		/* Pruned everywhere it was kept, or (pruned here) unknown
+		 * to the members: lost. */
+		if (rc == -ENODATA || (j->lost_pass && rc == -ENOENT))
 			json_array_append_new(j->done[VERS_LOST],
 			    json_string(path));
 		else
@@ -908,9 +945,11 @@ plan_done(void *arg)
 	for (i = 0; i < 4; i++)
 		j->done[i] = json_array();
 	j->failed = json_array();
-	/* The plan's lost files are reported, never written. */
+	/* A dry run reports the plan; a restore, what it did, and the
+	 * files pruned here once no member had their content either. */
 	for (i = 0; i < j->nacts; i++)
-		if (j->acts[i].a == VERS_LOST || j->dry_run)
+		if (j->dry_run || (j->acts[i].a == VERS_LOST &&
+		    c->srv->o.ctl.vers_fetch == NULL))
 			json_array_append_new(j->done[j->acts[i].a],
 			    json_string(j->acts[i].path));
 	if (j->dry_run) {
@@ -918,10 +957,10 @@ plan_done(void *arg)
 		vjob_free(j);
 		return;
 	}
-	/* One path under someone else's lock: nothing changes. */
+	/* One path under someone else's lock: nothing changes (a file
+	 * pruned here may be restored from a member: checked too). */
 	for (i = 0; i < j->nacts; i++)
-		if (j->acts[i].a != VERS_LOST &&
-		    http_write_refused(c, j->acts[i].path)) {
+		if (http_write_refused(c, j->acts[i].path)) {
 			vjob_free(j);
 			return;
 		}
