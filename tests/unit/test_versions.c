@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -266,6 +267,7 @@ write_version(const char *path, const char *text)
 	struct upload *up;
 	struct iovec iov = {(void *)text, strlen(text)};
 
+	assert_int_equal(store_make_parents(&st, path), 0);
 	assert_int_equal(upload_begin(&st, path, UPLOAD_NEW, 0, &up), 0);
 	assert_int_equal(upload_write(up, &iov, 1), 0);
 	assert_int_equal(upload_flush(up), 0);
@@ -432,6 +434,78 @@ test_prune_oldest_first(void **state)
 	assert_int_equal(blobs(), 0);
 }
 
+/* The plan of a point-in-time restore, on a real store. */
+struct planned {
+	char path[64];
+	enum vers_action a;
+};
+
+static int
+plan_see(const char *path, enum vers_action a, const struct vers_row *r,
+	 void *arg)
+{
+	struct planned *p = arg;
+	int i;
+
+	(void)r;
+	for (i = 0; p[i].path[0]; i++)
+		;
+	snprintf(p[i].path, sizeof(p[i].path), "%s", path);
+	p[i].a = a;
+	return (0);
+}
+
+static int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
+
+static void
+test_plan(void **state)
+{
+	struct planned p[16];
+	struct file_meta m;
+	int64_t t = 0;
+
+	(void)state;
+	st.keep.keep = 10;
+	write_version("dir/changed.txt", "old\n");
+	write_version("dir/deleted.txt", "here\n");
+	write_version("dir/same.txt", "same\n");
+	write_version("other/changed.txt", "old\n");
+	assert_int_equal(index_get(st.index, "dir/same.txt", &m), 0);
+	t = m.mtime_ns;
+	assert_int_equal(index_get(st.index, "dir/deleted.txt", &m), 0);
+	t = m.mtime_ns > t ? m.mtime_ns : t;
+	/* File times are coarser than the clock: wait until a write is
+	 * sure to be later than t. */
+	while (wall_ns() < t + 50000000)
+		;
+	write_version("dir/changed.txt", "new\n");
+	write_version("other/changed.txt", "new\n");
+	assert_int_equal(store_unlink(&st, "dir/deleted.txt"), 0);
+	write_version("dir/created.txt", "made after\n");
+	memset(p, 0, sizeof(p));
+	assert_int_equal(vers_plan(&st, "dir", t, plan_see, p), 0);
+	/* In path order; the unchanged file and the other folder not. */
+	assert_string_equal(p[0].path, "dir/changed.txt");
+	assert_int_equal(p[0].a, VERS_DO_RESTORE);
+	assert_string_equal(p[1].path, "dir/created.txt");
+	assert_int_equal(p[1].a, VERS_DO_TRASH);
+	assert_string_equal(p[2].path, "dir/deleted.txt");
+	assert_int_equal(p[2].a, VERS_DO_RESTORE);
+	assert_string_equal(p[3].path, "");
+	/* Everything ("") takes in the other folder too. */
+	memset(p, 0, sizeof(p));
+	assert_int_equal(vers_plan(&st, "", t, plan_see, p), 0);
+	assert_string_equal(p[3].path, "other/changed.txt");
+	assert_string_equal(p[4].path, "");
+}
+
 int
 main(void)
 {
@@ -444,6 +518,7 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_oldest_first, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
