@@ -237,6 +237,16 @@ def test_pruned_by_count_and_bad_input(cluster):
     # nothing of .shoal/versions shows through any front end
     assert [e["name"] for e in n1.api("/v1/list")["entries"]] == ["f.txt"]
     assert n1.ftp().nlst() == ["f.txt"]
+    # FTP keeps them too: STOR over a file, then DELE
+    import io
+    ftp = n1.ftp()
+    ftp.storbinary("STOR g.txt", io.BytesIO(b"g1\n"))
+    ftp.storbinary("STOR g.txt", io.BytesIO(b"g2\n"))
+    assert [v["sha256"] for v in versions(n1, "g.txt")] == [sha256(b"g1\n")]
+    ftp.delete("g.txt")
+    assert [t["sha256"] for t in n1.api("/v1/trash")["trash"]] == \
+        [sha256(b"g2\n")]
+    assert ftp.nlst() == ["f.txt"]
     # bad input: one line each, nothing changed
     for args, why in [
             (["--version", "0123456789ab-1"], "no version 0123456789ab-1"),
