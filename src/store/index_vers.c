@@ -17,8 +17,13 @@
 
 #define VCOLS "id, kind, pruned, kept_ns, mtime_ns, size, sha256, writer"
 
-/* ?1 the prefix, ?2 the prefix and "/", ?3 the latter's length. */
-#define UNDER "(?1 = '' OR path = ?1 OR substr(path, 1, ?3) = ?2)"
+/*
+ * ?1 the prefix, ?2 the prefix and "/", ?3 the prefix and "0": the paths
+ * under prefix/ are those in [?2, ?3), as '0' follows '/', a range of the
+ * path index rather than a scan.  For the root, [ "", "\xf5" ): every
+ * path, as no UTF-8 byte is 0xf5 or above.
+ */
+#define UNDER "(path = ?1 OR (path >= ?2 AND path < ?3))"
 
 static const char vschema[] =
     "CREATE TABLE IF NOT EXISTS versions("
@@ -152,10 +157,19 @@ each_row(struct index *ix, sqlite3_stmt *st, vers_row_fn fn, void *arg)
 static void
 bind_under(sqlite3_stmt *st, const char *prefix, char *slash, size_t len)
 {
-	(void)str_fmt(slash, len, "%s/", prefix);
+	size_t n;
+
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, slash, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (int)strlen(slash));
+	if (prefix[0] == '\0') {
+		sqlite3_bind_text(st, 2, "", 0, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, "\xf5", 1, SQLITE_STATIC);
+		return;
+	}
+	(void)str_fmt(slash, len, "%s/", prefix);
+	n = strlen(slash);
+	sqlite3_bind_text(st, 2, slash, (int)n, SQLITE_TRANSIENT);
+	slash[n - 1] = '0';
+	sqlite3_bind_text(st, 3, slash, (int)n, SQLITE_TRANSIENT);
 }
 
 int
