@@ -118,7 +118,7 @@ vers_list(struct client *c, const struct cli_args *a)
 	    j == NULL)
 		return (rc);
 	if (json_array_size(json_object_get(j, "versions")) == 0)
-		printf("no old versions of %s on this node\n", a->path[0]);
+		printf("no old versions of %s on any node\n", a->path[0]);
 	else
 		printf("%-30s %-31s %12s  %-12s %-8s %s\n", "ID", "TIME",
 		    "SIZE", "SHA256", "WRITER", "KEPT ON");
@@ -146,7 +146,7 @@ vers_trash(struct client *c, const struct cli_args *a)
 	    j == NULL)
 		return (rc);
 	if (json_array_size(json_object_get(j, "trash")) == 0)
-		printf("nothing of %s in the trash on this node\n", path);
+		printf("nothing of %s in the trash on any node\n", path);
 	else
 		printf("%-31s %12s  %-30s %-8s %-17s %s\n", "DELETED", "SIZE",
 		    "ID", "WRITER", "KEPT ON", "PATH");
