@@ -61,8 +61,8 @@ static const struct cli_cmd cmds[] = {
      "sha256, the node that wrote it",
      0, 1, 1, R0, vers_list},
     {"trash", "[PATH]",
-     "deleted files (under PATH) the nodes keep: when, which node wrote "
-     "them, which nodes keep them",
+     "deleted files (under PATH) the nodes keep: when, which node "
+     "deleted them, which nodes keep them",
      0, 0, 1, R0, vers_trash},
     {"restore", "PATH [--version ID [-o FILE]] [--before TIME] [--dry-run]",
      "a version becomes the current content (-o: only fetch it); no "

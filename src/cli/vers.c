@@ -148,12 +148,12 @@ vers_trash(struct client *c, const struct cli_args *a)
 	if (json_array_size(json_object_get(j, "trash")) == 0)
 		printf("nothing of %s in the trash on any node\n", path);
 	else
-		printf("%-31s %12s  %-30s %-8s %-17s %s\n", "DELETED", "SIZE",
-		    "ID", "WRITER", "KEPT ON", "PATH");
+		printf("%-31s %-8s %12s  %-30s %-17s %s\n", "DELETED", "BY",
+		    "SIZE", "ID", "KEPT ON", "PATH");
 	json_array_foreach(json_object_get(j, "trash"), i, v) {
-		printf("%-31s %12lld  %-30s %-8.8s", str(v, "deleted"),
-		    (long long)json_integer_value(json_object_get(v, "size")),
-		    str(v, "id"), str(v, "writer"));
+		printf("%-31s %-8.8s %12lld  %-30s", str(v, "deleted"),
+		    str(v, "by"), (long long)json_integer_value(
+		    json_object_get(v, "size")), str(v, "id"));
 		print_nodes_width(v, 17);
 		printf(" /%s\n", str(v, "path"));
 	}

@@ -6,7 +6,7 @@
  *           u64 offset
  * VERS:     u32 rid, u8 op, u32 status (0 or a positive errno), then
  *           list: u32 n, n x { text id, u8 kind, u64 kept_ns, u64 mtime_ns,
- *                 u64 size, 32 sha256, 16 writer }
+ *                 u64 size, 32 sha256, 16 writer, 16 by }
  *           trash: the same, each row led by its text path
  *           read: u64 size, 32 sha256, bytes chunk (from offset)
  *
@@ -353,6 +353,9 @@ on_list_answer(struct vask *a, int who, struct member *m, uint32_t status,
 		if (!rd->bad)
 			memcpy(row.r.writer, wire_get_fixed(rd, NODE_ID_LEN),
 			    NODE_ID_LEN);
+		if (!rd->bad)
+			memcpy(row.r.by, wire_get_fixed(rd, NODE_ID_LEN),
+			    NODE_ID_LEN);
 		if (rd->bad ||
 		    (nv = realloc(r->v, (r->n + 1) * sizeof(*nv))) == NULL) {
 			free(row.path);
@@ -574,7 +577,8 @@ serve_answer(struct vreq *vr, const uint8_t member[NODE_ID_LEN],
 			    wire_u64(&b, (uint64_t)j->rows[i].mtime_ns) < 0 ||
 			    wire_u64(&b, j->rows[i].size) < 0 ||
 			    wire_fixed(&b, j->rows[i].sha256, HASH_LEN) < 0 ||
-			    wire_fixed(&b, j->rows[i].writer, NODE_ID_LEN) < 0;
+			    wire_fixed(&b, j->rows[i].writer, NODE_ID_LEN) < 0 ||
+			    wire_fixed(&b, j->rows[i].by, NODE_ID_LEN) < 0;
 	} else if (!bad && j->status == 0)
 		bad = wire_u64(&b, j->size) < 0 ||
 		    wire_fixed(&b, j->sha, HASH_LEN) < 0 ||

@@ -295,7 +295,7 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 			/* The replaced content, now under the temp name. */
 			(void)vers_keep(f->store, f->store->tmp_fd, f->tmp,
 			    target, have_row && !cur.deleted ? &cur : NULL,
-			    VERS_VERSION);
+			    VERS_VERSION, local_copy ? NULL : f->m.modified_by);
 		store_held_drop(f->store, f->m.sha256);
 	}
 	/* Kept if the file could not be put back: it is the fetched one. */

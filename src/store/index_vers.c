@@ -15,7 +15,7 @@
 #include "store/index_int.h"
 #include "store/path.h"
 
-#define VCOLS "id, kind, pruned, kept_ns, mtime_ns, size, sha256, writer"
+#define VCOLS "id, kind, pruned, kept_ns, mtime_ns, size, sha256, writer, by"
 
 /*
  * ?1 the prefix, ?2 the prefix and "/", ?3 the prefix and "0": the paths
@@ -36,13 +36,14 @@ static const char vschema[] =
     " size INTEGER NOT NULL,"
     " sha256 BLOB NOT NULL,"
     " writer BLOB NOT NULL,"
+    " by BLOB NOT NULL DEFAULT x'',"
     " PRIMARY KEY (path, id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS versions_kept ON versions(kept_ns);"
     "CREATE INDEX IF NOT EXISTS versions_sha ON versions(sha256);";
 
 static const char *const vstmt_sql[VST_N] = {
 	[VST_PUT] = "INSERT OR REPLACE INTO versions(path, " VCOLS ") VALUES"
-	    " (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)",
+	    " (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[VST_GET] = "SELECT " VCOLS ", path FROM versions WHERE path = ?1"
 	    " AND id = ?2",
 	[VST_PATH] = "SELECT " VCOLS ", path FROM versions WHERE path = ?1"
@@ -131,6 +132,8 @@ read_vrow(sqlite3_stmt *st, struct vers_row *r)
 		memcpy(r->sha256, sqlite3_column_blob(st, 6), HASH_LEN);
 	if (sqlite3_column_bytes(st, 7) == NODE_ID_LEN)
 		memcpy(r->writer, sqlite3_column_blob(st, 7), NODE_ID_LEN);
+	if (sqlite3_column_bytes(st, 8) == NODE_ID_LEN)
+		memcpy(r->by, sqlite3_column_blob(st, 8), NODE_ID_LEN);
 }
 
 /* Steps st to its end, fn on each row; the caller holds mu. */
@@ -143,7 +146,7 @@ each_row(struct index *ix, sqlite3_stmt *st, vers_row_fn fn, void *arg)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_vrow(st, &r);
 		n++;
-		if (fn != NULL && fn((const char *)sqlite3_column_text(st, 8),
+		if (fn != NULL && fn((const char *)sqlite3_column_text(st, 9),
 		    &r, arg) < 0)
 			break;
 	}
@@ -187,6 +190,7 @@ index_vers_put(struct index *ix, const char *path, const struct vers_row *r)
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->size);
 	sqlite3_bind_blob(st, 7, r->sha256, HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 8, r->writer, NODE_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, r->by, NODE_ID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : vdb_err(ix, "put");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

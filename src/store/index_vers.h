@@ -6,7 +6,8 @@
  * file was deleted).  A row names its content by SHA-256 and carries the
  * content's own mtime and writer, which are the same on every node, so
  * its id (vers_id) names the same version everywhere.  kept_ns is when
- * this node kept it, by its own clock.
+ * this node kept it, by its own clock; by, the node whose change replaced
+ * or deleted it.
  *
  * A pruned row stays (its bytes are gone) for a while: a point-in-time
  * restore can then tell "this content existed and was pruned" from "the
@@ -36,7 +37,8 @@ struct vers_row {
 	int64_t		mtime_ns;
 	uint64_t	size;
 	uint8_t		sha256[HASH_LEN];
-	uint8_t		writer[NODE_ID_LEN];
+	uint8_t		writer[NODE_ID_LEN];	/* wrote this content */
+	uint8_t		by[NODE_ID_LEN];	/* replaced or deleted it */
 };
 
 typedef int (*vers_row_fn)(const char *path, const struct vers_row *,

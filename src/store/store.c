@@ -431,7 +431,7 @@ store_unlink(struct store *s, const char *path)
 		/* The deleted content goes to the trash. */
 		have_old = index_get(s->index, path, &old) == 0;
 		if (!S_ISREG(st.st_mode) || vers_keep(s, dfd, name, path,
-		    have_old ? &old : NULL, VERS_TRASH) < 0) {
+		    have_old ? &old : NULL, VERS_TRASH, NULL) < 0) {
 			if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 				rc = store_errno(errno);
 		}
@@ -461,7 +461,7 @@ keep_replaced(struct store *s, int ffd, const char *fname, int tfd,
 		return;
 	have_old = index_get(s->index, to, &old) == 0;
 	(void)vers_keep(s, tfd, tname, to, have_old ? &old : NULL,
-	    VERS_VERSION);
+	    VERS_VERSION, NULL);
 }
 
 int
@@ -1092,7 +1092,7 @@ store_apply_delete(struct store *s, const char *path, struct file_meta *m)
 		have_old = S_ISREG(st.st_mode) &&
 		    index_get(s->index, path, &old) == 0;
 		if (S_ISREG(st.st_mode) && vers_keep(s, dfd, name, path,
-		    have_old ? &old : NULL, VERS_TRASH) == 0)
+		    have_old ? &old : NULL, VERS_TRASH, m->modified_by) == 0)
 			(void)fsync(dfd);
 		else if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ?
 		    AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
@@ -1146,13 +1146,14 @@ out:
 /* An older version of path held here, superseded by one held elsewhere:
  * kept as a version (or removed). */
 static int
-keep_superseded(struct store *s, int dfd, const char *name, const char *path)
+keep_superseded(struct store *s, int dfd, const char *name, const char *path,
+    const uint8_t *by)
 {
 	struct file_meta old;
 	bool have_old = index_get(s->index, path, &old) == 0;
 
 	if (vers_keep(s, dfd, name, path, have_old ? &old : NULL,
-	    VERS_VERSION) == 0)
+	    VERS_VERSION, by) == 0)
 		return (0);
 	return (unlinkat(dfd, name, 0) < 0 ? -errno : 0);
 }
@@ -1178,7 +1179,8 @@ record_remote(struct store *s, const char *path, struct file_meta *m,
 				close(dfd);
 				return (-EEXIST);
 			}
-			if (keep_superseded(s, dfd, name, path) == 0)
+			if (keep_superseded(s, dfd, name, path,
+			    m->modified_by) == 0)
 				(void)fsync(dfd);
 		}
 		close(dfd);
@@ -1227,7 +1229,7 @@ store_apply_remote(struct store *s, const char *path, struct file_meta *m)
 		/* An older version held here goes: it is superseded. */
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode) && keep_superseded(s, dfd, name,
-		    path) == 0)
+		    path, m->modified_by) == 0)
 			(void)fsync(dfd);
 		close(dfd);
 	} else if (dfd != -ENOENT) {

@@ -270,7 +270,7 @@ upload_commit(struct upload *up, struct file_meta *out)
 	/* The replaced content, now under the temp name. */
 	if (undo == STORE_UNDO_SWAP)
 		(void)vers_keep(up->store, up->store->tmp_fd, up->tmp,
-		    up->path, have_old ? &old : NULL, VERS_VERSION);
+		    up->path, have_old ? &old : NULL, VERS_VERSION, NULL);
 	if (out) {
 		*out = m;
 		out->blocks = NULL;

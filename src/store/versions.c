@@ -152,7 +152,7 @@ hash_file(int dfd, const char *name, uint8_t sha[HASH_LEN])
 
 int
 vers_keep(struct store *s, int dfd, const char *name, const char *path,
-    const struct file_meta *old, enum vers_kind kind)
+    const struct file_meta *old, enum vers_kind kind, const uint8_t *by)
 {
 	char hex[HASH_HEX_LEN + 1];
 	struct row_list excess = { 0 };
@@ -187,6 +187,7 @@ vers_keep(struct store *s, int dfd, const char *name, const char *path,
 		    st.st_mtim.tv_nsec;
 		memcpy(r.writer, s->node_id, NODE_ID_LEN);
 	}
+	memcpy(r.by, by != NULL ? by : s->node_id, NODE_ID_LEN);
 	vers_id(r.sha256, r.mtime_ns, r.id);
 	r.kept_ns = now_ns();
 	hash_hex(r.sha256, hex);

@@ -33,13 +33,14 @@ int	vers_init(struct store *) __attribute__((warn_unused_result));
 /*
  * The regular file name in folder dfd, path's content (old: path's row
  * before the change, or NULL; a file that does not match it is hashed)
- * is about to be replaced or removed: it is kept as kind, or unlinked
- * when the policy keeps nothing.  Either way name is gone from dfd on
+ * is about to be replaced or removed by node by (NULL: this one): it is
+ * kept as kind, or unlinked when the policy keeps nothing.  Either way name is gone from dfd on
  * return; the caller fsyncs dfd.  A folder or a link is left alone
  * (-EISDIR, -EINVAL).
  */
 int	vers_keep(struct store *, int dfd, const char *name, const char *path,
-	    const struct file_meta *old, enum vers_kind kind);
+	    const struct file_meta *old, enum vers_kind kind,
+	    const uint8_t *by);
 
 /*
  * Opens the kept bytes of version id of path (r receives its row):

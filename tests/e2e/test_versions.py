@@ -83,7 +83,7 @@ def test_overwrite_list_and_restore_on_another_node(cluster):
                   n2.api("/v1/versions/docs/report.txt")["versions"],
                   REPLICATE, what="three old versions on n2")
     assert [v["sha256"] for v in vs] == [sha256(d) for d in contents[2::-1]]
-    assert all(v["writer"] == n1.id for v in vs)
+    assert all(v["writer"] == n1.id and v["by"] == n1.id for v in vs)
     first = vs[-1]["id"]
     st, body = n2.http("POST", "/v1/restore/docs/report.txt",
                        body={"version": first})
@@ -136,6 +136,8 @@ def test_rm_r_in_folder_then_restore_from_trash_on_another_node(cluster):
     assert sorted(t["path"] for t in on_n1) == \
         sorted("/" + p for p in files)
     assert all(t["nodes"] == [n2.id] for t in on_n1)
+    # deleted by n1 (whose folder it was), written by n1 too
+    assert all(t["by"] == n1.id and t["writer"] == n1.id for t in on_n1)
     proc = n1.cli("restore", "/notes.txt")
     assert proc.returncode == 0, proc.stderr
     assert "restored /notes.txt" in proc.stdout

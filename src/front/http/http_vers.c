@@ -140,17 +140,20 @@ static json_t *
 row_json(const char *path, const struct vers_row *r, bool with_path)
 {
 	char sha[HASH_HEX_LEN + 1], writer[2 * NODE_ID_LEN + 1];
+	char by[2 * NODE_ID_LEN + 1];
 	char mt[RFC3339_LEN], kept[RFC3339_LEN];
 	json_t *o;
 
 	hash_hex(r->sha256, sha);
 	str_hex(r->writer, NODE_ID_LEN, writer);
+	str_hex(r->by, NODE_ID_LEN, by);
 	rfc3339_format(r->mtime_ns, mt);
 	rfc3339_format(r->kept_ns, kept);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", r->id,
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", r->id,
 	    "kind", r->kind == VERS_TRASH ? "trash" : "version", "time", mt,
 	    r->kind == VERS_TRASH ? "deleted" : "replaced", kept,
-	    "size", (json_int_t)r->size, "sha256", sha, "writer", writer);
+	    "size", (json_int_t)r->size, "sha256", sha, "writer", writer,
+	    "by", by);
 	if (o != NULL && with_path)
 		json_object_set_new(o, "path", json_string(path));
 	return (o);
