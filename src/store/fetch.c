@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "store/path.h"
+#include "store/versions.h"
 
 struct fetch {
 	struct store		*store;
@@ -291,7 +292,10 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 			f->committed = false;
 	} else {
 		if (undo == STORE_UNDO_SWAP)
-			(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+			/* The replaced content, now under the temp name. */
+			(void)vers_keep(f->store, f->store->tmp_fd, f->tmp,
+			    target, have_row && !cur.deleted ? &cur : NULL,
+			    VERS_VERSION, local_copy ? NULL : f->m.modified_by);
 		store_held_drop(f->store, f->m.sha256);
 	}
 	/* Kept if the file could not be put back: it is the fetched one. */

@@ -3,6 +3,7 @@
  *   http_server.c  connections, parsing, auth, responses
  *   http_api.c     the table of routes and what the handlers share
  *   http_files.c   the files API (/v1/files, /v1/list, mkdir, move)
+ *   http_vers.c    versions, trash and restores
  *   http_ctl.c     the control plane (status, peers, bye, send, locks,
  *                  pins, the tracker's listing, metrics)
  */
@@ -173,6 +174,11 @@ void	http_route_move(struct http_conn *);
 void	http_upload_more(struct http_conn *);
 /* The file response wants more bytes (output drained below the mark). */
 void	http_send_more(struct http_conn *);
+
+/* Route handlers: http_vers.c */
+void	http_route_versions(struct http_conn *);
+void	http_route_trash(struct http_conn *);
+void	http_route_restore(struct http_conn *);
 
 /* Route handlers: http_ctl.c */
 void	http_route_status(struct http_conn *);

@@ -143,6 +143,9 @@ void s3_bucket_location(struct s3_req *);
 void s3_bucket_versioning(struct s3_req *);
 void s3_list_objects(struct s3_req *);
 
+/* s3_vers.c: ListObjectVersions (GET /bucket?versions) */
+void s3_list_versions(struct s3_req *);
+
 /* s3_object.c: the body of an upload (PutObject, UploadPart) */
 enum s3_err s3_body_setup(struct s3_req *);
 /* Streams the body into r->part or c->ing, whichever is set. */
