@@ -96,8 +96,13 @@ fill_local(struct fetch *f, uint8_t *have)
 				have[i] = 1;
 		close(src);
 	}
-	/* The bytes of a name deleted while this fetch was pending. */
-	if ((src = store_held_open(f->store, f->m.sha256)) >= 0) {
+	/* The bytes of a name deleted while this fetch was pending, or kept
+	 * as an old version or in the trash. */
+	for (j = 0; j < 2; j++) {
+		src = j == 0 ? store_held_open(f->store, f->m.sha256) :
+		    vers_open_content(f->store, f->m.sha256);
+		if (src < 0)
+			continue;
 		for (i = 0; i < n; i++)
 			if (!have[i] && copy_block(f, src, i, i, buf))
 				have[i] = 1;

@@ -222,6 +222,19 @@ drop:
 }
 
 int
+vers_open_content(struct store *s, const uint8_t sha[HASH_LEN])
+{
+	char hex[HASH_HEX_LEN + 1];
+	int fd;
+
+	if (s->vers_fd < 0)
+		return (-ENOENT);
+	hash_hex(sha, hex);
+	fd = openat(s->vers_fd, hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return (fd < 0 ? -errno : fd);
+}
+
+int
 vers_open(struct store *s, const char *path, const char *id,
     struct vers_row *r)
 {

@@ -49,6 +49,9 @@ int	vers_keep(struct store *, int dfd, const char *name, const char *path,
 int	vers_open(struct store *, const char *path, const char *id,
 	    struct vers_row *r) __attribute__((warn_unused_result));
 
+/* The kept bytes of content sha, whatever path had them: a read-only fd,
+ * or -errno (-ENOENT: none kept).  A fetch takes blocks from there. */
+int	vers_open_content(struct store *, const uint8_t sha[HASH_LEN]);
 /*
  * Makes version id of path its current content: an upload of the kept
  * bytes (folders above made as needed).  *changed false if that was the
