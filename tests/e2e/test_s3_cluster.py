@@ -158,7 +158,9 @@ def test_s3_copy_of_an_object_held_elsewhere(cluster):
     cluster.wait_alive(nodes, 3)
     c0 = client(nodes[0], *keys[0])
     c0.create_bucket(Bucket="bkt")
-    blobs = {f"src{i}.bin": os.urandom(200000 + 1000 * i) for i in range(6)}
+    # Enough objects that three land away from the node that copies,
+    # whatever the node ids.
+    blobs = {f"src{i}.bin": os.urandom(60000 + 1000 * i) for i in range(18)}
     for k, d in blobs.items():
         c0.put_object(Bucket="bkt", Key=k, Body=d, Metadata={"n": k})
 
