@@ -46,6 +46,7 @@ case "${PORT_BASE:-}" in
 	peer_port() { echo "4444$1"; }
 	http_port() { echo "844$1"; }
 	s3_port() { echo "900$1"; }
+	dav_port() { echo "808$1"; }
 	;;
 *[!0-9]*) die "PORT_BASE must be a number, not '$PORT_BASE'" ;;
 *)
@@ -56,6 +57,7 @@ case "${PORT_BASE:-}" in
 	peer_port() { echo $((PORT_BASE + 10 * $1 + 1)); }
 	http_port() { echo $((PORT_BASE + 10 * $1 + 2)); }
 	s3_port() { echo $((PORT_BASE + 10 * $1 + 3)); }
+	dav_port() { echo $((PORT_BASE + 10 * $1 + 4)); }
 	;;
 esac
 case "$wait_s" in
@@ -104,6 +106,7 @@ for i in 1 2 3; do
 	    --peer "127.0.0.1:$(peer_port $i)" \
 	    --http "127.0.0.1:$(http_port $i)" \
 	    --s3 "127.0.0.1:$(s3_port $i)" \
+	    --dav "127.0.0.1:$(dav_port $i)" \
 	    --tracker "127.0.0.1:$t_port" 2>"$run/n$i.log" &
 	procs="$procs
 n$i $!"

@@ -448,6 +448,11 @@ put_answer(struct http_conn *c, const uint8_t sha[32])
 	json_t *j;
 	char *s;
 
+	if (c->stored) {
+		c->st = CONN_BUSY;
+		c->stored(c, sha);
+		return;
+	}
 	memcpy(m.sha256, sha, HASH_LEN);
 	etag_of(&m, etag);
 	hash_hex(sha, hex);
@@ -798,6 +803,33 @@ http_route_upload(struct http_conn *c)
 		return;
 	upload_partial_key(c->user, c->path, j->key);
 	http_pjob_submit(c, j, upload_run, upload_done);
+}
+
+/* For a server with its own route */
+
+void
+http_file_get(struct http_conn *c)
+{
+	struct http_pjob *j;
+
+	if ((j = http_pjob_new(c)) != NULL)
+		http_pjob_submit(c, j, get_run, get_done);
+}
+
+void
+http_file_put(struct http_conn *c, bool no_parents)
+{
+	struct http_pjob *j;
+
+	if (c->req.chunked || c->req.content_length < 0) {
+		http_error(c, 411, "PUT needs a Content-Length");
+		return;
+	}
+	if ((j = http_pjob_new(c)) == NULL)
+		return;
+	j->no_parents = no_parents;
+	j->create_only = strcmp(c->req.if_none_match, "*") == 0;
+	http_pjob_submit(c, j, put_run, put_ready);
 }
 
 /* Routes */

@@ -79,6 +79,9 @@ struct http_conn {
 	/* Only for a server with its own route (o.route): */
 	struct buf		 head;		/* the raw request head */
 	void			(*upload_more)(struct http_conn *);
+	/* A PUT through http_file_put is stored: the route answers. */
+	void			(*stored)(struct http_conn *,
+				    const uint8_t sha[32]);
 	void			*ext;		/* the request's state, */
 	void			(*ext_free)(void *);	/* freed with it */
 };
@@ -166,6 +169,14 @@ void	http_route_list(struct http_conn *);
 void	http_route_mkdir(struct http_conn *);
 void	http_route_upload(struct http_conn *);
 void	http_route_move(struct http_conn *);
+/*
+ * The files API's GET/HEAD (Range, ETag, If-None-Match, files held
+ * elsewhere) and PUT (streamed through the ingest, If-Match), for a server
+ * with its own route: c->path is the file, checked and write-checked by
+ * the caller.  A PUT ends in c->stored if set, else the files API's answer.
+ */
+void	http_file_get(struct http_conn *);
+void	http_file_put(struct http_conn *, bool no_parents);
 /* Bytes of a streamed upload arrived (or the body is complete). */
 void	http_upload_more(struct http_conn *);
 /* The file response wants more bytes (output drained below the mark). */

@@ -224,6 +224,7 @@ http_conn_ext_free(struct http_conn *c)
 	c->ext = NULL;
 	c->ext_free = NULL;
 	c->upload_more = NULL;
+	c->stored = NULL;
 }
 
 /* The request goes to the server's own route, or to the REST API's. */
@@ -446,7 +447,7 @@ login_done(void *arg)
 		return;
 	}
 	guard_succeeded(c->srv->o.guard, c->user);
-	http_route(c);
+	route(c);
 }
 
 /* Refused before any password is looked at: the address or the account
@@ -481,7 +482,7 @@ check_credentials(struct http_conn *c)
 		    CRYPTO_memcmp(h + 7, srv->token, n) == 0) {
 			(void)str_copy(c->user, sizeof(c->user), "(token)");
 			c->admin = true;
-			http_route(c);
+			route(c);
 			return;
 		}
 		login_failed(c, NULL);
@@ -575,8 +576,9 @@ next_request(struct http_conn *c)
 	c->body_left =
 	    c->req.content_length > 0 ? (uint64_t)c->req.content_length : 0;
 	c->st = CONN_BUSY;
-	/* A server with its own route checks its own credentials. */
-	if (c->srv->o.route)
+	/* A server with its own route checks its own credentials, unless
+	 * it asked for the connections' login. */
+	if (c->srv->o.route && !c->srv->o.route_login)
 		route(c);
 	else
 		authenticate(c);
