@@ -273,7 +273,7 @@ depth_of(struct dav_req *r)
 struct if_cond {
 	bool not;
 	bool etag; /* else a state token */
-	char val[DAV_TOKEN_MAX + 1];
+	char val[HASH_HEX_LEN + 8];
 };
 
 struct if_list {
@@ -366,12 +366,11 @@ if_parse(struct dav_req *r, struct span v, struct if_hdr *h)
 				k->etag = true;
 			} else
 				return (-1);
-			/* A value too long is no token of ours: it never
-			 * matches. */
-			if (t.len <= DAV_TOKEN_MAX + 2) {
-				memcpy(k->val, t.p,
-				       t.len < DAV_TOKEN_MAX ? t.len
-							     : DAV_TOKEN_MAX);
+			/* A value too long is no token or ETag of ours: it
+			 * never matches. */
+			if (t.len < sizeof(k->val)) {
+				memcpy(k->val, t.p, t.len);
+				k->val[t.len] = '\0';
 			} else
 				(void)str_copy(k->val, sizeof(k->val), "-");
 			if (!k->etag && r->ntokens < DAV_IF_TOKENS)
@@ -396,6 +395,25 @@ token_holds(struct dav_req *r, const char *path, const char *token)
 	return (dav_locks_token_covers(ctx->locks, path, token));
 }
 
+/* Does an entity tag of the If header (quoted or not, weak or not)
+ * name etag (DAV_ETAG_HEX hex digits, or "" for none)? */
+static bool
+etag_is(const char *val, const char *etag)
+{
+	size_t n;
+
+	if (etag[0] == '\0')
+		return (false);
+	if (strncmp(val, "W/", 2) == 0)
+		val += 2;
+	n = strlen(val);
+	if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
+		val++;
+		n -= 2;
+	}
+	return (n == DAV_ETAG_HEX && memcmp(val, etag, n) == 0);
+}
+
 static bool
 if_true(struct dav_req *r, const struct if_hdr *h, const char *etag)
 {
@@ -411,10 +429,8 @@ if_true(struct dav_req *r, const struct if_hdr *h, const char *etag)
 			bool m;
 
 			if (c->etag)
-				m = strcmp(res, r->path) == 0 && etag[0] &&
-				    (strcmp(c->val, etag) == 0 ||
-				     (strncmp(c->val, "W/", 2) == 0 &&
-				      strcmp(c->val + 2, etag) == 0));
+				m = strcmp(res, r->path) == 0 &&
+				    etag_is(c->val, etag);
 			else
 				m = token_holds(r, res, c->val);
 			ok = c->not ? !m : m;
@@ -611,6 +627,7 @@ put_answer(struct dav_req *r, const uint8_t sha[HASH_LEN])
 	char extra[160], hex[HASH_HEX_LEN + 1];
 
 	hash_hex(sha, hex);
+	hex[DAV_ETAG_HEX] = '\0';
 	(void)str_fmt(extra, sizeof(extra), "ETag: \"%s\"\r\n%s", hex,
 		      r->mtime >= 0 ? "X-OC-Mtime: accepted\r\n" : "");
 	http_respond(r->c, r->c->created ? 201 : 204, NULL, extra, NULL, 0);
@@ -711,19 +728,18 @@ if_stat(struct dav_req *r, struct stat_job *j)
 {
 	struct if_hdr h;
 	struct span v;
-	char etag[HASH_HEX_LEN + 3] = "";
+	char etag[HASH_HEX_LEN + 1] = "";
 
 	memset(&h, 0, sizeof(h));
 	r->ntokens = 0;
 	if (!dav_header(r, "if", &v) || if_parse(r, v, &h) < 0) {
+		log_debug("dav: %s: If: %.*s", r->c->peer, (int)v.len, v.p);
 		dav_error(r, 400, "malformed If header");
 		return;
 	}
 	if (j->rc == 0 && j->e.type == FS_FILE && j->e.has_meta) {
-		etag[0] = '"';
-		hash_hex(j->e.meta.sha256, etag + 1);
-		etag[HASH_HEX_LEN + 1] = '"';
-		etag[HASH_HEX_LEN + 2] = '\0';
+		hash_hex(j->e.meta.sha256, etag);
+		etag[DAV_ETAG_HEX] = '\0';
 	}
 	if (!if_true(r, &h, etag)) {
 		dav_error(r, 412, "the If header does not hold");
@@ -758,6 +774,7 @@ dav_route(struct http_conn *c)
 		return;
 	}
 	r->c = c;
+	c->etag_hex = DAV_ETAG_HEX;
 	r->m = DAV_UNKNOWN;
 	r->mtime = -1;
 	c->ext = r;
@@ -781,6 +798,13 @@ dav_route(struct http_conn *c)
 	n = 0;
 	while (n < target.len && target.p[n] != '?' && target.p[n] != '#')
 		n++;
+	/* A fragment is the client's, never sent: one that is sent names
+	 * something other than what the path alone does.  Refused, so that
+	 * DELETE /a/#b cannot take /a. */
+	if (n < target.len && target.p[n] == '#') {
+		dav_error(r, 400, "a fragment in the target");
+		return;
+	}
 	/* An absolute target names this server (RFC 9112 3.2.2). */
 	if (n > 7 && strncasecmp(target.p, "http", 4) == 0) {
 		const char *s = memchr(target.p, '/', n);

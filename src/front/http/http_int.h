@@ -79,6 +79,8 @@ struct http_conn {
 	/* Only for a server with its own route (o.route): */
 	struct buf		 head;		/* the raw request head */
 	void			(*upload_more)(struct http_conn *);
+	/* Hex digits of the SHA-256 the files API's ETags show (0: all). */
+	unsigned		 etag_hex;
 	/* A PUT through http_file_put is stored: the route answers. */
 	void			(*stored)(struct http_conn *,
 				    const uint8_t sha[32]);
@@ -137,6 +139,7 @@ struct http_pjob {
 	struct store		*store;		/* copies the job reads, */
 	char			 path[PATH_LEN_MAX + 1];	/* made at submit */
 	char			 if_match[256];
+	unsigned		 etag_hex;	/* c->etag_hex */
 	int			 rc;
 	struct file_meta	 m;
 	struct fs_file		 f;
