@@ -202,6 +202,15 @@ path_of(const char *raw, size_t n, char *out, size_t size, bool *slash)
 	if (http_unescape(raw, n, dec, sizeof(dec)) < 0 || dec[0] != '/')
 		return (400);
 	*slash = strlen(dec) > 1 && dec[strlen(dec) - 1] == '/';
+	{
+		const char *p = dec;
+
+		while (*p == '/')
+			p++;
+		if (strncmp(p, ".shoal", 6) == 0 &&
+		    (p[6] == '\0' || p[6] == '/'))
+			return (404);
+	}
 	rc = path_resolve("", dec, strlen(dec), out, size);
 	if (rc < 0 || strstr(dec, "/../") != NULL ||
 	    (strlen(dec) >= 3 && strcmp(dec + strlen(dec) - 3, "/..") == 0))
