@@ -124,12 +124,11 @@ test_entities_refused(void **state)
 		  "<prop><x>&b;</x></prop></propfind>",
 		  &x),
 	    -EINVAL);
-	assert_int_equal(
-	    parse(DAV_XML_PROPPATCH,
-		  "<!DOCTYPE p SYSTEM \"file:///etc/passwd\">"
-		  "<propertyupdate xmlns=\"DAV:\"/>",
-		  &x),
-	    -EINVAL);
+	assert_int_equal(parse(DAV_XML_PROPPATCH,
+			       "<!DOCTYPE p SYSTEM \"file:///etc/passwd\">"
+			       "<propertyupdate xmlns=\"DAV:\"/>",
+			       &x),
+			 -EINVAL);
 }
 
 static void

@@ -27,7 +27,7 @@ void dav_server_free(struct http_server *);
  * covering it is held by a client with its token, which they cannot send:
  * -EBUSY with the reason in why, else 0.  srv NULL: 0.  Loop only.
  */
-int dav_server_write_check(struct http_server *srv, const char *path,
-			   char *why, size_t whylen);
+int dav_server_write_check(struct http_server *srv, const char *path, char *why,
+			   size_t whylen);
 
 #endif

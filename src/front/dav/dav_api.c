@@ -178,8 +178,8 @@ dav_href(struct buf *b, const char *path, bool dir)
 		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL)
 			rc = buf_append(b, p, 1);
 		else
-			rc = buf_printf(b, "%%%c%c", hex[*p >> 4],
-					hex[*p & 15]);
+			rc =
+			    buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
 	if (rc == 0 && dir && path[0])
 		rc = buf_puts(b, "/");
@@ -280,7 +280,7 @@ depth_of(struct dav_req *r)
 /* The If header (RFC 4918 10.4) */
 
 struct if_cond {
-	bool not;
+	bool not ;
 	bool etag; /* else a state token */
 	char val[HASH_HEX_LEN + 8];
 };
@@ -345,8 +345,8 @@ if_parse(struct dav_req *r, struct span v, struct if_hdr *h)
 			return (-1);
 		if (h->nlist == IF_LISTS_MAX)
 			return (-1);
-		h->list[h->nlist] = (struct if_list){.tagged = tagged,
-						     .first = h->ncond};
+		h->list[h->nlist] =
+		    (struct if_list){.tagged = tagged, .first = h->ncond};
 		(void)str_copy(h->list[h->nlist].res, sizeof(res), res);
 		for (;;) {
 			struct if_cond *k;
@@ -573,8 +573,8 @@ stat_done(void *arg)
 }
 
 static void
-stat_submit(struct dav_req *r, void (*then)(struct dav_req *,
-					    struct stat_job *))
+stat_submit(struct dav_req *r,
+	    void (*then)(struct dav_req *, struct stat_job *))
 {
 	struct http_conn *c = r->c;
 	struct stat_job *j = calloc(1, sizeof(*j));

@@ -27,19 +27,19 @@
 
 #define DAV_BODY_MAX	(256 * 1024) /* PROPFIND, PROPPATCH, LOCK bodies */
 #define DAV_XML_DEPTH	32
-#define DAV_PROPS_MAX	256	     /* properties named in one request */
-#define DAV_NAME_MAX	256	     /* a property's namespace or name */
-#define DAV_VALUE_MAX	4096	     /* a dead property's value */
-#define DAV_OWNER_MAX	1024	     /* a lock's owner, as XML */
-#define DAV_TOKEN_MAX	64	     /* "opaquelocktoken:" and a UUID */
-#define DAV_LOCKS_MAX	10000	     /* locks held on a node */
-#define DAV_TIMEOUT_MAX 3600	     /* seconds a lock may last */
-#define DAV_IF_TOKENS	16	     /* lock tokens read from If */
-#define DAV_LIST_MAX	100000	     /* entries of a Depth 1 answer */
+#define DAV_PROPS_MAX	256    /* properties named in one request */
+#define DAV_NAME_MAX	256    /* a property's namespace or name */
+#define DAV_VALUE_MAX	4096   /* a dead property's value */
+#define DAV_OWNER_MAX	1024   /* a lock's owner, as XML */
+#define DAV_TOKEN_MAX	64     /* "opaquelocktoken:" and a UUID */
+#define DAV_LOCKS_MAX	10000  /* locks held on a node */
+#define DAV_TIMEOUT_MAX 3600   /* seconds a lock may last */
+#define DAV_IF_TOKENS	16     /* lock tokens read from If */
+#define DAV_LIST_MAX	100000 /* entries of a Depth 1 answer */
 /* An ETag is the first 32 hex digits (128 bits) of the content's SHA-256:
  * as unique as a content hash needs, and short enough for the If headers
  * clients build in fixed buffers (litmus cuts them at 200 bytes). */
-#define DAV_ETAG_HEX	32
+#define DAV_ETAG_HEX 32
 
 enum dav_method {
 	DAV_OPTIONS,
@@ -82,7 +82,7 @@ struct dav_req {
 	/* Lock tokens the If header names (the client holds them). */
 	char tokens[DAV_IF_TOKENS][DAV_TOKEN_MAX + 1];
 	unsigned ntokens;
-	int64_t mtime;		     /* X-OC-Mtime, or -1 */
+	int64_t mtime; /* X-OC-Mtime, or -1 */
 };
 
 /* dav_api.c */
@@ -176,7 +176,8 @@ void dav_locks_free(struct dav_locks *);
  * and whose token is not among tokens[n]; NULL if none.
  */
 const struct dav_lock *dav_locks_blocking(struct dav_locks *, const char *path,
-					  bool tree, char tokens[][DAV_TOKEN_MAX + 1],
+					  bool tree,
+					  char tokens[][DAV_TOKEN_MAX + 1],
 					  unsigned n);
 /* Is token a live lock on path, or an infinite one above it? */
 bool dav_locks_token_covers(struct dav_locks *, const char *path,

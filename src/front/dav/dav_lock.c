@@ -127,8 +127,7 @@ dav_locks_blocking(struct dav_locks *t, const char *path, bool tree,
 }
 
 bool
-dav_locks_token_covers(struct dav_locks *t, const char *path,
-		       const char *token)
+dav_locks_token_covers(struct dav_locks *t, const char *path, const char *token)
 {
 	struct dav_lock *l;
 
@@ -220,10 +219,9 @@ timeout_of(struct dav_req *r)
 			one.p += 7;
 			one.len -= 7;
 			if (span_u64(one, UINT32_MAX, &s) == 0)
-				return (s == 0 ? 1
-				       : s > DAV_TIMEOUT_MAX
-					   ? DAV_TIMEOUT_MAX
-					   : (unsigned)s);
+				return (s == 0		      ? 1
+					: s > DAV_TIMEOUT_MAX ? DAV_TIMEOUT_MAX
+							      : (unsigned)s);
 		}
 		if (span_eq_ci(one, "Infinite"))
 			return (DAV_TIMEOUT_MAX);
@@ -439,9 +437,8 @@ dav_unlock_method(struct dav_req *r)
 	struct span v;
 	char tok[DAV_TOKEN_MAX + 1];
 
-	if (!dav_header(r, "lock-token", &v) || v.len < 3 ||
-	    v.p[0] != '<' || v.p[v.len - 1] != '>' ||
-	    v.len - 2 > DAV_TOKEN_MAX) {
+	if (!dav_header(r, "lock-token", &v) || v.len < 3 || v.p[0] != '<' ||
+	    v.p[v.len - 1] != '>' || v.len - 2 > DAV_TOKEN_MAX) {
 		dav_error(r, 400, "Lock-Token: <token> is needed");
 		return;
 	}

@@ -181,9 +181,9 @@ enum live {
 };
 
 static const char *const live_names[P_COUNT] = {
-    "resourcetype", "getcontentlength", "getlastmodified",
-    "getetag",	    "creationdate",	"displayname",
-    "getcontenttype", "supportedlock",	"lockdiscovery",
+    "resourcetype",   "getcontentlength", "getlastmodified",
+    "getetag",	      "creationdate",	  "displayname",
+    "getcontenttype", "supportedlock",	  "lockdiscovery",
 };
 
 static int
@@ -222,15 +222,15 @@ ctype_of(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-	    {".txt", "text/plain"},	  {".html", "text/html"},
-	    {".htm", "text/html"},	  {".css", "text/css"},
-	    {".js", "text/javascript"},	  {".json", "application/json"},
-	    {".xml", "application/xml"},  {".pdf", "application/pdf"},
-	    {".png", "image/png"},	  {".jpg", "image/jpeg"},
-	    {".jpeg", "image/jpeg"},	  {".gif", "image/gif"},
-	    {".svg", "image/svg+xml"},	  {".zip", "application/zip"},
-	    {".gz", "application/gzip"},  {".mp4", "video/mp4"},
-	    {".mp3", "audio/mpeg"},	  {".md", "text/markdown"},
+	    {".txt", "text/plain"},	 {".html", "text/html"},
+	    {".htm", "text/html"},	 {".css", "text/css"},
+	    {".js", "text/javascript"},	 {".json", "application/json"},
+	    {".xml", "application/xml"}, {".pdf", "application/pdf"},
+	    {".png", "image/png"},	 {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},	 {".gif", "image/gif"},
+	    {".svg", "image/svg+xml"},	 {".zip", "application/zip"},
+	    {".gz", "application/gzip"}, {".mp4", "video/mp4"},
+	    {".mp3", "audio/mpeg"},	 {".md", "text/markdown"},
 	};
 	const char *dot = strrchr(name, '.');
 	size_t i;
@@ -262,15 +262,16 @@ live_value(struct buf *b, struct dav_locks *locks, const char *path,
 				   (unsigned long long)e->size));
 	case P_GETLASTMODIFIED:
 		dav_http_date(e->mtime, d);
-		return (buf_printf(b, "<D:getlastmodified>%s</D:getlastmodified>",
-				   d));
+		return (buf_printf(
+		    b, "<D:getlastmodified>%s</D:getlastmodified>", d));
 	case P_GETETAG:
 		hash_hex(e->sha, hex);
 		hex[DAV_ETAG_HEX] = '\0';
 		return (buf_printf(b, "<D:getetag>\"%s\"</D:getetag>", hex));
 	case P_CREATIONDATE:
 		dav_iso_date(e->mtime, d);
-		return (buf_printf(b, "<D:creationdate>%s</D:creationdate>", d));
+		return (
+		    buf_printf(b, "<D:creationdate>%s</D:creationdate>", d));
 	case P_DISPLAYNAME:
 		if (buf_puts(b, "<D:displayname>") < 0 ||
 		    dav_xml_esc(b, base) < 0)
@@ -323,7 +324,8 @@ field_put(struct buf *b, const char *s)
 
 	for (p = (const unsigned char *)s; rc == 0 && *p; p++)
 		if (*p <= ' ' || *p == '%' || *p == 0x7f)
-			rc = buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+			rc =
+			    buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 		else
 			rc = buf_append(b, p, 1);
 	return (rc);
@@ -352,8 +354,7 @@ field_get(struct span f, char *out, size_t size)
 		if (k + 1 >= size)
 			return (-1);
 		if (f.p[i] == '%') {
-			if (i + 2 >= f.len ||
-			    (h = hexval(f.p[i + 1])) < 0 ||
+			if (i + 2 >= f.len || (h = hexval(f.p[i + 1])) < 0 ||
 			    (l = hexval(f.p[i + 2])) < 0)
 				return (-1);
 			out[k++] = (char)(h * 16 + l);
@@ -818,15 +819,16 @@ protected_answer(struct dav_req *r, const struct dav_xml *x)
 			break;
 		rc = buf_puts(&b, "<D:propstat><D:prop>");
 		for (i = 0; rc == 0 && i < x->nprops; i++)
-			if ((strcmp(x->props[i].ns, "DAV:") == 0) == (pass == 0))
+			if ((strcmp(x->props[i].ns, "DAV:") == 0) ==
+			    (pass == 0))
 				rc = empty_prop(&b, &x->props[i]);
 		if (rc == 0)
-			rc = buf_puts(&b, pass == 0
-					      ? "</D:prop><D:status>HTTP/1.1 403 "
-						"Forbidden</D:status></D:propstat>"
-					      : "</D:prop><D:status>HTTP/1.1 424 "
-						"Failed Dependency</D:status>"
-						"</D:propstat>");
+			rc = buf_puts(
+			    &b, pass == 0 ? "</D:prop><D:status>HTTP/1.1 403 "
+					    "Forbidden</D:status></D:propstat>"
+					  : "</D:prop><D:status>HTTP/1.1 424 "
+					    "Failed Dependency</D:status>"
+					    "</D:propstat>");
 	}
 	if (rc == 0)
 		rc = buf_puts(&b, "</D:response></D:multistatus>\n");

@@ -346,8 +346,8 @@ inside(const char *b, const char *a)
 {
 	size_t n = strlen(a);
 
-	return (n == 0 || (strncmp(b, a, n) == 0 &&
-			   (b[n] == '\0' || b[n] == '/')));
+	return (n == 0 ||
+		(strncmp(b, a, n) == 0 && (b[n] == '\0' || b[n] == '/')));
 }
 
 void
@@ -363,7 +363,8 @@ dav_copymove(struct dav_req *r)
 		return;
 	}
 	if (inside(r->dest, r->path) || inside(r->path, r->dest)) {
-		dav_error(r, 403, "the Destination is the source, or inside it");
+		dav_error(r, 403,
+			  "the Destination is the source, or inside it");
 		return;
 	}
 	if ((r->m == DAV_MOVE && dav_write_refused(r, r->path, true)) ||

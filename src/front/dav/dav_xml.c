@@ -307,8 +307,8 @@ dav_xml_parse(enum dav_xml_kind kind, const void *body, size_t len,
 		return (-E2BIG);
 	memset(&ps, 0, sizeof(ps));
 	ps.x = x;
-	buf_init(&ps.val, kind == DAV_XML_LOCKINFO ? DAV_OWNER_MAX - 1
-						   : DAV_VALUE_MAX);
+	buf_init(&ps.val,
+		 kind == DAV_XML_LOCKINFO ? DAV_OWNER_MAX - 1 : DAV_VALUE_MAX);
 	if ((ps.p = XML_ParserCreateNS(NULL, NS_SEP)) == NULL) {
 		buf_release(&ps.val);
 		return (-ENOMEM);
@@ -325,8 +325,8 @@ dav_xml_parse(enum dav_xml_kind kind, const void *body, size_t len,
 		ps.err = -EINVAL;
 	XML_ParserFree(ps.p);
 	buf_release(&ps.val);
-	if (ps.err == 0 && kind == DAV_XML_PROPFIND && x->find == DAV_FIND_PROP &&
-	    x->nprops == 0)
+	if (ps.err == 0 && kind == DAV_XML_PROPFIND &&
+	    x->find == DAV_FIND_PROP && x->nprops == 0)
 		ps.err = -EINVAL;
 	if (ps.err != 0) {
 		dav_xml_release(x);
