@@ -10,7 +10,8 @@
  *
  * A property's value and a lock's owner are kept as XML rebuilt from the
  * parse (elements re-declare their namespaces, text escaped), so they go
- * back out well-formed whatever the client's prefixes were.  Caps: the
+ * back out well-formed whatever the client's prefixes were (attributes
+ * inside a value are not kept).  Caps: the
  * body (DAV_BODY_MAX, the connection's), the nesting (DAV_XML_DEPTH),
  * the properties (DAV_PROPS_MAX), a name (DAV_NAME_MAX) and a value
  * (DAV_VALUE_MAX).  SECURITY: a DOCTYPE, an entity declaration or an
