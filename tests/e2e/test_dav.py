@@ -300,3 +300,37 @@ def test_rclone(cluster, tmp_path):
     assert n1.path("rc/a.txt").stat().st_mtime == 1500000000
     wait_content(n2, "rc/sub/b.bin", (src / "sub" / "b.bin").read_bytes())
     wait_content(n2, "rc/a.txt", b"alpha\n")
+
+
+def test_cluster_lock_holds_back_dav(tmp_path):
+    """A lock taken with `shoal lock` on another node (the tracker's) is
+    423 for WebDAV writers and for a LOCK; once it is released, both
+    pass."""
+    from test_tracker import node_locks, start_tracked
+
+    c = Cluster(tmp_path)
+    try:
+        _, (n1, n2) = start_tracked(c, 2)
+        assert curl(n1, "PUT", "/held.txt", data=b"v1")[0] == 201
+        wait_content(n2, "held.txt", b"v1")
+        r = n2.cli("lock", "/held.txt")
+        assert r.returncode == 0, r.stdout + r.stderr
+        # a PUT while n1 does not know the lock yet would pass: wait for it
+        wait_for(lambda: "held.txt" in node_locks(n1), REPLICATE,
+                 "n1 to know the lock")
+        assert curl(n1, "PUT", "/held.txt", data=b"v2")[0] == 423
+        lockinfo = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
+                    b'<D:lockscope><D:exclusive/></D:lockscope>'
+                    b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
+        assert curl(n1, "LOCK", "/held.txt", data=lockinfo)[0] == 423
+        assert curl(n1, "DELETE", "/held.txt")[0] == 423
+        assert on_disk(n1, "held.txt") == b"v1"
+        r = n2.cli("unlock", "/held.txt")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: "held.txt" not in node_locks(n1), REPLICATE,
+                 "n1 to know the lock is gone")
+        assert curl(n1, "PUT", "/held.txt", data=b"v3")[0] == 204
+        wait_content(n2, "held.txt", b"v3")
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems
