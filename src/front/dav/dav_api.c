@@ -452,6 +452,13 @@ if_true(struct dav_req *r, const struct if_hdr *h, const char *etag)
 
 /* Locks */
 
+const char *
+dav_user(const struct http_conn *c)
+{
+	/* The node's API token writes as the node itself. */
+	return (strcmp(c->user, "(token)") == 0 ? NULL : c->user);
+}
+
 bool
 dav_write_refused(struct dav_req *r, const char *path, bool tree)
 {
@@ -463,7 +470,7 @@ dav_write_refused(struct dav_req *r, const char *path, bool tree)
 	int rc;
 
 	if (ctl->write_check != NULL &&
-	    (rc = ctl->write_check(ctl->arg, path, c->user, 0, why,
+	    (rc = ctl->write_check(ctl->arg, path, dav_user(c), 0, why,
 				   sizeof(why))) != 0) {
 		if (c->body_left > 0) {
 			c->req.keep_alive = false;

@@ -86,6 +86,8 @@ struct dav_req {
 };
 
 /* dav_api.c */
+/* The account a write is checked for (NULL: the node's API token). */
+const char *dav_user(const struct http_conn *);
 bool dav_header(const struct dav_req *, const char *name, struct span *);
 void dav_error(struct dav_req *, int status, const char *msg);
 void dav_error_errno(struct dav_req *, int rc);

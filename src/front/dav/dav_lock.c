@@ -390,7 +390,7 @@ dav_lock_method(struct dav_req *r)
 		return;
 	}
 	if (ctl->write_check != NULL &&
-	    (rc = ctl->write_check(ctl->arg, r->path, c->user, 0, why,
+	    (rc = ctl->write_check(ctl->arg, r->path, dav_user(c), 0, why,
 				   sizeof(why))) != 0) {
 		dav_xml_release(&x);
 		dav_error(r, 423, why);

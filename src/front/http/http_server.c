@@ -56,6 +56,8 @@ http_status_text(int s)
 		return ("No Content");
 	case 206:
 		return ("Partial Content");
+	case 207:
+		return ("Multi-Status"); /* WebDAV */
 	case 304:
 		return ("Not Modified");
 	case 308:
@@ -78,10 +80,16 @@ http_status_text(int s)
 		return ("Precondition Failed");
 	case 413:
 		return ("Content Too Large");
+	case 414:
+		return ("URI Too Long");
+	case 415:
+		return ("Unsupported Media Type");
 	case 416:
 		return ("Range Not Satisfiable");
 	case 423:
 		return ("Locked");
+	case 424:
+		return ("Failed Dependency");
 	case 429:
 		return ("Too Many Requests");
 	case 431:
@@ -90,6 +98,8 @@ http_status_text(int s)
 		return ("Internal Server Error");
 	case 501:
 		return ("Not Implemented");
+	case 502:
+		return ("Bad Gateway");
 	case 503:
 		return ("Service Unavailable");
 	case 505:
