@@ -144,6 +144,22 @@ def test_methods_with_curl(cluster):
         st, _, body = curl(n2, "PROPFIND", "/d/g.bin", ["Depth: 0"], ask)
         return st == 207 and b">blue<" in body
     wait_for(colour_on_n2, REPLICATE, "the dead property on n2")
+    # getlastmodified sets the mtime; the other live properties are
+    # protected
+    st, _, body = curl(n1, "PROPPATCH", "/d/g.bin", data=(
+        b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+        b'<D:getlastmodified>Mon, 02 Jan 2006 15:04:05 GMT'
+        b'</D:getlastmodified></D:prop></D:set></D:propertyupdate>'))
+    assert st == 207 and b"200 OK" in body
+    wait_for(lambda: n2.path("d/g.bin").exists() and
+             n2.path("d/g.bin").stat().st_mtime == 1136214245, REPLICATE,
+             "the mtime on n2")
+    assert colour_on_n2()
+    st, _, body = curl(n1, "PROPPATCH", "/d/g.bin", data=(
+        b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+        b'<D:getcontentlength>1</D:getcontentlength></D:prop></D:set>'
+        b'</D:propertyupdate>'))
+    assert st == 207 and b"403 Forbidden" in body
     assert curl(n1, "DELETE", "/d")[0] == 204
     assert curl(n1, "DELETE", "/d")[0] == 404
     wait_for(lambda: not n2.path("d").exists(), REPLICATE, "d gone on n2")

@@ -21,8 +21,10 @@
  * being the XML the client sent (dav_xml.c rebuilds it).  A PROPPATCH is
  * all or nothing (RFC 4918 9.2): its new version is the same bytes with
  * the new attributes, committed only over the version it read (a write
- * meanwhile: 409, nothing changed).  The DAV: properties are live and
- * protected (403, the others 424).  A folder has no version to carry
+ * meanwhile: 409, nothing changed), and keeps the mtime.  The DAV:
+ * properties are live and protected (403, the others 424), but for
+ * getlastmodified, which sets the mtime, as Win32LastModifiedTime (what
+ * Windows sends) does besides being kept.  A folder has no version to carry
  * attributes: its properties cannot be set (403).
  */
 #include "front/dav/dav_int.h"
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -613,6 +616,38 @@ struct patch_job {
 	int status; /* of every property: 200, 403, 409, 507 */
 };
 
+/* The properties that set the file's mtime: DAV:getlastmodified (live,
+ * not stored) and the one Windows sets (kept as a dead property too). */
+static bool
+sets_mtime(const struct dav_prop *p)
+{
+	return (!p->remove &&
+		((strcmp(p->ns, "DAV:") == 0 &&
+		  strcmp(p->name, "getlastmodified") == 0) ||
+		 (strcmp(p->ns, "urn:schemas-microsoft-com:") == 0 &&
+		  strcmp(p->name, "Win32LastModifiedTime") == 0)));
+}
+
+/* An HTTP date (or ISO 8601) as Unix seconds; -1 if it is neither. */
+static int64_t
+date_of(const char *v)
+{
+	static const char *const forms[] = {
+	    "%a, %d %b %Y %H:%M:%S GMT",
+	    "%Y-%m-%dT%H:%M:%SZ",
+	};
+	struct tm tm;
+	const char *end;
+	size_t i;
+
+	for (i = 0; v != NULL && i < sizeof(forms) / sizeof(forms[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(v, forms[i], &tm)) != NULL && *end == '\0')
+			return ((int64_t)timegm(&tm));
+	}
+	return (-1);
+}
+
 /* The attributes a[n] with the request's changes, into out. */
 static int
 patched(const uint8_t *a, size_t n, const struct dav_xml *x, struct buf *out)
@@ -656,7 +691,7 @@ patched(const uint8_t *a, size_t n, const struct dav_xml *x, struct buf *out)
 		const struct dav_prop *p = &x->props[i];
 		unsigned k;
 
-		if (p->remove)
+		if (p->remove || strcmp(p->ns, "DAV:") == 0)
 			continue;
 		for (k = i + 1; k < x->nprops; k++)
 			if (strcmp(x->props[k].ns, p->ns) == 0 &&
@@ -686,6 +721,8 @@ patch_run(void *arg)
 	struct buf nb;
 	size_t n = 0;
 	off_t off = 0;
+	int64_t mtime = -1;
+	unsigned i, dead = 0;
 	ssize_t k;
 	int rc;
 
@@ -701,9 +738,23 @@ patch_run(void *arg)
 		j->status = 409;
 		return;
 	}
+	for (i = 0; i < j->x.nprops; i++)
+		if (sets_mtime(&j->x.props[i]) &&
+		    (mtime = date_of(j->x.props[i].value)) < 0) {
+			j->status = 409; /* not a date */
+			close(f.fd);
+			return;
+		}
+	if (mtime < 0)
+		mtime = f.mtime; /* the rewrite keeps it */
+	for (i = 0; i < j->x.nprops; i++)
+		if (strcmp(j->x.props[i].ns, "DAV:") != 0)
+			dead++;
+	buf_init(&nb, INDEX_ATTRS_MAX);
+	if (dead == 0)
+		goto mtime; /* getlastmodified alone: no new attributes */
 	if (fs_attrs(j->store, j->path, f.meta.sha256, a, sizeof(a), &n) < 0)
 		n = 0;
-	buf_init(&nb, INDEX_ATTRS_MAX);
 	if (patched(a, n, &j->x, &nb) < 0) {
 		j->status = 507;
 		goto out;
@@ -738,7 +789,12 @@ patch_run(void *arg)
 	    (j->rc = upload_commit(up, NULL)) == -ESTALE) {
 		j->rc = 0;
 		j->status = 409; /* written meanwhile */
+		goto out;
 	}
+	if (j->rc < 0)
+		goto out;
+mtime:
+	j->rc = fs_set_mtime(j->store, j->path, mtime * 1000000000);
 out:
 	if (up)
 		upload_abort(up);
@@ -792,8 +848,14 @@ patch_done(void *arg)
 	dav_respond_xml(r, 207, &b);
 }
 
+static bool
+is_protected(const struct dav_prop *p)
+{
+	return (strcmp(p->ns, "DAV:") == 0 && !sets_mtime(p));
+}
+
 /* The DAV: properties are live: a PROPPATCH naming one changes nothing
- * (403 for it, 424 for the others). */
+ * (403 for it, 424 for the others), getlastmodified excepted. */
 static int
 protected_answer(struct dav_req *r, const struct dav_xml *x)
 {
@@ -802,7 +864,7 @@ protected_answer(struct dav_req *r, const struct dav_xml *x)
 	int rc, pass;
 
 	for (i = 0; i < x->nprops; i++)
-		if (strcmp(x->props[i].ns, "DAV:") == 0)
+		if (is_protected(&x->props[i]))
 			bad++;
 	if (bad == 0)
 		return (0);
@@ -819,8 +881,7 @@ protected_answer(struct dav_req *r, const struct dav_xml *x)
 			break;
 		rc = buf_puts(&b, "<D:propstat><D:prop>");
 		for (i = 0; rc == 0 && i < x->nprops; i++)
-			if ((strcmp(x->props[i].ns, "DAV:") == 0) ==
-			    (pass == 0))
+			if (is_protected(&x->props[i]) == (pass == 0))
 				rc = empty_prop(&b, &x->props[i]);
 		if (rc == 0)
 			rc = buf_puts(
