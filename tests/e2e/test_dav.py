@@ -212,6 +212,22 @@ def test_bad_input(cluster):
     assert curl(n1, "OPTIONS", "/")[0] == 200
 
 
+def test_links_shown_as_their_targets(cluster):
+    """A symlink inside the folder is what it leads to; a dangling one
+    is not listed."""
+    n1 = cluster[0]
+    assert curl(n1, "MKCOL", "/l")[0] == 201
+    assert curl(n1, "PUT", "/l/f", data=b"1234")[0] == 201
+    os.symlink("f", n1.path("l/ln"))
+    os.symlink("missing", n1.path("l/dangling"))
+    st, _, body = curl(n1, "PROPFIND", "/l", ["Depth: 1"])
+    assert st == 207
+    responses = body.split(b"<D:response>")
+    ln = [r for r in responses if b"<D:href>/l/ln</D:href>" in r]
+    assert len(ln) == 1 and b">4</D:getcontentlength>" in ln[0], body
+    assert b"dangling" not in body
+
+
 def test_locks_hold_other_front_ends(cluster):
     n1 = cluster[0]
     assert curl(n1, "PUT", "/locked.txt", data=b"v1")[0] == 201

@@ -125,18 +125,29 @@ read_dead(struct find_job *j, struct pentry *p, const char *path)
 	p->dead = dead_lines(a, n);
 }
 
+/*
+ * A link inside the folder is shown as what it leads to (WebDAV has no
+ * links: GET and PROPFIND follow it), a dangling one not at all.
+ */
 static int
 add_child(const struct fs_entry *e, void *arg)
 {
 	struct find_job *j = arg;
 	char sub[PATH_LEN_MAX + 1];
+	struct fs_entry t;
 	int rc;
 
+	if (str_fmt(sub, sizeof(sub), "%s%s%s", j->path, j->path[0] ? "/" : "",
+		    e->name) < 0)
+		return (0);
+	if (e->type == FS_LINK) {
+		if (fs_stat_target(j->store, sub, &t) < 0)
+			return (0);
+		e = &t;
+	}
 	if ((rc = add(j, e, false)) < 0)
 		return (rc);
-	if (j->dead && str_fmt(sub, sizeof(sub), "%s%s%s", j->path,
-			       j->path[0] ? "/" : "", e->name) == 0)
-		read_dead(j, &j->v[j->n - 1], sub);
+	read_dead(j, &j->v[j->n - 1], sub);
 	return (0);
 }
 
@@ -147,6 +158,9 @@ find_run(void *arg)
 	struct fs_entry e;
 
 	if ((j->rc = fs_stat(j->store, j->path, FS_LIST_META, &e)) < 0)
+		return;
+	if (e.type == FS_LINK &&
+	    (j->rc = fs_stat_target(j->store, j->path, &e)) < 0)
 		return;
 	if ((j->rc = add(j, &e, true)) < 0)
 		return;
