@@ -81,6 +81,7 @@ check_guest(const struct cfg *c, const char *users)
 	} fronts[] = {
 		{ "FTP", c->ftp_listen },
 		{ "HTTP", c->http_listen },
+		{ "WebDAV", c->dav_listen },
 	};
 	char err[512];
 	size_t i;

@@ -366,3 +366,22 @@ def test_cluster_lock_holds_back_dav(tmp_path):
     finally:
         problems = c.shutdown()
     assert not problems, problems
+
+
+def test_default_guest_refused_when_dav_listens_beyond_loopback(tmp_path):
+    """guest/guest is for loopback only: a node whose WebDAV endpoint
+    listens beyond it does not start while guest has that password."""
+    from cluster import free_port
+
+    c = Cluster(tmp_path)
+    n = c.new_node()
+    port = free_port()
+    try:
+        n.start(options=[f"dav.listen=0.0.0.0:{port}"], wait=False)
+        c.reaped.add(n.proc.pid)    # its exit is what is checked
+        wait_for(lambda: n.proc.poll() is not None, 30, "the node to exit")
+    finally:
+        c.shutdown()
+    assert n.proc.returncode != 0
+    log = n.log()
+    assert "guest" in log and "WebDAV" in log and f"0.0.0.0:{port}" in log
