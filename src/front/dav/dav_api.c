@@ -193,8 +193,8 @@ dav_href(struct buf *b, const char *path, bool dir)
  * only in normal form, below the root, outside DIR/.shoal.  0, or the
  * status to answer.
  */
-static int
-path_of(const char *raw, size_t n, char *out, size_t size, bool *slash)
+int
+dav_path_of(const char *raw, size_t n, char *out, size_t size, bool *slash)
 {
 	char dec[PATH_LEN_MAX + 1];
 	int rc;
@@ -256,7 +256,8 @@ destination(struct dav_req *r)
 		if (h != NULL && h < e)
 			e = h;
 	}
-	return (path_of(p, (size_t)(e - p), r->dest, sizeof(r->dest), &dir));
+	return (
+	    dav_path_of(p, (size_t)(e - p), r->dest, sizeof(r->dest), &dir));
 }
 
 /* Depth: 0, 1 or infinity (the default). */
@@ -275,179 +276,6 @@ depth_of(struct dav_req *r)
 	else if (!span_eq_ci(d, "infinity"))
 		return (-1);
 	return (0);
-}
-
-/* The If header (RFC 4918 10.4) */
-
-struct if_cond {
-	bool not ;
-	bool etag; /* else a state token */
-	char val[HASH_HEX_LEN + 8];
-};
-
-struct if_list {
-	char res[PATH_LEN_MAX + 1];
-	bool tagged;
-	unsigned first, n;
-};
-
-#define IF_CONDS_MAX 32
-#define IF_LISTS_MAX 16
-
-struct if_hdr {
-	struct if_cond cond[IF_CONDS_MAX];
-	unsigned ncond;
-	struct if_list list[IF_LISTS_MAX];
-	unsigned nlist;
-};
-
-static void
-skip_ws(struct cursor *c)
-{
-	while (!cur_eof(c) && (c->p[0] == ' ' || c->p[0] == '\t'))
-		(void)cur_eat(c, c->p[0]);
-}
-
-/* Parses the If header into h; the state tokens go to r->tokens. */
-static int
-if_parse(struct dav_req *r, struct span v, struct if_hdr *h)
-{
-	struct cursor c;
-	char res[PATH_LEN_MAX + 1] = "";
-	bool tagged = false, dir;
-
-	cur_init(&c, v.p, v.len);
-	for (;;) {
-		skip_ws(&c);
-		if (cur_eof(&c))
-			break;
-		if (cur_eat(&c, '<')) {
-			/* A resource tag: an absolute URI or a path. */
-			struct span u = cur_until(&c, '>');
-			const char *p = u.p, *e = u.p + u.len, *s;
-
-			if (!cur_eat(&c, '>'))
-				return (-1);
-			if (u.len > 7 && memcmp(p, "http", 4) == 0 &&
-			    (s = memchr(p, ':', u.len)) != NULL &&
-			    (size_t)(e - s) > 3 && s[1] == '/' && s[2] == '/') {
-				p = memchr(s + 3, '/', (size_t)(e - s - 3));
-				if (p == NULL)
-					p = "/", e = p + 1;
-			}
-			if (path_of(p, (size_t)(e - p), res, sizeof(res),
-				    &dir) != 0)
-				return (-1);
-			tagged = true;
-			continue;
-		}
-		if (!cur_eat(&c, '('))
-			return (-1);
-		if (h->nlist == IF_LISTS_MAX)
-			return (-1);
-		h->list[h->nlist] =
-		    (struct if_list){.tagged = tagged, .first = h->ncond};
-		(void)str_copy(h->list[h->nlist].res, sizeof(res), res);
-		for (;;) {
-			struct if_cond *k;
-			struct span t;
-
-			skip_ws(&c);
-			if (cur_eat(&c, ')'))
-				break;
-			if (h->ncond == IF_CONDS_MAX)
-				return (-1);
-			k = &h->cond[h->ncond];
-			memset(k, 0, sizeof(*k));
-			if (c.len >= 3 && strncasecmp(c.p, "not", 3) == 0) {
-				cur_init(&c, c.p + 3, c.len - 3);
-				k->not = true;
-				skip_ws(&c);
-			}
-			if (cur_eat(&c, '<')) {
-				t = cur_until(&c, '>');
-				if (!cur_eat(&c, '>'))
-					return (-1);
-			} else if (cur_eat(&c, '[')) {
-				t = cur_until(&c, ']');
-				if (!cur_eat(&c, ']'))
-					return (-1);
-				k->etag = true;
-			} else
-				return (-1);
-			/* A value too long is no token or ETag of ours: it
-			 * never matches. */
-			if (t.len < sizeof(k->val)) {
-				memcpy(k->val, t.p, t.len);
-				k->val[t.len] = '\0';
-			} else
-				(void)str_copy(k->val, sizeof(k->val), "-");
-			if (!k->etag && r->ntokens < DAV_IF_TOKENS)
-				(void)str_copy(r->tokens[r->ntokens++],
-					       DAV_TOKEN_MAX + 1, k->val);
-			h->ncond++;
-			h->list[h->nlist].n++;
-		}
-		if (h->list[h->nlist].n == 0)
-			return (-1);
-		h->nlist++;
-	}
-	return (h->nlist > 0 ? 0 : -1);
-}
-
-/* Does the token name a lock that covers path? */
-static bool
-token_holds(struct dav_req *r, const char *path, const char *token)
-{
-	struct dav_ctx *ctx = r->c->srv->o.route_arg;
-
-	return (dav_locks_token_covers(ctx->locks, path, token));
-}
-
-/* Does an entity tag of the If header (quoted or not, weak or not)
- * name etag (DAV_ETAG_HEX hex digits, or "" for none)? */
-static bool
-etag_is(const char *val, const char *etag)
-{
-	size_t n;
-
-	if (etag[0] == '\0')
-		return (false);
-	if (strncmp(val, "W/", 2) == 0)
-		val += 2;
-	n = strlen(val);
-	if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
-		val++;
-		n -= 2;
-	}
-	return (n == DAV_ETAG_HEX && memcmp(val, etag, n) == 0);
-}
-
-static bool
-if_true(struct dav_req *r, const struct if_hdr *h, const char *etag)
-{
-	unsigned i, k;
-
-	for (i = 0; i < h->nlist; i++) {
-		const struct if_list *l = &h->list[i];
-		const char *res = l->tagged ? l->res : r->path;
-		bool ok = true;
-
-		for (k = l->first; ok && k < l->first + l->n; k++) {
-			const struct if_cond *c = &h->cond[k];
-			bool m;
-
-			if (c->etag)
-				m = strcmp(res, r->path) == 0 &&
-				    etag_is(c->val, etag);
-			else
-				m = token_holds(r, res, c->val);
-			ok = c->not ? !m : m;
-		}
-		if (ok)
-			return (true);
-	}
-	return (false);
 }
 
 /* Locks */
@@ -738,29 +566,52 @@ static const struct method {
     {"POST", DAV_POST, m_post},
 };
 
+/* Does the token name a lock that covers path? */
+static bool
+token_holds(void *arg, const char *path, const char *token)
+{
+	struct dav_req *r = arg;
+	struct dav_ctx *ctx = r->c->srv->o.route_arg;
+
+	return (dav_locks_token_covers(ctx->locks, path, token));
+}
+
 /* The If header, once the path's ETag is known. */
 static void
 if_stat(struct dav_req *r, struct stat_job *j)
 {
-	struct if_hdr h;
+	struct dav_if *h;
 	struct span v;
 	char etag[HASH_HEX_LEN + 1] = "";
+	unsigned i;
 
-	memset(&h, 0, sizeof(h));
-	r->ntokens = 0;
-	if (!dav_header(r, "if", &v) || if_parse(r, v, &h) < 0) {
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		dav_error(r, 500, "out of memory");
+		return;
+	}
+	if (!dav_header(r, "if", &v) || dav_if_parse(v.p, v.len, h) < 0) {
 		log_debug("dav: %s: If: %.*s", r->c->peer, (int)v.len, v.p);
+		free(h);
 		dav_error(r, 400, "malformed If header");
 		return;
 	}
+	/* The state tokens it names are the ones the client holds. */
+	r->ntokens = 0;
+	for (i = 0; i < h->ncond && r->ntokens < DAV_IF_TOKENS; i++)
+		if (!h->cond[i].etag &&
+		    str_copy(r->tokens[r->ntokens], DAV_TOKEN_MAX + 1,
+			     h->cond[i].val) == 0)
+			r->ntokens++;
 	if (j->rc == 0 && j->e.type == FS_FILE && j->e.has_meta) {
 		hash_hex(j->e.meta.sha256, etag);
 		etag[DAV_ETAG_HEX] = '\0';
 	}
-	if (!if_true(r, &h, etag)) {
+	if (!dav_if_eval(h, r->path, etag, token_holds, r)) {
+		free(h);
 		dav_error(r, 412, "the If header does not hold");
 		return;
 	}
+	free(h);
 	methods[r->m].handler(r);
 }
 
@@ -834,8 +685,8 @@ dav_route(struct http_conn *c)
 		n -= (size_t)(s - target.p);
 		target.p = s;
 	}
-	if ((st = path_of(target.p, n, r->path, sizeof(r->path), &r->slash)) !=
-	    0) {
+	if ((st = dav_path_of(target.p, n, r->path, sizeof(r->path),
+			      &r->slash)) != 0) {
 		dav_error(r, st, st == 404 ? NULL : "bad path");
 		return;
 	}

@@ -7,6 +7,7 @@
  *                dead properties (kept in the index's attributes)
  *   dav_tree.c   the pool work over whole trees: recursive delete, copy
  *   dav_lock.c   LOCK/UNLOCK and the table of WebDAV locks (loop only)
+ *   dav_if.c     the If header, parsed and evaluated
  *   dav_xml.c    request bodies read with expat; escaping for answers
  *
  * The connections are the HTTP front end's (http_int.h).  A request's
@@ -24,6 +25,7 @@
 #include "base/parse.h"
 #include "front/dav/dav.h"
 #include "front/http/http_int.h"
+#include "store/hash.h"
 
 #define DAV_BODY_MAX	(256 * 1024) /* PROPFIND, PROPPATCH, LOCK bodies */
 #define DAV_XML_DEPTH	32
@@ -108,6 +110,48 @@ int dav_href(struct buf *b, const char *path, bool dir);
 /* A Unix time as an HTTP date (RFC 9110) / as ISO 8601 (creationdate). */
 void dav_http_date(int64_t t, char out[40]);
 void dav_iso_date(int64_t t, char out[40]);
+
+/*
+ * The status a path from a request (the target, a Destination, an If
+ * resource; raw[n], percent-encoded) is refused with, or 0 with out
+ * filled (normalised, "" for the root) and *slash telling whether it
+ * ended with '/'.  SECURITY: see dav_api.c.
+ */
+int dav_path_of(const char *raw, size_t n, char *out, size_t size, bool *slash);
+
+/* dav_if.c: the If header (see there) */
+#define DAV_IF_CONDS_MAX 32
+#define DAV_IF_LISTS_MAX 16
+
+struct dav_if_cond {
+	bool negate;
+	bool etag;		    /* else a state token */
+	char val[HASH_HEX_LEN + 8]; /* without <> or [] */
+};
+
+struct dav_if_list {
+	char res[PATH_LEN_MAX + 1]; /* tagged: its resource */
+	bool tagged;
+	unsigned first, n; /* its conditions in cond[] */
+};
+
+struct dav_if {
+	struct dav_if_cond cond[DAV_IF_CONDS_MAX];
+	unsigned ncond;
+	struct dav_if_list list[DAV_IF_LISTS_MAX];
+	unsigned nlist;
+};
+
+/* 0, or -EINVAL for a header that is not one. */
+int dav_if_parse(const char *v, size_t len, struct dav_if *);
+/* Does the header hold for a request on path whose ETag is etag (hex
+ * digits, "" for none)?  holds(arg, resource, token): is token a live
+ * lock's that covers resource? */
+bool dav_if_eval(const struct dav_if *, const char *path, const char *etag,
+		 bool (*holds)(void *, const char *res, const char *token),
+		 void *arg);
+/* Does an entity tag (quoted or not, weak or not) name etag? */
+bool dav_etag_is(const char *val, const char *etag);
 
 /* dav_xml.c */
 struct dav_prop {
