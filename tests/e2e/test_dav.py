@@ -160,6 +160,11 @@ def test_methods_with_curl(cluster):
         b'<D:getcontentlength>1</D:getcontentlength></D:prop></D:set>'
         b'</D:propertyupdate>'))
     assert st == 207 and b"403 Forbidden" in body
+    # COPY takes the dead properties along
+    assert curl(n1, "COPY", "/d/g.bin",
+                [f"Destination: {url(n1, '/d/h.bin')}"])[0] == 201
+    st, _, body = curl(n1, "PROPFIND", "/d/h.bin", ["Depth: 0"], ask)
+    assert st == 207 and b">blue<" in body
     assert curl(n1, "DELETE", "/d")[0] == 204
     assert curl(n1, "DELETE", "/d")[0] == 404
     wait_for(lambda: not n2.path("d").exists(), REPLICATE, "d gone on n2")

@@ -1,11 +1,11 @@
 /*
  * dav_int: what the files of the WebDAV front end share:
  *   dav_api.c    the server, the request's head, the table of methods,
- *                OPTIONS, GET/HEAD/PUT (the files API's), MKCOL, DELETE,
- *                COPY/MOVE, errors, Destination and If headers
- *   dav_props.c  PROPFIND and PROPPATCH: the multistatus answers and the
- *                dead properties (kept in the index's attributes)
- *   dav_tree.c   the pool work over whole trees: recursive delete, copy
+ *                OPTIONS, GET/HEAD/PUT (the files API's), errors, paths
+ *                and Destination, write checks (locks, the If header)
+ *   dav_tree.c   MKCOL, DELETE, COPY, MOVE: pool work over whole trees
+ *   dav_props.c  PROPFIND: the multistatus answers
+ *   dav_dead.c   dead properties (kept in the index's attributes), PROPPATCH
  *   dav_lock.c   LOCK/UNLOCK and the table of WebDAV locks (loop only)
  *   dav_if.c     the If header, parsed and evaluated
  *   dav_xml.c    request bodies read with expat; escaping for answers
@@ -194,6 +194,26 @@ int dav_xml_esc(struct buf *, const char *s);
 
 /* dav_props.c */
 void dav_propfind(struct dav_req *);
+
+/* dav_dead.c: the dead properties of a file (see there), and PROPPATCH */
+struct dav_dead {
+	char ns[DAV_NAME_MAX];
+	char name[DAV_NAME_MAX];
+	char value[DAV_VALUE_MAX + 1];
+};
+
+/* The "dav:" lines of attributes a[n], as a string (NULL: none). */
+char *dav_dead_lines(const uint8_t *a, size_t n);
+/* The next dead property of such lines at *c; false at the end. */
+bool dav_dead_next(struct cursor *c, struct dav_dead *d);
+/* The dead property p names in lines (NULL: none) into d. */
+bool dav_dead_find(const char *lines, const struct dav_prop *p,
+		   struct dav_dead *d);
+/* <N:name xmlns:N="ns">value</N:name> (value NULL or "": empty). */
+int dav_prop_elem(struct buf *b, const char *ns, const char *name,
+		  const char *value);
+/* <N:name xmlns:N="ns"/> for a property named in a request. */
+int dav_empty_prop(struct buf *b, const struct dav_prop *p);
 void dav_proppatch(struct dav_req *);
 
 /* dav_tree.c */

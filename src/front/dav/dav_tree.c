@@ -111,16 +111,23 @@ copy_file(struct store *s, const char *from, const char *to)
 	struct fs_file f;
 	struct upload *up = NULL;
 	struct iovec iov;
-	uint8_t *b = NULL;
+	uint8_t *b = NULL, attrs[INDEX_ATTRS_MAX];
+	size_t alen = 0;
 	off_t off = 0;
 	ssize_t k;
 	int rc;
 
-	if ((rc = fs_open(s, from, 0, &f)) < 0)
+	if ((rc = fs_open(s, from, FS_OPEN_META, &f)) < 0)
 		return (rc);
 	if (f.remote)
 		return (-EREMOTE); /* held elsewhere: not copied from there */
 	if ((rc = fs_write_begin(s, to, UPLOAD_NEW, 0, NULL, &up)) < 0)
+		goto out;
+	/* The copy has the source's attributes (its dead properties, S3's
+	 * metadata) as a copy of the version would. */
+	if (fs_attrs(s, from, f.meta.sha256, attrs, sizeof(attrs), &alen) ==
+		0 &&
+	    alen > 0 && (rc = upload_set_attrs(up, attrs, alen)) < 0)
 		goto out;
 	if ((b = malloc(1 << 20)) == NULL) {
 		rc = -ENOMEM;
