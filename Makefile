@@ -63,6 +63,7 @@ e2e: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	    tests/e2e/test_sync_defects.py tests/e2e/test_store_defects.py \
 	    tests/e2e/test_s3_api.py tests/e2e/test_s3_signatures.py \
 	    tests/e2e/test_s3_cluster.py tests/e2e/test_rot.py \
+	    tests/e2e/test_versions.py \
 	    -k "not large_upload_is_streamed"
 	SHOAL_BIN=$(CURDIR)/$(ASAN)/shoal ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    $(PYTEST) -q tests/e2e/test_replicas.py \
@@ -73,6 +74,7 @@ e2e: all $(ASAN)/build.ninja $(TSAN)/build.ninja
 	    tests/e2e/test_ftp_commands.py tests/e2e/test_http_api.py \
 	    tests/e2e/test_replicas.py tests/e2e/test_s3_api.py \
 	    tests/e2e/test_s3_signatures.py tests/e2e/test_rot.py \
+	    tests/e2e/test_versions.py \
 	    -k "not large_upload_is_streamed"
 
 test: unit e2e

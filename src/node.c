@@ -29,6 +29,7 @@
 #include "cluster/members.h"
 #include "cluster/scrub.h"
 #include "cluster/serve.h"
+#include "cluster/vreq.h"
 #include "cluster/sync.h"
 #include "cluster/tclient.h"
 #include "front/auth.h"
@@ -161,6 +162,9 @@ node_set_space(struct node *n, uint64_t free_bytes)
 
 	n->free_bytes = free_bytes;
 	n->full = n->free_bytes < floor;
+	/* Old versions go first when space runs low. */
+	if (n->full && n->vers_ev != NULL)
+		node_vers_tick(n);
 	sync_set_space(n->sync, n->free_bytes, floor);
 }
 
@@ -367,12 +371,17 @@ start_cluster(struct node *n, char *err, size_t errlen)
 			.mib_s = n->cfg->sync_scrub_mib_s, .refetch = refetch,
 			.arg = n };
 
+		struct vreq_opts qo = { .base = n->base, .pool = n->pool,
+			.store = &n->store, .timeout_ms = 5000 };
+
 		if ((n->scrub = scrub_new(&co)) == NULL ||
-		    (n->serve = serve_new(&vo)) == NULL) {
+		    (n->serve = serve_new(&vo)) == NULL ||
+		    (n->vreq = vreq_new(&qo)) == NULL) {
 			(void)str_fmt(err, errlen, "out of memory");
 			return (-ENOMEM);
 		}
 		mo.serve = n->serve;
+		mo.vreq = n->vreq;
 	}
 	mo.cbs.on_up = sync_member_up;
 	mo.cbs.on_down = sync_member_down;
@@ -392,6 +401,7 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	if ((n->members = members_new(&mo, err, errlen)) == NULL)
 		return (-EINVAL);
 	sync_set_members(n->sync, n->members);
+	vreq_set_members(n->vreq, n->members);
 	n->remote = node_remote_reads(n);
 	on_space(-1, 0, n);
 	{
@@ -404,6 +414,10 @@ start_cluster(struct node *n, char *err, size_t errlen)
 		}
 	}
 	if (start_partial_expiry(n) < 0) {
+		(void)str_fmt(err, errlen, "out of memory");
+		return (-ENOMEM);
+	}
+	if (node_vers_start(n) < 0) {
 		(void)str_fmt(err, errlen, "out of memory");
 		return (-ENOMEM);
 	}
@@ -491,6 +505,7 @@ node_run(const char *dir, const struct cfg *c)
 		goto out;
 	}
 	n.store_ok = true;
+	node_vers_policy(&n);
 	if ((n.pool = work_pool_new(n.base, (int)c->workers)) == NULL) {
 		log_errorx("cannot start worker threads");
 		goto out;
@@ -558,15 +573,21 @@ out:
 	dav_server_free(n.dav);
 	http_server_free(n.http);
 	tclient_free(n.tracker);
+	/* Questions still open die with the members, unanswered. */
+	if (n.vreq != NULL)
+		vreq_set_members(n.vreq, NULL);
 	members_free(n.members);
 	sync_free(n.sync);
 	serve_free(n.serve);
+	vreq_free(n.vreq);
 	scrub_free(n.scrub);
 	work_pool_free(n.pool);
 	if (n.space_ev)
 		event_free(n.space_ev);
 	if (n.partial_ev)
 		event_free(n.partial_ev);
+	if (n.vers_ev)
+		event_free(n.vers_ev);
 	watch_free(n.watch);
 	auth_free(n.auth);
 	guard_free(n.guard);

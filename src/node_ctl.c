@@ -27,6 +27,7 @@
 #include "cluster/scrub.h"
 #include "cluster/serve.h"
 #include "cluster/sync.h"
+#include "cluster/vreq.h"
 #include "cluster/tclient.h"
 #include "front/dav/dav.h"
 #include "front/ftp/ftp.h"
@@ -63,6 +64,36 @@ ctl_wait_copies(void *arg, const char *path, const uint8_t sha[HASH_LEN],
 	    n->cfg->sync_write_timeout_ms, done, cbarg));
 }
 
+/* Versions on the other members */
+
+static int
+ctl_vers_list(void *arg, const char *path,
+    void (*done)(void *, struct vreq_rows *), void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_list(n->vreq, path, done, req));
+}
+
+static int
+ctl_vers_trash(void *arg, const char *prefix,
+    void (*done)(void *, struct vreq_rows *), void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_trash(n->vreq, prefix, done, req));
+}
+
+static int
+ctl_vers_fetch(void *arg, const char *path, const char *id,
+    void (*done)(void *, int, struct buf *, const uint8_t *, const char *),
+    void *req)
+{
+	struct node *n = arg;
+
+	return (vreq_fetch(n->vreq, path, id, done, req));
+}
+
 /* Control API */
 
 /* status_run reads index and the folder's free space (root_fd) alone; n
@@ -78,6 +109,9 @@ struct status_job {
 	bool		 free_known;
 	uint64_t	 seq;
 	uint8_t		 digest[HASH_LEN];
+	struct store	*store;		/* thread-safe: for vers_stats */
+	struct vers_stats vers;
+	bool		 vers_known;
 };
 
 static void
@@ -94,6 +128,7 @@ status_run(void *arg)
 	j->files = index_count(j->index);
 	j->seq = index_seq(j->index);
 	index_digest(j->index, j->digest);
+	j->vers_known = vers_stats(j->store, &j->vers) == 0;
 }
 
 static void
@@ -215,6 +250,10 @@ status_done(void *arg)
 		    "catch_up", progress_json(&st.progress[PULL_WAVE_SYNC]),
 		    "repair", progress_json(&st.progress[PULL_WAVE_REPAIR])));
 		json_object_set_new(s, "scrub", scrub_json(n));
+		if (j->vers_known)
+			n->vers_stats = j->vers;
+		json_object_set_new(s, "versions",
+		    node_vers_json(&n->vers_stats));
 	}
 	if (s != NULL && n->tracker != NULL)
 		json_object_set_new(s, "tracker", json_pack("{s:s, s:b}",
@@ -244,6 +283,7 @@ ctl_status(void *arg, void (*done)(void *, json_t *), void *req)
 	j->n = arg;
 	j->index = j->n->store.index;
 	j->root_fd = j->n->store.root_fd;
+	j->store = &j->n->store;
 	j->done = done;
 	j->req = req;
 	if (work_submit(j->n->pool, status_run, status_done, j) < 0) {
@@ -625,6 +665,7 @@ ctl_metrics(void *arg, struct buf *b)
 	unsigned sessions = 0;
 
 	bounds_metrics(n, b);
+	node_vers_metrics(n, b);
 	sync_get_stats(n->sync, &st);
 	scrub_get_stats(n->scrub, &sc);
 	members_counters(n->members, &pin, &pout);
@@ -739,6 +780,8 @@ node_ctl_init(struct node *n, struct http_ctl *ctl)
 		.status = ctl_status, .peers = ctl_peers,
 		.add = ctl_add, .bye = ctl_bye, .send = ctl_send,
 		.metrics = ctl_metrics, .holders = ctl_holders,
+		.vers_list = ctl_vers_list, .vers_trash = ctl_vers_trash,
+		.vers_fetch = ctl_vers_fetch,
 		.await = ctl_await, .write_check = node_write_check,
 		.lock = ctl_lock, .tracker_query = ctl_tracker_query,
 		.locks = ctl_locks, .pin = ctl_pin, .pins = ctl_pins,

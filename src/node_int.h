@@ -15,8 +15,10 @@
 #include "front/remote.h"
 #include "net/tls.h"
 #include "store/store.h"
+#include "store/versions.h"
 
 struct auth;
+struct buf;
 struct cfg;
 struct event;
 struct event_base;
@@ -28,6 +30,7 @@ struct members;
 struct scrub;
 struct sync;
 struct tclient;
+struct vreq;
 struct watch;
 struct work_pool;
 
@@ -44,6 +47,7 @@ struct node {
 	struct sync		*sync;
 	struct serve		*serve;		/* block requests of members */
 	struct scrub		*scrub;		/* rot in the files held here */
+	struct vreq		*vreq;		/* versions asked of members */
 	struct tclient		*tracker;	/* or NULL */
 	struct ftp_server	*ftp;
 	struct http_server	*http;
@@ -56,11 +60,24 @@ struct node {
 	struct event		*space_ev;
 	struct event		*partial_ev;	/* expires upload partials */
 	bool			 partial_busy;	/* its job runs */
+	struct event		*vers_ev;	/* prunes versions, trash */
+	bool			 vers_busy;	/* its job runs */
+	struct vers_stats	 vers_stats;	/* as its last run counted */
 	uint64_t		 free_bytes;
 	bool			 full;
 	bool			 stopping;	/* a signal came: saying so */
 	struct remote_reads	 remote;
 };
+
+/* node_vers.c: versions.keep, versions.days and trash.days into the store
+ * (before it is used); the pruning timer (and a run now: node_vers_tick);
+ * the status object of the counts st and their metrics. */
+void	node_vers_policy(struct node *n);
+int	node_vers_start(struct node *n);
+void	node_vers_tick(struct node *n);
+struct json_t;
+struct json_t *node_vers_json(const struct vers_stats *st);
+void	node_vers_metrics(struct node *n, struct buf *b);
 
 /*
  * The control table the HTTP front end calls (status, peers, add, bye,

@@ -19,7 +19,7 @@
 
 enum cfg_type {
 	CFG_STR, CFG_UINT, CFG_BOOL, CFG_LEVEL, CFG_RATIO, CFG_WEIGHT,
-	CFG_HOURS
+	CFG_HOURS, CFG_DAYS
 };
 
 struct cfg_key {
@@ -178,6 +178,16 @@ static const struct cfg_key keys[] = {
 	UINT("store", "min_free_mb", store_min_free_mb, 0, 100000000, "64",
 	    "with less free space (MiB) under DIR the node is full: new "
 	    "copies go elsewhere"),
+	UINT("versions", "keep", versions_keep, 0, 100000, "10",
+	    "old versions kept of each file (replaced content, by any writer "
+	    "and from any node, under DIR/.shoal/versions); 0 = none, and no "
+	    "trash either"),
+	{ "versions", "days", CFG_DAYS, offsetof(struct cfg, versions_days),
+	  0, 0, 0, "30", "days an old version is kept; fractions allowed; "
+	  "0 = no limit but versions.keep" },
+	{ "trash", "days", CFG_DAYS, offsetof(struct cfg, trash_days), 0, 0,
+	  0, "30", "days a deleted file is kept in the trash; fractions "
+	  "allowed; 0 = no trash" },
 	STR("tracker", "address", tracker_address, "",
 	    "HOST:PORT of the tracker (nodes, files, locks; --tracker); "
 	    "empty = none"),
@@ -242,10 +252,13 @@ cfg_apply(struct cfg *c, const struct cfg_key *k, const char *v, char *err,
 		return (0);
 	case CFG_RATIO:
 	case CFG_WEIGHT:
-	case CFG_HOURS: {
+	case CFG_HOURS:
+	case CFG_DAYS: {
 		double d, hi = k->type == CFG_RATIO    ? 1.0
 			       : k->type == CFG_WEIGHT ? 1000.0
-						       : 8760.0;
+						       : k->type == CFG_DAYS
+							     ? 36500.0
+							     : 8760.0;
 
 		if (span_double(s, 0.0, hi, &d) < 0 ||
 		    (k->type == CFG_WEIGHT && d == 0.0))

@@ -77,6 +77,10 @@ struct cfg {
 	unsigned	sync_scrub_mib_s;
 	/* [store] */
 	unsigned	store_min_free_mb;
+	/* [versions], [trash] */
+	unsigned	versions_keep;
+	double		versions_days;
+	double		trash_days;
 	/* [tracker] */
 	char		tracker_address[CFG_STR_MAX];
 };

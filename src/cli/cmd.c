@@ -56,6 +56,22 @@ static const struct cli_cmd cmds[] = {
      files_pin},
     {"unpin", "PATH", "undo pin", 0, 1, 1, R0, files_unpin},
     {"pins", "", "the pinned paths", 0, 0, 0, 0, files_pins},
+    {"versions", "PATH",
+     "the old versions the nodes keep of a file: id, time, size, "
+     "sha256, the node that wrote it",
+     0, 1, 1, R0, vers_list},
+    {"trash", "[PATH]",
+     "deleted files (under PATH) the nodes keep: when, which node "
+     "deleted them, which nodes keep them",
+     0, 0, 1, R0, vers_trash},
+    {"restore", "PATH [--version ID [-o FILE]] [--before TIME] [--dry-run]",
+     "a version becomes the current content (-o: only fetch it); no "
+     "option: a deleted file or folder comes back from the trash; "
+     "--before TIME (2026-12-03T14:00:00Z): everything under PATH as it "
+     "was then, newer files to the trash; --dry-run: say what would "
+     "change",
+     CLI_OPT_VERSION | CLI_OPT_BEFORE | CLI_OPT_DRY | CLI_OPT_O, 1, 1, R0,
+     vers_restore_cmd},
     {"peers", "", "members, best first", 0, 0, 0, 0, ctl_peers},
     {"status", "[--watch]",
      "this node, its members and files; --watch: "
@@ -157,7 +173,23 @@ take_option(const struct cli_cmd *c, int argc, char **argv, int *i,
 					    o));
 		a->opts |= CLI_OPT_O;
 		a->out = argv[++*i];
-	} else if ((c->opts & CLI_OPT_TTL) && is(o, "--ttl", NULL)) {
+	} else if ((c->opts & CLI_OPT_VERSION) && is(o, NULL, "--version")) {
+		if (*i + 1 >= argc)
+			return (usage_error(c, json, "%s needs a version id",
+					    o));
+		a->opts |= CLI_OPT_VERSION;
+		a->version = argv[++*i];
+	} else if ((c->opts & CLI_OPT_BEFORE) && is(o, NULL, "--before")) {
+		if (*i + 1 >= argc)
+			return (usage_error(c, json,
+					    "%s needs a time such as "
+					    "2026-12-03T14:00:00Z",
+					    o));
+		a->opts |= CLI_OPT_BEFORE;
+		a->before = argv[++*i];
+	} else if ((c->opts & CLI_OPT_DRY) && is(o, "-n", "--dry-run"))
+		a->opts |= CLI_OPT_DRY;
+	else if ((c->opts & CLI_OPT_TTL) && is(o, "--ttl", NULL)) {
 		if (*i + 1 >= argc ||
 		    span_u64((struct span){argv[*i + 1], strlen(argv[*i + 1])},
 			     86400, &v) < 0 ||
@@ -197,6 +229,12 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a,
 			i++;
 		else if ((c->opts & CLI_OPT_TTL) && is(argv[i], "--ttl", NULL))
 			i++;
+		else if ((c->opts & CLI_OPT_VERSION) &&
+			 is(argv[i], NULL, "--version"))
+			i++;
+		else if ((c->opts & CLI_OPT_BEFORE) &&
+			 is(argv[i], NULL, "--before"))
+			i++;
 	}
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
@@ -225,6 +263,14 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a,
 				    a->npos ? "missing an "
 					      "argument"
 					    : "missing arguments"));
+	if ((a->opts & CLI_OPT_O) && (c->opts & CLI_OPT_VERSION) &&
+	    !(a->opts & CLI_OPT_VERSION))
+		return (usage_error(c, *json, "%s", "-o needs --version"));
+	if ((a->opts & CLI_OPT_VERSION) && (a->opts & CLI_OPT_BEFORE))
+		return (usage_error(c, *json, "%s",
+				    "give --version or --before, not both"));
+	if ((a->opts & CLI_OPT_DRY) && !(a->opts & CLI_OPT_BEFORE))
+		return (usage_error(c, *json, "%s", "--dry-run needs --before"));
 	if ((a->opts & CLI_OPT_O) && a->npos > 1)
 		return (usage_error(c, *json, "%s",
 				    "give -o LOCAL or LOCAL, "
@@ -271,7 +317,8 @@ path_key(const char *k)
 {
 	static const char *const keys[] = {
 	    "path", "moved", "created",		  "offered", "removed", "from",
-	    "to",   "pins",  "unavailable_paths", "next",    NULL};
+	    "to",   "pins",  "unavailable_paths", "next",    "restored",
+	    "trashed", "lost", NULL};
 	int i;
 
 	for (i = 0; keys[i]; i++)

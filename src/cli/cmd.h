@@ -31,6 +31,9 @@ enum {
 	CLI_OPT_TTL = 1 << 4,	/* --ttl SECONDS */
 	CLI_OPT_WATCH = 1 << 5, /* -w, --watch */
 	CLI_OPT_WAIT = 1 << 6,	/* --wait */
+	CLI_OPT_VERSION = 1 << 7, /* --version ID */
+	CLI_OPT_BEFORE = 1 << 8,  /* --before TIME */
+	CLI_OPT_DRY = 1 << 9,	  /* -n, --dry-run */
 };
 
 struct cli_cmd;
@@ -45,6 +48,8 @@ struct cli_args {
 	unsigned opts;
 	const char *out;
 	uint64_t ttl;
+	const char *version; /* --version */
+	const char *before;  /* --before */
 };
 
 typedef int cli_run_fn(struct client *, const struct cli_args *);
@@ -94,6 +99,7 @@ void cli_pad(const char *s, size_t width);
 /* The handlers (files.c, ctl.c). */
 cli_run_fn files_put, files_get, files_ls, files_rm, files_mv, files_mkdir,
     files_send, files_lock, files_unlock, files_pin, files_unpin, files_pins;
+cli_run_fn vers_list, vers_trash, vers_restore_cmd;
 cli_run_fn ctl_peers, ctl_status, ctl_add, ctl_bye, ctl_scrub;
 
 #endif

@@ -106,6 +106,7 @@ print_replicas(json_t *s)
 }
 
 static void print_scrub(json_t *);
+static void print_versions(json_t *);
 
 static void
 print_status(json_t *s)
@@ -136,6 +137,8 @@ print_status(json_t *s)
 	    json_number_value(json_object_get(c, "threshold")));
 	if (json_object_get(s, "scrub") != NULL)
 		print_scrub(json_object_get(s, "scrub"));
+	if (json_object_get(s, "versions") != NULL)
+		print_versions(json_object_get(s, "versions"));
 	printf("sync       %lld fetching, %lld queued, %lld files fetched, "
 	    "%lld conflicts\n",
 	    (long long)json_integer_value(json_object_get(y, "pulls_active")),
@@ -383,6 +386,18 @@ print_scrub(json_t *c)
 	    json_is_true(json_object_get(c, "running")) ? " running" : "",
 	    num(c, "pass_files"), (double)num(c, "pass_bytes") / 1048576.0,
 	    num(c, "rot_found"), num(c, "rot_repaired"));
+}
+
+static void
+print_versions(json_t *v)
+{
+	const char *oldest = json_string_value(json_object_get(v, "oldest"));
+
+	printf("versions   %lld (%.1f MiB), trash %lld (%.1f MiB), oldest %s; "
+	    "%lld pruned (%lld for space)\n", num(v, "count"),
+	    (double)num(v, "bytes") / 1048576.0, num(v, "trash_count"),
+	    (double)num(v, "trash_bytes") / 1048576.0, oldest ? oldest : "-",
+	    num(v, "prunes"), num(v, "pressure_prunes"));
 }
 
 /* Waits until pass is done; 0, or 1 if the node stopped answering. */

@@ -27,9 +27,10 @@
 #include "base/parse.h"
 #include "base/work.h"
 #include "cluster/serve.h"
+#include "cluster/vreq.h"
 #include "net/tls.h"
 
-#define PROTO_VERSION	3	/* 3: INDEX entries carry attrs */
+#define PROTO_VERSION	4	/* 3: INDEX entries carry attrs; 4: VERS_REQ, VERS */
 #define BACKOFF_MIN_MS	250
 #define BACKOFF_MAX_MS	30000
 #define GOSSIP_EVERY	5	/* heartbeats between member lists */
@@ -473,6 +474,8 @@ member_down(struct members *mb, struct member *m, enum member_state st,
 
 	m->link = NULL;
 	serve_member_down(mb->o.serve, m);
+	if (mb->o.vreq != NULL)
+		vreq_member_down(mb->o.vreq, m);
 	if (m->state == MEMBER_ALIVE)
 		m->down_at = clock_mono_ms();
 	if (m->state != MEMBER_LEFT)
@@ -745,6 +748,11 @@ link_frame(struct link *l, const struct wire_hdr *h, const uint8_t *payload,
 	case WIRE_BLOCK_REQ:
 		if (mb->o.serve != NULL)
 			serve_block_req(mb->o.serve, m, payload, h->len);
+		break;
+	case WIRE_VERS_REQ:
+	case WIRE_VERS:
+		if (mb->o.vreq != NULL)
+			vreq_frame(mb->o.vreq, m, h, payload);
 		break;
 	case WIRE_BYE:
 		on_bye(mb, m, payload, h->len);

@@ -134,6 +134,9 @@ struct members_opts {
 	/* BLOCK_REQ frames go here (not to cbs.on_frame), with each
 	 * member's link going down and draining; borrowed. */
 	struct serve		*serve;
+	/* VERS_REQ and VERS frames go here, with links going down;
+	 * borrowed, may be NULL. */
+	struct vreq		*vreq;
 	const unsigned		*replicas;	/* the node's, may change */
 	double			 capacity;	/* this node's placement weight */
 	struct members_cbs	 cbs;

@@ -249,7 +249,9 @@ rentry_copy(struct rentry *dst, const struct rentry *src)
 	dst->m.blocks = dst->blocks;
 	if (src->m.attrs_len)
 		memcpy(dst->attrs, src->m.attrs, src->m.attrs_len);
-	dst->m.attrs = dst->attrs;
+	/* NULL stays NULL: "the row's own, if the content is the same" (a
+	 * row read back from the index, for a read or a repair), not "none". */
+	dst->m.attrs = src->m.attrs ? dst->attrs : NULL;
 	return (0);
 }
 

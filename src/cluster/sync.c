@@ -670,8 +670,10 @@ hand_over(struct store *st, struct takers *tk, const char *gone_path,
 		rc = fetch_local(st, q, &m, &m.vv, true);
 		free(blocks);
 		if (rc < 0) {
+			/* A full disk, say: a hard link still fits. */
 			log_debug("sync: %s: its content not handed over: %s",
 			    q, strerror(-rc));
+			later = true;
 			break;
 		}
 		log_debug("sync: %s now held here (its content was deleted "

@@ -35,6 +35,8 @@ static const struct wire_type_info types[WIRE_TYPE_MAX] = {
 	[WIRE_T_LOCK_ANS] = { "T_LOCK_ANS", 8192 },
 	[WIRE_T_QUERY] = { "T_QUERY", 8192 },
 	[WIRE_T_ANSWER] = { "T_ANSWER", WIRE_FRAME_MAX },
+	[WIRE_VERS_REQ] = { "VERS_REQ", 8192 },
+	[WIRE_VERS] = { "VERS", WIRE_FRAME_MAX },
 };
 
 uint32_t

@@ -52,6 +52,9 @@ enum wire_type {
 	WIRE_T_LOCK_ANS,	/* tracker: the answer */
 	WIRE_T_QUERY,		/* node: nodes, files or locks, as JSON */
 	WIRE_T_ANSWER,		/* tracker: the JSON answer */
+	/* node <-> node again (cluster/vreq.h) */
+	WIRE_VERS_REQ,		/* your versions of a path, or some bytes */
+	WIRE_VERS,		/* the answer */
 	WIRE_TYPE_MAX
 };
 

@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "store/path.h"
+#include "store/versions.h"
 
 struct fetch {
 	struct store		*store;
@@ -95,8 +96,13 @@ fill_local(struct fetch *f, uint8_t *have)
 				have[i] = 1;
 		close(src);
 	}
-	/* The bytes of a name deleted while this fetch was pending. */
-	if ((src = store_held_open(f->store, f->m.sha256)) >= 0) {
+	/* The bytes of a name deleted while this fetch was pending, or kept
+	 * as an old version or in the trash. */
+	for (j = 0; j < 2; j++) {
+		src = j == 0 ? store_held_open(f->store, f->m.sha256) :
+		    vers_open_content(f->store, f->m.sha256);
+		if (src < 0)
+			continue;
 		for (i = 0; i < n; i++)
 			if (!have[i] && copy_block(f, src, i, i, buf))
 				have[i] = 1;
@@ -291,7 +297,10 @@ fetch_commit(struct fetch *f, const char *target, const struct vv *expect,
 			f->committed = false;
 	} else {
 		if (undo == STORE_UNDO_SWAP)
-			(void)unlinkat(f->store->tmp_fd, f->tmp, 0);
+			/* The replaced content, now under the temp name. */
+			(void)vers_keep(f->store, f->store->tmp_fd, f->tmp,
+			    target, have_row && !cur.deleted ? &cur : NULL,
+			    VERS_VERSION, local_copy ? NULL : f->m.modified_by);
 		store_held_drop(f->store, f->m.sha256);
 	}
 	/* Kept if the file could not be put back: it is the fetched one. */

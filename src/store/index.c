@@ -6,7 +6,7 @@
  * once; a mutex serialises all use of the connection.  The digest is kept
  * in memory: every row write XORs out the old row's hash and in the new.
  */
-#include "store/index.h"
+#include "store/index_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,14 +19,6 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "store/path.h"
-
-enum {
-	ST_PUT, ST_GET, ST_UNDER, ST_CHANGES, ST_FIND_SHA, ST_COUNT,
-	ST_PEER_GET, ST_PEER_SET, ST_SEEN, ST_MISSING, ST_MAXSEQ, ST_ALL,
-	ST_PIN, ST_UNPIN, ST_PINS, ST_REMOTE_IN, ST_ATTRS_GET, ST_ATTRS_SET,
-	ST_INTENT_PUT, ST_INTENT_DEL, ST_INTENT_ALL, ST_NEXT_LOCAL, ST_BLOCK,
-	ST_FIND_SHA_REMOTE, ST_N
-};
 
 #define COLS "type, deleted, size, mtime_ns, ino, sha256, vv, modified_by, " \
 	"seq, blocks, remote"
@@ -129,18 +121,6 @@ static const char schema[] =
     "CREATE TEMP TABLE IF NOT EXISTS seen(path TEXT PRIMARY KEY)"
     " WITHOUT ROWID;";
 
-struct index {
-	pthread_mutex_t	 mu;
-	sqlite3		*db;
-	sqlite3_stmt	*st[ST_N];
-	uint8_t		 self[NODE_ID_LEN];
-	uint64_t	 seq;
-	uint64_t	 scan_seq;	/* seq when the running scan began */
-	uint8_t		 digest[HASH_LEN];
-	void		(*notify)(void *);
-	void		*notify_arg;
-};
-
 static int
 db_err(struct index *ix, const char *what)
 {
@@ -237,6 +217,8 @@ index_open(const char *dbpath, const uint8_t self[NODE_ID_LEN], char *err,
 		if (sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL) != SQLITE_OK)
 			goto fail;
+	if (index_vers_open(ix) < 0)
+		goto fail;
 	if (sqlite3_step(ix->st[ST_MAXSEQ]) == SQLITE_ROW)
 		ix->seq = (uint64_t)sqlite3_column_int64(ix->st[ST_MAXSEQ], 0);
 	sqlite3_reset(ix->st[ST_MAXSEQ]);
@@ -258,6 +240,7 @@ index_close(struct index *ix)
 		return;
 	for (i = 0; i < ST_N; i++)
 		sqlite3_finalize(ix->st[i]);
+	index_vers_close(ix);
 	sqlite3_close(ix->db);
 	pthread_mutex_destroy(&ix->mu);
 	free(ix);

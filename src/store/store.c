@@ -23,6 +23,7 @@
 #include "store/hash.h"
 #include "store/path.h"
 #include "store/scan.h"
+#include "store/versions.h"
 
 static int
 openat2_beneath(int dirfd, const char *path, int flags, mode_t mode)
@@ -192,8 +193,11 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	int n;
 
 	memset(s, 0, sizeof(*s));
-	s->root_fd = s->priv_fd = s->tmp_fd = -1;
+	s->root_fd = s->priv_fd = s->tmp_fd = s->vers_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	s->keep.keep = 10;
+	s->keep.days = 30;
+	s->keep.trash_days = 30;
 	if ((s->root = strdup(dir)) == NULL)
 		return (-ENOMEM);
 	if ((s->root_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0) {
@@ -220,6 +224,12 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	if (mkdirat(s->tmp_fd, "partial", 0700) < 0 && errno != EEXIST) {
 		(void)str_fmt(err, errlen, "%s/.shoal/tmp/partial: %s", dir,
 			      strerror(errno));
+		goto fail;
+	}
+	/* Old content and trash (store/versions.h). */
+	if (vers_init(s) < 0) {
+		(void)str_fmt(err, errlen, "%s/.shoal/versions: %s", dir,
+		    strerror(errno));
 		goto fail;
 	}
 	/* Partial transfers from a crash are never resumed into a file. */
@@ -257,13 +267,17 @@ store_close(struct store *s)
 		close(s->priv_fd);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
+	if (s->vers_fd >= 0) {
+		close(s->vers_fd);
+		pthread_mutex_destroy(&s->vers_mu);
+	}
 	for (i = 0; i < s->nbusy; i++)
 		free(s->busy[i]);
 	free(s->busy);
 	free(s->root);
 	pthread_mutex_destroy(&s->mu);
 	memset(s, 0, sizeof(*s));
-	s->root_fd = s->priv_fd = s->tmp_fd = -1;
+	s->root_fd = s->priv_fd = s->tmp_fd = s->vers_fd = -1;
 }
 
 int
@@ -396,9 +410,11 @@ store_rmdir(struct store *s, const char *path)
 int
 store_unlink(struct store *s, const char *path)
 {
+	struct file_meta old;
 	struct stat st;
 	const char *name;
 	int dfd, rc = 0, frc = 0;
+	bool have_old;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -411,15 +427,41 @@ store_unlink(struct store *s, const char *path)
 		    store_errno(errno);
 	else if (S_ISDIR(st.st_mode))
 		rc = -EISDIR;
-	else if (unlinkat(dfd, name, 0) < 0)
-		rc = store_errno(errno);
-	else if (fsync(dfd) < 0)
-		frc = store_errno(errno);
+	else {
+		/* The deleted content goes to the trash. */
+		have_old = index_get(s->index, path, &old) == 0;
+		if (!S_ISREG(st.st_mode) || vers_keep(s, dfd, name, path,
+		    have_old ? &old : NULL, VERS_TRASH, NULL) < 0) {
+			if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+				rc = store_errno(errno);
+		}
+		if (rc == 0 && fsync(dfd) < 0)
+			frc = store_errno(errno);
+	}
 	close(dfd);
 	if (rc == 0)
 		rc = index_delete(s->index, path);
 	store_busy_del(s, path);
 	return (rc < 0 ? rc : frc);
+}
+
+/* A file a rename is about to replace is kept as a version of to. */
+static void
+keep_replaced(struct store *s, int ffd, const char *fname, int tfd,
+    const char *tname, const char *to)
+{
+	struct file_meta old;
+	struct stat fst, tst;
+	bool have_old;
+
+	if (fstatat(ffd, fname, &fst, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(fst.st_mode) ||
+	    fstatat(tfd, tname, &tst, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(tst.st_mode) || tst.st_ino == fst.st_ino)
+		return;
+	have_old = index_get(s->index, to, &old) == 0;
+	(void)vers_keep(s, tfd, tname, to, have_old ? &old : NULL,
+	    VERS_VERSION, NULL);
 }
 
 int
@@ -449,6 +491,7 @@ store_rename(struct store *s, const char *from, const char *to)
 		rc = tfd;
 		goto out;
 	}
+	keep_replaced(s, ffd, fname, tfd, tname, to);
 	if (renameat(ffd, fname, tfd, tname) < 0) {
 		/* A file held elsewhere moves in the index alone. */
 		rc = errno == ENOENT && store_is_remote(s, from) ? 0 :
@@ -1032,9 +1075,11 @@ store_held_drop(struct store *s, const uint8_t sha[HASH_LEN])
 int
 store_apply_delete(struct store *s, const char *path, struct file_meta *m)
 {
+	struct file_meta old;
 	const char *name;
 	struct stat st;
 	int dfd, rc = 0;
+	bool have_old;
 
 	if ((rc = store_busy_wait(s, path)) < 0)
 		return (rc);
@@ -1043,8 +1088,14 @@ store_apply_delete(struct store *s, const char *path, struct file_meta *m)
 		goto out;
 	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR :
-		    0) < 0)
+		/* A peer's delete: the content goes to the trash here too. */
+		have_old = S_ISREG(st.st_mode) &&
+		    index_get(s->index, path, &old) == 0;
+		if (S_ISREG(st.st_mode) && vers_keep(s, dfd, name, path,
+		    have_old ? &old : NULL, VERS_TRASH, m->modified_by) == 0)
+			(void)fsync(dfd);
+		else if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ?
+		    AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
 			rc = store_errno(errno);
 		else
 			(void)fsync(dfd);
@@ -1092,6 +1143,21 @@ out:
 	return (rc);
 }
 
+/* An older version of path held here, superseded by one held elsewhere:
+ * kept as a version (or removed). */
+static int
+keep_superseded(struct store *s, int dfd, const char *name, const char *path,
+    const uint8_t *by)
+{
+	struct file_meta old;
+	bool have_old = index_get(s->index, path, &old) == 0;
+
+	if (vers_keep(s, dfd, name, path, have_old ? &old : NULL,
+	    VERS_VERSION, by) == 0)
+		return (0);
+	return (unlinkat(dfd, name, 0) < 0 ? -errno : 0);
+}
+
 /*
  * The row of a version held elsewhere, written with path busy: an older
  * copy held here goes.  unindexed_ok false: a file where the index knows
@@ -1113,7 +1179,8 @@ record_remote(struct store *s, const char *path, struct file_meta *m,
 				close(dfd);
 				return (-EEXIST);
 			}
-			if (unlinkat(dfd, name, 0) == 0)
+			if (keep_superseded(s, dfd, name, path,
+			    m->modified_by) == 0)
 				(void)fsync(dfd);
 		}
 		close(dfd);
@@ -1161,7 +1228,8 @@ store_apply_remote(struct store *s, const char *path, struct file_meta *m)
 	if ((dfd = store_open_parent(s, path, &name)) >= 0) {
 		/* An older version held here goes: it is superseded. */
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && unlinkat(dfd, name, 0) == 0)
+		    S_ISREG(st.st_mode) && keep_superseded(s, dfd, name,
+		    path, m->modified_by) == 0)
 			(void)fsync(dfd);
 		close(dfd);
 	} else if (dfd != -ENOENT) {

@@ -17,10 +17,18 @@
 
 #include "store/index.h"
 
+/* What is kept of replaced and deleted content (store/versions.h). */
+struct store_keep {
+	unsigned	 keep;		/* versions per file; 0: nothing kept */
+	double		 days;		/* versions kept longer go; 0: no limit */
+	double		 trash_days;	/* the same for trash */
+};
+
 struct store {
 	int		 root_fd;	/* DIR */
 	int		 priv_fd;	/* DIR/.shoal */
 	int		 tmp_fd;	/* DIR/.shoal/tmp */
+	int		 vers_fd;	/* DIR/.shoal/versions */
 	char		*root;		/* DIR as given, for messages */
 	uint8_t		 node_id[NODE_ID_LEN];
 	struct index	*index;
@@ -28,6 +36,12 @@ struct store {
 	char		**busy;		/* paths with a commit in flight */
 	size_t		 nbusy;
 	uint64_t	 tmp_seq;
+	struct store_keep keep;		/* set before the store is used */
+	pthread_mutex_t	 vers_mu;	/* serialises keeping and pruning,
+					 * and guards the counters below */
+	uint64_t	 vers_prunes;	/* versions and trash pruned */
+	uint64_t	 vers_pruned_bytes;
+	uint64_t	 vers_pressure_prunes;	/* of them, for free space */
 };
 
 /* Opens DIR (which must hold .shoal/), its index, and clears stale temps. */

@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "store/hash.h"
+#include "store/versions.h"
 
 #define WRITEBACK_STEP	(8u << 20)
 #define PARTIAL_DIR	"partial/"
@@ -216,7 +217,8 @@ upload_flush(struct upload *up)
 int
 upload_commit(struct upload *up, struct file_meta *out)
 {
-	struct file_meta m;
+	struct file_meta m, old;
+	bool have_old;
 	struct stat st;
 	const char *name;
 	enum store_undo undo;
@@ -233,6 +235,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 		close(dfd);
 		return (rc);
 	}
+	/* What the commit replaces, to keep as a version. */
+	have_old = index_get(up->store->index, up->path, &old) == 0;
 	if ((rc = store_move_in(up->store, up->tmp, dfd, name, up->unique,
 	    &undo)) < 0)
 		goto out;
@@ -265,7 +269,8 @@ upload_commit(struct upload *up, struct file_meta *out)
 	}
 	/* The replaced content, now under the temp name. */
 	if (undo == STORE_UNDO_SWAP)
-		(void)unlinkat(up->store->tmp_fd, up->tmp, 0);
+		(void)vers_keep(up->store, up->store->tmp_fd, up->tmp,
+		    up->path, have_old ? &old : NULL, VERS_VERSION, NULL);
 	if (out) {
 		*out = m;
 		out->blocks = NULL;

@@ -79,3 +79,12 @@ def test_path_outside_the_folder_is_refused(lone, tmp_path):
     assert not (directory.parent / "escaped.txt").exists()
     assert not Path("/escaped.txt").exists()
     assert nets(port).startswith("201 ")
+
+
+def test_version_requests_stay_inside_the_folder(lone):
+    """VERS_REQ (docs/PROTOCOL.md) for paths that leave the folder or name
+    .shoal are answered EINVAL, one for a version nobody keeps ENOENT;
+    nothing is read and the link stays up."""
+    directory, proc, port, peer, log, key = lone
+    assert run_probe(key, peer, "vers") == "vers 22 22 22 22 2"
+    assert proc.poll() is None

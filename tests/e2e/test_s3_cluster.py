@@ -141,3 +141,61 @@ def test_s3_write_under_another_nodes_lock_is_refused(cluster):
     c1.put_object(Bucket="locked", Key="doc.txt", Body=b"v3 by n1")
     wait_for(lambda: (n2.dir / "locked/doc.txt").read_bytes() ==
              b"v3 by n1", REPLICATE, "n1's write on n2")
+
+
+def test_s3_copy_of_an_object_held_elsewhere(cluster):
+    """replicas = 1: CopyObject and UploadPartCopy on a node that holds
+    no copy of the source fetch one first, then copy (they answered
+    NotImplemented).  rclone's move and server-side copies depend on it."""
+    nodes = []
+    for i in range(3):
+        nodes.append(cluster.new_node(
+            init_args=["--replicas", "1"] if i == 0 else (),
+            args=["--repair-delay", "3"]))
+    keys = [add_key(n.dir) for n in nodes]
+    for n in nodes:
+        n.start()
+    cluster.wait_alive(nodes, 3)
+    c0 = client(nodes[0], *keys[0])
+    c0.create_bucket(Bucket="bkt")
+    blobs = {f"src{i}.bin": os.urandom(200000 + 1000 * i) for i in range(6)}
+    for k, d in blobs.items():
+        c0.put_object(Bucket="bkt", Key=k, Body=d, Metadata={"n": k})
+
+    def holders(k):
+        return [n for n in nodes if (n.dir / "bkt" / k).exists() and
+                file_sha256(n.dir / "bkt" / k) ==
+                hashlib.sha256(blobs[k]).hexdigest()]
+    # Each object settles on one node; find one a node does not hold.
+    wait_for(lambda: all(len(holders(k)) == 1 for k in blobs), REPLICATE,
+             "each object on exactly one node")
+    node = nodes[1]
+    away = [k for k in blobs if node not in holders(k)]
+    assert len(away) >= 3, {k: [n.name for n in holders(k)] for k in blobs}
+    c = client(node, *keys[1])
+    # A read here fetches a copy: it keeps the object's metadata (the
+    # fetched row lost it, so a copy of it had none).
+    key = away[0]
+    assert c.get_object(Bucket="bkt", Key=key)["Body"].read() == blobs[key]
+    assert c.head_object(Bucket="bkt", Key=key)["Metadata"] == {"n": key}
+    key = away[1]
+    r = c.copy_object(Bucket="bkt", Key="copy.bin",
+                      CopySource={"Bucket": "bkt", "Key": key})
+    assert r["CopyObjectResult"]["ETag"] == \
+        f'"{hashlib.md5(blobs[key]).hexdigest()}"'
+    assert c.get_object(Bucket="bkt", Key="copy.bin")["Body"].read() == \
+        blobs[key]
+    assert c.head_object(Bucket="bkt", Key="copy.bin")["Metadata"] == \
+        {"n": key}
+    key2 = away[2]
+    up = c.create_multipart_upload(Bucket="bkt", Key="mp.bin")
+    p = c.upload_part_copy(Bucket="bkt", Key="mp.bin", UploadId=up["UploadId"],
+                           PartNumber=1,
+                           CopySource={"Bucket": "bkt", "Key": key2},
+                           CopySourceRange="bytes=0-99999")
+    etag = p["CopyPartResult"]["ETag"]
+    c.complete_multipart_upload(
+        Bucket="bkt", Key="mp.bin", UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert c.get_object(Bucket="bkt", Key="mp.bin")["Body"].read() == \
+        blobs[key2][:100000]

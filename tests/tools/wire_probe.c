@@ -6,6 +6,7 @@
  *   wire_probe KEYHEX HOST:PORT oversized|unknown-type|dotdot|mixed|garbage|hello
  *   wire_probe KEYHEX HOST:PORT hold|bad N SECONDS [PREFIX]
  *   wire_probe KEYHEX HOST:PORT noread SHAHEX NBLOCKS COUNT FLAG
+ *   wire_probe KEYHEX HOST:PORT vers
  *
  * "mixed" sends one INDEX frame of three folder entries, "before", "Icon
 "
@@ -27,6 +28,9 @@
  * while the file FLAG exists; then it reads every answer and prints "got
  * N", N the whole blocks received, once all COUNT came (or the node closed
  * the link, or 120 s passed).
+ *
+ * vers asks VERS_REQ of paths outside the folder, inside .shoal, and of a
+ * version nobody keeps, and prints "vers" and the status of each answer.
  */
 #include <errno.h>
 #include <poll.h>
@@ -60,8 +64,8 @@ send_buf(SSL *ssl, const struct buf *b)
 static void
 hello(struct buf *b)
 {
-	/* Protocol 3; replicas not known (65535), so any node takes it. */
-	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 3) < 0 ||
+	/* Protocol 4; replicas not known (65535), so any node takes it. */
+	if (wire_begin(b, WIRE_HELLO) < 0 || wire_u16(b, 4) < 0 ||
 	    wire_fixed(b, probe_id, NODE_ID_LEN) < 0 ||
 	    wire_str(b, "127.0.0.1:1") < 0 || wire_u16(b, 0xffff) < 0 ||
 	    wire_end(b) < 0)
@@ -216,6 +220,81 @@ stay(SSL *ssl, int fd, bool bad, unsigned secs)
 			have -= WIRE_HDR_LEN + len;
 		}
 	}
+}
+
+/* Reads exactly n bytes; -1 if the link ends first. */
+static int
+read_full(SSL *ssl, void *out, size_t n)
+{
+	size_t got = 0;
+	int r;
+
+	while (got < n) {
+		if ((r = SSL_read(ssl, (char *)out + got, (int)(n - got))) <= 0)
+			return (-1);
+		got += (size_t)r;
+	}
+	return (0);
+}
+
+/*
+ * The vers mode: VERS_REQ for paths that leave the folder or name its
+ * private part, and one for a version nobody has; prints the status of
+ * each answer ("vers S1 S2 ..."), or "closed".
+ */
+static int
+vers(SSL *ssl)
+{
+	static const struct {
+		uint8_t op;
+		const char *path, *id;
+	} q[] = {
+		{1, "../../etc/passwd", "0123-1"},
+		{1, ".shoal/node_id", "0123-1"},
+		{0, "a/../../b", ""},
+		{2, "../", ""},
+		{1, "nope.txt", "0123-1"},
+	};
+	uint8_t h[WIRE_HDR_LEN], *p;
+	uint32_t status[5], len;
+	struct wire_hdr wh;
+	struct wire_rd rd;
+	struct buf b;
+	unsigned i, got = 0;
+
+	buf_init(&b, 1 << 16);
+	for (i = 0; i < 5; i++) {
+		buf_reset(&b);
+		if (wire_begin(&b, WIRE_VERS_REQ) < 0 || wire_u32(&b, i) < 0 ||
+		    wire_u8(&b, q[i].op) < 0 || wire_str(&b, q[i].path) < 0 ||
+		    wire_str(&b, q[i].id) < 0 || wire_u64(&b, 0) < 0 ||
+		    wire_end(&b) < 0 || send_buf(ssl, &b) < 0)
+			return (-1);
+	}
+	buf_release(&b);
+	while (got < 5) {
+		if (read_full(ssl, h, sizeof(h)) < 0 ||
+		    wire_frame_check(h, &wh) < 0)
+			return (-1);
+		len = wh.len;
+		if ((p = malloc(len ? len : 1)) == NULL ||
+		    read_full(ssl, p, len) < 0)
+			return (-1);
+		if (wh.type == WIRE_VERS) {
+			wire_rd_init(&rd, p, len);
+			i = wire_get_u32(&rd);
+			(void)wire_get_u8(&rd);
+			if (i < 5)
+				status[i] = wire_get_u32(&rd);
+			got++;
+		}
+		free(p);
+	}
+	printf("vers");
+	for (i = 0; i < 5; i++)
+		printf(" %u", status[i]);
+	printf("\n");
+	return (0);
 }
 
 /* The noread mode: many requests, no reading, then every answer. */
@@ -401,6 +480,11 @@ main(int argc, char **argv)
 		    noread(ssl, fd, argv[4], (uint32_t)nblocks,
 			   (uint32_t)count, argv[7]) < 0)
 			return (2);
+		return (0);
+	}
+	if (strcmp(argv[3], "vers") == 0) {
+		if (vers(ssl) < 0)
+			printf("closed\n");
 		return (0);
 	}
 	if (strcmp(argv[3], "oversized") == 0) {

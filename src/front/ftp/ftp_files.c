@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "front/fsview.h"
 #include "front/ingest.h"
+#include "front/prefetch.h"
 #include "store/hash.h"
 
 struct file_job {
@@ -259,87 +260,40 @@ start_store(struct ftp_session *s, struct file_job *j)
 /*
  * APPE, or REST + STOR, of a file only other nodes hold needs its bytes
  * here first, or the upload would start from nothing and replace the file
- * with the appended part alone.  A copy is fetched as a read fetches one
- * (kept sync.read_keep seconds); once it is here the command runs again.
- * The session waits meanwhile, as it does for any command.  The wait for
- * the copy cannot be cancelled: an answered or orphaned prefetch is freed
- * when it ends.
+ * with the appended part alone (front/prefetch.c); once the copy is here
+ * the command runs again.  The session waits meanwhile, as it does for any
+ * command.
  */
 #define PREFETCH_TRIES 3
 
-struct ftp_prefetch {
-	struct ftp_session *s; /* NULL once answered or the session is gone */
-	struct file_job *j;
-	void *handle;	/* the read that fetches the copy */
-	bool asked;	/* the copy's arrival was asked to be awaited */
-	bool awaiting;	/* and is */
-};
-
 static void file_done(void *);
 
-/* Ends the read and detaches from the session. */
-static void
-prefetch_detach(struct ftp_prefetch *p)
-{
-	if (p->handle != NULL)
-		p->j->s->srv->o.remote->close(p->handle);
-	p->handle = NULL;
-	if (p->s != NULL)
-		p->s->prefetch = NULL;
-	p->s = NULL;
-}
-
-static void
-prefetch_release(struct ftp_prefetch *p)
-{
-	if (!p->awaiting) {
-		free(p->j);
-		free(p);
-	}
-}
-
 void
-ftp_prefetch_free(struct ftp_prefetch *p)
+ftp_prefetch_free(struct ftp_session *s)
 {
-	prefetch_detach(p);
-	prefetch_release(p);
+	prefetch_cancel(s->prefetch);
+	free(s->prefetch_job);
+	s->prefetch = NULL;
+	s->prefetch_job = NULL;
 }
 
 static void
-prefetch_fail(struct ftp_prefetch *p, const char *why)
+prefetch_done(void *arg, int rc, const char *why)
 {
-	struct ftp_session *s = p->s;
+	struct file_job *j = arg;
+	struct ftp_session *s = j->s;
 
-	if (s == NULL)
-		return;
-	ftp_reply(s, 450,
-		  "/%s is held by other nodes and no copy could be fetched "
-		  "here: %s.",
-		  p->j->path, why);
-	prefetch_detach(p);
-	prefetch_release(p);
-	ftp_session_resume(s);
-}
-
-/* The copy is here (rc 0), or the wait timed out. */
-static void
-prefetch_here(void *arg, int rc)
-{
-	struct ftp_prefetch *p = arg;
-	struct ftp_session *s = p->s;
-	struct file_job *j = p->j;
-
-	p->awaiting = false;
-	if (s == NULL) {
-		prefetch_release(p);
-		return;
-	}
+	s->prefetch = NULL;
+	s->prefetch_job = NULL;
 	if (rc < 0) {
-		prefetch_fail(p, "timed out");
+		ftp_reply(s, 450,
+			  "/%s is held by other nodes and no copy could be "
+			  "fetched here: %s.",
+			  j->path, why);
+		free(j);
+		ftp_session_resume(s);
 		return;
 	}
-	prefetch_detach(p);
-	free(p);
 	j->rc = 0;
 	j->up = NULL;
 	if (ftp_job(s, file_run, file_done, j) < 0) {
@@ -349,57 +303,11 @@ prefetch_here(void *arg, int rc)
 }
 
 static void
-prefetch_rerun(evutil_socket_t fd, short what, void *arg)
+fetch_copy_first(struct ftp_session *s, struct file_job *j)
 {
-	(void)fd;
-	(void)what;
-	prefetch_here(arg, 0);
-}
-
-/*
- * The read is under way (its first bytes are here), so its fetch is
- * pending: wait for the whole copy.  If it is done already, go on from the
- * loop, not from inside the read's callback.
- */
-static void
-prefetch_ready(void *arg)
-{
-	struct ftp_prefetch *p = arg;
-	const struct remote_reads *r;
-	struct timeval now = {0, 0};
-
-	if (p->asked || p->s == NULL)
-		return;
-	p->asked = true;
-	r = p->s->srv->o.remote;
-	if (r->await(r->arg, p->j->path, prefetch_here, p) == 0) {
-		p->awaiting = true;
-		return;
-	}
-	p->awaiting = true; /* until the rerun */
-	if (event_base_once(p->s->srv->o.base, -1, EV_TIMEOUT, prefetch_rerun,
-			    p, &now) < 0) {
-		p->awaiting = false;
-		prefetch_fail(p, "out of memory");
-	}
-}
-
-static void
-prefetch_failed(void *arg, const char *why)
-{
-	prefetch_fail(arg, why);
-}
-
-static void
-prefetch_start(struct ftp_session *s, struct file_job *j)
-{
-	const struct remote_reads *r = s->srv->o.remote;
-	struct ftp_prefetch *p;
 	char why[256] = "";
-	int rc;
 
-	if (r == NULL || r->await == NULL || j->prefetch_tries >= PREFETCH_TRIES ||
-	    (p = calloc(1, sizeof(*p))) == NULL) {
+	if (j->prefetch_tries >= PREFETCH_TRIES) {
 		ftp_reply(s, 450,
 			  "/%s is held by other nodes; its copy here is not "
 			  "ready yet, try again.",
@@ -409,17 +317,18 @@ prefetch_start(struct ftp_session *s, struct file_job *j)
 		return;
 	}
 	j->prefetch_tries++;
-	p->s = s;
-	p->j = j;
-	s->prefetch = p;
-	rc = r->open(r->arg, j->path, prefetch_ready, prefetch_failed, p,
-		     &p->handle, why, sizeof(why));
-	if (rc < 0) {
-		p->handle = NULL;
-		prefetch_fail(p, why[0] ? why : strerror(-rc));
+	s->prefetch = prefetch_start(s->srv->o.remote, s->srv->o.base, j->path,
+				     prefetch_done, j, why, sizeof(why));
+	if (s->prefetch == NULL) {
+		ftp_reply(s, 450,
+			  "/%s is held by other nodes and no copy could be "
+			  "fetched here: %s.",
+			  j->path, why);
+		free(j);
+		ftp_session_resume(s);
 		return;
 	}
-	/* prefetch_ready waits for the copy once the read is under way. */
+	s->prefetch_job = j;
 }
 
 static void
@@ -441,7 +350,7 @@ file_done(void *arg)
 	}
 	if (j->rc == -EREMOTE) {
 		/* The job goes with it; it comes back once a copy is here. */
-		prefetch_start(s, j);
+		fetch_copy_first(s, j);
 		return;
 	}
 	if (j->rc == 0 && j->verb == FTP_RETR && j->f.remote) {

@@ -83,13 +83,16 @@ struct ftp_data {
 	bool			 want;		/* a transfer waits for it */
 };
 
-struct ftp_prefetch;
+struct prefetch;
+struct file_job;
 
 struct ftp_session {
 	TAILQ_ENTRY(ftp_session) entry;
 	struct ftp_server	*srv;
-	/* APPE/REST of a file held elsewhere: its copy being fetched. */
-	struct ftp_prefetch	*prefetch;
+	/* APPE/REST of a file held elsewhere: its copy being fetched, and
+	 * the command's job, run again once it is here. */
+	struct prefetch		*prefetch;
+	struct file_job		*prefetch_job;
 	struct bufferevent	*bev;
 	struct evbuffer		*lines;		/* input, Telnet removed */
 	struct ftp_telnet	 telnet;
@@ -207,7 +210,7 @@ bool	ftp_data_configured(const struct ftp_session *);
 /* remote_reads callbacks for a RETR streamed from holders (arg: xfer). */
 void	ftp_xfer_remote_ready(void *);
 /* Drops a fetch started for APPE or REST + STOR (session going away). */
-void	ftp_prefetch_free(struct ftp_prefetch *);
+void	ftp_prefetch_free(struct ftp_session *);
 void	ftp_xfer_remote_failed(void *, const char *why);
 /* Starts transfer x (the session owns it from now on); 150 is sent here. */
 void	ftp_xfer_start(struct ftp_session *, struct ftp_xfer *,

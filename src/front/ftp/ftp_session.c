@@ -81,8 +81,7 @@ session_free(struct ftp_session *s)
 	ftp_data_close(s);
 	if (s->xfer)
 		ftp_xfer_free(s->xfer);
-	if (s->prefetch)
-		ftp_prefetch_free(s->prefetch);
+	ftp_prefetch_free(s);
 	if (s->bev)
 		bufferevent_free(s->bev);
 	evbuffer_free(s->lines);

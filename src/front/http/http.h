@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "cluster/twire.h"
+#include "cluster/vreq.h"
 #include "front/remote.h"
 
 struct auth;
@@ -89,6 +90,17 @@ struct http_ctl {
 		    const uint8_t sha[32], void (*done)(void *, int, unsigned),
 		    void *cbarg);
 	unsigned sync_writes;
+	/*
+	 * Versions kept by the other members (cluster/vreq.h): their rows
+	 * of path, and the bytes of one version.  NULL: this node alone.
+	 */
+	int	(*vers_list)(void *arg, const char *path,
+		    void (*done)(void *req, struct vreq_rows *), void *req);
+	int	(*vers_trash)(void *arg, const char *prefix,
+		    void (*done)(void *req, struct vreq_rows *), void *req);
+	int	(*vers_fetch)(void *arg, const char *path, const char *id,
+		    void (*done)(void *req, int rc, struct buf *data,
+		    const uint8_t *sha, const char *node), void *req);
 	void	*arg;
 };
 

@@ -3,6 +3,7 @@
  *   http_server.c  connections, parsing, auth, responses
  *   http_api.c     the table of routes and what the handlers share
  *   http_files.c   the files API (/v1/files, /v1/list, mkdir, move)
+ *   http_vers.c    versions, trash and restores
  *   http_ctl.c     the control plane (status, peers, bye, send, locks,
  *                  pins, the tracker's listing, metrics)
  */
@@ -107,6 +108,9 @@ int	http_job_more(struct http_conn *, void (*fn)(void *),
 	    void (*done)(void *), void *arg);
 /* 503 with Retry-After. */
 void	http_busy(struct http_conn *);
+/* A wait on the loop that is no pool job (a copy being fetched) counts as
+ * one: the connection stays until the matching http_job_end. */
+void	http_job_hold(struct http_conn *);
 /* Ends a job; false if the connection went away (clean up and stop). */
 bool	http_job_end(struct http_conn *);
 void	http_conn_close(struct http_conn *, const char *why);
@@ -184,6 +188,11 @@ void	http_file_put(struct http_conn *, bool no_parents);
 void	http_upload_more(struct http_conn *);
 /* The file response wants more bytes (output drained below the mark). */
 void	http_send_more(struct http_conn *);
+
+/* Route handlers: http_vers.c */
+void	http_route_versions(struct http_conn *);
+void	http_route_trash(struct http_conn *);
+void	http_route_restore(struct http_conn *);
 
 /* Route handlers: http_ctl.c */
 void	http_route_status(struct http_conn *);

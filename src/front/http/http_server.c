@@ -197,6 +197,12 @@ http_job_more(struct http_conn *c, void (*fn)(void *), void (*done)(void *),
 }
 
 void
+http_job_hold(struct http_conn *c)
+{
+	c->jobs++;
+}
+
+void
 http_busy(struct http_conn *c)
 {
 	static const char body[] = "{\"error\": \"server busy, try again "

@@ -29,6 +29,7 @@
 #include "base/fspath.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "front/prefetch.h"
 #include "front/s3/s3_keys.h"
 #include "front/s3/s3_xml.h"
 #include "store/hash.h"
@@ -379,6 +380,47 @@ s3_job_end(struct s3_job *j)
 	return (r);
 }
 
+#define S3_PREFETCH_TRIES 3
+
+static void
+fetched_first(void *arg, int rc, const char *why)
+{
+	struct s3_job *j = arg;
+	struct s3_req *r;
+
+	if ((r = s3_job_end(j)) == NULL)
+		return;
+	if (rc < 0) {
+		s3_error(r, S3_ERR_UNAVAILABLE, why);
+		s3_job_free(j);
+		return;
+	}
+	j->rc = 0;
+	j->err = S3_OK;
+	s3_job_submit(j, j->again_fn, j->again_done);
+}
+
+void
+s3_job_fetch_first(struct s3_job *j, const char *src, void (*fn)(void *),
+		   void (*done)(void *))
+{
+	struct s3_req *r = j->r;
+	struct http_conn *c = r->c;
+	char why[256] = "its copy here is not ready yet, try again";
+
+	if (j->prefetch_tries++ >= S3_PREFETCH_TRIES ||
+	    prefetch_start(c->srv->o.ctl.remote, c->srv->o.base, src,
+			   fetched_first, j, why, sizeof(why)) == NULL) {
+		s3_error(r, S3_ERR_UNAVAILABLE, why);
+		s3_job_free(j);
+		return;
+	}
+	j->again_fn = fn;
+	j->again_done = done;
+	/* The connection stays until fetched_first: it ends this hold. */
+	http_job_hold(c);
+}
+
 /* The table of operations */
 
 enum level {
@@ -402,6 +444,7 @@ static const struct op {
     {HTTP_GET, L_SERVICE, NULL, s3_list_buckets},
     {HTTP_GET, L_BUCKET, "location", s3_bucket_location},
     {HTTP_GET, L_BUCKET, "versioning", s3_bucket_versioning},
+    {HTTP_GET, L_BUCKET, "versions", s3_list_versions},
     {HTTP_GET, L_BUCKET, "uploads", s3_mp_list_uploads},
     {HTTP_POST, L_BUCKET, "delete", s3_delete_objects},
     {HTTP_GET, L_BUCKET, NULL, s3_list_objects},
@@ -413,6 +456,8 @@ static const struct op {
     {HTTP_POST, L_OBJECT, "uploadId", s3_mp_complete},
     {HTTP_DELETE, L_OBJECT, "uploadId", s3_mp_abort},
     {HTTP_GET, L_OBJECT, "uploadId", s3_mp_list_parts},
+    {HTTP_GET, L_OBJECT, "versionId", s3_get_object},
+    {HTTP_HEAD, L_OBJECT, "versionId", s3_get_object},
     {HTTP_GET, L_OBJECT, NULL, s3_get_object},
     {HTTP_HEAD, L_OBJECT, NULL, s3_get_object},
     {HTTP_PUT, L_OBJECT, NULL, s3_put_object},
@@ -477,7 +522,7 @@ host_bucket(const struct s3_req *r, char *out, size_t size)
 		return (NULL);
 	n = h.len - dl - 1;
 	if (n >= size)
-		return ("");	/* too long: refused as a bad name */
+		return (""); /* too long: refused as a bad name */
 	memcpy(out, h.p, n);
 	out[n] = '\0';
 	return (out);

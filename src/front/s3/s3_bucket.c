@@ -240,9 +240,13 @@ versioning_run(void *arg)
 
 	if ((j->err = bucket_exists(j->store, j->bucket)) != S3_OK)
 		return;
-	/* An empty configuration: versioning was never enabled. */
+	/* The node keeps old versions (versions.keep > 0): Enabled, and
+	 * ListObjectVersions and GetObject?versionId= read them.  Without,
+	 * an empty configuration: versioning was never enabled. */
 	if (s3_xml_decl(&j->out) < 0 ||
 	    s3_xml_open_ns(&j->out, "VersioningConfiguration") < 0 ||
+	    (j->store->keep.keep > 0 &&
+	     s3_xml_elem(&j->out, "Status", "Enabled") < 0) ||
 	    s3_xml_close(&j->out, "VersioningConfiguration") < 0)
 		j->rc = -ENOMEM;
 }

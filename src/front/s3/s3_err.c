@@ -84,6 +84,9 @@ static const struct {
 	{"NoSuchUpload", 404,
 	 "The specified upload does not exist. The upload ID may be "
 	 "invalid, or the upload may have been aborted or completed."},
+    [S3_ERR_NO_SUCH_VERSION] =
+	{"NoSuchVersion", 404,
+	 "The specified version does not exist (or was pruned)."},
     [S3_ERR_INVALID_PART] =
 	{"InvalidPart", 400,
 	 "One or more of the specified parts could not be found. The part "

@@ -40,6 +40,7 @@ enum s3_err {
 	S3_ERR_NO_SUCH_BUCKET,	    /* 404 NoSuchBucket */
 	S3_ERR_NO_SUCH_KEY,	    /* 404 NoSuchKey */
 	S3_ERR_NO_SUCH_UPLOAD,	    /* 404 NoSuchUpload */
+	S3_ERR_NO_SUCH_VERSION,	    /* 404 NoSuchVersion */
 	S3_ERR_INVALID_PART,	    /* 400 InvalidPart */
 	S3_ERR_INVALID_PART_ORDER,  /* 400 InvalidPartOrder */
 	S3_ERR_BUCKET_NOT_EMPTY,    /* 409 BucketNotEmpty */

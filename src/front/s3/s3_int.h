@@ -143,6 +143,9 @@ void s3_bucket_location(struct s3_req *);
 void s3_bucket_versioning(struct s3_req *);
 void s3_list_objects(struct s3_req *);
 
+/* s3_vers.c: ListObjectVersions (GET /bucket?versions) */
+void s3_list_versions(struct s3_req *);
+
 /* s3_object.c: the body of an upload (PutObject, UploadPart) */
 enum s3_err s3_body_setup(struct s3_req *);
 /* Streams the body into r->part or c->ing, whichever is set. */
@@ -192,6 +195,10 @@ struct s3_job {
 	char etag[S3_ETAG_MAX + 3];
 	uint8_t attrs[INDEX_ATTRS_MAX];
 	size_t attrs_len;
+	/* s3_job_fetch_first: what runs again once the copy is here. */
+	unsigned prefetch_tries;
+	void (*again_fn)(void *);
+	void (*again_done)(void *);
 };
 
 struct s3_job *s3_job_new(struct s3_req *);
@@ -200,5 +207,13 @@ void s3_job_free(struct s3_job *);
 void s3_job_submit(struct s3_job *, void (*fn)(void *), void (*done)(void *));
 /* Ends a job; NULL if the connection is gone (the job is freed). */
 struct s3_req *s3_job_end(struct s3_job *);
+/*
+ * For a job that found its source held only by other nodes (replicas =
+ * N), ended with s3_job_end: fetches a copy of src here (front/prefetch.c)
+ * and submits the job again with fn and done, or answers ServiceUnavailable
+ * (and frees the job) if none can be had.
+ */
+void s3_job_fetch_first(struct s3_job *, const char *src, void (*fn)(void *),
+			void (*done)(void *));
 
 #endif

@@ -370,6 +370,24 @@ mp_xml_done(void *arg)
 	s3_job_free(j);
 }
 
+static void part_copy_run(void *);
+
+/* As mp_xml_done, once the source's bytes are here. */
+static void
+part_copy_done(void *arg)
+{
+	struct s3_job *j = arg;
+	struct mp_args *a = j->arg;
+
+	if (j->rc == -EREMOTE) {
+		if (s3_job_end(j) != NULL)
+			s3_job_fetch_first(j, a->src, part_copy_run,
+					   part_copy_done);
+		return;
+	}
+	mp_xml_done(j);
+}
+
 static void
 submit(struct s3_req *r, struct mp_args *a, void (*fn)(void *),
        void (*done)(void *))
@@ -753,9 +771,13 @@ part_copy_run(void *arg)
 
 	if ((j->err = check_upload(j, a->id, &in)) != S3_OK)
 		return;
-	if ((rc = fs_open(j->store, a->src, FS_OPEN_META, &f)) < 0 ||
-	    f.remote) {
-		j->err = rc < 0 ? S3_ERR_NO_SUCH_KEY : S3_ERR_NOT_IMPLEMENTED;
+	if ((rc = fs_open(j->store, a->src, FS_OPEN_META, &f)) < 0) {
+		j->err = S3_ERR_NO_SUCH_KEY;
+		return;
+	}
+	if (f.remote) {
+		/* The bytes are held elsewhere: part_copy_done fetches them. */
+		j->rc = -EREMOTE;
 		return;
 	}
 	off = a->ranged ? a->first : 0;
@@ -879,7 +901,7 @@ s3_mp_part_copy(struct s3_req *r, struct span src)
 		}
 		a->ranged = true;
 	}
-	submit(r, a, part_copy_run, mp_xml_done);
+	submit(r, a, part_copy_run, part_copy_done);
 }
 
 /* CompleteMultipartUpload: POST /b/k?uploadId=ID with the part list. */

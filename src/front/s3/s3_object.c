@@ -31,6 +31,7 @@
 #include "front/ingest.h"
 #include "front/s3/s3_xml.h"
 #include "store/hash.h"
+#include "store/versions.h"
 
 /* Makes the folders above path (bucket/a/b/key: a, a/b), which must be
  * under an existing bucket. */
@@ -653,8 +654,8 @@ copy_run(void *arg)
 		return;
 	}
 	if (f.remote) {
-		/* The bytes are held elsewhere: not copied from there yet. */
-		j->err = S3_ERR_NOT_IMPLEMENTED;
+		/* The bytes are held elsewhere: copy_done fetches them. */
+		j->rc = -EREMOTE;
 		return;
 	}
 	if ((j->rc = s3_etag_of(j->store, a->src, f.meta.sha256, f.fd, j->attrs,
@@ -712,12 +713,13 @@ copy_done(void *arg)
 	struct copy_args *a = j->arg;
 	struct s3_req *r;
 
-	j->arg = NULL;
-	if ((r = s3_job_end(j)) == NULL) {
-		buf_release(&a->meta);
-		free(a);
+	if ((r = s3_job_end(j)) == NULL)
+		return; /* a goes with j */
+	if (j->rc == -EREMOTE) {
+		s3_job_fetch_first(j, a->src, copy_run, copy_done);
 		return;
 	}
+	j->arg = NULL;
 	if (j->err != S3_OK)
 		s3_error(r, j->err, NULL);
 	else if (j->rc < 0)
@@ -823,12 +825,71 @@ remote_failed(void *arg, const char *why)
 	http_conn_close(c, why);
 }
 
+/*
+ * GetObject?versionId=ID: the current content if ID names it, else the
+ * version kept under .shoal/versions (store/versions.h), without the
+ * attributes of the object (they went with the content it replaced).
+ */
+struct get_version_arg {
+	char	want[VERS_ID_MAX + 1];
+	char	sent[VERS_ID_MAX + 1];
+};
+
+/*
+ * j->rc and j->f as fs_open left them.  *vid receives the id of what is
+ * sent; true when that is the current content (the plain GET goes on).
+ */
+static bool
+get_version(struct s3_job *j, const char *want, char *vid)
+{
+	struct vers_row row;
+	int fd;
+
+	if (j->rc == 0) {
+		vers_id(j->f.meta.sha256, j->f.meta.mtime_ns, vid);
+		if (strcmp(vid, want) == 0)
+			return (true);
+		if (j->f.fd >= 0)
+			close(j->f.fd);
+		j->f.fd = -1;
+	}
+	j->attrs_len = 0;
+	if ((fd = vers_open(j->store, j->path, want, &row)) < 0) {
+		j->rc = -ENOENT;
+		j->err = bucket_check(j->store, j->bucket);
+		if (j->err == S3_OK)
+			j->err = S3_ERR_NO_SUCH_VERSION;
+		return (false);
+	}
+	j->rc = 0;
+	memset(&j->f, 0, sizeof(j->f));
+	j->f.fd = fd;
+	j->f.size = row.size;
+	j->f.mtime = (time_t)(row.mtime_ns / 1000000000);
+	memcpy(j->f.meta.sha256, row.sha256, HASH_LEN);
+	s3_etag(row.sha256, j->etag);
+	(void)str_copy(vid, VERS_ID_MAX + 1, want);
+	return (false);
+}
+
 static void
 get_run(void *arg)
 {
 	struct s3_job *j = arg;
+	struct get_version_arg *va = j->arg;
 
 	j->rc = fs_open(j->store, j->path, FS_OPEN_META, &j->f);
+	if (va != NULL) {
+		if (j->rc == 0 && j->f.remote)
+			j->rc = -ENOENT;
+		if (j->rc == 0 || j->rc == -ENOENT || j->rc == -ENOTDIR ||
+		    j->rc == -EISDIR) {
+			if (j->rc != 0)
+				j->rc = -ENOENT;
+			if (!get_version(j, va->want, va->sent))
+				return;
+		}
+	}
 	if (j->rc == -ENOENT || j->rc == -ENOTDIR || j->rc == -EISDIR) {
 		j->rc = -ENOENT;
 		j->err = bucket_check(j->store, j->bucket);
@@ -915,7 +976,7 @@ get_done(void *arg)
 	const struct http_ctl *ctl;
 	char date[40], why[256] = "", stored_ctype[256];
 	const char *etag = j->etag, *ctype = "binary/octet-stream";
-	bool has_ctype;
+	bool has_ctype = false;
 	uint64_t size, first = 0, last, rsize;
 	struct buf h;
 	struct span rg;
@@ -987,6 +1048,9 @@ get_done(void *arg)
 			 "ETag: %s\r\nLast-Modified: %s\r\n"
 			 "Accept-Ranges: bytes\r\nx-amz-request-id: %s\r\n",
 			 etag, date, r->id);
+	if (bad == 0 && j->arg != NULL)
+		bad = buf_printf(&h, "x-amz-version-id: %s\r\n",
+				 ((struct get_version_arg *)j->arg)->sent);
 	if (status == 206 && bad == 0)
 		bad = buf_printf(&h, "Content-Range: bytes %llu-%llu/%llu\r\n",
 				 (unsigned long long)first,
@@ -1043,14 +1107,29 @@ get_done(void *arg)
 void
 s3_get_object(struct s3_req *r)
 {
+	struct get_version_arg *va = NULL;
 	struct s3_job *j;
+	const char *vid;
 
 	if (r->key[strlen(r->key) - 1] == '/') {
 		s3_error(r, S3_ERR_NO_SUCH_KEY, NULL);
 		return;
 	}
-	if ((j = s3_job_new(r)) != NULL)
-		s3_job_submit(j, get_run, get_done);
+	if ((j = s3_job_new(r)) == NULL)
+		return;
+	if ((vid = http_query_get(&r->q, "versionId")) != NULL) {
+		if ((va = calloc(1, sizeof(*va))) == NULL ||
+		    str_copy(va->want, sizeof(va->want), vid) < 0) {
+			free(va);
+			s3_job_free(j);
+			s3_error(r, va ? S3_ERR_NO_SUCH_VERSION :
+			    S3_ERR_INTERNAL, NULL);
+			return;
+		}
+		j->arg = va;
+		j->arg_free = free;
+	}
+	s3_job_submit(j, get_run, get_done);
 }
 
 /* DELETE */
