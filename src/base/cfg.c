@@ -132,6 +132,9 @@ static const struct cfg_key keys[] = {
 	    "HOST:PORT of the WebDAV endpoint (docs/DAV.md); off = none"),
 	STR("dav", "tls", dav_tls, "auto",
 	    "auto (HTTPS unless listening on loopback), yes or no"),
+	BOOL("dav", "depth_infinity", dav_depth_infinity, "no",
+	    "PROPFIND Depth: infinity answered (100000 entries at most) "
+	    "instead of refused"),
 	STR("s3", "listen", s3_listen, "127.0.0.1:9000",
 	    "HOST:PORT of the S3 endpoint (docs/S3.md); off = none"),
 	STR("s3", "tls", s3_tls, "auto",

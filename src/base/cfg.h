@@ -56,6 +56,7 @@ struct cfg {
 	/* [dav] */
 	char		dav_listen[CFG_STR_MAX];
 	char		dav_tls[8];
+	bool		dav_depth_infinity;
 	/* [s3] */
 	char		s3_listen[CFG_STR_MAX];
 	char		s3_tls[8];

@@ -390,3 +390,22 @@ def test_default_guest_refused_when_dav_listens_beyond_loopback(tmp_path):
     assert n.proc.returncode != 0
     log = n.log()
     assert "guest" in log and "WebDAV" in log and f"0.0.0.0:{port}" in log
+
+
+def test_propfind_depth_infinity_when_enabled(tmp_path):
+    """dav.depth_infinity = yes: the whole tree in one answer."""
+    c = Cluster(tmp_path)
+    try:
+        (n,) = c.start(1, options=["dav.depth_infinity=yes"])
+        for p in ("/t", "/t/a", "/t/a/b"):
+            assert curl(n, "MKCOL", p)[0] == 201
+        assert curl(n, "PUT", "/t/a/b/deep.txt", data=b"deep")[0] == 201
+        assert curl(n, "PUT", "/t/top.txt", data=b"top")[0] == 201
+        st, _, body = curl(n, "PROPFIND", "/t", ["Depth: infinity"])
+        assert st == 207
+        hrefs = sorted(re.findall(rb"<D:href>([^<]*)</D:href>", body))
+        assert hrefs == [b"/t/", b"/t/a/", b"/t/a/b/", b"/t/a/b/deep.txt",
+                         b"/t/top.txt"], body
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems

@@ -739,6 +739,7 @@ dav_server_new(const struct http_opts *base, char *err, size_t errlen)
 		return (NULL);
 	}
 	ctx->store = base->store;
+	ctx->depth_infinity = base->cfg->dav_depth_infinity;
 	o.name = "dav";
 	o.listen = base->cfg->dav_listen;
 	o.tls_mode = base->cfg->dav_tls;

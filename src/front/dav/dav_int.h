@@ -69,6 +69,7 @@ struct dav_hdr {
 struct dav_ctx {
 	struct dav_locks *locks;
 	struct store *store;
+	bool depth_infinity; /* dav.depth_infinity */
 };
 
 struct dav_req {

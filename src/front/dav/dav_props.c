@@ -10,7 +10,9 @@
  * gives), creationdate (the mtime: the store keeps no birth time),
  * displayname, getcontenttype, supportedlock and lockdiscovery.  Depth
  * infinity is refused with propfind-finite-depth (RFC 4918 9.1): a
- * whole tree in one answer is the denial of service the RFC warns of.
+ * whole tree in one answer is the denial of service the RFC warns of;
+ * with dav.depth_infinity = yes it is answered, DAV_LIST_MAX entries at
+ * most.
  * The dead properties of each file come along (dav_dead.c keeps them).
  */
 #include "front/dav/dav_int.h"
@@ -41,7 +43,9 @@ struct find_job {
 	struct store *store;
 	char path[PATH_LEN_MAX + 1];
 	bool children;
-	bool dead; /* read the dead properties too */
+	bool infinite;		    /* Depth: infinity (dav.depth_infinity) */
+	char cur[PATH_LEN_MAX + 1]; /* the folder being listed, under path */
+	bool dead;		    /* read the dead properties too */
 	struct pentry *v;
 	size_t n, cap;
 	int rc;
@@ -62,8 +66,15 @@ add(struct find_job *j, const struct fs_entry *e, bool self)
 	}
 	p = &j->v[j->n];
 	memset(p, 0, sizeof(*p));
-	if (!self && (p->name = strdup(e->name)) == NULL)
-		return (-ENOMEM);
+	if (!self) {
+		char rel[PATH_LEN_MAX + 1];
+
+		if (str_fmt(rel, sizeof(rel), "%s%s%s", j->cur,
+			    j->cur[0] ? "/" : "", e->name) < 0)
+			return (0); /* too long to name */
+		if ((p->name = strdup(rel)) == NULL)
+			return (-ENOMEM);
+	}
 	p->type = e->type;
 	p->size = e->size;
 	p->mtime = e->mtime;
@@ -99,8 +110,9 @@ add_child(const struct fs_entry *e, void *arg)
 	struct fs_entry t;
 	int rc;
 
-	if (str_fmt(sub, sizeof(sub), "%s%s%s", j->path, j->path[0] ? "/" : "",
-		    e->name) < 0)
+	if (str_fmt(sub, sizeof(sub), "%s%s%s%s%s", j->path,
+		    j->path[0] && j->cur[0] ? "/" : "", j->cur,
+		    j->path[0] || j->cur[0] ? "/" : "", e->name) < 0)
 		return (0);
 	if (e->type == FS_LINK) {
 		if (fs_stat_target(j->store, sub, &t) < 0)
@@ -118,6 +130,7 @@ find_run(void *arg)
 {
 	struct find_job *j = arg;
 	struct fs_entry e;
+	size_t i;
 
 	if ((j->rc = fs_stat(j->store, j->path, FS_LIST_META, &e)) < 0)
 		return;
@@ -127,9 +140,25 @@ find_run(void *arg)
 	if ((j->rc = add(j, &e, true)) < 0)
 		return;
 	read_dead(j, &j->v[0], j->path);
-	if (j->children && e.type == FS_DIR)
-		j->rc = fs_list(j->store, j->path, FS_LIST_META, DAV_LIST_MAX,
-				add_child, j);
+	if (!j->children || e.type != FS_DIR)
+		return;
+	j->rc = fs_list(j->store, j->path, FS_LIST_META, DAV_LIST_MAX,
+			add_child, j);
+	/* Depth: infinity: each folder found is listed in turn, breadth
+	 * first, until DAV_LIST_MAX entries in all. */
+	for (i = 1; j->infinite && j->rc == 0 && i < j->n; i++) {
+		char sub[PATH_LEN_MAX + 1];
+
+		if (j->v[i].type != FS_DIR || j->n >= DAV_LIST_MAX ||
+		    str_fmt(sub, sizeof(sub), "%s%s%s", j->path,
+			    j->path[0] ? "/" : "", j->v[i].name) < 0)
+			continue;
+		(void)str_copy(j->cur, sizeof(j->cur), j->v[i].name);
+		j->rc = fs_list(j->store, sub, FS_LIST_META,
+				DAV_LIST_MAX - (unsigned)j->n, add_child, j);
+		if (j->rc == -ENOENT || j->rc == -ENOTDIR)
+			j->rc = 0; /* gone meanwhile */
+	}
 }
 
 static void
@@ -394,13 +423,14 @@ void
 dav_propfind(struct dav_req *r)
 {
 	struct http_conn *c = r->c;
+	struct dav_ctx *ctx = c->srv->o.route_arg;
 	struct find_job *j;
 	struct dav_xml x;
 	int rc;
 
 	if (!dav_need_body(r))
 		return;
-	if (r->depth == DAV_DEPTH_INF) {
+	if (r->depth == DAV_DEPTH_INF && !ctx->depth_infinity) {
 		struct buf b;
 
 		buf_init(&b, 4096);
@@ -428,7 +458,8 @@ dav_propfind(struct dav_req *r)
 	j->r = r;
 	j->store = c->srv->o.store;
 	memcpy(j->path, r->path, sizeof(j->path));
-	j->children = r->depth == 1;
+	j->children = r->depth != 0;
+	j->infinite = r->depth == DAV_DEPTH_INF;
 	j->dead = true;
 	c->st = CONN_BUSY;
 	if (http_job(c, find_run, find_done, j) < 0) {
