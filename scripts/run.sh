@@ -7,10 +7,11 @@
 #
 #   RUN_DIR    the folder (default: run/ in the checkout)
 #   PORT_BASE  unset: the usual ports (tracker 5050 and 5051, node i FTP
-#              212i, peer 4444i, HTTP 844i, S3 900i).  Set: the tracker on
-#              PORT_BASE and PORT_BASE+1, node i on PORT_BASE+10i (FTP),
-#              +10i+1 (peer), +10i+2 (HTTP) and +10i+3 (S3), so two
-#              checkouts run side by side.
+#              212i, peer 4444i, HTTP 844i, S3 900i, WebDAV 808i).  Set:
+#              the tracker on PORT_BASE and PORT_BASE+1, node i on
+#              PORT_BASE+10i (FTP), +10i+1 (peer), +10i+2 (HTTP), +10i+3
+#              (S3) and +10i+4 (WebDAV), so two checkouts run side by
+#              side.
 #   RUN_WAIT   seconds to wait for everything to answer (default 30)
 #   SHOAL_BIN  the binary (default: build/shoal)
 #
