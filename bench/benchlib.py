@@ -214,7 +214,7 @@ class Node:
                "--peer", self.peer_addr,
                "--http", "127.0.0.1:%d" % self.http_port,
                # No S3 endpoint: its default port would be taken twice.
-               "--s3", "off"] + self.args
+               "--s3", "off", "--dav", "off"] + self.args
         for o in self.options:
             cmd += ["-o", o]
         os.makedirs(os.path.dirname(self.log), exist_ok=True)

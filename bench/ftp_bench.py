@@ -283,7 +283,8 @@ class ShoalServer(Server):
         with open(self.logpath, "ab") as log:
             offset = log.tell()
             cmd = [self.binary, "node", self.root,
-                   "--ftp", "127.0.0.1:%d" % self.port, "--s3", "off"]
+                   "--ftp", "127.0.0.1:%d" % self.port, "--s3", "off",
+                   "--dav", "off"]
             for o in self.options:
                 cmd += ["-o", o]
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,

@@ -81,6 +81,7 @@ class Node:
             [self.bin, "node", self.dir, "--ftp", "127.0.0.1:%d" % self.ftp,
              "--http", "127.0.0.1:%d" % self.http,
              "--peer", "127.0.0.1:%d" % _free_port(), "--s3", "off",
+             "--dav", "off",
              "-o", "ftp.login_delay_ms=0"],
             stdout=self.log, stderr=subprocess.STDOUT)
         _wait_port(self.ftp, self.proc)

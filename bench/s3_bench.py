@@ -86,7 +86,7 @@ class Shoal:
             [self.bin, "node", self.dir, "--ftp", "127.0.0.1:%d" %
              _free_port(), "--http", "127.0.0.1:%d" % self.http,
              "--peer", "127.0.0.1:%d" % _free_port(),
-             "--s3", "127.0.0.1:%d" % self.s3],
+             "--s3", "127.0.0.1:%d" % self.s3, "--dav", "off"],
             stdout=self.log, stderr=subprocess.STDOUT)
         _wait_port(self.http, self.proc)
         _wait_port(self.s3, self.proc)

@@ -9,7 +9,7 @@ libtsan2 clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
 libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev libexpat1-dev
 zlib1g-dev
 python3-pytest curl lftp openssl procps iproute2 postgresql
-rclone awscli s3cmd restic python3-boto3"
+rclone awscli s3cmd restic python3-boto3 litmus davfs2"
 
 missing=""
 for p in $PKGS; do

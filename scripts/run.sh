@@ -7,10 +7,11 @@
 #
 #   RUN_DIR    the folder (default: run/ in the checkout)
 #   PORT_BASE  unset: the usual ports (tracker 5050 and 5051, node i FTP
-#              212i, peer 4444i, HTTP 844i, S3 900i).  Set: the tracker on
-#              PORT_BASE and PORT_BASE+1, node i on PORT_BASE+10i (FTP),
-#              +10i+1 (peer), +10i+2 (HTTP) and +10i+3 (S3), so two
-#              checkouts run side by side.
+#              212i, peer 4444i, HTTP 844i, S3 900i, WebDAV 808i).  Set:
+#              the tracker on PORT_BASE and PORT_BASE+1, node i on
+#              PORT_BASE+10i (FTP), +10i+1 (peer), +10i+2 (HTTP), +10i+3
+#              (S3) and +10i+4 (WebDAV), so two checkouts run side by
+#              side.
 #   RUN_WAIT   seconds to wait for everything to answer (default 30)
 #   SHOAL_BIN  the binary (default: build/shoal)
 #
@@ -46,6 +47,7 @@ case "${PORT_BASE:-}" in
 	peer_port() { echo "4444$1"; }
 	http_port() { echo "844$1"; }
 	s3_port() { echo "900$1"; }
+	dav_port() { echo "808$1"; }
 	;;
 *[!0-9]*) die "PORT_BASE must be a number, not '$PORT_BASE'" ;;
 *)
@@ -56,6 +58,7 @@ case "${PORT_BASE:-}" in
 	peer_port() { echo $((PORT_BASE + 10 * $1 + 1)); }
 	http_port() { echo $((PORT_BASE + 10 * $1 + 2)); }
 	s3_port() { echo $((PORT_BASE + 10 * $1 + 3)); }
+	dav_port() { echo $((PORT_BASE + 10 * $1 + 4)); }
 	;;
 esac
 case "$wait_s" in
@@ -104,6 +107,7 @@ for i in 1 2 3; do
 	    --peer "127.0.0.1:$(peer_port $i)" \
 	    --http "127.0.0.1:$(http_port $i)" \
 	    --s3 "127.0.0.1:$(s3_port $i)" \
+	    --dav "127.0.0.1:$(dav_port $i)" \
 	    --tracker "127.0.0.1:$t_port" 2>"$run/n$i.log" &
 	procs="$procs
 n$i $!"

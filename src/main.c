@@ -37,7 +37,8 @@ usage(FILE *f)
 	    "                                cluster keeping N copies of each\n"
 	    "                                file, or of KEY's cluster)\n"
 	    "  node DIR [--ftp HOST:PORT] [--peer HOST:PORT] [--http HOST:PORT]\n"
-	    "           [--s3 HOST:PORT|off] [--tracker HOST:PORT]\n"
+	    "           [--s3 HOST:PORT|off] [--dav HOST:PORT|off]\n"
+	    "           [--tracker HOST:PORT]\n"
 	    "           [--sync-writes K] [--repair-delay SECONDS]\n"
 	    "           [--ftp-require-tls auto|yes|no]\n"
 	    "           [--log-level LEVEL] [-o SECTION.KEY=VALUE ...]\n"
@@ -126,6 +127,7 @@ cmd_node(int argc, char **argv)
 		    strcmp(argv[i], "--peer") == 0 ||
 		    strcmp(argv[i], "--http") == 0 ||
 		    strcmp(argv[i], "--s3") == 0 ||
+		    strcmp(argv[i], "--dav") == 0 ||
 		    strcmp(argv[i], "--ftp-require-tls") == 0 ||
 		    strcmp(argv[i], "--sync-writes") == 0 ||
 		    strcmp(argv[i], "--repair-delay") == 0 ||
@@ -161,6 +163,8 @@ cmd_node(int argc, char **argv)
 			rc = cfg_set(&c, "http", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--s3") == 0)
 			rc = cfg_set(&c, "s3", "listen", v, err, sizeof(err));
+		else if (strcmp(argv[i], "--dav") == 0)
+			rc = cfg_set(&c, "dav", "listen", v, err, sizeof(err));
 		else if (strcmp(argv[i], "--ftp-require-tls") == 0)
 			rc = cfg_set(&c, "ftp", "require_tls", v, err,
 			    sizeof(err));
@@ -263,7 +267,7 @@ local_help(int argc, char **argv)
 		{ "init", "init DIR [--join KEY] [--replicas N|all] "
 		    "[--tls-names NAME,...]" },
 		{ "node", "node DIR [--ftp HOST:PORT] [--peer HOST:PORT] "
-		    "[--http HOST:PORT] [--s3 HOST:PORT|off] "
+		    "[--http HOST:PORT] [--s3 HOST:PORT|off] [--dav HOST:PORT|off] "
 		    "[--tracker HOST:PORT] [--sync-writes K] [--repair-delay SECONDS] "
 		    "[--ftp-require-tls auto|yes|no] [--log-level LEVEL] "
 		    "[-o SECTION.KEY=VALUE ...]" },

@@ -36,6 +36,7 @@
 #include "front/ftp/ftp.h"
 #include "front/guard.h"
 #include "front/http/http.h"
+#include "front/dav/dav.h"
 #include "front/s3/s3.h"
 #include "net/addr.h"
 #include "net/tls.h"
@@ -81,6 +82,7 @@ check_guest(const struct cfg *c, const char *users)
 	} fronts[] = {
 		{ "FTP", c->ftp_listen },
 		{ "HTTP", c->http_listen },
+		{ "WebDAV", c->dav_listen },
 	};
 	char err[512];
 	size_t i;
@@ -424,6 +426,13 @@ start_cluster(struct node *n, char *err, size_t errlen)
 	if (strcmp(n->cfg->s3_listen, "off") != 0 &&
 	    (n->s3 = s3_server_new(&ho, err, errlen)) == NULL)
 		return (-EINVAL);
+	if (strcmp(n->cfg->dav_listen, "off") != 0) {
+		struct http_opts dho = ho;
+
+		dho.ctl.write_check = node_cluster_write_check;
+		if ((n->dav = dav_server_new(&dho, err, errlen)) == NULL)
+			return (-EINVAL);
+	}
 	if (n->cfg->tracker_address[0] != '\0') {
 		struct tclient_opts to = {
 			.base = n->base, .pool = n->pool,
@@ -561,6 +570,7 @@ out:
 	work_pool_drain(n.pool);
 	ftp_server_free(n.ftp);
 	s3_server_free(n.s3);
+	dav_server_free(n.dav);
 	http_server_free(n.http);
 	tclient_free(n.tracker);
 	/* Questions still open die with the members, unanswered. */

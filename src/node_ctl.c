@@ -29,6 +29,7 @@
 #include "cluster/sync.h"
 #include "cluster/vreq.h"
 #include "cluster/tclient.h"
+#include "front/dav/dav.h"
 #include "front/ftp/ftp.h"
 #include "front/http/http.h"
 
@@ -382,6 +383,21 @@ ctl_bye(void *arg)
 int
 node_write_check(void *arg, const char *path, const char *user, uint64_t token,
     char *why, size_t whylen)
+{
+	struct node *n = arg;
+	int rc;
+
+	if ((rc = node_cluster_write_check(arg, path, user, token, why,
+	    whylen)) != 0)
+		return (rc);
+	/* A WebDAV client's lock holds back the writers that cannot name
+	 * its token: every other front end. */
+	return (dav_server_write_check(n->dav, path, why, whylen));
+}
+
+int
+node_cluster_write_check(void *arg, const char *path, const char *user,
+    uint64_t token, char *why, size_t whylen)
 {
 	struct node *n = arg;
 

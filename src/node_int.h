@@ -52,6 +52,7 @@ struct node {
 	struct ftp_server	*ftp;
 	struct http_server	*http;
 	struct http_server	*s3;		/* or NULL: s3.listen off */
+	struct http_server	*dav;		/* or NULL: dav.listen off */
 	char			 priv[FS_PATH_MAX];
 	uint8_t			 key[TLS_CLUSTER_KEY_LEN];
 	char			 token[128];
@@ -98,7 +99,11 @@ unsigned node_network_size(void *arg);
 int	node_wait_copies(void *arg, const char *path,
 	    const uint8_t sha[HASH_LEN], void (*done)(void *, int),
 	    void *cbarg);
-/* May user write path with fencing token?  As http_ctl.write_check. */
+/* May user write path with fencing token?  As http_ctl.write_check:
+ * the cluster's locks, then WebDAV's (node_cluster_write_check: the
+ * cluster's alone, for the WebDAV server, which checks its own). */
+int	node_cluster_write_check(void *arg, const char *path,
+	    const char *user, uint64_t token, char *why, size_t whylen);
 int	node_write_check(void *arg, const char *path, const char *user,
 	    uint64_t token, char *why, size_t whylen);
 

@@ -128,6 +128,13 @@ static const struct cfg_key keys[] = {
 	    "seconds a connection may wait for its next request"),
 	UINT("http", "login_delay_ms", http_login_delay_ms, 0, 10000, "1000",
 	    "pause before answering a failed login (401)"),
+	STR("dav", "listen", dav_listen, "127.0.0.1:8080",
+	    "HOST:PORT of the WebDAV endpoint (docs/DAV.md); off = none"),
+	STR("dav", "tls", dav_tls, "auto",
+	    "auto (HTTPS unless listening on loopback), yes or no"),
+	BOOL("dav", "depth_infinity", dav_depth_infinity, "no",
+	    "PROPFIND Depth: infinity answered (100000 entries at most) "
+	    "instead of refused"),
 	STR("s3", "listen", s3_listen, "127.0.0.1:9000",
 	    "HOST:PORT of the S3 endpoint (docs/S3.md); off = none"),
 	STR("s3", "tls", s3_tls, "auto",

@@ -53,6 +53,10 @@ struct cfg {
 	unsigned	http_head_timeout;
 	unsigned	http_idle_timeout;
 	unsigned	http_login_delay_ms;
+	/* [dav] */
+	char		dav_listen[CFG_STR_MAX];
+	char		dav_tls[8];
+	bool		dav_depth_infinity;
 	/* [s3] */
 	char		s3_listen[CFG_STR_MAX];
 	char		s3_tls[8];

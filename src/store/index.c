@@ -560,13 +560,17 @@ index_delete(struct index *ix, const char *path)
 	return (rc);
 }
 
+static int get_attrs(struct index *, const char *, const uint8_t[HASH_LEN],
+    void *, size_t, size_t *);
+
 int
 index_rename(struct index *ix, const char *path, const char *newpath)
 {
 	char **v, *np;
 	size_t n, i, plen = strlen(path);
 	struct file_meta m;
-	uint8_t *blocks;
+	uint8_t *blocks, attrs[INDEX_ATTRS_MAX];
+	size_t alen;
 	int rc;
 
 	pthread_mutex_lock(&ix->mu);
@@ -580,6 +584,15 @@ index_rename(struct index *ix, const char *path, const char *newpath)
 		for (i = 0; i < n && rc == 0; i++) {
 			if (read_row(ix, v[i], &m, &blocks) < 0)
 				continue;
+			/* The attributes (S3's metadata, WebDAV's dead
+			 * properties) are part of the version: they move
+			 * with it. */
+			if (m.type == ENTRY_FILE && !m.deleted &&
+			    get_attrs(ix, v[i], m.sha256, attrs, sizeof(attrs),
+			    &alen) == 0 && alen > 0) {
+				m.attrs = attrs;
+				m.attrs_len = alen;
+			}
 			if (asprintf(&np, "%s%s", newpath, v[i] + plen) < 0) {
 				free(blocks);
 				rc = -ENOMEM;
@@ -1049,16 +1062,16 @@ index_remote_children(struct index *ix, const char *dir,
 	return (out);
 }
 
-int
-index_get_attrs(struct index *ix, const char *path,
-    const uint8_t sha[HASH_LEN], void *out, size_t size, size_t *len)
+/* index_get_attrs with mu held. */
+static int
+get_attrs(struct index *ix, const char *path, const uint8_t sha[HASH_LEN],
+    void *out, size_t size, size_t *len)
 {
 	sqlite3_stmt *st = ix->st[ST_ATTRS_GET];
 	size_t n;
 	int rc;
 
 	*len = 0;
-	pthread_mutex_lock(&ix->mu);
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, sha, HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -1076,6 +1089,17 @@ index_get_attrs(struct index *ix, const char *path,
 		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "attrs");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return (rc);
+}
+
+int
+index_get_attrs(struct index *ix, const char *path,
+    const uint8_t sha[HASH_LEN], void *out, size_t size, size_t *len)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->mu);
+	rc = get_attrs(ix, path, sha, out, size, len);
 	pthread_mutex_unlock(&ix->mu);
 	return (rc);
 }

@@ -191,6 +191,7 @@ class ClusterNode:
         self.peer_port = free_port()
         self.http_port = free_port()
         self.s3_port = free_port()
+        self.dav_port = free_port()
         self.options = []       # -o values
         self.args = []          # other flags (--sync-writes K)
         self.proc = None
@@ -219,6 +220,10 @@ class ClusterNode:
     def s3_addr(self):
         return f"127.0.0.1:{self.s3_port}"
 
+    @property
+    def dav_addr(self):
+        return f"127.0.0.1:{self.dav_port}"
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -233,7 +238,8 @@ class ClusterNode:
     def command(self, options=(), args=()):
         cmd = [str(SHOAL), "node", str(self.dir),
                "--ftp", self.ftp_addr, "--peer", self.peer_addr,
-               "--http", self.http_addr, "--s3", self.s3_addr]
+               "--http", self.http_addr, "--s3", self.s3_addr,
+               "--dav", self.dav_addr]
         # later settings of one key replace earlier ones
         settings = {"ftp.login_delay_ms": "0",
                     "peer.heartbeat_ms": str(HEARTBEAT_MS),

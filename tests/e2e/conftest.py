@@ -109,7 +109,7 @@ def extra_listener_flags():
         usage = subprocess.run([str(SHOAL), "--help"], capture_output=True,
                                text=True, timeout=30)
         text = usage.stdout + usage.stderr
-        _extra_listeners = [f for f in ("--peer", "--http", "--s3")
+        _extra_listeners = [f for f in ("--peer", "--http", "--s3", "--dav")
                             if f in text]
     flags = []
     for f in _extra_listeners:

@@ -25,6 +25,7 @@
 #include "front/fsview.h"
 #include "store/hash.h"
 #include "store/store.h"
+#include "store/upload.h"
 #include "store/vv.h"
 
 struct fixture {
@@ -444,6 +445,35 @@ test_err_of(void **state)
 		assert_int_equal(fs_err_of(cases[i].rc), cases[i].e);
 }
 
+/* A file's attributes (S3 metadata, WebDAV dead properties) are part of
+ * its version: a rename keeps them. */
+static void
+test_rename_keeps_attrs(void **state)
+{
+	struct fixture *f = *state;
+	static const char attrs[] = "dav:urn:x name value\n";
+	struct upload *up;
+	struct file_meta m;
+	struct iovec iov = {(void *)"bytes", 5};
+	char out[INDEX_ATTRS_MAX];
+	size_t len = 0;
+
+	assert_int_equal(fs_write_begin(&f->s, "a.txt", UPLOAD_NEW, 0, NULL,
+					&up), 0);
+	assert_int_equal(upload_write(up, &iov, 1), 0);
+	assert_int_equal(upload_set_attrs(up, attrs, sizeof(attrs) - 1), 0);
+	assert_int_equal(upload_flush(up), 0);
+	assert_int_equal(upload_commit(up, NULL), 0);
+	upload_abort(up);
+	assert_int_equal(fs_rename(&f->s, "a.txt", "b.txt"), 0);
+	assert_int_equal(fs_meta(&f->s, "b.txt", &m), 0);
+	assert_int_equal(fs_attrs(&f->s, "b.txt", m.sha256, out, sizeof(out),
+				  &len),
+			 0);
+	assert_int_equal(len, sizeof(attrs) - 1);
+	assert_memory_equal(out, attrs, len);
+}
+
 int
 main(void)
 {
@@ -457,6 +487,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_partial_resume_same_blocks,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_partial_expire, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rename_keeps_attrs, setup,
 					    teardown),
 	    cmocka_unit_test(test_name_filter),
 	    cmocka_unit_test(test_err_of),

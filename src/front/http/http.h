@@ -131,6 +131,9 @@ struct http_opts {
 	 * head, too busy): the protocol's error document.  NULL: JSON. */
 	void			(*error)(struct http_conn *, int status,
 				    const char *msg);
+	/* The route wants the connections' own login first (HTTP Basic
+	 * with the node's accounts, as the REST API has it): WebDAV. */
+	bool			 route_login;
 };
 
 struct http_server *http_server_new(const struct http_opts *, char *err,

@@ -100,6 +100,7 @@ http_pjob_submit(struct http_conn *c, struct http_pjob *j, void (*fn)(void *),
 	j->store = c->srv->o.store;
 	memcpy(j->path, c->path, sizeof(j->path));
 	memcpy(j->if_match, c->req.if_match, sizeof(j->if_match));
+	j->etag_hex = c->etag_hex;
 	c->st = CONN_BUSY;
 	if (http_job(c, fn, done, j) < 0) {
 		http_pjob_free(j);

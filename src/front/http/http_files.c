@@ -26,13 +26,16 @@
 #include "front/ingest.h"
 #include "store/hash.h"
 
+/* The ETag: the first n hex digits of the SHA-256 (0: all 64), quoted. */
 static void
-etag_of(const struct file_meta *m, char out[HASH_HEX_LEN + 3])
+etag_of(const struct file_meta *m, unsigned n, char out[HASH_HEX_LEN + 3])
 {
+	if (n == 0 || n > HASH_HEX_LEN)
+		n = HASH_HEX_LEN;
 	out[0] = '"';
 	hash_hex(m->sha256, out + 1);
-	out[HASH_HEX_LEN + 1] = '"';
-	out[HASH_HEX_LEN + 2] = '\0';
+	out[n + 1] = '"';
+	out[n + 2] = '\0';
 }
 
 /*
@@ -43,11 +46,12 @@ static bool
 etag_matches(const char *list, const char *etag)
 {
 	char hex[HASH_HEX_LEN + 1];
+	size_t n = strlen(etag) - 2;
 
 	if (strcmp(list, "*") == 0)
 		return (true);
-	memcpy(hex, etag + 1, HASH_HEX_LEN);
-	hex[HASH_HEX_LEN] = '\0';
+	memcpy(hex, etag + 1, n);
+	hex[n] = '\0';
 	return (strstr(list, hex) != NULL);
 }
 
@@ -164,7 +168,7 @@ get_done(void *arg)
 		http_pjob_free(j);
 		return;
 	}
-	etag_of(&j->f.meta, etag);
+	etag_of(&j->f.meta, c->etag_hex, etag);
 	size = j->f.size;
 	last = size ? size - 1 : 0;
 	if (c->req.if_none_match[0] &&
@@ -448,8 +452,13 @@ put_answer(struct http_conn *c, const uint8_t sha[32])
 	json_t *j;
 	char *s;
 
+	if (c->stored) {
+		c->st = CONN_BUSY;
+		c->stored(c, sha);
+		return;
+	}
 	memcpy(m.sha256, sha, HASH_LEN);
-	etag_of(&m, etag);
+	etag_of(&m, c->etag_hex, etag);
 	hash_hex(sha, hex);
 	snprintf(extra, sizeof(extra), "ETag: %s\r\n", etag);
 	c->st = CONN_BUSY;
@@ -528,7 +537,7 @@ put_run(void *arg)
 			j->rc = -ESTALE;
 			return;
 		}
-		etag_of(&j->m, etag);
+		etag_of(&j->m, j->etag_hex, etag);
 		if (!etag_matches(j->if_match, etag)) {
 			j->rc = -ESTALE;
 			return;
@@ -798,6 +807,33 @@ http_route_upload(struct http_conn *c)
 		return;
 	upload_partial_key(c->user, c->path, j->key);
 	http_pjob_submit(c, j, upload_run, upload_done);
+}
+
+/* For a server with its own route */
+
+void
+http_file_get(struct http_conn *c)
+{
+	struct http_pjob *j;
+
+	if ((j = http_pjob_new(c)) != NULL)
+		http_pjob_submit(c, j, get_run, get_done);
+}
+
+void
+http_file_put(struct http_conn *c, bool no_parents)
+{
+	struct http_pjob *j;
+
+	if (c->req.chunked || c->req.content_length < 0) {
+		http_error(c, 411, "PUT needs a Content-Length");
+		return;
+	}
+	if ((j = http_pjob_new(c)) == NULL)
+		return;
+	j->no_parents = no_parents;
+	j->create_only = strcmp(c->req.if_none_match, "*") == 0;
+	http_pjob_submit(c, j, put_run, put_ready);
 }
 
 /* Routes */

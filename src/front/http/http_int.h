@@ -80,6 +80,11 @@ struct http_conn {
 	/* Only for a server with its own route (o.route): */
 	struct buf		 head;		/* the raw request head */
 	void			(*upload_more)(struct http_conn *);
+	/* Hex digits of the SHA-256 the files API's ETags show (0: all). */
+	unsigned		 etag_hex;
+	/* A PUT through http_file_put is stored: the route answers. */
+	void			(*stored)(struct http_conn *,
+				    const uint8_t sha[32]);
 	void			*ext;		/* the request's state, */
 	void			(*ext_free)(void *);	/* freed with it */
 };
@@ -138,6 +143,7 @@ struct http_pjob {
 	struct store		*store;		/* copies the job reads, */
 	char			 path[PATH_LEN_MAX + 1];	/* made at submit */
 	char			 if_match[256];
+	unsigned		 etag_hex;	/* c->etag_hex */
 	int			 rc;
 	struct file_meta	 m;
 	struct fs_file		 f;
@@ -170,6 +176,14 @@ void	http_route_list(struct http_conn *);
 void	http_route_mkdir(struct http_conn *);
 void	http_route_upload(struct http_conn *);
 void	http_route_move(struct http_conn *);
+/*
+ * The files API's GET/HEAD (Range, ETag, If-None-Match, files held
+ * elsewhere) and PUT (streamed through the ingest, If-Match), for a server
+ * with its own route: c->path is the file, checked and write-checked by
+ * the caller.  A PUT ends in c->stored if set, else the files API's answer.
+ */
+void	http_file_get(struct http_conn *);
+void	http_file_put(struct http_conn *, bool no_parents);
 /* Bytes of a streamed upload arrived (or the body is complete). */
 void	http_upload_more(struct http_conn *);
 /* The file response wants more bytes (output drained below the mark). */

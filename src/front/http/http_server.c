@@ -56,6 +56,8 @@ http_status_text(int s)
 		return ("No Content");
 	case 206:
 		return ("Partial Content");
+	case 207:
+		return ("Multi-Status"); /* WebDAV */
 	case 304:
 		return ("Not Modified");
 	case 308:
@@ -78,10 +80,16 @@ http_status_text(int s)
 		return ("Precondition Failed");
 	case 413:
 		return ("Content Too Large");
+	case 414:
+		return ("URI Too Long");
+	case 415:
+		return ("Unsupported Media Type");
 	case 416:
 		return ("Range Not Satisfiable");
 	case 423:
 		return ("Locked");
+	case 424:
+		return ("Failed Dependency");
 	case 429:
 		return ("Too Many Requests");
 	case 431:
@@ -90,6 +98,8 @@ http_status_text(int s)
 		return ("Internal Server Error");
 	case 501:
 		return ("Not Implemented");
+	case 502:
+		return ("Bad Gateway");
 	case 503:
 		return ("Service Unavailable");
 	case 505:
@@ -230,6 +240,7 @@ http_conn_ext_free(struct http_conn *c)
 	c->ext = NULL;
 	c->ext_free = NULL;
 	c->upload_more = NULL;
+	c->stored = NULL;
 }
 
 /* The request goes to the server's own route, or to the REST API's. */
@@ -452,7 +463,7 @@ login_done(void *arg)
 		return;
 	}
 	guard_succeeded(c->srv->o.guard, c->user);
-	http_route(c);
+	route(c);
 }
 
 /* Refused before any password is looked at: the address or the account
@@ -487,7 +498,7 @@ check_credentials(struct http_conn *c)
 		    CRYPTO_memcmp(h + 7, srv->token, n) == 0) {
 			(void)str_copy(c->user, sizeof(c->user), "(token)");
 			c->admin = true;
-			http_route(c);
+			route(c);
 			return;
 		}
 		login_failed(c, NULL);
@@ -581,8 +592,9 @@ next_request(struct http_conn *c)
 	c->body_left =
 	    c->req.content_length > 0 ? (uint64_t)c->req.content_length : 0;
 	c->st = CONN_BUSY;
-	/* A server with its own route checks its own credentials. */
-	if (c->srv->o.route)
+	/* A server with its own route checks its own credentials, unless
+	 * it asked for the connections' login. */
+	if (c->srv->o.route && !c->srv->o.route_login)
 		route(c);
 	else
 		authenticate(c);

@@ -141,8 +141,9 @@ s3_meta_headers(const uint8_t *a, size_t n, struct buf *h, bool *has_ctype)
 		(void)cur_eat(&c, '\n');
 		cur_init(&lc, line.p, line.len);
 		k = cur_until(&lc, ':');
+		/* WebDAV's dead properties (dav_props.c) are not headers. */
 		if (!cur_eat(&lc, ':') || span_eq(k, "etag") ||
-		    span_eq(k, "checksum"))
+		    span_eq(k, "checksum") || span_eq(k, "dav"))
 			continue;
 		v = cur_rest(&lc);
 		if (span_eq_ci(k, "Content-Type")) {
