@@ -409,3 +409,40 @@ def test_propfind_depth_infinity_when_enabled(tmp_path):
     finally:
         problems = c.shutdown()
     assert not problems, problems
+
+
+def test_copy_of_a_file_held_elsewhere(tmp_path):
+    """replicas = 1: a COPY on a node that holds no copy of the source
+    fetches one first (it answered 502), and an existing Destination is
+    left alone until the bytes are here."""
+    c = Cluster(tmp_path)
+    try:
+        nodes = c.start(3, init_args=["--replicas", "1"],
+                        args=["--repair-delay", "3"])
+        files = {f"h{i}.bin": os.urandom(40000 + 313 * i) for i in range(18)}
+        for name, data in files.items():
+            st, _, _ = curl(nodes[0], "PUT", f"/{name}", data=data)
+            assert st in (201, 204), st
+
+        def holders(name):
+            return [n for n in nodes if on_disk(n, name) == files[name]]
+        wait_for(lambda: all(len(holders(n)) == 1 for n in files),
+                 REPLICATE * 2, "each file on exactly one node")
+        node = nodes[1]
+        away = [n for n in files if node not in holders(n)]
+        assert len(away) >= 2, away
+        st, _, _ = curl(node, "COPY", f"/{away[0]}",
+                        headers=[f"Destination: {url(node, '/copied.bin')}"])
+        assert st == 201, st
+        st, _, body = curl(node, "GET", "/copied.bin")
+        assert st == 200 and body == files[away[0]]
+        # Over an existing file (Overwrite: T): 204, the new bytes.
+        st, _, _ = curl(node, "COPY", f"/{away[1]}",
+                        headers=[f"Destination: {url(node, '/copied.bin')}"])
+        assert st == 204, st
+        st, _, body = curl(node, "GET", "/copied.bin")
+        assert st == 200 and body == files[away[1]]
+    finally:
+        problems = c.shutdown()
+        if problems:
+            pytest.fail("\n".join(problems))

@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/work.h"
+#include "front/prefetch.h"
 
 struct tree_job {
 	struct dav_req *r;
@@ -31,6 +32,10 @@ struct tree_job {
 	bool infinite;
 	bool existed;
 	int rc;
+	/* A COPY that met a file only other nodes hold (replicas = N): its
+	 * path, fetched here before the job runs again (front/prefetch.c). */
+	char remote[PATH_LEN_MAX + 1];
+	unsigned fetched;
 };
 
 /* The names in folder dir (a copy: the tree changes while we walk it). */
@@ -106,7 +111,7 @@ delete_tree(struct store *s, const char *path, unsigned depth)
 }
 
 static int
-copy_file(struct store *s, const char *from, const char *to)
+copy_file(struct store *s, const char *from, const char *to, char *remote)
 {
 	struct fs_file f;
 	struct upload *up = NULL;
@@ -119,8 +124,11 @@ copy_file(struct store *s, const char *from, const char *to)
 
 	if ((rc = fs_open(s, from, FS_OPEN_META, &f)) < 0)
 		return (rc);
-	if (f.remote)
-		return (-EREMOTE); /* held elsewhere: not copied from there */
+	if (f.remote) {
+		/* Held elsewhere: tree_done fetches a copy here first. */
+		(void)str_copy(remote, PATH_LEN_MAX + 1, from);
+		return (-EREMOTE);
+	}
 	if ((rc = fs_write_begin(s, to, UPLOAD_NEW, 0, NULL, &up)) < 0)
 		goto out;
 	/* The copy has the source's attributes (its dead properties, S3's
@@ -158,7 +166,7 @@ out:
 
 static int
 copy_tree(struct store *s, const char *from, const char *to, bool infinite,
-	  unsigned depth)
+	  unsigned depth, char *remote)
 {
 	struct fs_entry e;
 	struct names ns = {0};
@@ -171,7 +179,7 @@ copy_tree(struct store *s, const char *from, const char *to, bool infinite,
 	if ((rc = fs_stat_target(s, from, &e)) < 0)
 		return (rc);
 	if (e.type != FS_DIR)
-		return (copy_file(s, from, to));
+		return (copy_file(s, from, to, remote));
 	if ((rc = fs_mkdir(s, to)) < 0 && rc != -EEXIST)
 		return (rc);
 	if (!infinite)
@@ -183,7 +191,7 @@ copy_tree(struct store *s, const char *from, const char *to, bool infinite,
 	for (i = 0; i < ns.n && rc == 0; i++)
 		if ((rc = child(a, from, ns.v[i])) == 0 &&
 		    (rc = child(b, to, ns.v[i])) == 0)
-			rc = copy_tree(s, a, b, true, depth + 1);
+			rc = copy_tree(s, a, b, true, depth + 1, remote);
 	names_free(&ns);
 	return (rc);
 }
@@ -233,6 +241,12 @@ tree_run(void *arg)
 	/* COPY, MOVE */
 	if ((j->rc = fs_stat(s, j->path, 0, &e)) < 0)
 		return;
+	/* A file held elsewhere is fetched before the Destination goes. */
+	if (j->m == DAV_COPY && e.type != FS_DIR && e.remote) {
+		(void)str_copy(j->remote, sizeof(j->remote), j->path);
+		j->rc = -EREMOTE;
+		return;
+	}
 	if ((rc = fs_stat(s, j->dest, 0, &e)) == 0) {
 		j->existed = true;
 		if (!j->overwrite) {
@@ -247,7 +261,52 @@ tree_run(void *arg)
 	if (j->m == DAV_MOVE)
 		j->rc = fs_rename(s, j->path, j->dest);
 	else
-		j->rc = copy_tree(s, j->path, j->dest, j->infinite, 0);
+		j->rc = copy_tree(s, j->path, j->dest, j->infinite, 0,
+				  j->remote);
+}
+
+static void tree_done(void *);
+
+/* Files of one COPY fetched here before it gives up with 502. */
+#define DAV_PREFETCH_MAX 16
+
+static void
+fetched(void *arg, int rc, const char *why)
+{
+	struct tree_job *j = arg;
+	struct dav_req *r = j->r;
+
+	if (!http_job_end(r->c)) {
+		free(j);
+		return;
+	}
+	if (rc < 0) {
+		dav_error(r, 502, why);
+		free(j);
+		return;
+	}
+	j->rc = 0;
+	j->remote[0] = '\0';
+	if (http_job(r->c, tree_run, tree_done, j) < 0) {
+		free(j);
+		http_busy(r->c);
+	}
+}
+
+/* The copy met a file held elsewhere: fetch it, then run again. */
+static bool
+fetch_first(struct tree_job *j)
+{
+	struct http_conn *c = j->r->c;
+	char why[256];
+
+	if (j->remote[0] == '\0' || j->fetched++ >= DAV_PREFETCH_MAX ||
+	    prefetch_start(c->srv->o.ctl.remote, c->srv->o.base, j->remote,
+			   fetched, j, why, sizeof(why)) == NULL)
+		return (false);
+	/* The connection stays until fetched ends this hold. */
+	http_job_hold(c);
+	return (true);
 }
 
 static void
@@ -261,6 +320,8 @@ tree_done(void *arg)
 		free(j);
 		return;
 	}
+	if (j->rc == -EREMOTE && fetch_first(j))
+		return;
 	ctx = r->c->srv->o.route_arg;
 	if (j->rc < 0) {
 		if (j->m == DAV_MKCOL && j->rc == -EEXIST)
