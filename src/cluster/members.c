@@ -1197,6 +1197,7 @@ members_free(struct members *mb)
 	}
 	while ((m = TAILQ_FIRST(&mb->list)) != NULL) {
 		TAILQ_REMOVE(&mb->list, m, entry);
+		free(m->sync);
 		free(m);
 	}
 	if (mb->limit)

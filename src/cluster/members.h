@@ -92,7 +92,8 @@ struct member {
 	unsigned		 sent_next;
 	enum member_reach	 reach;		/* the last dial's outcome */
 	bool			 reached;	/* linked since the start */
-	void			*sync;		/* sync's state for it */
+	void			*sync;		/* sync's state for it: one
+						 * allocation, freed with m */
 };
 
 TAILQ_HEAD(member_list, member);
