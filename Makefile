@@ -84,9 +84,15 @@ SEED       ?=
 NODES      ?= 3
 CHAOS_SECONDS ?= 30
 MINUTES    ?= 0
+# KINDS=all (or a list: skew,slow,oneway) adds the faults the fixed seeds
+# do not draw from; REPLICAS=N keeps N copies of each file.
+KINDS      ?=
+REPLICAS   ?=
 chaos: all
 	/usr/bin/python3 tests/faults/chaos.py $(if $(SEED),--seed $(SEED)) \
-	    --nodes $(NODES) --seconds $(CHAOS_SECONDS) --minutes $(MINUTES)
+	    --nodes $(NODES) --seconds $(CHAOS_SECONDS) --minutes $(MINUTES) \
+	    $(if $(KINDS),--kinds $(KINDS)) \
+	    $(if $(REPLICAS),--replicas $(REPLICAS))
 
 fuzz: $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)

@@ -56,6 +56,7 @@ USER, PASSWORD = "chaos", "chaos-password-1"
 FTP_PORT, PEER_PORT, HTTP_PORT = 2121, 44444, 8440
 HEARTBEAT_MS, DEAD_AFTER_MS = 500, 3000
 OP_TIMEOUT = 20
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 CONVERGE_TIMEOUT = 240
 CONFLICT = re.compile(
     r"^(.*)\.sync-conflict-\d{8}-\d{6}-[0-9a-f]{6}((?:\.[^/]*)?)$")
@@ -138,6 +139,54 @@ class Net:
     def heal(self, i):
         sh("ip", "-n", self.hub, "link", "set", f"{self.tag}{i}b", "up")
 
+    def ends(self, i):
+        """Node i's two ends of its bridge link: (namespace, device) of
+        the node's side (what it sends) and of the hub's (what it gets)."""
+        return (self.ns(i), "eth0"), (self.hub, f"{self.tag}{i}b")
+
+    def slow(self, i):
+        """A token bucket both ways: 256 kbit/s, 400 ms of queue."""
+        for ns, dev in self.ends(i):
+            sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev,
+               "root", "tbf", "rate", "256kbit", "burst", "32kbit",
+               "latency", "400ms")
+
+    def mac(self, i):
+        out = sh("ip", "-n", self.ns(i), "-j", "link", "show", "eth0")
+        return json.loads(out.stdout)[0]["address"]
+
+    def oneway(self, i, outward):
+        """Drops what node i sends (outward) or what it is sent, and
+        nothing the other way: a queue of length 0 on that side.  ARP
+        would need both ways, so the side still receiving is given a
+        fixed entry for the other end first."""
+        (node_ns, node_dev), hub_end = self.ends(i)
+        others = [j for j in range(self.n) if j != i]
+        if outward:
+            for j in others:
+                sh("ip", "-n", self.ns(j), "neigh", "replace",
+                   self.peer_ip(i), "lladdr", self.mac(i), "dev", "eth0",
+                   "nud", "permanent")
+            ns, dev = node_ns, node_dev
+        else:
+            for j in others:
+                sh("ip", "-n", node_ns, "neigh", "replace", self.peer_ip(j),
+                   "lladdr", self.mac(j), "dev", "eth0", "nud", "permanent")
+            ns, dev = hub_end
+        sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev,
+           "root", "pfifo", "limit", "0")
+
+    def clear(self, i):
+        """Undoes slow and oneway: the default queues, learned entries."""
+        for ns, dev in self.ends(i):
+            sh("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev,
+               "root", check=False)
+        for j in range(self.n):
+            for k in range(self.n):
+                if j != k and (i in (j, k)):
+                    sh("ip", "-n", self.ns(j), "neigh", "del",
+                       self.peer_ip(k), "dev", "eth0", check=False)
+
     def down(self):
         for m in reversed(self.made):
             if m.startswith("link:"):
@@ -164,15 +213,18 @@ class ChaosNode:
         self.filler = self.fs / "filler"
         self.proc = None
         self.starts = 0
+        self.offset = 0       # seconds its realtime clock is off (skew)
         self.log = base / f"n{i}.log"
 
     def start(self):
         self.starts += 1
         log = open(self.log, "ab")
-        log.write(f"--- start {self.starts}\n".encode())
+        log.write(f"--- start {self.starts} (clock {self.offset:+d} s)\n"
+                  .encode())
         log.flush()
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.net.ns(self.i), str(SHOAL), "node",
+            ["ip", "netns", "exec", self.net.ns(self.i), *self.clock(),
+             str(SHOAL), "node",
              str(self.dir), "--ftp", f"{self.ip}:{FTP_PORT}",
              "--peer", f"{self.peer}:{PEER_PORT}",
              "--http", f"{self.ip}:{HTTP_PORT}",
@@ -184,6 +236,17 @@ class ChaosNode:
              "-o", "login.max_account_failures=100000"],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
+
+    def clock(self):
+        """The prefix that runs the node with its clock self.offset off:
+        libfaketime, the realtime clock only (see docs/FAULTS.md, "Clock
+        skew": libevent's timers run on the monotonic clock, and faked
+        file times would not agree between fstat and fstatat)."""
+        if not self.offset:
+            return []
+        return ["env", f"LD_PRELOAD={FAKETIME}",
+                f"FAKETIME={self.offset:+d}",
+                "FAKETIME_DONT_FAKE_MONOTONIC=1", "NO_FAKE_STAT=1"]
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -387,6 +450,11 @@ class Client:
             tmp = node.dir.parent / f".direct-{self.k}-{self.serial}"
             with open(tmp, "wb") as out:
                 out.write(data)
+            if node.offset:
+                # As the kernel of a machine whose clock is off stamps
+                # it (libfaketime cannot: see ChaosNode.clock).
+                at = time.time() + node.offset
+                os.utime(tmp, (at, at))
             os.rename(tmp, target)
 
     def op_create(self):
@@ -726,7 +794,8 @@ class Cluster:
         are on its side of the partition), and a full one (it must refuse
         what it cannot store, and say so)."""
         with self.lock:
-            return self.faulted.get(i, "partition") in ("partition", "full")
+            return self.faulted.get(i, "partition") in (
+                "partition", "full", "skew", "slow", "oneway")
 
     def setup(self):
         self.net.up()
@@ -771,7 +840,12 @@ class Cluster:
 
 
 class Faults:
+    # The kinds a run draws from unless told otherwise: the fixed seeds'
+    # schedules are draws from exactly these, so a kind added here would
+    # change them.  Newer kinds are in MORE; a run asks for them by name.
     KINDS = ("kill", "pause", "partition", "full", "rot")
+    MORE = ("skew", "slow", "oneway")
+    ALL = KINDS + MORE
 
     def __init__(self, cluster, rng, history, kinds=KINDS):
         self.c = cluster
@@ -779,7 +853,7 @@ class Faults:
         self.h = history
         self.kinds = kinds
         self.schedule = []
-        self.count = {k: 0 for k in self.KINDS}
+        self.count = {k: 0 for k in kinds}
         self.stop = threading.Event()
         self.pending = []     # (when, node, kind)
         self.errors = []
@@ -816,6 +890,23 @@ class Faults:
             hold = self.rng.uniform(2, 8)
         elif kind == "rot":
             hold = self.rot(node)
+        elif kind == "skew":
+            # A crash, and back with a clock hours off (either way).
+            offset = self.rng.choice([-1, 1]) * self.rng.randrange(
+                600, 3 * 3600)
+            self.schedule[-1] += (f"{offset:+d} s",)
+            node.kill()
+            self.restart(node, offset, "skew")
+            hold = self.rng.uniform(4, 12)
+        elif kind == "slow":
+            self.c.net.slow(node.i)
+            hold = self.rng.uniform(2, 8)
+        elif kind == "oneway":
+            outward = self.rng.random() < 0.5
+            self.schedule[-1] += ("out" if outward else "in",)
+            self.c.net.oneway(node.i, outward)
+            hold = self.rng.uniform(DEAD_AFTER_MS / 1000 + 0.5,
+                                    DEAD_AFTER_MS / 1000 + 5)
         else:
             self.c.net.cut(node.i)
             hold = self.rng.uniform(1, 8)
@@ -835,10 +926,35 @@ class Faults:
             os.unlink(node.filler)
         elif kind == "rot":
             self.rot_heal(node)
+        elif kind == "skew":
+            with self.c.lock:
+                self.c.faulted[node.i] = "kill"   # clients keep off
+            rc = node.stop()
+            if rc != 0:
+                self.errors.append(f"n{node.i} exited {rc} on SIGTERM "
+                                   f"with its clock {node.offset:+d} s off")
+            self.restart(node, 0, "skew")
+        elif kind in ("slow", "oneway"):
+            self.c.net.clear(node.i)
         else:
             self.c.net.heal(node.i)
         with self.c.lock:
             del self.c.faulted[node.i]
+
+    def restart(self, node, offset, kind):
+        """Starts node (down) with its clock offset s off; clients keep
+        off it until it answers."""
+        with self.c.lock:
+            self.c.faulted[node.i] = "kill"
+        node.offset = offset
+        node.start()
+        try:
+            node.wait_up()
+        except RuntimeError as e:
+            self.errors.append(f"restart with the clock {offset:+d} s "
+                               f"off: {e}")
+        with self.c.lock:
+            self.c.faulted[node.i] = kind
 
     # Bit rot: bytes of a stored file flipped behind the node's back, its
     # size and mtime kept, then a scrub asked for.  Until the node knows
@@ -1014,7 +1130,7 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
     cluster = Cluster(base, nodes, random.Random(rng.random()), replicas)
     history = History()
     report = {"seed": seed, "nodes": nodes, "seconds": seconds,
-              "replicas": replicas or "all",
+              "replicas": replicas or "all", "kinds": list(kinds),
               "base": str(base), "violations": []}
     try:
         cluster.setup()
@@ -1111,7 +1227,9 @@ def summary(r):
         lines.append(f"replay: make chaos SEED={r['seed']} "
                      f"NODES={r['nodes']} CHAOS_SECONDS={r['seconds']}"
                      + (f" REPLICAS={r['replicas']}"
-                        if r['replicas'] != "all" else ""))
+                        if r['replicas'] != "all" else "")
+                     + (f" KINDS={','.join(r['kinds'])}"
+                        if tuple(r['kinds']) != Faults.KINDS else ""))
         lines.append(f"folders and logs kept in {r['base']}")
         lines += ["  " + v for v in r["violations"][:30]]
         lines.append("schedule: " + json.dumps(r.get("schedule")))
@@ -1129,7 +1247,20 @@ def main():
                     help="keep N copies of each file (default: all)")
     ap.add_argument("--minutes", type=float, default=0,
                     help="keep running new seeds for this long")
+    ap.add_argument("--kinds", default=None,
+                    help="the faults to draw from, comma-separated, or "
+                    f"'all' (default: {','.join(Faults.KINDS)}; also "
+                    f"{','.join(Faults.MORE)})")
     args = ap.parse_args()
+    if args.kinds in (None, ""):
+        kinds = Faults.KINDS
+    elif args.kinds == "all":
+        kinds = Faults.ALL
+    else:
+        kinds = tuple(args.kinds.split(","))
+        bad = [k for k in kinds if k not in Faults.ALL]
+        if bad:
+            sys.exit(f"chaos: no such fault: {', '.join(bad)}")
     if os.geteuid() != 0:
         sys.exit("chaos: network namespaces need root")
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -1137,7 +1268,7 @@ def main():
     failed = False
     while True:
         r = run(seed, nodes=args.nodes, seconds=args.seconds,
-                replicas=args.replicas)
+                replicas=args.replicas, kinds=kinds)
         print(summary(r), flush=True)
         failed |= bool(r["violations"])
         if time.monotonic() >= end or failed:
