@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 PORT = 47001
 
 # Run inside a namespace: "udp-recv IP" prints how many datagrams came
-# until none for 1.5 s; "udp-send IP" sends 5; "tcp IP" connects (with a listener there:
-# "tcp-listen IP", which accepts one connection within 5 s).
+# until none for 1.5 s; "udp-send IP" sends 5; "tcp IP" connects and
+# prints how many bytes it read (with a listener there: "tcp-listen IP",
+# which accepts one connection within 5 s and sends that many).
 PROBE = r"""
 import socket, sys
 mode, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
