@@ -29,6 +29,7 @@ accepts either outcome for it.
 """
 
 import argparse
+import email.utils
 import errno
 import ftplib
 import hashlib
@@ -250,6 +251,21 @@ class ChaosNode:
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def clock_off(self):
+        """How far the node's clock is off (its HTTP Date header), in
+        seconds, or None when it does not answer."""
+        conn = http.client.HTTPConnection(self.ip, HTTP_PORT, timeout=3)
+        try:
+            conn.request("GET", "/v1/status")
+            r = conn.getresponse()
+            r.read()
+            at = email.utils.parsedate_to_datetime(r.headers["Date"])
+            return at.timestamp() - time.time()
+        except (OSError, http.client.HTTPException, TypeError, ValueError):
+            return None
+        finally:
+            conn.close()
 
     def answers(self):
         try:
@@ -953,6 +969,10 @@ class Faults:
         except RuntimeError as e:
             self.errors.append(f"restart with the clock {offset:+d} s "
                                f"off: {e}")
+        off = node.clock_off()
+        if off is not None and abs(off - offset) > 60:
+            self.errors.append(f"n{node.i} started {offset:+d} s off "
+                               f"answers {off:+.0f} s off")
         with self.c.lock:
             self.c.faulted[node.i] = kind
 
