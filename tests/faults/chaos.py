@@ -55,6 +55,7 @@ SHOAL = Path(os.environ.get("SHOAL_BIN", ROOT / "build" / "shoal")).resolve()
 
 USER, PASSWORD = "chaos", "chaos-password-1"
 FTP_PORT, PEER_PORT, HTTP_PORT = 2121, 44444, 8440
+TRACKER_PORT, TRACKER_EXPIRE = 5050, 10
 HEARTBEAT_MS, DEAD_AFTER_MS = 500, 3000
 OP_TIMEOUT = 20
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -89,6 +90,13 @@ class Net:
         self.tag = f"sc{os.getpid() % 100000}"
         a = rng.randrange(64, 127)
         b = rng.randrange(0, 127) * 2
+        # Another run (of the same seed, say) may hold those addresses
+        # on this host: its client links are in the host's namespace.
+        # The addresses decide nothing in the run, so take others.
+        spare = random.Random()
+        used = sh("ip", "-br", "addr").stdout
+        while f" 10.{a}.{b + 1}." in used:
+            a, b = spare.randrange(64, 127), spare.randrange(0, 127) * 2
         self.cluster_net = f"10.{a}.{b}"
         self.client_net = f"10.{a}.{b + 1}"
         self.hub = f"{self.tag}hub"
@@ -101,6 +109,10 @@ class Net:
     def peer_ip(self, i):
         return f"{self.cluster_net}.{i + 1}"
 
+    def tracker_ip(self):
+        """The tracker's address: the bridge's own, in the hub."""
+        return f"{self.cluster_net}.250"
+
     def client_ip(self, i):
         return f"{self.client_net}.{4 * i + 2}"
 
@@ -109,6 +121,8 @@ class Net:
         self.made.append(self.hub)
         sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.hub, "link", "set", "br0", "up")
+        sh("ip", "-n", self.hub, "addr", "add", f"{self.tracker_ip()}/24",
+           "dev", "br0")
         for i in range(self.n):
             ns, a, b = self.ns(i), f"{self.tag}{i}a", f"{self.tag}{i}b"
             c, d = f"{self.tag}{i}c", f"{self.tag}{i}d"
@@ -215,6 +229,7 @@ class ChaosNode:
         self.proc = None
         self.starts = 0
         self.offset = 0       # seconds its realtime clock is off (skew)
+        self.tracker = None   # the tracker's address, when there is one
         self.log = base / f"n{i}.log"
 
     def start(self):
@@ -234,7 +249,8 @@ class ChaosNode:
              "-o", f"peer.dead_after_ms={DEAD_AFTER_MS}",
              "-o", "ftp.login_delay_ms=0", "-o", "http.login_delay_ms=0",
              "-o", "login.max_failures=100000",
-             "-o", "login.max_account_failures=100000"],
+             "-o", "login.max_account_failures=100000",
+             *(["--tracker", self.tracker] if self.tracker else [])],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
@@ -796,11 +812,13 @@ class Client:
 
 
 class Cluster:
-    def __init__(self, base, n, rng, replicas=None):
+    def __init__(self, base, n, rng, replicas=None, tracker=False):
         self.base = Path(base)
         self.replicas = replicas   # None: every node holds every file
         self.net = Net(n, rng)
         self.nodes = [ChaosNode(i, self.net, self.base) for i in range(n)]
+        # With a tracker, nodes learn of each other only through it.
+        self.tracker = Tracker(self.net, self.base) if tracker else None
         self.faulted = {}     # node index -> kind
         self.lock = threading.Lock()
         self.mounts = []
@@ -830,9 +848,15 @@ class Cluster:
             sh(SHOAL, "-C", node.dir, "user", "add", USER, "--password",
                PASSWORD)
             sh(SHOAL, "-C", node.dir, "user", "del", "guest")
+            if self.tracker:
+                node.tracker = self.tracker.addr
+                continue
             (node.dir / ".shoal" / "peers").write_text("".join(
                 f"{o.peer}:{PEER_PORT}\n" for o in self.nodes
                 if o is not node))
+        if self.tracker:
+            sh(SHOAL, "init", self.tracker.dir, "--join", key)
+            self.tracker.start()
         for node in self.nodes:
             node.start()
         for node in self.nodes:
@@ -844,6 +868,8 @@ class Cluster:
         rcs = {}
         for node in self.nodes:
             rcs[node.i] = node.stop()
+        if self.tracker:
+            rcs["tracker"] = self.tracker.stop()
         self.net.down()
         if keep:
             for node in self.nodes:
@@ -853,6 +879,46 @@ class Cluster:
             sh("umount", m, check=False)
         self.mounts = []
         return rcs
+
+
+class Tracker:
+    """`shoal tracker` in the hub, on the bridge's address: a partition
+    of a node cuts it off the tracker too."""
+
+    def __init__(self, net, base):
+        self.net = net
+        self.dir = base / "tracker"
+        self.log = base / "tracker.log"
+        self.addr = f"{net.tracker_ip()}:{TRACKER_PORT}"
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.net.hub, str(SHOAL), "tracker",
+                 str(self.dir), "--listen", self.addr, "--http", "off",
+                 "--expire", str(TRACKER_EXPIRE)],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while "tracker: nodes on" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the tracker did not start; see "
+                                   f"{self.log}")
+            time.sleep(0.1)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if not self.running():
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+            return "hung"
 
 
 class Faults:
@@ -1141,16 +1207,18 @@ def disagreement(cluster):
 
 
 def run(seed, nodes=3, seconds=30, clients=None, base=None,
-        kinds=Faults.KINDS, replicas=None):
+        kinds=Faults.KINDS, replicas=None, tracker=False):
     """One seeded run; returns a report dict (report["violations"] must be
     empty)."""
     rng = random.Random(seed)
     own_base = base is None
     base = Path(base or tempfile.mkdtemp(prefix=f"shoal-chaos-{seed}-"))
-    cluster = Cluster(base, nodes, random.Random(rng.random()), replicas)
+    cluster = Cluster(base, nodes, random.Random(rng.random()), replicas,
+                      tracker)
     history = History()
     report = {"seed": seed, "nodes": nodes, "seconds": seconds,
               "replicas": replicas or "all", "kinds": list(kinds),
+              "tracker": tracker,
               "base": str(base), "violations": []}
     try:
         cluster.setup()
@@ -1160,9 +1228,10 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         # Each client's folders exist everywhere before the faults start.
         for c in cl:
             for d in [c.root] + c.dirs:
-                st, _ = http_call(cluster.nodes[0], "POST",
-                                  "/v1/mkdir" + quote(d))
-                assert st == 201, st
+                st, body = http_call(cluster.nodes[0], "POST",
+                                     "/v1/mkdir" + quote(d))
+                if st != 201:
+                    raise RuntimeError(f"mkdir {d}: {st} {body[:200]!r}")
         t0 = time.monotonic()
         while not all((n.dir / c.dirs[-1].lstrip("/")).is_dir()
                       for n in cluster.nodes for c in cl):
@@ -1204,6 +1273,8 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         for node in cluster.nodes:
             if not node.running() or not node.answers():
                 report["violations"].append(f"n{node.i} is not answering")
+        if cluster.tracker and not cluster.tracker.running():
+            report["violations"].append("the tracker is not running")
         ops = history.ops
         report.update(
             operations=len(ops),
@@ -1218,7 +1289,14 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
             (base / "history.json").write_text(json.dumps(ops, indent=0))
             paths = set()
             for v in report["violations"]:
-                paths.update(re.findall(r"/c\d+/\S+", v))
+                # Violations quote paths inside dicts and lists.
+                paths.update(re.findall(r"/c\d+/[^\s'\",:\]}]+", v))
+            # The folders they are in too: a folder's rename or mkdir
+            # may be what went wrong.
+            for p in list(paths):
+                while p.count("/") > 2:
+                    p = p.rsplit("/", 1)[0]
+                    paths.add(p)
             report["history"] = [o for o in ops
                                  if set(o["paths"]) & paths][-40:]
     finally:
@@ -1226,7 +1304,8 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         report["exit"] = rcs
         for i, rc in rcs.items():
             if rc not in (0, None):
-                report["violations"].append(f"n{i} exited {rc} on SIGTERM")
+                who = i if i == "tracker" else f"n{i}"
+                report["violations"].append(f"{who} exited {rc} on SIGTERM")
         if own_base and not report["violations"]:
             shutil.rmtree(base, ignore_errors=True)
     return report
@@ -1249,7 +1328,8 @@ def summary(r):
                      + (f" REPLICAS={r['replicas']}"
                         if r['replicas'] != "all" else "")
                      + (f" KINDS={','.join(r['kinds'])}"
-                        if tuple(r['kinds']) != Faults.KINDS else ""))
+                        if tuple(r['kinds']) != Faults.KINDS else "")
+                     + (" TRACKER=1" if r.get("tracker") else ""))
         lines.append(f"folders and logs kept in {r['base']}")
         lines += ["  " + v for v in r["violations"][:30]]
         lines.append("schedule: " + json.dumps(r.get("schedule")))
@@ -1267,6 +1347,8 @@ def main():
                     help="keep N copies of each file (default: all)")
     ap.add_argument("--minutes", type=float, default=0,
                     help="keep running new seeds for this long")
+    ap.add_argument("--tracker", action="store_true",
+                    help="nodes find each other through a tracker")
     ap.add_argument("--kinds", default=None,
                     help="the faults to draw from, comma-separated, or "
                     f"'all' (default: {','.join(Faults.KINDS)}; also "
@@ -1288,7 +1370,7 @@ def main():
     failed = False
     while True:
         r = run(seed, nodes=args.nodes, seconds=args.seconds,
-                replicas=args.replicas, kinds=kinds)
+                replicas=args.replicas, kinds=kinds, tracker=args.tracker)
         print(summary(r), flush=True)
         failed |= bool(r["violations"])
         if time.monotonic() >= end or failed:
