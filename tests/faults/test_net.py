@@ -5,7 +5,6 @@ each is undone by clearing it."""
 
 import os
 import random
-import socket
 import subprocess
 import time
 
