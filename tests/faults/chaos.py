@@ -1327,7 +1327,8 @@ def summary(r):
                      f"NODES={r['nodes']} CHAOS_SECONDS={r['seconds']}"
                      + (f" REPLICAS={r['replicas']}"
                         if r['replicas'] != "all" else "")
-                     + (f" KINDS={','.join(r['kinds'])}"
+                     + (" KINDS=all" if tuple(r['kinds']) == Faults.ALL
+                        else f" KINDS={','.join(r['kinds'])}"
                         if tuple(r['kinds']) != Faults.KINDS else "")
                      + (" TRACKER=1" if r.get("tracker") else ""))
         lines.append(f"folders and logs kept in {r['base']}")
