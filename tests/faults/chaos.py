@@ -5,7 +5,10 @@ bridge in a hub namespace, and the harness reaches them through one more
 veth from its own namespace.  Clients write, append, rename (files and
 folders), delete and read through HTTP and FTP, and write straight into
 node folders, while a fault thread kills nodes with SIGKILL (and restarts
-them), pauses them past the dead-after time and cuts them off the bridge.
+them), pauses them past the dead-after time, cuts them off the bridge,
+fills their disks and rots their files; asked with --kinds, it also
+restarts them with their clocks hours off (skew), slows their links
+(slow) and drops what they send or what they are sent (oneway).
 Every operation is recorded with its start, end, outcome and the content
 it wrote.  When the faults heal, the checker proves:
 
@@ -26,6 +29,7 @@ unknown is retired: the client never touches it again, and the checker
 accepts either outcome for it.
 
     /usr/bin/python3 tests/faults/chaos.py --seed 7 --nodes 5 --seconds 120
+    /usr/bin/python3 tests/faults/chaos.py --kinds all --tracker
 """
 
 import argparse
