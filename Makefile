@@ -86,9 +86,17 @@ SEED       ?=
 NODES      ?= 3
 CHAOS_SECONDS ?= 30
 MINUTES    ?= 0
+# KINDS=all (or a list: skew,slow,oneway) adds the faults the fixed seeds
+# do not draw from; REPLICAS=N keeps N copies of each file; TRACKER=1
+# starts a tracker, through which the nodes find each other.
+KINDS      ?=
+REPLICAS   ?=
+TRACKER    ?=
 chaos: all
 	/usr/bin/python3 tests/faults/chaos.py $(if $(SEED),--seed $(SEED)) \
-	    --nodes $(NODES) --seconds $(CHAOS_SECONDS) --minutes $(MINUTES)
+	    --nodes $(NODES) --seconds $(CHAOS_SECONDS) --minutes $(MINUTES) \
+	    $(if $(KINDS),--kinds $(KINDS)) \
+	    $(if $(REPLICAS),--replicas $(REPLICAS)) $(if $(TRACKER),--tracker)
 
 fuzz: $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 libtsan2 clang-format libevent-dev libssl-dev libsqlite3-dev sqlite3 libinih-dev
 libcrypt-dev libcmocka-dev libjansson-dev libpq-dev libedit-dev libexpat1-dev
-zlib1g-dev
+zlib1g-dev faketime
 python3-pytest curl lftp openssl procps iproute2 postgresql
 rclone awscli s3cmd restic python3-boto3 litmus davfs2"
 

@@ -174,8 +174,16 @@ scan_path(struct store *s, const char *path, scan_dir_fn on_dir, void *arg)
 	struct stat st;
 	int rc;
 
-	if (path[0] == '\0' || path_is_private(path) || store_is_busy(s, path))
+	if (path[0] == '\0' || path_is_private(path))
 		return (0);
+	/*
+	 * Being changed through store, which records it.  The caller must
+	 * come back to it: a folder renamed through store is walked only by
+	 * the caller, which learns its new name that way (the watcher's
+	 * watch on it still carries the old one).
+	 */
+	if (store_is_busy(s, path))
+		return (-EBUSY);
 	if (!path_valid(path)) {
 		skip_invalid(path);
 		return (0);

@@ -29,7 +29,9 @@ typedef void (*scan_dir_fn)(const char *path, void *arg);
 int	scan_tree(struct store *, const char *path, int prune, scan_dir_fn,
 	    void *arg, struct scan_stats *);
 /* Re-examines one path: a file is re-indexed if changed, a missing path is
- * dropped from the index, a folder is walked. */
+ * dropped from the index, a folder is walked.  -EBUSY: a change through
+ * store holds the path; nothing was done, and the caller should look again
+ * once it is over. */
 int	scan_path(struct store *, const char *path, scan_dir_fn, void *arg);
 
 #endif

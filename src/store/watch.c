@@ -4,7 +4,8 @@
  *   loop:    inotify readable -> record dirty paths -> arm debounce timer
  *   timer:   no job running -> hand the dirty set to a job
  *   worker:  scan_path for each dirty path (adds watches for new folders)
- *   loop:    job done -> if more became dirty meanwhile, arm the timer again
+ *   loop:    job done -> if more became dirty meanwhile, or a path was
+ *            busy (a change through store in progress), arm the timer again
  *
  * Watches are added by path through /proc/self/fd of a descriptor opened
  * beneath the root, so they too stay inside the folder.  The table from
@@ -57,6 +58,7 @@ struct watch_job {
 	struct watch	*w;
 	char		**paths;
 	size_t		 npaths;
+	size_t		 nbusy;		/* paths[0..nbusy): look again */
 	int		 all;
 };
 
@@ -116,13 +118,26 @@ watch_job_run(void *arg)
 			    (unsigned long long)st.bytes_hashed,
 			    (long long)st.removed);
 	}
-	for (i = 0; i < j->npaths; i++)
-		if ((rc = scan_path(j->w->store, j->paths[i], add_watch,
-		    j->w)) < 0)
+	for (i = 0; i < j->npaths; i++) {
+		rc = scan_path(j->w->store, j->paths[i], add_watch, j->w);
+		if (rc == -EBUSY) {
+			/*
+			 * Not skipped: a folder renamed through store is
+			 * walked only here, which moves its watch to the new
+			 * name.  Skipped, the watch keeps the old name and
+			 * every file saved into the folder later goes unseen.
+			 */
+			char *p = j->paths[j->nbusy];
+
+			j->paths[j->nbusy++] = j->paths[i];
+			j->paths[i] = p;
+		} else if (rc < 0)
 			log_warnx("re-index %s: %s", j->paths[i], strerror(-rc));
+	}
 }
 
 static void arm_timer(struct watch *);
+static void mark_dirty(struct watch *, const char *);
 
 static void
 watch_job_done(void *arg)
@@ -131,8 +146,11 @@ watch_job_done(void *arg)
 	struct watch *w = j->w;
 	size_t i;
 
-	for (i = 0; i < j->npaths; i++)
+	for (i = 0; i < j->npaths; i++) {
+		if (i < j->nbusy && !w->closing)
+			mark_dirty(w, j->paths[i]);
 		free(j->paths[i]);
+	}
 	free(j->paths);
 	if (j->all)
 		w->ready = 1;

@@ -194,6 +194,7 @@ class ClusterNode:
         self.dav_port = free_port()
         self.options = []       # -o values
         self.args = []          # other flags (--sync-writes K)
+        self.env = {}           # more environment (LD_PRELOAD, FAKETIME)
         self.proc = None
         self.id = (self.dir / ".shoal" / "node_id").read_text().strip()
 
@@ -269,7 +270,8 @@ class ClusterNode:
                 self.proc = subprocess.Popen(
                     self.command(options, args), stdin=subprocess.DEVNULL,
                     stdout=log, stderr=subprocess.STDOUT,
-                    cwd=self.dir.parent)
+                    cwd=self.dir.parent,
+                    env={**os.environ, **self.env} if self.env else None)
             try:
                 self.proc.wait(0.3)
             except subprocess.TimeoutExpired:

@@ -160,6 +160,49 @@ def test_move_into_folder_then_rename_folder(cluster):
 
 ROUNDS = 12
 
+RENAME_HOLD = ROOT / "build" / "tests" / "unit" / "rename_hold.so"
+
+
+@pytest.mark.parametrize("via", ["http", "ftp"])
+def test_file_saved_into_a_renamed_folder_replicates(cluster, via):
+    """A folder renamed through the node (HTTP move, FTP RNFR/RNTO), then
+    files saved straight into it under its new name: they reach the peer.
+    The folder watcher looks at the renamed folder while the rename still
+    holds it (rename_hold.so makes each folder rename return 400 ms late,
+    as a loaded node does); a look skipped then left the folder's watch
+    under its old name, so nothing saved into it later was ever indexed
+    (chaos seed 143284096)."""
+    from conftest import preload
+    assert RENAME_HOLD.exists(), f"{RENAME_HOLD} is missing: build first"
+    n1 = cluster.new_node()
+    n2 = cluster.new_node()
+    n1.env = {"LD_PRELOAD": preload(RENAME_HOLD)}
+    n1.start()
+    n2.start()
+    cluster.wait_alive([n1, n2], 2)
+    st, body = n1.http("POST", "/v1/mkdir/old")
+    assert st == 201, (st, body)
+    wait_for(lambda: (n2.dir / "old").is_dir(), REPLICATE,
+             "the folder to reach n2")
+    if via == "http":
+        st, body = n1.http("POST", "/v1/move",
+                           body={"from": "/old", "to": "/new"})
+        assert st == 200, (st, body)
+    else:
+        f = n1.ftp()
+        assert f.rename("old", "new").startswith("250")
+    wait_for(lambda: (n2.dir / "new").is_dir(), REPLICATE,
+             "the rename to reach n2")
+    expected = {"new/": "dir"}
+    for k in range(3):
+        data = f"saved into the renamed folder, {k}\n".encode()
+        tmp = n1.dir.parent / f"save-{k}"
+        tmp.write_bytes(data)
+        os.rename(tmp, n1.dir / "new" / f"s{k}.txt")
+        expected[f"new/s{k}.txt"] = sha256(data)
+    cluster.wait_tree(expected, timeout=REPLICATE,
+                      what="the saved files on both nodes")
+
 
 def pulls_idle(node):
     st = node.status()

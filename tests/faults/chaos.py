@@ -5,7 +5,10 @@ bridge in a hub namespace, and the harness reaches them through one more
 veth from its own namespace.  Clients write, append, rename (files and
 folders), delete and read through HTTP and FTP, and write straight into
 node folders, while a fault thread kills nodes with SIGKILL (and restarts
-them), pauses them past the dead-after time and cuts them off the bridge.
+them), pauses them past the dead-after time, cuts them off the bridge,
+fills their disks and rots their files; asked with --kinds, it also
+restarts them with their clocks hours off (skew), slows their links
+(slow) and drops what they send or what they are sent (oneway).
 Every operation is recorded with its start, end, outcome and the content
 it wrote.  When the faults heal, the checker proves:
 
@@ -26,9 +29,11 @@ unknown is retired: the client never touches it again, and the checker
 accepts either outcome for it.
 
     /usr/bin/python3 tests/faults/chaos.py --seed 7 --nodes 5 --seconds 120
+    /usr/bin/python3 tests/faults/chaos.py --kinds all --tracker
 """
 
 import argparse
+import email.utils
 import errno
 import ftplib
 import hashlib
@@ -54,8 +59,10 @@ SHOAL = Path(os.environ.get("SHOAL_BIN", ROOT / "build" / "shoal")).resolve()
 
 USER, PASSWORD = "chaos", "chaos-password-1"
 FTP_PORT, PEER_PORT, HTTP_PORT = 2121, 44444, 8440
+TRACKER_PORT, TRACKER_EXPIRE = 5050, 10
 HEARTBEAT_MS, DEAD_AFTER_MS = 500, 3000
 OP_TIMEOUT = 20
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 CONVERGE_TIMEOUT = 240
 CONFLICT = re.compile(
     r"^(.*)\.sync-conflict-\d{8}-\d{6}-[0-9a-f]{6}((?:\.[^/]*)?)$")
@@ -87,6 +94,13 @@ class Net:
         self.tag = f"sc{os.getpid() % 100000}"
         a = rng.randrange(64, 127)
         b = rng.randrange(0, 127) * 2
+        # Another run (of the same seed, say) may hold those addresses
+        # on this host: its client links are in the host's namespace.
+        # The addresses decide nothing in the run, so take others.
+        spare = random.Random()
+        used = sh("ip", "-br", "addr").stdout
+        while f" 10.{a}.{b + 1}." in used:
+            a, b = spare.randrange(64, 127), spare.randrange(0, 127) * 2
         self.cluster_net = f"10.{a}.{b}"
         self.client_net = f"10.{a}.{b + 1}"
         self.hub = f"{self.tag}hub"
@@ -99,6 +113,10 @@ class Net:
     def peer_ip(self, i):
         return f"{self.cluster_net}.{i + 1}"
 
+    def tracker_ip(self):
+        """The tracker's address: the bridge's own, in the hub."""
+        return f"{self.cluster_net}.250"
+
     def client_ip(self, i):
         return f"{self.client_net}.{4 * i + 2}"
 
@@ -107,6 +125,8 @@ class Net:
         self.made.append(self.hub)
         sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.hub, "link", "set", "br0", "up")
+        sh("ip", "-n", self.hub, "addr", "add", f"{self.tracker_ip()}/24",
+           "dev", "br0")
         for i in range(self.n):
             ns, a, b = self.ns(i), f"{self.tag}{i}a", f"{self.tag}{i}b"
             c, d = f"{self.tag}{i}c", f"{self.tag}{i}d"
@@ -138,6 +158,54 @@ class Net:
     def heal(self, i):
         sh("ip", "-n", self.hub, "link", "set", f"{self.tag}{i}b", "up")
 
+    def ends(self, i):
+        """Node i's two ends of its bridge link: (namespace, device) of
+        the node's side (what it sends) and of the hub's (what it gets)."""
+        return (self.ns(i), "eth0"), (self.hub, f"{self.tag}{i}b")
+
+    def slow(self, i):
+        """A token bucket both ways: 256 kbit/s, 400 ms of queue."""
+        for ns, dev in self.ends(i):
+            sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev,
+               "root", "tbf", "rate", "256kbit", "burst", "32kbit",
+               "latency", "400ms")
+
+    def mac(self, i):
+        out = sh("ip", "-n", self.ns(i), "-j", "link", "show", "eth0")
+        return json.loads(out.stdout)[0]["address"]
+
+    def oneway(self, i, outward):
+        """Drops what node i sends (outward) or what it is sent, and
+        nothing the other way: a queue of length 0 on that side.  ARP
+        would need both ways, so the side still receiving is given a
+        fixed entry for the other end first."""
+        (node_ns, node_dev), hub_end = self.ends(i)
+        others = [j for j in range(self.n) if j != i]
+        if outward:
+            for j in others:
+                sh("ip", "-n", self.ns(j), "neigh", "replace",
+                   self.peer_ip(i), "lladdr", self.mac(i), "dev", "eth0",
+                   "nud", "permanent")
+            ns, dev = node_ns, node_dev
+        else:
+            for j in others:
+                sh("ip", "-n", node_ns, "neigh", "replace", self.peer_ip(j),
+                   "lladdr", self.mac(j), "dev", "eth0", "nud", "permanent")
+            ns, dev = hub_end
+        sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev,
+           "root", "pfifo", "limit", "0")
+
+    def clear(self, i):
+        """Undoes slow and oneway: the default queues, learned entries."""
+        for ns, dev in self.ends(i):
+            sh("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev,
+               "root", check=False)
+        for j in range(self.n):
+            for k in range(self.n):
+                if j != k and (i in (j, k)):
+                    sh("ip", "-n", self.ns(j), "neigh", "del",
+                       self.peer_ip(k), "dev", "eth0", check=False)
+
     def down(self):
         for m in reversed(self.made):
             if m.startswith("link:"):
@@ -164,15 +232,19 @@ class ChaosNode:
         self.filler = self.fs / "filler"
         self.proc = None
         self.starts = 0
+        self.offset = 0       # seconds its realtime clock is off (skew)
+        self.tracker = None   # the tracker's address, when there is one
         self.log = base / f"n{i}.log"
 
     def start(self):
         self.starts += 1
         log = open(self.log, "ab")
-        log.write(f"--- start {self.starts}\n".encode())
+        log.write(f"--- start {self.starts} (clock {self.offset:+d} s)\n"
+                  .encode())
         log.flush()
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.net.ns(self.i), str(SHOAL), "node",
+            ["ip", "netns", "exec", self.net.ns(self.i), *self.clock(),
+             str(SHOAL), "node",
              str(self.dir), "--ftp", f"{self.ip}:{FTP_PORT}",
              "--peer", f"{self.peer}:{PEER_PORT}",
              "--http", f"{self.ip}:{HTTP_PORT}",
@@ -181,12 +253,39 @@ class ChaosNode:
              "-o", f"peer.dead_after_ms={DEAD_AFTER_MS}",
              "-o", "ftp.login_delay_ms=0", "-o", "http.login_delay_ms=0",
              "-o", "login.max_failures=100000",
-             "-o", "login.max_account_failures=100000"],
+             "-o", "login.max_account_failures=100000",
+             *(["--tracker", self.tracker] if self.tracker else [])],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
+    def clock(self):
+        """The prefix that runs the node with its clock self.offset off:
+        libfaketime, the realtime clock only (see docs/FAULTS.md, "Clock
+        skew": libevent's timers run on the monotonic clock, and faked
+        file times would not agree between fstat and fstatat)."""
+        if not self.offset:
+            return []
+        return ["env", f"LD_PRELOAD={FAKETIME}",
+                f"FAKETIME={self.offset:+d}",
+                "FAKETIME_DONT_FAKE_MONOTONIC=1", "NO_FAKE_STAT=1"]
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def clock_off(self):
+        """How far the node's clock is off (its HTTP Date header), in
+        seconds, or None when it does not answer."""
+        conn = http.client.HTTPConnection(self.ip, HTTP_PORT, timeout=3)
+        try:
+            conn.request("GET", "/v1/status")
+            r = conn.getresponse()
+            r.read()
+            at = email.utils.parsedate_to_datetime(r.headers["Date"])
+            return at.timestamp() - time.time()
+        except (OSError, http.client.HTTPException, TypeError, ValueError):
+            return None
+        finally:
+            conn.close()
 
     def answers(self):
         try:
@@ -387,6 +486,11 @@ class Client:
             tmp = node.dir.parent / f".direct-{self.k}-{self.serial}"
             with open(tmp, "wb") as out:
                 out.write(data)
+            if node.offset:
+                # As the kernel of a machine whose clock is off stamps
+                # it (libfaketime cannot: see ChaosNode.clock).
+                at = time.time() + node.offset
+                os.utime(tmp, (at, at))
             os.rename(tmp, target)
 
     def op_create(self):
@@ -712,11 +816,13 @@ class Client:
 
 
 class Cluster:
-    def __init__(self, base, n, rng, replicas=None):
+    def __init__(self, base, n, rng, replicas=None, tracker=False):
         self.base = Path(base)
         self.replicas = replicas   # None: every node holds every file
         self.net = Net(n, rng)
         self.nodes = [ChaosNode(i, self.net, self.base) for i in range(n)]
+        # With a tracker, nodes learn of each other only through it.
+        self.tracker = Tracker(self.net, self.base) if tracker else None
         self.faulted = {}     # node index -> kind
         self.lock = threading.Lock()
         self.mounts = []
@@ -726,7 +832,8 @@ class Cluster:
         are on its side of the partition), and a full one (it must refuse
         what it cannot store, and say so)."""
         with self.lock:
-            return self.faulted.get(i, "partition") in ("partition", "full")
+            return self.faulted.get(i, "partition") in (
+                "partition", "full", "skew", "slow", "oneway")
 
     def setup(self):
         self.net.up()
@@ -745,9 +852,15 @@ class Cluster:
             sh(SHOAL, "-C", node.dir, "user", "add", USER, "--password",
                PASSWORD)
             sh(SHOAL, "-C", node.dir, "user", "del", "guest")
+            if self.tracker:
+                node.tracker = self.tracker.addr
+                continue
             (node.dir / ".shoal" / "peers").write_text("".join(
                 f"{o.peer}:{PEER_PORT}\n" for o in self.nodes
                 if o is not node))
+        if self.tracker:
+            sh(SHOAL, "init", self.tracker.dir, "--join", key)
+            self.tracker.start()
         for node in self.nodes:
             node.start()
         for node in self.nodes:
@@ -759,6 +872,8 @@ class Cluster:
         rcs = {}
         for node in self.nodes:
             rcs[node.i] = node.stop()
+        if self.tracker:
+            rcs["tracker"] = self.tracker.stop()
         self.net.down()
         if keep:
             for node in self.nodes:
@@ -770,8 +885,53 @@ class Cluster:
         return rcs
 
 
+class Tracker:
+    """`shoal tracker` in the hub, on the bridge's address: a partition
+    of a node cuts it off the tracker too."""
+
+    def __init__(self, net, base):
+        self.net = net
+        self.dir = base / "tracker"
+        self.log = base / "tracker.log"
+        self.addr = f"{net.tracker_ip()}:{TRACKER_PORT}"
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.net.hub, str(SHOAL), "tracker",
+                 str(self.dir), "--listen", self.addr, "--http", "off",
+                 "--expire", str(TRACKER_EXPIRE)],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while "tracker: nodes on" not in self.log.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the tracker did not start; see "
+                                   f"{self.log}")
+            time.sleep(0.1)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if not self.running():
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+            return "hung"
+
+
 class Faults:
+    # The kinds a run draws from unless told otherwise: the fixed seeds'
+    # schedules are draws from exactly these, so a kind added here would
+    # change them.  Newer kinds are in MORE; a run asks for them by name.
     KINDS = ("kill", "pause", "partition", "full", "rot")
+    MORE = ("skew", "slow", "oneway")
+    ALL = KINDS + MORE
 
     def __init__(self, cluster, rng, history, kinds=KINDS):
         self.c = cluster
@@ -779,7 +939,7 @@ class Faults:
         self.h = history
         self.kinds = kinds
         self.schedule = []
-        self.count = {k: 0 for k in self.KINDS}
+        self.count = {k: 0 for k in kinds}
         self.stop = threading.Event()
         self.pending = []     # (when, node, kind)
         self.errors = []
@@ -816,6 +976,23 @@ class Faults:
             hold = self.rng.uniform(2, 8)
         elif kind == "rot":
             hold = self.rot(node)
+        elif kind == "skew":
+            # A crash, and back with a clock hours off (either way).
+            offset = self.rng.choice([-1, 1]) * self.rng.randrange(
+                600, 3 * 3600)
+            self.schedule[-1] += (f"{offset:+d} s",)
+            node.kill()
+            self.restart(node, offset, "skew")
+            hold = self.rng.uniform(4, 12)
+        elif kind == "slow":
+            self.c.net.slow(node.i)
+            hold = self.rng.uniform(2, 8)
+        elif kind == "oneway":
+            outward = self.rng.random() < 0.5
+            self.schedule[-1] += ("out" if outward else "in",)
+            self.c.net.oneway(node.i, outward)
+            hold = self.rng.uniform(DEAD_AFTER_MS / 1000 + 0.5,
+                                    DEAD_AFTER_MS / 1000 + 5)
         else:
             self.c.net.cut(node.i)
             hold = self.rng.uniform(1, 8)
@@ -835,10 +1012,39 @@ class Faults:
             os.unlink(node.filler)
         elif kind == "rot":
             self.rot_heal(node)
+        elif kind == "skew":
+            with self.c.lock:
+                self.c.faulted[node.i] = "kill"   # clients keep off
+            rc = node.stop()
+            if rc != 0:
+                self.errors.append(f"n{node.i} exited {rc} on SIGTERM "
+                                   f"with its clock {node.offset:+d} s off")
+            self.restart(node, 0, "skew")
+        elif kind in ("slow", "oneway"):
+            self.c.net.clear(node.i)
         else:
             self.c.net.heal(node.i)
         with self.c.lock:
             del self.c.faulted[node.i]
+
+    def restart(self, node, offset, kind):
+        """Starts node (down) with its clock offset s off; clients keep
+        off it until it answers."""
+        with self.c.lock:
+            self.c.faulted[node.i] = "kill"
+        node.offset = offset
+        node.start()
+        try:
+            node.wait_up()
+        except RuntimeError as e:
+            self.errors.append(f"restart with the clock {offset:+d} s "
+                               f"off: {e}")
+        off = node.clock_off()
+        if off is not None and abs(off - offset) > 60:
+            self.errors.append(f"n{node.i} started {offset:+d} s off "
+                               f"answers {off:+.0f} s off")
+        with self.c.lock:
+            self.c.faulted[node.i] = kind
 
     # Bit rot: bytes of a stored file flipped behind the node's back, its
     # size and mtime kept, then a scrub asked for.  Until the node knows
@@ -1005,16 +1211,18 @@ def disagreement(cluster):
 
 
 def run(seed, nodes=3, seconds=30, clients=None, base=None,
-        kinds=Faults.KINDS, replicas=None):
+        kinds=Faults.KINDS, replicas=None, tracker=False):
     """One seeded run; returns a report dict (report["violations"] must be
     empty)."""
     rng = random.Random(seed)
     own_base = base is None
     base = Path(base or tempfile.mkdtemp(prefix=f"shoal-chaos-{seed}-"))
-    cluster = Cluster(base, nodes, random.Random(rng.random()), replicas)
+    cluster = Cluster(base, nodes, random.Random(rng.random()), replicas,
+                      tracker)
     history = History()
     report = {"seed": seed, "nodes": nodes, "seconds": seconds,
-              "replicas": replicas or "all",
+              "replicas": replicas or "all", "kinds": list(kinds),
+              "tracker": tracker,
               "base": str(base), "violations": []}
     try:
         cluster.setup()
@@ -1024,9 +1232,10 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         # Each client's folders exist everywhere before the faults start.
         for c in cl:
             for d in [c.root] + c.dirs:
-                st, _ = http_call(cluster.nodes[0], "POST",
-                                  "/v1/mkdir" + quote(d))
-                assert st == 201, st
+                st, body = http_call(cluster.nodes[0], "POST",
+                                     "/v1/mkdir" + quote(d))
+                if st != 201:
+                    raise RuntimeError(f"mkdir {d}: {st} {body[:200]!r}")
         t0 = time.monotonic()
         while not all((n.dir / c.dirs[-1].lstrip("/")).is_dir()
                       for n in cluster.nodes for c in cl):
@@ -1068,6 +1277,8 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         for node in cluster.nodes:
             if not node.running() or not node.answers():
                 report["violations"].append(f"n{node.i} is not answering")
+        if cluster.tracker and not cluster.tracker.running():
+            report["violations"].append("the tracker is not running")
         ops = history.ops
         report.update(
             operations=len(ops),
@@ -1082,7 +1293,14 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
             (base / "history.json").write_text(json.dumps(ops, indent=0))
             paths = set()
             for v in report["violations"]:
-                paths.update(re.findall(r"/c\d+/\S+", v))
+                # Violations quote paths inside dicts and lists.
+                paths.update(re.findall(r"/c\d+/[^\s'\",:\]}]+", v))
+            # The folders they are in too: a folder's rename or mkdir
+            # may be what went wrong.
+            for p in list(paths):
+                while p.count("/") > 2:
+                    p = p.rsplit("/", 1)[0]
+                    paths.add(p)
             report["history"] = [o for o in ops
                                  if set(o["paths"]) & paths][-40:]
     finally:
@@ -1090,7 +1308,8 @@ def run(seed, nodes=3, seconds=30, clients=None, base=None,
         report["exit"] = rcs
         for i, rc in rcs.items():
             if rc not in (0, None):
-                report["violations"].append(f"n{i} exited {rc} on SIGTERM")
+                who = i if i == "tracker" else f"n{i}"
+                report["violations"].append(f"{who} exited {rc} on SIGTERM")
         if own_base and not report["violations"]:
             shutil.rmtree(base, ignore_errors=True)
     return report
@@ -1111,7 +1330,11 @@ def summary(r):
         lines.append(f"replay: make chaos SEED={r['seed']} "
                      f"NODES={r['nodes']} CHAOS_SECONDS={r['seconds']}"
                      + (f" REPLICAS={r['replicas']}"
-                        if r['replicas'] != "all" else ""))
+                        if r['replicas'] != "all" else "")
+                     + (" KINDS=all" if tuple(r['kinds']) == Faults.ALL
+                        else f" KINDS={','.join(r['kinds'])}"
+                        if tuple(r['kinds']) != Faults.KINDS else "")
+                     + (" TRACKER=1" if r.get("tracker") else ""))
         lines.append(f"folders and logs kept in {r['base']}")
         lines += ["  " + v for v in r["violations"][:30]]
         lines.append("schedule: " + json.dumps(r.get("schedule")))
@@ -1129,7 +1352,22 @@ def main():
                     help="keep N copies of each file (default: all)")
     ap.add_argument("--minutes", type=float, default=0,
                     help="keep running new seeds for this long")
+    ap.add_argument("--tracker", action="store_true",
+                    help="nodes find each other through a tracker")
+    ap.add_argument("--kinds", default=None,
+                    help="the faults to draw from, comma-separated, or "
+                    f"'all' (default: {','.join(Faults.KINDS)}; also "
+                    f"{','.join(Faults.MORE)})")
     args = ap.parse_args()
+    if args.kinds in (None, ""):
+        kinds = Faults.KINDS
+    elif args.kinds == "all":
+        kinds = Faults.ALL
+    else:
+        kinds = tuple(args.kinds.split(","))
+        bad = [k for k in kinds if k not in Faults.ALL]
+        if bad:
+            sys.exit(f"chaos: no such fault: {', '.join(bad)}")
     if os.geteuid() != 0:
         sys.exit("chaos: network namespaces need root")
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -1137,7 +1375,7 @@ def main():
     failed = False
     while True:
         r = run(seed, nodes=args.nodes, seconds=args.seconds,
-                replicas=args.replicas)
+                replicas=args.replicas, kinds=kinds, tracker=args.tracker)
         print(summary(r), flush=True)
         failed |= bool(r["violations"])
         if time.monotonic() >= end or failed:

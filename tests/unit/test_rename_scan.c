@@ -11,6 +11,11 @@
  * What a user would notice: a file moved into a folder that is then
  * renamed is in the folder, but not in the index, so it never reaches
  * the other nodes (and their digests agree, so nothing notices).
+ *
+ * The watcher's look at a renamed folder at that moment must not be lost
+ * either: only that walk moves the folder's watch to its new name.  So
+ * scan_path answers -EBUSY there, having done nothing, and the watcher
+ * looks again (watch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,10 +36,21 @@
 #include "store/store.h"
 
 int __real_renameat(int, const char *, int, const char *);
-int __wrap_renameat(int, const char *, int, const char *);
 
 static struct store *racing; /* scan these right after each rename(2) */
 static const char *race_paths[4];
+static int race_rc[4];
+static int dirs_seen;
+
+static void
+count_dir(const char *path, void *arg)
+{
+	(void)path;
+	(void)arg;
+	dirs_seen++;
+}
+
+int __wrap_renameat(int, const char *, int, const char *);
 
 int
 __wrap_renameat(int ofd, const char *old, int nfd, const char *new)
@@ -43,7 +59,8 @@ __wrap_renameat(int ofd, const char *old, int nfd, const char *new)
 
 	if (rc == 0 && racing != NULL)
 		for (i = 0; i < 4 && race_paths[i] != NULL; i++)
-			(void)scan_path(racing, race_paths[i], NULL, NULL);
+			race_rc[i] = scan_path(racing, race_paths[i], count_dir,
+			    NULL);
 	return (rc);
 }
 
@@ -133,12 +150,40 @@ test_move_then_rename_folder(void **state)
 	store_close(&s);
 }
 
+static void
+test_renamed_folder_busy_until_done(void **state)
+{
+	struct scan_stats st;
+	struct store s;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(store_open(&s, dir, err, sizeof(err)), 0);
+	assert_int_equal(scan_tree(&s, "", 1, NULL, NULL, &st), 0);
+	racing = &s;
+	race_paths[0] = "papers";
+	race_paths[1] = NULL;
+	dirs_seen = 0;
+	assert_int_equal(store_rename(&s, "docs", "papers"), 0);
+	racing = NULL;
+	/* Mid-rename: nothing done, and the caller told to come back. */
+	assert_int_equal(race_rc[0], -EBUSY);
+	assert_int_equal(dirs_seen, 0);
+	/* Once it is over, the look walks the folder under its new name. */
+	assert_int_equal(scan_path(&s, "papers", count_dir, NULL), 0);
+	assert_int_equal(dirs_seen, 1);
+	assert_true(live(&s, "papers/note.txt"));
+	store_close(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_move_then_rename_folder, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_renamed_folder_busy_until_done,
+					    setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
