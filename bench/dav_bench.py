@@ -254,8 +254,9 @@ def run(args, tests, root):
         binary = os.path.join(work, "shoal-bin")
         shutil.copy2(args.shoal_bin, binary)   # a rebuild changes nothing
         big = os.path.join(work, "big.bin")
-        b = Bench(work, big, write_random(big, args.size_mib * MIB), n,
-                  entries)
+        want = (write_random(big, args.size_mib * MIB)
+                if {"put_big", "get_big"} & set(tests) else None)
+        b = Bench(work, big, want, n, entries)
         sides = []
         if not args.peers_only:
             shoal = Shoal(binary, work, entries)
