@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.normpath(os.path.join(ROOT, "..", "shared", "peers"))
 # name -> module in bench/, in the order `make bench` runs them
 BENCHMARKS = {"ftp": "ftp_bench", "repl": "repl_bench", "http": "http_bench",
               "tracker": "tracker_bench", "replicas": "replicas_bench",
-              "s3": "s3_bench"}
+              "s3": "s3_bench", "dav": "dav_bench"}
 
 
 def _interrupt(signum, frame):
