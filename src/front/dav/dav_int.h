@@ -233,10 +233,14 @@ struct dav_lock {
 	char user[AUTH_NAME_MAX + 1];
 	unsigned timeout_s;
 	uint64_t expires_ms; /* monotonic */
+	bool leased;	     /* the tracker holds a lease for it */
 };
 
 struct dav_locks *dav_locks_new(void);
 void dav_locks_free(struct dav_locks *);
+/* The node's controls (borrowed, the server's): with a tracker, a lock is
+ * also the tracker's lease on its path, and leases are shown as locks. */
+void dav_locks_set_ctl(struct dav_locks *, const struct http_ctl *);
 /*
  * The first lock, not expired, that covers a write to path (one on path,
  * one with Depth infinity above it, or with tree one anywhere under it)
@@ -250,7 +254,8 @@ const struct dav_lock *dav_locks_blocking(struct dav_locks *, const char *path,
 bool dav_locks_token_covers(struct dav_locks *, const char *path,
 			    const char *token);
 /* The activelock elements of the locks on path (and, infinite, above
- * it) appended to b. */
+ * it) appended to b, and of the cluster's leases on it or above it that
+ * no lock here stands for (taken by `shoal lock` or on another node). */
 int dav_locks_discovery(struct dav_locks *, const char *path, struct buf *b);
 /* After a MOVE or DELETE: locks on from and under it are dropped. */
 void dav_locks_drop_tree(struct dav_locks *, const char *path);

@@ -13,6 +13,19 @@
  * by the node's write check); a cluster lock (`shoal lock`, the tracker's
  * leases) holds back WebDAV writers the same way (dav_write_refused).
  *
+ * With a tracker, a lock is also the cluster's: LOCK first takes the
+ * tracker's lease on the path for the node and the client's account (as
+ * `shoal lock` names its holder), so every front end of every node
+ * refuses writes to it; a refresh renews the lease, UNLOCK releases it
+ * (once no other lock here stands on the same lease: two shared locks of
+ * one account share it).  A lock that times out is not released by hand:
+ * its lease was taken for the same time and ends at the tracker by
+ * itself (releasing it late could end a newer lease of the same holder);
+ * a node that stops says bye, and the tracker drops its leases.  The
+ * tracker is asked through the node's controls (ctl->lock), whose answer
+ * comes back on the loop.  Without a tracker the lock holds on this node
+ * only, and the answer (Shoal-Lock) and the log say so.
+ *
  * LOCK on a path that does not exist makes it, empty (RFC 4918 9.10.4),
  * so a client can lock a name before it writes it.  Expired locks are
  * dropped when the table is next looked at.  Loop thread only: the table
@@ -31,13 +44,108 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
+#include "cluster/twire.h"
 
 TAILQ_HEAD(dav_lock_list, dav_lock);
 
 struct dav_locks {
 	struct dav_lock_list list;
 	unsigned n;
+	const struct http_ctl *ctl; /* borrowed; NULL: no leases */
 };
+
+void
+dav_locks_set_ctl(struct dav_locks *t, const struct http_ctl *ctl)
+{
+	t->ctl = ctl;
+}
+
+/* The holder of a lease, named as the HTTP lock route names it. */
+static const char *
+lease_owner(const char *user)
+{
+	return (strcmp(user, "(token)") == 0 ? "(node)" : user);
+}
+
+/* Another lock here standing on l's lease (same path, same account). */
+static const struct dav_lock *
+lease_sibling(struct dav_locks *t, const struct dav_lock *l)
+{
+	struct dav_lock *k;
+
+	TAILQ_FOREACH(k, &t->list, entry)
+	if (k != l && k->leased && strcmp(k->path, l->path) == 0 &&
+	    strcmp(k->user, l->user) == 0)
+		return (k);
+	return (NULL);
+}
+
+/* A lease lasts as long as the longest lock standing on it. */
+static uint32_t
+lease_ttl(struct dav_locks *t, const struct dav_lock *l)
+{
+	struct dav_lock *k;
+	uint64_t now = clock_mono_ms(), most = l->timeout_s;
+
+	TAILQ_FOREACH(k, &t->list, entry)
+	if (k != l && k->leased && strcmp(k->path, l->path) == 0 &&
+	    strcmp(k->user, l->user) == 0 && k->expires_ms > now &&
+	    (k->expires_ms - now + 999) / 1000 > most)
+		most = (k->expires_ms - now + 999) / 1000;
+	return ((uint32_t)most);
+}
+
+/* What ctl->lock answers with, on the loop. */
+typedef void (*lease_cb)(void *arg, int status, const char *msg,
+			 const struct twire_lock *);
+
+static void
+release_done(void *arg, int status, const char *msg,
+	     const struct twire_lock *tl)
+{
+	(void)arg;
+	(void)tl;
+	/* ENOENT: it had ended already (expiry, the tracker restarted). */
+	if (status != 0 && status != ENOENT)
+		log_warnx("dav: a lease was not released (%s); it ends when "
+			  "it expires",
+			  msg && msg[0] ? msg : strerror(status));
+}
+
+/*
+ * Releases l's lease unless another lock stands on it; done (NULL: none)
+ * runs once with the answer when 0 is returned.
+ */
+static int
+lease_release(struct dav_locks *t, const struct dav_lock *l, lease_cb done,
+	      void *arg)
+{
+	if (!l->leased || t->ctl == NULL || t->ctl->lock == NULL ||
+	    lease_sibling(t, l) != NULL)
+		return (-ENOENT);
+	return (t->ctl->lock(t->ctl->arg, TWIRE_UNLOCK, l->path,
+			     lease_owner(l->user), 0,
+			     done ? done : release_done, arg));
+}
+
+/* The HTTP status for a tracker's refusal. */
+static int
+lease_status(int status)
+{
+	switch (status) {
+	case EBUSY:
+	case EPERM:
+		return (423);
+	case EINVAL:
+		return (400);
+	case ETIMEDOUT:
+		return (504);
+	case ENOTCONN:
+		return (503);
+	default:
+		return (500);
+	}
+}
 
 struct dav_locks *
 dav_locks_new(void)
@@ -148,6 +256,7 @@ dav_locks_drop_tree(struct dav_locks *t, const char *path)
 		if (under(l->path, path)) {
 			TAILQ_REMOVE(&t->list, l, entry);
 			t->n--;
+			(void)lease_release(t, l, NULL, NULL);
 			free(l);
 		}
 	}
@@ -183,6 +292,68 @@ dav_lock_xml(const struct dav_lock *l, struct buf *b)
 	return (rc);
 }
 
+/* Is a lease on lpath for owner one of the locks here? */
+static bool
+lease_is_ours(struct dav_locks *t, const char *lpath, const char *owner)
+{
+	struct dav_lock *l;
+
+	TAILQ_FOREACH(l, &t->list, entry)
+	if (l->leased && strcmp(l->path, lpath) == 0 &&
+	    strcmp(lease_owner(l->user), owner) == 0)
+		return (true);
+	return (false);
+}
+
+/*
+ * The cluster's leases on path or above it, from the table the tracker
+ * pushes to every node (no question asked): exclusive write locks on the
+ * whole tree, with their owner and the time left.  They have no token a
+ * WebDAV client could send.
+ */
+static int
+lease_discovery(struct dav_locks *t, const char *path, struct buf *b)
+{
+	json_t *all, *k;
+	size_t i;
+	int rc = 0;
+
+	if (t->ctl == NULL || t->ctl->locks == NULL ||
+	    (all = t->ctl->locks(t->ctl->arg)) == NULL)
+		return (0);
+	json_array_foreach(json_object_get(all, "locks"), i, k)
+	{
+		const char *p = json_string_value(json_object_get(k, "path"));
+		const char *o = json_string_value(json_object_get(k, "owner"));
+		double left =
+		    json_number_value(json_object_get(k, "remaining_s"));
+
+		if (p == NULL || o == NULL || !under(path, p) ||
+		    lease_is_ours(t, p, o))
+			continue;
+		rc = buf_printf(b, "<D:activelock><D:locktype><D:write/>"
+				   "</D:locktype><D:lockscope><D:exclusive/>"
+				   "</D:lockscope><D:depth>infinity</D:depth>"
+				   "<D:owner>");
+		if (rc == 0)
+			rc = dav_xml_esc(b, o);
+		if (rc == 0)
+			rc = buf_printf(b,
+					"</D:owner><D:timeout>Second-%u"
+					"</D:timeout><D:lockroot><D:href>",
+					(unsigned)(left + 0.999));
+		if (rc == 0)
+			rc = dav_href(b, p, false);
+		if (rc == 0)
+			rc = buf_puts(b, "</D:href></D:lockroot>"
+					 "</D:activelock>");
+		if (rc < 0)
+			break;
+	}
+	json_decref(all);
+	return (rc);
+}
+
 int
 dav_locks_discovery(struct dav_locks *t, const char *path, struct buf *b)
 {
@@ -193,6 +364,8 @@ dav_locks_discovery(struct dav_locks *t, const char *path, struct buf *b)
 	TAILQ_FOREACH(l, &t->list, entry)
 	if (rc == 0 && covers(l, path, false))
 		rc = dav_lock_xml(l, b);
+	if (rc == 0)
+		rc = lease_discovery(t, path, b);
 	return (rc);
 }
 
@@ -249,10 +422,13 @@ static void
 answer_lock(struct dav_req *r, const struct dav_lock *l, int status)
 {
 	struct buf b;
-	char extra[DAV_TOKEN_MAX + 32];
+	char extra[DAV_TOKEN_MAX + 80];
 
 	buf_init(&b, 64 * 1024);
-	(void)str_fmt(extra, sizeof(extra), "Lock-Token: <%s>\r\n", l->token);
+	/* Shoal-Lock says how far the lock reaches. */
+	(void)str_fmt(extra, sizeof(extra),
+		      "Lock-Token: <%s>\r\nShoal-Lock: %s\r\n", l->token,
+		      l->leased ? "cluster" : "held on this node only");
 	if (buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 			 "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>") < 0 ||
 	    dav_lock_xml(l, &b) < 0 ||
@@ -272,6 +448,7 @@ struct create_job {
 	struct store *store;
 	char path[PATH_LEN_MAX + 1];
 	struct dav_lock *l;
+	struct dav_locks *locks;
 	bool created;
 	int rc;
 };
@@ -305,12 +482,14 @@ create_done(void *arg)
 	struct dav_ctx *ctx;
 
 	if (!http_job_end(r->c)) {
+		(void)lease_release(j->locks, j->l, NULL, NULL);
 		free(j->l);
 		free(j);
 		return;
 	}
 	ctx = r->c->srv->o.route_arg;
 	if (j->rc < 0 && j->rc != -EEXIST) {
+		(void)lease_release(j->locks, j->l, NULL, NULL);
 		dav_error_errno(r, j->rc);
 		free(j->l);
 		free(j);
@@ -319,11 +498,133 @@ create_done(void *arg)
 	/* Another lock may have come while the job ran. */
 	TAILQ_INSERT_TAIL(&ctx->locks->list, j->l, entry);
 	ctx->locks->n++;
-	log_info("dav: %s locked /%s (%s, %s)", r->c->peer, j->l->path,
+	log_info("dav: %s locked /%s (%s, %s; %s)", r->c->peer, j->l->path,
 		 j->l->shared ? "shared" : "exclusive",
-		 j->l->infinite ? "infinity" : "depth 0");
+		 j->l->infinite ? "infinity" : "depth 0",
+		 j->l->leased ? "the tracker's lease"
+			      : "held on this node only");
 	answer_lock(r, j->l, j->created ? 201 : 200);
 	free(j);
+}
+
+static void
+create_start(struct create_job *j)
+{
+	struct http_conn *c = j->r->c;
+
+	c->st = CONN_BUSY;
+	if (http_job(c, create_run, create_done, j) < 0) {
+		(void)lease_release(j->locks, j->l, NULL, NULL);
+		free(j->l);
+		free(j);
+		http_busy(c);
+	}
+}
+
+/* The tracker's answer to a LOCK's lease: then the name is made. */
+static void
+lease_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
+{
+	struct create_job *j = arg;
+	struct dav_req *r = j->r;
+
+	(void)tl;
+	if (status == 0)
+		j->l->leased = true;
+	if (!http_job_end(r->c)) {
+		(void)lease_release(j->locks, j->l, NULL, NULL);
+		free(j->l);
+		free(j);
+		return;
+	}
+	if (status != 0) {
+		dav_error(r, lease_status(status),
+			  msg && msg[0] ? msg : strerror(status));
+		free(j->l);
+		free(j);
+		return;
+	}
+	create_start(j);
+}
+
+/* A refresh waiting for the tracker to renew the lease. */
+struct refresh_job {
+	struct dav_req *r;
+	struct dav_locks *locks;
+	char token[DAV_TOKEN_MAX + 1];
+	unsigned timeout_s;
+};
+
+static struct dav_lock *
+by_token(struct dav_locks *t, const char *token)
+{
+	struct dav_lock *k;
+
+	TAILQ_FOREACH(k, &t->list, entry)
+	if (strcmp(k->token, token) == 0)
+		return (k);
+	return (NULL);
+}
+
+static void
+refresh_done(void *arg, int status, const char *msg,
+	     const struct twire_lock *tl)
+{
+	struct refresh_job *j = arg;
+	struct dav_req *r = j->r;
+	struct dav_lock *k;
+
+	(void)tl;
+	if (!http_job_end(r->c)) {
+		free(j);
+		return;
+	}
+	if (status != 0) {
+		dav_error(r, lease_status(status),
+			  msg && msg[0] ? msg : strerror(status));
+	} else if ((k = by_token(j->locks, j->token)) == NULL) {
+		dav_error(r, 412, "the lock ended while it was refreshed");
+	} else {
+		k->timeout_s = j->timeout_s;
+		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
+		answer_lock(r, k, 200);
+	}
+	free(j);
+}
+
+/* A refresh of k: its lease is renewed first, if it has one. */
+static void
+refresh(struct dav_req *r, struct dav_locks *t, struct dav_lock *k,
+	unsigned timeout_s)
+{
+	struct refresh_job *j;
+	struct dav_lock want = *k;
+	int rc;
+
+	if (!k->leased || t->ctl == NULL || t->ctl->lock == NULL) {
+		k->timeout_s = timeout_s;
+		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
+		answer_lock(r, k, 200);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		dav_error(r, 500, "out of memory");
+		return;
+	}
+	j->r = r;
+	j->locks = t;
+	j->timeout_s = timeout_s;
+	memcpy(j->token, k->token, sizeof(j->token));
+	want.timeout_s = timeout_s;
+	rc =
+	    t->ctl->lock(t->ctl->arg, TWIRE_LOCK, k->path, lease_owner(k->user),
+			 lease_ttl(t, &want), refresh_done, j);
+	if (rc < 0) {
+		free(j);
+		dav_error(r, 503, "the tracker is unreachable");
+		return;
+	}
+	r->c->jobs++; /* refresh_done ends it */
 }
 
 /* A conflicting lock: one that meets path where either is exclusive. */
@@ -368,9 +669,7 @@ dav_lock_method(struct dav_req *r)
 				  "a refresh names a lock in If");
 			return;
 		}
-		k->timeout_s = timeout_of(r);
-		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
-		answer_lock(r, k, 200);
+		refresh(r, ctx->locks, k, timeout_of(r));
 		return;
 	}
 	if ((rc = dav_xml_parse(DAV_XML_LOCKINFO, c->body.data, c->body.len,
@@ -420,13 +719,38 @@ dav_lock_method(struct dav_req *r)
 	j->r = r;
 	j->store = c->srv->o.store;
 	j->l = l;
+	j->locks = ctx->locks;
 	memcpy(j->path, r->path, sizeof(j->path));
-	c->st = CONN_BUSY;
-	if (http_job(c, create_run, create_done, j) < 0) {
+	rc =
+	    ctl->lock == NULL
+		? -ENOSYS
+		: ctl->lock(ctl->arg, TWIRE_LOCK, l->path, lease_owner(l->user),
+			    lease_ttl(ctx->locks, l), lease_done, j);
+	if (rc == 0) {
+		c->jobs++; /* lease_done ends it */
+		return;
+	}
+	if (rc != -ENOSYS) {
 		free(l);
 		free(j);
-		http_busy(c);
+		dav_error(r, 503, "the tracker is unreachable");
+		return;
 	}
+	/* No tracker: the lock holds on this node only. */
+	create_start(j);
+}
+
+static void
+unlock_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
+{
+	struct http_conn *c = arg;
+
+	release_done(NULL, status, msg, tl);
+	if (!http_job_end(c))
+		return;
+	/* The lock is gone here whatever the tracker said; a lease it
+	 * kept ends at its expiry. */
+	http_respond(c, 204, NULL, NULL, NULL, 0);
 }
 
 void
@@ -436,6 +760,7 @@ dav_unlock_method(struct dav_req *r)
 	struct dav_lock *l;
 	struct span v;
 	char tok[DAV_TOKEN_MAX + 1];
+	int rc;
 
 	if (!dav_header(r, "lock-token", &v) || v.len < 3 || v.p[0] != '<' ||
 	    v.p[v.len - 1] != '>' || v.len - 2 > DAV_TOKEN_MAX) {
@@ -455,6 +780,18 @@ dav_unlock_method(struct dav_req *r)
 	log_info("dav: %s unlocked /%s", r->c->peer, l->path);
 	TAILQ_REMOVE(&ctx->locks->list, l, entry);
 	ctx->locks->n--;
+	/* The answer waits for the lease to go, so that a write anywhere
+	 * after it finds the path free (once the tracker has told that
+	 * node). */
+	if ((rc = lease_release(ctx->locks, l, unlock_done, r->c)) == 0) {
+		r->c->jobs++; /* unlock_done ends it */
+		free(l);
+		return;
+	}
+	if (rc != -ENOENT)
+		log_warnx("dav: the lease on /%s is kept to its expiry: the "
+			  "tracker is unreachable",
+			  l->path);
 	free(l);
 	http_respond(r->c, 204, NULL, NULL, NULL, 0);
 }
