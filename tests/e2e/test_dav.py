@@ -358,6 +358,10 @@ def test_cluster_lock_holds_back_dav(tmp_path):
         wait_for(lambda: "held.txt" in node_locks(n1), REPLICATE,
                  "n1 to know the lock")
         assert curl(n1, "PUT", "/held.txt", data=b"v2")[0] == 423
+        # lockdiscovery on n1 shows n2's lease, held by the node itself
+        st, _, body = curl(n1, "PROPFIND", "/held.txt", ["Depth: 0"])
+        assert st == 207
+        assert b"<D:exclusive/>" in body and b"<D:owner>(node)" in body
         lockinfo = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
                     b'<D:lockscope><D:exclusive/></D:lockscope>'
                     b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
@@ -373,6 +377,11 @@ def test_cluster_lock_holds_back_dav(tmp_path):
     finally:
         problems = c.shutdown()
     assert not problems, problems
+
+
+LOCKINFO = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
+            b'<D:lockscope><D:exclusive/></D:lockscope>'
+            b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
 
 
 def http_put(node, rel, data):
@@ -400,6 +409,8 @@ def test_dav_lock_is_the_clusters(tmp_path):
         _, (n1, n2) = start_tracked(c, 2)
         assert curl(n1, "PUT", "/shared.txt", data=b"v1")[0] == 201
         wait_content(n2, "shared.txt", b"v1")
+        # the tracker locks no root: refused, and the node stays linked
+        assert curl(n1, "LOCK", "/", [], LOCKINFO)[0] == 403
         st, head, body = curl(
             n1, "LOCK", "/shared.txt", ["Timeout: Second-120"],
             b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
@@ -462,11 +473,7 @@ def test_dav_lock_ends_when_its_node_stops(tmp_path):
     c = Cluster(tmp_path)
     try:
         _, (n1, n2) = start_tracked(c, 2)
-        st, head, body = curl(
-            n1, "LOCK", "/gone.txt", [],
-            b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
-            b'<D:lockscope><D:exclusive/></D:lockscope>'
-            b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
+        st, head, body = curl(n1, "LOCK", "/gone.txt", [], LOCKINFO)
         assert st == 201, body
         wait_for(lambda: "gone.txt" in node_locks(n2), REPLICATE,
                  "n2 to know the lease")

@@ -13,18 +13,15 @@
  * by the node's write check); a cluster lock (`shoal lock`, the tracker's
  * leases) holds back WebDAV writers the same way (dav_write_refused).
  *
- * With a tracker, a lock is also the cluster's: LOCK first takes the
- * tracker's lease on the path for the node and the client's account (as
- * `shoal lock` names its holder), so every front end of every node
- * refuses writes to it; a refresh renews the lease, UNLOCK releases it
- * (once no other lock here stands on the same lease: two shared locks of
- * one account share it).  A lock that times out is not released by hand:
- * its lease was taken for the same time and ends at the tracker by
- * itself (releasing it late could end a newer lease of the same holder);
- * a node that stops says bye, and the tracker drops its leases.  The
- * tracker is asked through the node's controls (ctl->lock), whose answer
- * comes back on the loop.  Without a tracker the lock holds on this node
- * only, and the answer (Shoal-Lock) and the log say so.
+ * With a tracker, a lock is also the cluster's (dav_lease.c): LOCK first
+ * takes the tracker's lease on the path, so every front end of every
+ * node refuses writes to it; a refresh renews the lease; UNLOCK, and a
+ * DELETE or MOVE that drops the lock, release it.  A lock that times
+ * out is not released by hand: its lease was taken for the same time
+ * and ends at the tracker by itself (releasing it late could end a newer
+ * lease of the same holder); a node that stops says bye, and the tracker
+ * drops its leases.  Without a tracker the lock holds on this node only,
+ * and the answer (Shoal-Lock) and the log say so.
  *
  * LOCK on a path that does not exist makes it, empty (RFC 4918 9.10.4),
  * so a client can lock a name before it writes it.  Expired locks are
@@ -44,108 +41,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
-#include "cluster/twire.h"
-
-TAILQ_HEAD(dav_lock_list, dav_lock);
-
-struct dav_locks {
-	struct dav_lock_list list;
-	unsigned n;
-	const struct http_ctl *ctl; /* borrowed; NULL: no leases */
-};
-
-void
-dav_locks_set_ctl(struct dav_locks *t, const struct http_ctl *ctl)
-{
-	t->ctl = ctl;
-}
-
-/* The holder of a lease, named as the HTTP lock route names it. */
-static const char *
-lease_owner(const char *user)
-{
-	return (strcmp(user, "(token)") == 0 ? "(node)" : user);
-}
-
-/* Another lock here standing on l's lease (same path, same account). */
-static const struct dav_lock *
-lease_sibling(struct dav_locks *t, const struct dav_lock *l)
-{
-	struct dav_lock *k;
-
-	TAILQ_FOREACH(k, &t->list, entry)
-	if (k != l && k->leased && strcmp(k->path, l->path) == 0 &&
-	    strcmp(k->user, l->user) == 0)
-		return (k);
-	return (NULL);
-}
-
-/* A lease lasts as long as the longest lock standing on it. */
-static uint32_t
-lease_ttl(struct dav_locks *t, const struct dav_lock *l)
-{
-	struct dav_lock *k;
-	uint64_t now = clock_mono_ms(), most = l->timeout_s;
-
-	TAILQ_FOREACH(k, &t->list, entry)
-	if (k != l && k->leased && strcmp(k->path, l->path) == 0 &&
-	    strcmp(k->user, l->user) == 0 && k->expires_ms > now &&
-	    (k->expires_ms - now + 999) / 1000 > most)
-		most = (k->expires_ms - now + 999) / 1000;
-	return ((uint32_t)most);
-}
-
-/* What ctl->lock answers with, on the loop. */
-typedef void (*lease_cb)(void *arg, int status, const char *msg,
-			 const struct twire_lock *);
-
-static void
-release_done(void *arg, int status, const char *msg,
-	     const struct twire_lock *tl)
-{
-	(void)arg;
-	(void)tl;
-	/* ENOENT: it had ended already (expiry, the tracker restarted). */
-	if (status != 0 && status != ENOENT)
-		log_warnx("dav: a lease was not released (%s); it ends when "
-			  "it expires",
-			  msg && msg[0] ? msg : strerror(status));
-}
-
-/*
- * Releases l's lease unless another lock stands on it; done (NULL: none)
- * runs once with the answer when 0 is returned.
- */
-static int
-lease_release(struct dav_locks *t, const struct dav_lock *l, lease_cb done,
-	      void *arg)
-{
-	if (!l->leased || t->ctl == NULL || t->ctl->lock == NULL ||
-	    lease_sibling(t, l) != NULL)
-		return (-ENOENT);
-	return (t->ctl->lock(t->ctl->arg, TWIRE_UNLOCK, l->path,
-			     lease_owner(l->user), 0,
-			     done ? done : release_done, arg));
-}
-
-/* The HTTP status for a tracker's refusal. */
-static int
-lease_status(int status)
-{
-	switch (status) {
-	case EBUSY:
-	case EPERM:
-		return (423);
-	case EINVAL:
-		return (400);
-	case ETIMEDOUT:
-		return (504);
-	case ENOTCONN:
-		return (503);
-	default:
-		return (500);
-	}
-}
 
 struct dav_locks *
 dav_locks_new(void)
@@ -256,7 +151,7 @@ dav_locks_drop_tree(struct dav_locks *t, const char *path)
 		if (under(l->path, path)) {
 			TAILQ_REMOVE(&t->list, l, entry);
 			t->n--;
-			(void)lease_release(t, l, NULL, NULL);
+			(void)dav_lease_release(t, l, NULL, NULL);
 			free(l);
 		}
 	}
@@ -292,68 +187,6 @@ dav_lock_xml(const struct dav_lock *l, struct buf *b)
 	return (rc);
 }
 
-/* Is a lease on lpath for owner one of the locks here? */
-static bool
-lease_is_ours(struct dav_locks *t, const char *lpath, const char *owner)
-{
-	struct dav_lock *l;
-
-	TAILQ_FOREACH(l, &t->list, entry)
-	if (l->leased && strcmp(l->path, lpath) == 0 &&
-	    strcmp(lease_owner(l->user), owner) == 0)
-		return (true);
-	return (false);
-}
-
-/*
- * The cluster's leases on path or above it, from the table the tracker
- * pushes to every node (no question asked): exclusive write locks on the
- * whole tree, with their owner and the time left.  They have no token a
- * WebDAV client could send.
- */
-static int
-lease_discovery(struct dav_locks *t, const char *path, struct buf *b)
-{
-	json_t *all, *k;
-	size_t i;
-	int rc = 0;
-
-	if (t->ctl == NULL || t->ctl->locks == NULL ||
-	    (all = t->ctl->locks(t->ctl->arg)) == NULL)
-		return (0);
-	json_array_foreach(json_object_get(all, "locks"), i, k)
-	{
-		const char *p = json_string_value(json_object_get(k, "path"));
-		const char *o = json_string_value(json_object_get(k, "owner"));
-		double left =
-		    json_number_value(json_object_get(k, "remaining_s"));
-
-		if (p == NULL || o == NULL || !under(path, p) ||
-		    lease_is_ours(t, p, o))
-			continue;
-		rc = buf_printf(b, "<D:activelock><D:locktype><D:write/>"
-				   "</D:locktype><D:lockscope><D:exclusive/>"
-				   "</D:lockscope><D:depth>infinity</D:depth>"
-				   "<D:owner>");
-		if (rc == 0)
-			rc = dav_xml_esc(b, o);
-		if (rc == 0)
-			rc = buf_printf(b,
-					"</D:owner><D:timeout>Second-%u"
-					"</D:timeout><D:lockroot><D:href>",
-					(unsigned)(left + 0.999));
-		if (rc == 0)
-			rc = dav_href(b, p, false);
-		if (rc == 0)
-			rc = buf_puts(b, "</D:href></D:lockroot>"
-					 "</D:activelock>");
-		if (rc < 0)
-			break;
-	}
-	json_decref(all);
-	return (rc);
-}
-
 int
 dav_locks_discovery(struct dav_locks *t, const char *path, struct buf *b)
 {
@@ -365,7 +198,7 @@ dav_locks_discovery(struct dav_locks *t, const char *path, struct buf *b)
 	if (rc == 0 && covers(l, path, false))
 		rc = dav_lock_xml(l, b);
 	if (rc == 0)
-		rc = lease_discovery(t, path, b);
+		rc = dav_lease_discovery(t, path, b);
 	return (rc);
 }
 
@@ -442,6 +275,20 @@ answer_lock(struct dav_req *r, const struct dav_lock *l, int status)
 	buf_release(&b);
 }
 
+/* A conflicting lock: one that meets path where either is exclusive. */
+static const struct dav_lock *
+conflict(struct dav_locks *t, const char *path, bool infinite, bool shared)
+{
+	struct dav_lock *l;
+
+	expire(t);
+	TAILQ_FOREACH(l, &t->list, entry)
+	if ((covers(l, path, false) || (infinite && under(l->path, path))) &&
+	    (!shared || !l->shared))
+		return (l);
+	return (NULL);
+}
+
 /* LOCK on a name with nothing there: an empty file is made. */
 struct create_job {
 	struct dav_req *r;
@@ -482,20 +329,28 @@ create_done(void *arg)
 	struct dav_ctx *ctx;
 
 	if (!http_job_end(r->c)) {
-		(void)lease_release(j->locks, j->l, NULL, NULL);
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		free(j->l);
 		free(j);
 		return;
 	}
 	ctx = r->c->srv->o.route_arg;
 	if (j->rc < 0 && j->rc != -EEXIST) {
-		(void)lease_release(j->locks, j->l, NULL, NULL);
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		dav_error_errno(r, j->rc);
 		free(j->l);
 		free(j);
 		return;
 	}
-	/* Another lock may have come while the job ran. */
+	/* Another lock may have come while the tracker or the job was
+	 * asked (its lease, if it shares one, stays). */
+	if (conflict(ctx->locks, j->l->path, j->l->infinite, j->l->shared)) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
+		dav_error(r, 423, "locked by another client");
+		free(j->l);
+		free(j);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&ctx->locks->list, j->l, entry);
 	ctx->locks->n++;
 	log_info("dav: %s locked /%s (%s, %s; %s)", r->c->peer, j->l->path,
@@ -514,7 +369,7 @@ create_start(struct create_job *j)
 
 	c->st = CONN_BUSY;
 	if (http_job(c, create_run, create_done, j) < 0) {
-		(void)lease_release(j->locks, j->l, NULL, NULL);
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		free(j->l);
 		free(j);
 		http_busy(c);
@@ -532,13 +387,13 @@ lease_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
 	if (status == 0)
 		j->l->leased = true;
 	if (!http_job_end(r->c)) {
-		(void)lease_release(j->locks, j->l, NULL, NULL);
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		free(j->l);
 		free(j);
 		return;
 	}
 	if (status != 0) {
-		dav_error(r, lease_status(status),
+		dav_error(r, dav_lease_status(status),
 			  msg && msg[0] ? msg : strerror(status));
 		free(j->l);
 		free(j);
@@ -580,7 +435,7 @@ refresh_done(void *arg, int status, const char *msg,
 		return;
 	}
 	if (status != 0) {
-		dav_error(r, lease_status(status),
+		dav_error(r, dav_lease_status(status),
 			  msg && msg[0] ? msg : strerror(status));
 	} else if ((k = by_token(j->locks, j->token)) == NULL) {
 		dav_error(r, 412, "the lock ended while it was refreshed");
@@ -598,10 +453,9 @@ refresh(struct dav_req *r, struct dav_locks *t, struct dav_lock *k,
 	unsigned timeout_s)
 {
 	struct refresh_job *j;
-	struct dav_lock want = *k;
 	int rc;
 
-	if (!k->leased || t->ctl == NULL || t->ctl->lock == NULL) {
+	if (!k->leased) {
 		k->timeout_s = timeout_s;
 		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
 		answer_lock(r, k, 200);
@@ -615,30 +469,13 @@ refresh(struct dav_req *r, struct dav_locks *t, struct dav_lock *k,
 	j->locks = t;
 	j->timeout_s = timeout_s;
 	memcpy(j->token, k->token, sizeof(j->token));
-	want.timeout_s = timeout_s;
-	rc =
-	    t->ctl->lock(t->ctl->arg, TWIRE_LOCK, k->path, lease_owner(k->user),
-			 lease_ttl(t, &want), refresh_done, j);
-	if (rc < 0) {
+	if ((rc = dav_lease_take(t, k, dav_lease_ttl(t, k, timeout_s),
+				 refresh_done, j)) < 0) {
 		free(j);
 		dav_error(r, 503, "the tracker is unreachable");
 		return;
 	}
 	r->c->jobs++; /* refresh_done ends it */
-}
-
-/* A conflicting lock: one that meets path where either is exclusive. */
-static const struct dav_lock *
-conflict(struct dav_locks *t, const char *path, bool infinite, bool shared)
-{
-	struct dav_lock *l;
-
-	expire(t);
-	TAILQ_FOREACH(l, &t->list, entry)
-	if ((covers(l, path, false) || (infinite && under(l->path, path))) &&
-	    (!shared || !l->shared))
-		return (l);
-	return (NULL);
 }
 
 void
@@ -721,11 +558,11 @@ dav_lock_method(struct dav_req *r)
 	j->l = l;
 	j->locks = ctx->locks;
 	memcpy(j->path, r->path, sizeof(j->path));
-	rc =
-	    ctl->lock == NULL
-		? -ENOSYS
-		: ctl->lock(ctl->arg, TWIRE_LOCK, l->path, lease_owner(l->user),
-			    lease_ttl(ctx->locks, l), lease_done, j);
+	/* With a tracker the lease comes first: the name is made once
+	 * the whole cluster holds back other writers. */
+	rc = dav_lease_take(ctx->locks, l,
+			    dav_lease_ttl(ctx->locks, l, l->timeout_s),
+			    lease_done, j);
 	if (rc == 0) {
 		c->jobs++; /* lease_done ends it */
 		return;
@@ -733,7 +570,12 @@ dav_lock_method(struct dav_req *r)
 	if (rc != -ENOSYS) {
 		free(l);
 		free(j);
-		dav_error(r, 503, "the tracker is unreachable");
+		if (rc == -EINVAL)
+			dav_error(r, 403,
+				  "the root is not locked in a cluster "
+				  "with a tracker");
+		else
+			dav_error(r, 503, "the tracker is unreachable");
 		return;
 	}
 	/* No tracker: the lock holds on this node only. */
@@ -745,7 +587,8 @@ unlock_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
 {
 	struct http_conn *c = arg;
 
-	release_done(NULL, status, msg, tl);
+	(void)tl;
+	dav_lease_log_release(status, msg);
 	if (!http_job_end(c))
 		return;
 	/* The lock is gone here whatever the tracker said; a lease it
@@ -783,7 +626,7 @@ dav_unlock_method(struct dav_req *r)
 	/* The answer waits for the lease to go, so that a write anywhere
 	 * after it finds the path free (once the tracker has told that
 	 * node). */
-	if ((rc = lease_release(ctx->locks, l, unlock_done, r->c)) == 0) {
+	if ((rc = dav_lease_release(ctx->locks, l, unlock_done, r->c)) == 0) {
 		r->c->jobs++; /* unlock_done ends it */
 		free(l);
 		return;
