@@ -466,6 +466,43 @@ def test_dav_lock_is_the_clusters(tmp_path):
     assert not problems, problems
 
 
+def test_dav_shared_locks_stand_on_one_lease(tmp_path):
+    """Two shared locks of one account on one path are one lease: it
+    stays while either does.  A DELETE that takes a lock releases its
+    lease."""
+    from test_tracker import node_locks, start_tracked
+
+    shared = LOCKINFO.replace(b"<D:exclusive/>", b"<D:shared/>")
+    c = Cluster(tmp_path)
+    try:
+        _, (n1, n2) = start_tracked(c, 2)
+        assert curl(n1, "PUT", "/both.txt", data=b"v1")[0] == 201
+        tokens = []
+        for _ in range(2):
+            st, head, body = curl(n1, "LOCK", "/both.txt", [], shared)
+            assert st == 200, body
+            tokens.append(re.search(r"Lock-Token: <([^>]+)>", head)[1])
+        wait_for(lambda: "both.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the lease")
+        assert curl(n1, "UNLOCK", "/both.txt",
+                    [f"Lock-Token: <{tokens[0]}>"])[0] == 204
+        # the other shared lock still holds the lease
+        assert "both.txt" in node_locks(n1)
+        assert curl(n2, "PUT", "/both.txt", data=b"n2")[0] == 423
+        # its holder deletes the file: the lock and its lease go
+        assert curl(n1, "DELETE", "/both.txt",
+                    [f"If: (<{tokens[1]}>)"])[0] == 204
+        wait_for(lambda: "both.txt" not in node_locks(n2), REPLICATE,
+                 "the lease to end with the lock")
+        wait_for(lambda: on_disk(n2, "both.txt") is None, REPLICATE,
+                 "the delete to reach n2")
+        assert curl(n2, "PUT", "/both.txt", data=b"v2")[0] == 201
+        wait_content(n1, "both.txt", b"v2")
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems
+
+
 def test_dav_lock_ends_when_its_node_stops(tmp_path):
     """A node that stops takes its WebDAV locks' leases with it."""
     from test_tracker import node_locks, start_tracked
