@@ -427,6 +427,7 @@ def test_dav_lock_is_the_clusters(tmp_path):
                  "n2 to know the lease")
         assert curl(n2, "PUT", "/shared.txt", data=b"n2")[0] == 423
         assert curl(n2, "DELETE", "/shared.txt")[0] == 423
+        assert curl(n2, "LOCK", "/shared.txt", [], LOCKINFO)[0] == 423
         # n1's token is nothing n2 knows: its If header does not hold
         assert curl(n2, "PUT", "/shared.txt", [f"If: (<{token}>)"],
                     b"n2")[0] == 412
