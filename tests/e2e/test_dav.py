@@ -409,8 +409,6 @@ def test_dav_lock_is_the_clusters(tmp_path):
         _, (n1, n2) = start_tracked(c, 2)
         assert curl(n1, "PUT", "/shared.txt", data=b"v1")[0] == 201
         wait_content(n2, "shared.txt", b"v1")
-        # the tracker locks no root: refused, and the node stays linked
-        assert curl(n1, "LOCK", "/", [], LOCKINFO)[0] == 403
         st, head, body = curl(
             n1, "LOCK", "/shared.txt", ["Timeout: Second-120"],
             b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
@@ -418,7 +416,6 @@ def test_dav_lock_is_the_clusters(tmp_path):
             b'<D:locktype><D:write/></D:locktype>'
             b'<D:owner>editor</D:owner></D:lockinfo>')
         assert st == 200, body
-        assert "Shoal-Lock: cluster" in head
         token = re.search(r"Lock-Token: <([^>]+)>", head).group(1)
         # n1 holds the tracker's lease; n2 refuses once it knows it
         lease = node_locks(n1)["shared.txt"]
@@ -436,6 +433,8 @@ def test_dav_lock_is_the_clusters(tmp_path):
             ftp.storbinary("STOR /shared.txt", io.BytesIO(b"n2"))
         assert str(e.value).startswith("450")
         assert http_put(n2, "shared.txt", b"n2") == 423
+        # and the LOCK said how far it reaches
+        assert "Shoal-Lock: cluster" in head
         # n2's PROPFIND reports it as an exclusive write lock
         st, _, body = curl(n2, "PROPFIND", "/shared.txt", ["Depth: 0"])
         assert st == 207
@@ -462,6 +461,11 @@ def test_dav_lock_is_the_clusters(tmp_path):
         ftp.quit()
         assert http_put(n2, "shared.txt", b"v5") in (200, 201, 204)
         wait_content(n1, "shared.txt", b"v5")
+        # the tracker locks no root: refused, and n1 stays linked to it
+        assert curl(n1, "LOCK", "/", [], LOCKINFO)[0] == 403
+        assert curl(n1, "LOCK", "/shared.txt", [], LOCKINFO)[0] == 200
+        wait_for(lambda: "shared.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the new lease")
     finally:
         problems = c.shutdown()
     assert not problems, problems
