@@ -242,6 +242,8 @@ def test_locks_hold_other_front_ends(cluster):
                           b'<D:locktype><D:write/></D:locktype>'
                           b'<D:owner>test</D:owner></D:lockinfo>')
     assert st == 200, body
+    # no tracker: the lock says how far it reaches
+    assert "Shoal-Lock: held on this node only" in head
     token = re.search(r"Lock-Token: <([^>]+)>", head).group(1)
     # lockdiscovery shows it
     st, _, body = curl(n1, "PROPFIND", "/locked.txt", ["Depth: 0"])
@@ -356,6 +358,10 @@ def test_cluster_lock_holds_back_dav(tmp_path):
         wait_for(lambda: "held.txt" in node_locks(n1), REPLICATE,
                  "n1 to know the lock")
         assert curl(n1, "PUT", "/held.txt", data=b"v2")[0] == 423
+        # lockdiscovery on n1 shows n2's lease, held by the node itself
+        st, _, body = curl(n1, "PROPFIND", "/held.txt", ["Depth: 0"])
+        assert st == 207
+        assert b"<D:exclusive/>" in body and b"<D:owner>(node)" in body
         lockinfo = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
                     b'<D:lockscope><D:exclusive/></D:lockscope>'
                     b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
@@ -368,6 +374,156 @@ def test_cluster_lock_holds_back_dav(tmp_path):
                  "n1 to know the lock is gone")
         assert curl(n1, "PUT", "/held.txt", data=b"v3")[0] == 204
         wait_content(n2, "held.txt", b"v3")
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems
+
+
+LOCKINFO = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
+            b'<D:lockscope><D:exclusive/></D:lockscope>'
+            b'<D:locktype><D:write/></D:locktype></D:lockinfo>')
+
+
+def http_put(node, rel, data):
+    """PUT through a node's HTTP files API; its status."""
+    req = urllib.request.Request(
+        f"http://{node.http_addr}/v1/files/{rel}", data=data,
+        method="PUT", headers={"Authorization": "Basic " +
+                               base64.b64encode(AUTH.encode()).decode()})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_dav_lock_is_the_clusters(tmp_path):
+    """With a tracker, a WebDAV LOCK on n1 is the tracker's lease: n2
+    refuses writes to the path from WebDAV (423), FTP (450) and HTTP (423)
+    and shows the lock in lockdiscovery; a refresh renews the lease;
+    UNLOCK releases it and every writer passes again."""
+    from test_tracker import node_locks, start_tracked
+
+    c = Cluster(tmp_path)
+    try:
+        _, (n1, n2) = start_tracked(c, 2)
+        assert curl(n1, "PUT", "/shared.txt", data=b"v1")[0] == 201
+        wait_content(n2, "shared.txt", b"v1")
+        st, head, body = curl(
+            n1, "LOCK", "/shared.txt", ["Timeout: Second-120"],
+            b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
+            b'<D:lockscope><D:exclusive/></D:lockscope>'
+            b'<D:locktype><D:write/></D:locktype>'
+            b'<D:owner>editor</D:owner></D:lockinfo>')
+        assert st == 200, body
+        token = re.search(r"Lock-Token: <([^>]+)>", head).group(1)
+        # n1 holds the tracker's lease; n2 refuses once it knows it
+        lease = node_locks(n1)["shared.txt"]
+        assert lease["owner"] == "guest"
+        wait_for(lambda: "shared.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the lease")
+        assert curl(n2, "PUT", "/shared.txt", data=b"n2")[0] == 423
+        assert curl(n2, "DELETE", "/shared.txt")[0] == 423
+        assert curl(n2, "LOCK", "/shared.txt", [], LOCKINFO)[0] == 423
+        # n1's token is nothing n2 knows: its If header does not hold
+        assert curl(n2, "PUT", "/shared.txt", [f"If: (<{token}>)"],
+                    b"n2")[0] == 412
+        ftp = n2.ftp()
+        with pytest.raises(ftplib.error_temp) as e:
+            ftp.storbinary("STOR /shared.txt", io.BytesIO(b"n2"))
+        assert str(e.value).startswith("450")
+        assert http_put(n2, "shared.txt", b"n2") == 423
+        # and the LOCK said how far it reaches
+        assert "Shoal-Lock: cluster" in head
+        # n2's PROPFIND reports it as an exclusive write lock
+        st, _, body = curl(n2, "PROPFIND", "/shared.txt", ["Depth: 0"])
+        assert st == 207
+        assert b"<D:exclusive/>" in body and b"<D:owner>guest" in body
+        # a refresh renews the lease (same fencing token)
+        st, _, body = curl(n1, "LOCK", "/shared.txt",
+                           ["Timeout: Second-300", f"If: (<{token}>)"])
+        assert st == 200, body
+        wait_for(lambda: node_locks(n2).get("shared.txt", {}).get(
+            "remaining_s", 0) > 150, REPLICATE, "the lease renewed")
+        assert node_locks(n1)["shared.txt"]["token"] == lease["token"]
+        # the holder writes with its token on n1
+        assert curl(n1, "PUT", "/shared.txt", [f"If: (<{token}>)"],
+                    b"v2")[0] == 204
+        assert on_disk(n2, "shared.txt") != b"n2"
+        # UNLOCK releases the lease: every front end of n2 writes again
+        assert curl(n1, "UNLOCK", "/shared.txt",
+                    [f"Lock-Token: <{token}>"])[0] == 204
+        assert "shared.txt" not in node_locks(n1)
+        wait_for(lambda: "shared.txt" not in node_locks(n2), REPLICATE,
+                 "n2 to know the lease is gone")
+        assert curl(n2, "PUT", "/shared.txt", data=b"v3")[0] == 204
+        ftp.storbinary("STOR /shared.txt", io.BytesIO(b"v4"))
+        ftp.quit()
+        assert http_put(n2, "shared.txt", b"v5") in (200, 201, 204)
+        wait_content(n1, "shared.txt", b"v5")
+        # the tracker locks no root: refused, and n1 stays linked to it
+        assert curl(n1, "LOCK", "/", [], LOCKINFO)[0] == 403
+        assert curl(n1, "LOCK", "/shared.txt", [], LOCKINFO)[0] == 200
+        wait_for(lambda: "shared.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the new lease")
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems
+
+
+def test_dav_shared_locks_stand_on_one_lease(tmp_path):
+    """Two shared locks of one account on one path are one lease: it
+    stays while either does.  A DELETE that takes a lock releases its
+    lease."""
+    from test_tracker import node_locks, start_tracked
+
+    shared = LOCKINFO.replace(b"<D:exclusive/>", b"<D:shared/>")
+    c = Cluster(tmp_path)
+    try:
+        _, (n1, n2) = start_tracked(c, 2)
+        assert curl(n1, "PUT", "/both.txt", data=b"v1")[0] == 201
+        tokens = []
+        for _ in range(2):
+            st, head, body = curl(n1, "LOCK", "/both.txt", [], shared)
+            assert st == 200, body
+            tokens.append(re.search(r"Lock-Token: <([^>]+)>", head)[1])
+        wait_for(lambda: "both.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the lease")
+        assert curl(n1, "UNLOCK", "/both.txt",
+                    [f"Lock-Token: <{tokens[0]}>"])[0] == 204
+        # the other shared lock still holds the lease
+        assert "both.txt" in node_locks(n1)
+        assert curl(n2, "PUT", "/both.txt", data=b"n2")[0] == 423
+        # its holder deletes the file: the lock and its lease go
+        assert curl(n1, "DELETE", "/both.txt",
+                    [f"If: (<{tokens[1]}>)"])[0] == 204
+        wait_for(lambda: "both.txt" not in node_locks(n2), REPLICATE,
+                 "the lease to end with the lock")
+        wait_for(lambda: on_disk(n2, "both.txt") is None, REPLICATE,
+                 "the delete to reach n2")
+        assert curl(n2, "PUT", "/both.txt", data=b"v2")[0] == 201
+        wait_content(n1, "both.txt", b"v2")
+    finally:
+        problems = c.shutdown()
+    assert not problems, problems
+
+
+def test_dav_lock_ends_when_its_node_stops(tmp_path):
+    """A node that stops takes its WebDAV locks' leases with it."""
+    from test_tracker import node_locks, start_tracked
+
+    c = Cluster(tmp_path)
+    try:
+        _, (n1, n2) = start_tracked(c, 2)
+        st, head, body = curl(n1, "LOCK", "/gone.txt", [], LOCKINFO)
+        assert st == 201, body
+        wait_for(lambda: "gone.txt" in node_locks(n2), REPLICATE,
+                 "n2 to know the lease")
+        assert curl(n2, "PUT", "/gone.txt", data=b"n2")[0] == 423
+        n1.stop()
+        wait_for(lambda: "gone.txt" not in node_locks(n2), REPLICATE,
+                 "the lease to end with n1")
+        assert curl(n2, "PUT", "/gone.txt", data=b"n2")[0] in (201, 204)
     finally:
         problems = c.shutdown()
     assert not problems, problems

@@ -753,6 +753,7 @@ dav_server_new(const struct http_opts *base, char *err, size_t errlen)
 		free(ctx);
 		return (NULL);
 	}
+	dav_locks_set_ctl(ctx->locks, &srv->o.ctl);
 	return (srv);
 }
 

@@ -7,6 +7,7 @@
  *   dav_props.c  PROPFIND: the multistatus answers
  *   dav_dead.c   dead properties (kept in the index's attributes), PROPPATCH
  *   dav_lock.c   LOCK/UNLOCK and the table of WebDAV locks (loop only)
+ *   dav_lease.c  the tracker's leases behind those locks
  *   dav_if.c     the If header, parsed and evaluated
  *   dav_xml.c    request bodies read with expat; escaping for answers
  *
@@ -233,10 +234,22 @@ struct dav_lock {
 	char user[AUTH_NAME_MAX + 1];
 	unsigned timeout_s;
 	uint64_t expires_ms; /* monotonic */
+	bool leased;	     /* the tracker holds a lease for it */
+};
+
+TAILQ_HEAD(dav_lock_list, dav_lock);
+
+struct dav_locks {
+	struct dav_lock_list list;
+	unsigned n;
+	const struct http_ctl *ctl; /* borrowed; NULL: no leases */
 };
 
 struct dav_locks *dav_locks_new(void);
 void dav_locks_free(struct dav_locks *);
+/* The node's controls (borrowed, the server's): with a tracker, a lock is
+ * also the tracker's lease on its path, and leases are shown as locks. */
+void dav_locks_set_ctl(struct dav_locks *, const struct http_ctl *);
 /*
  * The first lock, not expired, that covers a write to path (one on path,
  * one with Depth infinity above it, or with tree one anywhere under it)
@@ -250,12 +263,46 @@ const struct dav_lock *dav_locks_blocking(struct dav_locks *, const char *path,
 bool dav_locks_token_covers(struct dav_locks *, const char *path,
 			    const char *token);
 /* The activelock elements of the locks on path (and, infinite, above
- * it) appended to b. */
+ * it) appended to b, and of the cluster's leases on it or above it that
+ * no lock here stands for (taken by `shoal lock` or on another node). */
 int dav_locks_discovery(struct dav_locks *, const char *path, struct buf *b);
 /* After a MOVE or DELETE: locks on from and under it are dropped. */
 void dav_locks_drop_tree(struct dav_locks *, const char *path);
 void dav_lock_method(struct dav_req *);
 void dav_unlock_method(struct dav_req *);
 int dav_lock_xml(const struct dav_lock *, struct buf *b);
+
+/* dav_lease.c: the tracker's lease behind a lock (see there). */
+struct twire_lock;
+/* What the tracker answers, on the loop: status 0 or a positive errno. */
+typedef void (*dav_lease_cb)(void *arg, int status, const char *msg,
+			     const struct twire_lock *);
+/* The lease's holder for an account (c->user). */
+const char *dav_lease_owner(const char *user);
+/* How long l's lease must last if l now lasts timeout_s: the longest of
+ * the locks standing on it (l itself may or may not be in the table). */
+uint32_t dav_lease_ttl(struct dav_locks *, const struct dav_lock *l,
+		       unsigned timeout_s);
+/*
+ * Takes or renews l's lease for ttl_s: 0 and done runs once; -ENOSYS
+ * without a tracker (the lock holds here only); -EINVAL for a path the
+ * tracker cannot lock (the root); -ENOTCONN while it is unreachable.
+ */
+int dav_lease_take(struct dav_locks *, const struct dav_lock *l, uint32_t ttl_s,
+		   dav_lease_cb done, void *arg);
+/*
+ * Releases l's lease unless another lock in the table stands on it: 0
+ * and done (NULL: a warning is logged if it fails) runs once; -ENOENT
+ * if there is nothing to release, -ENOTCONN while it is unreachable.
+ */
+int dav_lease_release(struct dav_locks *, const struct dav_lock *l,
+		      dav_lease_cb done, void *arg);
+/* What a failed release is logged as. */
+void dav_lease_log_release(int status, const char *msg);
+/* The HTTP status for the tracker's refusal (a positive errno). */
+int dav_lease_status(int status);
+/* The activelock elements of the cluster's leases on path or above it
+ * that no lock here stands for (`shoal lock`, another node's locks). */
+int dav_lease_discovery(struct dav_locks *, const char *path, struct buf *b);
 
 #endif

@@ -13,6 +13,16 @@
  * by the node's write check); a cluster lock (`shoal lock`, the tracker's
  * leases) holds back WebDAV writers the same way (dav_write_refused).
  *
+ * With a tracker, a lock is also the cluster's (dav_lease.c): LOCK first
+ * takes the tracker's lease on the path, so every front end of every
+ * node refuses writes to it; a refresh renews the lease; UNLOCK, and a
+ * DELETE or MOVE that drops the lock, release it.  A lock that times
+ * out is not released by hand: its lease was taken for the same time
+ * and ends at the tracker by itself (releasing it late could end a newer
+ * lease of the same holder); a node that stops says bye, and the tracker
+ * drops its leases.  Without a tracker the lock holds on this node only,
+ * and the answer (Shoal-Lock) and the log say so.
+ *
  * LOCK on a path that does not exist makes it, empty (RFC 4918 9.10.4),
  * so a client can lock a name before it writes it.  Expired locks are
  * dropped when the table is next looked at.  Loop thread only: the table
@@ -31,13 +41,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/work.h"
-
-TAILQ_HEAD(dav_lock_list, dav_lock);
-
-struct dav_locks {
-	struct dav_lock_list list;
-	unsigned n;
-};
 
 struct dav_locks *
 dav_locks_new(void)
@@ -148,6 +151,7 @@ dav_locks_drop_tree(struct dav_locks *t, const char *path)
 		if (under(l->path, path)) {
 			TAILQ_REMOVE(&t->list, l, entry);
 			t->n--;
+			(void)dav_lease_release(t, l, NULL, NULL);
 			free(l);
 		}
 	}
@@ -193,6 +197,8 @@ dav_locks_discovery(struct dav_locks *t, const char *path, struct buf *b)
 	TAILQ_FOREACH(l, &t->list, entry)
 	if (rc == 0 && covers(l, path, false))
 		rc = dav_lock_xml(l, b);
+	if (rc == 0)
+		rc = dav_lease_discovery(t, path, b);
 	return (rc);
 }
 
@@ -249,10 +255,13 @@ static void
 answer_lock(struct dav_req *r, const struct dav_lock *l, int status)
 {
 	struct buf b;
-	char extra[DAV_TOKEN_MAX + 32];
+	char extra[DAV_TOKEN_MAX + 80];
 
 	buf_init(&b, 64 * 1024);
-	(void)str_fmt(extra, sizeof(extra), "Lock-Token: <%s>\r\n", l->token);
+	/* Shoal-Lock says how far the lock reaches. */
+	(void)str_fmt(extra, sizeof(extra),
+		      "Lock-Token: <%s>\r\nShoal-Lock: %s\r\n", l->token,
+		      l->leased ? "cluster" : "held on this node only");
 	if (buf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 			 "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>") < 0 ||
 	    dav_lock_xml(l, &b) < 0 ||
@@ -266,12 +275,27 @@ answer_lock(struct dav_req *r, const struct dav_lock *l, int status)
 	buf_release(&b);
 }
 
+/* A conflicting lock: one that meets path where either is exclusive. */
+static const struct dav_lock *
+conflict(struct dav_locks *t, const char *path, bool infinite, bool shared)
+{
+	struct dav_lock *l;
+
+	expire(t);
+	TAILQ_FOREACH(l, &t->list, entry)
+	if ((covers(l, path, false) || (infinite && under(l->path, path))) &&
+	    (!shared || !l->shared))
+		return (l);
+	return (NULL);
+}
+
 /* LOCK on a name with nothing there: an empty file is made. */
 struct create_job {
 	struct dav_req *r;
 	struct store *store;
 	char path[PATH_LEN_MAX + 1];
 	struct dav_lock *l;
+	struct dav_locks *locks;
 	bool created;
 	int rc;
 };
@@ -305,39 +329,153 @@ create_done(void *arg)
 	struct dav_ctx *ctx;
 
 	if (!http_job_end(r->c)) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		free(j->l);
 		free(j);
 		return;
 	}
 	ctx = r->c->srv->o.route_arg;
 	if (j->rc < 0 && j->rc != -EEXIST) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
 		dav_error_errno(r, j->rc);
 		free(j->l);
 		free(j);
 		return;
 	}
-	/* Another lock may have come while the job ran. */
+	/* Another lock may have come while the tracker or the job was
+	 * asked (its lease, if it shares one, stays). */
+	if (conflict(ctx->locks, j->l->path, j->l->infinite, j->l->shared)) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
+		dav_error(r, 423, "locked by another client");
+		free(j->l);
+		free(j);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&ctx->locks->list, j->l, entry);
 	ctx->locks->n++;
-	log_info("dav: %s locked /%s (%s, %s)", r->c->peer, j->l->path,
+	log_info("dav: %s locked /%s (%s, %s; %s)", r->c->peer, j->l->path,
 		 j->l->shared ? "shared" : "exclusive",
-		 j->l->infinite ? "infinity" : "depth 0");
+		 j->l->infinite ? "infinity" : "depth 0",
+		 j->l->leased ? "the tracker's lease"
+			      : "held on this node only");
 	answer_lock(r, j->l, j->created ? 201 : 200);
 	free(j);
 }
 
-/* A conflicting lock: one that meets path where either is exclusive. */
-static const struct dav_lock *
-conflict(struct dav_locks *t, const char *path, bool infinite, bool shared)
+static void
+create_start(struct create_job *j)
 {
-	struct dav_lock *l;
+	struct http_conn *c = j->r->c;
 
-	expire(t);
-	TAILQ_FOREACH(l, &t->list, entry)
-	if ((covers(l, path, false) || (infinite && under(l->path, path))) &&
-	    (!shared || !l->shared))
-		return (l);
+	c->st = CONN_BUSY;
+	if (http_job(c, create_run, create_done, j) < 0) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
+		free(j->l);
+		free(j);
+		http_busy(c);
+	}
+}
+
+/* The tracker's answer to a LOCK's lease: then the name is made. */
+static void
+lease_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
+{
+	struct create_job *j = arg;
+	struct dav_req *r = j->r;
+
+	(void)tl;
+	if (status == 0)
+		j->l->leased = true;
+	if (!http_job_end(r->c)) {
+		(void)dav_lease_release(j->locks, j->l, NULL, NULL);
+		free(j->l);
+		free(j);
+		return;
+	}
+	if (status != 0) {
+		dav_error(r, dav_lease_status(status),
+			  msg && msg[0] ? msg : strerror(status));
+		free(j->l);
+		free(j);
+		return;
+	}
+	create_start(j);
+}
+
+/* A refresh waiting for the tracker to renew the lease. */
+struct refresh_job {
+	struct dav_req *r;
+	struct dav_locks *locks;
+	char token[DAV_TOKEN_MAX + 1];
+	unsigned timeout_s;
+};
+
+static struct dav_lock *
+by_token(struct dav_locks *t, const char *token)
+{
+	struct dav_lock *k;
+
+	TAILQ_FOREACH(k, &t->list, entry)
+	if (strcmp(k->token, token) == 0)
+		return (k);
 	return (NULL);
+}
+
+static void
+refresh_done(void *arg, int status, const char *msg,
+	     const struct twire_lock *tl)
+{
+	struct refresh_job *j = arg;
+	struct dav_req *r = j->r;
+	struct dav_lock *k;
+
+	(void)tl;
+	if (!http_job_end(r->c)) {
+		free(j);
+		return;
+	}
+	if (status != 0) {
+		dav_error(r, dav_lease_status(status),
+			  msg && msg[0] ? msg : strerror(status));
+	} else if ((k = by_token(j->locks, j->token)) == NULL) {
+		dav_error(r, 412, "the lock ended while it was refreshed");
+	} else {
+		k->timeout_s = j->timeout_s;
+		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
+		answer_lock(r, k, 200);
+	}
+	free(j);
+}
+
+/* A refresh of k: its lease is renewed first, if it has one. */
+static void
+refresh(struct dav_req *r, struct dav_locks *t, struct dav_lock *k,
+	unsigned timeout_s)
+{
+	struct refresh_job *j;
+	int rc;
+
+	if (!k->leased) {
+		k->timeout_s = timeout_s;
+		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
+		answer_lock(r, k, 200);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		dav_error(r, 500, "out of memory");
+		return;
+	}
+	j->r = r;
+	j->locks = t;
+	j->timeout_s = timeout_s;
+	memcpy(j->token, k->token, sizeof(j->token));
+	if ((rc = dav_lease_take(t, k, dav_lease_ttl(t, k, timeout_s),
+				 refresh_done, j)) < 0) {
+		free(j);
+		dav_error(r, 503, "the tracker is unreachable");
+		return;
+	}
+	r->c->jobs++; /* refresh_done ends it */
 }
 
 void
@@ -368,9 +506,7 @@ dav_lock_method(struct dav_req *r)
 				  "a refresh names a lock in If");
 			return;
 		}
-		k->timeout_s = timeout_of(r);
-		k->expires_ms = clock_mono_ms() + k->timeout_s * 1000ull;
-		answer_lock(r, k, 200);
+		refresh(r, ctx->locks, k, timeout_of(r));
 		return;
 	}
 	if ((rc = dav_xml_parse(DAV_XML_LOCKINFO, c->body.data, c->body.len,
@@ -420,13 +556,44 @@ dav_lock_method(struct dav_req *r)
 	j->r = r;
 	j->store = c->srv->o.store;
 	j->l = l;
+	j->locks = ctx->locks;
 	memcpy(j->path, r->path, sizeof(j->path));
-	c->st = CONN_BUSY;
-	if (http_job(c, create_run, create_done, j) < 0) {
+	/* With a tracker the lease comes first: the name is made once
+	 * the whole cluster holds back other writers. */
+	rc = dav_lease_take(ctx->locks, l,
+			    dav_lease_ttl(ctx->locks, l, l->timeout_s),
+			    lease_done, j);
+	if (rc == 0) {
+		c->jobs++; /* lease_done ends it */
+		return;
+	}
+	if (rc != -ENOSYS) {
 		free(l);
 		free(j);
-		http_busy(c);
+		if (rc == -EINVAL)
+			dav_error(r, 403,
+				  "the root is not locked in a cluster "
+				  "with a tracker");
+		else
+			dav_error(r, 503, "the tracker is unreachable");
+		return;
 	}
+	/* No tracker: the lock holds on this node only. */
+	create_start(j);
+}
+
+static void
+unlock_done(void *arg, int status, const char *msg, const struct twire_lock *tl)
+{
+	struct http_conn *c = arg;
+
+	(void)tl;
+	dav_lease_log_release(status, msg);
+	if (!http_job_end(c))
+		return;
+	/* The lock is gone here whatever the tracker said; a lease it
+	 * kept ends at its expiry. */
+	http_respond(c, 204, NULL, NULL, NULL, 0);
 }
 
 void
@@ -436,6 +603,7 @@ dav_unlock_method(struct dav_req *r)
 	struct dav_lock *l;
 	struct span v;
 	char tok[DAV_TOKEN_MAX + 1];
+	int rc;
 
 	if (!dav_header(r, "lock-token", &v) || v.len < 3 || v.p[0] != '<' ||
 	    v.p[v.len - 1] != '>' || v.len - 2 > DAV_TOKEN_MAX) {
@@ -455,6 +623,18 @@ dav_unlock_method(struct dav_req *r)
 	log_info("dav: %s unlocked /%s", r->c->peer, l->path);
 	TAILQ_REMOVE(&ctx->locks->list, l, entry);
 	ctx->locks->n--;
+	/* The answer waits for the lease to go, so that a write anywhere
+	 * after it finds the path free (once the tracker has told that
+	 * node). */
+	if ((rc = dav_lease_release(ctx->locks, l, unlock_done, r->c)) == 0) {
+		r->c->jobs++; /* unlock_done ends it */
+		free(l);
+		return;
+	}
+	if (rc != -ENOENT)
+		log_warnx("dav: the lease on /%s is kept to its expiry: the "
+			  "tracker is unreachable",
+			  l->path);
 	free(l);
 	http_respond(r->c, 204, NULL, NULL, NULL, 0);
 }
