@@ -6,7 +6,6 @@ each is undone by clearing it."""
 import os
 import random
 import subprocess
-import time
 
 import pytest
 
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0,
 
 PORT = 47001
 
-# Run inside a namespace: "udp-recv IP" prints how many datagrams came
-# until none for 1.5 s; "udp-send IP" sends 5; "tcp IP" connects and
+# Run inside a namespace: "udp-recv IP" prints "ready" once bound, then how
+# many datagrams came until none for 1.5 s; "udp-send IP" sends 5; "tcp IP" connects and
 # prints how many bytes it read (with a listener there: "tcp-listen IP",
 # which accepts one connection within 5 s and sends that many).
 PROBE = r"""
@@ -28,6 +27,7 @@ if mode == "udp-recv":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((ip, port))
     s.settimeout(1.5)
+    print("ready", flush=True)
     n = 0
     try:
         while True:
@@ -87,7 +87,8 @@ def udp(net, src, dst):
     """Datagrams from node src that node dst received (of 5)."""
     rx = subprocess.Popen(inside(net, dst, "udp-recv", net.peer_ip(dst),
                                  PORT), stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)     # the receiver binds (it then waits 1.5 s)
+    # Bound before anything is sent (it then waits 1.5 s for datagrams).
+    assert rx.stdout.readline().strip() == "ready"
     subprocess.run(inside(net, src, "udp-send", net.peer_ip(dst), PORT),
                    check=True, timeout=30)
     out, _ = rx.communicate(timeout=30)
